@@ -1,0 +1,9 @@
+"""Build the site: the same program as `csto-site` (python build.py [COMMAND] [options])."""
+
+import sys
+
+from csto_site.cli import main
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    sys.exit(main(args if args and not args[0].startswith("-") else ["build", *args]))

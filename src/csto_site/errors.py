@@ -1,0 +1,49 @@
+"""Problems found in the content, reported all at once with a place and a hint."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One mistake in one file: where, what, and how to fix it."""
+
+    path: str
+    line: int
+    message: str
+    hint: str = ""
+    warning: bool = False
+
+    def __str__(self) -> str:
+        """Format as `path:line: message (hint)`, the form editors jump to."""
+        place = f"{self.path}:{self.line}" if self.line else self.path
+        kind = "warning: " if self.warning else ""
+        hint = f" ({self.hint})" if self.hint else ""
+        return f"{place}: {kind}{self.message}{hint}"
+
+
+class ContentError(Exception):
+    """Raised with every problem found, when the content cannot be built."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = tuple(sorted(problems))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """Return a 'did you mean' hint for the closest choice, or list a few choices."""
+    pool = sorted(set(choices))
+    close = difflib.get_close_matches(word, pool, n=1, cutoff=0.6)
+    if not close:
+        lowered = {c.lower(): c for c in pool}
+        close = [lowered[m] for m in difflib.get_close_matches(word.lower(), lowered, n=1)]
+    if close:
+        return f'did you mean "{close[0]}"?'
+    if not pool:
+        return ""
+    shown = ", ".join(f'"{c}"' for c in pool[:6])
+    more = ", ..." if len(pool) > 6 else ""
+    return f"known: {shown}{more}"

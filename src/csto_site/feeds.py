@@ -1,0 +1,39 @@
+"""RSS 2.0 feeds, written with feedgen."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from feedgen.feed import FeedGenerator
+
+from .model import Item
+from .urls import Urls
+from .views import FeedSpec
+
+GENERATOR = "csto-site"
+
+
+def render_feed(spec: FeedSpec, urls: Urls, categories: Callable[[Item], tuple[tuple[str, str], ...]]) -> bytes:
+    """Render one RSS 2.0 feed: absolute links, permalink guids, one category per taxonomy."""
+    fg = FeedGenerator()
+    fg.title(spec.title)
+    fg.link(href=urls.absolute(spec.page_url), rel="alternate")
+    fg.link(href=urls.absolute(spec.url), rel="self")
+    fg.description(spec.description)
+    fg.language(spec.lang)
+    fg.generator(GENERATOR)
+    fg.docs("https://www.rssboard.org/rss-specification")
+    if spec.items:
+        # The newest item's time, not the clock: same content, same bytes.
+        fg.lastBuildDate(max(i.updated or i.published for i in spec.items))
+    for item in reversed(spec.items):
+        entry = fg.add_entry()
+        link = urls.absolute(urls.item(item))
+        entry.title(item.title)
+        entry.link(href=link)
+        entry.guid(link, permalink=True)
+        entry.pubDate(item.published)
+        entry.description(item.summary or item.title)
+        for name, domain in categories(item):
+            entry.category(term=name, scheme=domain)
+    return fg.rss_str(pretty=True)

@@ -1,0 +1,221 @@
+"""Parse one news item: front matter checked field by field, body rendered once."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from html import unescape
+
+from slugify import slugify
+
+from .config import SiteConfig
+from .errors import Problem, did_you_mean
+from .frontmatter import FrontMatter, split
+from .model import Item
+from .registry import IDENTIFIER, Registry
+from .sources import SourceFile
+
+ITEM_KEYS = ("title", "date", "officials", "organizations", "summary", "slug", "draft", "aliases",
+             "updated")
+SLUG_LENGTH = 100
+FIRST_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.S)
+FOOTNOTE_REF = re.compile(r"<sup[^>]*>.*?</sup>", re.S)
+TAG = re.compile(r"<[^>]+>")
+DATE_HINT = "write `date: 2021-06-22`, `date: 2021-06-22 14:30` or ISO 8601 with an offset"
+
+
+@dataclass(frozen=True)
+class ParsedItem:
+    """An item as its own file says, before translations are linked."""
+
+    item: Item
+    explicit_slug: bool
+    lines: Mapping[str, int]
+
+
+def item_language(rel: str, config: SiteConfig) -> tuple[str, str] | str:
+    """Return (translation key, language) of an item path, or a problem message."""
+    stem = rel.removesuffix(".md")
+    head, dot, suffix = stem.rpartition(".")
+    if dot and re.fullmatch(r"[a-z]{2,3}", suffix):
+        if suffix in config.languages[1:]:
+            return head, suffix
+        return f"unknown language suffix {suffix!r}"
+    return stem, config.default_language
+
+
+def parse_item(source: SourceFile, registry: Registry, config: SiteConfig,
+               render: Callable[[str], str]) -> tuple[ParsedItem | None, list[Problem]]:
+    """Check one item file's front matter and render its body."""
+    language = item_language(source.rel, config)
+    if isinstance(language, str):
+        hint = f"translations are named name.{config.languages[-1]}.md" if len(config.languages) > 1 else ""
+        return None, [Problem(source.path, 0, language, hint)]
+    key, lang = language
+    front, problems = split(source.text, source.path)
+    if front is None:
+        return None, problems
+    field = _Fields(source.path, front)
+    for name in front.meta:
+        if name not in ITEM_KEYS:
+            field.fail(str(name), f"unknown front-matter key `{name}`", did_you_mean(str(name), ITEM_KEYS)
+                       or "allowed: " + ", ".join(ITEM_KEYS))
+    title = field.text("title", required=True)
+    published = field.moment("date", config, required=True)
+    updated = field.moment("updated", config)
+    officials = field.names("officials", registry.official, registry.official_hint, "official")
+    organizations = field.names("organizations", registry.organization, registry.organization_hint,
+                                "organization")
+    summary = field.text("summary")
+    slug = field.slug()
+    draft = field.flag("draft")
+    aliases = field.aliases()
+    section = source.rel.split("/")[0]
+    if section not in {s.id for s in registry.sections}:
+        field.fail("", f"the folder {section!r} has no _index.md, so it is not a section",
+                   f"create {section}/_index.md with a `title:` line")
+    if field.problems or published is None:
+        return None, field.problems
+    body_html = render(front.body)
+    item = Item(
+        key=key, lang=lang, path=source.path, section=section, title=title,
+        published=published, updated=updated,
+        slug=slug or make_slug(title) or "item",
+        summary=summary or first_paragraph(body_html), body_html=body_html,
+        officials=officials, organizations=organizations, draft=draft, aliases=aliases,
+        digest=source.digest,
+    )
+    return ParsedItem(item, bool(slug), front.lines), []
+
+
+def make_slug(title: str) -> str:
+    """Return the URL slug of a title: transliterated, at most 100 characters, whole words."""
+    return slugify(title, max_length=SLUG_LENGTH, word_boundary=True, save_order=True)
+
+
+def first_paragraph(body_html: str) -> str:
+    """Return the body's first paragraph as plain text."""
+    match = FIRST_PARAGRAPH.search(body_html)
+    if not match:
+        return ""
+    return " ".join(unescape(TAG.sub("", FOOTNOTE_REF.sub("", match.group(1)))).split())
+
+
+def link_translations(parsed: Iterable[ParsedItem], config: SiteConfig) -> tuple[list[Item], list[Problem]]:
+    """Give translations their original's slug and check they share its date."""
+    parsed = list(parsed)
+    originals = {p.item.key: p.item for p in parsed if p.item.lang == config.default_language}
+    items: list[Item] = []
+    problems: list[Problem] = []
+    for p in parsed:
+        item, original = p.item, originals.get(p.item.key)
+        if original is not None and item is not original:
+            if item.day != original.day:
+                stamp = original.published.strftime("%Y-%m-%d %H:%M")
+                problems.append(Problem(item.path, p.lines.get("date", 2),
+                                        f"this translation is dated {item.day}, its original {original.day}",
+                                        f"use the original's date: `date: {stamp}`"))
+            if not p.explicit_slug:
+                item = replace(item, slug=original.slug)
+        items.append(item)
+    return items, problems
+
+
+class _Fields:
+    """Read front-matter fields by type, collecting a problem for each mistake."""
+
+    def __init__(self, path: str, front: FrontMatter) -> None:
+        self.path = path
+        self.meta = front.meta
+        self.lines = front.lines
+        self.item_lines = front.item_lines
+        self.problems: list[Problem] = []
+
+    def fail(self, key: str, message: str, hint: str = "", line: int | None = None) -> None:
+        """Record a problem at the line of `key`."""
+        self.problems.append(Problem(self.path, line or self.lines.get(key, 1), message, hint))
+
+    def text(self, key: str, required: bool = False) -> str:
+        """Read plain text."""
+        value = self.meta.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                self.fail(key, f"missing `{key}`", f"add a line `{key}: ...` to the front matter")
+            return ""
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            self.fail(key, f"`{key}` must be text", f'put it in quotes: `{key}: "..."`')
+            return ""
+        return " ".join(value.split())
+
+    def moment(self, key: str, config: SiteConfig, required: bool = False) -> datetime | None:
+        """Read a date or date-time; naive ones are in the site time zone."""
+        value = self.meta.get(key)
+        if value is None:
+            if required:
+                self.fail(key, f"missing `{key}`", DATE_HINT)
+            return None
+        try:
+            moment = datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            self.fail(key, f"{value!r} is not a valid date", DATE_HINT)
+            return None
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=config.tz)
+        return moment.astimezone(config.tz)
+
+    def names(self, key: str, resolve: Callable[[str], str | None], hint: Callable[[str], str],
+              kind: str) -> tuple[str, ...]:
+        """Resolve a list of registry names to ids."""
+        value = self.meta.get(key)
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            self.fail(key, f"`{key}` must be a list", f"write `{key}: [name, other name]`")
+            return ()
+        ids: list[str] = []
+        lines = self.item_lines.get(key, ())
+        for i, name in enumerate(value):
+            line = lines[i] if i < len(lines) else None
+            found = resolve(name) if isinstance(name, str) else None
+            if found is None:
+                shown = str(name)
+                self.fail(key, f'unknown {kind} "{shown}"', hint(shown) or f"add it to {kind}s.yaml", line)
+            elif found not in ids:
+                ids.append(found)
+        return tuple(ids)
+
+    def slug(self) -> str:
+        """Read an explicit slug: lowercase letters, digits, hyphens."""
+        value = self.meta.get("slug")
+        if value is None:
+            return ""
+        if not isinstance(value, str) or not IDENTIFIER.match(value) or len(value) > SLUG_LENGTH:
+            self.fail("slug", f"{value!r} is not a valid slug",
+                      f"use lowercase letters, digits and hyphens, e.g. {make_slug(str(value)) or 'zas-meets'!r}")
+            return ""
+        return value
+
+    def flag(self, key: str) -> bool:
+        """Read a yes/no value."""
+        value = self.meta.get(key, False)
+        if not isinstance(value, bool):
+            self.fail(key, f"`{key}` must be true or false", f"write `{key}: true`")
+            return False
+        return value
+
+    def aliases(self) -> tuple[str, ...]:
+        """Read old URLs: site paths starting with a slash."""
+        value = self.meta.get("aliases")
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.fail("aliases", "`aliases` must be a list of old addresses", 'e.g. `aliases: ["/old/page/"]`')
+            return ()
+        return tuple(value)
+

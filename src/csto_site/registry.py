@@ -1,0 +1,211 @@
+"""The registries: officials, organizations and sections, with name lookup and hints."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from .config import FieldChecker, SiteConfig
+from .errors import ContentError, Problem, did_you_mean
+from .frontmatter import load_yaml, split
+from .model import Official, Organization, Role, Section
+from .sources import SourceFile
+
+IDENTIFIER = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+RESERVED_SECTIONS = frozenset({"static", "news", "sections", "officials", "organizations", "search"})
+
+
+@dataclass(frozen=True)
+class Registry:
+    """Officials, organizations and sections, and the names that point to them."""
+
+    officials: tuple[Official, ...]
+    organizations: tuple[Organization, ...]
+    sections: tuple[Section, ...]
+    official_names: Mapping[str, str]
+    organization_names: Mapping[str, str]
+
+    def official(self, name: str) -> str | None:
+        """Return the id of the official with this id, name or alias."""
+        return self.official_names.get(name.strip().casefold())
+
+    def organization(self, name: str) -> str | None:
+        """Return the id of the organization with this id, name or alias."""
+        return self.organization_names.get(name.strip().casefold())
+
+    def official_hint(self, name: str) -> str:
+        """Suggest the official the editor probably meant."""
+        return did_you_mean(name, _spellings(self.officials, lambda o: o.name.values()))
+
+    def organization_hint(self, name: str) -> str:
+        """Suggest the organization the editor probably meant."""
+        return did_you_mean(name, _spellings(self.organizations,
+                                             lambda o: [*o.short.values(), *o.name.values()]))
+
+    def section_hint(self, name: str) -> str:
+        """Suggest the section the editor probably meant."""
+        return did_you_mean(name, [s.id for s in self.sections])
+
+
+def _spellings(entries: Iterable[Any], names: Any) -> list[str]:
+    """List every id, name and alias of the entries, for hints."""
+    return [spelling for e in entries for spelling in (e.id, *names(e), *e.aliases)]
+
+
+def load_registry(content: Path, config: SiteConfig, section_sources: Iterable[SourceFile]) -> Registry:
+    """Read officials.yaml, organizations.yaml and the section indexes; raise on problems."""
+    problems: list[Problem] = []
+    officials = _load_entries(content / "officials.yaml", config, problems, _official)
+    organizations = _load_entries(content / "organizations.yaml", config, problems, _organization)
+    sections = _load_sections(section_sources, config, problems)
+    official_names = _name_index(officials, lambda o: o.name.values(), content / "officials.yaml", problems)
+    organization_names = _name_index(organizations, lambda o: [*o.short.values(), *o.name.values()],
+                                     content / "organizations.yaml", problems)
+    if problems:
+        raise ContentError(problems)
+    return Registry(officials, organizations, sections, official_names, organization_names)
+
+
+def _load_entries(path: Path, config: SiteConfig, problems: list[Problem], make: Any) -> tuple[Any, ...]:
+    """Read one registry file: a mapping of id to entry."""
+    shown = str(path)
+    if not path.exists():
+        return ()
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(shown, 0, f"cannot read the file: {exc}", "save it as UTF-8"))
+        return ()
+    data, lines, _, yaml_problems = load_yaml(text, shown)
+    problems.extend(yaml_problems)
+    if data is None:
+        return ()
+    if not isinstance(data, dict):
+        problems.append(Problem(shown, 1, "the file must map ids to entries",
+                                "e.g. `stanislav-zas:` then indented lines"))
+        return ()
+    entries = []
+    for key, value in data.items():
+        check = FieldChecker(shown, {k: lines.get(str(key), 1) for k in ("id", *(value or {}))}
+                         if isinstance(value, dict) else {"id": lines.get(str(key), 1)})
+        if not isinstance(key, str) or not IDENTIFIER.match(key):
+            check.fail("id", f"{key!r} is not a valid id", "use lowercase letters, digits and hyphens")
+        elif not isinstance(value, dict):
+            check.fail("id", f"`{key}` must have indented `key: value` lines", "")
+        else:
+            entries.append(make(key, value, check, config.languages))
+        problems.extend(check.problems)
+    return tuple(entries)
+
+
+def _aliases(value: Mapping[str, Any], check: FieldChecker) -> tuple[str, ...]:
+    """Read the optional list of aliases."""
+    aliases = value.get("aliases") or []
+    if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+        check.fail("id", "`aliases` must be a list of names", 'e.g. `aliases: ["S. Zas"]`')
+        return ()
+    return tuple(aliases)
+
+
+def _unknown_keys(value: Mapping[str, Any], allowed: tuple[str, ...], check: FieldChecker) -> None:
+    """Report keys the entry does not know."""
+    for key in value:
+        if key not in allowed:
+            check.fail("id", f"unknown key `{key}`", did_you_mean(str(key), allowed))
+
+
+def _official(key: str, value: Mapping[str, Any], check: FieldChecker, languages: tuple[str, ...]) -> Official:
+    """Build one official from its registry entry."""
+    _unknown_keys(value, ("name", "aliases", "roles"), check)
+    roles = []
+    for role in value.get("roles") or []:
+        if not isinstance(role, dict):
+            check.fail("id", "each role needs `title`, `from` and `to`", "")
+            continue
+        start, end = (_day(role.get(k), check) for k in ("from", "to"))
+        roles.append(Role(check.localized(role, "title", languages), start, end))
+    return Official(key, check.localized(value, "name", languages), _aliases(value, check), tuple(roles))
+
+
+def _day(value: Any, check: FieldChecker) -> date | None:
+    """Read an optional YYYY-MM-DD date of a role."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        check.fail("id", f"{value!r} is not a date", "write dates as YYYY-MM-DD")
+        return None
+
+
+def _organization(key: str, value: Mapping[str, Any], check: FieldChecker,
+                  languages: tuple[str, ...]) -> Organization:
+    """Build one organization from its registry entry."""
+    _unknown_keys(value, ("short", "name", "aliases"), check)
+    name = check.localized(value, "name", languages)
+    short = check.localized(value, "short", languages, required=False) or name
+    return Organization(key, short, name, _aliases(value, check))
+
+
+def _name_index(entries: tuple[Any, ...], names: Any, path: Path,
+                problems: list[Problem]) -> dict[str, str]:
+    """Map every id, name and alias (case-insensitive) to its entry; report clashes."""
+    index: dict[str, str] = {}
+    for entry in entries:
+        for spelling in {s.strip().casefold() for s in (entry.id, *names(entry), *entry.aliases)}:
+            owner = index.setdefault(spelling, entry.id)
+            if owner != entry.id:
+                problems.append(Problem(str(path), 0, f'"{spelling}" names both `{owner}` and `{entry.id}`',
+                                        "remove it from one of them"))
+    return index
+
+
+def _load_sections(sources: Iterable[SourceFile], config: SiteConfig,
+                   problems: list[Problem]) -> tuple[Section, ...]:
+    """Read each section's _index.md (and _index.<lang>.md) for its titles."""
+    titles: dict[str, dict[str, str]] = {}
+    descriptions: dict[str, dict[str, str]] = {}
+    for source in sources:
+        folder, name = source.rel.split("/")
+        parts = name.split(".")
+        lang = parts[1] if len(parts) == 3 else config.default_language
+        if not IDENTIFIER.match(folder) or folder in RESERVED_SECTIONS:
+            problems.append(Problem(source.path, 0, f"{folder!r} cannot be a section name",
+                                    "use lowercase letters, digits and hyphens, not "
+                                    + ", ".join(sorted(RESERVED_SECTIONS))))
+            continue
+        if lang not in config.languages or (len(parts) == 3 and lang == config.default_language):
+            problems.append(Problem(source.path, 0, f"unknown language suffix {parts[1]!r}",
+                                    f"name it _index.md or _index.<{'|'.join(config.languages[1:])}>.md"))
+            continue
+        front, found = split(source.text, source.path)
+        problems.extend(found)
+        if front is None:
+            continue
+        check = FieldChecker(source.path, front.lines)
+        _unknown_keys(front.meta, ("title", "description"), check)
+        for key in ("title", "description"):
+            text = front.meta.get(key, "")
+            if not isinstance(text, str) or (key == "title" and not text.strip()):
+                check.fail(key, f"`{key}` must be text", f"e.g. `{key}: CSTO news`")
+                text = ""
+            (titles if key == "title" else descriptions).setdefault(folder, {})[lang] = text.strip()
+        problems.extend(check.problems)
+    sections = []
+    for folder in sorted(titles):
+        title = titles[folder]
+        if config.default_language not in title:
+            problems.append(Problem(f"{folder}/_index.md", 0, f"section {folder!r} has no _index.md",
+                                    "create it with a `title:` line"))
+            continue
+        default = title[config.default_language]
+        sections.append(Section(
+            folder,
+            {lang: title.get(lang) or default for lang in config.languages},
+            {lang: descriptions.get(folder, {}).get(lang, "") for lang in config.languages},
+        ))
+    return tuple(sections)

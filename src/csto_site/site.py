@@ -1,0 +1,106 @@
+"""Assemble the immutable site model from parsed items: pure, `now` passed in."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from itertools import groupby, pairwise
+
+from .config import SiteConfig
+from .errors import Problem
+from .model import Edition, Item, Month, Site, Year
+from .registry import Registry
+from .urls import Urls
+
+
+def newest_first(items: Iterable[Item]) -> tuple[Item, ...]:
+    """Sort items newest first; equal times keep a stable order by file path."""
+    return tuple(sorted(items, key=lambda i: (-i.published.timestamp(), i.path)))
+
+
+def is_published(item: Item, now: datetime, drafts: bool = False, future: bool = False) -> bool:
+    """Tell whether an item belongs in this build."""
+    return (drafts or not item.draft) and (future or item.published <= now)
+
+
+def build_archive(items: Sequence[Item]) -> tuple[Year, ...]:
+    """Group newest-first items into years, months and days."""
+    years = []
+    for year, in_year in groupby(items, key=lambda i: i.published.year):
+        months = []
+        for month, in_month in groupby(in_year, key=lambda i: i.published.month):
+            days = tuple((day, tuple(of_day)) for day, of_day in groupby(in_month, key=lambda i: i.day))
+            months.append(Month(year, month, days))
+        years.append(Year(year, tuple(months)))
+    return tuple(years)
+
+
+def find_duplicate_urls(items: Iterable[Item], urls: Urls) -> list[Problem]:
+    """Report items of one language that would be written to the same URL."""
+    owners: dict[str, Item] = {}
+    problems = []
+    for item in sorted(items, key=lambda i: i.path):
+        url = urls.item(item)
+        first = owners.setdefault(url, item)
+        if first is not item:
+            problems.append(Problem(item.path, 1, f"{url} is already the address of {first.path}",
+                                    "give one of them another title or an explicit `slug:`"))
+    return problems
+
+
+def build_edition(lang: str, items: tuple[Item, ...], registry: Registry) -> Edition:
+    """Build one language's listings from its newest-first items."""
+    sections: dict[str, list[Item]] = {s.id: [] for s in registry.sections}
+    officials: dict[str, list[Item]] = {o.id: [] for o in registry.officials}
+    organizations: dict[str, list[Item]] = {o.id: [] for o in registry.organizations}
+    for item in items:
+        sections[item.section].append(item)
+        for official in item.officials:
+            officials[official].append(item)
+        for organization in item.organizations:
+            organizations[organization].append(item)
+    older: dict[str, Item] = {}
+    newer: dict[str, Item] = {}
+    for in_section in sections.values():
+        for new, old in pairwise(in_section):
+            older[new.key] = old
+            newer[old.key] = new
+    return Edition(
+        lang=lang,
+        items=items,
+        archive=build_archive(items),
+        sections=_freeze(sections),
+        section_archives={s: build_archive(i) for s, i in sections.items()},
+        officials=_freeze(officials),
+        organizations=_freeze(organizations),
+        older=older,
+        newer=newer,
+    )
+
+
+def _freeze(groups: Mapping[str, list[Item]]) -> dict[str, tuple[Item, ...]]:
+    """Turn lists into tuples."""
+    return {key: tuple(items) for key, items in groups.items()}
+
+
+def build_site(items: Iterable[Item], registry: Registry, config: SiteConfig, now: datetime,
+               drafts: bool = False, future: bool = False) -> Site:
+    """Build the site model: editions per language, translations, held-back items."""
+    every = newest_first(items)
+    shown = tuple(i for i in every if is_published(i, now, drafts, future))
+    held_back = tuple(i for i in every if not is_published(i, now, drafts, future))
+    by_lang: dict[str, list[Item]] = defaultdict(list)
+    translations: dict[str, dict[str, Item]] = defaultdict(dict)
+    for item in shown:
+        by_lang[item.lang].append(item)
+        translations[item.key][item.lang] = item
+    return Site(
+        config=config,
+        sections=registry.sections,
+        officials=registry.officials,
+        organizations=registry.organizations,
+        editions={lang: build_edition(lang, tuple(by_lang[lang]), registry) for lang in config.languages},
+        translations={key: dict(t) for key, t in translations.items() if len(t) > 1},
+        held_back=held_back,
+    )

@@ -1,0 +1,65 @@
+"""Sitemaps and robots.txt for crawlers: pure functions of the pages and items."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from xml.sax.saxutils import escape, quoteattr
+
+from .model import Item
+from .urls import SITEMAP, Urls
+from .views import Page
+
+NEWS_SITEMAP = "/news-sitemap.xml"
+NEWS_WINDOW = timedelta(days=2)
+
+
+def render_sitemap(pages: Iterable[Page], urls: Urls) -> bytes:
+    """List every page with its language alternates (sitemap 0.9 + xhtml:link)."""
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+        'xmlns:xhtml="http://www.w3.org/1999/xhtml">',
+    ]
+    for page in pages:
+        if not page.in_sitemap:
+            continue
+        lines.append(f"  <url><loc>{escape(urls.absolute(page.url))}</loc>")
+        if len(page.alternates) > 1:
+            for alt in page.alternates:
+                lines.append(f'    <xhtml:link rel="alternate" hreflang="{alt.lang}" href={quoteattr(alt.absolute)}/>')
+        lines.append("  </url>")
+    lines.append("</urlset>")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def render_news_sitemap(items: Iterable[Item], urls: Urls, publication: dict[str, str],
+                        now: datetime) -> bytes:
+    """List the items of the last two days in the Google News sitemap format."""
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+        'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">',
+    ]
+    for item in items:
+        if not now - NEWS_WINDOW <= item.published <= now:
+            continue
+        lines += [
+            f"  <url><loc>{escape(urls.absolute(urls.item(item)))}</loc>",
+            "    <news:news><news:publication>"
+            f"<news:name>{escape(publication[item.lang])}</news:name>"
+            f"<news:language>{item.lang}</news:language></news:publication>",
+            f"    <news:publication_date>{item.published.isoformat()}</news:publication_date>",
+            f"    <news:title>{escape(item.title)}</news:title></news:news>",
+            "  </url>",
+        ]
+    lines.append("</urlset>")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def render_robots(urls: Urls) -> bytes:
+    """Allow everything and point crawlers at both sitemaps."""
+    return (
+        "User-agent: *\nAllow: /\n\n"
+        f"Sitemap: {urls.absolute(SITEMAP)}\nSitemap: {urls.absolute(NEWS_SITEMAP)}\n"
+    ).encode()

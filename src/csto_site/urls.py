@@ -1,0 +1,101 @@
+"""Every URL and output-path rule of the site, in one place."""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from datetime import date
+
+from .model import Item
+
+
+@dataclass(frozen=True)
+class Urls:
+    """Build site-relative and absolute URLs; the default language sits at the root."""
+
+    default_language: str
+    base_url: str
+
+    def prefix(self, lang: str) -> str:
+        """Return the path prefix of a language: empty for the default."""
+        return "" if lang == self.default_language else f"/{lang}"
+
+    def home(self, lang: str) -> str:
+        """Return the home page URL."""
+        return f"{self.prefix(lang)}/"
+
+    def news(self, lang: str) -> str:
+        """Return the all-news page URL."""
+        return f"{self.prefix(lang)}/news/"
+
+    def archive(self, lang: str, year: int, month: int | None = None, day: int | None = None,
+                section: str | None = None) -> str:
+        """Return a dated archive page: of all news, or of one section."""
+        base = self.section(lang, section) if section else self.news(lang)
+        parts = [f"{year:04d}"]
+        if month is not None:
+            parts.append(f"{month:02d}")
+        if day is not None:
+            parts.append(f"{day:02d}")
+        return base + "/".join(parts) + "/"
+
+    def item(self, item: Item) -> str:
+        """Return an item's permanent URL: /news/YYYY/MM/DD/<slug>/."""
+        return self.item_at(item.lang, item.day, item.slug)
+
+    def item_at(self, lang: str, day: date, slug: str) -> str:
+        """Return the URL of the item filed on `day` under `slug`."""
+        return f"{self.news(lang)}{day:%Y/%m/%d}/{slug}/"
+
+    def section(self, lang: str, section: str) -> str:
+        """Return a section's page URL."""
+        return f"{self.prefix(lang)}/sections/{section}/"
+
+    def officials(self, lang: str) -> str:
+        """Return the list of officials."""
+        return f"{self.prefix(lang)}/officials/"
+
+    def official(self, lang: str, official: str) -> str:
+        """Return one official's page URL."""
+        return f"{self.officials(lang)}{official}/"
+
+    def organizations(self, lang: str) -> str:
+        """Return the list of organizations."""
+        return f"{self.prefix(lang)}/organizations/"
+
+    def organization(self, lang: str, organization: str) -> str:
+        """Return one organization's page URL."""
+        return f"{self.organizations(lang)}{organization}/"
+
+    def feed(self, page_url: str) -> str:
+        """Return the RSS feed that sits beside a listing page."""
+        return f"{page_url}rss.xml"
+
+    def not_found(self, lang: str) -> str:
+        """Return the 404 page of a language."""
+        return f"{self.prefix(lang)}/404.html"
+
+    def static(self, name: str) -> str:
+        """Return the URL of a static asset."""
+        return f"/static/{name}"
+
+    def absolute(self, url: str) -> str:
+        """Return the absolute form of a site URL, for feeds, sitemaps and canonical links."""
+        return self.base_url + url
+
+
+SITEMAP = "/sitemap.xml"
+ROBOTS = "/robots.txt"
+
+
+def output_path(url: str) -> str:
+    """Return the file a URL is written to: folders get an index.html."""
+    path = url.lstrip("/")
+    return path + "index.html" if url.endswith("/") else path
+
+
+def is_safe(url: str) -> bool:
+    """Tell whether a site URL stays inside the output folder."""
+    if not url.startswith("/") or "\\" in url or "\0" in url:
+        return False
+    return ".." not in url.split("/") and posixpath.normpath(url).startswith("/")
