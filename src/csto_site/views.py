@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -389,6 +390,10 @@ class Views:
         section_link = Link(urls.section(lang, section.id), section.title[lang])
         translations = self.site.translations.get(item.key, {})
         older, newer = edition.older.get(item.key), edition.newer.get(item.key)
+        officials = tuple(Link(urls.official(lang, o.id), o.name[lang]) for o in self.site.officials
+                          if o.id in item.officials)
+        organizations = tuple(Link(urls.organization(lang, o.id), o.short[lang], o.name[lang])
+                              for o in self.site.organizations if o.id in item.organizations)
         return self.page(
             urls.item(item), "item.html", lang, item.title, key=f"item:{item.key}",
             description=item.summary,
@@ -399,16 +404,42 @@ class Views:
             updated=item.updated.isoformat() if item.updated else "",
             updated_text=self.day_text(item.updated.date(), lang) if item.updated else "",
             section=section_link,
-            officials=tuple(Link(urls.official(lang, o.id), o.name[lang]) for o in self.site.officials
-                            if o.id in item.officials),
-            organizations=tuple(Link(urls.organization(lang, o.id), o.short[lang], o.name[lang])
-                                for o in self.site.organizations if o.id in item.organizations),
+            officials=officials,
+            organizations=organizations,
+            tags=tuple(link.text for link in (*officials, *organizations)),
+            locales=tuple(self.labels(t)["locale"] for t in translations if t != lang),
+            json_ld=self.news_article(item, section.title[lang]),
             translations=tuple(Link(urls.item(t), self.labels(t.lang)["read_in"], t.lang)
                                for t_lang, t in translations.items() if t_lang != lang),
             older=Link(urls.item(older), older.title) if older else None,
             newer=Link(urls.item(newer), newer.title) if newer else None,
             news=Link(urls.news(lang), labels["back_to_news"]),
         )
+
+    def news_article(self, item: Item, section: str) -> str:
+        """Describe an item as schema.org NewsArticle JSON-LD, safe inside a script element."""
+        url = self.urls.absolute(self.urls.item(item))
+        publisher = {
+            "@type": "Organization",
+            "name": self.config.title[item.lang],
+            "url": self.urls.absolute(self.urls.home(item.lang)),
+        }
+        data = {
+            "@context": "https://schema.org",
+            "@type": "NewsArticle",
+            "headline": item.title,
+            "description": item.summary,
+            "datePublished": item.published.isoformat(),
+            "dateModified": (item.updated or item.published).isoformat(),
+            "inLanguage": item.lang,
+            "articleSection": section,
+            "mainEntityOfPage": {"@type": "WebPage", "@id": url},
+            "url": url,
+            "author": publisher,
+            "publisher": publisher,
+        }
+        text = json.dumps(data, ensure_ascii=False, sort_keys=True)
+        return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
     # -- feeds ---------------------------------------------------------------------
 
