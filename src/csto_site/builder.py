@@ -16,13 +16,14 @@ from .model import Site
 from .publish import Output, check_unique, publish
 from .registry import load_registry
 from .render import Renderer, load_labels
+from .search import index_outputs, indexed_pages
 from .site import build_site, find_duplicate_urls
 from .sitemap import NEWS_SITEMAP, render_news_sitemap, render_robots, render_sitemap
 from .sources import discover
 from .urls import ROBOTS, SITEMAP, Urls, output_path
 from .views import Views
 
-ASSETS = ("style.css", "nav.js")
+ASSETS = ("style.css", "nav.js", "search.css", "search.js")
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Options:
     static: Path = Path("static")
     drafts: bool = False
     future: bool = False
+    search: bool = True
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,8 @@ def build(options: Options, now: datetime) -> Report:
     started = time.perf_counter()
     loaded = load(options, now)
     outputs = render_outputs(loaded, options.static, now)
+    if options.search:
+        outputs += index_outputs(indexed_pages(outputs))
     written = publish(outputs, options.out)
     site = loaded.site
     future = [i.published for i in site.held_back if not i.draft and i.published > now]

@@ -25,6 +25,8 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument("--static", type=Path, default=Path("static"), help="static files folder")
     common.add_argument("--drafts", action="store_true", help="include items with `draft: true`")
     common.add_argument("--future", action="store_true", help="include items dated in the future")
+    common.add_argument("--no-search", dest="search", action="store_false",
+                        help="skip the search index (quicker local builds)")
     common.add_argument("--quiet", action="store_true", help="print only the summary line and problems")
     main = argparse.ArgumentParser(prog="csto-site", description="Build the CSTO news archive.")
     commands = main.add_subparsers(dest="command", metavar="COMMAND")
@@ -36,7 +38,7 @@ def parser() -> argparse.ArgumentParser:
 def options_from(args: argparse.Namespace) -> Options:
     """Turn parsed arguments into build options."""
     return Options(content=args.content, out=args.out, templates=args.templates, static=args.static,
-                   drafts=args.drafts, future=args.future)
+                   drafts=args.drafts, future=args.future, search=args.search)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

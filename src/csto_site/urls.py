@@ -67,6 +67,10 @@ class Urls:
         """Return one organization's page URL."""
         return f"{self.organizations(lang)}{organization}/"
 
+    def search(self, lang: str) -> str:
+        """Return the search page URL."""
+        return f"{self.prefix(lang)}/search/"
+
     def feed(self, page_url: str) -> str:
         """Return the RSS feed that sits beside a listing page."""
         return f"{page_url}rss.xml"
@@ -86,6 +90,8 @@ class Urls:
 
 SITEMAP = "/sitemap.xml"
 ROBOTS = "/robots.txt"
+# The Pagefind search bundle: the index of every language and the scripts that read it.
+SEARCH_BUNDLE = "/pagefind/"
 
 
 def output_path(url: str) -> str:

@@ -1,0 +1,111 @@
+"""Full-text search: index the item pages with Pagefind into a bundle of outputs under /pagefind/."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import subprocess
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import cbor2
+
+from .errors import ContentError, Problem
+from .publish import Output
+from .urls import SEARCH_BUNDLE
+
+BUNDLE = SEARCH_BUNDLE.strip("/")
+MARKER = b"data-pagefind-body"
+ENTRY = "pagefind-entry.json"
+SOURCE = "search index"
+# Pagefind's binary files: gzip around this tag and a CBOR value.
+TAG = b"pagefind_dcd"
+# Fields of a language's .pf_meta file (a CBOR array) that list the filter files as [name, hash] pairs.
+META_FILTERS = 3
+
+
+def indexed_pages(outputs: Iterable[Output]) -> list[Output]:
+    """Pick the HTML pages Pagefind indexes: those whose content is marked `data-pagefind-body`."""
+    return [o for o in outputs if o.path.endswith(".html") and MARKER in o.data]
+
+
+def index_outputs(pages: Sequence[Output]) -> list[Output]:
+    """Index `pages` (every indexed page of the site) with Pagefind; return its bundle as outputs."""
+    if not pages:
+        return []
+    with tempfile.TemporaryDirectory(prefix="csto-search-") as tmp:
+        site, bundle = Path(tmp, "site"), Path(tmp, BUNDLE)
+        site.mkdir()
+        for page in pages:
+            target = site / page.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(page.data)
+        run_pagefind(site, bundle)
+        files = {path.relative_to(bundle).as_posix(): path.read_bytes()
+                 for path in bundle.rglob("*") if path.is_file()}
+    return [Output(f"{BUNDLE}/{name}", data, SOURCE) for name, data in sorted(stable_bundle(files).items())]
+
+
+def run_pagefind(site: Path, bundle: Path) -> None:
+    """Run the Pagefind binary shipped by the pagefind-bin package over `site`, writing `bundle`."""
+    try:
+        from pagefind_bin import get_executable
+
+        executable = get_executable()
+    except (ImportError, FileNotFoundError) as exc:
+        raise ContentError([Problem(BUNDLE, 0, f"the Pagefind binary is missing: {exc}",
+                                    "install the project again (pip install -e .) or build with --no-search")]
+                           ) from exc
+    done = subprocess.run([str(executable), "--site", str(site), "--output-path", str(bundle), "--silent"],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        message = (done.stderr or done.stdout).strip() or f"exit status {done.returncode}"
+        raise ContentError([Problem(BUNDLE, 0, f"Pagefind failed: {message}", "build with --no-search to skip it")])
+
+
+def stable_bundle(files: dict[str, bytes]) -> dict[str, bytes]:
+    """Rewrite what Pagefind writes in hash-map order (filters, their list, the languages) sorted, named by content."""
+    files = dict(files)
+    try:
+        entry = json.loads(files.pop(ENTRY))
+        languages = {}
+        for lang, info in sorted(entry["languages"].items()):
+            meta = unpack(files.pop(f"pagefind.{info['hash']}.pf_meta"))
+            filters = []
+            for name, digest in sorted(meta[META_FILTERS]):
+                filter_name, values = unpack(files.pop(f"filter/{digest}.pf_filter"))
+                data = pack([filter_name, sorted(values)])
+                renamed = f"{lang}_{content_hash(data, 7)}"
+                files[f"filter/{renamed}.pf_filter"] = data
+                filters.append([name, renamed])
+            meta[META_FILTERS] = filters
+            data = pack(meta)
+            languages[lang] = {**info, "hash": f"{lang}_{content_hash(data, 10)}"}
+            files[f"pagefind.{languages[lang]['hash']}.pf_meta"] = data
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        raise ContentError([Problem(BUNDLE, 0, f"the Pagefind bundle has an unexpected layout ({exc!r})",
+                                    "install the pagefind-bin version pyproject.toml names")]) from exc
+    entry["languages"] = languages
+    files[ENTRY] = json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode()
+    return files
+
+
+def unpack(data: bytes) -> Any:
+    """Decode one of Pagefind's binary index files."""
+    raw = gzip.decompress(data)
+    if not raw.startswith(TAG):
+        raise ValueError("not a Pagefind index file")
+    return cbor2.loads(raw[len(TAG):])
+
+
+def pack(value: Any) -> bytes:
+    """Encode a value the way Pagefind stores its binary index files, with a fixed gzip header."""
+    return gzip.compress(TAG + cbor2.dumps(value), mtime=0)
+
+
+def content_hash(data: bytes, length: int) -> str:
+    """Name a file by its content, as Pagefind does: a short hex digest."""
+    return hashlib.sha256(data).hexdigest()[:length]
