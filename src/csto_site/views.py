@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 from .model import Edition, Item, Month, Official, Organization, Site, Year
-from .urls import Urls, output_path
+from .urls import SEARCH_BUNDLE, Urls, output_path
 
 
 @dataclass(frozen=True)
@@ -160,6 +160,7 @@ class Views:
                 *(Link(urls.section(lang, s.id), s.title[lang]) for s in self.site.sections),
                 Link(urls.officials(lang), labels["officials"]),
                 Link(urls.organizations(lang), labels["organizations"]),
+                Link(urls.search(lang), labels["search"]),
             ),
             labels=labels,
             contact_name=self.config.contact.name.get(lang, ""),
@@ -240,6 +241,7 @@ class Views:
         """Build every page of one language."""
         yield self.home(edition)
         yield self.not_found(edition.lang)
+        yield self.search(edition.lang)
         yield from self.news_pages(edition)
         for section in self.site.sections:
             yield from self.section_pages(edition, section.id)
@@ -267,6 +269,15 @@ class Views:
     def not_found(self, lang: str) -> Page:
         """Build the 404 page of a language."""
         page = self.page(self.urls.not_found(lang), "404.html", lang, self.labels(lang)["not_found"])
+        return replace(page, in_sitemap=False)
+
+    def search(self, lang: str) -> Page:
+        """Build the search page of a language: the form is drawn by static/search.js."""
+        labels = self.labels(lang)
+        page = self.page(self.urls.search(lang), "search.html", lang, labels["search"],
+                         stylesheet=self.urls.static(self.assets["search.css"]),
+                         script=self.urls.static(self.assets["search.js"]), bundle=SEARCH_BUNDLE,
+                         news=Link(self.urls.news(lang), labels["all_news"]))
         return replace(page, in_sitemap=False)
 
     def news_feed_link(self, lang: str) -> Link:

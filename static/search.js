@@ -1,0 +1,203 @@
+// Search page: the form and the results, drawn in the browser from the Pagefind index
+// (built with the site under /pagefind/). Pagefind picks the index of the page's <html lang>.
+// Without JavaScript, or without an index, the page keeps its plain message and archive link.
+(function () {
+  "use strict";
+
+  var PAGE_SIZE = 20;
+  var FILTERS = ["section", "year", "official", "organization"];
+  var root = document.getElementById("search");
+  if (!root) {
+    return;
+  }
+  var fallback = document.getElementById("search-fallback");
+  var form = root.querySelector("form");
+  var query = document.getElementById("search-query");
+  var status = document.getElementById("search-status");
+  var list = document.getElementById("search-results");
+  var more = document.getElementById("search-more");
+  var lang = document.documentElement.lang;
+  var forms = JSON.parse(root.dataset.results);
+  var pagefind = null;
+  var results = [];
+  var shown = 0;
+  var generation = 0;
+  var typing = 0;
+
+  function plural(n) {
+    // The same rule as the site's counts: English two forms, Russian three.
+    var form;
+    if (lang === "ru" && forms.length === 3) {
+      if (n % 10 === 1 && n % 100 !== 11) {
+        form = forms[0];
+      } else if (n % 10 >= 2 && n % 10 <= 4 && !(n % 100 >= 12 && n % 100 <= 14)) {
+        form = forms[1];
+      } else {
+        form = forms[2];
+      }
+    } else {
+      form = n === 1 ? forms[0] : forms[forms.length - 1];
+    }
+    return n + " " + form;
+  }
+
+  function select(name) {
+    return root.querySelector('select[data-filter="' + name + '"]');
+  }
+
+  function chosenFilters() {
+    var chosen = {};
+    FILTERS.forEach(function (name) {
+      var value = select(name).value;
+      if (value) {
+        chosen[name] = value;
+      }
+    });
+    return chosen;
+  }
+
+  function fillFilters(available, wanted) {
+    FILTERS.forEach(function (name) {
+      var values = Object.keys(available[name] || {});
+      values.sort(name === "year" ? function (a, b) { return b.localeCompare(a); }
+                                  : function (a, b) { return a.localeCompare(b, lang); });
+      var element = select(name);
+      values.forEach(function (value) {
+        var option = document.createElement("option");
+        option.value = value;
+        option.textContent = value;
+        element.appendChild(option);
+      });
+      element.value = values.indexOf(wanted.get(name)) >= 0 ? wanted.get(name) : "";
+    });
+  }
+
+  function excerpt(html) {
+    // Keep only the text and Pagefind's <mark> highlights of an excerpt: no markup from the index runs.
+    var parsed = new DOMParser().parseFromString(html, "text/html").body;
+    var paragraph = document.createElement("p");
+    paragraph.className = "summary search-excerpt";
+    parsed.childNodes.forEach(function (node) {
+      if (node.nodeName === "MARK") {
+        var mark = document.createElement("mark");
+        mark.textContent = node.textContent;
+        paragraph.appendChild(mark);
+      } else {
+        paragraph.appendChild(document.createTextNode(node.textContent));
+      }
+    });
+    return paragraph;
+  }
+
+  function resultItem(data) {
+    var item = document.createElement("li");
+    item.className = "teaser search-result";
+    var heading = document.createElement("h2");
+    heading.className = "teaser-title";
+    var link = document.createElement("a");
+    link.href = data.url;
+    link.textContent = data.meta.title || data.url;
+    heading.appendChild(link);
+    item.appendChild(heading);
+    var meta = document.createElement("p");
+    meta.className = "meta";
+    var time = document.createElement("time");
+    time.dateTime = data.meta.published || "";
+    time.textContent = data.meta.date || "";
+    meta.appendChild(time);
+    if (data.meta.section) {
+      meta.appendChild(document.createTextNode(" · "));
+      var section = document.createElement("a");
+      section.href = data.meta.section_url || "";
+      section.textContent = data.meta.section;
+      meta.appendChild(section);
+    }
+    item.appendChild(meta);
+    item.appendChild(excerpt(data.excerpt));
+    return item;
+  }
+
+  async function showMore(current) {
+    var batch = results.slice(shown, shown + PAGE_SIZE);
+    var data = await Promise.all(batch.map(function (result) { return result.data(); }));
+    if (current !== generation) {
+      return;
+    }
+    data.forEach(function (entry) { list.appendChild(resultItem(entry)); });
+    shown += batch.length;
+    more.hidden = shown >= results.length;
+  }
+
+  function remember(term, chosen) {
+    var params = new URLSearchParams();
+    if (term) {
+      params.set("q", term);
+    }
+    Object.keys(chosen).forEach(function (name) { params.set(name, chosen[name]); });
+    var search = params.toString();
+    history.replaceState(null, "", search ? "?" + search : window.location.pathname);
+  }
+
+  async function run() {
+    var current = ++generation;
+    var term = query.value.trim();
+    var chosen = chosenFilters();
+    remember(term, chosen);
+    list.replaceChildren();
+    more.hidden = true;
+    results = [];
+    shown = 0;
+    if (!term && Object.keys(chosen).length === 0) {
+      status.textContent = "";
+      return;
+    }
+    var found = await pagefind.search(term || null, { filters: chosen });
+    if (current !== generation || found === null) {
+      return;
+    }
+    results = found.results;
+    if (results.length === 0) {
+      status.textContent = root.dataset.none;
+      return;
+    }
+    status.textContent = plural(results.length) + (term ? " " + root.dataset.for.replace("%s", term) : "");
+    await showMore(current);
+  }
+
+  function unavailable(error) {
+    root.hidden = true;
+    fallback.hidden = false;
+    document.getElementById("search-fallback-reason").textContent = root.dataset.unavailable;
+    if (window.console) {
+      window.console.error("search: the Pagefind index did not load", error);
+    }
+  }
+
+  async function start() {
+    fallback.hidden = true;
+    root.hidden = false;
+    status.textContent = root.dataset.loading;
+    var wanted = new URLSearchParams(window.location.search);
+    query.value = wanted.get("q") || "";
+    pagefind = await import(new URL(root.dataset.bundle + "pagefind.js", window.location.href).href);
+    await pagefind.options({ excerptLength: 30 });
+    await pagefind.init();
+    fillFilters(await pagefind.filters(), wanted);
+    status.textContent = "";
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      run();
+    });
+    query.addEventListener("input", function () {
+      // Wait for a pause in typing, so the status line is not re-announced on every key.
+      window.clearTimeout(typing);
+      typing = window.setTimeout(run, 300);
+    });
+    FILTERS.forEach(function (name) { select(name).addEventListener("change", run); });
+    more.addEventListener("click", function () { showMore(generation); });
+    root.dataset.ready = "true";
+    await run();
+  }
+
+  start().catch(unavailable);
+})();
