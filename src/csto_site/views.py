@@ -209,13 +209,15 @@ class Views:
                      for m in year.months)
 
     def page(self, url: str, template: str, lang: str, title: str, key: str | None = None,
-             description: str = "", feed: Link | None = None, **context: Any) -> Page:
-        """Build a page with the chrome and title of its language."""
+             description: str = "", feed: Link | None = None, nav_url: str = "", **context: Any) -> Page:
+        """Build a page with the chrome and title of its language; `nav_url` marks its menu entry."""
         full_title = f"{title} — {self.config.title[lang]}" if title else self.config.title[lang]
+        chrome = self.chromes[lang]
+        nav_current = nav_url or max((link.url for link in chrome.nav if url.startswith(link.url)), key=len, default="")
         return Page(url=url, template=template, lang=lang, key=key or url[len(self.urls.prefix(lang)):],
                     title=full_title, description=description or self.config.description[lang],
                     canonical=self.urls.absolute(url), feed=feed,
-                    context={"chrome": self.chromes[lang], "heading": title, **context})
+                    context={"chrome": chrome, "heading": title, "nav_current": nav_current, **context})
 
     # -- pages ---------------------------------------------------------------------
 
@@ -406,7 +408,7 @@ class Views:
         organizations = tuple(Link(urls.organization(lang, o.id), o.short[lang], o.name[lang])
                               for o in self.site.organizations if o.id in item.organizations)
         return self.page(
-            urls.item(item), "item.html", lang, item.title, key=f"item:{item.key}",
+            urls.item(item), "item.html", lang, item.title, key=f"item:{item.key}", nav_url=section_link.url,
             description=item.summary,
             feed=Link(urls.feed(section_link.url), f"{labels['feed']}: {section.title[lang]}"),
             item=item,
