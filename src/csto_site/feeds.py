@@ -17,8 +17,9 @@ def render_feed(spec: FeedSpec, urls: Urls, categories: Callable[[Item], tuple[t
     """Render one RSS 2.0 feed: absolute links, permalink guids, one category per taxonomy."""
     fg = FeedGenerator()
     fg.title(spec.title)
-    fg.link(href=urls.absolute(spec.page_url), rel="alternate")
+    # feedgen writes the last link given as the channel <link>: the page the feed describes comes last.
     fg.link(href=urls.absolute(spec.url), rel="self")
+    fg.link(href=urls.absolute(spec.page_url), rel="alternate")
     fg.description(spec.description)
     fg.language(spec.lang)
     fg.generator(GENERATOR)
