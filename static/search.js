@@ -23,6 +23,7 @@
   var shown = 0;
   var generation = 0;
   var typing = 0;
+  var lastKey = null;
 
   function plural(n) {
     // The same rule as the site's counts: English two forms, Russian three.
@@ -117,13 +118,19 @@
     return item;
   }
 
-  async function showMore(current) {
+  async function showMore(current, fresh) {
+    // Fetch the next page of results, then draw it in one step: the list never flickers empty.
     var batch = results.slice(shown, shown + PAGE_SIZE);
     var data = await Promise.all(batch.map(function (result) { return result.data(); }));
     if (current !== generation) {
       return;
     }
-    data.forEach(function (entry) { list.appendChild(resultItem(entry)); });
+    var items = data.map(resultItem);
+    if (fresh) {
+      list.replaceChildren.apply(list, items);
+    } else {
+      items.forEach(function (item) { list.appendChild(item); });
+    }
     shown += batch.length;
     more.hidden = shown >= results.length;
   }
@@ -139,15 +146,21 @@
   }
 
   async function run() {
-    var current = ++generation;
     var term = query.value.trim();
     var chosen = chosenFilters();
+    var key = JSON.stringify([term, chosen]);
+    window.clearTimeout(typing);
+    if (key === lastKey) {
+      return;
+    }
+    lastKey = key;
+    var current = ++generation;
     remember(term, chosen);
-    list.replaceChildren();
-    more.hidden = true;
     results = [];
     shown = 0;
     if (!term && Object.keys(chosen).length === 0) {
+      list.replaceChildren();
+      more.hidden = true;
       status.textContent = "";
       return;
     }
@@ -157,11 +170,13 @@
     }
     results = found.results;
     if (results.length === 0) {
+      list.replaceChildren();
+      more.hidden = true;
       status.textContent = root.dataset.none;
       return;
     }
+    await showMore(current, true);
     status.textContent = plural(results.length) + (term ? " " + root.dataset.for.replace("%s", term) : "");
-    await showMore(current);
   }
 
   function unavailable(error) {
@@ -194,7 +209,7 @@
       typing = window.setTimeout(run, 300);
     });
     FILTERS.forEach(function (name) { select(name).addEventListener("change", run); });
-    more.addEventListener("click", function () { showMore(generation); });
+    more.addEventListener("click", function () { showMore(generation, false); });
     root.dataset.ready = "true";
     await run();
   }

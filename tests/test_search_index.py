@@ -1,0 +1,113 @@
+"""The Pagefind search index: what it holds, that it is stable, and that rebuilds keep it current."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+from helpers.site import build_into
+
+from csto_site.search import index_outputs
+
+TAG = b"pagefind_dcd"
+
+
+def entry(out: Path) -> dict[str, Any]:
+    """Read the bundle's entry file."""
+    return json.loads((out / "pagefind" / "pagefind-entry.json").read_text(encoding="utf-8"))
+
+
+def fragments(out: Path) -> dict[str, dict[str, Any]]:
+    """Read every indexed page of the bundle, by URL."""
+    pages = {}
+    for path in sorted((out / "pagefind" / "fragment").iterdir()):
+        raw = gzip.decompress(path.read_bytes())
+        assert raw.startswith(TAG), path
+        page = json.loads(raw[len(TAG):])
+        pages[page["url"]] = page
+    return pages
+
+
+def bundle(out: Path) -> dict[str, bytes]:
+    """Read every file of the bundle, by path."""
+    root = out / "pagefind"
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_every_item_is_indexed_in_its_own_language(site: Any) -> None:
+    items = site.items
+    languages = entry(site.out)["languages"]
+    assert sorted(languages) == sorted({e.lang for e in items})
+    for lang, info in languages.items():
+        assert info["page_count"] == sum(1 for e in items if e.lang == lang)
+        assert (site.out / "pagefind" / f"wasm.{lang}.pagefind").is_file()
+    assert set(fragments(site.out)) == {site.expected.url(e) for e in items}
+
+
+def test_only_the_item_article_is_indexed_with_its_metadata_and_filters(sample: Any) -> None:
+    pages = fragments(sample.out)
+    content = sample.expected
+    for e in sample.items:
+        page = pages[content.url(e)]
+        assert page["meta"]["title"] == e.title
+        assert page["meta"]["published"] == e.published.isoformat()
+        assert page["meta"]["section"] == content.sections[e.section][e.lang]
+        assert page["filters"]["section"] == [content.sections[e.section][e.lang]]
+        assert page["filters"]["year"] == [str(e.published.year)]
+        assert sorted(page["filters"].get("official", [])) == sorted(
+            content.official_names[o][e.lang] for o in e.officials)
+        assert sorted(page["filters"].get("organization", [])) == sorted(
+            content.organization_short[o][e.lang] for o in e.organizations)
+        text = page["content"]
+        assert e.title in text
+        for chrome in ("495-795-27-10", "Skip to main content", "Перейти к основному содержанию",
+                       "Back to the section", "Вернуться в раздел", "Previous item", "Предыдущая новость",
+                       "Read in English", "Читать на русском"):
+            assert chrome not in text, (content.url(e), chrome)
+
+
+def test_the_same_content_gives_the_same_index(mini_copy: Path, tmp_path: Path) -> None:
+    build_into(mini_copy, tmp_path / "one")
+    build_into(mini_copy, tmp_path / "two")
+    assert bundle(tmp_path / "one") == bundle(tmp_path / "two")
+
+
+def test_a_rebuild_reindexes_changed_and_removed_items(mini_copy: Path, tmp_path: Path) -> None:
+    out = tmp_path / "public"
+    build_into(mini_copy, out)
+    items = sorted(p for p in mini_copy.rglob("*.md") if not p.name.startswith("_"))
+    changed, removed = items[0], items[1]
+    before = fragments(out)
+    changed.write_text(changed.read_text(encoding="utf-8") + "\nA zanzibarite delegation arrived.\n",
+                       encoding="utf-8")
+    removed.unlink()
+    build_into(mini_copy, out)
+    after = fragments(out)
+    assert len(after) == len(before) - 1
+    found = [url for url, page in after.items() if "zanzibarite" in page["content"]]
+    assert len(found) == 1
+    assert all("zanzibarite" not in page["content"] for page in before.values())
+
+
+def test_no_search_writes_no_index_but_keeps_the_search_page(mini_copy: Path, tmp_path: Path) -> None:
+    out = tmp_path / "public"
+    build_into(mini_copy, out, search=False)
+    assert not (out / "pagefind").exists()
+    page = (out / "search" / "index.html").read_text(encoding="utf-8")
+    assert 'id="search-fallback"' in page and 'href="/news/"' in page
+
+
+def test_a_site_without_items_has_no_index() -> None:
+    assert index_outputs([]) == []
+
+
+def test_every_page_links_the_search_page_of_its_language(mini: Any) -> None:
+    pages = [p for p in mini.out.rglob("*.html") if "<main" in p.read_text(encoding="utf-8")]
+    assert len(pages) > 20
+    for path in pages:
+        lang_prefix = "/ru" if path.relative_to(mini.out).parts[0] == "ru" else ""
+        html = path.read_text(encoding="utf-8")
+        header = html[html.index('<header class="site-header">'):html.index("</header>")]
+        assert f'href="{lang_prefix}/search/"' in header, path
