@@ -11,6 +11,12 @@ from .errors import Problem
 
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+# Front matter nests two or three levels; LibYAML's composer recurses in C and crashes the
+# interpreter on a few thousand levels, so deeper input is refused before it is composed.
+MAX_DEPTH = 32
+# Below these sizes the nesting cannot reach a harmful depth, so the extra pass is skipped.
+DEPTH_CHECK_CHARS = 2048
+
 
 class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
     """Safe YAML loader that leaves dates as text, so one parser reads them all."""
@@ -39,17 +45,30 @@ def load_yaml(
     """Parse YAML text; return data, the line of each top-level key, list element lines, problems."""
     loader = _Loader(text)
     try:
+        deep = _too_deep(text)
+        if deep is not None:
+            return None, {}, {}, [Problem(path, first_line + deep, f"the YAML nests more than {MAX_DEPTH} levels deep",
+                                          "write plain `key: value` lines and short lists")]
         node = loader.get_single_node()
-        if node is not None and _has_alias(node):
-            problem = Problem(path, first_line + node.start_mark.line,
-                              "YAML anchors and aliases (&, *) are not allowed", "write each value out in full")
+        problem = _check_nodes(node, path, first_line) if node is not None else None
+        if problem is not None:
             return None, {}, {}, [problem]
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
+        if exc.context == "while scanning a quoted scalar" and exc.context_mark:
+            return None, {}, {}, [Problem(path, first_line + exc.context_mark.line, "a quote is not closed",
+                                          "end the text with the same quote mark it starts with")]
         mark = exc.problem_mark or exc.context_mark
         line = first_line + mark.line if mark else first_line
         reason = exc.problem or "invalid YAML"
         return None, {}, {}, [Problem(path, line, f"invalid YAML: {reason}", _yaml_hint(reason))]
+    except yaml.reader.ReaderError as exc:
+        # LibYAML counts the position in UTF-8 bytes, so find the character itself.
+        char = chr(exc.character) if isinstance(exc.character, int) else str(exc.character)
+        line = first_line + text[: max(text.find(char), 0)].count("\n")
+        message = f"invisible control character U+{ord(char[:1] or ' '):04X} in the YAML"
+        return None, {}, {}, [Problem(path, line, message,
+                                      "delete it (it often comes with text pasted from a word processor)")]
     except yaml.YAMLError as exc:
         return None, {}, {}, [Problem(path, first_line, f"invalid YAML: {exc}", "")]
     finally:
@@ -65,27 +84,52 @@ def load_yaml(
     return data, lines, item_lines, []
 
 
-def _has_alias(root: yaml.Node) -> bool:
-    """Tell whether any node is reused (an alias), the root of YAML bombs."""
+def _too_deep(text: str) -> int | None:
+    """Return the line where collections nest deeper than MAX_DEPTH, without composing them."""
+    if len(text) < DEPTH_CHECK_CHARS and text.count("[") + text.count("{") < MAX_DEPTH:
+        return None
+    depth = 0
+    for event in yaml.parse(text, Loader=_BaseLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return int(event.start_mark.line)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return None
+
+
+def _check_nodes(root: yaml.Node, path: str, first_line: int) -> Problem | None:
+    """Refuse reused nodes (aliases, the root of YAML bombs) and keys given twice in one mapping."""
     seen: set[int] = set()
     stack = [root]
     while stack:
         node = stack.pop()
         if id(node) in seen:
-            return True
+            return Problem(path, first_line + node.start_mark.line,
+                           "YAML anchors and aliases (&, *) are not allowed", "write each value out in full")
         seen.add(id(node))
         if isinstance(node, yaml.SequenceNode):
             stack.extend(node.value)
         elif isinstance(node, yaml.MappingNode):
+            keys: dict[object, int] = {}
             for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    line = first_line + key.start_mark.line
+                    if key.value in keys:
+                        return Problem(path, line, f"`{key.value}` is given twice (first on line {keys[key.value]})",
+                                       "keep one of them")
+                    keys[key.value] = line
                 stack.extend((key, value))
-    return False
+    return None
 
 
 def _yaml_hint(reason: str) -> str:
     """Suggest a fix for the YAML mistakes editors make most."""
     if "tab" in reason:
         return "indent with spaces, not tabs"
+    if "constructor for the tag" in reason:
+        return 'remove the "!" tag and write plain text'
     if "mapping values are not allowed" in reason:
         return 'put text containing ": " in quotes'
     return "check the indentation and quote text that contains : or #"
@@ -94,8 +138,11 @@ def _yaml_hint(reason: str) -> str:
 def split(text: str, path: str) -> tuple[FrontMatter | None, list[Problem]]:
     """Split `---` front matter from the body; report what is wrong with it."""
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        return None, [Problem(path, 1, "the file is empty",
+                              'start it with "---", a `title:` and a `date:` line, and "---"; or delete it')]
     lines = text.split("\n")
-    if not lines or lines[0].strip() != "---":
+    if lines[0].strip() != "---":
         return None, [Problem(path, 1, "the file does not start with front matter",
                               'put a line "---", the title and date, and another "---" at the top')]
     try:
