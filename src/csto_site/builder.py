@@ -7,12 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from .assets import fingerprint
+from .compress import precompress
 from .config import load_config
 from .errors import ContentError, Problem
 from .feeds import render_feed
 from .items import link_translations, parse_item
 from .markup import Markup
 from .model import Site
+from .nginx import REDIRECTS_CONF, render_redirects
 from .publish import Output, check_unique, publish
 from .registry import load_registry
 from .render import Renderer, load_labels
@@ -91,7 +94,8 @@ def load(options: Options, now: datetime) -> Loaded:
 def render_outputs(loaded: Loaded, static: Path, now: datetime) -> list[Output]:
     """Render every page, feed, sitemap and static file of the site."""
     site, urls = loaded.site, loaded.urls
-    views = Views(site, urls, {name: name for name in ASSETS})
+    assets = fingerprint(static_outputs(static), ASSETS)
+    views = Views(site, urls, assets.names)
     pages = views.pages()
     outputs = [Output(page.path, loaded.renderer.render(page), page.template) for page in pages]
     outputs += [Output(output_path(feed.url), render_feed(feed, urls, views.categories), feed.page_url)
@@ -101,7 +105,9 @@ def render_outputs(loaded: Loaded, static: Path, now: datetime) -> list[Output]:
     outputs.append(Output(output_path(NEWS_SITEMAP),
                           render_news_sitemap(every_item, urls, dict(site.config.title), now), "news sitemap"))
     outputs.append(Output(output_path(ROBOTS), render_robots(urls), "robots"))
-    outputs += static_outputs(static)
+    redirects = [(alias, urls.item(item)) for item in every_item for alias in item.aliases]
+    outputs.append(Output(REDIRECTS_CONF, render_redirects(redirects), "aliases"))
+    outputs += assets.outputs
     problems = check_unique(outputs)
     if problems:
         raise ContentError(problems)
@@ -123,7 +129,7 @@ def build(options: Options, now: datetime) -> Report:
     outputs = render_outputs(loaded, options.static, now)
     if options.search:
         outputs += index_outputs(indexed_pages(outputs))
-    written = publish(outputs, options.out)
+    written = publish(precompress(outputs), options.out)
     site = loaded.site
     future = [i.published for i in site.held_back if not i.draft and i.published > now]
     return Report(
