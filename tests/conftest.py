@@ -1,0 +1,85 @@
+"""Shared fixtures: fixture sites built once per session at a fixed time, and the golden-file flag."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from helpers.content import Content, Entry, read_content
+from helpers.site import MINI, NOW, SAMPLE, build_into, copy_fixture
+
+SITES = {"mini": MINI, "sample": SAMPLE}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="rewrite tests/golden/ from the current output instead of comparing with it")
+
+
+@dataclass(frozen=True)
+class BuiltSite:
+    """A content folder built into an output folder, with what the content says it should contain."""
+
+    name: str
+    content: Path
+    out: Path
+    expected: Content
+
+    @property
+    def base_url(self) -> str:
+        """Return the site's base URL, without a trailing slash."""
+        return self.expected.base_url
+
+    @property
+    def items(self) -> list[Entry]:
+        """Return the items the build shows, newest first."""
+        return self.expected.published(NOW)
+
+
+@pytest.fixture(scope="session")
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    """Tell whether golden files are being regenerated (`pytest --update-golden`)."""
+    return bool(request.config.getoption("--update-golden"))
+
+
+def _build(name: str, factory: pytest.TempPathFactory) -> BuiltSite:
+    out = factory.mktemp(name) / "public"
+    build_into(SITES[name], out)
+    return BuiltSite(name, SITES[name], out, read_content(SITES[name]))
+
+
+@pytest.fixture(scope="session")
+def mini(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
+    """The mini fixture site, built once per session."""
+    return _build("mini", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
+    """The sample content of content/, built once per session."""
+    return _build("sample", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def mini_site(mini: BuiltSite) -> Path:
+    """The output folder of the mini fixture site."""
+    return mini.out
+
+
+@pytest.fixture(scope="session")
+def sample_site(sample: BuiltSite) -> Path:
+    """The output folder of the sample site."""
+    return sample.out
+
+
+@pytest.fixture(params=sorted(SITES))
+def site(request: pytest.FixtureRequest) -> BuiltSite:
+    """Each built site in turn: the mini fixture and the sample content."""
+    return request.getfixturevalue(request.param)
+
+
+@pytest.fixture
+def mini_copy(tmp_path: Path) -> Path:
+    """A private copy of the mini fixture's content folder, for tests that break it."""
+    return copy_fixture(tmp_path / "content")

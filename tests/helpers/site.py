@@ -1,0 +1,51 @@
+"""Build fixture sites the way the tests need them: fixed clock, project templates and static files."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from csto_site.builder import Options, Report, build
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = ROOT / "templates"
+STATIC = ROOT / "static"
+SAMPLE = ROOT / "content"
+FIXTURES = ROOT / "tests" / "fixtures"
+MINI = FIXTURES / "mini"
+GOLDEN = ROOT / "tests" / "golden"
+
+# Every build in the tests sees the same clock, so outputs and "scheduled" items never drift.
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=ZoneInfo("Europe/Moscow"))
+
+
+def options(content: Path, out: Path, **flags: bool) -> Options:
+    """Return build options that read `content` with the project's templates and static files."""
+    return Options(content=content, out=out, templates=TEMPLATES, static=STATIC, **flags)
+
+
+def build_into(content: Path, out: Path, now: datetime = NOW, **flags: bool) -> Report:
+    """Build `content` into `out` at the fixed time."""
+    return build(options(content, out, **flags), now)
+
+
+def copy_fixture(dest: Path, source: Path = MINI) -> Path:
+    """Copy a content folder to `dest` (which must not exist) so a test can change it."""
+    shutil.copytree(source, dest)
+    return dest
+
+
+def cli_args(command: str, content: Path, out: Path, *extra: str) -> list[str]:
+    """Return `csto-site` arguments for a content folder, with the project's templates and static files."""
+    return [command, "--content", str(content), "--out", str(out),
+            "--templates", str(TEMPLATES), "--static", str(STATIC), *extra]
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    """Describe every file and folder below `folder` (size and mtime), to prove nothing was touched."""
+    if not folder.exists():
+        return {}
+    return {p.relative_to(folder).as_posix(): (p.stat().st_size if p.is_file() else -1, p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*"))} | {".": (-1, folder.stat().st_mtime_ns)}

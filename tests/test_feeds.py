@@ -1,0 +1,151 @@
+"""Every RSS feed of both sites: well-formed, the right items in the right order, absolute links."""
+
+from __future__ import annotations
+
+import calendar
+import html
+import re
+import xml.etree.ElementTree as ET
+from email.utils import parsedate_to_datetime
+
+import feedparser
+import pytest
+from helpers.dom import read_html
+from helpers.links import target_file
+from helpers.site import NOW
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+RFC_822 = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+                     r"\d{4} \d{2}:\d{2}:\d{2} [+-]\d{4}$")
+
+
+def feeds(site):
+    """Yield (lang, kind, id, site path of the listing page, site path of its feed)."""
+    for lang, kind, ident in site.expected.listings():
+        page = site.expected.listing_path(lang, kind, ident)
+        yield lang, kind, ident, page, f"{page}rss.xml"
+
+
+def expected_categories(site, entry):
+    """Return {absolute URL: allowed names} of the section, officials and organizations of an item."""
+    e, lang, prefix = site.expected, entry.lang, site.expected.prefix(entry.lang)
+    wanted = {e.absolute(f"{prefix}/sections/{entry.section}/"): {e.sections[entry.section][lang]}}
+    for o in entry.officials:
+        wanted[e.absolute(f"{prefix}/officials/{o}/")] = {e.official_names[o][lang]}
+    for o in entry.organizations:
+        wanted[e.absolute(f"{prefix}/organizations/{o}/")] = {e.organization_short[o][lang],
+                                                               e.organization_names[o][lang]}
+    return wanted
+
+
+def test_the_output_has_exactly_the_expected_feeds(site):
+    expected = {path.lstrip("/") for *_, path in feeds(site)}
+    actual = {p.relative_to(site.out).as_posix() for p in site.out.rglob("rss.xml")}
+    assert actual == expected
+
+
+def test_every_feed_has_the_right_items(site):
+    for lang, kind, ident, _, path in feeds(site):
+        data = target_file(site.out, path).read_bytes()
+        parsed = feedparser.parse(data)
+        assert parsed.bozo == 0, (path, parsed.get("bozo_exception"))
+        assert parsed.version == "rss20", path
+        wanted = site.expected.listing(NOW, lang, kind, ident)[: site.expected.feed_length]
+        urls = [site.expected.absolute(site.expected.url(e)) for e in wanted]
+        assert [entry.link for entry in parsed.entries] == urls, path
+        for entry, item in zip(parsed.entries, wanted, strict=True):
+            assert entry.id == entry.link, path
+            assert html.unescape(entry.title) == item.title
+            assert entry.published_parsed is not None, path
+            assert calendar.timegm(entry.published_parsed) == int(item.published.timestamp()), (path, entry.link)
+            if item.summary:
+                assert html.unescape(entry.summary) == " ".join(item.summary.split()), (path, entry.link)
+            else:
+                assert entry.summary, (path, entry.link)
+            tags = {t.scheme: t.term for t in entry.tags}
+            categories = expected_categories(site, item)
+            assert len(entry.tags) == len(categories), (path, entry.link)
+            assert set(tags) == set(categories), (path, entry.link)
+            for scheme, term in tags.items():
+                assert term in categories[scheme], (path, entry.link, term)
+
+
+def test_every_feed_channel_is_complete(site):
+    for lang, _, _, _, path in feeds(site):
+        channel = ET.parse(target_file(site.out, path)).getroot().find("channel")
+        assert channel.findtext("language") == lang, path
+        assert channel.findtext("title"), path
+        assert channel.findtext("description"), path
+        selves = [link.get("href") for link in channel.findall(f"{ATOM}link") if link.get("rel") == "self"]
+        assert selves == [site.expected.absolute(path)], path
+        for item in channel.findall("item"):
+            assert RFC_822.match(item.findtext("pubDate")), (path, item.findtext("pubDate"))
+            guid = item.find("guid")
+            assert guid.get("isPermaLink", "true") == "true", path
+            assert guid.text == item.findtext("link"), path
+
+
+def test_feed_channel_link_is_the_listing_page(site):
+    for _, _, _, page, path in feeds(site):
+        channel = ET.parse(target_file(site.out, path)).getroot().find("channel")
+        assert channel.findtext("link") == site.expected.absolute(page), path
+
+
+def test_feed_length_limits_the_news_feed(mini):
+    """The mini fixture has feed_length 3 and more English items than that."""
+    assert mini.expected.feed_length == 3
+    english = mini.expected.listing(NOW, "en")
+    assert len(english) > 3
+    parsed = feedparser.parse((mini.out / "news/rss.xml").read_bytes())
+    assert [e.link for e in parsed.entries] == [mini.expected.absolute(mini.expected.url(i)) for i in english[:3]]
+
+
+def test_equal_times_keep_the_file_order(mini):
+    """Two items of 12 March 2024 10:00: the order of their files decides, in every listing."""
+    urls = [e.link for e in feedparser.parse((mini.out / "sections/alpha/rss.xml").read_bytes()).entries]
+    assert urls == [
+        "https://example.org/news/2024/03/12/morning-briefing-held/",
+        "https://example.org/news/2024/03/12/working-visit-to-the-river-commission/",
+        "https://example.org/news/2023/11/14/annual-report-published/",
+    ]
+
+
+def test_item_filed_under_the_site_local_day(mini):
+    """22:30 UTC on 19 May is 01:30 on 20 May in Moscow: the item is filed under 20 May."""
+    parsed = feedparser.parse((mini.out / "organizations/northern-council/rss.xml").read_bytes())
+    night = [e for e in parsed.entries if "night-session" in e.link]
+    assert [e.link for e in night] == ["https://example.org/news/2024/05/20/night-session-of-the-working-group/"]
+    assert night[0].published == "Mon, 20 May 2024 01:30:00 +0300"
+
+
+def test_pages_link_their_feeds(site):
+    """Every listing page announces its feed with <link rel="alternate" type="application/rss+xml">."""
+    for _, _, _, page, path in feeds(site):
+        doc = read_html(target_file(site.out, page))
+        hrefs = [link.get("href") for link in doc.find_all("link", rel="alternate", type="application/rss+xml")]
+        assert hrefs == [path], page
+
+
+def test_last_build_date_is_the_newest_item_date(site):
+    """lastBuildDate comes from the content, not the clock: the same content gives the same bytes."""
+    for *_, path in feeds(site):
+        channel = ET.parse(target_file(site.out, path)).getroot().find("channel")
+        items = channel.findall("item")
+        if not items:
+            continue
+        stamps = {parsedate_to_datetime(i.findtext("pubDate")) for i in items}
+        built = parsedate_to_datetime(channel.findtext("lastBuildDate"))
+        assert built >= max(stamps), path
+        assert built <= NOW, path
+
+
+@pytest.mark.xfail(strict=True, reason="bug: feeds.py sets lastBuildDate only when a feed has items; feedgen then "
+                                       "writes the wall-clock time into empty feeds, so two builds differ")
+def test_an_empty_feed_does_not_depend_on_the_clock(sample):
+    empty = []
+    for *_, path in feeds(sample):
+        channel = ET.parse(target_file(sample.out, path)).getroot().find("channel")
+        if not channel.findall("item"):
+            empty.append(path)
+            assert channel.findtext("lastBuildDate") is None, (path, channel.findtext("lastBuildDate"))
+    assert empty, "the sample site has an official without items (the press secretary)"

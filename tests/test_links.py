@@ -1,0 +1,101 @@
+"""Every internal link resolves; a reader can walk from the home page to every item and back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers.dom import read_html
+from helpers.links import check_links, page_path, reachable, target_file
+
+BACK = {
+    "en": ("Back to the section: ", "Back to all news", "Go back"),
+    "ru": ("Вернуться в раздел: ", "Вернуться ко всем новостям", "Вернуться назад"),
+}
+
+
+def test_every_internal_link_resolves(site):
+    assert check_links(site.out, site.base_url) == []
+
+
+def test_the_checker_sees_html_xml_and_robots(site):
+    """Guard against a checker that silently checks nothing."""
+    kinds = {p.suffix for p in site.out.rglob("*") if p.is_file()}
+    assert {".html", ".xml", ".txt", ".css", ".js"} <= kinds
+
+
+def test_every_item_page_is_reachable_from_the_home_page(site):
+    found = reachable(site.out, site.base_url)
+    expected = {site.expected.url(e) for e in site.items}
+    assert expected, "the fixture has items"
+    assert sorted(expected - found) == []
+    on_disk = {page_path(site.out, p) for p in site.out.glob("**/news/*/*/*/*/index.html")}
+    assert on_disk == expected
+
+
+def test_every_listing_is_reachable_from_the_home_page(site):
+    found = reachable(site.out, site.base_url)
+    for lang, kind, ident in site.expected.listings():
+        assert site.expected.listing_path(lang, kind, ident) in found
+    for lang in site.expected.languages:
+        prefix = site.expected.prefix(lang)
+        assert {f"{prefix}/", f"{prefix}/officials/", f"{prefix}/organizations/"} <= found
+
+
+def test_item_pages_lead_back_to_the_section_and_all_news(site):
+    expected = site.expected
+    for entry in site.items:
+        page = read_html(target_file(site.out, expected.url(entry)))
+        section_url = f"{expected.prefix(entry.lang)}/sections/{entry.section}/"
+        news_url = f"{expected.prefix(entry.lang)}/news/"
+        to_section, to_news, go_back = BACK[entry.lang]
+        links = {a.text: a for a in page.find_all("a", href=None)}
+        title = expected.sections[entry.section][entry.lang]
+        where = expected.url(entry)
+        assert links[to_section + title].get("href") == section_url, where
+        assert links[to_news].get("href") == news_url, where
+        back = page.find_all("a", data_go_back=None)
+        assert len(back) == 1, where
+        assert back[0].get("href") == section_url, where
+        assert back[0].text == go_back, where
+
+
+# -- the checker itself ------------------------------------------------------------------------
+
+
+def _write(root: Path, rel: str, text: str) -> None:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+@pytest.fixture
+def broken(tmp_path: Path) -> Path:
+    """A tiny output folder with one good and several broken references of each kind."""
+    _write(tmp_path, "index.html", """<!DOCTYPE html><title>t</title>
+<a href="/news/">ok</a> <a href="news/">ok relative</a> <a href="#top" id="top">ok self</a>
+<a href="/news/#item">ok fragment</a> <a href="https://example.org/news/">ok absolute</a>
+<a href="https://elsewhere.example/">external</a> <a href="mailto:a@b.c">mail</a>
+<a href="/missing/">bad</a> <a href="/news/#nowhere">bad fragment</a> <img src="/static/none.png" alt="">
+<a href="https://example.org/gone/">bad absolute</a> <a href="/news">no slash</a>
+<link rel="stylesheet" href="../../outside.css">""")
+    _write(tmp_path, "news/index.html", '<!DOCTYPE html><title>n</title><p id="item">x</p>')
+    _write(tmp_path, "news/rss.xml", """<?xml version="1.0"?><rss version="2.0"><channel>
+<link>https://example.org/news/</link><item><link>https://example.org/news/lost/</link></item></channel></rss>""")
+    _write(tmp_path, "robots.txt", "Sitemap: https://example.org/sitemap.xml\n")
+    return tmp_path
+
+
+def test_the_checker_reports_each_broken_reference(broken: Path):
+    problems = check_links(broken, "https://example.org/")
+    text = "\n".join(problems)
+    for bad in ("'/missing/'", "'/news/#nowhere'", "'/static/none.png'", "'https://example.org/gone/'",
+                "'/news'", "'../../outside.css'", "'https://example.org/news/lost/'",
+                "'https://example.org/sitemap.xml'"):
+        assert bad in text
+    assert len(problems) == 8, text
+    assert problems[0].startswith("index.html:")
+
+
+def test_reachable_follows_links_breadth_first(broken: Path):
+    assert reachable(broken, "https://example.org") == {"/", "/news/"}
