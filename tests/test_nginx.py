@@ -18,6 +18,7 @@ from helpers.tools import missing
 
 from csto_site.assets import fingerprinted_name
 from csto_site.builder import Options, build
+from csto_site.nginx import render_redirects
 
 ITEM = "/news/2024/03/12/morning-briefing-held/"
 PHOTO = "press/photo.jpg"
@@ -190,3 +191,24 @@ def test_the_policy_allows_what_the_pages_load_and_nothing_inline(sample_site):
                 assert same_origin(element.attrs["src"]) and allows_self(csp, "img-src"), where
             if element.tag == "form":
                 assert same_origin(element.get("action", "")) and "'self'" in csp["form-action"], where
+
+
+def test_the_redirects_include_quotes_every_address_so_none_can_change_the_configuration():
+    text = render_redirects([("/b/", "/new/b/"), ('/a";return(200);#', "/n$host/\"q\\"), ("/b/", "/new/b/"),
+                             ("/%D0%BD%D0%BE%D0%B2%D0%BE%D1%81%D1%82%D0%B8/", "/новое/")]).decode()
+    assert text.splitlines()[2:] == [
+        r'location = "/a\";return(200);#" { return 301 "/n%24host/%22q%5C"; }',
+        'location = "/b/" { return 301 "/new/b/"; }',
+        'location = "/новости/" { return 301 "/%D0%BD%D0%BE%D0%B2%D0%BE%D0%B5/"; }',
+    ]
+
+
+def test_nginx_reads_crafted_addresses_as_plain_paths(tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "nginx-redirects.conf").write_bytes(render_redirects([('/a";return(200);#', "/n$host/")]))
+    (tmp_path / "nginx").mkdir()
+    with running_nginx(tmp_path / "nginx", root) as server:
+        answer = server.get(quote('/a";return(200);#'))
+        assert (answer.status, answer.headers["Location"]) == (301, "/n%24host/")
+        assert server.get("/a").status == 404
