@@ -28,6 +28,7 @@ from csto_site.sources import SourceFile, discover
 from csto_site.urls import Urls
 from csto_site.views import Views, plural
 
+# Deadlines are off throughout: the machine is shared, and a slow example is not a wrong one.
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 TZ = NOW.tzinfo
 
@@ -70,6 +71,7 @@ def items(draw, moments=MOMENTS, max_size=12):
 # -- newest_first --------------------------------------------------------------------------------
 
 
+@settings(deadline=None)
 @given(items(), st.randoms(use_true_random=False))
 def test_newest_first_is_ordered_and_independent_of_input_order(drawn, random):
     ordered = newest_first(drawn)
@@ -92,6 +94,7 @@ def test_newest_first_compares_instants_not_wall_clocks():
 # -- build_archive ---------------------------------------------------------------------------------
 
 
+@settings(deadline=None)
 @given(items(DATES, max_size=25))
 def test_archive_files_every_item_exactly_once_under_its_own_date(drawn):
     ordered = newest_first(drawn)
@@ -155,7 +158,7 @@ CYRILLIC = st.text(alphabet="абвгдеёжзийклмнопрстуфхцч�
                    max_size=300)
 
 
-@settings(max_examples=60)
+@settings(max_examples=60, deadline=None)
 @given(st.one_of(TITLES, CYRILLIC))
 def test_slugs_are_short_lowercase_words(title):
     slug = make_slug(title)
