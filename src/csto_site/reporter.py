@@ -13,9 +13,10 @@ from .errors import Problem
 class Reporter:
     """Print to the terminal; the builder never prints."""
 
-    def __init__(self, out: TextIO = sys.stdout, err: TextIO = sys.stderr, quiet: bool = False) -> None:
-        self.out = out
-        self.err = err
+    def __init__(self, out: TextIO | None = None, err: TextIO | None = None, quiet: bool = False) -> None:
+        # Look the streams up now, not at import: redirect_stdout and test capture replace them.
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
         self.quiet = quiet
 
     def problems(self, problems: Iterable[Problem]) -> None:
