@@ -17,6 +17,7 @@ from .markup import Markup
 from .model import Site
 from .nginx import REDIRECTS_CONF, render_redirects
 from .publish import Output, check_unique, publish
+from .redirects import find_redirect_clashes
 from .registry import load_registry
 from .render import Renderer, load_labels
 from .search import index_outputs, indexed_pages
@@ -105,10 +106,14 @@ def render_outputs(loaded: Loaded, static: Path, now: datetime) -> list[Output]:
     outputs.append(Output(output_path(NEWS_SITEMAP),
                           render_news_sitemap(every_item, urls, dict(site.config.title), now), "news sitemap"))
     outputs.append(Output(output_path(ROBOTS), render_robots(urls), "robots"))
-    redirects = [(alias, urls.item(item)) for item in every_item for alias in item.aliases]
-    outputs.append(Output(REDIRECTS_CONF, render_redirects(redirects), "aliases"))
+    redirects = views.redirects(pages)
+    outputs.append(Output(REDIRECTS_CONF, render_redirects((r.old, r.new) for r in redirects), "aliases"))
     outputs += assets.outputs
-    problems = check_unique(outputs)
+    problems = find_redirect_clashes(redirects, outputs, site, urls)
+    if not problems:
+        outputs += [Output(r.path, loaded.renderer.render(views.redirect_page(r)), r.source)
+                    for r in redirects if r.path]
+        problems = check_unique(outputs)
     if problems:
         raise ContentError(problems)
     return outputs

@@ -12,9 +12,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ContentError, Problem, did_you_mean
 from .frontmatter import load_yaml
+from .urls import redirect_error
 
 SITE_KEYS = ("title", "description", "base_url", "languages", "timezone", "feed_length",
-             "press_contact", "labels")
+             "press_contact", "labels", "redirects")
 LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 
 
@@ -25,6 +26,16 @@ class Contact:
     name: Mapping[str, str]
     phones: tuple[str, ...]
     email: str
+
+
+@dataclass(frozen=True)
+class Move:
+    """One entry of site.yaml's `redirects`: an old address, the new one, and its line."""
+
+    old: str
+    new: str
+    source: str
+    line: int
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,7 @@ class SiteConfig:
     contact: Contact
     labels: Mapping[str, Mapping[str, Any]]
     digest: str
+    redirects: tuple[Move, ...] = ()
 
     @property
     def default_language(self) -> str:
@@ -100,7 +112,7 @@ def load_config(content: Path, default_labels: Mapping[str, Mapping[str, Any]],
                                     "create it with title, base_url and languages")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ContentError([Problem(shown, 0, f"cannot read site.yaml: {exc}", "save it as UTF-8")]) from None
-    data, lines, _, problems = load_yaml(text, shown)
+    data, lines, entry_lines, problems = load_yaml(text, shown)
     if problems:
         raise ContentError(problems)
     if not isinstance(data, dict):
@@ -123,6 +135,7 @@ def load_config(content: Path, default_labels: Mapping[str, Mapping[str, Any]],
     description = check.localized(data, "description", languages, required=False)
     contact = _contact(data.get("press_contact") or {}, check, languages)
     labels = _labels(data.get("labels") or {}, default_labels, check, languages, label_path)
+    redirects = _redirects(data.get("redirects") or {}, entry_lines.get("redirects", ()), check)
     if check.problems:
         raise ContentError(check.problems)
     return SiteConfig(
@@ -135,6 +148,7 @@ def load_config(content: Path, default_labels: Mapping[str, Mapping[str, Any]],
         contact=contact,
         labels=labels,
         digest=hashlib.blake2b(text.encode(), digest_size=16).hexdigest(),
+        redirects=redirects,
     )
 
 
@@ -203,3 +217,23 @@ def _labels(overrides: Any, defaults: Mapping[str, Mapping[str, Any]], check: Fi
                 check.fail("labels", f"unknown label `{key}`", did_you_mean(str(key), defaults[lang]))
         merged[lang] = {**defaults[lang], **mine}
     return merged
+
+
+def _redirects(value: Any, lines: tuple[int, ...], check: FieldChecker) -> tuple[Move, ...]:
+    """Read `redirects`: old address -> new address, both paths on this site."""
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        check.fail("redirects", "`redirects` must map old addresses to new ones",
+                   'e.g. `"/sections/old-name/": /sections/new-name/`')
+        return ()
+    moves = []
+    for (old, new), line in zip(value.items(), lines or (check.lines.get("redirects", 1),) * len(value), strict=True):
+        reasons = [f"the {which} address {url!r}: {reason}"
+                   for which, url in (("old", old), ("new", new)) if (reason := redirect_error(url))]
+        if reasons:
+            check.problems.append(Problem(check.path, line, f"the redirect cannot be used: {'; '.join(reasons)}",
+                                          'write paths on this site, e.g. "/sections/old-name/": /sections/new-name/'))
+        elif old == new:
+            check.problems.append(Problem(check.path, line, f"{old!r} redirects to itself", "remove the line"))
+        else:
+            moves.append(Move(old, new, check.path, line))
+    return tuple(moves)

@@ -42,7 +42,7 @@ class FrontMatter:
 def load_yaml(
     text: str, path: str, first_line: int = 1
 ) -> tuple[Any, dict[str, int], dict[str, tuple[int, ...]], list[Problem]]:
-    """Parse YAML text; return data, the line of each top-level key, list element lines, problems."""
+    """Parse YAML text; return data, the line of each top-level key, lines of their entries, problems."""
     loader = _Loader(text)
     try:
         deep = _too_deep(text)
@@ -81,6 +81,8 @@ def load_yaml(
             lines[key] = first_line + key_node.start_mark.line
             if isinstance(value_node, yaml.SequenceNode):
                 item_lines[key] = tuple(first_line + n.start_mark.line for n in value_node.value)
+            elif isinstance(value_node, yaml.MappingNode):
+                item_lines[key] = tuple(first_line + k.start_mark.line for k, _ in value_node.value)
     return data, lines, item_lines, []
 
 

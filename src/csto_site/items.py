@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, tzinfo
 from html import unescape
 
 from slugify import slugify
@@ -13,9 +13,10 @@ from slugify import slugify
 from .config import SiteConfig
 from .errors import Problem, did_you_mean
 from .frontmatter import FrontMatter, split
-from .model import Item
+from .model import Alias, Item
 from .registry import IDENTIFIER, Registry
 from .sources import SourceFile
+from .urls import redirect_error
 
 ITEM_KEYS = ("title", "date", "officials", "organizations", "summary", "slug", "draft", "aliases",
              "updated")
@@ -95,6 +96,14 @@ def make_slug(title: str) -> str:
     return slugify(title, max_length=SLUG_LENGTH, word_boundary=True, save_order=True)
 
 
+def read_moment(text: str, tz: tzinfo) -> datetime:
+    """Read a date or date-time in the site time zone (naive) or with an offset; raise ValueError."""
+    moment = datetime.fromisoformat(text.strip())
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=tz)
+    return moment.astimezone(tz)
+
+
 def first_paragraph(body_html: str) -> str:
     """Return the body's first paragraph as plain text."""
     match = FIRST_PARAGRAPH.search(body_html)
@@ -159,13 +168,10 @@ class _Fields:
                 self.fail(key, f"missing `{key}`", DATE_HINT)
             return None
         try:
-            moment = datetime.fromisoformat(str(value).strip())
+            return read_moment(str(value), config.tz)
         except ValueError:
             self.fail(key, f"{value!r} is not a valid date", DATE_HINT)
             return None
-        if moment.tzinfo is None:
-            return moment.replace(tzinfo=config.tz)
-        return moment.astimezone(config.tz)
 
     def names(self, key: str, resolve: Callable[[str], str | None], hint: Callable[[str], str],
               kind: str) -> tuple[str, ...]:
@@ -209,13 +215,24 @@ class _Fields:
             return False
         return value
 
-    def aliases(self) -> tuple[str, ...]:
-        """Read old URLs: site paths starting with a slash."""
+    def aliases(self) -> tuple[Alias, ...]:
+        """Read old URLs: paths on this site, each with its line."""
         value = self.meta.get("aliases")
         if value is None:
             return ()
+        if isinstance(value, str):
+            value = [value]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             self.fail("aliases", "`aliases` must be a list of old addresses", 'e.g. `aliases: ["/old/page/"]`')
             return ()
-        return tuple(value)
+        lines = self.item_lines.get("aliases") or (self.lines.get("aliases", 1),) * len(value)
+        aliases = []
+        for url, line in zip(value, lines, strict=True):
+            reason = redirect_error(url.strip())
+            if reason:
+                self.fail("aliases", f"the alias {url!r} cannot be used: {reason}",
+                          'write the old address as a path, e.g. "/news/2019/old-title.html"', line)
+            else:
+                aliases.append(Alias(url.strip(), line))
+        return tuple(aliases)
 

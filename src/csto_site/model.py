@@ -48,6 +48,14 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Alias:
+    """An old address of an item, and the front-matter line that gives it."""
+
+    url: str
+    line: int
+
+
+@dataclass(frozen=True)
 class Item:
     """One news item in one language."""
 
@@ -64,7 +72,7 @@ class Item:
     officials: tuple[str, ...]
     organizations: tuple[str, ...]
     draft: bool
-    aliases: tuple[str, ...]
+    aliases: tuple[Alias, ...]
     digest: str
 
     @property

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
-from .model import Item
+if TYPE_CHECKING:  # the model imports the configuration, which checks addresses with these rules
+    from .model import Item
 
 
 @dataclass(frozen=True)
@@ -105,3 +109,38 @@ def is_safe(url: str) -> bool:
     if not url.startswith("/") or "\\" in url or "\0" in url:
         return False
     return ".." not in url.split("/") and posixpath.normpath(url).startswith("/")
+
+
+# A redirect page works where a web server serves the file as HTML: a folder or an .html file.
+PAGE_SUFFIXES = (".html", ".htm")
+SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def redirect_error(url: str) -> str:
+    """Return why `url` cannot be an address of this site to redirect from or to, or "" when it can."""
+    if SCHEME.match(url) or url.startswith("//"):
+        return "write only the path, without the domain"
+    if not url.startswith("/"):
+        return 'it must start with "/"'
+    if any(char.isspace() or ord(char) < 32 for char in url):
+        return "it must not contain spaces (write them as %20)"
+    if "?" in url or "#" in url:
+        return "a static site cannot tell addresses apart by ? or #"
+    path = unquote(url)
+    if not is_safe(path):
+        return "it leads outside the site"
+    parts = path.split("/")[1:]
+    if "." in parts or "" in parts[:-1]:
+        return 'it has an empty part ("//" or "/./")'
+    return ""
+
+
+def redirect_path(url: str) -> str:
+    """Return the file a redirect from `url` is written to, or "" when only the web server can redirect it."""
+    path = unquote(url)
+    last = path.rsplit("/", 1)[-1]
+    if not last:
+        return output_path(path)
+    if "." not in last:
+        return output_path(path + "/")
+    return output_path(path) if last.lower().endswith(PAGE_SUFFIXES) else ""

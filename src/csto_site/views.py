@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from .model import Edition, Item, Month, Official, Organization, Site, Year
+from .redirects import Redirect, collect_redirects
 from .urls import SEARCH_BUNDLE, Urls, output_path
 
 
@@ -267,6 +268,17 @@ class Views:
                            for s in self.site.sections),
             news=Link(self.urls.news(lang), labels["all_news"]),
         )
+
+    def redirects(self, pages: Sequence[Page]) -> tuple[Redirect, ...]:
+        """List every old address and where it leads now (for redirect pages and web-server rules)."""
+        return collect_redirects(self.site, self.urls, [page.url for page in pages if page.in_sitemap])
+
+    def redirect_page(self, redirect: Redirect) -> Page:
+        """Build the page left at an old address: a link to the new one, followed at once."""
+        labels = self.labels(redirect.lang)
+        page = self.page(redirect.old, "redirect.html", redirect.lang, labels["moved"], key=f"redirect:{redirect.old}",
+                         target=Link(redirect.new, redirect.title or self.urls.absolute(redirect.new)))
+        return replace(page, canonical=self.urls.absolute(redirect.new), in_sitemap=False)
 
     def not_found(self, lang: str) -> Page:
         """Build the 404 page of a language."""
