@@ -177,9 +177,6 @@ def test_feed_titles_and_categories_read_back_as_the_text_typed(hostile):
     assert OFFICIAL in [t.term for t in entry.tags]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: feeds.py puts the plain-text summary into <description> unescaped; "
-                                       "RSS readers treat description as HTML, so <script>/<img onerror> in a "
-                                       "summary become markup (fix: html.escape the summary)")
 def test_feed_descriptions_are_inert_html(hostile):
     problems = []
     for file in sorted(hostile.rglob("rss.xml")):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
+from html import escape
 
 from feedgen.feed import FeedGenerator
 
@@ -11,6 +13,8 @@ from .urls import Urls
 from .views import FeedSpec
 
 GENERATOR = "csto-site"
+# feedgen stamps the clock into a feed without a date; an empty feed gets this fixed one instead.
+EMPTY_FEED_DATE = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def render_feed(spec: FeedSpec, urls: Urls, categories: Callable[[Item], tuple[tuple[str, str], ...]]) -> bytes:
@@ -24,9 +28,8 @@ def render_feed(spec: FeedSpec, urls: Urls, categories: Callable[[Item], tuple[t
     fg.language(spec.lang)
     fg.generator(GENERATOR)
     fg.docs("https://www.rssboard.org/rss-specification")
-    if spec.items:
-        # The newest item's time, not the clock: same content, same bytes.
-        fg.lastBuildDate(max(i.updated or i.published for i in spec.items))
+    # The newest item's time, not the clock: same content, same bytes.
+    fg.lastBuildDate(max((i.updated or i.published for i in spec.items), default=EMPTY_FEED_DATE))
     for item in reversed(spec.items):
         entry = fg.add_entry()
         link = urls.absolute(urls.item(item))
@@ -34,7 +37,8 @@ def render_feed(spec: FeedSpec, urls: Urls, categories: Callable[[Item], tuple[t
         entry.link(href=link)
         entry.guid(link, permalink=True)
         entry.pubDate(item.published)
-        entry.description(item.summary or item.title)
+        # Feed readers read <description> as HTML; the summary is plain text.
+        entry.description(escape(item.summary or item.title))
         for name, domain in categories(item):
             entry.category(term=name, scheme=domain)
     return fg.rss_str(pretty=True)
