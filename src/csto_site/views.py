@@ -12,6 +12,9 @@ from .model import Edition, Item, Month, Official, Organization, Site, Year
 from .redirects import Redirect, collect_redirects
 from .urls import SEARCH_BUNDLE, Urls, output_path
 
+# The site's icon in static/; without one, browsers ask for /favicon.ico on every visit and get a 404.
+ICON = "favicon.svg"
+
 
 @dataclass(frozen=True)
 class Link:
@@ -67,6 +70,7 @@ class Chrome:
     email: str
     stylesheet: str
     script: str
+    icon: str
 
 
 @dataclass(frozen=True)
@@ -169,6 +173,7 @@ class Views:
             email=self.config.contact.email,
             stylesheet=self.urls.static(self.assets["style.css"]),
             script=self.urls.static(self.assets["nav.js"]),
+            icon=self.urls.static(ICON),
         )
 
     def teaser(self, item: Item) -> Teaser:
