@@ -1,0 +1,259 @@
+"""What search engines and social networks read: OpenGraph, NewsArticle JSON-LD, hreflang, the news sitemap.
+
+Every value is compared with the page itself (headline, <time>, canonical, <html lang>) and with the
+content files (helpers.content), so metadata that drifts from what readers see fails.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+from helpers.content import Entry
+from helpers.dom import Document, read_html
+from helpers.links import page_path, target_file
+from helpers.site import ROOT, SAMPLE, build_into, copy_fixture
+
+SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
+XHTML_NS = "http://www.w3.org/1999/xhtml"
+W3C_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?[+-]\d{2}:\d{2}$")
+LOCALES = {lang: labels["locale"]
+           for lang, labels in yaml.safe_load((ROOT / "templates" / "labels.yaml").read_text("utf-8")).items()}
+
+
+def item_page(site, entry: Entry) -> Document:
+    """Parse the page of an item."""
+    return read_html(target_file(site.out, site.expected.url(entry)))
+
+
+def meta(doc: Document, prop: str) -> list[str]:
+    """Return the contents of every <meta property=...> with this property, in order."""
+    return [m.get("content") for m in doc.find_all("meta", property=prop)]
+
+
+def one(values: list[str], what: str) -> str:
+    """Return the only value of a list, failing with `what` when there are none or several."""
+    assert len(values) == 1, f"{what}: expected one, found {values}"
+    return values[0]
+
+
+def canonical(doc: Document) -> str:
+    """Return the page's canonical URL."""
+    return one([link.get("href") for link in doc.find_all("link", rel="canonical")], "canonical")
+
+
+def json_ld(doc: Document) -> dict:
+    """Parse the page's only JSON-LD block."""
+    block = one(doc.find_all("script", type="application/ld+json"), "JSON-LD block")
+    raw = "".join(block.parts)
+    assert "<" not in raw, "markup characters inside the data block are escaped"
+    return json.loads(raw)
+
+
+def twins(site, entry: Entry) -> list[Entry]:
+    """Return the translations of an item (same key, other languages)."""
+    return [e for e in site.items if e.key == entry.key and e.lang != entry.lang]
+
+
+def expected_tags(site, entry: Entry) -> list[str]:
+    """Return the names the item page shows for its officials and organizations."""
+    e = site.expected
+    return sorted([e.official_names[o][entry.lang] for o in entry.officials]
+                  + [e.organization_short[o][entry.lang] for o in entry.organizations])
+
+
+def test_every_item_page_carries_opengraph_article_tags(site):
+    expected = site.expected
+    for entry in site.items:
+        doc = item_page(site, entry)
+        where = expected.url(entry)
+        url = canonical(doc)
+        assert url == expected.absolute(where)
+        assert one(meta(doc, "og:type"), "og:type") == "article", where
+        assert one(meta(doc, "og:title"), "og:title") == entry.title == doc.find("h1").text, where
+        description = one([m.get("content") for m in doc.find_all("meta", name="description")], "description")
+        assert one(meta(doc, "og:description"), "og:description") == description, where
+        if entry.summary:
+            assert description == " ".join(entry.summary.split()), where
+        assert description, where
+        assert one(meta(doc, "og:url"), "og:url") == url, where
+        assert one(meta(doc, "og:site_name"), "og:site_name") == expected.site_title[entry.lang], where
+        assert one(meta(doc, "og:locale"), "og:locale") == LOCALES[entry.lang], where
+        assert sorted(meta(doc, "og:locale:alternate")) == sorted(LOCALES[t.lang] for t in twins(site, entry)), where
+        published = one(meta(doc, "article:published_time"), "article:published_time")
+        assert published == doc.find("time").get("datetime") == entry.published.isoformat(), where
+        assert one(meta(doc, "article:section"), "article:section") == expected.sections[entry.section][entry.lang]
+        assert sorted(meta(doc, "article:tag")) == expected_tags(site, entry), where
+
+
+def test_opengraph_locales_are_language_and_territory():
+    assert set(LOCALES) >= {"en", "ru"}
+    for lang, locale in LOCALES.items():
+        assert re.fullmatch(rf"{lang}_[A-Z]{{2}}", locale), locale
+
+
+def test_every_item_page_describes_itself_as_a_news_article(site):
+    expected = site.expected
+    for entry in site.items:
+        doc = item_page(site, entry)
+        where = expected.url(entry)
+        data = json_ld(doc)
+        url = canonical(doc)
+        assert data["@context"] == "https://schema.org", where
+        assert data["@type"] == "NewsArticle", where
+        assert data["headline"] == entry.title == doc.find("h1").text, where
+        assert data["description"] == one([m.get("content") for m in doc.find_all("meta", name="description")], "")
+        assert data["inLanguage"] == entry.lang == doc.find("html").get("lang"), where
+        assert data["mainEntityOfPage"] == {"@type": "WebPage", "@id": url}, where
+        assert data["url"] == url, where
+        assert data["articleSection"] == expected.sections[entry.section][entry.lang], where
+        for key in ("datePublished", "dateModified"):
+            assert W3C_DATETIME.match(data[key]), (where, key, data[key])
+        assert datetime.fromisoformat(data["datePublished"]) == entry.published, where
+        assert data["datePublished"] == doc.find("time").get("datetime"), where
+        times = [t.get("datetime") for t in doc.find_all("time")]
+        assert data["dateModified"] == times[-1], "dateModified is the update shown, else the publication"
+        assert datetime.fromisoformat(data["dateModified"]) >= entry.published, where
+        organization = {"@type": "Organization", "name": expected.site_title[entry.lang],
+                        "url": expected.absolute(expected.prefix(entry.lang) + "/")}
+        assert data["author"] == organization, where
+        assert data["publisher"] == organization, where
+
+
+def test_an_updated_item_reports_its_update_as_date_modified(tmp_path):
+    """An `updated:` date becomes dateModified and article:modified_time, with the site's offset."""
+    content = copy_fixture(tmp_path / "content", SAMPLE)
+    item = next(content.glob("csto-news/2024/*school-of-diplomacy.md"))
+    text = item.read_text(encoding="utf-8")
+    item.write_text(text.replace("\ndate:", "\nupdated: 2024-07-26 09:15\ndate:", 1), encoding="utf-8")
+    out = tmp_path / "public"
+    build_into(content, out)
+    page = next(out.glob("news/2024/07/25/*/index.html"))
+    doc = read_html(page)
+    data = json_ld(doc)
+    assert data["dateModified"] == "2024-07-26T09:15:00+03:00"
+    assert data["datePublished"] == "2024-07-25T14:00:00+03:00"
+    assert one(meta(doc, "article:modified_time"), "article:modified_time") == "2024-07-26T09:15:00+03:00"
+
+
+def hreflang(doc: Document) -> dict[str, str]:
+    """Return {hreflang: href} of the page's language alternates."""
+    links = [link for link in doc.find_all("link", rel="alternate") if link.get("hreflang")]
+    found = {link.get("hreflang"): link.get("href") for link in links}
+    assert len(found) == len(links), "one alternate per language"
+    return found
+
+
+def test_hreflang_alternates_are_complete_and_reciprocal(site):
+    """Each page names itself and every translation, with x-default = the default language's version."""
+    expected = site.expected
+    base = expected.base_url
+    for file in sorted(site.out.rglob("*.html")):
+        path = page_path(site.out, file)
+        doc = read_html(file)
+        if doc.find("meta", http_equiv="refresh"):
+            continue  # a redirect from an old address, not a page
+        lang = doc.find("html").get("lang")
+        alternates = hreflang(doc)
+        assert alternates.get(lang) == canonical(doc) == base + path, path
+        languages = {k for k in alternates if k != "x-default"}
+        assert languages <= set(expected.languages), path
+        if expected.default in languages:
+            assert alternates.get("x-default") == alternates[expected.default], path
+        else:
+            assert "x-default" not in alternates, path
+        for other, href in alternates.items():
+            assert href.startswith(base + "/"), (path, href)
+            twin = read_html(target_file(site.out, href[len(base):]))
+            assert hreflang(twin) == alternates, f"{path} and {href} disagree on their alternates"
+            if other != "x-default":
+                assert twin.find("html").get("lang") == other, (path, href)
+
+
+def test_translated_items_name_both_languages(site):
+    translated = [e for e in site.items if twins(site, e)]
+    assert translated, "the fixture has translated items"
+    for entry in translated:
+        alternates = hreflang(item_page(site, entry))
+        assert set(alternates) == {*site.expected.languages, "x-default"}, site.expected.url(entry)
+
+
+def test_the_sitemap_alternates_match_the_pages(site):
+    ns = {"sm": SITEMAP_NS, "xhtml": XHTML_NS}
+    base = site.expected.base_url
+    for url in ET.parse(site.out / "sitemap.xml").getroot().findall("sm:url", ns):
+        loc = url.findtext("sm:loc", namespaces=ns)
+        listed = {link.get("hreflang"): link.get("href") for link in url.findall("xhtml:link", ns)}
+        on_page = hreflang(read_html(target_file(site.out, loc[len(base):])))
+        on_page.pop("x-default", None)
+        listed.pop("x-default", None)
+        assert listed == (on_page if len(on_page) > 1 else {}), loc
+
+
+def test_robots_txt_lists_both_sitemaps(site):
+    lines = (site.out / "robots.txt").read_text(encoding="utf-8").splitlines()
+    base = site.expected.base_url
+    assert f"Sitemap: {base}/sitemap.xml" in lines
+    assert f"Sitemap: {base}/news-sitemap.xml" in lines
+
+
+# -- the Google News sitemap -----------------------------------------------------------------------------------
+
+
+def news_entries(out: Path) -> list[dict[str, str]]:
+    """Read every <url> of a news sitemap."""
+    ns = {"sm": SITEMAP_NS, "news": NEWS_NS}
+    rows = []
+    for url in ET.parse(out / "news-sitemap.xml").getroot().findall("sm:url", ns):
+        news = url.find("news:news", ns)
+        rows.append({
+            "loc": url.findtext("sm:loc", namespaces=ns),
+            "name": news.findtext("news:publication/news:name", namespaces=ns),
+            "language": news.findtext("news:publication/news:language", namespaces=ns),
+            "date": news.findtext("news:publication_date", namespaces=ns),
+            "title": news.findtext("news:title", namespaces=ns),
+        })
+    return rows
+
+
+def news_sitemap_at(sample, tmp_path: Path, now: datetime) -> list[dict[str, str]]:
+    """Build the sample site at `now` and read its news sitemap."""
+    out = tmp_path / f"at-{now:%Y%m%d%H%M%S}"
+    build_into(SAMPLE, out, now)
+    return news_entries(out)
+
+
+def test_the_news_sitemap_lists_the_last_two_days(sample, tmp_path):
+    expected = sample.expected
+    newest = sample.items[0]
+    now = newest.published + timedelta(days=1)
+    window = [e for e in sample.items if now - timedelta(days=2) <= e.published <= now]
+    assert window and len(window) < len(sample.items), "the window holds some items, not all"
+    rows = news_sitemap_at(sample, tmp_path, now)
+    assert [r["loc"] for r in rows] == [expected.absolute(expected.url(e)) for e in window]
+    for row, entry in zip(rows, window, strict=True):
+        assert row["name"] == expected.site_title[entry.lang]
+        assert row["language"] == entry.lang
+        assert W3C_DATETIME.match(row["date"]), row["date"]
+        assert datetime.fromisoformat(row["date"]) == entry.published
+        assert row["title"] == entry.title
+
+
+@pytest.mark.parametrize(("after", "listed"), [(timedelta(days=2), True), (timedelta(days=2, seconds=1), False),
+                                               (timedelta(0), True)])
+def test_the_news_window_is_two_days_to_the_second(sample, tmp_path, after, listed):
+    newest = sample.items[0]
+    rows = news_sitemap_at(sample, tmp_path, newest.published + after)
+    assert (sample.expected.absolute(sample.expected.url(newest)) in [r["loc"] for r in rows]) is listed
+
+
+def test_an_old_site_has_an_empty_but_valid_news_sitemap(sample):
+    root = ET.parse(sample.out / "news-sitemap.xml").getroot()
+    assert root.tag == f"{{{SITEMAP_NS}}}urlset"
+    assert len(root) == 0
