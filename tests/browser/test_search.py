@@ -12,10 +12,8 @@ from typing import Any
 
 import pytest
 from helpers.site import ROOT
-from helpers.tools import require_tool
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 NGINX_CONF = ROOT / "deploy" / "nginx.conf"
 SCHMID_2021 = "/news/2021/06/22/zas-meets-osce-secretary-general-schmid/"
 
@@ -53,16 +51,6 @@ def server(sample_site: Path) -> Iterator[str]:
     httpd.shutdown()
     httpd.server_close()
     thread.join()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Start Debian's Chromium headless (never a downloaded browser)."""
-    chromium = require_tool("chromium", "Chromium is not installed (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
