@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import sys
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -74,6 +75,15 @@ class StaticHandler(SimpleHTTPRequestHandler):
         """Keep the test output quiet."""
 
 
+class Server(ThreadingHTTPServer):
+    """A threaded HTTP server that lets clients hang up on kept-alive connections without a traceback."""
+
+    def handle_error(self, request: object, client_address: tuple[str, int]) -> None:
+        """Ignore a client that closed its connection; report any other error."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 @dataclass(frozen=True)
 class ServedSite:
     """A site built for, and served at, an address on this machine."""
@@ -92,7 +102,7 @@ class ServedSite:
 def serve(folder: Path, headers: Mapping[str, str] = MappingProxyType({})) -> Iterator[str]:
     """Serve `folder` on a free port of 127.0.0.1 in a thread; yield its origin (http://127.0.0.1:PORT)."""
     handler = type("Handler", (StaticHandler,), {"extra_headers": MappingProxyType(dict(headers))})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(folder)))
+    server = Server(("127.0.0.1", 0), partial(handler, directory=str(folder)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
