@@ -16,7 +16,7 @@ import pytest
 from helpers.served import ServedSite, served_site
 from helpers.site import ROOT
 from helpers.tools import missing, require_tool
-from playwright.sync_api import Browser, BrowserContext, Page, Request, Response, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Request, Response, expect, sync_playwright
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 NGINX_CONF = ROOT / "deploy" / "nginx.conf"
@@ -31,6 +31,12 @@ def deployed_headers() -> dict[str, str]:
              for m in ADD_HEADER.finditer(NGINX_CONF.read_text(encoding="utf-8"))}
     assert "Content-Security-Policy" in found, f"{NGINX_CONF} sets no Content-Security-Policy"
     return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def patient_assertions() -> None:
+    """Let assertions wait up to 15 s for a page (not 5): CI shares two cores with other work."""
+    expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(scope="session")
