@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import traceback
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
-from .errors import Problem
+from .errors import ContentError, Problem
 from .frontmatter import load_yaml
 from .views import Page
 
@@ -42,8 +43,19 @@ class Renderer:
         return self.render_template(page.template, page=page, **page.context).encode()
 
     def render_template(self, name: str, **context: Any) -> str:
-        """Render a template by name."""
-        return self.env.get_template(name).render(**context)
+        """Render a template by name; a mistake in a template is a ContentError at its line."""
+        try:
+            return self.env.get_template(name).render(**context)
+        except jinja2.TemplateError as exc:
+            raise ContentError([self.problem(name, exc)]) from None
+
+    def problem(self, name: str, exc: jinja2.TemplateError) -> Problem:
+        """Place a rendering error at the template line it happened on (Jinja2 maps its frames to templates)."""
+        root = str(self.templates.resolve())
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(root)]
+        path, line = (frames[-1].filename, frames[-1].lineno or 0) if frames else (str(self.templates / name), 0)
+        return Problem(path, line, exc.message or type(exc).__name__,
+                       "a template uses a name the page does not have; check its spelling")
 
 
 def load_labels(templates: Path) -> tuple[dict[str, dict[str, Any]], list[Problem]]:
