@@ -53,6 +53,8 @@ class Report:
     held_back: int
     next_due: datetime | None
     seconds: float
+    unchanged: int = 0
+    removed: int = 0
 
 
 @dataclass(frozen=True)

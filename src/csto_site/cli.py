@@ -9,19 +9,22 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from .builder import Options, build, load
+from .builder import Options, build
+from .checks import check_site
 from .errors import ContentError
 from .reporter import Reporter
+from .scaffold import Request, create_item
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
 
 
 def parser() -> argparse.ArgumentParser:
     """Describe the commands and their options."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--content", type=Path, default=Path("content"), help="content folder (default: content)")
+    paths = argparse.ArgumentParser(add_help=False)
+    paths.add_argument("--content", type=Path, default=Path("content"), help="content folder (default: content)")
+    paths.add_argument("--templates", type=Path, default=Path("templates"), help="templates folder")
+    common = argparse.ArgumentParser(add_help=False, parents=[paths])
     common.add_argument("--out", type=Path, default=Path("public"), help="output folder (default: public)")
-    common.add_argument("--templates", type=Path, default=Path("templates"), help="templates folder")
     common.add_argument("--static", type=Path, default=Path("static"), help="static files folder")
     common.add_argument("--drafts", action="store_true", help="include items with `draft: true`")
     common.add_argument("--future", action="store_true", help="include items dated in the future")
@@ -32,6 +35,18 @@ def parser() -> argparse.ArgumentParser:
     commands = main.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("build", parents=[common], help="check all content, then build it into public/")
     commands.add_parser("check", parents=[common], help="check all content and templates; write nothing")
+    new = commands.add_parser("new", parents=[paths], help="create a news item file with today's date, print its path")
+    new.add_argument("title", metavar="TITLE", help="the headline, in quotes")
+    new.add_argument("--section", metavar="S", help="the section folder, e.g. csto-news")
+    new.add_argument("--official", action="append", default=[], metavar="X",
+                     help="an official named in the item: id, name or alias (repeat for more)")
+    new.add_argument("--organization", action="append", default=[], metavar="Y",
+                     help="an organization named in the item: id, name or alias (repeat for more)")
+    new.add_argument("--lang", metavar="L", help="the item's language (default: the site's first)")
+    new.add_argument("--date", metavar="D", help="2024-06-22 or '2024-06-22 14:30' (default: now, site time zone)")
+    new.add_argument("--translation-of", type=Path, metavar="PATH",
+                     help="write the translation of this item: same folder, date and people")
+    new.set_defaults(quiet=False)
     return main
 
 
@@ -49,17 +64,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:
         return EXIT_OK if exc.code == 0 else EXIT_USAGE
     reporter = Reporter(quiet=args.quiet)
-    options = options_from(args)
     now = datetime.now(ZoneInfo("UTC"))
+    if args.command == "new":
+        return new_item(args, reporter, now)
+    options = options_from(args)
     try:
         if args.command == "check":
-            loaded = load(options, now)
-            reporter.checked(sum(len(e.items) for e in loaded.site.editions.values()))
+            reporter.checked(check_site(options, now))
         else:
             reporter.built(build(options, now), str(options.out))
     except ContentError as exc:
         reporter.problems(exc.problems)
         return EXIT_CONTENT
+    return EXIT_OK
+
+
+def new_item(args: argparse.Namespace, reporter: Reporter, now: datetime) -> int:
+    """Create a news item file (or a translation) and print where it is and the address it will have."""
+    if args.section is None and args.translation_of is None:
+        reporter.usage("new", "give the section: --section S (or --translation-of PATH)")
+        return EXIT_USAGE
+    request = Request(title=args.title, section=args.section, officials=tuple(args.official),
+                      organizations=tuple(args.organization), lang=args.lang, date=args.date,
+                      translation_of=args.translation_of)
+    try:
+        created = create_item(request, args.content, args.templates, now)
+    except ContentError as exc:
+        reporter.problems(exc.problems)
+        return EXIT_CONTENT
+    reporter.created(created, now)
     return EXIT_OK
 
 

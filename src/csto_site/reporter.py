@@ -1,13 +1,24 @@
-"""Everything the command line prints: problems, warnings and the summary."""
+"""Everything the command line prints: problems, warnings, progress and the one-line summaries."""
 
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterable
+from datetime import datetime
 from typing import TextIO
 
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+
 from .builder import Report
+from .checks import Checked
 from .errors import Problem
+from .scaffold import Created
+
+# A build quicker than this never shows a bar: it would only flicker.
+PROGRESS_AFTER_SECONDS = 0.5
+STAGES = {"parse": "Reading content", "render": "Writing pages", "search": "Indexing for search"}
 
 
 class Reporter:
@@ -18,9 +29,13 @@ class Reporter:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self.quiet = quiet
+        self.started = time.monotonic()
+        self.bar: Progress | None = None
+        self.tasks: dict[str, TaskID] = {}
 
     def problems(self, problems: Iterable[Problem]) -> None:
         """Print each problem on its own line, then how many there were."""
+        self.end_progress()
         problems = list(problems)
         for problem in problems:
             print(problem, file=self.err)
@@ -29,13 +44,62 @@ class Reporter:
             noun = "problem" if errors == 1 else "problems"
             print(f"{errors} {noun} found; nothing was written.", file=self.err)
 
-    def built(self, report: Report, out: str) -> None:
-        """Print the one-line summary of a build."""
-        held = f", {report.held_back} held back" if report.held_back else ""
-        due = f" (next due {report.next_due:%Y-%m-%d %H:%M})" if report.next_due else ""
-        print(f"built {report.items} items: {report.pages} pages, {report.written} files written"
-              f"{held}{due} in {report.seconds:.2f} s → {out}", file=self.out)
+    def progress(self, stage: str, done: int, total: int) -> None:
+        """Draw the progress of a build stage on a terminal; draw nothing elsewhere or with --quiet."""
+        if self.quiet or not self.err.isatty():
+            return
+        if self.bar is None:
+            if time.monotonic() - self.started < PROGRESS_AFTER_SECONDS:
+                return
+            self.bar = Progress(TextColumn("{task.description:<20}"), BarColumn(), MofNCompleteColumn(),
+                                TimeRemainingColumn(), console=Console(file=self.err), transient=True)
+            self.bar.start()
+        if stage not in self.tasks:
+            self.tasks[stage] = self.bar.add_task(STAGES.get(stage, stage), total=total)
+        self.bar.update(self.tasks[stage], completed=done, total=total)
 
-    def checked(self, items: int) -> None:
-        """Print the result of a successful check."""
-        print(f"checked {items} items: no problems", file=self.out)
+    def end_progress(self) -> None:
+        """Take the progress bar off the terminal."""
+        if self.bar is not None:
+            self.bar.stop()
+        self.bar = None
+        self.tasks = {}
+        self.started = time.monotonic()
+
+    def built(self, report: Report, out: str) -> None:
+        """Print the one-line summary of a build: items, pages written and unchanged, held back, time."""
+        self.end_progress()
+        due = f", next due {report.next_due:%Y-%m-%d %H:%M %Z}" if report.next_due else ""
+        removed = f", {report.removed} removed" if report.removed else ""
+        print(f"built {report.items} items, {report.pages} pages: {report.written} files written, "
+              f"{report.unchanged} unchanged{removed}; {report.held_back} held back{due}; "
+              f"{report.seconds:.2f} s → {out}", file=self.out)
+
+    def checked(self, checked: Checked) -> None:
+        """Print the warnings of a check, then its result."""
+        self.problems(checked.warnings)
+        count = len(checked.warnings)
+        warnings = f", {count} warning{'s' * (count != 1)}" if count else ""
+        print(f"checked {checked.items} items and every page: no problems{warnings}", file=self.out)
+
+    def created(self, created: Created, now: datetime) -> None:
+        """Print the file `new` wrote and the address the item will have."""
+        print(f"created {created.path}", file=self.out)
+        print(f"address {created.url}", file=self.out)
+        if created.published > now:
+            print(f"scheduled: it appears with the first build after {created.published:%Y-%m-%d %H:%M %Z}",
+                  file=self.out)
+
+    def serving(self, url: str) -> None:
+        """Say where the site is served."""
+        print(f"serving {url} (rebuilds on every change; Ctrl+C stops)", file=self.out, flush=True)
+
+    def changed(self, paths: Iterable[str]) -> None:
+        """Say which files changed before a rebuild."""
+        paths = list(paths)
+        more = f" and {len(paths) - 1} more" if len(paths) > 1 else ""
+        print(f"changed {paths[0]}{more}", file=self.out, flush=True)
+
+    def usage(self, command: str, message: str) -> None:
+        """Print a mistake in the command line itself."""
+        print(f"csto-site {command}: error: {message}", file=self.err)

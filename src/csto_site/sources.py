@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +37,6 @@ class ContentTree:
     sections: tuple[SourceFile, ...]
     items: tuple[SourceFile, ...]
     problems: tuple[Problem, ...]
-    ignored: tuple[str, ...] = ()
 
 
 def read_source(path: Path, rel: str) -> SourceFile | Problem:
@@ -78,19 +78,52 @@ def _binary_line(data: bytes) -> int:
     return before.count(b"\n") + 1
 
 
+def _visible_files(content: Path) -> Iterator[tuple[Path, str]]:
+    """Yield every file below `content` with its relative path, sorted, skipping hidden names."""
+    for path in sorted(content.rglob("*")):
+        rel = path.relative_to(content).as_posix()
+        if not any(part.startswith(".") for part in rel.split("/")) and path.is_file():
+            yield path, rel
+
+
+def _ignored(path: Path, rel: str) -> bool:
+    """Tell whether the build leaves a content file alone: neither Markdown nor a registry."""
+    return path.suffix != ".md" and rel not in REGISTRY_FILES
+
+
+def ignored_files(content: Path) -> tuple[str, ...]:
+    """List the files below `content` that the build ignores, without reading any file."""
+    return tuple(str(path) for path, rel in _visible_files(content) if _ignored(path, rel))
+
+
+def is_section_index(rel: str) -> bool:
+    """Tell whether a content path is a section's _index.md (or _index.<lang>.md)."""
+    return rel.count("/") == 1 and rel.rsplit("/", 1)[1].split(".")[0] == SECTION_INDEX
+
+
+def read_sections(content: Path) -> tuple[tuple[SourceFile, ...], tuple[Problem, ...]]:
+    """Read only the section indexes, for commands that need the sections but not the items."""
+    sections: list[SourceFile] = []
+    problems: list[Problem] = []
+    for path in sorted(content.glob(f"*/{SECTION_INDEX}*.md")):
+        rel = path.relative_to(content).as_posix()
+        if rel.startswith(".") or not is_section_index(rel) or not path.is_file():
+            continue
+        source = read_source(path, rel)
+        if isinstance(source, Problem):
+            problems.append(source)
+        else:
+            sections.append(source)
+    return tuple(sections), tuple(problems)
+
+
 def discover(content: Path) -> ContentTree:
-    """Find section indexes and items (every .md file below a section folder) and the files ignored."""
+    """Find section indexes and items: every .md file below a section folder."""
     sections: list[SourceFile] = []
     items: list[SourceFile] = []
     problems: list[Problem] = []
-    ignored: list[str] = []
-    for path in sorted(content.rglob("*")):
-        rel = path.relative_to(content).as_posix()
-        if any(part.startswith(".") for part in rel.split("/")) or not path.is_file():
-            continue
+    for path, rel in _visible_files(content):
         if path.suffix != ".md":
-            if rel not in REGISTRY_FILES:
-                ignored.append(str(path))
             continue
         if "/" not in rel:
             problems.append(Problem(str(path), 1, "a news item must be inside a section folder",
@@ -99,8 +132,8 @@ def discover(content: Path) -> ContentTree:
         source = read_source(path, rel)
         if isinstance(source, Problem):
             problems.append(source)
-        elif rel.count("/") == 1 and path.name.split(".")[0] == SECTION_INDEX:
+        elif is_section_index(rel):
             sections.append(source)
         else:
             items.append(source)
-    return ContentTree(tuple(sections), tuple(items), tuple(problems), tuple(ignored))
+    return ContentTree(tuple(sections), tuple(items), tuple(problems))

@@ -1,0 +1,219 @@
+"""`csto-site new`: create a news item file, or the translation of one, ready to edit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import yaml
+
+from .config import SiteConfig, load_config
+from .errors import ContentError, Problem
+from .items import DATE_HINT, item_language, make_slug, parse_item, read_moment
+from .model import Item
+from .registry import Registry, load_registry
+from .render import load_labels
+from .sources import read_sections, read_source
+from .urls import Urls
+
+DEFAULT_SLUG = "item"
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the editor asked `new` for."""
+
+    title: str
+    section: str | None = None
+    officials: tuple[str, ...] = ()
+    organizations: tuple[str, ...] = ()
+    lang: str | None = None
+    date: str | None = None
+    translation_of: Path | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The file to write, its text, and what decides the item's address."""
+
+    path: Path
+    text: str
+    lang: str
+    published: datetime
+    slug: str
+
+
+@dataclass(frozen=True)
+class Created:
+    """The file `new` wrote and the address the item will have."""
+
+    path: Path
+    url: str
+    published: datetime
+
+
+def create_item(request: Request, content: Path, templates: Path, now: datetime) -> Created:
+    """Write a new item file with its front matter filled in; raise ContentError, never overwrite."""
+    labels, problems = load_labels(templates)
+    if problems:
+        raise ContentError(problems)
+    config = load_config(content, labels, str(templates / "labels.yaml"))
+    sections, problems = read_sections(content)
+    registry = load_registry(content, config, sections)
+    if problems:
+        raise ContentError(problems)
+    title = " ".join(request.title.split())
+    if not title:
+        raise ContentError([Problem("TITLE", 0, "the title is empty", 'write it in quotes: new "The title"')])
+    if request.translation_of is not None:
+        plan = _translation(request, title, content, config, registry)
+    else:
+        plan = _original(request, title, content, config, registry, now)
+    try:
+        plan.path.parent.mkdir(parents=True, exist_ok=True)
+        with plan.path.open("x", encoding="utf-8") as file:
+            file.write(plan.text)
+    except FileExistsError:
+        raise ContentError([Problem(str(plan.path), 0, "this file already exists",
+                                    "edit it, or choose another title")]) from None
+    urls = Urls(config.default_language, config.base_url)
+    return Created(plan.path, urls.absolute(urls.item_at(plan.lang, plan.published.date(), plan.slug)),
+                   plan.published)
+
+
+def _original(request: Request, title: str, content: Path, config: SiteConfig, registry: Registry,
+              now: datetime) -> Plan:
+    """Plan a new item in its section's folder for its year."""
+    problems: list[Problem] = []
+    lang = _language(request.lang, config, problems)
+    section = request.section or ""
+    if section not in {s.id for s in registry.sections}:
+        problems.append(Problem("--section", 0, f'unknown section "{section}"',
+                                registry.section_hint(section) or f"create {section}/_index.md with a `title:` line"))
+    officials = _resolve(request.officials, registry.official, registry.official_hint, "official", problems)
+    organizations = _resolve(request.organizations, registry.organization, registry.organization_hint,
+                             "organization", problems)
+    published = now.astimezone(config.tz).replace(second=0, microsecond=0)
+    if request.date is not None:
+        try:
+            published = read_moment(request.date, config.tz)
+        except ValueError:
+            problems.append(Problem("--date", 0, f"{request.date!r} is not a valid date", DATE_HINT))
+    if problems:
+        raise ContentError(problems)
+    slug = make_slug(title) or DEFAULT_SLUG
+    suffix = "" if lang == config.default_language else f".{lang}"
+    path = content / section / f"{published:%Y}" / f"{published:%Y-%m-%d}-{slug}{suffix}.md"
+    date = request.date.strip() if request.date else f"{published:%Y-%m-%d %H:%M}"
+    text = front_matter(title, date, [_official_name(registry, o, lang) for o in officials],
+                        [_organization_name(registry, o, lang) for o in organizations])
+    return Plan(path, text, lang, published, slug)
+
+
+def _translation(request: Request, title: str, content: Path, config: SiteConfig,
+                 registry: Registry) -> Plan:
+    """Plan the translation of an existing item: same folder, date and people, the language's suffix."""
+    original = _read_original(request.translation_of or Path(), content, config, registry)
+    problems: list[Problem] = []
+    others = config.languages[1:]
+    lang = _language(request.lang or (others[0] if others else None), config, problems)
+    if lang == config.default_language:
+        problems.append(Problem("--lang", 0, f"{lang!r} is the language of the original",
+                                f"choose one of: {', '.join(others)}"))
+    if request.section not in (None, original.section):
+        problems.append(Problem("--section", 0, f"the original is in the section {original.section!r}",
+                                "leave out --section: a translation stays beside its original"))
+    if request.date is not None:
+        problems.append(Problem("--date", 0, "a translation carries its original's date", "leave out --date"))
+    officials = _resolve(request.officials, registry.official, registry.official_hint, "official", problems)
+    organizations = _resolve(request.organizations, registry.organization, registry.organization_hint,
+                             "organization", problems)
+    if problems:
+        raise ContentError(problems)
+    source = Path(original.path)
+    path = source.with_name(source.name.removesuffix(".md") + f".{lang}.md")
+    text = front_matter(title, f"{original.published:%Y-%m-%d %H:%M}",
+                        [_official_name(registry, o, lang) for o in officials or original.officials],
+                        [_organization_name(registry, o, lang) for o in organizations or original.organizations])
+    return Plan(path, text, lang, original.published, original.slug)
+
+
+def _read_original(path: Path, content: Path, config: SiteConfig, registry: Registry) -> Item:
+    """Read and check the item a translation is made of, with the build's own rules."""
+    try:
+        rel = path.resolve().relative_to(content.resolve()).as_posix()
+    except ValueError:
+        raise ContentError([Problem(str(path), 0, f"the file is not inside the content folder {content}",
+                                    "give the path of an item under the content folder")]) from None
+    source = read_source(path, rel)
+    if isinstance(source, Problem):
+        raise ContentError([source])
+    language = item_language(rel, config)
+    if language != (rel.removesuffix(".md"), config.default_language):
+        raise ContentError([Problem(str(path), 0, "this file is not an original in the default language",
+                                    f"give the {config.default_language!r} file (name.md), not a translation")])
+    parsed, problems = parse_item(source, registry, config, lambda body: "")
+    if parsed is None:
+        raise ContentError(problems)
+    return parsed.item
+
+
+def _language(lang: str | None, config: SiteConfig, problems: list[Problem]) -> str:
+    """Return the language asked for (default: the site's first), recording a problem if unknown."""
+    if lang is None:
+        return config.default_language
+    if lang not in config.languages:
+        problems.append(Problem("--lang", 0, f"unknown language {lang!r}",
+                                f"languages in site.yaml: {', '.join(config.languages)}"))
+        return config.default_language
+    return lang
+
+
+def _resolve(names: Sequence[str], resolve: Callable[[str], str | None], hint: Callable[[str], str], kind: str,
+             problems: list[Problem]) -> tuple[str, ...]:
+    """Return the ids of registry names, recording the build's error and hint for unknown ones."""
+    ids: list[str] = []
+    for name in names:
+        found = resolve(name)
+        if found is None:
+            problems.append(Problem(f"--{kind}", 0, f'unknown {kind} "{name}"',
+                                    hint(name) or f"add it to {kind}s.yaml"))
+        elif found not in ids:
+            ids.append(found)
+    return tuple(ids)
+
+
+def _official_name(registry: Registry, official: str, lang: str) -> str:
+    """Return an official's name in a language, as the front matter lists it."""
+    return next(o.name[lang] for o in registry.officials if o.id == official)
+
+
+def _organization_name(registry: Registry, organization: str, lang: str) -> str:
+    """Return an organization's short name in a language, as the front matter lists it."""
+    return next(o.short[lang] for o in registry.organizations if o.id == organization)
+
+
+def front_matter(title: str, date: str, officials: Sequence[str], organizations: Sequence[str]) -> str:
+    """Write the front matter of a new item, with the optional keys shown as comments."""
+    lines = ["---", f"title: {_yaml(title)}", f"date: {date}"]
+    if officials:
+        lines.append(f"officials: {_yaml(list(officials))}")
+    if organizations:
+        lines.append(f"organizations: {_yaml(list(organizations))}")
+    lines += [
+        "# summary: one or two sentences for listings and feeds (default: the first paragraph)",
+        "# draft: true   (keeps the item off the site until you remove this line)",
+        "---",
+        "",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _yaml(value: str | list[str]) -> str:
+    """Write text or a list of texts as one line of YAML, quoted where plain text would be misread."""
+    text = yaml.safe_dump(value if isinstance(value, list) else [value], allow_unicode=True,
+                          default_flow_style=True, width=2**31).strip()
+    return text if isinstance(value, list) else text[1:-1]

@@ -1,0 +1,155 @@
+"""`csto-site check`: every check of a build, editorial warnings, and not one byte written."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from helpers.site import NOW, STATIC, TEMPLATES, build_into, cli_args, options, snapshot
+
+from csto_site import cli
+from csto_site.checks import LONG_ITEM_WORDS, check_site
+
+PNG = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"
+
+
+def write(content: Path, rel: str, text: str) -> Path:
+    """Write a content file."""
+    path = content / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def warnings(content: Path, tmp_path: Path) -> list[str]:
+    """Run the check at the fixed time; return its warnings as printed."""
+    checked = check_site(options(content, tmp_path / "public"), NOW)
+    assert all(w.warning for w in checked.warnings)
+    return [str(w) for w in checked.warnings]
+
+
+def built_and_edited(content: Path, tmp_path: Path) -> Path:
+    """Build the site, then add an item the next check will see; return the output folder."""
+    out = tmp_path / "public"
+    build_into(content, out, search=False)
+    write(content, "alpha/2024/2024-06-01-new.md", "---\ntitle: New\ndate: 2024-06-01\n---\nA new item.\n")
+    return out
+
+
+def test_check_writes_nothing(mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = built_and_edited(mini_copy, tmp_path)
+    before = snapshot(out), snapshot(mini_copy)
+
+    status = cli.main(cli_args("check", mini_copy, out))
+
+    assert status == 0, capsys.readouterr()
+    assert (snapshot(out), snapshot(mini_copy)) == before
+    assert "checked 10 items and every page: no problems" in capsys.readouterr().out
+
+
+def test_check_of_a_fresh_checkout_creates_no_folder(mini_copy: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    before = snapshot(tmp_path)
+
+    status = cli.main(cli_args("check", mini_copy, tmp_path / "public"))
+
+    assert status == 0, capsys.readouterr()
+    assert snapshot(tmp_path) == before
+
+
+def test_content_problems_exit_1(mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(mini_copy, "alpha/bad.md", "---\ntitle: Bad\ndate: 2024-13-01\n---\n")
+
+    status = cli.main(cli_args("check", mini_copy, tmp_path / "public"))
+
+    err = capsys.readouterr().err
+    assert status == 1
+    assert f"{path}:3: '2024-13-01' is not a valid date" in err
+    assert not (tmp_path / "public").exists()
+
+
+def test_a_template_mistake_is_found_at_its_line(mini_copy: Path, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    templates = Path(shutil.copytree(TEMPLATES, tmp_path / "templates"))
+    item = templates / "item.html"
+    text = item.read_text(encoding="utf-8")
+    item.write_text(text.replace("<h1>{{ item.title }}</h1>", "<h1>{{ item.headline }}</h1>"), encoding="utf-8")
+    line = text[: text.index("<h1>{{ item.title }}</h1>")].count("\n") + 1
+
+    status = cli.main(["check", "--content", str(mini_copy), "--templates", str(templates), "--static", str(STATIC),
+                       "--out", str(tmp_path / "public")])
+
+    err = capsys.readouterr().err
+    assert status == 1
+    assert f"{item.resolve()}:{line}: " in err and "has no attribute 'headline'" in err
+    assert "Traceback" not in err
+
+
+def test_a_body_naming_an_unlisted_official_or_organization(mini_copy: Path, tmp_path: Path) -> None:
+    path = write(mini_copy, "alpha/2026/2026-11-29-meeting.md",
+                 "---\ntitle: Meeting\ndate: 2026-11-29 10:00\nofficials: [anna-petrova]\n---\n"
+                 "Anna Petrova met IVAN ORLOV.\n\nThe [river commission](https://example.org/river-commission/) "
+                 "and the rivercommission were not there.\n\nA. Petrova spoke again.\n")
+
+    found = [w for w in warnings(mini_copy, tmp_path) if w.startswith(str(path))]
+
+    assert found == [f'{path}:6: warning: the text names "IVAN ORLOV" (official `ivan-orlov`), but `officials` '
+                     "does not list it (add ivan-orlov to `officials:` if the item is about them)",
+                     f'{path}:8: warning: the text names "river commission" (organization `river-commission`), '
+                     "but `organizations` does not list it (add river-commission to `organizations:` if the item "
+                     "is about them)"]
+
+
+def test_an_item_without_its_translation_after_a_day(mini_copy: Path, tmp_path: Path) -> None:
+    fresh = write(mini_copy, "alpha/2026/2026-11-29-fresh.md",
+                  "---\ntitle: Fresh\ndate: " + f"{NOW - timedelta(hours=20):%Y-%m-%d %H:%M}" + "\n---\nNew.\n")
+
+    found = warnings(mini_copy, tmp_path)
+
+    visit = mini_copy / "alpha/2024/2024-03-12-working-visit.md"
+    only_ru = mini_copy / "beta/2024/only-ru.ru.md"
+    assert (f"{visit}:1: warning: no 'ru' translation yet, 992 days after publication (create it: csto-site new "
+            f'"<title>" --lang ru --translation-of {visit})') in found
+    assert (f"{only_ru}:1: warning: no 'en' version of this item, 922 days after publication "
+            "(if it needs one, write only-ru.md)") in found
+    assert not [w for w in found if w.startswith(str(fresh))]
+    assert not [w for w in found if "2024-05-20-joint-statement.md" in w and "translation" in w]
+
+
+def test_a_long_item_without_a_summary(mini_copy: Path, tmp_path: Path) -> None:
+    words = "word " * (LONG_ITEM_WORDS + 1)
+    long = write(mini_copy, "alpha/2024/2024-06-01-long.md",
+                 f"---\ntitle: Long\ndate: 2024-06-01\n---\n{words}\n")
+    summarised = write(mini_copy, "alpha/2024/2024-06-02-summarised.md",
+                       f"---\ntitle: Summarised\ndate: 2024-06-02\nsummary: Short.\n---\n{words}\n")
+    short = write(mini_copy, "alpha/2024/2024-06-03-short.md",
+                  f"---\ntitle: Short\ndate: 2024-06-03\n---\n{'word ' * LONG_ITEM_WORDS}\n")
+
+    found = warnings(mini_copy, tmp_path)
+
+    assert (f"{long}:4: warning: a long item ({LONG_ITEM_WORDS + 1} words) with no summary "
+            "(add `summary:` with one or two sentences above this line)") in found
+    assert not [w for w in found if w.startswith((str(summarised), str(short))) and "summary" in w]
+
+
+def test_files_the_build_ignores_are_listed(mini_copy: Path, tmp_path: Path) -> None:
+    photo = mini_copy / "alpha/2024/photo.png"
+    photo.write_bytes(PNG)
+    (mini_copy / "alpha/.hidden.png").write_bytes(PNG)
+
+    found = [w for w in warnings(mini_copy, tmp_path) if "not a Markdown file" in w]
+
+    assert found == [f"{photo}: warning: not a Markdown file, so the build ignores it (put images and documents "
+                     "under static/ and link them as /static/<name>; name news items <name>.md)"]
+
+
+def test_warnings_do_not_fail_the_check(mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status = cli.main(cli_args("check", mini_copy, tmp_path / "public"))
+
+    printed = capsys.readouterr()
+    assert status == 0
+    assert "warning: no 'ru' translation yet" in printed.err
+    assert "problems found" not in printed.err
+    assert printed.out.startswith("checked 9 items and every page: no problems, ")

@@ -1,0 +1,141 @@
+"""`csto-site new`: the file lands where the build expects it, builds onto the site, and is never overwritten."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from helpers.site import NOW, TEMPLATES, build_into, snapshot
+
+from csto_site import cli
+from csto_site.scaffold import Request, create_item
+
+
+def new(content: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run `csto-site new` on a content folder; return the status, stdout and stderr."""
+    status = cli.main(["new", *args, "--content", str(content), "--templates", str(TEMPLATES)])
+    printed = capsys.readouterr()
+    assert "Traceback" not in printed.out + printed.err
+    return status, printed.out, printed.err
+
+
+def test_new_item_is_built_into_its_section_archive_and_feeds(mini_copy: Path, tmp_path: Path) -> None:
+    request = Request("Talks on river navigation: a first round", section="beta",
+                      officials=("I. Orlov",), organizations=("rc", "Northern Council"))
+
+    created = create_item(request, mini_copy, TEMPLATES, NOW)
+
+    assert created.path == mini_copy / "beta/2026/2026-11-29-talks-on-river-navigation-a-first-round.md"
+    assert created.url == "https://example.org/news/2026/11/29/talks-on-river-navigation-a-first-round/"
+    assert created.path.read_text(encoding="utf-8").startswith(
+        "---\ntitle: 'Talks on river navigation: a first round'\ndate: 2026-11-29 12:00\n"
+        "officials: [Ivan Orlov]\norganizations: [RC, NC]\n")
+    out = tmp_path / "public"
+    build_into(mini_copy, out, search=False)
+    url = "/news/2026/11/29/talks-on-river-navigation-a-first-round/"
+    page = (out / url.lstrip("/") / "index.html").read_text(encoding="utf-8")
+    assert "<h1>Talks on river navigation: a first round</h1>" in page
+    for listing in ("sections/beta/index.html", "news/2026/11/29/index.html", "officials/ivan-orlov/index.html",
+                    "organizations/river-commission/index.html", "news/rss.xml", "sections/beta/rss.xml"):
+        assert url in (out / listing).read_text(encoding="utf-8"), listing
+
+
+def test_the_command_prints_the_path_and_the_address(mini_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = new(mini_copy, capsys, "Квартальный отчёт", "--section", "alpha", "--lang", "ru",
+                         "--date", "2024-06-01 09:30", "--official", "Анна Петрова")
+
+    path = mini_copy / "alpha/2024/2024-06-01-kvartalnyi-otchet.ru.md"
+    assert status == 0
+    assert out == f"created {path}\naddress https://example.org/ru/news/2024/06/01/kvartalnyi-otchet/\n"
+    assert path.read_text(encoding="utf-8").startswith(
+        "---\ntitle: Квартальный отчёт\ndate: 2024-06-01 09:30\nofficials: [Анна Петрова]\n")
+
+
+def test_today_is_the_day_in_the_site_time_zone(mini_copy: Path) -> None:
+    # 22:30 in UTC is already the next day in Moscow.
+    late = datetime(2026, 11, 29, 22, 30, tzinfo=ZoneInfo("UTC"))
+
+    created = create_item(Request("Late news", section="alpha"), mini_copy, TEMPLATES, late)
+
+    assert created.path.name == "2026-11-30-late-news.md"
+    assert "date: 2026-11-30 01:30\n" in created.path.read_text(encoding="utf-8")
+
+
+def test_an_existing_file_is_never_overwritten(mini_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ("Annual report published", "--section", "alpha", "--date", "2023-11-14")
+    path = mini_copy / "alpha/2023/2023-11-14-annual-report-published.md"
+    assert new(mini_copy, capsys, *args)[0] == 0
+    path.write_text(path.read_text(encoding="utf-8") + "The text the editor wrote.\n", encoding="utf-8")
+    before = path.read_bytes()
+
+    status, _, err = new(mini_copy, capsys, *args)
+
+    assert status == 1
+    assert f"{path}: this file already exists (edit it, or choose another title)" in err
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (("--section", "alfa"), '--section: unknown section "alfa" (did you mean "alpha"?)'),
+    (("--section", "alpha", "--official", "Anna Petrowa"),
+     '--official: unknown official "Anna Petrowa" (did you mean "Anna Petrova"?)'),
+    (("--section", "alpha", "--organization", "River Comission"),
+     '--organization: unknown organization "River Comission" (did you mean "River Commission"?)'),
+    (("--section", "alpha", "--date", "2024-02-30"), "--date: '2024-02-30' is not a valid date"),
+    (("--section", "alpha", "--lang", "de"), "--lang: unknown language 'de' (languages in site.yaml: en, ru)"),
+])
+def test_unknown_names_get_the_build_hint_and_nothing_is_written(
+        args: tuple[str, ...], expected: str, mini_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = snapshot(mini_copy)
+
+    status, _, err = new(mini_copy, capsys, "A title", *args)
+
+    assert status == 1
+    assert expected in err
+    assert err.endswith("found; nothing was written.\n")
+    assert snapshot(mini_copy) == before
+
+
+def test_a_section_is_required(mini_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = new(mini_copy, capsys, "A title")
+
+    assert status == 2
+    assert "csto-site new: error: give the section: --section S (or --translation-of PATH)" in err
+
+
+def test_a_translation_takes_the_original_date_people_and_address(mini_copy: Path, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    original = mini_copy / "alpha/2024/2024-03-12-working-visit.md"
+
+    status, out, _ = new(mini_copy, capsys, "Рабочий визит в Речную комиссию", "--translation-of", str(original))
+
+    twin = mini_copy / "alpha/2024/2024-03-12-working-visit.ru.md"
+    assert status == 0
+    assert out.splitlines() == [f"created {twin}",
+                                "address https://example.org/ru/news/2024/03/12/working-visit-to-the-river-commission/"]
+    assert twin.read_text(encoding="utf-8").startswith(
+        "---\ntitle: Рабочий визит в Речную комиссию\ndate: 2024-03-12 10:00\nofficials: [Иван Орлов]\n"
+        "organizations: [РК, СС]\n")
+    out_dir = tmp_path / "public"
+    build_into(mini_copy, out_dir, search=False)
+    english = (out_dir / "news/2024/03/12/working-visit-to-the-river-commission/index.html").read_text(encoding="utf-8")
+    assert 'href="/ru/news/2024/03/12/working-visit-to-the-river-commission/"' in english
+
+
+def test_a_translation_needs_an_original_in_the_default_language(mini_copy: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    russian = mini_copy / "beta/2024/only-ru.ru.md"
+
+    status, _, err = new(mini_copy, capsys, "Title", "--translation-of", str(russian))
+
+    assert status == 1
+    assert f"{russian}: this file is not an original in the default language" in err
+
+
+def test_a_future_date_is_announced_as_scheduled(mini_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = new(mini_copy, capsys, "Summit", "--section", "alpha", "--date", "2099-01-01 10:00")
+
+    assert status == 0
+    assert out.endswith("scheduled: it appears with the first build after 2099-01-01 10:00 MSK\n")
