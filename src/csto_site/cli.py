@@ -14,6 +14,7 @@ from .checks import check_site
 from .errors import ContentError
 from .reporter import Reporter
 from .scaffold import Request, create_item
+from .server import serve
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
 
@@ -47,6 +48,8 @@ def parser() -> argparse.ArgumentParser:
     new.add_argument("--translation-of", type=Path, metavar="PATH",
                      help="write the translation of this item: same folder, date and people")
     new.set_defaults(quiet=False)
+    serve = commands.add_parser("serve", parents=[common], help="build, serve on 127.0.0.1, rebuild on change")
+    serve.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default: 8000)")
     return main
 
 
@@ -68,6 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "new":
         return new_item(args, reporter, now)
     options = options_from(args)
+    if args.command == "serve":
+        return serve(options, args.port, reporter)
     try:
         if args.command == "check":
             reporter.checked(check_site(options, now))

@@ -1,0 +1,305 @@
+"""`csto-site serve`: build, serve the output on 127.0.0.1, rebuild on change, reload open tabs.
+
+The server keeps no site model: every rebuild is the same `builder.build` the command line runs,
+and pages are read from the output folder at each request. It only remembers how the last build
+went (to show its problems in the browser) and counts builds, so open tabs know when to reload.
+The reload script is added to HTML responses on their way out; built files never contain it.
+"""
+
+from __future__ import annotations
+
+import html
+import mimetypes
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo
+
+from watchfiles import watch
+
+from .builder import Options, build
+from .errors import ContentError, Problem
+from .reporter import Reporter
+
+HOST = "127.0.0.1"
+PREFIX = "/__csto/"
+RELOAD_SCRIPT_URL = PREFIX + "reload.js"
+EVENTS_URL = PREFIX + "events"
+RELOAD_TAG = f'<script src="{RELOAD_SCRIPT_URL}"></script>'.encode()
+RELOAD_SCRIPT = b"""// csto-site serve: reload this tab when the site has been rebuilt.
+(function () {
+  var seen = null;
+  var events = new EventSource("/__csto/events");
+  events.addEventListener("build", function (event) {
+    if (seen !== null && event.data !== seen) {
+      window.location.reload();
+    }
+    seen = event.data;
+  });
+})();
+"""
+BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
+# Encoded slashes, backslashes and NUL bytes have no place in a site path; refuse them outright.
+FORBIDDEN = re.compile(r"%2f|%5c|%00|\\", re.IGNORECASE)
+# How long an events connection waits for a build before it sends a keep-alive comment.
+HEARTBEAT_SECONDS = 15.0
+# How long the watcher waits for more changes after the first before it rebuilds.
+DEBOUNCE_MS = 300
+
+
+@dataclass(frozen=True)
+class Status:
+    """How the latest build went: its number and, when it failed, its problems."""
+
+    generation: int
+    problems: tuple[Problem, ...] = ()
+
+
+class BuildStatus:
+    """The latest build's status, shared by the watcher and the request threads."""
+
+    def __init__(self) -> None:
+        self._status = Status(0)
+        self._changed = threading.Condition()
+        self._closed = False
+
+    @property
+    def current(self) -> Status:
+        """Return the latest status."""
+        with self._changed:
+            return self._status
+
+    def publish(self, problems: tuple[Problem, ...]) -> Status:
+        """Record a finished build and wake every open events connection."""
+        with self._changed:
+            self._status = Status(self._status.generation + 1, problems)
+            self._changed.notify_all()
+            return self._status
+
+    def wait_after(self, generation: int, timeout: float) -> Status | None:
+        """Wait for a build newer than `generation`; return None when closing."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._closed or self._status.generation != generation, timeout)
+            return None if self._closed else self._status
+
+    def close(self) -> None:
+        """Release every waiting events connection."""
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+
+
+class DevServer:
+    """Build the site, serve its output folder and rebuild it when the sources change."""
+
+    def __init__(self, options: Options, reporter: Reporter,
+                 clock: Callable[[], datetime] = lambda: datetime.now(ZoneInfo("UTC"))) -> None:
+        self.options = options
+        self.reporter = reporter
+        self.clock = clock
+        self.status = BuildStatus()
+        self.stopping = threading.Event()
+        self.httpd: ThreadingHTTPServer | None = None
+        self.thread: threading.Thread | None = None
+
+    def start(self, port: int) -> int:
+        """Build once, then serve on 127.0.0.1 in a background thread; return the port."""
+        self.rebuild()
+        handler = type("Handler", (Handler,), {"root": self.options.out, "status": self.status})
+        self.httpd = ThreadingHTTPServer((HOST, port), handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, name="csto-serve", daemon=True)
+        self.thread.start()
+        return int(self.httpd.server_address[1])
+
+    def rebuild(self) -> Status:
+        """Run the build the command line runs; report it in the terminal and to open tabs."""
+        try:
+            report = build(self.options, self.clock())
+        except ContentError as exc:
+            self.reporter.problems(exc.problems)
+            return self.status.publish(exc.problems)
+        self.reporter.built(report, str(self.options.out))
+        return self.status.publish(())
+
+    def watch(self) -> None:
+        """Rebuild whenever content/, templates/ or static/ change, until stopped."""
+        folders = (self.options.content, self.options.templates, self.options.static)
+        for changes in watch(*folders, stop_event=self.stopping, debounce=DEBOUNCE_MS, raise_interrupt=False):
+            self.reporter.changed(sorted({path for _, path in changes}))
+            self.rebuild()
+
+    def stop(self) -> None:
+        """Stop watching and serving, and close the events connections."""
+        self.stopping.set()
+        self.status.close()
+        if self.httpd is not None:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+        if self.thread is not None:
+            self.thread.join()
+
+
+def serve(options: Options, port: int, reporter: Reporter) -> int:
+    """Run `csto-site serve` until Ctrl+C; return the exit status."""
+    server = DevServer(options, reporter)
+    try:
+        port = server.start(port)
+    except OSError as exc:
+        reporter.usage("serve", f"cannot listen on {HOST}:{port}: {exc.strerror}; try another --port")
+        server.stop()
+        return 2
+    reporter.serving(f"http://{HOST}:{port}/")
+    try:
+        server.watch()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+class Handler(BaseHTTPRequestHandler):
+    """Answer GET and HEAD from the output folder, plus the reload script and the build events."""
+
+    root: Path
+    status: BuildStatus
+    server_version = "csto-site"
+
+    def do_GET(self) -> None:
+        """Answer a GET request."""
+        self.answer(head=False)
+
+    def do_HEAD(self) -> None:
+        """Answer a HEAD request."""
+        self.answer(head=True)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Keep the terminal for build reports, not one line per request."""
+
+    def answer(self, head: bool) -> None:
+        """Route a request: the dev-server endpoints, else a file of the site."""
+        raw = urlsplit(self.path).path
+        if raw == RELOAD_SCRIPT_URL:
+            self.send(HTTPStatus.OK, "text/javascript; charset=utf-8", RELOAD_SCRIPT, head)
+        elif raw == EVENTS_URL:
+            self.stream_events()
+        elif FORBIDDEN.search(raw) or ".." in unquote(raw).split("/"):
+            self.send(HTTPStatus.FORBIDDEN, "text/plain; charset=utf-8", b"403 forbidden\n", head)
+        else:
+            self.send_site_file(unquote(raw), head)
+
+    def send_site_file(self, path: str, head: bool) -> None:
+        """Send a file of the output folder; folders get their index.html, misses the site's 404 page."""
+        status = self.status.current
+        root = self.root.resolve()
+        target = (root / path.lstrip("/")).resolve()
+        if not target.is_relative_to(root):
+            self.send(HTTPStatus.FORBIDDEN, "text/plain; charset=utf-8", b"403 forbidden\n", head)
+            return
+        if target.is_dir():
+            if not path.endswith("/"):
+                self.redirect(path + "/")
+                return
+            target = target / "index.html"
+        is_page = target.suffix == ".html" or not target.suffix
+        if status.problems and is_page:
+            self.send(HTTPStatus.INTERNAL_SERVER_ERROR, "text/html; charset=utf-8", error_page(status), head)
+        elif target.is_file():
+            self.send(HTTPStatus.OK, content_type(target), self.page_bytes(target), head)
+        else:
+            self.send(HTTPStatus.NOT_FOUND, "text/html; charset=utf-8", self.not_found(root, path), head)
+
+    def page_bytes(self, target: Path) -> bytes:
+        """Read a file; an HTML page gets the reload script before </body>."""
+        data = target.read_bytes()
+        return with_reload(data) if target.suffix == ".html" else data
+
+    def not_found(self, root: Path, path: str) -> bytes:
+        """Return the site's 404 page of the language asked for (or a plain one before the first build)."""
+        first = path.lstrip("/").split("/", 1)[0]
+        for page in ([root / first / "404.html"] if first else []) + [root / "404.html"]:
+            if page.is_file():
+                return with_reload(page.read_bytes())
+        return with_reload(b"<!DOCTYPE html><title>Not found</title><p>Not found.</p></body>")
+
+    def stream_events(self) -> None:
+        """Send a `build` event now and after every build, until the tab or the server goes away."""
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        status: Status | None = self.status.current
+        try:
+            self.wfile.write(b"retry: 1000\n\n")
+            while status is not None:
+                self.wfile.write(f"event: build\ndata: {status.generation}\n\n".encode())
+                self.wfile.flush()
+                newer = self.status.wait_after(status.generation, HEARTBEAT_SECONDS)
+                while newer is not None and newer.generation == status.generation:
+                    self.wfile.write(b": still here\n\n")
+                    self.wfile.flush()
+                    newer = self.status.wait_after(status.generation, HEARTBEAT_SECONDS)
+                status = newer
+        except (BrokenPipeError, ConnectionResetError):
+            return
+
+    def redirect(self, location: str) -> None:
+        """Send a folder address without its slash to the address with it."""
+        self.send_response(HTTPStatus.MOVED_PERMANENTLY)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def send(self, code: HTTPStatus, kind: str, body: bytes, head: bool) -> None:
+        """Send a complete response that no browser caches."""
+        self.send_response(code)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+
+def with_reload(page: bytes) -> bytes:
+    """Add the reload script to an HTML page, before its last </body> (or at its end)."""
+    ends = list(BODY_END.finditer(page))
+    if not ends:
+        return page + RELOAD_TAG
+    at = ends[-1].start()
+    return page[:at] + RELOAD_TAG + b"\n" + page[at:]
+
+
+def content_type(path: Path) -> str:
+    """Return the Content-Type of a file of the site."""
+    if path.name == "rss.xml":
+        return "application/rss+xml; charset=utf-8"
+    kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return f"{kind}; charset=utf-8" if kind.startswith("text/") or kind.endswith(("xml", "javascript")) else kind
+
+
+def error_page(status: Status) -> bytes:
+    """Draw the problems of a failed build as a page, so the browser shows what the terminal shows."""
+    items = "\n".join(f"<li><code>{html.escape(str(p))}</code></li>" for p in status.problems)
+    count = len(status.problems)
+    return with_reload(f"""<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Build failed: {count} problem{'s' * (count != 1)}</title>
+<style>body{{font:16px/1.5 system-ui,sans-serif;margin:2rem;max-width:60rem}}code{{white-space:pre-wrap}}
+li{{margin:.5rem 0}}h1{{color:#a00}}</style></head>
+<body>
+<h1>The site could not be built</h1>
+<p>Fix these problems and save; this page reloads by itself. The output folder still holds the last good build.</p>
+<ol>
+{items}
+</ol>
+</body>
+</html>
+""".encode())

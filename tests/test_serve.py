@@ -1,0 +1,167 @@
+"""`csto-site serve`: a real server on a free port, real file edits, pages and build events over HTTP."""
+
+from __future__ import annotations
+
+import http.client
+import io
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from helpers.site import NOW, options
+
+from csto_site.reporter import Reporter
+from csto_site.server import RELOAD_TAG, DevServer, with_reload
+
+# Generous: the watcher waits 0.3 s for more changes, then a build of the mini site takes about a second.
+PATIENCE_SECONDS = 60
+ITEM = "alpha/2024/2024-03-12-working-visit.md"
+ITEM_URL = "/news/2024/03/12/working-visit-to-the-river-commission/"
+
+
+@dataclass(frozen=True)
+class Served:
+    """A running dev server over a private copy of the mini fixture."""
+
+    content: Path
+    out: Path
+    port: int
+    log: io.StringIO
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        """Send a GET with the path exactly as given (no client-side normalising)."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            connection.request("GET", path)
+            response = connection.getresponse()
+            return response.status, response.read()
+        finally:
+            connection.close()
+
+
+def wait_for(condition: Callable[[], bool], what: str) -> None:
+    """Poll until `condition` holds; fail with `what` if it never does."""
+    deadline = time.monotonic() + PATIENCE_SECONDS
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up waiting for {what}")
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def served(mini_copy: Path, tmp_path: Path) -> Iterator[Served]:
+    """Start `serve` on a free port, watching the copy; stop it afterwards."""
+    log = io.StringIO()
+    out = tmp_path / "public"
+    server = DevServer(options(mini_copy, out, search=False),
+                       Reporter(out=log, err=log), clock=lambda: NOW)
+    port = server.start(0)
+    watcher = threading.Thread(target=server.watch, daemon=True)
+    watcher.start()
+    try:
+        yield Served(mini_copy, out, port, log)
+    finally:
+        server.stop()
+        watcher.join(timeout=PATIENCE_SECONDS)
+        assert not watcher.is_alive(), "the watcher did not stop"
+
+
+def test_pages_are_served_with_the_reload_script_the_files_do_not_have(served: Served) -> None:
+    status, body = served.get("/")
+
+    assert status == 200
+    assert body.count(RELOAD_TAG) == 1
+    assert body.index(RELOAD_TAG) < body.rindex(b"</body>")
+    assert RELOAD_TAG not in (served.out / "index.html").read_bytes()
+    status, script = served.get("/__csto/reload.js")
+    assert status == 200 and b"EventSource" in script
+
+
+def test_an_edit_is_rebuilt_and_announced_to_open_tabs(served: Served) -> None:
+    events = http.client.HTTPConnection("127.0.0.1", served.port, timeout=PATIENCE_SECONDS)
+    events.request("GET", "/__csto/events")
+    stream = events.getresponse()
+    assert stream.status == 200
+    assert stream.getheader("Content-Type") == "text/event-stream"
+    assert read_event(stream) == ("build", "1")
+
+    path = served.content / ITEM
+    path.write_text(path.read_text(encoding="utf-8").replace("Working visit to", "Second visit to"),
+                    encoding="utf-8")
+
+    assert read_event(stream) == ("build", "2")
+    status, body = served.get("/news/2024/03/12/second-visit-to-the-river-commission/")
+    assert status == 200 and b"<h1>Second visit to the River Commission</h1>" in body
+    assert "changed " in served.log.getvalue()
+    events.close()
+
+
+def test_a_content_error_shows_in_the_browser_and_the_server_keeps_going(served: Served) -> None:
+    path = served.content / ITEM
+    good = path.read_text(encoding="utf-8")
+    path.write_text(good.replace("date: 2024-03-12 10:00", "date: 2024-03-32"), encoding="utf-8")
+
+    wait_for(lambda: served.get(ITEM_URL)[0] == 500, "the error page")
+    body = served.get(ITEM_URL)[1]
+    assert f"{path}:3: &#x27;2024-03-32&#x27; is not a valid date".encode() in body
+    assert RELOAD_TAG in body
+    assert f"{path}:3: '2024-03-32' is not a valid date" in served.log.getvalue()
+    assert served.get("/static/favicon.svg")[0] == 200, "files other than pages are still served"
+
+    path.write_text(good, encoding="utf-8")
+    wait_for(lambda: served.get(ITEM_URL)[0] == 200, "the page after the fix")
+
+
+TRAVERSALS = (
+    "/../secret.txt",
+    "/../../secret.txt",
+    "/%2e%2e/secret.txt",
+    "/%2E%2E/%2e%2e/secret.txt",
+    "/static/..%2f..%2fsecret.txt",
+    "/static%2F..%2F..%2Fsecret.txt",
+    "/..%5csecret.txt",
+    "/news/../../secret.txt",
+    "/%00/secret.txt",
+)
+
+
+def test_nothing_outside_the_output_folder_is_served(served: Served) -> None:
+    (served.out.parent / "secret.txt").write_text("the secret", encoding="utf-8")
+
+    answers = {path: served.get(path) for path in TRAVERSALS}
+
+    assert {path: status for path, (status, _) in answers.items() if status not in (403, 404)} == {}
+    assert [path for path, (_, body) in answers.items() if b"the secret" in body] == []
+
+
+def test_a_link_out_of_the_output_folder_is_refused(served: Served) -> None:
+    (served.out.parent / "secret.txt").write_text("the secret", encoding="utf-8")
+    (served.out / "leak.txt").symlink_to(served.out.parent / "secret.txt")
+
+    status, body = served.get("/leak.txt")
+
+    assert status == 403 and b"the secret" not in body
+
+
+def test_a_missing_page_gets_the_site_404_of_its_language(served: Served) -> None:
+    status, body = served.get("/ru/no-such-page/")
+
+    assert status == 404
+    assert body.startswith(with_reload((served.out / "ru/404.html").read_bytes())[:200])
+    assert served.get("/news")[0] == 301
+
+
+def read_event(stream: http.client.HTTPResponse) -> tuple[str, str]:
+    """Read server-sent events until one with a name arrives; return (name, data)."""
+    name = data = ""
+    while True:
+        line = stream.readline().decode().rstrip("\n")
+        if line.startswith("event: "):
+            name = line.removeprefix("event: ")
+        elif line.startswith("data: "):
+            data = line.removeprefix("data: ")
+        elif not line and name:
+            return name, data
