@@ -159,8 +159,13 @@ def test_hreflang_alternates_are_complete_and_reciprocal(site):
         doc = read_html(file)
         if doc.find("meta", http_equiv="refresh"):
             continue  # a redirect from an old address, not a page
-        lang = doc.find("html").get("lang")
         alternates = hreflang(doc)
+        if doc.find("meta", content="noindex"):
+            # Not-found and search pages are kept out of search engines: no canonical, no alternates.
+            assert path.endswith(("/404.html", "/search/")), path
+            assert not alternates and not doc.find_all("link", rel="canonical"), path
+            continue
+        lang = doc.find("html").get("lang")
         assert alternates.get(lang) == canonical(doc) == base + path, path
         languages = {k for k in alternates if k != "x-default"}
         assert languages <= set(expected.languages), path

@@ -194,7 +194,9 @@ class Views:
 
     def by_day(self, month: Month) -> tuple[Group, ...]:
         """Group a month's teasers by day."""
-        return tuple(Group(self.day_text(day, items[0].lang), self.teasers(items)) for day, items in month.days)
+        return tuple(Group(self.day_text(day, items[0].lang), self.teasers(items),
+                           self.urls.archive(items[0].lang, day.year, day.month, day.day))
+                     for day, items in month.days)
 
     def by_year(self, items: Sequence[Item], lang: str) -> tuple[Group, ...]:
         """Group teasers by year, newest first."""
