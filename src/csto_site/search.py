@@ -37,16 +37,23 @@ def index_outputs(pages: Sequence[Output]) -> list[Output]:
     if not pages:
         return []
     with tempfile.TemporaryDirectory(prefix="csto-search-") as tmp:
-        site, bundle = Path(tmp, "site"), Path(tmp, BUNDLE)
-        site.mkdir()
+        site = Path(tmp)
         for page in pages:
             target = site / page.path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(page.data)
+        files = bundle_files(site)
+    return [Output(f"{BUNDLE}/{name}", data, SOURCE) for name, data in sorted(files.items())]
+
+
+def bundle_files(site: Path) -> dict[str, bytes]:
+    """Index the HTML pages under `site` with Pagefind; return the bundle by path, same pages giving same bytes."""
+    with tempfile.TemporaryDirectory(prefix="csto-search-bundle-") as tmp:
+        bundle = Path(tmp)
         run_pagefind(site, bundle)
         files = {path.relative_to(bundle).as_posix(): path.read_bytes()
                  for path in bundle.rglob("*") if path.is_file()}
-    return [Output(f"{BUNDLE}/{name}", data, SOURCE) for name, data in sorted(stable_bundle(files).items())]
+    return stable_bundle(files)
 
 
 def run_pagefind(site: Path, bundle: Path) -> None:
