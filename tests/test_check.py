@@ -102,20 +102,28 @@ def test_a_body_naming_an_unlisted_official_or_organization(mini_copy: Path, tmp
                      "is about them)"]
 
 
+def dated(content: Path, rel: str, age: timedelta, title: str = "Item") -> Path:
+    """Write an item published `age` before the fixed time."""
+    return write(content, rel, f"---\ntitle: {title}\ndate: {NOW - age:%Y-%m-%d %H:%M}\n---\nText.\n")
+
+
 def test_an_item_without_its_translation_after_a_day(mini_copy: Path, tmp_path: Path) -> None:
-    fresh = write(mini_copy, "alpha/2026/2026-11-29-fresh.md",
-                  "---\ntitle: Fresh\ndate: " + f"{NOW - timedelta(hours=20):%Y-%m-%d %H:%M}" + "\n---\nNew.\n")
+    english = dated(mini_copy, "alpha/2026/2026-11-24-english.md", timedelta(days=5))
+    russian = dated(mini_copy, "beta/2026/2026-11-26-russian.ru.md", timedelta(days=3))
+    fresh = dated(mini_copy, "alpha/2026/2026-11-28-fresh.md", timedelta(hours=20))
+    pair = [dated(mini_copy, f"alpha/2026/2026-11-19-pair{suffix}.md", timedelta(days=10)) for suffix in ("", ".ru")]
 
     found = warnings(mini_copy, tmp_path)
 
-    visit = mini_copy / "alpha/2024/2024-03-12-working-visit.md"
-    only_ru = mini_copy / "beta/2024/only-ru.ru.md"
-    assert (f"{visit}:1: warning: no 'ru' translation yet, 992 days after publication (create it: csto-site new "
-            f'"<title>" --lang ru --translation-of {visit})') in found
-    assert (f"{only_ru}:1: warning: no 'en' version of this item, 922 days after publication "
-            "(if it needs one, write only-ru.md)") in found
-    assert not [w for w in found if w.startswith(str(fresh))]
-    assert not [w for w in found if "2024-05-20-joint-statement.md" in w and "translation" in w]
+    assert (f"{english}:1: warning: no 'ru' translation yet, 5 days after publication (create it: csto-site new "
+            f'"<title>" --lang ru --translation-of {english})') in found
+    assert (f"{russian}:1: warning: no 'en' version of this item, 3 days after publication "
+            "(if it needs one, write 2026-11-26-russian.md)") in found
+    assert not [w for w in found if w.startswith((str(fresh), *map(str, pair)))]
+    # The fixture's three untranslated items of 2024 are counted, not listed.
+    assert (f"{mini_copy}: warning: 3 items published more than 30 days ago lack a translation "
+            "(only the last 30 days are listed one by one)") in found
+    assert not [w for w in found if "2024-03-12-working-visit.md" in w]
 
 
 def test_a_long_item_without_a_summary(mini_copy: Path, tmp_path: Path) -> None:
@@ -150,6 +158,6 @@ def test_warnings_do_not_fail_the_check(mini_copy: Path, tmp_path: Path, capsys:
 
     printed = capsys.readouterr()
     assert status == 0
-    assert "warning: no 'ru' translation yet" in printed.err
+    assert "items published more than 30 days ago lack a translation" in printed.err
     assert "problems found" not in printed.err
     assert printed.out.startswith("checked 9 items and every page: no problems, ")

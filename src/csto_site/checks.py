@@ -7,7 +7,7 @@ function of the site model, the items' source texts and `now`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,9 +22,13 @@ from .sources import ignored_files
 LONG_ITEM_WORDS = 600
 # A translation may follow its original by this much before check mentions it.
 TRANSLATION_GRACE = timedelta(days=1)
+# Missing translations are listed one by one for this long; older ones are counted in one line, so
+# that twenty years of archive do not bury this week's warnings.
+TRANSLATION_RECENT = timedelta(days=30)
 # What in a Markdown line is an address or markup, not prose: link targets, bare URLs, HTML tags.
 NOT_PROSE = re.compile(r"\]\([^)]*\)|<[^>]*>|https?://\S+|^\s*\[[^\]]+\]:\s*\S+")
 WORD = re.compile(r"\w+")
+WORD_CHAR = re.compile(r"\w")
 
 
 @dataclass(frozen=True)
@@ -51,10 +55,21 @@ class Body:
 
 @dataclass(frozen=True)
 class Names:
-    """Every name and alias of the registries, to find in prose as whole words, any letter case."""
+    """Every name and alias of the registries, filed under their first word (any letter case)."""
 
-    pattern: re.Pattern[str] | None
-    owners: Mapping[str, tuple[str, str]]
+    by_first_word: Mapping[str, tuple[tuple[str, tuple[str, str]], ...]]
+
+    def find(self, prose: str) -> Iterator[tuple[str, tuple[str, str]]]:
+        """Yield each name in a line of prose, as written, with its (kind, id); whole words only."""
+        if self.by_first_word.keys().isdisjoint(WORD.findall(prose.casefold())):
+            return  # most lines name nobody: one set test in C instead of a loop over their words
+        for word in WORD.finditer(prose):
+            for spelling, owner in self.by_first_word.get(word.group().casefold(), ()):
+                end = word.start() + len(spelling)
+                written = prose[word.start():end]
+                if written.casefold() == spelling and not WORD_CHAR.match(prose, end):
+                    yield written, owner
+                    break
 
 
 def check_site(options: Options, now: datetime) -> Checked:
@@ -62,7 +77,8 @@ def check_site(options: Options, now: datetime) -> Checked:
     loaded = load(options, now)
     render_outputs(loaded, options.static, now)
     items = every_item(loaded.site)
-    warnings = editorial_warnings(loaded.site, read_bodies(items), ignored_files(options.content), now)
+    warnings = editorial_warnings(loaded.site, read_bodies(items), ignored_files(options.content), now,
+                                  str(options.content))
     return Checked(sum(len(e.items) for e in loaded.site.editions.values()), tuple(warnings))
 
 
@@ -81,12 +97,13 @@ def every_item(site: Site) -> tuple[Item, ...]:
     return (*(item for edition in site.editions.values() for item in edition.items), *site.held_back)
 
 
-def editorial_warnings(site: Site, bodies: Mapping[str, Body], ignored: Sequence[str], now: datetime) -> list[Problem]:
+def editorial_warnings(site: Site, bodies: Mapping[str, Body], ignored: Sequence[str], now: datetime,
+                       content: str) -> list[Problem]:
     """Return every warning about the content: unlisted people, missing translations and summaries, stray files."""
     items = every_item(site)
     return sorted([
         *mention_warnings(items, registry_names(site), bodies),
-        *translation_warnings(site, now),
+        *translation_warnings(site, now, content),
         *summary_warnings(items, bodies),
         *(Problem(path, 0, "not a Markdown file, so the build ignores it", "put images and documents under "
                   "static/ and link them as /static/<name>; name news items <name>.md", warning=True)
@@ -95,7 +112,7 @@ def editorial_warnings(site: Site, bodies: Mapping[str, Body], ignored: Sequence
 
 
 def registry_names(site: Site) -> Names:
-    """Collect every spelling of every official and organization, longest first."""
+    """Collect every spelling of every official and organization, longest first under each first word."""
     owners: dict[str, tuple[str, str]] = {}
     for official in site.officials:
         for spelling in (*official.name.values(), *official.aliases):
@@ -103,17 +120,16 @@ def registry_names(site: Site) -> Names:
     for organization in site.organizations:
         for spelling in (*organization.short.values(), *organization.name.values(), *organization.aliases):
             owners.setdefault(spelling.strip().casefold(), ("organization", organization.id))
-    owners.pop("", None)
-    if not owners:
-        return Names(None, owners)
-    alternatives = "|".join(re.escape(s) for s in sorted(owners, key=lambda s: (-len(s), s)))
-    return Names(re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE), owners)
+    by_first_word: dict[str, list[tuple[str, tuple[str, str]]]] = {}
+    for spelling, owner in owners.items():
+        words = WORD.findall(spelling)
+        if words and spelling.startswith(words[0]):
+            by_first_word.setdefault(words[0], []).append((spelling, owner))
+    return Names({word: tuple(sorted(found, key=lambda f: -len(f[0]))) for word, found in by_first_word.items()})
 
 
 def mention_warnings(items: Iterable[Item], names: Names, bodies: Mapping[str, Body]) -> list[Problem]:
     """Warn where a body names a registered official or organization its front matter does not list."""
-    if names.pattern is None:
-        return []
     problems = []
     for item in items:
         body = bodies.get(item.path)
@@ -121,38 +137,56 @@ def mention_warnings(items: Iterable[Item], names: Names, bodies: Mapping[str, B
             continue
         listed = {("official", o) for o in item.officials} | {("organization", o) for o in item.organizations}
         for number, line in enumerate(body.lines, start=body.first_line):
-            for match in names.pattern.finditer(NOT_PROSE.sub(" ", line)):
-                owner = names.owners.get(match.group().casefold())
-                if owner is None or owner in listed:
+            for written, owner in names.find(NOT_PROSE.sub(" ", line)):
+                if owner in listed:
                     continue
                 listed.add(owner)
                 kind, ident = owner
-                problems.append(Problem(item.path, number, f'the text names "{match.group()}" ({kind} `{ident}`), '
+                problems.append(Problem(item.path, number, f'the text names "{written}" ({kind} `{ident}`), '
                                         f"but `{kind}s` does not list it",
                                         f"add {ident} to `{kind}s:` if the item is about them", warning=True))
     return problems
 
 
-def translation_warnings(site: Site, now: datetime) -> list[Problem]:
-    """Warn about published items older than a day that still lack a version in another language."""
-    default = site.config.default_language
+def translation_warnings(site: Site, now: datetime, content: str) -> list[Problem]:
+    """Warn about published items older than a day that lack a version in another language; count old ones."""
     problems = []
+    older = 0
     for edition in site.editions.values():
         for item in edition.items:
-            if now - item.published <= TRANSLATION_GRACE:
+            age = now - item.published
+            missing = missing_languages(site, item)
+            if age <= TRANSLATION_GRACE or not missing:
                 continue
-            versions = site.translations.get(item.key, {item.lang: item})
-            if item.lang == default:
-                missing = [lang for lang in site.config.languages if lang not in versions]
-                for lang in missing:
-                    problems.append(Problem(item.path, 1, f"no {lang!r} translation yet, {_age(item, now)} after "
-                                            "publication", f'create it: csto-site new "<title>" --lang {lang} '
-                                            f"--translation-of {item.path}", warning=True))
-            elif default not in versions:
-                problems.append(Problem(item.path, 1, f"no {default!r} version of this item, {_age(item, now)} "
-                                        "after publication", f"if it needs one, write {_original_name(item)}",
-                                        warning=True))
+            if age > TRANSLATION_RECENT:
+                older += 1
+            else:
+                problems += [translation_warning(site, item, lang, now) for lang in missing]
+    if older:
+        problems.append(Problem(content, 0, f"{older} item{'s' * (older != 1)} published more than "
+                                f"{TRANSLATION_RECENT.days} days ago lack a translation",
+                                f"only the last {TRANSLATION_RECENT.days} days are listed one by one", warning=True))
     return problems
+
+
+def missing_languages(site: Site, item: Item) -> tuple[str, ...]:
+    """Return the languages an item lacks: every other one for an original, the default for a translation."""
+    default = site.config.default_language
+    versions = site.translations.get(item.key, {item.lang: item})
+    if item.lang != default:
+        return () if default in versions else (default,)
+    return tuple(lang for lang in site.config.languages if lang not in versions)
+
+
+def translation_warning(site: Site, item: Item, lang: str, now: datetime) -> Problem:
+    """Describe one missing version of an item and how to add it."""
+    days = (now - item.published).days
+    age = f"{days} day{'s' * (days != 1)} after publication"
+    if item.lang == site.config.default_language:
+        return Problem(item.path, 1, f"no {lang!r} translation yet, {age}",
+                       f'create it: csto-site new "<title>" --lang {lang} --translation-of {item.path}', warning=True)
+    return Problem(item.path, 1, f"no {lang!r} version of this item, {age}",
+                   f"if it needs one, write {_original_name(item)}", warning=True)
 
 
 def summary_warnings(items: Iterable[Item], bodies: Mapping[str, Body]) -> list[Problem]:
@@ -167,12 +201,6 @@ def summary_warnings(items: Iterable[Item], bodies: Mapping[str, Body]) -> list[
             problems.append(Problem(item.path, body.first_line - 1, f"a long item ({words} words) with no summary",
                                     "add `summary:` with one or two sentences above this line", warning=True))
     return problems
-
-
-def _age(item: Item, now: datetime) -> str:
-    """Say how long ago an item was published, in days."""
-    days = (now - item.published).days
-    return f"{days} day" if days == 1 else f"{days} days"
 
 
 def _original_name(item: Item) -> str:
