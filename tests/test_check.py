@@ -102,6 +102,20 @@ def test_a_body_naming_an_unlisted_official_or_organization(mini_copy: Path, tmp
                      "is about them)"]
 
 
+def test_the_publisher_itself_is_not_flagged(mini_copy: Path, tmp_path: Path) -> None:
+    site = mini_copy / "site.yaml"
+    site.write_text(site.read_text(encoding="utf-8").replace("{en: Mini Test Site,", "{en: Northern Council,"),
+                    encoding="utf-8")
+    path = write(mini_copy, "alpha/2026/2026-11-29-meeting.md",
+                 "---\ntitle: Meeting\ndate: 2026-11-29 10:00\n---\n"
+                 "The Northern Council (NC) met the River Commission.\n")
+
+    found = [w for w in warnings(mini_copy, tmp_path) if w.startswith(str(path))]
+
+    assert [w.split(" warning: ")[1].split(" (")[0] for w in found] == [
+        'the text names "River Commission"']
+
+
 def dated(content: Path, rel: str, age: timedelta, title: str = "Item") -> Path:
     """Write an item published `age` before the fixed time."""
     return write(content, rel, f"---\ntitle: {title}\ndate: {NOW - age:%Y-%m-%d %H:%M}\n---\nText.\n")

@@ -112,12 +112,19 @@ def editorial_warnings(site: Site, bodies: Mapping[str, Body], ignored: Sequence
 
 
 def registry_names(site: Site) -> Names:
-    """Collect every spelling of every official and organization, longest first under each first word."""
+    """Collect every spelling of every official and organization, longest first under each first word.
+
+    The organization that publishes the site (its name is the site's title) is left out: nearly every
+    item names it, and listing it on every item would say nothing.
+    """
     owners: dict[str, tuple[str, str]] = {}
     for official in site.officials:
         for spelling in (*official.name.values(), *official.aliases):
             owners.setdefault(spelling.strip().casefold(), ("official", official.id))
+    publisher = {title.strip().casefold() for title in site.config.title.values()}
     for organization in site.organizations:
+        if publisher & {name.strip().casefold() for name in organization.name.values()}:
+            continue
         for spelling in (*organization.short.values(), *organization.name.values(), *organization.aliases):
             owners.setdefault(spelling.strip().casefold(), ("organization", organization.id))
     by_first_word: dict[str, list[tuple[str, tuple[str, str]]]] = {}
