@@ -160,6 +160,22 @@ def test_one_alias_given_twice_names_both_places(mini_copy: Path, tmp_path: Path
     assert f"{second}:4: the old address /old/same is also given in {first}:4" in err
 
 
+def test_every_mistake_on_one_line_is_reported(mini_copy: Path, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    first = write(mini_copy, "alpha/2023/2023-12-01-first.md", item('["/old/same/"]', title="First").replace(
+        "2024-06-01", "2023-12-01"))
+    path = write(mini_copy, ITEM, item('["/news/2024/", "/old/same/"]'))
+
+    err = problems(mini_copy, tmp_path / "public", capsys)
+
+    assert err.splitlines() == [
+        f"{path}:4: the old address /news/2024/ is the address of /news/2024/ (remove it: a redirect there would "
+        "hide that page)",
+        f"{path}:4: the old address /old/same/ is also given in {first}:4 (keep it in one place only)",
+        "2 problems found; nothing was written.",
+    ]
+
+
 def test_site_redirect_mistakes_are_errors_at_their_line(mini_copy: Path, tmp_path: Path,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     add_redirects(mini_copy, '  /old-beta/: /sections/gamma/\n  /../x/: /news/\n  /news/: /sections/alpha/\n'

@@ -22,6 +22,7 @@ class Redirect:
     title: str
     source: str
     line: int
+    entry: str = ""  # the address as the file writes it, when this one was derived from a moved folder
 
     @property
     def path(self) -> str:
@@ -43,7 +44,7 @@ def collect_redirects(site: Site, urls: Urls, page_urls: Sequence[str]) -> tuple
         found.append(Redirect(move.old, move.new, lang, "", move.source, move.line))
         if move.old.endswith("/") and move.new.endswith("/"):
             # A moved folder (a section) keeps every address below it: its dated archive too.
-            found += [Redirect(move.old + url[len(move.new):], url, lang, "", move.source, move.line)
+            found += [Redirect(move.old + url[len(move.new):], url, lang, "", move.source, move.line, move.old)
                       for url in page_urls if url.startswith(move.new) and url != move.new]
     return tuple(found)
 
@@ -60,7 +61,8 @@ def find_redirect_clashes(redirects: Iterable[Redirect], outputs: Iterable[Outpu
     for edition in site.editions.values():
         for item in edition.items:
             owners[output_path(urls.item(item))] = f"the address of {item.path}"
-    problems: dict[tuple[str, int], Problem] = {}
+    # One problem per address the files give: a moved folder's derived addresses share its entry.
+    problems: dict[tuple[str, int, str], Problem] = {}
     first: dict[str, Redirect] = {}
     for redirect in sorted(redirects, key=lambda r: (r.source, r.line)):
         where = (redirect.source, redirect.line)
@@ -76,5 +78,5 @@ def find_redirect_clashes(redirects: Iterable[Redirect], outputs: Iterable[Outpu
                               "point it at a page the build writes, e.g. /sections/<section>/")
         else:
             continue
-        problems.setdefault(where, problem)
+        problems.setdefault((*where, redirect.entry or redirect.old), problem)
     return list(problems.values())
