@@ -6,6 +6,7 @@ import sys
 import time
 from collections.abc import Iterable
 from datetime import datetime
+from pathlib import Path
 from typing import TextIO
 
 from rich.console import Console
@@ -96,10 +97,18 @@ class Reporter:
 
     def changed(self, paths: Iterable[str]) -> None:
         """Say which files changed before a rebuild."""
-        paths = list(paths)
-        more = f" and {len(paths) - 1} more" if len(paths) > 1 else ""
-        print(f"changed {paths[0]}{more}", file=self.out, flush=True)
+        shown = [_relative(path) for path in paths]
+        more = f" and {len(shown) - 1} more" if len(shown) > 1 else ""
+        print(f"changed {shown[0]}{more}", file=self.out, flush=True)
 
     def usage(self, command: str, message: str) -> None:
         """Print a mistake in the command line itself."""
         print(f"csto-site {command}: error: {message}", file=self.err)
+
+
+def _relative(path: str) -> str:
+    """Show a path relative to the working folder when it is inside it."""
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return path

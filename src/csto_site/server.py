@@ -132,7 +132,8 @@ class DevServer:
         """Rebuild whenever content/, templates/ or static/ change, until stopped."""
         folders = (self.options.content, self.options.templates, self.options.static)
         for changes in watch(*folders, stop_event=self.stopping, debounce=DEBOUNCE_MS, raise_interrupt=False):
-            self.reporter.changed(sorted({path for _, path in changes}))
+            # Files that still exist first: an editor's save often creates and deletes a temporary file.
+            self.reporter.changed(sorted({path for _, path in changes}, key=lambda p: (not Path(p).exists(), p)))
             self.rebuild()
 
     def stop(self) -> None:
