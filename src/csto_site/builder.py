@@ -1,33 +1,50 @@
-"""The whole build as one readable flow: sources → model → pages → outputs → publish."""
+"""The whole build as one readable flow: sources → model → plan → render what changed → publish.
+
+`build()` parses only the content files that changed (cache.py), lists every output with a digest of
+what it is made from (plan.py), renders only the outputs whose digest changed, on every core
+(parallel.py), and publishes by swapping a standby copy of the site in (publish.py). When nothing
+that a build reads has changed, it answers from the last build's record without loading anything.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
+import tempfile
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from .assets import fingerprint
-from .compress import precompress
-from .config import load_config
+from .cache import Cache, digest
+from .compress import compressed
+from .config import SiteConfig, load_config
 from .errors import ContentError, Problem
 from .feeds import render_feed
-from .items import link_translations, parse_item
-from .markup import Markup
-from .model import Site
+from .items import link_translations
+from .loader import Progress, code_fingerprint, library_stamps, parse_items, registry_fingerprint, scan, walk
+from .model import Item, Site
 from .nginx import REDIRECTS_CONF, render_redirects
-from .publish import Output, check_unique, publish
+from .parallel import chunked, default_jobs, fork_map
+from .plan import PlannedPage, Planner, template_digests
+from .publish import Changes, FastState, FileRecord, Output, Trees, check_paths, check_unique, file_digest
 from .redirects import find_redirect_clashes
-from .registry import load_registry
+from .registry import Registry, load_registry
 from .render import Renderer, load_labels
-from .search import index_outputs, indexed_pages
+from .search import BUNDLE, MARKER, SOURCE, bundle_files
 from .site import build_site, find_duplicate_urls
-from .sitemap import NEWS_SITEMAP, render_news_sitemap, render_robots, render_sitemap
-from .sources import discover
+from .sitemap import NEWS_SITEMAP, NEWS_WINDOW, render_news_sitemap, render_robots, render_sitemap
+from .sources import SourceFile, read_source
 from .urls import ROBOTS, SITEMAP, Urls, output_path
-from .views import Views
+from .views import Page, Views
 
 ASSETS = ("style.css", "nav.js", "search.css", "search.js")
+# Below this many outputs to render, forking workers costs more than it saves.
+PARALLEL_RENDER_FROM = 200
+RENDER_CHUNK = 40
 
 
 @dataclass(frozen=True)
@@ -41,6 +58,9 @@ class Options:
     drafts: bool = False
     future: bool = False
     search: bool = True
+    cache: Path | None = Path(".csto-cache")
+    jobs: int | None = None
+    clean: bool = False
 
 
 @dataclass(frozen=True)
@@ -55,6 +75,7 @@ class Report:
     seconds: float
     unchanged: int = 0
     removed: int = 0
+    warnings: tuple[Problem, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -66,36 +87,84 @@ class Loaded:
     urls: Urls
 
 
+@dataclass(frozen=True)
+class Content:
+    """Everything read from content/ and templates/: items without bodies, and what the cache knows of them."""
+
+    items: tuple[Item, ...]
+    registry: Registry
+    config: SiteConfig
+    renderer: Renderer
+    urls: Urls
+    heads: Mapping[str, str]
+    body_keys: Mapping[str, str]
+    registry_digest: str
+
+
+@dataclass(frozen=True)
+class _Summary:
+    """The counts a no-change build reports again."""
+
+    items: int
+    pages: int
+    files: int
+    held_back: int
+    next_due: datetime | None
+
+
+@dataclass
+class _Outcome:
+    """The files an output group became, and which of them were written."""
+
+    records: dict[str, FileRecord] = field(default_factory=dict)
+    written: set[str] = field(default_factory=set)
+
+
 def load(options: Options, now: datetime) -> Loaded:
     """Read and check all content and templates; raise ContentError with every problem."""
+    with Cache.open(options.cache, read_only=True) as cache:
+        content = read_content(options, cache, options.jobs or default_jobs())
+        body = cache.body_reader(content.body_keys)
+        items = [replace(item, body_html=body(item)) for item in content.items]
+    site = build_site(items, content.registry, content.config, now, drafts=options.drafts, future=options.future)
+    return Loaded(site, content.renderer, content.urls)
+
+
+def read_content(options: Options, cache: Cache, jobs: int, progress: Progress | None = None) -> Content:
+    """Check templates, configuration, registries and items, parsing only what changed; raise on problems."""
     renderer = Renderer(options.templates)
     labels, problems = load_labels(options.templates)
     problems += renderer.check()
     if problems:
         raise ContentError(problems)
     config = load_config(options.content, labels, str(options.templates / "labels.yaml"))
-    tree = discover(options.content)
-    registry = load_registry(options.content, config, tree.sections)
-    problems = list(tree.problems)
-    markup = Markup()
-    parsed = []
-    for source in tree.items:
-        item, found = parse_item(source, registry, config, markup.render)
-        problems += found
-        if item is not None:
-            parsed.append(item)
-    items, found = link_translations(parsed, config)
-    problems += found
+    found = scan(options.content)
+    problems = list(found.problems)
+    sections: list[SourceFile] = []
+    for entry in found.sections:
+        source = read_source(entry.path, entry.rel)
+        if isinstance(source, Problem):
+            problems.append(source)
+        else:
+            sections.append(source)
+    registry = load_registry(options.content, config, sections)
+    registry_digest = digest(registry_fingerprint(options.content, sections), *(s.digest for s in sections))
+    context = digest(code_fingerprint(), config.digest, registry_digest)
+    parsed = parse_items(found.items, registry, config, context, cache, jobs, progress)
+    problems += parsed.problems
+    items, found_problems = link_translations(parsed.items, config)
+    problems += found_problems
     urls = Urls(config.default_language, config.base_url)
     problems += find_duplicate_urls(items, urls)
     if problems:
         raise ContentError(problems)
-    site = build_site(items, registry, config, now, drafts=options.drafts, future=options.future)
-    return Loaded(site, renderer, urls)
+    cache.save(set(parsed.keys.values()), set(parsed.bodies.values()))
+    heads = {item.path: digest(parsed.heads[item.path], item.slug) for item in items}
+    return Content(tuple(items), registry, config, renderer, urls, heads, parsed.bodies, registry_digest)
 
 
 def render_outputs(loaded: Loaded, static: Path, now: datetime) -> list[Output]:
-    """Render every page, feed, sitemap and static file of the site."""
+    """Render every page, feed, sitemap and static file of the site, in memory (the reference build)."""
     site, urls = loaded.site, loaded.urls
     assets = fingerprint(static_outputs(static), ASSETS)
     views = Views(site, urls, assets.names)
@@ -129,22 +198,234 @@ def static_outputs(static: Path) -> list[Output]:
             for p in sorted(static.rglob("*")) if p.is_file()]
 
 
-def build(options: Options, now: datetime) -> Report:
-    """Check everything, render the site and publish it atomically."""
+def build(options: Options, now: datetime, progress: Progress | None = None) -> Report:
+    """Check everything, render what changed and publish it atomically; refuse while another build runs."""
     started = time.perf_counter()
-    loaded = load(options, now)
-    outputs = render_outputs(loaded, options.static, now)
-    if options.search:
-        outputs += index_outputs(indexed_pages(outputs))
-    written = publish(precompress(outputs), options.out)
-    site = loaded.site
-    future = [i.published for i in site.held_back if not i.draft and i.published > now]
-    return Report(
-        items=sum(len(e.items) for e in site.editions.values()),
-        pages=sum(1 for o in outputs if o.path.endswith(".html")),
-        written=written,
-        held_back=len(site.held_back),
-        next_due=min(future, default=None),
-        seconds=time.perf_counter() - started,
-    )
+    with Trees(options.out) as trees:
+        inputs = input_fingerprint(options)
+        if trees.lock_if_known() and not options.clean:
+            fast = trees.fast_state()
+            if fast is not None and fast_path_holds(fast, inputs, now):
+                summary = fast.summary
+                return Report(items=summary.items, pages=summary.pages, written=0, held_back=summary.held_back,
+                              next_due=summary.next_due, seconds=time.perf_counter() - started,
+                              unchanged=summary.files, warnings=tuple(trees.warnings))
+        jobs = options.jobs or default_jobs()
+        with Cache.open(options.cache, clean=options.clean) as cache:
+            content = read_content(options, cache, jobs, progress)
+            site = build_site(content.items, content.registry, content.config, now,
+                              drafts=options.drafts, future=options.future)
+            trees.lock()
+            trees.open(verify=options.clean)
+            changes, records, pages = publish_site(options, now, content, site, cache, trees, jobs, progress)
+            warnings = (*cache.warnings, *trees.warnings)
+        items = sum(len(e.items) for e in site.editions.values())
+        future = [i.published for i in site.held_back if not i.draft and i.published > now]
+        summary = _Summary(items, pages, len(records), len(site.held_back), min(future, default=None))
+        trees.finish(records, changes, fast_state(inputs, options, site, now, summary))
+    return Report(items=items, pages=pages, written=len(changes.written), held_back=summary.held_back,
+                  next_due=summary.next_due, seconds=time.perf_counter() - started,
+                  unchanged=changes.unchanged, removed=len(changes.removed), warnings=warnings)
 
+
+def publish_site(options: Options, now: datetime, content: Content, site: Site, cache: Cache, trees: Trees,
+                 jobs: int, progress: Progress | None) -> tuple[Changes, dict[str, FileRecord], int]:
+    """Plan every output, render those whose inputs changed into the standby, and return what it holds."""
+    urls, renderer = content.urls, content.renderer
+    assets = fingerprint(static_outputs(options.static), ASSETS)
+    views = Views(site, urls, assets.names)
+    base = digest(code_fingerprint(), content.config.digest, content.registry_digest,
+                  repr(sorted(assets.names.items())), _file_digest(options.templates / "labels.yaml"))
+    planner = Planner(site, views, urls, content.heads, content.body_keys, cache.body_reader(content.body_keys),
+                      base, template_digests(renderer.env))
+    pages = planner.pages()
+    work = plan_jobs(planner, pages, views, renderer, assets.outputs, now)
+    redirects = views.redirects(pages)  # type: ignore[arg-type]
+    problems = (find_redirect_clashes(redirects, [Output(j.path, b"", j.source) for j in work], site, urls)
+                if redirects else [])
+    template = planner.templates.get("redirect.html", "")
+    work += [Job(r.path, r.source, digest(planner.base, template, repr(r)),
+                 partial(_render_redirect, views, renderer, r)) for r in redirects if r.path]
+    # A redirect clash is already reported with its line; check_unique would name it again without one.
+    problems += check_paths(work) + (check_unique(work) if not problems else [])
+    if problems:
+        raise ContentError(problems)
+    changes = Changes()
+    records: dict[str, FileRecord] = {}
+    to_render = []
+    for job in work:
+        kept = trees.reusable(job.path, job.signature)
+        if kept is None:
+            to_render.append(job)
+        else:
+            records.update(kept)
+            changes.unchanged += len(kept)
+    trees.begin(j.path for j in work)
+    for outcome in render_jobs(to_render, trees, jobs, progress):
+        records.update(outcome.records)
+        changes.written |= outcome.written
+    if options.search:
+        search_job(records, changes, trees, planner.base)
+    changes.unchanged = len(records) - len(changes.written)
+    return changes, records, sum(1 for p in pages if p.path.endswith(".html"))
+
+
+@dataclass(frozen=True)
+class Job:
+    """One output to make (with its compressed copies): its path, signature and maker."""
+
+    path: str
+    source: str
+    signature: str
+    make: Callable[[], bytes]
+
+
+def plan_jobs(planner: Planner, pages: Sequence[PlannedPage], views: Views, renderer: Renderer,
+              static: Iterable[Output], now: datetime) -> list[Job]:
+    """List every output but the redirect pages, in the reference build's order, each with its signature."""
+    site, urls, base = planner.site, planner.urls, planner.base
+    work = [Job(p.path, p.template, planner.signature(p), partial(_render_page, views, renderer, p)) for p in pages]
+    for spec in views.feeds():
+        signature = digest(base, "feed", spec.url, spec.page_url, spec.lang, spec.title, spec.description,
+                           planner.heads_of(spec.items))
+        work.append(Job(output_path(spec.url), spec.page_url, signature,
+                        partial(render_feed, spec, urls, views.categories)))
+    work.append(Job(output_path(SITEMAP), "sitemap", planner.sitemap_signature(pages),
+                    partial(render_sitemap, pages, urls)))  # type: ignore[arg-type]
+    news = planner.news_sitemap_items(now)
+    work.append(Job(output_path(NEWS_SITEMAP), "news sitemap", digest(base, "news", planner.heads_of(news)),
+                    partial(render_news_sitemap, news, urls, dict(site.config.title), now)))
+    work.append(Job(output_path(ROBOTS), "robots", digest(base, "robots"), partial(render_robots, urls)))
+    redirects = views.redirects(pages)  # type: ignore[arg-type]
+    conf = render_redirects((r.old, r.new) for r in redirects)
+    work.append(Job(REDIRECTS_CONF, "aliases", file_digest(conf), partial(bytes, conf)))
+    work += [Job(o.path, o.source, file_digest(o.data), partial(bytes, o.data)) for o in static]
+    return work
+
+
+def _render_page(views: Views, renderer: Renderer, planned: PlannedPage) -> bytes:
+    """Build one planned page with its language versions and render it."""
+    versions = [Page(url=v.url, template=planned.template, lang=v.lang, key=planned.key, title="", description="",
+                     context={}, canonical=v.absolute) for v in planned.alternates]
+    return renderer.render(views.with_alternates(planned.build(), versions))
+
+
+def _render_redirect(views: Views, renderer: Renderer, redirect: object) -> bytes:
+    """Render the page left at an old address."""
+    return renderer.render(views.redirect_page(redirect))  # type: ignore[arg-type]
+
+
+def render_jobs(work: Sequence[Job], trees: Trees, jobs: int, progress: Progress | None) -> list[_Outcome]:
+    """Render outputs and their compressed copies; write into the standby those that differ from the live site."""
+    total = len(work)
+    done = [0]
+
+    def advance(n: int) -> None:
+        done[0] = min(total, done[0] + n * RENDER_CHUNK)
+        if progress:
+            progress("render", done[0], total)
+
+    if progress and total:
+        progress("render", 0, total)
+    chunks = chunked(work, RENDER_CHUNK)
+    workers = jobs if total >= PARALLEL_RENDER_FROM else 1
+    return fork_map(partial(_render_chunk, trees), chunks, workers, advance)
+
+
+def _render_chunk(trees: Trees, chunk: Sequence[Job]) -> _Outcome:
+    """Render a run of outputs; write what changed."""
+    outcome = _Outcome()
+    for job in chunk:
+        data = job.make()
+        primary = Output(job.path, data, job.source)
+        indexed = job.path.endswith(".html") and MARKER in data
+        for output in (primary, *compressed(primary)):
+            _settle(trees, output, job.signature, job.path, indexed and output is primary, outcome)
+    return outcome
+
+
+def _settle(trees: Trees, output: Output, signature: str, group: str, indexed: bool, outcome: _Outcome) -> None:
+    """Record one file; write it into the standby unless the live site holds the same bytes."""
+    outcome.records[output.path] = FileRecord(file_digest(output.data), signature, group, indexed)
+    if not trees.same_as_live(output.path, output.data):
+        trees.write(output.path, output.data)
+        outcome.written.add(output.path)
+
+
+def search_job(records: dict[str, FileRecord], changes: Changes, trees: Trees, base: str) -> None:
+    """Index the item pages with Pagefind when any of them changed; write the bundle files that differ."""
+    indexed = sorted((p, r.digest) for p, r in records.items() if r.indexed)
+    signature = digest(base, "pagefind", *(f"{p}:{d}" for p, d in indexed))
+    group = f"{BUNDLE}/"
+    kept = trees.reusable(group, signature)
+    if kept is not None:
+        records.update(kept)
+        return
+    if not indexed:
+        return
+    with tempfile.TemporaryDirectory(prefix="csto-search-") as tmp:
+        for path, _ in indexed:
+            target = Path(tmp, path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            # The page as it will be published: written into the standby now, or unchanged in the live folder.
+            os.link((trees.standby if path in changes.written else trees.live) / path, target)
+        files = bundle_files(Path(tmp))
+    outcome = _Outcome()
+    for name, data in sorted(files.items()):
+        output = Output(f"{BUNDLE}/{name}", data, SOURCE)
+        for file in (output, *compressed(output)):
+            _settle(trees, file, signature, group, False, outcome)
+    records.update(outcome.records)
+    changes.written |= outcome.written
+
+
+# -- the quick answer when nothing changed ---------------------------------------------------------
+
+
+def input_fingerprint(options: Options) -> str:
+    """Digest the name, size and mtime of every file a build reads, the program's files and the options."""
+    parts: list[str] = [repr((options.content, options.out, options.templates, options.static, options.drafts,
+                              options.future, options.search)), sys.version]
+    for folder in (options.content, options.templates, options.static, Path(__file__).parent):
+        parts.append(str(folder))
+        parts += [f"{rel}:{stat.st_size}:{stat.st_mtime_ns}" for _, rel, stat in walk(folder)]
+    return digest(*parts, *library_stamps())
+
+
+def fast_state(inputs: str, options: Options, site: Site, now: datetime, summary: _Summary) -> FastState:
+    """Describe this build for a later one that finds nothing changed: inputs, racy files, time window."""
+    started = time.time_ns()
+    racy = {}
+    for folder in (options.content, options.templates, options.static):
+        for path, _, stat in walk(folder):
+            if stat.st_mtime_ns >= started - 2_000_000_000:
+                racy[str(path)] = _file_digest(path)
+    moments = sorted({t for e in (*site.editions.values(),) for i in e.items for t in _moments(i)}
+                     | {t for i in site.held_back for t in _moments(i)})
+    stamp = now.timestamp()
+    before = [t for t in moments if t < stamp]
+    after = [t for t in moments if t > stamp]
+    exact = any(t == stamp for t in moments)
+    valid_from = stamp if exact else (before[-1] if before else float("-inf"))
+    valid_until = stamp if exact else (after[0] if after else float("inf"))
+    return FastState(inputs, racy, valid_from, valid_until, summary)
+
+
+def _moments(item: Item) -> tuple[float, float]:
+    """Return when an item enters the site (its date) and leaves the news sitemap."""
+    return item.published.timestamp(), (item.published + NEWS_WINDOW).timestamp()
+
+
+def fast_path_holds(fast: FastState, inputs: str, now: datetime) -> bool:
+    """Tell whether the last build's output is still exactly what this one would write."""
+    if fast.inputs != inputs or not fast.valid_from < now.timestamp() < fast.valid_until:
+        return False
+    return all(_file_digest(Path(path)) == dig for path, dig in fast.racy.items())
+
+
+def _file_digest(path: Path) -> str:
+    """Digest a file's bytes ("" when it cannot be read)."""
+    try:
+        return file_digest(path.read_bytes())
+    except OSError:
+        return ""

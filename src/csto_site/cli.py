@@ -31,6 +31,12 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument("--future", action="store_true", help="include items dated in the future")
     common.add_argument("--no-search", dest="search", action="store_false",
                         help="skip the search index (quicker local builds)")
+    common.add_argument("--jobs", type=_positive, default=None, metavar="N",
+                        help="processes for parsing and rendering (default: one per core)")
+    common.add_argument("--cache", type=Path, default=Path(".csto-cache"), metavar="DIR",
+                        help="build cache folder (default: .csto-cache)")
+    common.add_argument("--clean", action="store_true",
+                        help="ignore the cache and re-render everything (unchanged files are still left alone)")
     common.add_argument("--quiet", action="store_true", help="print only the summary line and problems")
     main = argparse.ArgumentParser(prog="csto-site", description="Build the CSTO news archive.")
     commands = main.add_subparsers(dest="command", metavar="COMMAND")
@@ -56,7 +62,16 @@ def parser() -> argparse.ArgumentParser:
 def options_from(args: argparse.Namespace) -> Options:
     """Turn parsed arguments into build options."""
     return Options(content=args.content, out=args.out, templates=args.templates, static=args.static,
-                   drafts=args.drafts, future=args.future, search=args.search)
+                   drafts=args.drafts, future=args.future, search=args.search, cache=args.cache, jobs=args.jobs,
+                   clean=args.clean)
+
+
+def _positive(text: str) -> int:
+    """Parse a whole number of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -77,7 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check":
             reporter.checked(check_site(options, now))
         else:
-            reporter.built(build(options, now), str(options.out))
+            report = build(options, now, progress=reporter.progress)
+            reporter.problems(report.warnings)
+            reporter.built(report, str(options.out))
     except ContentError as exc:
         reporter.problems(exc.problems)
         return EXIT_CONTENT

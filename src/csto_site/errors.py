@@ -32,6 +32,10 @@ class ContentError(Exception):
         self.problems = tuple(sorted(problems))
         super().__init__("\n".join(str(p) for p in self.problems))
 
+    def __reduce__(self) -> tuple[type[ContentError], tuple[tuple[Problem, ...]]]:
+        """Pickle with the problems, so an error raised in a worker process arrives whole."""
+        return ContentError, (self.problems,)
+
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """Return a 'did you mean' hint for the closest choice, or list a few choices."""

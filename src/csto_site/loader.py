@@ -1,0 +1,312 @@
+"""Read and check the content, parsing only the files that changed since the last build, on every core.
+
+Items come back without their bodies (`body_html` is empty): a body is needed only by its item page,
+and is fetched from the cache by its key when that page is drawn. This keeps a rebuild from reading
+every body, and the memory of a 100,000-item build bounded.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from .cache import RACY_NS, Cache, Record, Stat, digest
+from .config import SiteConfig
+from .errors import Problem
+from .items import ParsedItem, parse_item
+from .markup import Markup
+from .model import Item
+from .parallel import chunked, fork_map
+from .registry import Registry
+from .sources import REGISTRY_FILES, SECTION_INDEX, SourceFile, read_source
+
+Progress = Callable[[str, int, int], None]
+CHUNK = 64
+# Below this many files to parse, starting worker processes costs more than it saves.
+PARALLEL_FROM = 48
+
+
+@dataclass(frozen=True)
+class Found:
+    """A file found in the content folder, with its stat."""
+
+    path: Path
+    rel: str
+    mtime_ns: int
+    size: int
+
+
+@dataclass(frozen=True)
+class Scan:
+    """The content folder's files, sorted and classified as `sources.discover` does."""
+
+    sections: tuple[Found, ...]
+    items: tuple[Found, ...]
+    ignored: tuple[str, ...]
+    problems: tuple[Problem, ...]
+    started_ns: int
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """The items of the content, without bodies, with what the cache knows of each."""
+
+    items: tuple[ParsedItem, ...]
+    keys: Mapping[str, str]
+    heads: Mapping[str, str]
+    bodies: Mapping[str, str]
+    problems: tuple[Problem, ...]
+
+
+def walk(folder: Path) -> list[tuple[Path, str, os.stat_result]]:
+    """List the files below a folder, skipping hidden names, in `sorted(folder.rglob('*'))` order."""
+    found: list[tuple[tuple[str, ...], Path, os.stat_result]] = []
+    stack: list[tuple[str, ...]] = [()]
+    while stack:
+        parts = stack.pop()
+        try:
+            entries = list(os.scandir(folder.joinpath(*parts)))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                stack.append((*parts, entry.name))
+            elif entry.is_file():
+                found.append(((*parts, entry.name), Path(entry.path), entry.stat()))
+    found.sort(key=lambda f: f[0])
+    return [(path, "/".join(parts), stat) for parts, path, stat in found]
+
+
+def scan(content: Path) -> Scan:
+    """Stat every content file and sort it into section indexes, items, ignored files and misplaced ones."""
+    started = time.time_ns()
+    sections: list[Found] = []
+    items: list[Found] = []
+    ignored: list[str] = []
+    problems: list[Problem] = []
+    for path, rel, stat in walk(content):
+        if path.suffix != ".md":
+            if rel not in REGISTRY_FILES:
+                ignored.append(str(path))
+            continue
+        if "/" not in rel:
+            problems.append(Problem(str(path), 1, "a news item must be inside a section folder",
+                                    "move it into a folder such as csto-news/"))
+            continue
+        found = Found(path, rel, stat.st_mtime_ns, stat.st_size)
+        if rel.count("/") == 1 and path.name.split(".")[0] == SECTION_INDEX:
+            sections.append(found)
+        else:
+            items.append(found)
+    return Scan(tuple(sections), tuple(items), tuple(ignored), tuple(problems), started)
+
+
+def code_fingerprint() -> str:
+    """Digest this program's source and the installed libraries, so a new version rebuilds everything."""
+    package = Path(__file__).parent
+    parts: list[str | bytes] = [sys.version]
+    for path in sorted(package.glob("*.py")):
+        parts += [path.name, path.read_bytes()]
+    return digest(*parts, *library_stamps())
+
+
+def library_stamps() -> list[str]:
+    """Return the mtime of every site-packages folder: pip touches one whenever it changes a library there."""
+    stamps = []
+    for entry in sys.path:
+        if Path(entry).name in ("site-packages", "dist-packages"):
+            try:
+                stamps.append(f"{entry}:{os.stat(entry).st_mtime_ns}")
+            except OSError:
+                continue
+    return stamps
+
+
+def markup_fingerprint() -> str:
+    """Digest what turns Markdown into HTML: markup.py and the versions of Python-Markdown and nh3."""
+    import markdown
+    import nh3
+
+    return digest(Path(__file__).with_name("markup.py").read_bytes(), markdown.__version__, nh3.__version__)
+
+
+def registry_fingerprint(content: Path, sections: Iterable[SourceFile]) -> str:
+    """Digest what an item's parse depends on besides its own file: the registries and the section list."""
+    parts: list[str | bytes] = []
+    for name in REGISTRY_FILES[1:]:
+        try:
+            parts.append((content / name).read_bytes())
+        except OSError:
+            parts.append(b"")
+    parts += sorted(s.rel.split("/")[0] for s in sections)
+    return digest(*parts)
+
+
+@dataclass(frozen=True)
+class _Task:
+    """One item file to parse: already read by the parent, or to be read by the worker."""
+
+    found: Found
+    source: SourceFile | None
+    key: str
+
+
+@dataclass(frozen=True)
+class _Result:
+    """What a worker learned about one item file."""
+
+    found: Found
+    file_digest: str | None
+    key: str
+    record: Record | None
+    problems: tuple[Problem, ...]
+    body: tuple[str, str] | None
+
+
+class _BodyRenderer:
+    """Render Markdown bodies, reusing the HTML the cache already holds for the same text."""
+
+    def __init__(self, fingerprint: str, lookup: Callable[[str], str | None]) -> None:
+        self.fingerprint = fingerprint
+        self.lookup = lookup
+        self.markup: Markup | None = None
+        self.last: tuple[str, str, bool] = ("", "", False)
+
+    def render(self, text: str) -> str:
+        """Return the body's HTML: from the cache when known, else freshly converted."""
+        key = digest(self.fingerprint, text)
+        html = self.lookup(key)
+        fresh = html is None
+        if html is None:
+            if self.markup is None:
+                self.markup = Markup()
+            html = self.markup.render(text)
+        self.last = (key, html, fresh)
+        return html
+
+
+def _parse_chunk(tasks: Iterable[_Task], registry: Registry, config: SiteConfig, context: str,
+                 bodies: _BodyRenderer) -> list[_Result]:
+    """Read and parse item files; return each one's record or problems."""
+    results = []
+    for task in tasks:
+        source = task.source
+        if source is None:
+            read = read_source(task.found.path, task.found.rel)
+            if isinstance(read, Problem):
+                results.append(_Result(task.found, None, "", None, (read,), None))
+                continue
+            source = read
+        key = task.key or item_key(context, source)
+        bodies.last = ("", "", False)
+        parsed, problems = parse_item(source, registry, config, bodies.render)
+        if parsed is None:
+            results.append(_Result(task.found, source.digest, key, None, tuple(problems), None))
+            continue
+        body_key, html, fresh = bodies.last
+        lean = replace(parsed, item=replace(parsed.item, body_html=""))
+        record = Record(lean, head_digest(lean.item), body_key)
+        results.append(_Result(task.found, source.digest, key, record, tuple(problems),
+                               (body_key, html) if fresh else None))
+    return results
+
+
+def item_key(context: str, source: SourceFile) -> str:
+    """Return the cache key of an item's parse: its file and everything the parse reads besides."""
+    return digest(context, source.path, source.rel, source.digest)
+
+
+def head_digest(item: Item) -> str:
+    """Digest every field of an item except its body: what listings, feeds and neighbours show of it."""
+    return digest(repr(replace(item, body_html="", digest="")))
+
+
+def parse_items(found: Iterable[Found], registry: Registry, config: SiteConfig, context: str, cache: Cache,
+                jobs: int, progress: Progress | None = None) -> Parsed:
+    """Parse every item file, reusing cached results for unchanged files and spreading the rest over `jobs`."""
+    stats = cache.stats()
+    known: dict[str, Record] = {}
+    pending: list[_Task] = []
+    direct: list[tuple[Found, str]] = []
+    new_stats: dict[str, Stat] = {}
+    results: dict[str, _Result] = {}
+    found = list(found)
+    started_ns = time.time_ns()
+    for f in found:
+        old = stats.get(str(f.path))
+        if old is not None and old[0] == f.mtime_ns and old[1] == f.size:
+            direct.append((f, digest(context, str(f.path), f.rel, old[2])))
+        else:
+            pending.append(_Task(f, None, ""))
+    known = cache.records(key for _, key in direct)
+    for f, key in direct:
+        if key in known:
+            results[f.rel] = _Result(f, stats[str(f.path)][2], key, known[key], (), None)
+        else:
+            pending.append(_Task(f, None, ""))
+    fingerprint = markup_fingerprint()
+    total = len(pending)
+    if progress and total:
+        progress("parse", 0, total)
+    done = [0]
+
+    def advance(n: int) -> None:
+        done[0] += n * CHUNK
+        if progress:
+            progress("parse", min(done[0], total), total)
+
+    def work(chunk: list[_Task]) -> list[_Result]:
+        lookup = cache.body if os.getpid() == parent else _reader(cache)
+        return _parse_chunk(chunk, registry, config, context, _BodyRenderer(fingerprint, lookup))
+
+    parent = os.getpid()
+    workers = jobs if total >= PARALLEL_FROM else 1
+    for chunk_results in fork_map(work, chunked(pending, CHUNK), workers, advance):
+        for result in chunk_results:
+            results[result.found.rel] = result
+    items: list[ParsedItem] = []
+    keys: dict[str, str] = {}
+    heads: dict[str, str] = {}
+    bodies: dict[str, str] = {}
+    problems: list[Problem] = []
+    new_records: dict[str, Record] = {}
+    new_bodies: dict[str, str] = {}
+    for f in found:
+        result = results[f.rel]
+        problems += result.problems
+        if result.file_digest is not None:
+            racy = f.mtime_ns >= started_ns - RACY_NS
+            new_stats[str(f.path)] = (-1 if racy else f.mtime_ns, f.size, result.file_digest)
+        if result.record is None:
+            continue
+        record = result.record
+        items.append(record.parsed)
+        keys[record.parsed.item.path] = result.key
+        heads[record.parsed.item.path] = record.head
+        bodies[record.parsed.item.path] = record.body
+        if result.key not in known:
+            new_records[result.key] = record
+        if result.body is not None:
+            new_bodies[result.body[0]] = result.body[1]
+    cache.remember(new_stats, new_records, new_bodies)
+    return Parsed(tuple(items), keys, heads, bodies, tuple(problems))
+
+
+def _reader(cache: Cache) -> Callable[[str], str | None]:
+    """Open a private read-only connection to the cache, for a worker process."""
+    if cache.path is None:
+        return cache.new_bodies.get
+    db = sqlite3.connect(f"file:{cache.path}?mode=ro", uri=True, timeout=30)
+
+    def body(key: str) -> str | None:
+        row = db.execute("SELECT html FROM bodies WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    return body

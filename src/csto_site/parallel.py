@@ -1,0 +1,123 @@
+"""Spread work over processes: forked workers that inherit the parent's state instead of pickling it."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from multiprocessing.connection import Connection, wait
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class WorkerError(RuntimeError):
+    """An exception raised in a worker process, with its traceback as text."""
+
+
+def default_jobs() -> int:
+    """Return the number of processes to use: one per available core."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def can_fork() -> bool:
+    """Tell whether workers can be forked (Linux); elsewhere work runs in this process."""
+    return sys.platform == "linux"
+
+
+def fork_map(work: Callable[[T], R], chunks: Sequence[T], jobs: int,
+             done: Callable[[int], None] | None = None) -> list[R]:
+    """Run `work` on every chunk in up to `jobs` forked processes; return the results in chunk order.
+
+    Forked workers see everything the parent built (the site model, compiled templates), so only
+    the chunks' results travel back, pickled. `done(n)` is called as each chunk finishes.
+    """
+    jobs = min(jobs, len(chunks))
+    if jobs <= 1 or not can_fork():
+        results = []
+        for chunk in chunks:
+            results.append(work(chunk))
+            if done:
+                done(1)
+        return results
+    context = multiprocessing.get_context("fork")
+    counter = context.Value("i", 0)
+    pipes: list[Connection] = []
+    workers = []
+    for _ in range(jobs):
+        receive, send = context.Pipe(duplex=False)
+        worker = context.Process(target=_serve, args=(work, chunks, counter, send), daemon=True)
+        worker.start()
+        send.close()
+        pipes.append(receive)
+        workers.append(worker)
+    results: dict[int, Any] = {}
+    failure: tuple[BaseException | None, str] | None = None
+    try:
+        open_pipes = list(pipes)
+        while open_pipes:
+            for pipe in wait(open_pipes):
+                try:
+                    index, ok, value = pipe.recv()  # type: ignore[union-attr]
+                except EOFError:
+                    open_pipes.remove(pipe)
+                    continue
+                if not ok:
+                    failure = failure or value
+                    with counter.get_lock():
+                        counter.value = len(chunks)  # the other workers take no more chunks
+                    continue
+                results[index] = value
+                if done:
+                    done(1)
+    finally:
+        for worker in workers:
+            worker.join()
+        for pipe in pipes:
+            pipe.close()
+    if failure:
+        error, text = failure
+        raise (error or WorkerError(text)) from WorkerError(text)
+    missing = [i for i in range(len(chunks)) if i not in results]
+    if missing:
+        codes = ", ".join(str(w.exitcode) for w in workers)
+        raise WorkerError(f"a worker process died before finishing its chunks (exit codes {codes})")
+    return [results[i] for i in range(len(chunks))]
+
+
+def _serve(work: Callable[[Any], Any], chunks: Sequence[Any], counter: Any, send: Connection) -> None:
+    """Take chunks one at a time from the shared counter and send back each result, or the failure."""
+    while True:
+        with counter.get_lock():
+            index = counter.value
+            counter.value = index + 1
+        if index >= len(chunks):
+            break
+        try:
+            send.send((index, True, work(chunks[index])))
+        except BaseException as exc:
+            # The parent raises the same exception; the worker's traceback rides along as its cause.
+            send.send((index, False, (_picklable(exc), traceback.format_exc())))
+            break
+    send.close()
+
+
+def _picklable(exc: BaseException) -> BaseException | None:
+    """Return the exception if it survives pickling unchanged in type, else None."""
+    try:
+        copy = pickle.loads(pickle.dumps(exc))
+    except (pickle.PicklingError, TypeError, AttributeError, ValueError):
+        return None
+    return copy if type(copy) is type(exc) else None
+
+
+def chunked(items: Sequence[T], size: int) -> list[Sequence[T]]:
+    """Split a sequence into consecutive chunks of at most `size`."""
+    return [items[i:i + size] for i in range(0, len(items), size)]

@@ -1,0 +1,391 @@
+"""Incremental builds are proven, not trusted: equal to a clean build byte for byte, after any edits.
+
+The oracle is `render_outputs` (plus the search index and compressed copies): every page rendered in
+memory from a model loaded without any cache, the simplest build there is.
+"""
+
+from __future__ import annotations
+
+import runpy
+import shutil
+import sqlite3
+import tempfile
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from helpers.site import MINI, NOW, ROOT, SAMPLE, STATIC, TEMPLATES
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from csto_site.builder import Options, Report, build, load, read_content, render_outputs
+from csto_site.cache import Cache
+from csto_site.compress import precompress
+from csto_site.plan import Planner, template_digests
+from csto_site.search import index_outputs, indexed_pages
+from csto_site.site import build_site
+from csto_site.views import Page, Views
+
+
+def generate(content: Path, n: int, seed: int) -> None:
+    """Write a synthetic archive with the benchmark's generator (bench/generate.py, a script)."""
+    runpy.run_path(str(ROOT / "bench" / "generate.py"), run_name="bench_generate")["generate"](content, n, seed)
+
+
+def options(content: Path, out: Path, templates: Path = TEMPLATES, jobs: int = 1, clean: bool = False) -> Options:
+    """Return options building `content` into `out` with a cache beside it (no search index: Pagefind is slow)."""
+    return Options(content=content, out=out, templates=templates, static=STATIC, cache=out.parent / "cache",
+                   search=False, jobs=jobs, clean=clean)
+
+
+def reference(content: Path, templates: Path = TEMPLATES, search: bool = False) -> dict[str, bytes]:
+    """Render every file of the site in memory, with no cache: what a build must publish."""
+    loaded = load(Options(content=content, templates=templates, static=STATIC, cache=None, jobs=1), NOW)
+    outputs = render_outputs(loaded, STATIC, NOW)
+    if search:
+        outputs += index_outputs(indexed_pages(outputs))
+    return {o.path: o.data for o in precompress(outputs)}
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """Read every file below a folder."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def stamps(folder: Path) -> dict[str, tuple[int, int, int]]:
+    """Describe every file and folder below `folder` by inode, size and mtime, to prove nothing was touched."""
+    entries = {p.relative_to(folder).as_posix(): p.stat() for p in folder.rglob("*")}
+    entries["."] = folder.stat()
+    return {rel: (s.st_ino, s.st_size, s.st_mtime_ns) for rel, s in sorted(entries.items())}
+
+
+def assert_same(actual: dict[str, bytes], expected: dict[str, bytes]) -> None:
+    """Assert two sets of files are identical, naming the first differences."""
+    missing = sorted(set(expected) - set(actual))
+    extra = sorted(set(actual) - set(expected))
+    differ = sorted(p for p in set(actual) & set(expected) if actual[p] != expected[p])
+    assert not (missing or extra or differ), f"missing {missing[:5]}, extra {extra[:5]}, differ {differ[:5]}"
+
+
+def write_item(path: Path, title: str, date: str, body: str, officials: list[str] | None = None) -> None:
+    """Write an item file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    head = f"title: {title}\ndate: {date}\n"
+    if officials:
+        head += f"officials: [{', '.join(officials)}]\n"
+    path.write_text(f"---\n{head}---\n{body}\n", encoding="utf-8")
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> tuple[Path, Path]:
+    """A private copy of the mini fixture and an output folder for it."""
+    content = tmp_path / "content"
+    shutil.copytree(MINI, content)
+    return content, tmp_path / "public"
+
+
+# -- a second build writes nothing ---------------------------------------------------------------
+
+
+def test_a_second_build_writes_nothing(site):
+    content, out = site
+    first = build(options(content, out), NOW)
+    assert first.written > 0
+    before = stamps(out)
+    again = build(options(content, out), NOW)
+    assert (again.written, again.removed) == (0, 0)
+    assert again.unchanged == first.written
+    assert stamps(out) == before, "a build with nothing to do touched the output"
+
+
+def test_a_clean_build_of_unchanged_content_writes_nothing_either(site):
+    content, out = site
+    build(options(content, out), NOW)
+    before = stamps(out)
+    (content / "alpha" / "_index.md").touch()  # a new mtime, the same bytes
+    report = build(options(content, out, clean=True), NOW)
+    assert report.written == 0
+    assert stamps(out) == before
+    assert_same(tree(out), reference(content))
+
+
+def test_an_edit_rewrites_only_what_shows_it(site):
+    content, out = site
+    build(options(content, out), NOW)
+    item = content / "alpha" / "2023" / "2023-11-14-annual-report.md"
+    item.write_text(item.read_text(encoding="utf-8") + "\nOne more closing paragraph.\n", encoding="utf-8")
+    report = build(options(content, out), NOW)
+    written = {p for p in tree(out) if not p.endswith((".gz", ".br"))}
+    assert 0 < report.written <= 3, "the item page and its compressed copies"
+    assert "news/2023/11/14/annual-report-published/index.html" in written
+    assert_same(tree(out), reference(content))
+
+
+def test_a_corrupt_cache_is_discarded_with_a_warning(site):
+    content, out = site
+    build(options(content, out), NOW)
+    database = out.parent / "cache" / "cache.sqlite"
+    database.write_bytes(b"this is not a database" * 100)
+    for suffix in ("-wal", "-shm"):
+        database.with_name(database.name + suffix).unlink(missing_ok=True)
+    write_item(content / "beta" / "2024" / "fresh.md", "Fresh item", "2024-06-02 10:00", "Fresh body.")
+    report = build(options(content, out), NOW)
+    assert any("discarded an unusable cache" in w.message and w.warning for w in report.warnings), report.warnings
+    assert_same(tree(out), reference(content))
+
+
+def test_a_cache_from_another_version_is_discarded(site):
+    content, out = site
+    build(options(content, out), NOW)
+    with sqlite3.connect(out.parent / "cache" / "cache.sqlite") as db:
+        db.execute("UPDATE meta SET value = '0' WHERE key = 'schema'")
+    (content / "alpha" / "2024" / "2024-03-12-working-visit.md").unlink()
+    report = build(options(content, out), NOW)
+    assert any("schema 0" in w.message for w in report.warnings), report.warnings
+    assert_same(tree(out), reference(content))
+
+
+def test_a_damaged_cache_entry_is_not_trusted(site):
+    content, out = site
+    build(options(content, out), NOW)
+    with sqlite3.connect(out.parent / "cache" / "cache.sqlite") as db:
+        db.execute("UPDATE records SET record = X'00010203'")
+    item = content / "beta" / "2024" / "2024-05-20-night-session.md"
+    item.write_text(item.read_text(encoding="utf-8") + "\nA new paragraph.\n", encoding="utf-8")
+    report = build(options(content, out), NOW)
+    assert any("damaged cache" in w.message for w in report.warnings), report.warnings
+    assert_same(tree(out), reference(content))
+
+
+def test_the_same_text_is_never_converted_twice(site, monkeypatch):
+    content, out = site
+    build(options(content, out), NOW)
+    converted: list[str] = []
+    from csto_site import markup
+    original = markup.Markup.render
+    monkeypatch.setattr(markup.Markup, "render", lambda self, text: converted.append(text) or original(self, text))
+    # A registry change makes every item be parsed again: their bodies come from the cache.
+    officials = content / "officials.yaml"
+    officials.write_text(officials.read_text(encoding="utf-8") + "\n# a comment\n", encoding="utf-8")
+    build(options(content, out), NOW)
+    assert converted == []
+    item = content / "beta" / "2024" / "2024-05-20-night-session.md"
+    item.write_text(item.read_text(encoding="utf-8") + "\nNew text.\n", encoding="utf-8")
+    build(options(content, out), NOW)
+    assert len(converted) == 1
+    assert_same(tree(out), reference(content))
+
+
+def test_the_search_index_follows_the_item_pages(site):
+    content, out = site
+    with_search = replace(options(content, out), search=True)
+    build(with_search, NOW)
+    write_item(content / "beta" / "2024" / "found.md", "Findable item", "2024-06-02 10:00", "Searchable words.")
+    report = build(with_search, NOW)
+    assert any(p.startswith("pagefind/") for p in tree(out))
+    assert_same(tree(out), reference(content, search=True))
+    assert report.written > 0
+    (content / "site.yaml").touch()
+    assert build(with_search, NOW).written == 0, "the index is not rebuilt when no indexed page changed"
+
+
+# -- parallel builds -----------------------------------------------------------------------------
+
+
+def test_jobs_do_not_change_a_single_byte(tmp_path):
+    content = tmp_path / "content"
+    generate(content, 120, seed=7)
+    outputs = []
+    for jobs in (1, 2):
+        out = tmp_path / f"out{jobs}" / "public"
+        report = build(Options(content=content, out=out, templates=TEMPLATES, static=STATIC,
+                               cache=out.parent / "cache", jobs=jobs, search=False), NOW)
+        assert report.items == 120
+        outputs.append(tree(out))
+    assert_same(outputs[1], outputs[0])
+    assert_same(outputs[0], reference(content))
+
+
+# -- the plan lists exactly the pages the views build --------------------------------------------
+
+
+@pytest.mark.parametrize("content", [MINI, SAMPLE], ids=["mini", "sample"])
+def test_the_plan_builds_the_same_pages_as_the_views(content):
+    loaded = load(Options(content=content, templates=TEMPLATES, static=STATIC, cache=None), NOW)
+    views = Views(loaded.site, loaded.urls, {name: name for name in (*ASSET_NAMES,)})
+    expected = views.pages()
+    with Cache.open(None) as cache:
+        lean = read_content(Options(content=content, templates=TEMPLATES, static=STATIC, cache=None), cache, 1)
+        site = build_site(lean.items, lean.registry, lean.config, NOW)
+        lean_views = Views(site, lean.urls, {name: name for name in ASSET_NAMES})
+        bodies = {i.path: i.body_html for e in loaded.site.editions.values() for i in e.items}
+        planner = Planner(site, lean_views, lean.urls, lean.heads, lean.body_keys, lambda item: bodies[item.path],
+                          "", template_digests(loaded.renderer.env))
+        planned = planner.pages()
+        built = []
+        for page in planned:
+            versions = [Page(url=v.url, template=page.template, lang=v.lang, key=page.key, title="", description="",
+                             context={}, canonical=v.absolute) for v in page.alternates]
+            built.append(lean_views.with_alternates(page.build(), versions))
+    assert [p.url for p in built] == [p.url for p in expected]
+    assert [(p.template, p.key, p.in_sitemap) for p in planned] == [(p.template, p.key, p.in_sitemap)
+                                                                   for p in expected]
+    assert built == expected
+
+
+ASSET_NAMES = ("style.css", "nav.js", "search.css", "search.js", "favicon.svg")
+
+
+# -- random edit sequences -----------------------------------------------------------------------
+
+SECTIONS = ("alpha", "beta")
+OFFICIALS = ("anna-petrova", "ivan-orlov")
+DATES = st.sampled_from(["2023-11-14 10:00", "2023-12-31 23:30", "2024-01-01 00:30", "2024-03-12 09:00",
+                         "2024-05-20 18:00", "2024-05-21 08:00", "2022-07-04 12:00"])
+
+
+class EditSequences(RuleBasedStateMachine):
+    """Edit a copy of the mini site at random, building incrementally after every edit."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.root = Path(tempfile.mkdtemp(prefix="csto-edits-"))
+        self.content = self.root / "content"
+        self.templates = self.root / "templates"
+        self.out = self.root / "public"
+        self.count = 0
+        self.items: dict[str, str] = {}  # path of each original we made -> its date
+
+    @initialize()
+    def first_build(self) -> None:
+        shutil.copytree(MINI, self.content)
+        shutil.copytree(TEMPLATES, self.templates)
+        self.build()
+
+    def build(self) -> Report:
+        return build(options(self.content, self.out, self.templates), NOW)
+
+    def fresh(self) -> int:
+        self.count += 1
+        return self.count
+
+    @rule(section=st.sampled_from(SECTIONS), date=DATES)
+    def add_item(self, section: str, date: str) -> None:
+        n = self.fresh()
+        path = self.content / section / "2024" / f"added-{n}.md"
+        write_item(path, f"Added item number {n}", date, f"First paragraph {n}.\n\nSecond paragraph.")
+        self.items[str(path)] = date
+
+    @precondition(lambda self: self.items)
+    @rule(data=st.data())
+    def edit_body(self, data: st.DataObject) -> None:
+        path = Path(data.draw(st.sampled_from(sorted(self.items))))
+        path.write_text(path.read_text(encoding="utf-8") + f"\nAnother paragraph {self.fresh()}.\n", encoding="utf-8")
+
+    @precondition(lambda self: self.items)
+    @rule(data=st.data())
+    def edit_title(self, data: st.DataObject) -> None:
+        path = Path(data.draw(st.sampled_from(sorted(self.items))))
+        text = path.read_text(encoding="utf-8")
+        start = text.index("title: ")
+        end = text.index("\n", start)
+        path.write_text(f"{text[:start]}title: Retitled item {self.fresh()}{text[end:]}", encoding="utf-8")
+
+    @precondition(lambda self: self.items)
+    @rule(data=st.data(), date=DATES)
+    def change_date(self, data: st.DataObject, date: str) -> None:
+        key = data.draw(st.sampled_from(sorted(self.items)))
+        for path in (Path(key), translation_of(Path(key))):
+            if path.exists():
+                text = path.read_text(encoding="utf-8")
+                path.write_text(text.replace(f"date: {self.items[key]}", f"date: {date}"), encoding="utf-8")
+        self.items[key] = date
+
+    @precondition(lambda self: self.items)
+    @rule(data=st.data())
+    def move_section(self, data: st.DataObject) -> None:
+        key = data.draw(st.sampled_from(sorted(self.items)))
+        path = Path(key)
+        other = "beta" if path.parent.parent.name == "alpha" else "alpha"
+        target = self.content / other / "2024" / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        for old, new in ((path, target), (translation_of(path), translation_of(target))):
+            if old.exists():
+                old.rename(new)
+        self.items[str(target)] = self.items.pop(key)
+
+    @precondition(lambda self: self.items)
+    @rule(data=st.data(), official=st.sampled_from(OFFICIALS))
+    def toggle_official(self, data: st.DataObject, official: str) -> None:
+        path = Path(data.draw(st.sampled_from(sorted(self.items))))
+        text = path.read_text(encoding="utf-8")
+        if "officials:" in text:
+            start = text.index("officials:")
+            text = text[:start] + text[text.index("\n", start) + 1:]
+        else:
+            text = text.replace("\n---\n", f"\nofficials: [{official}]\n---\n", 1)
+        path.write_text(text, encoding="utf-8")
+
+    @precondition(lambda self: self.items)
+    @rule(data=st.data())
+    def delete_item(self, data: st.DataObject) -> None:
+        key = data.draw(st.sampled_from(sorted(self.items)))
+        Path(key).unlink()
+        translation_of(Path(key)).unlink(missing_ok=True)
+        del self.items[key]
+
+    @precondition(lambda self: any(not translation_of(Path(p)).exists() for p in self.items))
+    @rule(data=st.data())
+    def add_translation(self, data: st.DataObject) -> None:
+        key = data.draw(st.sampled_from(sorted(p for p in self.items if not translation_of(Path(p)).exists())))
+        write_item(translation_of(Path(key)), f"Перевод {self.fresh()}", self.items[key], "Текст перевода.")
+
+    @rule(template=st.sampled_from(["item.html", "base.html"]))
+    def change_template(self, template: str) -> None:
+        path = self.templates / template
+        text = path.read_text(encoding="utf-8")
+        marker = "{% block main %}"
+        assert marker in text, f"{template} has no {marker}: update this test"
+        path.write_text(text.replace(marker, f"{marker}<!-- edit {self.fresh()} -->", 1), encoding="utf-8")
+
+    @rule(feed_length=st.sampled_from([2, 3, 4]))
+    def change_site_yaml(self, feed_length: int) -> None:
+        path = self.content / "site.yaml"
+        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("feed_length")]
+        path.write_text("\n".join([*lines, f"feed_length: {feed_length}"]) + "\n", encoding="utf-8")
+
+    @invariant()
+    def incremental_equals_clean(self) -> None:
+        if not self.out.exists():
+            return
+        self.build()
+        assert_same(tree(self.out), reference(self.content, self.templates))
+
+    def teardown(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def translation_of(path: Path) -> Path:
+    """Return the Russian twin of an English item file."""
+    return path.with_name(path.name.removesuffix(".md") + ".ru.md")
+
+
+EditSequences.TestCase.settings = settings(max_examples=6, stateful_step_count=7, deadline=None,
+                                           suppress_health_check=[HealthCheck.too_slow])
+test_random_edits_keep_incremental_equal_to_clean = EditSequences.TestCase
+
+
+def test_items_scheduled_for_later_appear_when_their_time_comes(site):
+    content, out = site
+    write_item(content / "alpha" / "2024" / "later.md", "Scheduled item", "2026-11-30 09:00", "Due tomorrow.")
+    first = build(options(content, out), NOW)
+    assert first.held_back == 1
+    later = NOW + timedelta(days=1)
+    report = build(options(content, out), later)
+    assert report.held_back == 0 and report.written > 0
+    loaded = load(Options(content=content, templates=TEMPLATES, static=STATIC, cache=None), later)
+    expected = {o.path: o.data for o in precompress(render_outputs(loaded, STATIC, later))}
+    assert_same(tree(out), expected)
+    assert replace(first, seconds=0).items + 1 == report.items

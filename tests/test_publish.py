@@ -1,0 +1,222 @@
+"""Atomic publishing: a failed build leaves public/ exactly as it was, two builds never run at once,
+no address leads outside the output, and only files a build made are ever removed."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers.site import MINI, NOW, ROOT, TEMPLATES, cli_args
+from test_incremental import assert_same, options, reference, stamps, tree, write_item
+
+from csto_site.builder import build
+from csto_site.errors import ContentError
+from csto_site.publish import Output, Trees, check_paths, exchange, path_error
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> tuple[Path, Path]:
+    """A private copy of the mini fixture and an output folder for it."""
+    content = tmp_path / "content"
+    shutil.copytree(MINI, content)
+    return content, tmp_path / "public"
+
+
+def failing_templates(tmp_path: Path, title: str) -> Path:
+    """Copy the templates, making the item template fail (an undefined variable) on one item only."""
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    item = templates / "item.html"
+    marker = "{% block main %}"
+    text = item.read_text(encoding="utf-8")
+    assert marker in text
+    item.write_text(text.replace(marker, marker + f"{{% if item.title == {title!r} %}}{{{{ no_such_variable }}}}"
+                                                  "{% endif %}", 1), encoding="utf-8")
+    return templates
+
+
+def test_a_failure_in_a_late_template_leaves_public_byte_identical(site, tmp_path):
+    content, out = site
+    build(options(content, out), NOW)
+    before, files = stamps(out), tree(out)
+    # A new item whose page fails to render, after the listings that show it were rendered fine.
+    write_item(content / "beta" / "2024" / "doomed.md", "Doomed item", "2024-05-22 10:00", "Never published.")
+    templates = failing_templates(tmp_path, "Doomed item")
+    with pytest.raises(ContentError, match="no_such_variable"):
+        build(options(content, out, templates), NOW)
+    assert stamps(out) == before
+    assert tree(out) == files
+    # The next good build repairs the standby the failure left half-written, and publishes correctly.
+    (content / "beta" / "2024" / "doomed.md").unlink()
+    write_item(content / "beta" / "2024" / "fine.md", "Fine item", "2024-05-22 10:00", "Published.")
+    build(options(content, out), NOW)
+    assert_same(tree(out), reference(content))
+
+
+def test_a_failure_in_parallel_rendering_leaves_public_byte_identical(tmp_path):
+    content = tmp_path / "content"
+    shutil.copytree(MINI, content)
+    for n in range(60):
+        write_item(content / "alpha" / "2023" / f"bulk-{n}.md", f"Bulk item {n}", f"2023-0{1 + n % 9}-1{n % 10} 10:00",
+                   f"Body {n}.")
+    out = tmp_path / "public"
+    build(options(content, out), NOW)
+    before = stamps(out)
+    templates = failing_templates(tmp_path, "Bulk item 42")
+    for n in range(60):
+        path = content / "alpha" / "2023" / f"bulk-{n}.md"
+        path.write_text(path.read_text(encoding="utf-8") + "\nMore.\n", encoding="utf-8")
+    with pytest.raises(ContentError, match="no_such_variable"):
+        build(options(content, out, templates, jobs=2), NOW)
+    assert stamps(out) == before
+
+
+def test_a_content_error_writes_nothing_anywhere(site):
+    content, out = site
+    build(options(content, out), NOW)
+    before = stamps(out.parent)
+    write_item(content / "alpha" / "2024" / "broken.md", "Broken", "2024-13-45", "Bad date.")
+    with pytest.raises(ContentError):
+        build(options(content, out), NOW)
+    after = stamps(out.parent)
+    changed = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
+    # Only the content, the cache and the manifest's own bookkeeping: neither public/ nor its standby.
+    assert not {k for k in changed if k.startswith(("public", ".public.publish/standby"))}, changed
+
+
+def test_a_second_build_at_the_same_time_is_refused(site):
+    content, out = site
+    build(options(content, out), NOW)
+    with Trees(out) as holder:
+        holder.lock()
+        result = subprocess.run([sys.executable, str(ROOT / "build.py"), *cli_args("build", content, out),
+                                 "--cache", str(out.parent / "cache")],
+                                capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "another build is writing this output folder right now" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert build(options(content, out), NOW).written == 0, "the lock is released after a build"
+
+
+@pytest.mark.parametrize("path", ["../outside.html", "/etc/passwd", "a/../../b", "a//b", "./a", "a\\b", "", "a/."])
+def test_no_output_path_leads_outside_the_output_folder(path):
+    assert path_error(path)
+    assert check_paths([Output(path, b"", "test")])
+
+
+def test_a_file_and_a_folder_of_one_name_are_refused():
+    problems = check_paths([Output("news/index.html", b"", "a"), Output("news/index.html/x", b"", "b")])
+    assert problems and "both as a file and as a folder" in problems[0].message
+
+
+def test_writing_through_a_link_out_of_the_standby_is_refused(site, tmp_path):
+    content, out = site
+    build(options(content, out), NOW)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    with Trees(out) as trees:
+        trees.lock()
+        trees.open(verify=False)
+        (trees.standby / "escape").symlink_to(elsewhere)
+        with pytest.raises(ContentError):
+            trees.write("escape/page.html", b"x")
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_an_unsafe_slug_is_a_content_error_and_writes_nothing(site, tmp_path):
+    content, out = site
+    item = content / "alpha" / "2024" / "escape.md"
+    item.write_text("---\ntitle: Escape\ndate: 2024-05-01\nslug: ../../../escaped\n---\nBody.\n", encoding="utf-8")
+    with pytest.raises(ContentError):
+        build(options(content, out), NOW)
+    assert not out.exists()
+    assert not any(p.name.startswith("escaped") for p in tmp_path.rglob("*"))
+
+
+def test_hand_placed_files_are_kept_and_files_of_old_builds_removed(site):
+    content, out = site
+    build(options(content, out), NOW)
+    (out / "google1234.html").write_text("verification", encoding="utf-8")
+    (out / ".well-known").mkdir()
+    (out / ".well-known" / "security.txt").write_text("Contact: x", encoding="utf-8")
+    (out / "news" / "2024" / "note.txt").write_text("a note", encoding="utf-8")
+    placed = {p: os.stat(out / p).st_ino for p in ("google1234.html", ".well-known/security.txt",
+                                                    "news/2024/note.txt")}
+    gone = content / "alpha" / "2024" / "2024-03-12-working-visit.md"
+    page = out / "news" / "2024" / "03" / "12" / "working-visit-to-the-river-commission" / "index.html"
+    assert page.exists()
+    gone.unlink()
+    report = build(options(content, out), NOW)
+    assert report.removed > 0
+    assert not page.exists() and not page.parent.exists()
+    for path, inode in placed.items():
+        assert os.stat(out / path).st_ino == inode, f"{path} was not kept as it was"
+    ours = {p: d for p, d in tree(out).items() if p not in placed}
+    assert_same(ours, reference(content))
+    # A hand-placed file deleted by hand stays deleted.
+    (out / "news" / "2024" / "note.txt").unlink()
+    (content / "beta" / "_index.md").write_text("---\ntitle: Beta again\n---\n", encoding="utf-8")
+    build(options(content, out), NOW)
+    assert not (out / "news" / "2024" / "note.txt").exists()
+    assert (out / "google1234.html").exists()
+
+
+def test_a_first_build_over_an_old_output_folder_keeps_what_it_does_not_know(site):
+    content, out = site
+    out.mkdir()
+    (out / "index.html").write_text("the old site", encoding="utf-8")
+    (out / "old-page.html").write_text("left over", encoding="utf-8")
+    report = build(options(content, out), NOW)
+    assert (out / "old-page.html").read_text(encoding="utf-8") == "left over"
+    assert any("no recorded build made" in w.message for w in report.warnings), report.warnings
+    assert_same({p: d for p, d in tree(out).items() if p != "old-page.html"}, reference(content))
+
+
+def test_a_deleted_page_is_restored_by_a_clean_build(site):
+    content, out = site
+    build(options(content, out), NOW)
+    page = out / "news" / "index.html"
+    page.unlink()
+    assert build(options(content, out, clean=True), NOW).written == 1
+    assert_same(tree(out), reference(content))
+
+
+def test_the_output_folder_is_swapped_not_rewritten(site):
+    content, out = site
+    build(options(content, out), NOW)
+    home = out / "index.html"
+    unchanged = out / "news" / "2023" / "11" / "14" / "annual-report-published" / "index.html"
+    before = (os.stat(out).st_ino, os.stat(unchanged).st_ino, os.stat(unchanged).st_mtime_ns, home.read_bytes())
+    write_item(content / "beta" / "2024" / "new.md", "A new item", "2024-06-01 10:00", "News.")
+    build(options(content, out), NOW)
+    assert os.stat(out).st_ino != before[0], "public/ was replaced in one step by its standby twin"
+    assert (os.stat(unchanged).st_ino, os.stat(unchanged).st_mtime_ns) == before[1:3], "an unchanged file kept"
+    assert home.read_bytes() != before[3]
+
+
+def test_exchange_swaps_two_folders(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "x").write_text("from a", encoding="utf-8")
+    (b / "x").write_text("from b", encoding="utf-8")
+    exchange(a, b)
+    assert (a / "x").read_text(encoding="utf-8") == "from b"
+    assert (b / "x").read_text(encoding="utf-8") == "from a"
+
+
+def test_the_standby_shares_unchanged_files_with_the_live_folder(site):
+    content, out = site
+    build(options(content, out), NOW)
+    standby = out.parent / ".public.publish" / "standby"
+    files = tree(out)
+    assert tree(standby) == files
+    assert all(os.stat(out / p).st_ino == os.stat(standby / p).st_ino for p in files)
+    write_item(content / "beta" / "2024" / "new.md", "A new item", "2024-06-01 10:00", "News.")
+    report = build(options(content, out), NOW)
+    shared = [p for p in tree(out) if (standby / p).exists() and os.stat(out / p).st_ino == os.stat(standby / p).st_ino]
+    assert len(shared) == len(tree(out)) - report.written
