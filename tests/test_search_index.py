@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from helpers.site import build_into
 
 from csto_site.search import index_outputs
@@ -89,6 +90,18 @@ def test_a_rebuild_reindexes_changed_and_removed_items(mini_copy: Path, tmp_path
     found = [url for url, page in after.items() if "zanzibarite" in page["content"]]
     assert len(found) == 1
     assert all("zanzibarite" not in page["content"] for page in before.values())
+
+
+def test_pagefind_settings_around_the_build_do_not_change_the_index(mini_copy: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    build_into(mini_copy, tmp_path / "plain")
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    (workdir / "pagefind.yml").write_text("force_language: fr\nexclude_selectors: ['h1']\n", encoding="utf-8")
+    monkeypatch.chdir(workdir)
+    monkeypatch.setenv("PAGEFIND_FORCE_LANGUAGE", "fr")
+    build_into(mini_copy, tmp_path / "configured")
+    assert bundle(tmp_path / "configured") == bundle(tmp_path / "plain")
 
 
 def test_no_search_writes_no_index_but_keeps_the_search_page(mini_copy: Path, tmp_path: Path) -> None:

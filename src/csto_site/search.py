@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import subprocess
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -66,8 +67,10 @@ def run_pagefind(site: Path, bundle: Path) -> None:
         raise ContentError([Problem(BUNDLE, 0, f"the Pagefind binary is missing: {exc}",
                                     "install the project again (pip install -e .) or build with --no-search")]
                            ) from exc
-    done = subprocess.run([str(executable), "--site", str(site), "--output-path", str(bundle), "--silent"],
-                          capture_output=True, text=True, check=False)
+    # Hermetic: no pagefind.yml from the working folder and no PAGEFIND_* variables change the index.
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("PAGEFIND_")}
+    done = subprocess.run([str(executable), "--site", str(site.resolve()), "--output-path", str(bundle.resolve()),
+                           "--silent"], cwd=bundle, env=environment, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         message = (done.stderr or done.stdout).strip() or f"exit status {done.returncode}"
         raise ContentError([Problem(BUNDLE, 0, f"Pagefind failed: {message}", "build with --no-search to skip it")])
