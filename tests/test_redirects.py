@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 from helpers.site import NOW, build_into, cli_args, options
+from helpers.tools import require_tool, vnu_jar
 
 from csto_site import cli
 from csto_site.builder import load
@@ -204,3 +206,17 @@ def test_redirect_pages_are_valid_and_minimal(mini_copy: Path, tmp_path: Path) -
     assert re.search(r"<title>This page has moved — Mini Test Site</title>", html)
     assert "<a href=\"/news/2024/06/01/tom-jerry/\">Tom &amp; &lt;Jerry&gt;</a>" in html
     assert html.count("<a ") == 1
+
+
+def test_redirect_pages_pass_the_nu_html_checker(mini_copy: Path, tmp_path: Path) -> None:
+    java = require_tool("java", "the Nu HTML checker needs Java (apt-get install default-jre-headless)")
+    write(mini_copy, ITEM, item('["/old/moved.html", "/ru/старое/"]'))
+    add_redirects(mini_copy, '  "/sections/first/": /sections/alpha/\n')
+    out = tmp_path / "public"
+    build_into(mini_copy, out, search=False)
+    pages = [out / "old/moved.html", out / "ru/старое/index.html", out / "sections/first/2024/index.html"]
+
+    result = subprocess.run([java, "-jar", str(vnu_jar()), "--errors-only", *map(str, pages)],
+                            capture_output=True, text=True, check=False)
+
+    assert result.returncode == 0, result.stderr
