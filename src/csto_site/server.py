@@ -15,9 +15,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -111,8 +113,7 @@ class DevServer:
     def start(self, port: int) -> int:
         """Build once, then serve on 127.0.0.1 in a background thread; return the port."""
         self.rebuild()
-        handler = type("Handler", (Handler,), {"root": self.options.out, "status": self.status})
-        self.httpd = ThreadingHTTPServer((HOST, port), handler)
+        self.httpd = ThreadingHTTPServer((HOST, port), partial(Handler, root=self.options.out, status=self.status))
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, name="csto-serve", daemon=True)
         self.thread.start()
@@ -169,9 +170,12 @@ def serve(options: Options, port: int, reporter: Reporter) -> int:
 class Handler(BaseHTTPRequestHandler):
     """Answer GET and HEAD from the output folder, plus the reload script and the build events."""
 
-    root: Path
-    status: BuildStatus
     server_version = "csto-site"
+
+    def __init__(self, *args: Any, root: Path, status: BuildStatus, **kwargs: Any) -> None:
+        self.root = root
+        self.status = status
+        super().__init__(*args, **kwargs)
 
     def do_GET(self) -> None:
         """Answer a GET request."""
@@ -236,18 +240,16 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
-        status: Status | None = self.status.current
+        generation = -1
         try:
             self.wfile.write(b"retry: 1000\n\n")
-            while status is not None:
-                self.wfile.write(f"event: build\ndata: {status.generation}\n\n".encode())
+            while (status := self.status.wait_after(generation, HEARTBEAT_SECONDS)) is not None:
+                if status.generation == generation:
+                    self.wfile.write(b": still here\n\n")  # a comment: finds out whether the tab is gone
+                else:
+                    generation = status.generation
+                    self.wfile.write(f"event: build\ndata: {generation}\n\n".encode())
                 self.wfile.flush()
-                newer = self.status.wait_after(status.generation, HEARTBEAT_SECONDS)
-                while newer is not None and newer.generation == status.generation:
-                    self.wfile.write(b": still here\n\n")
-                    self.wfile.flush()
-                    newer = self.status.wait_after(status.generation, HEARTBEAT_SECONDS)
-                status = newer
         except (BrokenPipeError, ConnectionResetError):
             return
 
