@@ -130,6 +130,10 @@
       list.replaceChildren.apply(list, items);
     } else {
       items.forEach(function (item) { list.appendChild(item); });
+      // Keyboard and screen-reader users continue at the first result just added.
+      if (items.length) {
+        items[0].querySelector("a").focus();
+      }
     }
     shown += batch.length;
     more.hidden = shown >= results.length;

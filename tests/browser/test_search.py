@@ -7,10 +7,12 @@ console error such as a CSP violation, or a failed request fails the test.
 from __future__ import annotations
 
 import re
+import urllib.request
+from pathlib import Path
 
-from helpers.served import ServedSite
-from helpers.site import NOW
-from playwright.sync_api import Page, expect
+from helpers.served import ServedSite, served_site
+from helpers.site import NOW, copy_fixture
+from playwright.sync_api import Browser, Page, expect
 
 SCHMID_2021 = "/news/2021/06/22/zas-meets-osce-secretary-general-schmid/"
 
@@ -94,3 +96,29 @@ def test_the_search_page_is_linked_from_the_header(page: Page, served: ServedSit
     page.goto(served.url(SCHMID_2021))
     page.locator("header").get_by_role("link", name="Search").click()
     expect(page).to_have_url(served.url("/search/"))
+
+
+def test_show_more_adds_the_next_results_and_moves_focus_to_them(browser: Browser, served: ServedSite,
+                                                                  tmp_path: Path) -> None:
+    with urllib.request.urlopen(served.url("/search/")) as response:
+        csp = response.headers["Content-Security-Policy"]
+    content = copy_fixture(tmp_path / "fixture")
+    for n in range(1, 26):
+        (content / "alpha" / "2024" / f"2024-01-{n:02d}-note-{n}.md").write_text(
+            f"---\ntitle: Note number {n}\ndate: 2024-01-{n:02d} 10:00\n---\nA zanzibarite note, number {n}.\n",
+            encoding="utf-8")
+    with served_site(tmp_path / "served", content, headers={"Content-Security-Policy": csp}) as site:
+        context = browser.new_context()
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+        search(page, site, "/search/", "zanzibarite")
+        expect(page.locator("#search-status")).to_have_text("25 results for “zanzibarite”")
+        expect(page.locator("#search-results li")).to_have_count(20)
+        page.get_by_role("button", name="Show more results").click()
+        expect(page.locator("#search-results li")).to_have_count(25)
+        expect(page.locator("#search-results li").nth(20).locator("a").first).to_be_focused()
+        expect(page.locator("#search-more")).to_be_hidden()
+        context.close()
+    assert errors == []
