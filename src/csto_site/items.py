@@ -21,6 +21,7 @@ from .urls import redirect_error
 ITEM_KEYS = ("title", "date", "officials", "organizations", "summary", "slug", "draft", "aliases",
              "updated")
 SLUG_LENGTH = 100
+FALLBACK_SLUG = "item"  # the slug of a title with no letters or digits
 FIRST_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.S)
 FOOTNOTE_REF = re.compile(r"<sup[^>]*>.*?</sup>", re.S)
 TAG = re.compile(r"<[^>]+>")
@@ -83,7 +84,7 @@ def parse_item(source: SourceFile, registry: Registry, config: SiteConfig,
     item = Item(
         key=key, lang=lang, path=source.path, section=section, title=title,
         published=published, updated=updated,
-        slug=slug or make_slug(title) or "item",
+        slug=slug or make_slug(title) or FALLBACK_SLUG,
         summary=summary or first_paragraph(body_html), body_html=body_html,
         officials=officials, organizations=organizations, draft=draft, aliases=aliases,
         digest=source.digest,

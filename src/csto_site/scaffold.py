@@ -11,14 +11,12 @@ import yaml
 
 from .config import SiteConfig, load_config
 from .errors import ContentError, Problem
-from .items import DATE_HINT, item_language, make_slug, parse_item, read_moment
+from .items import DATE_HINT, FALLBACK_SLUG, item_language, make_slug, parse_item, read_moment
 from .model import Item
 from .registry import Registry, load_registry
 from .render import load_labels
 from .sources import read_sections, read_source
 from .urls import Urls
-
-DEFAULT_SLUG = "item"
 
 
 @dataclass(frozen=True)
@@ -103,7 +101,7 @@ def _original(request: Request, title: str, content: Path, config: SiteConfig, r
             problems.append(Problem("--date", 0, f"{request.date!r} is not a valid date", DATE_HINT))
     if problems:
         raise ContentError(problems)
-    slug = make_slug(title) or DEFAULT_SLUG
+    slug = make_slug(title) or FALLBACK_SLUG
     suffix = "" if lang == config.default_language else f".{lang}"
     path = content / section / f"{published:%Y}" / f"{published:%Y-%m-%d}-{slug}{suffix}.md"
     date = request.date.strip() if request.date else f"{published:%Y-%m-%d %H:%M}"
