@@ -10,6 +10,7 @@ import re
 import urllib.request
 from pathlib import Path
 
+import pytest
 from helpers.served import ServedSite, served_site
 from helpers.site import NOW, copy_fixture
 from playwright.sync_api import Browser, Page, expect
@@ -122,3 +123,16 @@ def test_show_more_adds_the_next_results_and_moves_focus_to_them(browser: Browse
         expect(page.locator("#search-more")).to_be_hidden()
         context.close()
     assert errors == []
+
+
+@pytest.mark.parametrize(("path", "words"), [("/search/", "Schmid"), ("/ru/search/", "Шмид")])
+def test_axe_finds_no_violation_on_the_search_page_with_results(browser: Browser, served: ServedSite,
+                                                                axe_source: str, path: str, words: str) -> None:
+    context = browser.new_context(bypass_csp=True)  # axe is injected as a script, which the CSP forbids
+    page = context.new_page()
+    search(page, served, path, words)
+    expect(page.locator("#search-results li").first).to_be_visible()
+    page.add_script_tag(content=axe_source)
+    found = page.evaluate("async () => (await axe.run(document)).violations")
+    context.close()
+    assert [f"{v['id']}: {v['help']} at {n['target']}" for v in found for n in v["nodes"]] == []
