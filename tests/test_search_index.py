@@ -45,6 +45,7 @@ def test_every_item_is_indexed_in_its_own_language(site: Any) -> None:
         assert info["page_count"] == sum(1 for e in items if e.lang == lang)
         assert (site.out / "pagefind" / f"wasm.{lang}.pagefind").is_file()
     assert set(fragments(site.out)) == {site.expected.url(e) for e in items}
+    assert not (site.out / "pagefind" / "pagefind-ui.js").exists()  # the search page draws its own
 
 
 def test_only_the_item_article_is_indexed_with_its_metadata_and_filters(sample: Any) -> None:

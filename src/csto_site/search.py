@@ -24,6 +24,11 @@ ENTRY = "pagefind-entry.json"
 SOURCE = "search index"
 # Pagefind's binary files: gzip around this tag and a CBOR value.
 TAG = b"pagefind_dcd"
+# What static/search.js loads: Pagefind's search API, its worker, its WebAssembly per language and the
+# index. Pagefind's ready-made interfaces (pagefind-ui.js, ...) stay out: the page draws its own.
+RUNTIME = ("pagefind.js", "pagefind-worker.js", ENTRY)
+RUNTIME_FOLDERS = ("index/", "fragment/", "filter/")
+RUNTIME_SUFFIXES = (".pf_meta", ".pagefind")
 # Fields of a language's .pf_meta file (a CBOR array) that list the filter files as [name, hash] pairs.
 META_FILTERS = 3
 
@@ -54,7 +59,13 @@ def bundle_files(site: Path) -> dict[str, bytes]:
         run_pagefind(site, bundle)
         files = {path.relative_to(bundle).as_posix(): path.read_bytes()
                  for path in bundle.rglob("*") if path.is_file()}
-    return stable_bundle(files)
+    return stable_bundle(runtime(files))
+
+
+def runtime(files: dict[str, bytes]) -> dict[str, bytes]:
+    """Keep the bundle files the search page loads; leave out Pagefind's own interfaces."""
+    return {name: data for name, data in files.items()
+            if name in RUNTIME or name.startswith(RUNTIME_FOLDERS) or name.endswith(RUNTIME_SUFFIXES)}
 
 
 def run_pagefind(site: Path, bundle: Path) -> None:
