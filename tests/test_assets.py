@@ -71,7 +71,7 @@ def test_a_changed_stylesheet_gets_a_new_address_on_every_page(tmp_path):
 
 
     def stylesheet_link(out):
-        build(Options(content=content, out=out, templates=TEMPLATES, static=static), NOW)
+        build(Options(content=content, out=out, templates=TEMPLATES, static=static, cache=out.parent / ".cache"), NOW)
         return re.search(r'href="(/static/style\.[0-9a-f]{8}\.css)"', (out / "index.html").read_text()).group(1)
 
     before = stylesheet_link(tmp_path / "one")

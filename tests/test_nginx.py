@@ -43,7 +43,8 @@ def public(tmp_path_factory: pytest.TempPathFactory) -> Path:
     static = shutil.copytree(STATIC, work / "static")
     (static / PHOTO).parent.mkdir(parents=True, exist_ok=True)
     (static / PHOTO).write_bytes(b"\xff\xd8\xff\xe0 not really a photo")
-    build(Options(content=content, out=work / "public", templates=TEMPLATES, static=static, search=False), NOW)
+    build(Options(content=content, out=work / "public", templates=TEMPLATES, static=static, search=False,
+                  cache=work / ".cache"), NOW)
     return work / "public"
 
 

@@ -22,8 +22,12 @@ NOW = datetime(2026, 11, 29, 12, 0, tzinfo=ZoneInfo("Europe/Moscow"))
 
 
 def options(content: Path, out: Path, **flags: bool) -> Options:
-    """Return build options that read `content` with the project's templates and static files."""
-    return Options(content=content, out=out, templates=TEMPLATES, static=STATIC, **flags)
+    """Return build options that read `content` with the project's templates and static files.
+
+    Each output folder gets its own build cache beside it, so tests never share or leave a cache behind.
+    """
+    return Options(content=content, out=out, templates=TEMPLATES, static=STATIC,
+                   cache=out.parent / f".cache-{out.name}", **flags)
 
 
 def build_into(content: Path, out: Path, now: datetime = NOW, **flags: bool) -> Report:
