@@ -17,6 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+
+def vocabulary(text: str) -> tuple[str, ...]:
+    """Split a run of words."""
+    return tuple(text.split())
+
+
 SECTIONS = (
     ("csto-news", "CSTO news", "Новости ОДКБ"),
     ("speeches", "Speeches", "Выступления"),
@@ -35,7 +41,7 @@ LAST_EN = ("Abdullaev", "Belov", "Chernov", "Dosanov", "Egorov", "Frolov", "Guse
 LAST_RU = ("Абдуллаев", "Белов", "Чернов", "Досанов", "Егоров", "Фролов", "Гусев", "Исмаилов", "Кузнецов",
            "Лебедев", "Мамедов", "Нурланов", "Орлов", "Петров", "Рахимов", "Соколов", "Токаев", "Умаров",
            "Волков", "Закиров")
-WORDS_EN = (
+WORDS_EN = vocabulary(
     "security treaty organization member states cooperation meeting council secretary general delegation "
     "collective defence region border peace stability exercise forces command agreement statement session "
     "ministers foreign affairs military political crisis response training joint operation mandate summit "
@@ -48,8 +54,8 @@ WORDS_EN = (
     "discussed adopted signed approved noted stressed welcomed reaffirmed underlined proposed considered "
     "emphasised expressed agreed decided invited attended opened closed held took part participants experts "
     "representatives officers heads leaders parties sides countries nations institutions bodies agencies"
-).split()
-WORDS_RU = (
+)
+WORDS_RU = vocabulary(
     "безопасность договор организация государства члены сотрудничество встреча совет генеральный секретарь "
     "делегация коллективная оборона регион граница мир стабильность учения силы командование соглашение "
     "заявление сессия министры иностранных дел военный политический кризис реагирование подготовка "
@@ -61,7 +67,7 @@ WORDS_RU = (
     "национальный официальный успешный конструктивный практический обсудили приняли подписали утвердили "
     "отметили подчеркнули приветствовали предложили рассмотрели выразили согласились решили пригласили "
     "участники эксперты представители руководители стороны страны институты органы агентства"
-).split()
+)
 START = datetime(2005, 1, 10, 9, 0)
 SPAN_DAYS = 20 * 365
 WORDS_PER_ITEM = 540
@@ -185,7 +191,7 @@ def generate(content: Path, n: int, seed: int = 1) -> list[Path]:
         section = SECTIONS[rng.randrange(len(SECTIONS))][0]
         people = rng.sample(officials, rng.choice((0, 1, 1, 2, 2, 3)))
         orgs = rng.sample(organizations, rng.choice((0, 1, 1, 2)))
-        words = WORDS_EN + [p.en.split()[1] for p in people]
+        words = [*WORDS_EN, *(p.en.split()[1] for p in people)]
         title = f"{sentence(rng, words, rng.randint(5, 10)).rstrip('.')} {i + 1}"
         summary = sentence(rng, words, 20) if rng.random() < 0.5 else ""
         stem = f"{when:%Y-%m-%d}-{i + 1:06d}"
@@ -196,7 +202,7 @@ def generate(content: Path, n: int, seed: int = 1) -> list[Path]:
                                   summary), encoding="utf-8")
         paths.append(path)
         if i in translated:
-            ru_words = WORDS_RU + [p.ru.split()[1] for p in people]
+            ru_words = [*WORDS_RU, *(p.ru.split()[1] for p in people)]
             ru_title = f"{sentence(rng, ru_words, rng.randint(5, 10)).rstrip('.')} {i + 1}"
             ru_path = path.with_name(f"{stem}.ru.md")
             ru_path.write_text(item_text(ru_title, when, [p.ru for p in people], [o.id for o in orgs],

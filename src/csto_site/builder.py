@@ -8,6 +8,7 @@ that a build reads has changed, it answers from the last build's record without 
 
 from __future__ import annotations
 
+import bisect
 import os
 import sys
 import tempfile
@@ -17,9 +18,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 from .assets import fingerprint
-from .cache import Cache, digest
+from .cache import RACY_NS, Cache, digest
 from .compress import compressed
 from .config import SiteConfig, load_config
 from .errors import ContentError, Problem
@@ -30,8 +32,8 @@ from .model import Item, Site
 from .nginx import REDIRECTS_CONF, render_redirects
 from .parallel import chunked, default_jobs, fork_map
 from .plan import PlannedPage, Planner, template_digests
-from .publish import Changes, FastState, FileRecord, Output, Trees, check_paths, check_unique, file_digest
-from .redirects import find_redirect_clashes
+from .publish import Changes, FastState, Output, Published, Trees, check_paths, check_unique, file_digest
+from .redirects import Redirect, find_redirect_clashes
 from .registry import Registry, load_registry
 from .render import Renderer, load_labels
 from .search import BUNDLE, MARKER, SOURCE, bundle_files
@@ -112,14 +114,6 @@ class _Summary:
     next_due: datetime | None
 
 
-@dataclass
-class _Outcome:
-    """The files an output group became, and which of them were written."""
-
-    records: dict[str, FileRecord] = field(default_factory=dict)
-    written: set[str] = field(default_factory=set)
-
-
 def load(options: Options, now: datetime) -> Loaded:
     """Read and check all content and templates; raise ContentError with every problem."""
     with Cache.open(options.cache, read_only=True) as cache:
@@ -130,7 +124,8 @@ def load(options: Options, now: datetime) -> Loaded:
     return Loaded(site, content.renderer, content.urls)
 
 
-def read_content(options: Options, cache: Cache, jobs: int, progress: Progress | None = None) -> Content:
+def read_content(options: Options, cache: Cache, jobs: int, progress: Progress | None = None,
+                 listing: Sequence[tuple[str, str, os.stat_result]] | None = None) -> Content:
     """Check templates, configuration, registries and items, parsing only what changed; raise on problems."""
     renderer = Renderer(options.templates)
     labels, problems = load_labels(options.templates)
@@ -138,11 +133,11 @@ def read_content(options: Options, cache: Cache, jobs: int, progress: Progress |
     if problems:
         raise ContentError(problems)
     config = load_config(options.content, labels, str(options.templates / "labels.yaml"))
-    found = scan(options.content)
+    found = scan(walk(options.content) if listing is None else listing)
     problems = list(found.problems)
     sections: list[SourceFile] = []
     for entry in found.sections:
-        source = read_source(entry.path, entry.rel)
+        source = read_source(Path(entry.path), entry.rel)
         if isinstance(source, Problem):
             problems.append(source)
         else:
@@ -202,35 +197,36 @@ def build(options: Options, now: datetime, progress: Progress | None = None) -> 
     """Check everything, render what changed and publish it atomically; refuse while another build runs."""
     started = time.perf_counter()
     with Trees(options.out) as trees:
-        inputs = input_fingerprint(options)
+        inputs = read_inputs(options)
         if trees.lock_if_known() and not options.clean:
             fast = trees.fast_state()
-            if fast is not None and fast_path_holds(fast, inputs, now):
+            if fast is not None and fast_path_holds(fast, inputs.digest, now):
                 summary = fast.summary
                 return Report(items=summary.items, pages=summary.pages, written=0, held_back=summary.held_back,
                               next_due=summary.next_due, seconds=time.perf_counter() - started,
                               unchanged=summary.files, warnings=tuple(trees.warnings))
         jobs = options.jobs or default_jobs()
         with Cache.open(options.cache, clean=options.clean) as cache:
-            content = read_content(options, cache, jobs, progress)
+            content = read_content(options, cache, jobs, progress, inputs.content)
             site = build_site(content.items, content.registry, content.config, now,
                               drafts=options.drafts, future=options.future)
             trees.lock()
             trees.open(verify=options.clean)
-            changes, records, pages = publish_site(options, now, content, site, cache, trees, jobs, progress)
-            warnings = (*cache.warnings, *trees.warnings)
+            changes, groups, pages = publish_site(options, now, content, site, cache, trees, jobs, progress)
         items = sum(len(e.items) for e in site.editions.values())
         future = [i.published for i in site.held_back if not i.draft and i.published > now]
-        summary = _Summary(items, pages, len(records), len(site.held_back), min(future, default=None))
-        trees.finish(records, changes, fast_state(inputs, options, site, now, summary))
+        summary = _Summary(items, pages, 0, len(site.held_back), min(future, default=None))
+        trees.finish(groups, changes)
+        trees.record_fast(fast_state(inputs, site, now, replace(summary, files=changes.files)))
+        warnings = (*cache.warnings, *trees.warnings)
     return Report(items=items, pages=pages, written=len(changes.written), held_back=summary.held_back,
                   next_due=summary.next_due, seconds=time.perf_counter() - started,
                   unchanged=changes.unchanged, removed=len(changes.removed), warnings=warnings)
 
 
 def publish_site(options: Options, now: datetime, content: Content, site: Site, cache: Cache, trees: Trees,
-                 jobs: int, progress: Progress | None) -> tuple[Changes, dict[str, FileRecord], int]:
-    """Plan every output, render those whose inputs changed into the standby, and return what it holds."""
+                 jobs: int, progress: Progress | None) -> tuple[Changes, set[str], int]:
+    """Plan every output and render those whose inputs changed into the standby; return what was done."""
     urls, renderer = content.urls, content.renderer
     assets = fingerprint(static_outputs(options.static), ASSETS)
     views = Views(site, urls, assets.names)
@@ -239,39 +235,30 @@ def publish_site(options: Options, now: datetime, content: Content, site: Site, 
     planner = Planner(site, views, urls, content.heads, content.body_keys, cache.body_reader(content.body_keys),
                       base, template_digests(renderer.env))
     pages = planner.pages()
-    work = plan_jobs(planner, pages, views, renderer, assets.outputs, now)
     redirects = views.redirects(pages)  # type: ignore[arg-type]
+    work = plan_jobs(planner, pages, views, renderer, assets.outputs, redirects, now)
     problems = (find_redirect_clashes(redirects, [Output(j.path, b"", j.source) for j in work], site, urls)
                 if redirects else [])
     template = planner.templates.get("redirect.html", "")
     work += [Job(r.path, r.source, digest(planner.base, template, repr(r)),
                  partial(_render_redirect, views, renderer, r)) for r in redirects if r.path]
     # A redirect clash is already reported with its line; check_unique would name it again without one.
-    problems += check_paths(work) + (check_unique(work) if not problems else [])
+    problems += check_paths(work, trees.signatures, trees.folders) + (check_unique(work) if not problems else [])
     if problems:
         raise ContentError(problems)
+    to_render = [job for job in work if not trees.reusable(job.path, job.signature)]
+    groups = {job.path for job in work}
+    trees.begin(groups, (job.path for job in to_render))
     changes = Changes()
-    records: dict[str, FileRecord] = {}
-    to_render = []
-    for job in work:
-        kept = trees.reusable(job.path, job.signature)
-        if kept is None:
-            to_render.append(job)
-        else:
-            records.update(kept)
-            changes.unchanged += len(kept)
-    trees.begin(j.path for j in work)
     for outcome in render_jobs(to_render, trees, jobs, progress):
-        records.update(outcome.records)
+        changes.rendered.update(outcome.rendered)
         changes.written |= outcome.written
     if options.search:
-        search_job(records, changes, trees, planner.base)
-    changes.unchanged = len(records) - len(changes.written)
-    return changes, records, sum(1 for p in pages if p.path.endswith(".html"))
+        groups.add(search_job(changes, trees, planner.base))
+    return changes, groups, sum(1 for p in pages if p.path.endswith(".html"))
 
 
-@dataclass(frozen=True)
-class Job:
+class Job(NamedTuple):
     """One output to make (with its compressed copies): its path, signature and maker."""
 
     path: str
@@ -281,10 +268,10 @@ class Job:
 
 
 def plan_jobs(planner: Planner, pages: Sequence[PlannedPage], views: Views, renderer: Renderer,
-              static: Iterable[Output], now: datetime) -> list[Job]:
+              static: Iterable[Output], redirects: Sequence[Redirect], now: datetime) -> list[Job]:
     """List every output but the redirect pages, in the reference build's order, each with its signature."""
     site, urls, base = planner.site, planner.urls, planner.base
-    work = [Job(p.path, p.template, planner.signature(p), partial(_render_page, views, renderer, p)) for p in pages]
+    work = [Job(p.path, p.template, p.signature, partial(_render_page, views, renderer, p)) for p in pages]
     for spec in views.feeds():
         signature = digest(base, "feed", spec.url, spec.page_url, spec.lang, spec.title, spec.description,
                            planner.heads_of(spec.items))
@@ -296,7 +283,6 @@ def plan_jobs(planner: Planner, pages: Sequence[PlannedPage], views: Views, rend
     work.append(Job(output_path(NEWS_SITEMAP), "news sitemap", digest(base, "news", planner.heads_of(news)),
                     partial(render_news_sitemap, news, urls, dict(site.config.title), now)))
     work.append(Job(output_path(ROBOTS), "robots", digest(base, "robots"), partial(render_robots, urls)))
-    redirects = views.redirects(pages)  # type: ignore[arg-type]
     conf = render_redirects((r.old, r.new) for r in redirects)
     work.append(Job(REDIRECTS_CONF, "aliases", file_digest(conf), partial(bytes, conf)))
     work += [Job(o.path, o.source, file_digest(o.data), partial(bytes, o.data)) for o in static]
@@ -310,9 +296,17 @@ def _render_page(views: Views, renderer: Renderer, planned: PlannedPage) -> byte
     return renderer.render(views.with_alternates(planned.build(), versions))
 
 
-def _render_redirect(views: Views, renderer: Renderer, redirect: object) -> bytes:
+def _render_redirect(views: Views, renderer: Renderer, redirect: Redirect) -> bytes:
     """Render the page left at an old address."""
-    return renderer.render(views.redirect_page(redirect))  # type: ignore[arg-type]
+    return renderer.render(views.redirect_page(redirect))
+
+
+@dataclass
+class _Outcome:
+    """The files some output groups became, and which of them were written."""
+
+    rendered: dict[str, tuple[str, list[Published]]] = field(default_factory=dict)
+    written: set[str] = field(default_factory=set)
 
 
 def render_jobs(work: Sequence[Job], trees: Trees, jobs: int, progress: Progress | None) -> list[_Outcome]:
@@ -327,9 +321,8 @@ def render_jobs(work: Sequence[Job], trees: Trees, jobs: int, progress: Progress
 
     if progress and total:
         progress("render", 0, total)
-    chunks = chunked(work, RENDER_CHUNK)
     workers = jobs if total >= PARALLEL_RENDER_FROM else 1
-    return fork_map(partial(_render_chunk, trees), chunks, workers, advance)
+    return fork_map(partial(_render_chunk, trees), chunked(work, RENDER_CHUNK), workers, advance)
 
 
 def _render_chunk(trees: Trees, chunk: Sequence[Job]) -> _Outcome:
@@ -339,30 +332,28 @@ def _render_chunk(trees: Trees, chunk: Sequence[Job]) -> _Outcome:
         data = job.make()
         primary = Output(job.path, data, job.source)
         indexed = job.path.endswith(".html") and MARKER in data
-        for output in (primary, *compressed(primary)):
-            _settle(trees, output, job.signature, job.path, indexed and output is primary, outcome)
+        outcome.rendered[job.path] = (job.signature, _settle(trees, primary, indexed, outcome.written))
     return outcome
 
 
-def _settle(trees: Trees, output: Output, signature: str, group: str, indexed: bool, outcome: _Outcome) -> None:
-    """Record one file; write it into the standby unless the live site holds the same bytes."""
-    outcome.records[output.path] = FileRecord(file_digest(output.data), signature, group, indexed)
-    if not trees.same_as_live(output.path, output.data):
-        trees.write(output.path, output.data)
-        outcome.written.add(output.path)
+def _settle(trees: Trees, output: Output, indexed: bool, written: set[str]) -> list[Published]:
+    """Settle a file and its compressed copies: record their digests, write those that changed."""
+    files = []
+    for copy in (output, *compressed(output)):
+        file_digest, changed = trees.settle(copy.path, copy.data)
+        files.append(Published(copy.path, file_digest, indexed and copy is output))
+        if changed:
+            written.add(copy.path)
+    return files
 
 
-def search_job(records: dict[str, FileRecord], changes: Changes, trees: Trees, base: str) -> None:
+def search_job(changes: Changes, trees: Trees, base: str) -> str:
     """Index the item pages with Pagefind when any of them changed; write the bundle files that differ."""
-    indexed = sorted((p, r.digest) for p, r in records.items() if r.indexed)
-    signature = digest(base, "pagefind", *(f"{p}:{d}" for p, d in indexed))
     group = f"{BUNDLE}/"
-    kept = trees.reusable(group, signature)
-    if kept is not None:
-        records.update(kept)
-        return
-    if not indexed:
-        return
+    indexed = trees.indexed(changes)
+    signature = digest(base, "pagefind", *(f"{p}:{d}" for p, d in indexed))
+    if trees.reusable(group, signature) or not indexed:
+        return group
     with tempfile.TemporaryDirectory(prefix="csto-search-") as tmp:
         for path, _ in indexed:
             target = Path(tmp, path)
@@ -370,45 +361,57 @@ def search_job(records: dict[str, FileRecord], changes: Changes, trees: Trees, b
             # The page as it will be published: written into the standby now, or unchanged in the live folder.
             os.link((trees.standby if path in changes.written else trees.live) / path, target)
         files = bundle_files(Path(tmp))
-    outcome = _Outcome()
+    published = []
     for name, data in sorted(files.items()):
-        output = Output(f"{BUNDLE}/{name}", data, SOURCE)
-        for file in (output, *compressed(output)):
-            _settle(trees, file, signature, group, False, outcome)
-    records.update(outcome.records)
-    changes.written |= outcome.written
+        published += _settle(trees, Output(f"{BUNDLE}/{name}", data, SOURCE), False, changes.written)
+    changes.rendered[group] = (signature, published)
+    return group
 
 
 # -- the quick answer when nothing changed ---------------------------------------------------------
 
 
-def input_fingerprint(options: Options) -> str:
-    """Digest the name, size and mtime of every file a build reads, the program's files and the options."""
-    parts: list[str] = [repr((options.content, options.out, options.templates, options.static, options.drafts,
-                              options.future, options.search)), sys.version]
-    for folder in (options.content, options.templates, options.static, Path(__file__).parent):
-        parts.append(str(folder))
-        parts += [f"{rel}:{stat.st_size}:{stat.st_mtime_ns}" for _, rel, stat in walk(folder)]
-    return digest(*parts, *library_stamps())
+@dataclass(frozen=True)
+class Inputs:
+    """Every file a build reads, by name, size and mtime, digested with the program and the options."""
+
+    digest: str
+    content: list[tuple[str, str, os.stat_result]]
+    listings: list[tuple[str, str, os.stat_result]]
+    started_ns: int
 
 
-def fast_state(inputs: str, options: Options, site: Site, now: datetime, summary: _Summary) -> FastState:
-    """Describe this build for a later one that finds nothing changed: inputs, racy files, time window."""
+def read_inputs(options: Options) -> Inputs:
+    """List the content, templates, static files and the program's own files, and digest the lot."""
     started = time.time_ns()
-    racy = {}
-    for folder in (options.content, options.templates, options.static):
-        for path, _, stat in walk(folder):
-            if stat.st_mtime_ns >= started - 2_000_000_000:
-                racy[str(path)] = _file_digest(path)
-    moments = sorted({t for e in (*site.editions.values(),) for i in e.items for t in _moments(i)}
+    parts: list[str] = [repr((options.content, options.out, options.templates, options.static, options.drafts,
+                              options.future, options.search)), sys.version, *library_stamps()]
+    listings = []
+    content: list[tuple[str, str, os.stat_result]] = []
+    for folder in (options.content, options.templates, options.static, Path(__file__).parent):
+        listing = walk(folder)
+        if folder is options.content:
+            content = listing
+        listings += listing
+        parts.append(str(folder))
+        parts += [f"{rel}:{stat.st_size}:{stat.st_mtime_ns}" for _, rel, stat in listing]
+    return Inputs(digest(*parts), content, listings, started)
+
+
+def fast_state(inputs: Inputs, site: Site, now: datetime, summary: _Summary) -> FastState:
+    """Describe this build for a later one that finds nothing changed: inputs, racy files, time window."""
+    racy = {path: _file_digest(Path(path)) for path, _, stat in inputs.listings
+            if stat.st_mtime_ns >= inputs.started_ns - RACY_NS}
+    moments = sorted({t for e in site.editions.values() for i in e.items for t in _moments(i)}
                      | {t for i in site.held_back for t in _moments(i)})
     stamp = now.timestamp()
-    before = [t for t in moments if t < stamp]
-    after = [t for t in moments if t > stamp]
-    exact = any(t == stamp for t in moments)
-    valid_from = stamp if exact else (before[-1] if before else float("-inf"))
-    valid_until = stamp if exact else (after[0] if after else float("inf"))
-    return FastState(inputs, racy, valid_from, valid_until, summary)
+    index = bisect.bisect_left(moments, stamp)
+    if index < len(moments) and moments[index] == stamp:
+        valid_from = valid_until = stamp
+    else:
+        valid_from = moments[index - 1] if index else float("-inf")
+        valid_until = moments[index] if index < len(moments) else float("inf")
+    return FastState(inputs.digest, racy, valid_from, valid_until, summary)
 
 
 def _moments(item: Item) -> tuple[float, float]:

@@ -39,6 +39,8 @@ Stat = tuple[int, int, str]
 
 def digest(*parts: str | bytes) -> str:
     """Return a short hex digest of the parts, kept apart by a separator."""
+    if all(type(part) is str for part in parts):
+        return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()  # type: ignore[arg-type]
     h = hashlib.blake2b(digest_size=16)
     for part in parts:
         h.update(part.encode() if isinstance(part, str) else part)

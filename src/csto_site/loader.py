@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import NamedTuple
 
 from .cache import RACY_NS, Cache, Record, Stat, digest
 from .config import SiteConfig
@@ -31,11 +32,10 @@ CHUNK = 64
 PARALLEL_FROM = 48
 
 
-@dataclass(frozen=True)
-class Found:
+class Found(NamedTuple):
     """A file found in the content folder, with its stat."""
 
-    path: Path
+    path: str
     rel: str
     mtime_ns: int
     size: int
@@ -49,7 +49,6 @@ class Scan:
     items: tuple[Found, ...]
     ignored: tuple[str, ...]
     problems: tuple[Problem, ...]
-    started_ns: int
 
 
 @dataclass(frozen=True)
@@ -63,49 +62,49 @@ class Parsed:
     problems: tuple[Problem, ...]
 
 
-def walk(folder: Path) -> list[tuple[Path, str, os.stat_result]]:
-    """List the files below a folder, skipping hidden names, in `sorted(folder.rglob('*'))` order."""
-    found: list[tuple[tuple[str, ...], Path, os.stat_result]] = []
-    stack: list[tuple[str, ...]] = [()]
+def walk(folder: Path) -> list[tuple[str, str, os.stat_result]]:
+    """List (path, relative path, stat) of the files below a folder, skipping hidden names, sorted by path."""
+    found: list[tuple[tuple[str, ...], str, os.stat_result]] = []
+    stack: list[tuple[tuple[str, ...], str]] = [((), str(folder))]
     while stack:
-        parts = stack.pop()
+        parts, base = stack.pop()
         try:
-            entries = list(os.scandir(folder.joinpath(*parts)))
+            entries = list(os.scandir(base))
         except (FileNotFoundError, NotADirectoryError):
             continue
         for entry in entries:
-            if entry.name.startswith("."):
+            name = entry.name
+            if name.startswith("."):
                 continue
             if entry.is_dir(follow_symlinks=False):
-                stack.append((*parts, entry.name))
+                stack.append(((*parts, name), entry.path))
             elif entry.is_file():
-                found.append(((*parts, entry.name), Path(entry.path), entry.stat()))
+                found.append(((*parts, name), entry.path, entry.stat()))
     found.sort(key=lambda f: f[0])
     return [(path, "/".join(parts), stat) for parts, path, stat in found]
 
 
-def scan(content: Path) -> Scan:
-    """Stat every content file and sort it into section indexes, items, ignored files and misplaced ones."""
-    started = time.time_ns()
+def scan(listing: Iterable[tuple[str, str, os.stat_result]]) -> Scan:
+    """Sort the content folder's files into section indexes, items, ignored files and misplaced ones."""
     sections: list[Found] = []
     items: list[Found] = []
     ignored: list[str] = []
     problems: list[Problem] = []
-    for path, rel, stat in walk(content):
-        if path.suffix != ".md":
+    for path, rel, stat in listing:
+        if not path.endswith(".md"):
             if rel not in REGISTRY_FILES:
-                ignored.append(str(path))
+                ignored.append(path)
             continue
         if "/" not in rel:
-            problems.append(Problem(str(path), 1, "a news item must be inside a section folder",
+            problems.append(Problem(path, 1, "a news item must be inside a section folder",
                                     "move it into a folder such as csto-news/"))
             continue
         found = Found(path, rel, stat.st_mtime_ns, stat.st_size)
-        if rel.count("/") == 1 and path.name.split(".")[0] == SECTION_INDEX:
+        if rel.count("/") == 1 and rel.rpartition("/")[2].split(".")[0] == SECTION_INDEX:
             sections.append(found)
         else:
             items.append(found)
-    return Scan(tuple(sections), tuple(items), tuple(ignored), tuple(problems), started)
+    return Scan(tuple(sections), tuple(items), tuple(ignored), tuple(problems))
 
 
 def code_fingerprint() -> str:
@@ -199,7 +198,7 @@ def _parse_chunk(tasks: Iterable[_Task], registry: Registry, config: SiteConfig,
     for task in tasks:
         source = task.source
         if source is None:
-            read = read_source(task.found.path, task.found.rel)
+            read = read_source(Path(task.found.path), task.found.rel)
             if isinstance(read, Problem):
                 results.append(_Result(task.found, None, "", None, (read,), None))
                 continue
@@ -240,15 +239,15 @@ def parse_items(found: Iterable[Found], registry: Registry, config: SiteConfig, 
     found = list(found)
     started_ns = time.time_ns()
     for f in found:
-        old = stats.get(str(f.path))
+        old = stats.get(f.path)
         if old is not None and old[0] == f.mtime_ns and old[1] == f.size:
-            direct.append((f, digest(context, str(f.path), f.rel, old[2])))
+            direct.append((f, digest(context, f.path, f.rel, old[2])))
         else:
             pending.append(_Task(f, None, ""))
     known = cache.records(key for _, key in direct)
     for f, key in direct:
         if key in known:
-            results[f.rel] = _Result(f, stats[str(f.path)][2], key, known[key], (), None)
+            results[f.rel] = _Result(f, stats[f.path][2], key, known[key], (), None)
         else:
             pending.append(_Task(f, None, ""))
     fingerprint = markup_fingerprint()
@@ -283,7 +282,7 @@ def parse_items(found: Iterable[Found], registry: Registry, config: SiteConfig, 
         problems += result.problems
         if result.file_digest is not None:
             racy = f.mtime_ns >= started_ns - RACY_NS
-            new_stats[str(f.path)] = (-1 if racy else f.mtime_ns, f.size, result.file_digest)
+            new_stats[f.path] = (-1 if racy else f.mtime_ns, f.size, result.file_digest)
         if result.record is None:
             continue
         record = result.record

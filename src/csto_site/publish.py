@@ -11,6 +11,7 @@ holds, and the folder itself is locked while a build runs, so a second build is 
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import hashlib
@@ -20,19 +21,22 @@ import posixpath
 import shutil
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from .cache import open_store
 from .errors import ContentError, Problem
 
-SCHEMA = 1
+SCHEMA = 2
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, digest TEXT NOT NULL, signature TEXT NOT NULL,
-                                  grp TEXT NOT NULL, indexed INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS groups (grp TEXT PRIMARY KEY, signature TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, grp TEXT NOT NULL, dir TEXT NOT NULL, digest TEXT NOT NULL,
+                                  indexed INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS files_grp ON files (grp);
+CREATE INDEX IF NOT EXISTS files_dir ON files (dir);
 CREATE TABLE IF NOT EXISTS stale (path TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS stamps (tree INTEGER NOT NULL, dir TEXT NOT NULL, ctime_ns INTEGER NOT NULL,
                                    PRIMARY KEY (tree, dir));
@@ -89,34 +93,38 @@ def path_error(path: str) -> str:
     return ""
 
 
-def check_paths(outputs: Iterable[Produced]) -> list[Problem]:
-    """Report output paths that would write outside the output folder, or where a file must be a folder."""
+def check_paths(outputs: Iterable[Produced], known: Container[str] = (), folders: Container[str] = ()
+                ) -> list[Problem]:
+    """Report output paths that would leave the output folder, or that must be both a file and a folder.
+
+    Paths in `known` were checked when they were first published; `folders` are the folders they make.
+    """
     problems = []
     paths = set()
+    new = []
     for output in outputs:
+        paths.add(output.path)
+        if output.path in known:
+            continue
         reason = path_error(output.path)
         if reason:
             problems.append(Problem(output.source, 0, f"cannot write {output.path!r}: {reason}",
                                     "use an address made of letters, digits and hyphens"))
         else:
-            paths.add(output.path)
-    folders = {posixpath.dirname(p) for p in paths}
-    for folder in sorted(folders):
-        while folder:
-            if folder in paths:
-                problems.append(Problem(folder, 0, f"{folder} is written both as a file and as a folder",
-                                        "give one of them another address"))
-            folder = posixpath.dirname(folder)
+            new.append(output.path)
+    new_folders = _folders(new)
+    clashes = {folder for folder in new_folders if folder in paths}
+    clashes |= {path for path in new if path in folders or path in new_folders}
+    problems += [Problem(path, 0, f"{path} is written both as a file and as a folder",
+                         "give one of them another address") for path in sorted(clashes)]
     return problems
 
 
-@dataclass(frozen=True)
-class FileRecord:
-    """What the manifest knows of one published file."""
+class Published(NamedTuple):
+    """One file of an output group as a build made it."""
 
+    path: str
     digest: str
-    signature: str
-    group: str
     indexed: bool
 
 
@@ -133,11 +141,17 @@ class FastState:
 
 @dataclass
 class Changes:
-    """What one build did to the output: files written, removed and left as they were."""
+    """What one build did: the output groups it rendered, and the files it wrote, removed and kept."""
 
+    rendered: dict[str, tuple[str, list[Published]]] = field(default_factory=dict)
     written: set[str] = field(default_factory=set)
     removed: set[str] = field(default_factory=set)
-    unchanged: int = 0
+    files: int = 0
+
+    @property
+    def unchanged(self) -> int:
+        """Return how many published files were left as they were."""
+        return self.files - len(self.written)
 
 
 def file_digest(data: bytes) -> str:
@@ -176,13 +190,15 @@ class Trees:
         self.lock_fd: int | None = None
         self.db: sqlite3.Connection | None = None
         self.warnings: list[Problem] = []
-        self.files: dict[str, FileRecord] = {}
-        self.groups: dict[str, list[str]] = {}
+        self.signatures: dict[str, str] = {}
+        self.folders: set[str] = set()
         self.verify = True
         self.known = False
         self.missing: set[str] = set()
+        self.missing_groups: set[str] = set()
         self.foreign: set[str] = set()
         self.standby_foreign: set[str] = set()
+        self.live_digests: dict[str, str] = {}
         self.live_id = 0
         self.standby_id = 0
         self.safe_folders: set[str] = set()
@@ -262,87 +278,97 @@ class Trees:
         """Read the manifest and decide whether the folders can be trusted or must be checked file by file."""
         db = self._store()
         try:
-            self.files = {path: FileRecord(dig, sig, grp, bool(ix))
-                          for path, dig, sig, grp, ix in db.execute("SELECT * FROM files")}
+            self.signatures = dict(db.execute("SELECT grp, signature FROM groups"))
             ids, dirty = self._meta("ids"), self._meta("dirty")
         except (sqlite3.DatabaseError, pickle.UnpicklingError, EOFError, AttributeError, ImportError) as exc:
             self.warnings.append(Problem(str(self.home), 0, f"the publish manifest is damaged ({exc})",
                                          "the output is checked file by file this time", warning=True))
-            self.files, ids, dirty = {}, None, True
-        self.known = bool(self.files) or ids is not None
-        for path, record in self.files.items():
-            self.groups.setdefault(record.group, []).append(path)
+            for table in ("groups", "files", "stale", "stamps", "foreign_entries", "meta"):
+                db.execute(f"DELETE FROM {table}")
+            db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA),))
+            db.commit()
+            self.signatures, ids, dirty = {}, None, True
+        self.known = bool(self.signatures)
         self.live_id, self.standby_id = _inode(self.live), _inode(self.standby)
         trusted = not verify and not dirty and self.live_id != 0 and ids == (self.live_id, self.standby_id)
         self.verify = not trusted
+        if self.live.exists() and not self.live.is_dir():
+            raise ContentError([Problem(self.shown, 0, "the output path is a file, not a folder",
+                                        "choose another --out")])
         if not self.verify:
-            self.foreign, self.missing = self._scan_changes()
+            self._scan_changes()
             self.standby_foreign = {p for (p,) in db.execute(
                 "SELECT path FROM foreign_entries WHERE tree = ?", (self.standby_id,))}
 
-    def reusable(self, group: str, signature: str) -> dict[str, FileRecord] | None:
-        """Return the published files of an output group made from `signature`, if they can be kept as they are."""
-        if self.verify:
-            return None
-        paths = self.groups.get(group)
-        if not paths or any(p in self.missing or self.files[p].signature != signature for p in paths):
-            return None
-        return {p: self.files[p] for p in paths}
+    def reusable(self, group: str, signature: str) -> bool:
+        """Tell whether the published files of an output group were made from `signature` and are all there."""
+        return not self.verify and self.signatures.get(group) == signature and group not in self.missing_groups
 
     # -- finding hand-placed files ----------------------------------------------------------------
 
-    def _scan_changes(self) -> tuple[set[str], set[str]]:
-        """Find hand-placed entries, and files of ours that were deleted, listing only folders that changed."""
+    def _scan_changes(self) -> None:
+        """Find hand-placed entries and deleted files of ours in the live folder, listing only changed folders."""
         db = self._store()
         stamps = dict(db.execute("SELECT dir, ctime_ns FROM stamps WHERE tree = ?", (self.live_id,)))
-        known_foreign = {p for (p,) in db.execute("SELECT path FROM foreign_entries WHERE tree = ?",
-                                                  (self.live_id,))}
-        children = _children(self.files)
+        self.folders = set(stamps)
+        self.foreign = {p for (p,) in db.execute("SELECT path FROM foreign_entries WHERE tree = ?",
+                                                 (self.live_id,))}
         changed = [""]
         fresh: dict[str, int] = {}
-        for folder in children:
-            if not folder:
-                continue
+        live = str(self.live)
+        for folder, stamp in stamps.items():
             try:
-                ctime = os.stat(self.live / folder).st_ctime_ns
+                ctime = os.stat(os.path.join(live, folder)).st_ctime_ns
             except OSError:
                 ctime = 0
-            if ctime == 0 or ctime != stamps.get(folder):
+            if ctime == 0 or ctime != stamp:
                 changed.append(folder)
                 fresh[folder] = ctime
         changed_set = set(changed)
-        foreign = {p for p in known_foreign if posixpath.dirname(p) not in changed_set}
-        missing: set[str] = set()
+        self.foreign = {p for p in self.foreign if p.rpartition("/")[0] not in changed_set}
+        subfolders: dict[str, set[str]] = {}
+        for folder in stamps:
+            parent, _, name = folder.rpartition("/")
+            if parent in changed_set:
+                subfolders.setdefault(parent, set()).add(name)
         gone: list[str] = []
         for folder in changed:
+            files = {path.rpartition("/")[2] for (path,) in db.execute("SELECT path FROM files WHERE dir = ?",
+                                                                        (folder,))}
             try:
-                entries = {e.name: e for e in os.scandir(self.live / folder if folder else self.live)}
+                entries = {e.name: e for e in os.scandir(os.path.join(live, folder) if folder else live)}
             except OSError:
                 entries = {}
-            for name, kind in children.get(folder, {}).items():
-                rel = f"{folder}/{name}" if folder else name
+            prefix = f"{folder}/" if folder else ""
+            for name in files:
                 entry = entries.pop(name, None)
-                if entry is None or not (entry.is_dir(follow_symlinks=False) if kind == "dir"
-                                         else entry.is_file(follow_symlinks=False)):
+                if entry is None or not entry.is_file(follow_symlinks=False):
+                    self.missing.add(prefix + name)
                     if entry is not None:
-                        foreign.add(rel)
-                    if kind == "dir":
-                        gone.append(rel + "/")
-                    else:
-                        missing.add(rel)
-            foreign.update(f"{folder}/{name}" if folder else name for name in entries)
-        if gone:
-            missing.update(p for p in self.files if p.startswith(tuple(gone)))
+                        self.foreign.add(prefix + name)
+            for name in subfolders.get(folder, ()):
+                entry = entries.pop(name, None)
+                if entry is None or not entry.is_dir(follow_symlinks=False):
+                    gone.append(prefix + name + "/")
+                    if entry is not None:
+                        self.foreign.add(prefix + name)
+            self.foreign.update(prefix + name for name in entries)
+        for folder in gone:
+            self.missing.update(p for (p,) in db.execute("SELECT path FROM files WHERE path LIKE ? ESCAPE '\\'",
+                                                         (_like_prefix(folder),)))
+        self.missing_groups = {g for path in self.missing
+                               for (g,) in db.execute("SELECT grp FROM files WHERE path = ?", (path,))}
         with db:
             db.executemany("INSERT OR REPLACE INTO stamps VALUES (?, ?, ?)",
                            [(self.live_id, d, _trusted(c)) for d, c in fresh.items()])
-        return foreign, missing
 
     def _walk_foreign(self, produced: set[str], folders: set[str]) -> set[str]:
-        """List the live folder's entries that are not ours: files and whole folders outside our folders."""
+        """List the live folder's entries that are not ours: files, and whole folders outside our folders."""
         found: set[str] = set()
         if self.live_id == 0:
             return found
+        old = {p for (p,) in self._store().execute("SELECT path FROM files")}
+        folders = folders | _folders(old)
         stack = [""]
         while stack:
             folder = stack.pop()
@@ -350,39 +376,53 @@ class Trees:
                 rel = f"{folder}/{entry.name}" if folder else entry.name
                 if entry.is_dir(follow_symlinks=False) and rel in folders:
                     stack.append(rel)
-                elif rel not in produced and rel not in self.files:
+                elif rel not in produced and rel not in old:
                     found.add(rel)
         return found
 
     # -- writing the standby ----------------------------------------------------------------------
 
-    def begin(self, produced: Iterable[str]) -> None:
-        """Get the standby ready for writing: marked unfinished, emptied when untrusted, clashes removed."""
-        produced = set(produced)
-        folders = _folders(produced)
+    def begin(self, groups: Iterable[str], rendering: Iterable[str]) -> None:
+        """Get the standby ready: marked unfinished, emptied when untrusted, clashes removed, digests at hand."""
+        produced = set(groups)
         with self._store() as db:
             self._put(db, "dirty", True)
         if self.verify:
-            self.foreign = self._walk_foreign(produced, folders | _folders(self.files))
-            if self.foreign and not self.known:
-                shown = ", ".join(sorted(self.foreign)[:3])
-                self.warnings.append(Problem(self.shown, 0, f"kept {len(self.foreign)} entries no recorded build "
-                                             f"made: {shown}", "delete them by hand if they are left over",
-                                             warning=True))
             if self.standby.exists() or self.standby.is_symlink():
                 _remove(self.standby)
             self.standby.mkdir(parents=True)
             self.standby_foreign = set()
-        clashes = {p for p in self.foreign if p in produced or p in folders}
-        for path in sorted(clashes):
-            self.warnings.append(Problem(f"{self.shown}/{path}", 0,
-                                         "a file placed here by hand is replaced by a page of the site",
-                                         "move it elsewhere if you still need it", warning=True))
-        self.foreign -= clashes
-        for path in sorted(self.standby_foreign):
-            if path in produced or path in folders:
-                _remove(self.standby / path)
-                self.standby_foreign.discard(path)
+        if self.standby_foreign:
+            folders = _folders(produced)
+            for path in sorted(self.standby_foreign):
+                if path in produced or path in folders:
+                    _remove(self.standby / path)
+                    self.standby_foreign.discard(path)
+        if not self.verify:
+            self.live_digests = dict(self._query_groups("SELECT path, digest FROM files WHERE grp IN", rendering))
+
+    def _query_groups(self, query: str, groups: Iterable[str]) -> list[tuple[Any, ...]]:
+        """Run `query ... (groups)` over many groups at once, through a temporary table."""
+        db = self._store()
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (grp TEXT PRIMARY KEY)")
+        db.execute("DELETE FROM wanted")
+        db.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", ((g,) for g in groups))
+        return db.execute(f"{query} (SELECT grp FROM wanted)").fetchall()
+
+    def settle(self, path: str, data: bytes) -> tuple[str, bool]:
+        """Return a file's digest, writing it into the standby unless the live folder holds the same bytes."""
+        digest = file_digest(data)
+        if self.verify:
+            try:
+                with open(os.path.join(self.live, path), "rb") as handle:
+                    same = handle.read() == data
+            except OSError:
+                same = False
+        else:
+            same = self.live_digests.get(path) == digest and path not in self.missing
+        if not same:
+            self.write(path, data)
+        return digest, not same
 
     def write(self, path: str, data: bytes) -> None:
         """Write one changed file into the standby without touching the copy the live folder shares."""
@@ -401,23 +441,13 @@ class Trees:
             handle.write(data)
         os.replace(temporary, target)
 
-    def same_as_live(self, path: str, data: bytes) -> bool:
-        """Tell whether the live folder holds exactly these bytes at `path` (read from disk when untrusted)."""
-        if self.verify:
-            try:
-                with open(self.live / path, "rb") as handle:
-                    return handle.read() == data
-            except OSError:
-                return False
-        record = self.files.get(path)
-        return record is not None and path not in self.missing and record.digest == file_digest(data)
-
     def link(self, path: str) -> None:
         """Make the standby's `path` the live folder's file, as a hard link."""
-        target = self.standby / path
+        target = os.path.join(self.standby, path)
         self._ensure_folder(posixpath.dirname(path))
-        target.unlink(missing_ok=True)
-        _link_or_copy(str(self.live / path), str(target))
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(target)
+        _link_or_copy(os.path.join(self.live, path), target)
 
     def _ensure_folder(self, folder: str) -> None:
         """Create a folder of the standby, refusing to follow a link out of it."""
@@ -431,25 +461,55 @@ class Trees:
                                         "remove the link from the output folder")])
         self.safe_folders.add(folder)
 
-    def finish(self, records: Mapping[str, FileRecord], changes: Changes, fast: FastState | None) -> None:
+    def indexed(self, changes: Changes) -> list[tuple[str, str]]:
+        """Return (path, digest) of every indexed page the new site will have, sorted."""
+        old = dict(self._store().execute("SELECT path, digest FROM files WHERE indexed = 1"))
+        for path in [p for p, _ in self._query_groups("SELECT path, grp FROM files WHERE grp IN",
+                                                      changes.rendered)]:
+            old.pop(path, None)
+        for _, files in changes.rendered.values():
+            old.update((f.path, f.digest) for f in files if f.indexed)
+        return sorted(old.items())
+
+    def finish(self, groups: set[str], changes: Changes) -> None:
         """Complete the standby, swap it in when any file changed, and record what each folder holds."""
         db = self._store()
-        changes.removed = set(self.files) - set(records)
+        dropped = set(self.signatures) - groups
+        new_files = {f.path for _, files in changes.rendered.values() for f in files}
+        if self.verify:
+            old = {p for (p,) in db.execute("SELECT path FROM files")}
+        else:
+            old = {p for p, _ in self._query_groups("SELECT path, grp FROM files WHERE grp IN",
+                                                    dropped | set(changes.rendered))}
+        changes.removed = old - new_files
+        if self.verify:
+            self.foreign = self._walk_foreign(new_files, _folders(new_files))
+            if self.foreign and not self.known:
+                shown = ", ".join(sorted(self.foreign)[:3])
+                self.warnings.append(Problem(self.shown, 0, f"kept {len(self.foreign)} entries no recorded build "
+                                             f"made: {shown}", "delete them by hand if they are left over",
+                                             warning=True))
+        self._drop_clashes(new_files)
         swap = bool(changes.written or changes.removed) or self.live_id == 0
         stale = set() if self.verify else {p for (p,) in db.execute("SELECT path FROM stale")}
         if self.verify:
-            relink = set(records) - changes.written if self.live_id else set()
+            relink = new_files - changes.written if self.live_id else set()
             drop: set[str] = set()
         elif swap:
-            relink = (stale & set(records)) - changes.written
-            drop = changes.removed | (stale - set(records))
+            # A stale path is still published if its group was kept as it was, or rendered anew.
+            stale_groups = self._groups_of(stale)
+            current = {p for p in stale if p in new_files or (stale_groups.get(p) in groups
+                                                               and stale_groups.get(p) not in changes.rendered)}
+            relink = current - changes.written
+            drop = changes.removed | (stale - current)
         else:
             relink, drop = set(), set()
         for path in sorted(relink):
             self.link(path)
         for path in sorted(drop):
-            (self.standby / path).unlink(missing_ok=True)
-        carried = set()
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(self.standby, path))
+        carried: set[str] = set()
         if swap or self.verify:
             for path in sorted(self.standby_foreign - self.foreign):
                 _remove(self.standby / path)
@@ -458,12 +518,13 @@ class Trees:
             carried = self.foreign | self.standby_foreign
         touched = _folders(changes.written | relink | drop | carried) | {""}
         self._prune(touched)
-        ours = _folders(records)
+        ours = (_folders(new_files) if self.verify
+                else (self.folders | _folders(new_files)) - {f for f in touched if not (self.standby / f).is_dir()})
         stamps = dict(self._stamps(self.standby, ours if self.verify else touched & ours))
         other: dict[str, int] = {}
         if self.live_id == 0:
             os.rename(self.standby, self.live)
-            self._mirror(records)
+            self._mirror(new_files)
             ids = (_inode(self.live), _inode(self.standby))
             other = dict(self._stamps(self.standby, ours))
         elif swap:
@@ -477,17 +538,27 @@ class Trees:
             stamps = dict(self._stamps(self.live, ours)) if self.verify else {}
         live_id, standby_id = ids
         with db:
-            db.execute("DELETE FROM files")
-            db.executemany("INSERT INTO files VALUES (?, ?, ?, ?, ?)",
-                           [(p, r.digest, r.signature, r.group, int(r.indexed)) for p, r in records.items()])
+            if self.verify:
+                db.execute("DELETE FROM files")
+                db.execute("DELETE FROM groups")
+                db.execute("DELETE FROM stamps")
+            else:
+                db.executemany("DELETE FROM files WHERE path = ?", ((p,) for p in sorted(old)))
+                db.executemany("DELETE FROM groups WHERE grp = ?", ((g,) for g in sorted(dropped)))
+            db.executemany("INSERT OR REPLACE INTO groups VALUES (?, ?)",
+                           [(g, sig) for g, (sig, _) in changes.rendered.items()])
+            db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
+                           [(f.path, g, f.path.rpartition("/")[0], f.digest, int(f.indexed))
+                            for g, (_, files) in changes.rendered.items() for f in files])
             if swap or self.verify:
                 db.execute("DELETE FROM stale")
             if swap and self.live_id:
                 db.executemany("INSERT OR REPLACE INTO stale VALUES (?)",
-                               ((p,) for p in changes.written | changes.removed))
-            if self.verify:
-                db.execute("DELETE FROM stamps")
+                               ((p,) for p in sorted(changes.written | changes.removed)))
             db.execute("DELETE FROM stamps WHERE tree NOT IN (?, ?)", ids)
+            if not self.verify:
+                gone = self.folders - ours
+                db.executemany("DELETE FROM stamps WHERE dir = ?", ((d,) for d in sorted(gone)))
             db.executemany("INSERT OR REPLACE INTO stamps VALUES (?, ?, ?)",
                            [(live_id, d, c) for d, c in stamps.items()]
                            + [(standby_id, d, c) for d, c in other.items()])
@@ -498,12 +569,32 @@ class Trees:
                            + [(standby_id, p) for p in sorted(standby_foreign)])
             self._put(db, "ids", ids)
             self._put(db, "dirty", False)
-            self._put(db, "fast", fast)
+            self._put(db, "fast", None)
+            changes.files = db.execute("SELECT count(*) FROM files").fetchone()[0]
+
+    def _drop_clashes(self, produced: set[str]) -> None:
+        """Forget hand-placed entries where the site now has a file or folder of its own, with a warning."""
+        if not self.foreign:
+            return
+        folders = _folders(produced)
+        clashes = sorted(p for p in self.foreign if p in produced or p in folders)
+        if clashes:
+            more = f" and {len(clashes) - 1} more" if len(clashes) > 1 else ""
+            self.warnings.append(Problem(f"{self.shown}/{clashes[0]}", 0,
+                                         f"a file placed here by hand{more} is replaced by the site's own",
+                                         "move hand-placed files to addresses the site does not use", warning=True))
+        self.foreign -= set(clashes)
 
     def record_fast(self, fast: FastState) -> None:
-        """Store a new quick-answer state after a build that changed nothing."""
+        """Store what a later build that finds nothing changed may answer."""
         with self._store() as db:
             self._put(db, "fast", fast)
+
+    def _groups_of(self, paths: Iterable[str]) -> dict[str, str]:
+        """Return the output group each of the published paths belongs to."""
+        db = self._store()
+        return {path: group for path in paths for (group,) in db.execute("SELECT grp FROM files WHERE path = ?",
+                                                                         (path,))}
 
     def _carry(self, path: str) -> None:
         """Give the standby the live folder's hand-placed file or folder at `path`."""
@@ -528,26 +619,29 @@ class Trees:
         for folder in sorted(folders, key=lambda f: -f.count("/")):
             if folder:
                 try:
-                    (self.standby / folder).rmdir()
+                    os.rmdir(os.path.join(self.standby, folder))
                 except OSError:
                     continue
 
     def _stamps(self, tree: Path, folders: Iterable[str]) -> Iterator[tuple[str, int]]:
         """Read the ctime of folders of a tree (racy ones as 0: listed next time)."""
+        root = str(tree)
         for folder in folders:
+            if not folder:
+                continue
             try:
-                yield folder, _trusted(os.stat(tree / folder).st_ctime_ns)
+                yield folder, _trusted(os.stat(os.path.join(root, folder)).st_ctime_ns)
             except OSError:
                 continue
 
-    def _mirror(self, records: Mapping[str, FileRecord]) -> None:
+    def _mirror(self, paths: Iterable[str]) -> None:
         """Create the standby as a hard-link copy of the live folder's files (after a first build)."""
         if self.standby.exists():
             _remove(self.standby)
         self.standby.mkdir()
         made: set[str] = set()
         live, standby = str(self.live), str(self.standby)
-        for path in sorted(records):
+        for path in sorted(paths):
             folder = posixpath.dirname(path)
             if folder and folder not in made:
                 os.makedirs(os.path.join(standby, folder), exist_ok=True)
@@ -570,27 +664,19 @@ def _trusted(ctime_ns: int) -> int:
     return 0 if ctime_ns >= time.time_ns() - RACY_NS else ctime_ns
 
 
-def _children(paths: Iterable[str]) -> dict[str, dict[str, str]]:
-    """Map each folder of the output to its entries of ours and their kind (file or dir)."""
-    children: dict[str, dict[str, str]] = {}
-    for path in paths:
-        folder, name = posixpath.split(path)
-        children.setdefault(folder, {})[name] = "file"
-        while folder:
-            parent, name = posixpath.split(folder)
-            children.setdefault(parent, {})[name] = "dir"
-            folder = parent
-    return children
+def _like_prefix(prefix: str) -> str:
+    """Return a LIKE pattern matching every path that starts with `prefix`."""
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def _folders(paths: Iterable[str]) -> set[str]:
     """Return every folder that holds one of the paths, at any depth (the root excluded)."""
     folders: set[str] = set()
     for path in paths:
-        folder = posixpath.dirname(path)
+        folder = path.rpartition("/")[0]
         while folder and folder not in folders:
             folders.add(folder)
-            folder = posixpath.dirname(folder)
+            folder = folder.rpartition("/")[0]
     return folders
 
 
