@@ -14,10 +14,13 @@ import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import Problem
-from .items import ParsedItem
-from .model import Item
+
+if TYPE_CHECKING:
+    from .items import ParsedItem
+    from .model import Item
 
 SCHEMA = 1
 FILE = "cache.sqlite"
@@ -30,9 +33,6 @@ CREATE TABLE IF NOT EXISTS bodies (key TEXT PRIMARY KEY, html TEXT NOT NULL);
 """
 # Rows not used by the latest build are deleted once they outnumber the used ones this much.
 GARBAGE_FACTOR = 2
-# A file modified this close to the moment its stat was taken may change again within the clock's
-# resolution without its mtime moving, so its stat is not trusted next time (git's "racy clean").
-RACY_NS = 2_000_000_000
 
 Stat = tuple[int, int, str]
 
@@ -106,6 +106,12 @@ def _table_names(tables: str) -> list[str]:
     return [line.split()[5] for line in tables.splitlines() if line.startswith("CREATE TABLE")]
 
 
+def connect_read_only(path: Path, immutable: bool = True) -> sqlite3.Connection:
+    """Open a cache file for reading; `immutable` also spares SQLite its lock files (no writer is around)."""
+    flags = "mode=ro&immutable=1" if immutable else "mode=ro"
+    return sqlite3.connect(f"file:{path}?{flags}", uri=True, timeout=30)
+
+
 class Cache:
     """The content cache of one build: read what is known, collect what is new, save it at the end."""
 
@@ -127,9 +133,10 @@ class Cache:
         """
         path = folder / FILE if folder is not None else None
         if read_only:
-            if path is not None and path.is_file():
+            # A cache being written (its -wal file exists) is not read: reading it would create files.
+            if path is not None and path.is_file() and not path.with_name(path.name + "-wal").exists():
                 try:
-                    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+                    db = connect_read_only(path)
                     row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
                     if row and row[0] == str(SCHEMA):
                         return cls(db, path, [], read_only=True)
@@ -205,8 +212,7 @@ class Cache:
                 return self.new_bodies[keys[item.path]]
             pid = os.getpid()
             if pid not in connections:
-                connections[pid] = (sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30) if path
-                                    else self.db)
+                connections[pid] = connect_read_only(path, self.read_only) if path else self.db
             row = connections[pid].execute("SELECT html FROM bodies WHERE key = ?", (keys[item.path],)).fetchone()
             if row is None:
                 raise CacheError(f"the body of {item.path} vanished from the cache")

@@ -10,11 +10,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from .builder import Options, build
-from .checks import check_site
 from .errors import ContentError
 from .reporter import Reporter
-from .scaffold import Request, create_item
-from .server import serve
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
 
@@ -86,10 +83,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "new":
         return new_item(args, reporter, now)
     options = options_from(args)
+    # Each command imports what only it needs: a build with nothing to do starts in a fraction of a second.
     if args.command == "serve":
+        from .server import serve
+
         return serve(options, args.port, reporter)
     try:
         if args.command == "check":
+            from .checks import check_site
+
             reporter.checked(check_site(options, now))
         else:
             report = build(options, now, progress=reporter.progress)
@@ -106,6 +108,8 @@ def new_item(args: argparse.Namespace, reporter: Reporter, now: datetime) -> int
     if args.section is None and args.translation_of is None:
         reporter.usage("new", "give the section: --section S (or --translation-of PATH)")
         return EXIT_USAGE
+    from .scaffold import Request, create_item
+
     request = Request(title=args.title, section=args.section, officials=tuple(args.official),
                       organizations=tuple(args.organization), lang=args.lang, date=args.date,
                       translation_of=args.translation_of)

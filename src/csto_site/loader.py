@@ -8,7 +8,6 @@ every body, and the memory of a 100,000-item build bounded.
 from __future__ import annotations
 
 import os
-import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -16,9 +15,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
 
-from .cache import RACY_NS, Cache, Record, Stat, digest
+from .cache import Cache, Record, Stat, connect_read_only, digest
 from .config import SiteConfig
 from .errors import Problem
+from .inputs import RACY_NS, Listing, library_stamps
 from .items import ParsedItem, parse_item
 from .markup import Markup
 from .model import Item
@@ -26,7 +26,6 @@ from .parallel import chunked, fork_map
 from .registry import Registry
 from .sources import REGISTRY_FILES, SECTION_INDEX, SourceFile, read_source
 
-Progress = Callable[[str, int, int], None]
 CHUNK = 64
 # Below this many files to parse, starting worker processes costs more than it saves.
 PARALLEL_FROM = 48
@@ -62,29 +61,7 @@ class Parsed:
     problems: tuple[Problem, ...]
 
 
-def walk(folder: Path) -> list[tuple[str, str, os.stat_result]]:
-    """List (path, relative path, stat) of the files below a folder, skipping hidden names, sorted by path."""
-    found: list[tuple[tuple[str, ...], str, os.stat_result]] = []
-    stack: list[tuple[tuple[str, ...], str]] = [((), str(folder))]
-    while stack:
-        parts, base = stack.pop()
-        try:
-            entries = list(os.scandir(base))
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        for entry in entries:
-            name = entry.name
-            if name.startswith("."):
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                stack.append(((*parts, name), entry.path))
-            elif entry.is_file():
-                found.append(((*parts, name), entry.path, entry.stat()))
-    found.sort(key=lambda f: f[0])
-    return [(path, "/".join(parts), stat) for parts, path, stat in found]
-
-
-def scan(listing: Iterable[tuple[str, str, os.stat_result]]) -> Scan:
+def scan(listing: Listing) -> Scan:
     """Sort the content folder's files into section indexes, items, ignored files and misplaced ones."""
     sections: list[Found] = []
     items: list[Found] = []
@@ -114,18 +91,6 @@ def code_fingerprint() -> str:
     for path in sorted(package.glob("*.py")):
         parts += [path.name, path.read_bytes()]
     return digest(*parts, *library_stamps())
-
-
-def library_stamps() -> list[str]:
-    """Return the mtime of every site-packages folder: pip touches one whenever it changes a library there."""
-    stamps = []
-    for entry in sys.path:
-        if Path(entry).name in ("site-packages", "dist-packages"):
-            try:
-                stamps.append(f"{entry}:{os.stat(entry).st_mtime_ns}")
-            except OSError:
-                continue
-    return stamps
 
 
 def markup_fingerprint() -> str:
@@ -228,7 +193,7 @@ def head_digest(item: Item) -> str:
 
 
 def parse_items(found: Iterable[Found], registry: Registry, config: SiteConfig, context: str, cache: Cache,
-                jobs: int, progress: Progress | None = None) -> Parsed:
+                jobs: int, progress: Callable[[str, int, int], None] | None = None) -> Parsed:
     """Parse every item file, reusing cached results for unchanged files and spreading the rest over `jobs`."""
     stats = cache.stats()
     known: dict[str, Record] = {}
@@ -302,7 +267,7 @@ def _reader(cache: Cache) -> Callable[[str], str | None]:
     """Open a private read-only connection to the cache, for a worker process."""
     if cache.path is None:
         return cache.new_bodies.get
-    db = sqlite3.connect(f"file:{cache.path}?mode=ro", uri=True, timeout=30)
+    db = connect_read_only(cache.path, cache.read_only)
 
     def body(key: str) -> str | None:
         row = db.execute("SELECT html FROM bodies WHERE key = ?", (key,)).fetchone()

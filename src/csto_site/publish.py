@@ -21,13 +21,14 @@ import posixpath
 import shutil
 import sqlite3
 import time
-from collections.abc import Container, Iterable, Iterator, Mapping
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
 from .cache import open_store
 from .errors import ContentError, Problem
+from .inputs import FastState
 
 SCHEMA = 2
 TABLES = """
@@ -126,17 +127,6 @@ class Published(NamedTuple):
     path: str
     digest: str
     indexed: bool
-
-
-@dataclass(frozen=True)
-class FastState:
-    """What a build that found nothing changed may report without looking further."""
-
-    inputs: str
-    racy: Mapping[str, str]
-    valid_from: float
-    valid_until: float
-    summary: Any
 
 
 @dataclass
@@ -461,15 +451,14 @@ class Trees:
                                         "remove the link from the output folder")])
         self.safe_folders.add(folder)
 
-    def indexed(self, changes: Changes) -> list[tuple[str, str]]:
-        """Return (path, digest) of every indexed page the new site will have, sorted."""
-        old = dict(self._store().execute("SELECT path, digest FROM files WHERE indexed = 1"))
-        for path in [p for p, _ in self._query_groups("SELECT path, grp FROM files WHERE grp IN",
-                                                      changes.rendered)]:
-            old.pop(path, None)
+    def indexed(self, groups: set[str], changes: Changes) -> list[tuple[str, str]]:
+        """Return (path, digest) of every indexed page of the new site (of `groups`), sorted."""
+        found = {path: dig for path, dig, group in self._store().execute(
+                     "SELECT path, digest, grp FROM files WHERE indexed = 1")
+                 if group in groups and group not in changes.rendered} if not self.verify else {}
         for _, files in changes.rendered.values():
-            old.update((f.path, f.digest) for f in files if f.indexed)
-        return sorted(old.items())
+            found.update((f.path, f.digest) for f in files if f.indexed)
+        return sorted(found.items())
 
     def finish(self, groups: set[str], changes: Changes) -> None:
         """Complete the standby, swap it in when any file changed, and record what each folder holds."""

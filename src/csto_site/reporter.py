@@ -7,15 +7,16 @@ import time
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
-
-from .builder import Report
-from .checks import Checked
 from .errors import Problem
-from .scaffold import Created
+
+if TYPE_CHECKING:  # imported for their names only: a build with nothing to do starts without them
+    from rich.progress import Progress, TaskID
+
+    from .builder import Report
+    from .checks import Checked
+    from .scaffold import Created
 
 # A build quicker than this never shows a bar: it would only flicker.
 PROGRESS_AFTER_SECONDS = 0.5
@@ -52,6 +53,9 @@ class Reporter:
         if self.bar is None:
             if time.monotonic() - self.started < PROGRESS_AFTER_SECONDS:
                 return
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
             self.bar = Progress(TextColumn("{task.description:<20}"), BarColumn(), MofNCompleteColumn(),
                                 TimeRemainingColumn(), console=Console(file=self.err), transient=True)
             self.bar.start()

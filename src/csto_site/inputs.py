@@ -1,0 +1,137 @@
+"""What a build reads, listed and digested once, and the quick answer when none of it changed.
+
+A build first lists the content, templates and static folders and the program's own files (names,
+sizes, mtimes). If that listing, the options and the clock's place among the items' dates are what
+the last build recorded, its output is still exactly right, and the build says so without importing
+the rest of the program, reading a file or touching the output.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import os
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+# A file modified this close to the moment its stat was taken may change again within the clock's
+# resolution without its mtime moving, so its stat is not trusted next time (git's "racy clean").
+RACY_NS = 2_000_000_000
+
+Listing = list[tuple[str, str, os.stat_result]]
+
+
+def walk(folder: Path) -> Listing:
+    """List (path, relative path, stat) of the files below a folder, skipping hidden names, sorted by path."""
+    found: list[tuple[tuple[str, ...], str, os.stat_result]] = []
+    stack: list[tuple[tuple[str, ...], str]] = [((), str(folder))]
+    while stack:
+        parts, base = stack.pop()
+        try:
+            entries = list(os.scandir(base))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(((*parts, name), entry.path))
+            elif entry.is_file():
+                found.append(((*parts, name), entry.path, entry.stat()))
+    found.sort(key=lambda f: f[0])
+    return [(path, "/".join(parts), stat) for parts, path, stat in found]
+
+
+def library_stamps() -> list[str]:
+    """Return the mtime of every site-packages folder: pip touches one whenever it changes a library there."""
+    stamps = []
+    for entry in sys.path:
+        if Path(entry).name in ("site-packages", "dist-packages"):
+            try:
+                stamps.append(f"{entry}:{os.stat(entry).st_mtime_ns}")
+            except OSError:
+                continue
+    return stamps
+
+
+def digest_text(*parts: str) -> str:
+    """Return a short hex digest of text parts."""
+    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Every file a build reads, by name, size and mtime, digested with the program and the options."""
+
+    digest: str
+    content: Listing
+    listings: Listing
+    started_ns: int
+
+
+@dataclass(frozen=True)
+class FastState:
+    """What a build that finds nothing changed may report without looking further."""
+
+    inputs: str
+    racy: Mapping[str, str]
+    valid_from: float
+    valid_until: float
+    summary: Any
+
+
+def read_inputs(options: Any) -> Inputs:
+    """List the content, templates, static files and the program's own files, and digest the lot."""
+    started = time.time_ns()
+    parts: list[str] = [repr((options.content, options.out, options.templates, options.static, options.drafts,
+                              options.future, options.search)), sys.version, *library_stamps()]
+    listings: Listing = []
+    content: Listing = []
+    for folder in (options.content, options.templates, options.static, Path(__file__).parent):
+        listing = walk(folder)
+        if folder is options.content:
+            content = listing
+        listings += listing
+        parts.append(str(folder))
+        parts += [f"{rel}:{stat.st_size}:{stat.st_mtime_ns}" for _, rel, stat in listing]
+    return Inputs(digest_text(*parts), content, listings, started)
+
+
+def fast_state(inputs: Inputs, moments: Iterable[float], now: datetime, summary: Any) -> FastState:
+    """Describe this build for a later one that finds nothing changed: inputs, racy files, time window.
+
+    `moments` are the times at which the site changes by itself (an item's date, the end of its time in
+    the news sitemap); the output stays right only while the clock stays between the same two of them.
+    """
+    racy = {path: file_digest(Path(path)) for path, _, stat in inputs.listings
+            if stat.st_mtime_ns >= inputs.started_ns - RACY_NS}
+    ordered = sorted(set(moments))
+    stamp = now.timestamp()
+    index = bisect.bisect_left(ordered, stamp)
+    if index < len(ordered) and ordered[index] == stamp:
+        valid_from = valid_until = stamp
+    else:
+        valid_from = ordered[index - 1] if index else float("-inf")
+        valid_until = ordered[index] if index < len(ordered) else float("inf")
+    return FastState(inputs.digest, racy, valid_from, valid_until, summary)
+
+
+def fast_path_holds(fast: FastState, inputs: str, now: datetime) -> bool:
+    """Tell whether the last build's output is still exactly what this one would write."""
+    if fast.inputs != inputs or not fast.valid_from < now.timestamp() < fast.valid_until:
+        return False
+    return all(file_digest(Path(path)) == dig for path, dig in fast.racy.items())
+
+
+def file_digest(path: Path) -> str:
+    """Digest a file's bytes ("" when it cannot be read)."""
+    try:
+        return hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
+    except OSError:
+        return ""

@@ -1,0 +1,319 @@
+"""The work of a build that has something to do: parse what changed, plan, render, publish.
+
+builder.py calls this after its quick check found a change; see there for the whole flow.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import NamedTuple
+
+from .assets import fingerprint
+from .builder import ASSETS, Loaded, Options, Progress, Report, static_outputs
+from .cache import Cache, digest
+from .compress import compressed
+from .config import SiteConfig, load_config
+from .errors import ContentError, Problem
+from .feeds import render_feed
+from .inputs import Inputs, Listing, fast_state, walk
+from .inputs import file_digest as _file_digest
+from .items import link_translations
+from .loader import code_fingerprint, parse_items, registry_fingerprint, scan
+from .model import Item, Site
+from .nginx import REDIRECTS_CONF, render_redirects
+from .parallel import chunked, default_jobs, fork_map
+from .plan import PlannedPage, Planner, template_digests
+from .publish import Changes, Output, Published, Trees, check_paths, check_unique, file_digest
+from .redirects import Redirect, find_redirect_clashes
+from .registry import Registry, load_registry
+from .render import Renderer, load_labels
+from .search import BUNDLE, MARKER, SOURCE, bundle_files
+from .site import build_site, find_duplicate_urls
+from .sitemap import NEWS_SITEMAP, NEWS_WINDOW, render_news_sitemap, render_robots, render_sitemap
+from .sources import SourceFile, read_source
+from .urls import ROBOTS, SITEMAP, Urls, output_path
+from .views import Page, Views
+
+# Below this many outputs to render, forking workers costs more than it saves.
+PARALLEL_RENDER_FROM = 200
+RENDER_CHUNK = 40
+
+
+@dataclass(frozen=True)
+class Content:
+    """Everything read from content/ and templates/: items without bodies, and what the cache knows of them."""
+
+    items: tuple[Item, ...]
+    registry: Registry
+    config: SiteConfig
+    renderer: Renderer
+    urls: Urls
+    heads: Mapping[str, str]
+    body_keys: Mapping[str, str]
+    registry_digest: str
+
+
+@dataclass(frozen=True)
+class _Summary:
+    """The counts a no-change build reports again."""
+
+    items: int
+    pages: int
+    files: int
+    held_back: int
+    next_due: datetime | None
+
+
+def load_site(options: Options, now: datetime) -> Loaded:
+    """Read and check all content and templates, with bodies; raise ContentError with every problem."""
+    with Cache.open(options.cache, read_only=True) as cache:
+        content = read_content(options, cache, options.jobs or default_jobs())
+        body = cache.body_reader(content.body_keys)
+        items = [replace(item, body_html=body(item)) for item in content.items]
+    site = build_site(items, content.registry, content.config, now, drafts=options.drafts, future=options.future)
+    return Loaded(site, content.renderer, content.urls)
+
+
+def read_content(options: Options, cache: Cache, jobs: int, progress: Progress | None = None,
+                 listing: Listing | None = None) -> Content:
+    """Check templates, configuration, registries and items, parsing only what changed; raise on problems."""
+    renderer = Renderer(options.templates)
+    labels, problems = load_labels(options.templates)
+    problems += renderer.check()
+    if problems:
+        raise ContentError(problems)
+    config = load_config(options.content, labels, str(options.templates / "labels.yaml"))
+    found = scan(walk(options.content) if listing is None else listing)
+    problems = list(found.problems)
+    sections: list[SourceFile] = []
+    for entry in found.sections:
+        source = read_source(Path(entry.path), entry.rel)
+        if isinstance(source, Problem):
+            problems.append(source)
+        else:
+            sections.append(source)
+    registry = load_registry(options.content, config, sections)
+    registry_digest = digest(registry_fingerprint(options.content, sections), *(s.digest for s in sections))
+    context = digest(code_fingerprint(), config.digest, registry_digest)
+    parsed = parse_items(found.items, registry, config, context, cache, jobs, progress)
+    problems += parsed.problems
+    items, found_problems = link_translations(parsed.items, config)
+    problems += found_problems
+    urls = Urls(config.default_language, config.base_url)
+    problems += find_duplicate_urls(items, urls)
+    if problems:
+        raise ContentError(problems)
+    cache.save(set(parsed.keys.values()), set(parsed.bodies.values()))
+    heads = {item.path: digest(parsed.heads[item.path], item.slug) for item in items}
+    return Content(tuple(items), registry, config, renderer, urls, heads, parsed.bodies, registry_digest)
+
+
+def render_site(loaded: Loaded, static: Path, now: datetime) -> list[Output]:
+    """Render every page, feed, sitemap and static file of the site, in memory (the reference build)."""
+    site, urls = loaded.site, loaded.urls
+    assets = fingerprint(static_outputs(static), ASSETS)
+    views = Views(site, urls, assets.names)
+    pages = views.pages()
+    outputs = [Output(page.path, loaded.renderer.render(page), page.template) for page in pages]
+    outputs += [Output(output_path(feed.url), render_feed(feed, urls, views.categories), feed.page_url)
+                for feed in views.feeds()]
+    outputs.append(Output(output_path(SITEMAP), render_sitemap(pages, urls), "sitemap"))
+    every_item = [i for e in site.editions.values() for i in e.items]
+    outputs.append(Output(output_path(NEWS_SITEMAP),
+                          render_news_sitemap(every_item, urls, dict(site.config.title), now), "news sitemap"))
+    outputs.append(Output(output_path(ROBOTS), render_robots(urls), "robots"))
+    redirects = views.redirects(pages)
+    outputs.append(Output(REDIRECTS_CONF, render_redirects((r.old, r.new) for r in redirects), "aliases"))
+    outputs += assets.outputs
+    problems = find_redirect_clashes(redirects, outputs, site, urls)
+    if not problems:
+        outputs += [Output(r.path, loaded.renderer.render(views.redirect_page(r)), r.source)
+                    for r in redirects if r.path]
+        problems = check_unique(outputs)
+    if problems:
+        raise ContentError(problems)
+    return outputs
+
+
+def rebuild(options: Options, now: datetime, progress: Progress | None, trees: Trees, inputs: Inputs,
+            started: float) -> Report:
+    """Parse what changed, render the outputs whose inputs changed, and publish them (trees not yet open)."""
+    jobs = options.jobs or default_jobs()
+    with Cache.open(options.cache, clean=options.clean) as cache:
+        content = read_content(options, cache, jobs, progress, inputs.content)
+        site = build_site(content.items, content.registry, content.config, now,
+                          drafts=options.drafts, future=options.future)
+        trees.lock()
+        trees.open(verify=options.clean)
+        changes, groups, pages = publish_site(options, now, content, site, cache, trees, jobs, progress)
+    items = sum(len(e.items) for e in site.editions.values())
+    future = [i.published for i in site.held_back if not i.draft and i.published > now]
+    summary = _Summary(items, pages, 0, len(site.held_back), min(future, default=None))
+    trees.finish(groups, changes)
+    moments = [t for e in site.editions.values() for i in e.items for t in _moments(i)]
+    moments += [t for i in site.held_back for t in _moments(i)]
+    trees.record_fast(fast_state(inputs, moments, now, replace(summary, files=changes.files)))
+    return Report(items=items, pages=pages, written=len(changes.written), held_back=summary.held_back,
+                  next_due=summary.next_due, seconds=time.perf_counter() - started,
+                  unchanged=changes.unchanged, removed=len(changes.removed),
+                  warnings=(*cache.warnings, *trees.warnings))
+
+
+def publish_site(options: Options, now: datetime, content: Content, site: Site, cache: Cache, trees: Trees,
+                 jobs: int, progress: Progress | None) -> tuple[Changes, set[str], int]:
+    """Plan every output and render those whose inputs changed into the standby; return what was done."""
+    urls, renderer = content.urls, content.renderer
+    assets = fingerprint(static_outputs(options.static), ASSETS)
+    views = Views(site, urls, assets.names)
+    base = digest(code_fingerprint(), content.config.digest, content.registry_digest,
+                  repr(sorted(assets.names.items())), _file_digest(options.templates / "labels.yaml"))
+    planner = Planner(site, views, urls, content.heads, content.body_keys, cache.body_reader(content.body_keys),
+                      base, template_digests(renderer.env))
+    pages = planner.pages()
+    redirects = views.redirects(pages)  # type: ignore[arg-type]
+    work = plan_jobs(planner, pages, views, renderer, assets.outputs, redirects, now)
+    problems = (find_redirect_clashes(redirects, [Output(j.path, b"", j.source) for j in work], site, urls)
+                if redirects else [])
+    template = planner.templates.get("redirect.html", "")
+    work += [Job(r.path, r.source, digest(planner.base, template, repr(r)),
+                 partial(_render_redirect, views, renderer, r)) for r in redirects if r.path]
+    # A redirect clash is already reported with its line; check_unique would name it again without one.
+    problems += check_paths(work, trees.signatures, trees.folders) + (check_unique(work) if not problems else [])
+    if problems:
+        raise ContentError(problems)
+    to_render = [job for job in work if not trees.reusable(job.path, job.signature)]
+    groups = {job.path for job in work}
+    trees.begin(groups, (job.path for job in to_render))
+    changes = Changes()
+    for outcome in render_jobs(to_render, trees, jobs, progress):
+        changes.rendered.update(outcome.rendered)
+        changes.written |= outcome.written
+    if options.search:
+        groups.add(search_job(groups, changes, trees, planner.base, progress))
+    return changes, groups, sum(1 for p in pages if p.path.endswith(".html"))
+
+
+class Job(NamedTuple):
+    """One output to make (with its compressed copies): its path, signature and maker."""
+
+    path: str
+    source: str
+    signature: str
+    make: Callable[[], bytes]
+
+
+def plan_jobs(planner: Planner, pages: Sequence[PlannedPage], views: Views, renderer: Renderer,
+              static: Iterable[Output], redirects: Sequence[Redirect], now: datetime) -> list[Job]:
+    """List every output but the redirect pages, in the reference build's order, each with its signature."""
+    site, urls, base = planner.site, planner.urls, planner.base
+    work = [Job(p.path, p.template, p.signature, partial(_render_page, views, renderer, p)) for p in pages]
+    for spec in views.feeds():
+        signature = digest(base, "feed", spec.url, spec.page_url, spec.lang, spec.title, spec.description,
+                           planner.heads_of(spec.items))
+        work.append(Job(output_path(spec.url), spec.page_url, signature,
+                        partial(render_feed, spec, urls, views.categories)))
+    work.append(Job(output_path(SITEMAP), "sitemap", planner.sitemap_signature(pages),
+                    partial(render_sitemap, pages, urls)))  # type: ignore[arg-type]
+    news = planner.news_sitemap_items(now)
+    work.append(Job(output_path(NEWS_SITEMAP), "news sitemap", digest(base, "news", planner.heads_of(news)),
+                    partial(render_news_sitemap, news, urls, dict(site.config.title), now)))
+    work.append(Job(output_path(ROBOTS), "robots", digest(base, "robots"), partial(render_robots, urls)))
+    conf = render_redirects((r.old, r.new) for r in redirects)
+    work.append(Job(REDIRECTS_CONF, "aliases", file_digest(conf), partial(bytes, conf)))
+    work += [Job(o.path, o.source, file_digest(o.data), partial(bytes, o.data)) for o in static]
+    return work
+
+
+def _render_page(views: Views, renderer: Renderer, planned: PlannedPage) -> bytes:
+    """Build one planned page with its language versions and render it."""
+    versions = [Page(url=v.url, template=planned.template, lang=v.lang, key=planned.key, title="", description="",
+                     context={}, canonical=v.absolute) for v in planned.alternates]
+    return renderer.render(views.with_alternates(planned.build(), versions))
+
+
+def _render_redirect(views: Views, renderer: Renderer, redirect: Redirect) -> bytes:
+    """Render the page left at an old address."""
+    return renderer.render(views.redirect_page(redirect))
+
+
+@dataclass
+class _Outcome:
+    """The files some output groups became, and which of them were written."""
+
+    rendered: dict[str, tuple[str, list[Published]]] = field(default_factory=dict)
+    written: set[str] = field(default_factory=set)
+
+
+def render_jobs(work: Sequence[Job], trees: Trees, jobs: int, progress: Progress | None) -> list[_Outcome]:
+    """Render outputs and their compressed copies; write into the standby those that differ from the live site."""
+    total = len(work)
+    done = [0]
+
+    def advance(n: int) -> None:
+        done[0] = min(total, done[0] + n * RENDER_CHUNK)
+        if progress:
+            progress("render", done[0], total)
+
+    if progress and total:
+        progress("render", 0, total)
+    workers = jobs if total >= PARALLEL_RENDER_FROM else 1
+    return fork_map(partial(_render_chunk, trees), chunked(work, RENDER_CHUNK), workers, advance)
+
+
+def _render_chunk(trees: Trees, chunk: Sequence[Job]) -> _Outcome:
+    """Render a run of outputs; write what changed."""
+    outcome = _Outcome()
+    for job in chunk:
+        data = job.make()
+        primary = Output(job.path, data, job.source)
+        indexed = job.path.endswith(".html") and MARKER in data
+        outcome.rendered[job.path] = (job.signature, _settle(trees, primary, indexed, outcome.written))
+    return outcome
+
+
+def _settle(trees: Trees, output: Output, indexed: bool, written: set[str]) -> list[Published]:
+    """Settle a file and its compressed copies: record their digests, write those that changed."""
+    files = []
+    for copy in (output, *compressed(output)):
+        file_digest, changed = trees.settle(copy.path, copy.data)
+        files.append(Published(copy.path, file_digest, indexed and copy is output))
+        if changed:
+            written.add(copy.path)
+    return files
+
+
+def search_job(groups: set[str], changes: Changes, trees: Trees, base: str, progress: Progress | None) -> str:
+    """Index the item pages with Pagefind when any of them changed; write the bundle files that differ."""
+    group = f"{BUNDLE}/"
+    indexed = trees.indexed(groups, changes)
+    signature = digest(base, "pagefind", *(f"{p}:{d}" for p, d in indexed))
+    if trees.reusable(group, signature) or not indexed:
+        return group
+    if progress:
+        progress("search", 0, 1)
+    with tempfile.TemporaryDirectory(prefix="csto-search-") as tmp:
+        for path, _ in indexed:
+            target = Path(tmp, path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            # The page as it will be published: written into the standby now, or unchanged in the live folder.
+            os.link((trees.standby if path in changes.written else trees.live) / path, target)
+        files = bundle_files(Path(tmp))
+    published = []
+    for name, data in sorted(files.items()):
+        published += _settle(trees, Output(f"{BUNDLE}/{name}", data, SOURCE), False, changes.written)
+    changes.rendered[group] = (signature, published)
+    if progress:
+        progress("search", 1, 1)
+    return group
+
+
+def _moments(item: Item) -> tuple[float, float]:
+    """Return when an item enters the site (its date) and leaves the news sitemap."""
+    return item.published.timestamp(), (item.published + NEWS_WINDOW).timestamp()
