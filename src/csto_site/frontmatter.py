@@ -91,13 +91,19 @@ def _too_deep(text: str) -> int | None:
     if len(text) < DEPTH_CHECK_CHARS and text.count("[") + text.count("{") < MAX_DEPTH:
         return None
     depth = 0
-    for event in yaml.parse(text, Loader=_BaseLoader):
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > MAX_DEPTH:
-                return int(event.start_mark.line)
-        elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
+    try:
+        for event in yaml.parse(text, Loader=_BaseLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return int(event.start_mark.line)
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.MarkedYAMLError as exc:
+        # Newer LibYAML refuses deep nesting itself (at 1,000 levels); report it the same way.
+        if exc.problem_mark is not None and "nesting depth" in (exc.problem or ""):
+            return int(exc.problem_mark.line)
+        raise
     return None
 
 
