@@ -76,6 +76,17 @@ class Inputs:
 
 
 @dataclass(frozen=True)
+class Summary:
+    """The counts a build reports, kept for a later build that finds nothing changed."""
+
+    items: int
+    pages: int
+    files: int
+    held_back: int
+    next_due: datetime | None
+
+
+@dataclass(frozen=True)
 class FastState:
     """What a build that finds nothing changed may report without looking further."""
 
@@ -83,7 +94,7 @@ class FastState:
     racy: Mapping[str, str]
     valid_from: float
     valid_until: float
-    summary: Any
+    summary: Summary
 
 
 def read_inputs(options: Any) -> Inputs:
@@ -93,8 +104,11 @@ def read_inputs(options: Any) -> Inputs:
                               options.future, options.search)), sys.version, *library_stamps()]
     listings: Listing = []
     content: Listing = []
-    for folder in (options.content, options.templates, options.static, Path(__file__).parent):
+    program = Path(__file__).parent
+    for folder in (options.content, options.templates, options.static, program):
         listing = walk(folder)
+        if folder is program:  # its sources, not the bytecode Python writes beside them
+            listing = [entry for entry in listing if entry[1].endswith(".py")]
         if folder is options.content:
             content = listing
         listings += listing
@@ -103,7 +117,7 @@ def read_inputs(options: Any) -> Inputs:
     return Inputs(digest_text(*parts), content, listings, started)
 
 
-def fast_state(inputs: Inputs, moments: Iterable[float], now: datetime, summary: Any) -> FastState:
+def fast_state(inputs: Inputs, moments: Iterable[float], now: datetime, summary: Summary) -> FastState:
     """Describe this build for a later one that finds nothing changed: inputs, racy files, time window.
 
     `moments` are the times at which the site changes by itself (an item's date, the end of its time in

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
 
-from .cache import Cache, Record, Stat, connect_read_only, digest
+from .cache import Cache, Entry, Folder, Record, connect_read_only, digest
 from .config import SiteConfig
 from .errors import Problem
 from .inputs import RACY_NS, Listing, library_stamps
@@ -55,7 +55,6 @@ class Parsed:
     """The items of the content, without bodies, with what the cache knows of each."""
 
     items: tuple[ParsedItem, ...]
-    keys: Mapping[str, str]
     heads: Mapping[str, str]
     bodies: Mapping[str, str]
     problems: tuple[Problem, ...]
@@ -114,21 +113,11 @@ def registry_fingerprint(content: Path, sections: Iterable[SourceFile]) -> str:
 
 
 @dataclass(frozen=True)
-class _Task:
-    """One item file to parse: already read by the parent, or to be read by the worker."""
-
-    found: Found
-    source: SourceFile | None
-    key: str
-
-
-@dataclass(frozen=True)
 class _Result:
     """What a worker learned about one item file."""
 
     found: Found
     file_digest: str | None
-    key: str
     record: Record | None
     problems: tuple[Problem, ...]
     body: tuple[str, str] | None
@@ -156,35 +145,25 @@ class _BodyRenderer:
         return html
 
 
-def _parse_chunk(tasks: Iterable[_Task], registry: Registry, config: SiteConfig, context: str,
+def _parse_chunk(files: Iterable[Found], registry: Registry, config: SiteConfig,
                  bodies: _BodyRenderer) -> list[_Result]:
     """Read and parse item files; return each one's record or problems."""
     results = []
-    for task in tasks:
-        source = task.source
-        if source is None:
-            read = read_source(Path(task.found.path), task.found.rel)
-            if isinstance(read, Problem):
-                results.append(_Result(task.found, None, "", None, (read,), None))
-                continue
-            source = read
-        key = task.key or item_key(context, source)
+    for found in files:
+        source = read_source(Path(found.path), found.rel)
+        if isinstance(source, Problem):
+            results.append(_Result(found, None, None, (source,), None))
+            continue
         bodies.last = ("", "", False)
         parsed, problems = parse_item(source, registry, config, bodies.render)
         if parsed is None:
-            results.append(_Result(task.found, source.digest, key, None, tuple(problems), None))
+            results.append(_Result(found, source.digest, None, tuple(problems), None))
             continue
         body_key, html, fresh = bodies.last
         lean = replace(parsed, item=replace(parsed.item, body_html=""))
         record = Record(lean, head_digest(lean.item), body_key)
-        results.append(_Result(task.found, source.digest, key, record, tuple(problems),
-                               (body_key, html) if fresh else None))
+        results.append(_Result(found, source.digest, record, tuple(problems), (body_key, html) if fresh else None))
     return results
-
-
-def item_key(context: str, source: SourceFile) -> str:
-    """Return the cache key of an item's parse: its file and everything the parse reads besides."""
-    return digest(context, source.path, source.rel, source.digest)
 
 
 def head_digest(item: Item) -> str:
@@ -193,28 +172,20 @@ def head_digest(item: Item) -> str:
 
 
 def parse_items(found: Iterable[Found], registry: Registry, config: SiteConfig, context: str, cache: Cache,
-                jobs: int, progress: Callable[[str, int, int], None] | None = None) -> Parsed:
+                jobs: int, content: str, progress: Callable[[str, int, int], None] | None = None) -> Parsed:
     """Parse every item file, reusing cached results for unchanged files and spreading the rest over `jobs`."""
-    stats = cache.stats()
-    known: dict[str, Record] = {}
-    pending: list[_Task] = []
-    direct: list[tuple[Found, str]] = []
-    new_stats: dict[str, Stat] = {}
-    results: dict[str, _Result] = {}
+    known = cache.folders(content)
     found = list(found)
     started_ns = time.time_ns()
+    reused: dict[str, Entry] = {}
+    pending: list[Found] = []
     for f in found:
-        old = stats.get(f.path)
-        if old is not None and old[0] == f.mtime_ns and old[1] == f.size:
-            direct.append((f, digest(context, f.path, f.rel, old[2])))
+        folder = known.get(f.rel.rpartition("/")[0])
+        entry = folder.entries.get(f.rel) if folder is not None and folder.context == context else None
+        if entry is not None and entry.mtime_ns == f.mtime_ns and entry.size == f.size:
+            reused[f.rel] = entry
         else:
-            pending.append(_Task(f, None, ""))
-    known = cache.records(key for _, key in direct)
-    for f, key in direct:
-        if key in known:
-            results[f.rel] = _Result(f, stats[f.path][2], key, known[key], (), None)
-        else:
-            pending.append(_Task(f, None, ""))
+            pending.append(f)
     fingerprint = markup_fingerprint()
     total = len(pending)
     if progress and total:
@@ -226,41 +197,41 @@ def parse_items(found: Iterable[Found], registry: Registry, config: SiteConfig, 
         if progress:
             progress("parse", min(done[0], total), total)
 
-    def work(chunk: list[_Task]) -> list[_Result]:
+    def work(chunk: list[Found]) -> list[_Result]:
         lookup = cache.body if os.getpid() == parent else _reader(cache)
-        return _parse_chunk(chunk, registry, config, context, _BodyRenderer(fingerprint, lookup))
+        return _parse_chunk(chunk, registry, config, _BodyRenderer(fingerprint, lookup))
 
     parent = os.getpid()
     workers = jobs if total >= PARALLEL_FROM else 1
-    for chunk_results in fork_map(work, chunked(pending, CHUNK), workers, advance):
-        for result in chunk_results:
-            results[result.found.rel] = result
+    results = {r.found.rel: r for rs in fork_map(work, chunked(pending, CHUNK), workers, advance) for r in rs}
     items: list[ParsedItem] = []
-    keys: dict[str, str] = {}
     heads: dict[str, str] = {}
     bodies: dict[str, str] = {}
     problems: list[Problem] = []
-    new_records: dict[str, Record] = {}
     new_bodies: dict[str, str] = {}
+    folders: dict[str, dict[str, Entry]] = {}
     for f in found:
-        result = results[f.rel]
-        problems += result.problems
-        if result.file_digest is not None:
+        if f.rel in reused:
+            entry: Entry | None = reused[f.rel]
+        else:
+            result = results[f.rel]
+            problems += result.problems
+            if result.body is not None:
+                new_bodies[result.body[0]] = result.body[1]
             racy = f.mtime_ns >= started_ns - RACY_NS
-            new_stats[f.path] = (-1 if racy else f.mtime_ns, f.size, result.file_digest)
-        if result.record is None:
+            entry = (Entry(-1 if racy else f.mtime_ns, f.size, result.file_digest, result.record)
+                     if result.record is not None and result.file_digest is not None else None)
+        if entry is None:
             continue
-        record = result.record
-        items.append(record.parsed)
-        keys[record.parsed.item.path] = result.key
-        heads[record.parsed.item.path] = record.head
-        bodies[record.parsed.item.path] = record.body
-        if result.key not in known:
-            new_records[result.key] = record
-        if result.body is not None:
-            new_bodies[result.body[0]] = result.body[1]
-    cache.remember(new_stats, new_records, new_bodies)
-    return Parsed(tuple(items), keys, heads, bodies, tuple(problems))
+        folders.setdefault(f.rel.rpartition("/")[0], {})[f.rel] = entry
+        item = entry.record.parsed.item
+        items.append(entry.record.parsed)
+        heads[item.path] = entry.record.head
+        bodies[item.path] = entry.record.body
+    changed = {name: Folder(context, entries) for name, entries in folders.items()
+               if name not in known or known[name].context != context or known[name].entries != entries}
+    cache.remember(content, changed, set(known) - set(folders), new_bodies)
+    return Parsed(tuple(items), heads, bodies, tuple(problems))
 
 
 def _reader(cache: Cache) -> Callable[[str], str | None]:

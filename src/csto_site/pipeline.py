@@ -15,6 +15,8 @@ from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
+import jinja2
+
 from .assets import fingerprint
 from .builder import ASSETS, Loaded, Options, Progress, Report, static_outputs
 from .cache import Cache, digest
@@ -22,7 +24,7 @@ from .compress import compressed
 from .config import SiteConfig, load_config
 from .errors import ContentError, Problem
 from .feeds import render_feed
-from .inputs import Inputs, Listing, fast_state, walk
+from .inputs import Inputs, Listing, Summary, fast_state, walk
 from .inputs import file_digest as _file_digest
 from .items import link_translations
 from .loader import code_fingerprint, parse_items, registry_fingerprint, scan
@@ -39,7 +41,7 @@ from .site import build_site, find_duplicate_urls
 from .sitemap import NEWS_SITEMAP, NEWS_WINDOW, render_news_sitemap, render_robots, render_sitemap
 from .sources import SourceFile, read_source
 from .urls import ROBOTS, SITEMAP, Urls, output_path
-from .views import Page, Views
+from .views import Views
 
 # Below this many outputs to render, forking workers costs more than it saves.
 PARALLEL_RENDER_FROM = 200
@@ -58,17 +60,7 @@ class Content:
     heads: Mapping[str, str]
     body_keys: Mapping[str, str]
     registry_digest: str
-
-
-@dataclass(frozen=True)
-class _Summary:
-    """The counts a no-change build reports again."""
-
-    items: int
-    pages: int
-    files: int
-    held_back: int
-    next_due: datetime | None
+    templates: Mapping[str, str]
 
 
 def load_site(options: Options, now: datetime) -> Loaded:
@@ -86,7 +78,8 @@ def read_content(options: Options, cache: Cache, jobs: int, progress: Progress |
     """Check templates, configuration, registries and items, parsing only what changed; raise on problems."""
     renderer = Renderer(options.templates)
     labels, problems = load_labels(options.templates)
-    problems += renderer.check()
+    templates, found_problems = check_templates(renderer, cache)
+    problems += found_problems
     if problems:
         raise ContentError(problems)
     config = load_config(options.content, labels, str(options.templates / "labels.yaml"))
@@ -102,7 +95,7 @@ def read_content(options: Options, cache: Cache, jobs: int, progress: Progress |
     registry = load_registry(options.content, config, sections)
     registry_digest = digest(registry_fingerprint(options.content, sections), *(s.digest for s in sections))
     context = digest(code_fingerprint(), config.digest, registry_digest)
-    parsed = parse_items(found.items, registry, config, context, cache, jobs, progress)
+    parsed = parse_items(found.items, registry, config, context, cache, jobs, str(options.content), progress)
     problems += parsed.problems
     items, found_problems = link_translations(parsed.items, config)
     problems += found_problems
@@ -110,9 +103,28 @@ def read_content(options: Options, cache: Cache, jobs: int, progress: Progress |
     problems += find_duplicate_urls(items, urls)
     if problems:
         raise ContentError(problems)
-    cache.save(set(parsed.keys.values()), set(parsed.bodies.values()))
-    heads = {item.path: digest(parsed.heads[item.path], item.slug) for item in items}
-    return Content(tuple(items), registry, config, renderer, urls, heads, parsed.bodies, registry_digest)
+    cache.save(set(parsed.bodies.values()))
+    # A translation that takes its original's slug changes after parsing: then its head must say so.
+    heads = {item.path: head if item is parsed_item.item else digest(head, item.slug)
+             for item, parsed_item in zip(items, parsed.items, strict=True)
+             for head in (parsed.heads[item.path],)}
+    return Content(tuple(items), registry, config, renderer, urls, heads, parsed.bodies, registry_digest, templates)
+
+
+def check_templates(renderer: Renderer, cache: Cache) -> tuple[dict[str, str], list[Problem]]:
+    """Compile every template, unless this very set passed before; return each template's digest, or problems."""
+    env = renderer.env
+    sources = {name: env.loader.get_source(env, name)[0] for name in env.list_templates()} if env.loader else {}
+    key = digest("templates", jinja2.__version__, *(f"{n}\x1e{s}" for n, s in sorted(sources.items())))
+    known = cache.checked(key)
+    if isinstance(known, dict):
+        return known, []
+    problems = renderer.check()
+    if problems:
+        return {}, problems
+    digests = template_digests(env, sources)
+    cache.record_check(key, digests)
+    return digests, []
 
 
 def render_site(loaded: Loaded, static: Path, now: datetime) -> list[Output]:
@@ -155,7 +167,7 @@ def rebuild(options: Options, now: datetime, progress: Progress | None, trees: T
         changes, groups, pages = publish_site(options, now, content, site, cache, trees, jobs, progress)
     items = sum(len(e.items) for e in site.editions.values())
     future = [i.published for i in site.held_back if not i.draft and i.published > now]
-    summary = _Summary(items, pages, 0, len(site.held_back), min(future, default=None))
+    summary = Summary(items, pages, 0, len(site.held_back), min(future, default=None))
     trees.finish(groups, changes)
     moments = [t for e in site.editions.values() for i in e.items for t in _moments(i)]
     moments += [t for i in site.held_back for t in _moments(i)]
@@ -175,7 +187,7 @@ def publish_site(options: Options, now: datetime, content: Content, site: Site, 
     base = digest(code_fingerprint(), content.config.digest, content.registry_digest,
                   repr(sorted(assets.names.items())), _file_digest(options.templates / "labels.yaml"))
     planner = Planner(site, views, urls, content.heads, content.body_keys, cache.body_reader(content.body_keys),
-                      base, template_digests(renderer.env))
+                      base, content.templates, renderer.render)
     pages = planner.pages()
     redirects = views.redirects(pages)  # type: ignore[arg-type]
     work = plan_jobs(planner, pages, views, renderer, assets.outputs, redirects, now)
@@ -209,11 +221,14 @@ class Job(NamedTuple):
     make: Callable[[], bytes]
 
 
+Work = Job | PlannedPage  # either can be made, and says what it is made from
+
+
 def plan_jobs(planner: Planner, pages: Sequence[PlannedPage], views: Views, renderer: Renderer,
-              static: Iterable[Output], redirects: Sequence[Redirect], now: datetime) -> list[Job]:
+              static: Iterable[Output], redirects: Sequence[Redirect], now: datetime) -> list[Work]:
     """List every output but the redirect pages, in the reference build's order, each with its signature."""
     site, urls, base = planner.site, planner.urls, planner.base
-    work = [Job(p.path, p.template, p.signature, partial(_render_page, views, renderer, p)) for p in pages]
+    work: list[Work] = list(pages)
     for spec in views.feeds():
         signature = digest(base, "feed", spec.url, spec.page_url, spec.lang, spec.title, spec.description,
                            planner.heads_of(spec.items))
@@ -231,13 +246,6 @@ def plan_jobs(planner: Planner, pages: Sequence[PlannedPage], views: Views, rend
     return work
 
 
-def _render_page(views: Views, renderer: Renderer, planned: PlannedPage) -> bytes:
-    """Build one planned page with its language versions and render it."""
-    versions = [Page(url=v.url, template=planned.template, lang=v.lang, key=planned.key, title="", description="",
-                     context={}, canonical=v.absolute) for v in planned.alternates]
-    return renderer.render(views.with_alternates(planned.build(), versions))
-
-
 def _render_redirect(views: Views, renderer: Renderer, redirect: Redirect) -> bytes:
     """Render the page left at an old address."""
     return renderer.render(views.redirect_page(redirect))
@@ -251,7 +259,7 @@ class _Outcome:
     written: set[str] = field(default_factory=set)
 
 
-def render_jobs(work: Sequence[Job], trees: Trees, jobs: int, progress: Progress | None) -> list[_Outcome]:
+def render_jobs(work: Sequence[Work], trees: Trees, jobs: int, progress: Progress | None) -> list[_Outcome]:
     """Render outputs and their compressed copies; write into the standby those that differ from the live site."""
     total = len(work)
     done = [0]
@@ -267,7 +275,7 @@ def render_jobs(work: Sequence[Job], trees: Trees, jobs: int, progress: Progress
     return fork_map(partial(_render_chunk, trees), chunked(work, RENDER_CHUNK), workers, advance)
 
 
-def _render_chunk(trees: Trees, chunk: Sequence[Job]) -> _Outcome:
+def _render_chunk(trees: Trees, chunk: Sequence[Work]) -> _Outcome:
     """Render a run of outputs; write what changed."""
     outcome = _Outcome()
     for job in chunk:

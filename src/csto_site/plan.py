@@ -39,12 +39,13 @@ class Version(NamedTuple):
 
 
 class PlannedPage(NamedTuple):
-    """A page of the site before it is built: where it goes, what it is made from, how to build it.
+    """A page of the site before it is built: where it goes, what it is made from, how to make it.
 
     A named tuple, not a dataclass: a 10,000-item archive has 25,000 pages, planned on every build.
     """
 
     url: str
+    path: str
     template: str
     lang: str
     key: str
@@ -52,16 +53,19 @@ class PlannedPage(NamedTuple):
     signature: str
     build: Callable[[], Page]
     alternates: tuple[Version, ...]
-
-    @property
-    def path(self) -> str:
-        """Return the output file of the page."""
-        return output_path(self.url)
+    render: Callable[[Page], bytes]
+    views: Views
 
     @property
     def source(self) -> str:
         """Name what produces the page, for problems."""
         return self.template
+
+    def make(self) -> bytes:
+        """Build the page with its language versions and render it."""
+        versions = [Page(url=v.url, template=self.template, lang=v.lang, key=self.key, title="", description="",
+                         context={}, canonical=v.absolute) for v in self.alternates]
+        return self.render(self.views.with_alternates(self.build(), versions))
 
 
 class _Draft(NamedTuple):
@@ -76,13 +80,10 @@ class _Draft(NamedTuple):
     build: Callable[[], Page]
 
 
-def template_digests(env: jinja2.Environment) -> dict[str, str]:
-    """Digest each template together with every template it extends, includes or imports."""
-    sources: dict[str, str] = {}
+def template_digests(env: jinja2.Environment, sources: Mapping[str, str]) -> dict[str, str]:
+    """Digest each template (name -> source) together with every template it extends, includes or imports."""
     refs: dict[str, set[str | None]] = {}
-    for name in env.list_templates():
-        source, _, _ = env.loader.get_source(env, name) if env.loader else ("", None, None)
-        sources[name] = source
+    for name, source in sources.items():
         try:
             refs[name] = set(jinja2.meta.find_referenced_templates(env.parse(source)))
         except jinja2.TemplateSyntaxError:
@@ -112,9 +113,10 @@ class Planner:
     """Enumerate the outputs of a site with their signatures; render any of them on demand."""
 
     def __init__(self, site: Site, views: Views, urls: Urls, heads: Mapping[str, str], body_keys: Mapping[str, str],
-                 body: Body, base: str, templates: Mapping[str, str]) -> None:
+                 body: Body, base: str, templates: Mapping[str, str], render: Callable[[Page], bytes]) -> None:
         self.site = site
         self.views = views
+        self.render = render
         self.urls = urls
         self.heads = heads
         self.body_keys = body_keys
@@ -143,13 +145,14 @@ class Planner:
             by_key.setdefault(page.key, []).append(Version(page.lang, page.url, absolute(page.url)))
         versions = {key: (tuple(found), ",".join(f"{v.lang}:{v.url}" for v in found))
                     for key, found in by_key.items()}
-        base, templates = self.base, self.templates
+        base, templates, render, views = self.base, self.templates, self.render, self.views
         pages = []
         for page in drafts:
             alternates, names = versions[page.key]
-            signature = digest(base, templates.get(page.template, ""), page.url, names, *page.deps)
-            pages.append(PlannedPage(page.url, page.template, page.lang, page.key, page.in_sitemap, signature,
-                                     page.build, alternates))
+            url = page.url
+            signature = digest(base, templates.get(page.template, ""), url, names, *page.deps)
+            pages.append(PlannedPage(url, output_path(url), page.template, page.lang, page.key, page.in_sitemap,
+                                     signature, page.build, alternates, render, views))
         return pages
 
     def _page(self, url: str, template: str, lang: str, deps: tuple[str, ...], build: Callable[[], Page],
@@ -215,14 +218,15 @@ class Planner:
                              ("year", _months(year)), partial(build_year.page, 0))
             index = 1
             for month in year.months:
+                days = [(day, self.heads_of(items)) for day, items in month.days]
                 yield self._page(urls.archive(lang, month.year, month.month, section=section), "archive.html", lang,
-                                 ("month", self.heads_of(month.items)), partial(build_year.page, index))
+                                 ("month", ",".join(heads for _, heads in days)), partial(build_year.page, index))
                 index += 1
                 if section:
                     continue
-                for day, items in month.days:
+                for day, heads in days:
                     yield self._page(urls.archive(lang, day.year, day.month, day.day), "archive.html", lang,
-                                     ("day", self.heads_of(items)), partial(build_year.page, index))
+                                     ("day", heads), partial(build_year.page, index))
                     index += 1
 
     # -- other outputs --------------------------------------------------------------------------
@@ -245,12 +249,12 @@ def _first(make: Callable[..., Iterator[Page]], *args: object) -> Page:
 
 def _counts(archive: Sequence[Year]) -> str:
     """Describe an archive's years and their item counts."""
-    return ",".join(f"{y.year}:{y.count}" for y in archive)
+    return ",".join(f"{y.year}:{sum(len(items) for m in y.months for _, items in m.days)}" for y in archive)
 
 
 def _months(year: Year) -> str:
     """Describe a year's months and their item counts."""
-    return ",".join(f"{m.month}:{len(m.items)}" for m in year.months)
+    return ",".join(f"{m.month}:{sum(len(items) for _, items in m.days)}" for m in year.months)
 
 
 class _YearPages:

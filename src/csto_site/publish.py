@@ -187,6 +187,7 @@ class Trees:
         self.missing: set[str] = set()
         self.missing_groups: set[str] = set()
         self.foreign: set[str] = set()
+        self.recorded_foreign: set[str] = set()
         self.standby_foreign: set[str] = set()
         self.live_digests: dict[str, str] = {}
         self.live_id = 0
@@ -301,8 +302,9 @@ class Trees:
         db = self._store()
         stamps = dict(db.execute("SELECT dir, ctime_ns FROM stamps WHERE tree = ?", (self.live_id,)))
         self.folders = set(stamps)
-        self.foreign = {p for (p,) in db.execute("SELECT path FROM foreign_entries WHERE tree = ?",
-                                                 (self.live_id,))}
+        self.recorded_foreign = {p for (p,) in db.execute("SELECT path FROM foreign_entries WHERE tree = ?",
+                                                          (self.live_id,))}
+        self.foreign = set(self.recorded_foreign)
         changed = [""]
         fresh: dict[str, int] = {}
         live = str(self.live)
@@ -500,7 +502,9 @@ class Trees:
                 os.unlink(os.path.join(self.standby, path))
         carried: set[str] = set()
         if swap or self.verify:
-            for path in sorted(self.standby_foreign - self.foreign):
+            # A file the site publishes is never removed as hand-placed, whatever an old record says.
+            ours = {p for p in self.standby_foreign - self.foreign if p in new_files or self._published(p)}
+            for path in sorted(self.standby_foreign - self.foreign - ours):
                 _remove(self.standby / path)
             for path in sorted(self.foreign):
                 self._carry(path)
@@ -551,11 +555,12 @@ class Trees:
             db.executemany("INSERT OR REPLACE INTO stamps VALUES (?, ?, ?)",
                            [(live_id, d, c) for d, c in stamps.items()]
                            + [(standby_id, d, c) for d, c in other.items()])
-            db.execute("DELETE FROM foreign_entries")
-            standby_foreign = self.foreign if swap or self.verify else self.standby_foreign
-            db.executemany("INSERT INTO foreign_entries VALUES (?, ?)",
-                           [(live_id, p) for p in sorted(self.foreign)]
-                           + [(standby_id, p) for p in sorted(standby_foreign)])
+            if swap or self.verify or self.foreign != self.recorded_foreign:
+                db.execute("DELETE FROM foreign_entries")
+                standby_foreign = self.foreign if swap or self.verify else self.standby_foreign
+                db.executemany("INSERT INTO foreign_entries VALUES (?, ?)",
+                               [(live_id, p) for p in sorted(self.foreign)]
+                               + [(standby_id, p) for p in sorted(standby_foreign)])
             self._put(db, "ids", ids)
             self._put(db, "dirty", False)
             self._put(db, "fast", None)
@@ -573,6 +578,10 @@ class Trees:
                                          f"a file placed here by hand{more} is replaced by the site's own",
                                          "move hand-placed files to addresses the site does not use", warning=True))
         self.foreign -= set(clashes)
+
+    def _published(self, path: str) -> bool:
+        """Tell whether the manifest lists `path` as a file of the site."""
+        return self._store().execute("SELECT 1 FROM files WHERE path = ?", (path,)).fetchone() is not None
 
     def record_fast(self, fast: FastState) -> None:
         """Store what a later build that finds nothing changed may answer."""
