@@ -1,0 +1,54 @@
+"""The benchmark runs end to end on a tiny archive (bench/run.py; a smoke test, nothing is timed)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from helpers.site import ROOT
+from helpers.tools import require_tool
+
+N = 24
+
+
+def bench(work: Path, *tools: str) -> str:
+    """Run the benchmark for a few items and the given tools; return what it printed."""
+    only = [arg for tool in tools for arg in ("--only", tool)]
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "--n", str(N), "--runs", "1",
+                           "--work", str(work), *only], capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def row(output: str, tool: str) -> list[str]:
+    """Return the cells of a tool's row in the printed table."""
+    lines = [line for line in output.splitlines() if line.startswith(f"| {N} | {tool} |")]
+    assert len(lines) == 1, output
+    return [cell.strip() for cell in lines[0].strip("|").split("|")]
+
+
+def test_the_benchmark_times_every_scenario_of_a_build(tmp_path):
+    output = bench(tmp_path, "csto-site")
+    cells = row(output, "csto-site")
+    assert all(cell.endswith(" s") for cell in cells[2:7]), cells
+    assert cells[7].endswith(" MiB") and int(cells[7].split()[0]) > 0
+    archive = tmp_path / f"n{N}"
+    items = [p for p in (archive / "content").rglob("*.md") if not p.name.startswith("_")]
+    assert len(items) == N + 1, "the archive, and the one item the benchmark added"
+    assert (archive / "public" / "news" / "rss.xml").is_file()
+
+
+def test_hugo_and_pelican_build_the_same_archive(tmp_path):
+    require_tool("hugo", "Hugo is missing: apt-get install hugo")
+    require_tool("pelican", "Pelican is missing: pip install -e '.[bench]'")
+    output = bench(tmp_path, "csto-site", "hugo", "pelican")
+    for tool in ("Hugo", "Pelican"):
+        assert row(output, tool)[2].endswith(" s")
+        assert f"{tool}'s time" in output
+    archive = tmp_path / f"n{N}"
+    for tool, output in (("hugo", "public"), ("pelican", "output")):
+        english = [p for p in (archive / tool / "content").rglob("*.md")
+                   if not p.name.startswith("_") and ".ru." not in p.name]
+        pages = list((archive / tool / output / "news").glob("*/*/*/*/index.html"))
+        assert len(pages) == len(english) > N // 2, f"{tool}: every English item has its page"
