@@ -425,12 +425,10 @@ class Trees:
         self._ensure_folder(posixpath.dirname(path))
         if self.verify:
             # The standby was emptied for this build: no file here is shared with the live folder.
-            with open(target, "wb") as handle:
-                handle.write(data)
+            _write_file(target, data)
             return
         temporary = f"{target}.{os.getpid()}.tmp"
-        with open(temporary, "wb") as handle:
-            handle.write(data)
+        _write_file(temporary, data)
         os.replace(temporary, target)
 
     def link(self, path: str) -> None:
@@ -446,7 +444,7 @@ class Trees:
         if folder in self.safe_folders:
             return
         target = os.path.join(self.standby, folder)
-        os.makedirs(target, exist_ok=True)
+        _make_folder(target)
         # An emptied standby holds only what this build made; a kept one may hold hand-placed links.
         if not self.verify and not os.path.realpath(target).startswith(os.path.realpath(self.standby)):
             raise ContentError([Problem(folder, 0, "a link in the output folder leads out of it",
@@ -642,7 +640,7 @@ class Trees:
         for path in sorted(paths):
             folder = posixpath.dirname(path)
             if folder and folder not in made:
-                os.makedirs(os.path.join(standby, folder), exist_ok=True)
+                _make_folder(os.path.join(standby, folder))
                 made.add(folder)
             _link_or_copy(os.path.join(live, path), os.path.join(standby, path))
         for path in sorted(self.foreign):
@@ -676,6 +674,27 @@ def _folders(paths: Iterable[str]) -> set[str]:
             folders.add(folder)
             folder = folder.rpartition("/")[0]
     return folders
+
+
+def _write_file(path: str, data: bytes) -> None:
+    """Write bytes to a new file with plain system calls (no buffered file object for a single write)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+
+
+def _make_folder(path: str) -> None:
+    """Create a folder and any missing parents (one system call when the parent exists, the usual case)."""
+    try:
+        os.mkdir(path)
+    except FileExistsError:
+        return
+    except FileNotFoundError:
+        os.makedirs(path, exist_ok=True)
 
 
 def _remove(path: Path) -> None:
