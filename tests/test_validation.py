@@ -169,8 +169,6 @@ def test_every_mistake_in_every_file_is_reported_in_one_run(run):
     assert 'did you mean "title"?' in text
 
 
-@pytest.mark.xfail(strict=True, reason="bug: load() raises on registry problems before reading any item, so "
-                                       "item mistakes stay hidden until the registry is fixed (SPEC §6: every problem)")
 def test_a_registry_mistake_does_not_hide_item_mistakes(run):
     (run.content / "officials.yaml").write_text(
         (run.content / "officials.yaml").read_text(encoding="utf-8") + "\nbad-entry:\n  nmae: {en: X}\n",

@@ -34,7 +34,7 @@ from .parallel import chunked, default_jobs, fork_map
 from .plan import PlannedPage, Planner, template_digests
 from .publish import Changes, Output, Published, Trees, check_paths, check_unique, file_digest
 from .redirects import Redirect, find_redirect_clashes
-from .registry import Registry, load_registry
+from .registry import Registry, read_registry
 from .render import Renderer, load_labels
 from .search import BUNDLE, MARKER, SOURCE, bundle_files
 from .site import build_site, find_duplicate_urls
@@ -92,7 +92,9 @@ def read_content(options: Options, cache: Cache, jobs: int, progress: Progress |
             problems.append(source)
         else:
             sections.append(source)
-    registry = load_registry(options.content, config, sections)
+    # A mistake in a registry must not hide the items' own: items are checked against what is right.
+    registry, found_problems = read_registry(options.content, config, sections)
+    problems += found_problems
     registry_digest = digest(registry_fingerprint(options.content, sections), *(s.digest for s in sections))
     context = digest(code_fingerprint(), config.digest, registry_digest)
     parsed = parse_items(found.items, registry, config, context, cache, jobs, str(options.content), progress)

@@ -58,6 +58,15 @@ def _spellings(entries: Iterable[Any], names: Any) -> list[str]:
 
 def load_registry(content: Path, config: SiteConfig, section_sources: Iterable[SourceFile]) -> Registry:
     """Read officials.yaml, organizations.yaml and the section indexes; raise on problems."""
+    registry, problems = read_registry(content, config, section_sources)
+    if problems:
+        raise ContentError(problems)
+    return registry
+
+
+def read_registry(content: Path, config: SiteConfig,
+                  section_sources: Iterable[SourceFile]) -> tuple[Registry, list[Problem]]:
+    """Read the registries and section indexes: the entries that are right, and the problems of the others."""
     problems: list[Problem] = []
     officials = _load_entries(content / "officials.yaml", config, problems, _official)
     organizations = _load_entries(content / "organizations.yaml", config, problems, _organization)
@@ -65,9 +74,7 @@ def load_registry(content: Path, config: SiteConfig, section_sources: Iterable[S
     official_names = _name_index(officials, lambda o: o.name.values(), content / "officials.yaml", problems)
     organization_names = _name_index(organizations, lambda o: [*o.short.values(), *o.name.values()],
                                      content / "organizations.yaml", problems)
-    if problems:
-        raise ContentError(problems)
-    return Registry(officials, organizations, sections, official_names, organization_names)
+    return Registry(officials, organizations, sections, official_names, organization_names), problems
 
 
 def _load_entries(path: Path, config: SiteConfig, problems: list[Problem], make: Any) -> tuple[Any, ...]:
