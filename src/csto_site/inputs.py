@@ -24,6 +24,10 @@ from typing import Any
 RACY_NS = 2_000_000_000
 
 Listing = list[tuple[str, str, os.stat_result]]
+# The libraries whose version can change what a build writes (their distribution names, normalised).
+LIBRARIES = frozenset({"jinja2", "markupsafe", "markdown", "nh3", "pyyaml", "python_slugify", "text_unidecode",
+                       "unidecode", "feedgen", "lxml", "python_dateutil", "brotli", "cbor2", "pagefind_bin",
+                       "tzdata"})
 
 
 def walk(folder: Path) -> Listing:
@@ -49,15 +53,22 @@ def walk(folder: Path) -> Listing:
 
 
 def library_stamps() -> list[str]:
-    """Return the mtime of every site-packages folder: pip touches one whenever it changes a library there."""
-    stamps = []
+    """Name the installed versions of the libraries that shape the output (their dist-info folders).
+
+    Read from the site-packages listings, so that nothing is imported: reinstalling the same
+    versions changes nothing, upgrading any of them makes the next build start afresh.
+    """
+    found = []
     for entry in sys.path:
-        if Path(entry).name in ("site-packages", "dist-packages"):
-            try:
-                stamps.append(f"{entry}:{os.stat(entry).st_mtime_ns}")
-            except OSError:
-                continue
-    return stamps
+        if Path(entry).name not in ("site-packages", "dist-packages"):
+            continue
+        try:
+            names = os.listdir(entry)
+        except OSError:
+            continue
+        found += [name for name in names if name.endswith((".dist-info", ".egg-info"))
+                  and name.split("-")[0].lower().replace(".", "_") in LIBRARIES]
+    return sorted(found)
 
 
 def digest_text(*parts: str) -> str:

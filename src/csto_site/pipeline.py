@@ -76,7 +76,8 @@ def load_site(options: Options, now: datetime) -> Loaded:
 def read_content(options: Options, cache: Cache, jobs: int, progress: Progress | None = None,
                  listing: Listing | None = None) -> Content:
     """Check templates, configuration, registries and items, parsing only what changed; raise on problems."""
-    renderer = Renderer(options.templates)
+    compiled = options.cache / "templates" if options.cache is not None and not cache.read_only else None
+    renderer = Renderer(options.templates, compiled)
     labels, problems = load_labels(options.templates)
     templates, found_problems = check_templates(renderer, cache)
     problems += found_problems

@@ -16,10 +16,14 @@ from .views import Page
 class Renderer:
     """Render pages through the project's templates."""
 
-    def __init__(self, templates: Path) -> None:
+    def __init__(self, templates: Path, compiled: Path | None = None) -> None:
         self.templates = templates
+        if compiled is not None:
+            compiled.mkdir(parents=True, exist_ok=True)
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(templates),
+            # Compiled templates kept between builds (keyed by their source): a rebuild does not compile again.
+            bytecode_cache=jinja2.FileSystemBytecodeCache(str(compiled)) if compiled is not None else None,
             undefined=jinja2.StrictUndefined,
             autoescape=jinja2.select_autoescape(["html", "xml"]),
             trim_blocks=True,
