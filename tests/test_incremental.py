@@ -23,10 +23,13 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from csto_site.builder import Options, Report, build, load, render_outputs
 from csto_site.cache import Cache
 from csto_site.compress import precompress
+from csto_site.inputs import walk
+from csto_site.loader import scan
 from csto_site.pipeline import read_content
 from csto_site.plan import Planner
 from csto_site.search import index_outputs, indexed_pages
 from csto_site.site import build_site
+from csto_site.sources import discover, ignored_files
 from csto_site.views import Views
 
 
@@ -235,6 +238,25 @@ def test_the_plan_builds_the_same_pages_as_the_views(content):
 
 
 ASSET_NAMES = ("style.css", "nav.js", "search.css", "search.js", "favicon.svg")
+
+
+def test_the_file_scan_sorts_files_as_discover_does(tmp_path):
+    content = tmp_path / "content"
+    shutil.copytree(MINI, content)
+    (content / "stray.md").write_text("---\ntitle: Stray\n---\n", encoding="utf-8")
+    (content / "alpha" / "photo.jpg").write_bytes(b"\xff\xd8")
+    (content / "alpha" / ".hidden.md").write_text("hidden", encoding="utf-8")
+    (content / ".git").mkdir()
+    (content / ".git" / "x.md").write_text("x", encoding="utf-8")
+    (content / "alpha" / "2024" / "deep").mkdir()
+    (content / "alpha" / "2024" / "deep" / "_index.md").write_text("---\ntitle: D\ndate: 2024-01-01\n---\n",
+                                                                    encoding="utf-8")
+    tree_ = discover(content)
+    found = scan(walk(content))
+    assert [f.path for f in found.sections] == [s.path for s in tree_.sections]
+    assert [f.path for f in found.items] == [s.path for s in tree_.items]
+    assert list(found.ignored) == list(ignored_files(content))
+    assert [p.path for p in found.problems] == [p.path for p in tree_.problems]
 
 
 # -- random edit sequences -----------------------------------------------------------------------

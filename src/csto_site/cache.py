@@ -230,30 +230,33 @@ class Cache:
                 self.db.execute("DELETE FROM checked")
                 self.db.execute("INSERT INTO checked VALUES (?, ?)", (key, pickle.dumps(value)))
 
-    def body(self, key: str) -> str | None:
-        """Return the HTML of one Markdown body, or None."""
-        if key in self.new_bodies:
-            return self.new_bodies[key]
-        row = self.db.execute("SELECT html FROM bodies WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
-
-    def body_reader(self, keys: Mapping[str, str]) -> Callable[[Item], str]:
-        """Return a function giving an item's body HTML, safe to call in forked worker processes."""
+    def body_lookup(self) -> Callable[[str], str | None]:
+        """Return a function giving the HTML of a body by its key (or None), safe in forked worker processes."""
         path = self.path
         # A connection to a file must not cross a fork: each process opens its own. An in-memory
         # cache has no file, and a forked process reads its own copy of it.
         connections: dict[int, sqlite3.Connection] = {os.getpid(): self.db}
 
-        def body(item: Item) -> str:
-            if keys[item.path] in self.new_bodies:
-                return self.new_bodies[keys[item.path]]
+        def lookup(key: str) -> str | None:
+            if key in self.new_bodies:
+                return self.new_bodies[key]
             pid = os.getpid()
             if pid not in connections:
                 connections[pid] = connect_read_only(path, self.read_only) if path else self.db
-            row = connections[pid].execute("SELECT html FROM bodies WHERE key = ?", (keys[item.path],)).fetchone()
-            if row is None:
+            row = connections[pid].execute("SELECT html FROM bodies WHERE key = ?", (key,)).fetchone()
+            return None if row is None else str(row[0])
+
+        return lookup
+
+    def body_reader(self, keys: Mapping[str, str]) -> Callable[[Item], str]:
+        """Return a function giving an item's body HTML (`keys`: item path -> body key), safe in forked workers."""
+        lookup = self.body_lookup()
+
+        def body(item: Item) -> str:
+            html = lookup(keys[item.path])
+            if html is None:
                 raise CacheError(f"the body of {item.path} vanished from the cache")
-            return str(row[0])
+            return html
 
         return body
 

@@ -7,7 +7,6 @@ every body, and the memory of a 100,000-item build bounded.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -15,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
 
-from .cache import Cache, Entry, Folder, Record, connect_read_only, digest
+from .cache import Cache, Entry, Folder, Record, digest
 from .config import SiteConfig
 from .errors import Problem
 from .inputs import RACY_NS, Listing, library_stamps
@@ -24,7 +23,7 @@ from .markup import Markup
 from .model import Item
 from .parallel import chunked, fork_map
 from .registry import Registry
-from .sources import REGISTRY_FILES, SECTION_INDEX, SourceFile, read_source
+from .sources import REGISTRY_FILES, SourceFile, is_section_index, read_source
 
 CHUNK = 64
 # Below this many files to parse, starting worker processes costs more than it saves.
@@ -76,7 +75,7 @@ def scan(listing: Listing) -> Scan:
                                     "move it into a folder such as csto-news/"))
             continue
         found = Found(path, rel, stat.st_mtime_ns, stat.st_size)
-        if rel.count("/") == 1 and rel.rpartition("/")[2].split(".")[0] == SECTION_INDEX:
+        if is_section_index(rel):
             sections.append(found)
         else:
             items.append(found)
@@ -197,11 +196,11 @@ def parse_items(found: Iterable[Found], registry: Registry, config: SiteConfig, 
         if progress:
             progress("parse", min(done[0], total), total)
 
+    lookup = cache.body_lookup()
+
     def work(chunk: list[Found]) -> list[_Result]:
-        lookup = cache.body if os.getpid() == parent else _reader(cache)
         return _parse_chunk(chunk, registry, config, _BodyRenderer(fingerprint, lookup))
 
-    parent = os.getpid()
     workers = jobs if total >= PARALLEL_FROM else 1
     results = {r.found.rel: r for rs in fork_map(work, chunked(pending, CHUNK), workers, advance) for r in rs}
     items: list[ParsedItem] = []
@@ -232,16 +231,3 @@ def parse_items(found: Iterable[Found], registry: Registry, config: SiteConfig, 
                if name not in known or known[name].context != context or known[name].entries != entries}
     cache.remember(content, changed, set(known) - set(folders), new_bodies)
     return Parsed(tuple(items), heads, bodies, tuple(problems))
-
-
-def _reader(cache: Cache) -> Callable[[str], str | None]:
-    """Open a private read-only connection to the cache, for a worker process."""
-    if cache.path is None:
-        return cache.new_bodies.get
-    db = connect_read_only(cache.path, cache.read_only)
-
-    def body(key: str) -> str | None:
-        row = db.execute("SELECT html FROM bodies WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
-
-    return body
