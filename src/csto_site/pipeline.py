@@ -107,10 +107,11 @@ def read_content(options: Options, cache: Cache, jobs: int, progress: Progress |
     if problems:
         raise ContentError(problems)
     cache.save(set(parsed.bodies.values()))
-    # A translation that takes its original's slug changes after parsing: then its head must say so.
-    heads = {item.path: head if item is parsed_item.item else digest(head, item.slug)
-             for item, parsed_item in zip(items, parsed.items, strict=True)
-             for head in (parsed.heads[item.path],)}
+    heads: dict[str, str] = {}
+    for item, parsed_item in zip(items, parsed.items, strict=True):
+        head = parsed.heads[item.path]
+        # A translation that takes its original's slug changed after parsing: then its head must say so.
+        heads[item.path] = head if item is parsed_item.item else digest(head, item.slug)
     return Content(tuple(items), registry, config, renderer, urls, heads, parsed.bodies, registry_digest, templates)
 
 
