@@ -102,6 +102,13 @@ def test_a_second_build_writes_nothing(site):
     assert (again.written, again.removed) == (0, 0)
     assert again.unchanged == first.written
     assert stamps(out) == before, "a build with nothing to do touched the output"
+    # New mtimes, the same bytes: the quick answer does not apply, and still nothing is written.
+    for path in (content / "alpha").rglob("*.md"):
+        path.touch()
+    (content / "site.yaml").touch()
+    touched = build(options(content, out), NOW)
+    assert (touched.written, touched.removed) == (0, 0)
+    assert stamps(out) == before
 
 
 def test_a_clean_build_of_unchanged_content_writes_nothing_either(site):
