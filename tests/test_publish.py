@@ -137,6 +137,17 @@ def test_an_unsafe_slug_is_a_content_error_and_writes_nothing(site, tmp_path):
     assert not any(p.name.startswith("escaped") for p in tmp_path.rglob("*"))
 
 
+def test_an_alias_leading_outside_the_site_is_a_content_error(site, tmp_path):
+    content, out = site
+    item = content / "alpha" / "2024" / "escape.md"
+    item.write_text("---\ntitle: Escape\ndate: 2024-05-01\naliases: [/../../escaped.html]\n---\nBody.\n",
+                    encoding="utf-8")
+    with pytest.raises(ContentError, match=r"escaped\.html"):
+        build(options(content, out), NOW)
+    assert not out.exists()
+    assert not list(tmp_path.parent.rglob("escaped.html"))
+
+
 def test_hand_placed_files_are_kept_and_files_of_old_builds_removed(site):
     content, out = site
     build(options(content, out), NOW)
