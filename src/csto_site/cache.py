@@ -208,12 +208,18 @@ class Cache:
             return {}
         return found
 
-    def remember(self, content: str, folders: Mapping[str, Folder], gone: Iterable[str],
-                 bodies: Mapping[str, str]) -> None:
-        """Collect changed folders, vanished ones and new bodies, to be saved by `save`."""
+    def remember(self, content: str, folders: Mapping[str, Folder], gone: Iterable[str]) -> None:
+        """Collect changed folders and vanished ones, to be saved by `save`."""
         self.new_folders.update({(content, name): folder for name, folder in folders.items()})
         self.gone_folders.update((content, name) for name in gone)
-        self.new_bodies.update(bodies)
+
+    def add_bodies(self, bodies: Mapping[str, str]) -> None:
+        """Keep new bodies: in the database at once (each batch committed), or in memory when read-only."""
+        if self.read_only:
+            self.new_bodies.update(bodies)
+        elif bodies:
+            with self.db:
+                self.db.executemany("INSERT OR REPLACE INTO bodies VALUES (?, ?)", bodies.items())
 
     def checked(self, key: str) -> Any:
         """Return what was recorded under `key` (a check that passed), or None."""

@@ -191,10 +191,13 @@ def parse_items(found: Iterable[Found], registry: Registry, config: SiteConfig, 
         progress("parse", 0, total)
     done = [0]
 
-    def advance(n: int) -> None:
-        done[0] += n * CHUNK
+    def arrived(results: list[_Result]) -> list[_Result]:
+        # The bodies go to the cache now, not into memory until the end: 100,000 of them are 1 GB.
+        cache.add_bodies({r.body[0]: r.body[1] for r in results if r.body is not None})
+        done[0] += len(results)
         if progress:
             progress("parse", min(done[0], total), total)
+        return [replace(r, body=None) for r in results]
 
     lookup = cache.body_lookup()
 
@@ -202,12 +205,11 @@ def parse_items(found: Iterable[Found], registry: Registry, config: SiteConfig, 
         return _parse_chunk(chunk, registry, config, _BodyRenderer(fingerprint, lookup))
 
     workers = jobs if total >= PARALLEL_FROM else 1
-    results = {r.found.rel: r for rs in fork_map(work, chunked(pending, CHUNK), workers, advance) for r in rs}
+    results = {r.found.rel: r for rs in fork_map(work, chunked(pending, CHUNK), workers, arrived) for r in rs}
     items: list[ParsedItem] = []
     heads: dict[str, str] = {}
     bodies: dict[str, str] = {}
     problems: list[Problem] = []
-    new_bodies: dict[str, str] = {}
     folders: dict[str, dict[str, Entry]] = {}
     for f in found:
         if f.rel in reused:
@@ -215,8 +217,6 @@ def parse_items(found: Iterable[Found], registry: Registry, config: SiteConfig, 
         else:
             result = results[f.rel]
             problems += result.problems
-            if result.body is not None:
-                new_bodies[result.body[0]] = result.body[1]
             racy = f.mtime_ns >= started_ns - RACY_NS
             entry = (Entry(-1 if racy else f.mtime_ns, f.size, result.file_digest, result.record)
                      if result.record is not None and result.file_digest is not None else None)
@@ -229,5 +229,5 @@ def parse_items(found: Iterable[Found], registry: Registry, config: SiteConfig, 
         bodies[item.path] = entry.record.body
     changed = {name: Folder(context, entries) for name, entries in folders.items()
                if name not in known or known[name].context != context or known[name].entries != entries}
-    cache.remember(content, changed, set(known) - set(folders), new_bodies)
+    cache.remember(content, changed, set(known) - set(folders))
     return Parsed(tuple(items), heads, bodies, tuple(problems))

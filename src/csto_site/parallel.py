@@ -33,20 +33,16 @@ def can_fork() -> bool:
 
 
 def fork_map(work: Callable[[T], R], chunks: Sequence[T], jobs: int,
-             done: Callable[[int], None] | None = None) -> list[R]:
+             arrived: Callable[[R], R] | None = None) -> list[R]:
     """Run `work` on every chunk in up to `jobs` forked processes; return the results in chunk order.
 
     Forked workers see everything the parent built (the site model, compiled templates), so only
-    the chunks' results travel back, pickled. `done(n)` is called as each chunk finishes.
+    the chunks' results travel back, pickled. `arrived` is called in this process with each result as
+    it comes in (to count progress, or store and drop what need not be kept); its return is kept.
     """
     jobs = min(jobs, len(chunks))
     if jobs <= 1 or not can_fork():
-        results = []
-        for chunk in chunks:
-            results.append(work(chunk))
-            if done:
-                done(1)
-        return results
+        return [arrived(work(chunk)) if arrived else work(chunk) for chunk in chunks]
     context = multiprocessing.get_context("fork")
     counter = context.Value("i", 0)
     pipes: list[Connection] = []
@@ -74,9 +70,7 @@ def fork_map(work: Callable[[T], R], chunks: Sequence[T], jobs: int,
                     with counter.get_lock():
                         counter.value = len(chunks)  # the other workers take no more chunks
                     continue
-                results[index] = value
-                if done:
-                    done(1)
+                results[index] = arrived(value) if arrived else value
     finally:
         for worker in workers:
             worker.join()

@@ -268,10 +268,11 @@ def render_jobs(work: Sequence[Work], trees: Trees, jobs: int, progress: Progres
     total = len(work)
     done = [0]
 
-    def advance(n: int) -> None:
-        done[0] = min(total, done[0] + n * RENDER_CHUNK)
+    def advance(outcome: _Outcome) -> _Outcome:
+        done[0] = min(total, done[0] + RENDER_CHUNK)
         if progress:
             progress("render", done[0], total)
+        return outcome
 
     if progress and total:
         progress("render", 0, total)
