@@ -3,10 +3,15 @@
 The output folder (public/) has a twin, `.public.publish/standby/`, and the two share every unchanged
 file as a hard link. A build writes only the files whose bytes changed into the standby, carries
 over files that people placed in public/ by hand, then exchanges the two folders in one atomic
-rename (renameat2 RENAME_EXCHANGE on Linux; two renames elsewhere). A web server reading public/
+rename (renameat2 RENAME_EXCHANGE on Linux; three renames elsewhere). A web server reading public/
 sees the old site or the new one, never a mix; an unchanged file keeps its inode and mtime; a
 failed build never touches public/. `.public.publish/manifest.sqlite` records what each folder
 holds, and the folder itself is locked while a build runs, so a second build is refused.
+
+Hand-placed files are found without listing the whole output: the manifest keeps the ctime of each
+folder of the live site, and only folders whose ctime moved (an entry was added or removed) are
+listed. A build that cannot trust the manifest (the first, --clean, after a crash) compares every
+file with the bytes on disk instead.
 """
 
 from __future__ import annotations
