@@ -209,6 +209,50 @@ def test_the_output_folder_is_swapped_not_rewritten(site):
     assert home.read_bytes() != before[3]
 
 
+def test_a_build_killed_halfway_is_repaired_by_the_next(site, monkeypatch):
+    content, out = site
+    build(options(content, out), NOW)
+    before = tree(out)
+    write_item(content / "beta" / "2024" / "new.md", "A new item", "2024-06-01 10:00", "News.")
+    written: list[str] = []
+    original = Trees.write
+
+    def crash_after_two(trees: Trees, path: str, data: bytes) -> None:
+        if len(written) == 2:
+            raise KeyboardInterrupt  # as if the build were stopped with Ctrl+C while writing
+        written.append(path)
+        original(trees, path, data)
+
+    monkeypatch.setattr(Trees, "write", crash_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        build(options(content, out), NOW)
+    assert tree(out) == before
+    monkeypatch.setattr(Trees, "write", original)
+    build(options(content, out), NOW)
+    assert_same(tree(out), reference(content))
+
+
+@pytest.mark.parametrize("removed", ["public", ".public.publish/standby", ".public.publish"])
+def test_a_build_recovers_when_a_folder_was_deleted(site, removed):
+    content, out = site
+    build(options(content, out), NOW)
+    shutil.rmtree(out.parent / removed)
+    write_item(content / "beta" / "2024" / "new.md", "A new item", "2024-06-01 10:00", "News.")
+    build(options(content, out), NOW)
+    assert_same(tree(out), reference(content))
+    assert build(options(content, out), NOW).written == 0
+
+
+def test_exchange_swaps_with_three_renames_where_the_system_cannot(tmp_path, monkeypatch):
+    import ctypes
+
+    class NoExchange:
+        """A C library without renameat2."""
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda *args, **kwargs: NoExchange())
+    test_exchange_swaps_two_folders(tmp_path)
+
+
 def test_exchange_swaps_two_folders(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir()
