@@ -253,6 +253,25 @@ def test_exchange_swaps_with_three_renames_where_the_system_cannot(tmp_path, mon
     test_exchange_swaps_two_folders(tmp_path)
 
 
+def test_an_output_folder_that_cannot_be_swapped_is_a_clear_error(tmp_path, monkeypatch):
+    import ctypes
+    import errno
+
+    class MountPoint:
+        """A C library whose renameat2 fails as for a mount point."""
+
+        @staticmethod
+        def renameat2(*args: object) -> int:
+            ctypes.set_errno(errno.EBUSY)
+            return -1
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    monkeypatch.setattr(ctypes, "CDLL", lambda *args, **kwargs: MountPoint())
+    with pytest.raises(ContentError, match="mount point"):
+        exchange(tmp_path / "a", tmp_path / "b")
+
+
 def test_exchange_swaps_two_folders(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir()

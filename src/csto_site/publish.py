@@ -165,6 +165,10 @@ def exchange(a: Path, b: Path) -> None:
         if result == 0:
             return
         code = ctypes.get_errno()
+        if code in (errno.EBUSY, errno.EXDEV):
+            raise ContentError([Problem(str(a), 0, "cannot swap the new site in: the output folder is a mount "
+                                        "point, or on another file system than the folder that holds it",
+                                        "build into a folder inside it (--out public/site) and serve that")])
         if code not in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
             raise OSError(code, os.strerror(code), str(a))
     # Without an atomic exchange there is a moment with no `a`: readers get a 404, never a mix.
