@@ -6,6 +6,7 @@ import multiprocessing
 import os
 import pickle
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection, wait
@@ -28,8 +29,12 @@ def default_jobs() -> int:
 
 
 def can_fork() -> bool:
-    """Tell whether workers can be forked (Linux); elsewhere work runs in this process."""
-    return sys.platform == "linux"
+    """Tell whether workers can be forked: on Linux, from a process with no other thread.
+
+    A thread holding a lock at the fork (as `serve`'s web server threads may) would leave the lock
+    held forever in the child; with threads about, the work runs in this process instead.
+    """
+    return sys.platform == "linux" and threading.active_count() == 1
 
 
 def fork_map(work: Callable[[T], R], chunks: Sequence[T], jobs: int,
