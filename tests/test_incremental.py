@@ -25,7 +25,6 @@ from csto_site.cache import Cache
 from csto_site.compress import precompress
 from csto_site.inputs import walk
 from csto_site.loader import scan
-from csto_site.parallel import can_fork
 from csto_site.pipeline import read_content
 from csto_site.plan import Planner
 from csto_site.search import index_outputs, indexed_pages
@@ -229,7 +228,6 @@ def reference_items(content: Path) -> list[Path]:
 
 
 def test_jobs_do_not_change_a_single_byte(tmp_path):
-    assert can_fork(), "this test needs forked workers (Linux, no other thread)"
     content = tmp_path / "content"
     generate(content, 120, seed=7)
     outputs = []

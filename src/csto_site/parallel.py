@@ -6,7 +6,6 @@ import multiprocessing
 import os
 import pickle
 import sys
-import threading
 import traceback
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection, wait
@@ -29,12 +28,8 @@ def default_jobs() -> int:
 
 
 def can_fork() -> bool:
-    """Tell whether workers can be forked: on Linux, from a process with no other thread.
-
-    A thread holding a lock at the fork (as `serve`'s web server threads may) would leave the lock
-    held forever in the child; with threads about, the work runs in this process instead.
-    """
-    return sys.platform == "linux" and threading.active_count() == 1
+    """Tell whether workers can be forked (Linux); elsewhere work runs in this process."""
+    return sys.platform == "linux"
 
 
 def fork_map(work: Callable[[T], R], chunks: Sequence[T], jobs: int,
