@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import pytest
 from helpers.links import page_path
 from helpers.served import ServedSite, served_site
-from helpers.site import NOW, SAMPLE, build_into
+from helpers.site import NOW, SAMPLE, build_into, sitemap_files, sitemap_urls
 from helpers.tools import missing, require_tool
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -52,15 +52,15 @@ def news_day(tmp_path_factory: pytest.TempPathFactory, sample) -> Path:
     return out
 
 
-def sitemaps(out: Path) -> list[Path]:
-    """Return both sitemaps of a built site."""
-    return [out / "sitemap.xml", out / "news-sitemap.xml"]
+def sitemaps(out: Path, base_url: str) -> list[Path]:
+    """Return every sitemap of a built site that lists pages: those the index names, and the news sitemap."""
+    return [*sitemap_files(out, base_url), out / "news-sitemap.xml"]
 
 
-def sitemap_xsd() -> Path:
-    """Return the sitemap 0.9 XSD that the sitemap-verify package ships; skip (fail in CI) without it."""
+def sitemap_xsd(name: str = "sitemap.xsd") -> Path:
+    """Return a sitemap 0.9 XSD that the sitemap-verify package ships; skip (fail in CI) without it."""
     try:
-        xsd = files("sitemap_verify.schemas") / "sitemap.xsd"
+        xsd = files("sitemap_verify.schemas") / name
     except ModuleNotFoundError:
         missing("sitemap-verify not installed: pip install -e '.[test]'")
     return Path(str(xsd))
@@ -75,17 +75,24 @@ def run(args: list[str], cwd: Path | None = None, env: dict[str, str] | None = N
 # -- sitemaps --------------------------------------------------------------------------------------------------
 
 
-def xmllint_schema(files_: list[Path]) -> subprocess.CompletedProcess:
-    """Validate XML files against the sitemap XSD with xmllint."""
+def xmllint_schema(files_: list[Path], xsd: str = "sitemap.xsd") -> subprocess.CompletedProcess:
+    """Validate XML files against a sitemap XSD with xmllint."""
     xmllint = require_tool("xmllint", "xmllint not installed: apt-get install libxml2-utils")
-    return run([xmllint, "--noout", "--nonet", "--schema", str(sitemap_xsd()), *map(str, files_)])
+    return run([xmllint, "--noout", "--nonet", "--schema", str(sitemap_xsd(xsd)), *map(str, files_)])
 
 
-def test_sitemaps_validate_against_the_sitemap_xsd(site, news_day):
-    checked = sitemaps(site.out) + sitemaps(news_day)
+def test_sitemaps_validate_against_the_sitemap_xsd(site, news_day, sample):
+    checked = sitemaps(site.out, site.expected.base_url) + sitemaps(news_day, sample.expected.base_url)
+    assert len(checked) > 4
     result = xmllint_schema(checked)
     assert result.returncode == 0, result.stderr
     assert result.stderr.count(" validates") == len(checked), result.stderr
+
+
+def test_the_sitemap_index_validates_against_the_sitemap_index_xsd(site):
+    result = xmllint_schema([site.out / "sitemap.xml"], "siteindex.xsd")
+    assert result.returncode == 0, result.stderr
+    assert " validates" in result.stderr
 
 
 def test_the_xsd_check_rejects_a_broken_sitemap(tmp_path):
@@ -110,8 +117,8 @@ def sitemap_verify(sitemap: Path, work: Path) -> dict:
     return json.loads(report.read_text(encoding="utf-8"))
 
 
-def test_sitemap_verify_finds_no_error_in_either_sitemap(news_day, tmp_path):
-    for sitemap in sitemaps(news_day):
+def test_sitemap_verify_finds_no_error_in_any_sitemap(news_day, sample, tmp_path):
+    for sitemap in sitemaps(news_day, sample.expected.base_url):
         report = sitemap_verify(sitemap, tmp_path)
         errors = [d for d in report["diagnostics"] if d["level"] == "error"]
         assert errors == [], sitemap.name
@@ -121,7 +128,7 @@ def test_sitemap_verify_finds_no_error_in_either_sitemap(news_day, tmp_path):
 def test_the_sitemap_lists_every_content_page_once_and_nothing_else(site):
     """Homes, archives, sections, officials, organizations and items are listed; 404 and the like are not."""
     ns = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
-    locs = [loc.text for loc in ET.parse(site.out / "sitemap.xml").getroot().findall("sm:url/sm:loc", ns)]
+    locs = [url.findtext("sm:loc", namespaces=ns) for url in sitemap_urls(site.out, site.expected.base_url)]
     assert len(locs) == len(set(locs))
     pages = {page_path(site.out, p) for p in site.out.rglob("index.html")}
     assert {urlsplit(loc).path for loc in locs} <= pages

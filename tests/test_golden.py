@@ -33,7 +33,9 @@ PAGES = (
     "404.html",
     "news/rss.xml",
     "ru/news/rss.xml",
-    "sitemap.xml",
+    "sitemap.xml",                                                  # the sitemap index
+    "sitemap-pages.xml",                                            # the undated pages
+    "sitemap-2024.xml",                                             # one year's pages
 )
 
 MAX_DIFF_LINES = 200

@@ -132,6 +132,22 @@ def test_an_edit_rewrites_only_what_shows_it(site):
     assert_same(tree(out), reference(content))
 
 
+def test_a_new_item_rewrites_only_the_sitemap_of_its_year(site):
+    content, out = site
+    build(options(content, out), NOW)
+    before = stamps(out)
+    write_item(content / "alpha" / "2024" / "2024-06-01-a-new-item.md", "A new item", "2024-06-01 10:00",
+               "Its body.")
+    build(options(content, out), NOW)
+    after = stamps(out)
+    sitemaps = sorted(p for p in after if p.startswith("sitemap"))
+    assert {"sitemap.xml", "sitemap-pages.xml", "sitemap-2023.xml", "sitemap-2024.xml"} <= set(sitemaps)
+    changed = [p for p in sitemaps if after[p] != before.get(p)]
+    assert changed == ["sitemap-2024.xml"] + (["sitemap-2024.xml.br", "sitemap-2024.xml.gz"]
+                                             if "sitemap-2024.xml.gz" in after else [])
+    assert_same(tree(out), reference(content))
+
+
 def test_a_corrupt_cache_is_discarded_with_a_warning(site):
     content, out = site
     build(options(content, out), NOW)

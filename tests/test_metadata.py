@@ -17,7 +17,7 @@ import yaml
 from helpers.content import Entry
 from helpers.dom import Document, read_html
 from helpers.links import page_path, target_file
-from helpers.site import ROOT, SAMPLE, build_into, copy_fixture
+from helpers.site import ROOT, SAMPLE, build_into, copy_fixture, sitemap_urls
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
@@ -192,7 +192,7 @@ def test_translated_items_name_both_languages(site):
 def test_the_sitemap_alternates_match_the_pages(site):
     ns = {"sm": SITEMAP_NS, "xhtml": XHTML_NS}
     base = site.expected.base_url
-    for url in ET.parse(site.out / "sitemap.xml").getroot().findall("sm:url", ns):
+    for url in sitemap_urls(site.out, base):
         loc = url.findtext("sm:loc", namespaces=ns)
         listed = {link.get("hreflang"): link.get("href") for link in url.findall("xhtml:link", ns)}
         on_page = hreflang(read_html(target_file(site.out, loc[len(base):])))

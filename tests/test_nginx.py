@@ -55,9 +55,22 @@ def server(public: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
         yield nginx
 
 
+def locs(file: Path) -> list[str]:
+    """Return the path of every <loc> of a sitemap or sitemap index."""
+    return [urlsplit(loc).path for loc in re.findall(r"<loc>([^<]+)</loc>", file.read_text())]
+
+
 def sitemap_paths(public: Path) -> list[str]:
-    """Return the path of every page the sitemap lists."""
-    return [urlsplit(loc).path for loc in re.findall(r"<loc>([^<]+)</loc>", (public / "sitemap.xml").read_text())]
+    """Return the path of every page the sitemaps list."""
+    return [path for part in locs(public / "sitemap.xml") for path in locs(public / part.lstrip("/"))]
+
+
+def test_every_sitemap_is_served_as_xml(server, public):
+    parts = locs(public / "sitemap.xml")
+    assert "/sitemap-pages.xml" in parts and len(parts) > 1
+    for path in ["/sitemap.xml", *parts, "/news-sitemap.xml"]:
+        answer = server.get(path)
+        assert (answer.status, answer.type) == (200, "application/xml"), path
 
 
 def test_every_page_in_the_sitemap_is_served_as_html(server, public):
@@ -89,18 +102,15 @@ def test_a_missing_address_gets_the_sites_404_page_of_its_language(server, publi
     assert answer.body == (public / page).read_bytes()
 
 
-def test_feeds_sitemaps_and_robots_have_their_types(server, public):
+def test_feeds_and_robots_have_their_types(server, public):
     feeds = sorted(p.relative_to(public).as_posix() for p in public.rglob("rss.xml"))
     assert "news/rss.xml" in feeds and "ru/news/rss.xml" in feeds
     for feed in feeds:
         assert server.get("/" + feed).type == "application/rss+xml", feed
-    for sitemap in ("/sitemap.xml", "/news-sitemap.xml"):
-        answer = server.get(sitemap)
-        assert (answer.status, answer.type) == (200, "application/xml"), sitemap
     assert server.get("/robots.txt").type == "text/plain"
 
 
-@pytest.mark.parametrize("path", ["/news/", "/ru/", "/news/rss.xml", "/sitemap.xml", "/404.html"])
+@pytest.mark.parametrize("path", ["/news/", "/ru/", "/news/rss.xml", "/sitemap-pages.xml", "/404.html"])
 def test_a_client_that_accepts_gzip_gets_the_precompressed_file(server, public, path):
     file = public / (path.lstrip("/") + ("index.html" if path.endswith("/") else ""))
     precompressed = file.with_name(file.name + ".gz").read_bytes()

@@ -38,9 +38,17 @@ from .registry import Registry, read_registry
 from .render import Renderer, load_labels
 from .search import BUNDLE, MARKER, SOURCE, bundle_files
 from .site import build_site, find_duplicate_urls
-from .sitemap import NEWS_SITEMAP, NEWS_WINDOW, render_news_sitemap, render_robots, render_sitemap
+from .sitemap import (
+    NEWS_SITEMAP,
+    NEWS_WINDOW,
+    render_news_sitemap,
+    render_robots,
+    render_sitemap,
+    render_sitemap_index,
+    sitemap_parts,
+)
 from .sources import SourceFile, read_source
-from .urls import ROBOTS, SITEMAP, Urls, output_path
+from .urls import ROBOTS, SITEMAP, Urls, output_path, sitemap_url
 from .views import Views
 
 # Below this many outputs to render, forking workers costs more than it saves.
@@ -140,7 +148,10 @@ def render_site(loaded: Loaded, static: Path, now: datetime) -> list[Output]:
     outputs = [Output(page.path, loaded.renderer.render(page), page.template) for page in pages]
     outputs += [Output(output_path(feed.url), render_feed(feed, urls, views.categories), feed.page_url)
                 for feed in views.feeds()]
-    outputs.append(Output(output_path(SITEMAP), render_sitemap(pages, urls), "sitemap"))
+    parts = sitemap_parts(pages)
+    outputs.append(Output(output_path(SITEMAP), render_sitemap_index(parts, urls), "sitemap"))
+    outputs += [Output(output_path(sitemap_url(part)), render_sitemap(listed, urls), "sitemap")
+                for part, listed in parts.items()]
     every_item = [i for e in site.editions.values() for i in e.items]
     outputs.append(Output(output_path(NEWS_SITEMAP),
                           render_news_sitemap(every_item, urls, dict(site.config.title), now), "news sitemap"))
@@ -238,8 +249,11 @@ def plan_jobs(planner: Planner, pages: Sequence[PlannedPage], views: Views, rend
                            planner.heads_of(spec.items))
         work.append(Job(output_path(spec.url), spec.page_url, signature,
                         partial(render_feed, spec, urls, views.categories)))
-    work.append(Job(output_path(SITEMAP), "sitemap", planner.sitemap_signature(pages),
-                    partial(render_sitemap, pages, urls)))  # type: ignore[arg-type]
+    parts = sitemap_parts(pages)
+    work.append(Job(output_path(SITEMAP), "sitemap", digest(base, "sitemap index", *parts),
+                    partial(render_sitemap_index, tuple(parts), urls)))
+    work += [Job(output_path(sitemap_url(part)), "sitemap", planner.sitemap_signature(listed),
+                 partial(render_sitemap, listed, urls)) for part, listed in parts.items()]
     news = planner.news_sitemap_items(now)
     work.append(Job(output_path(NEWS_SITEMAP), "news sitemap", digest(base, "news", planner.heads_of(news)),
                     partial(render_news_sitemap, news, urls, dict(site.config.title), now)))

@@ -232,9 +232,8 @@ class Planner:
     # -- other outputs --------------------------------------------------------------------------
 
     def sitemap_signature(self, pages: Sequence[PlannedPage]) -> str:
-        """Digest what the sitemap lists: every page in it, with its language versions."""
-        return digest(self.base, "sitemap", *(f"{p.url}|{'|'.join(v.url for v in p.alternates)}"
-                                              for p in pages if p.in_sitemap))
+        """Digest what one sitemap lists: its pages, with their language versions."""
+        return digest(self.base, "sitemap", *(f"{p.url}|{'|'.join(v.url for v in p.alternates)}" for p in pages))
 
     def news_sitemap_items(self, now: datetime) -> list[Item]:
         """Return the items the news sitemap lists (those of the last two days), in model order."""

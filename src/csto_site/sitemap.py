@@ -2,20 +2,69 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
 from xml.sax.saxutils import escape, quoteattr
 
 from .model import Item
-from .urls import SITEMAP, Urls
-from .views import Page
+from .urls import SITEMAP, SITEMAP_PAGES, Urls, sitemap_part, sitemap_url
 
 NEWS_SITEMAP = "/news-sitemap.xml"
 NEWS_WINDOW = timedelta(days=2)
 
 
-def render_sitemap(pages: Iterable[Page], urls: Urls) -> bytes:
-    """List every page with its language alternates (sitemap 0.9 + xhtml:link)."""
+class Alternate(Protocol):
+    """A language version of a page, as the sitemap names it."""
+
+    @property
+    def lang(self) -> str: ...
+
+    @property
+    def absolute(self) -> str: ...
+
+
+class Listed(Protocol):
+    """A page as the sitemap sees it."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def in_sitemap(self) -> bool: ...
+
+    @property
+    def alternates(self) -> Sequence[Alternate]: ...
+
+
+P = TypeVar("P", bound=Listed)
+
+
+def sitemap_parts(pages: Iterable[P]) -> dict[str, list[P]]:
+    """Group the pages a sitemap lists: the other pages first, then one group per year, newest first.
+
+    One file per year keeps each under the protocol's 50,000 addresses, and a new item changes only
+    the sitemap of its year.
+    """
+    parts: dict[str, list[P]] = {}
+    for page in pages:
+        if page.in_sitemap:
+            parts.setdefault(sitemap_part(page.url), []).append(page)
+    order = sorted(parts, key=lambda part: (part != SITEMAP_PAGES, -int(part) if part.isdigit() else 0))
+    return {part: parts[part] for part in order}
+
+
+def render_sitemap_index(parts: Iterable[str], urls: Urls) -> bytes:
+    """Name every sitemap of the site (sitemap index 0.9)."""
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+             '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
+    lines += [f"  <sitemap><loc>{escape(urls.absolute(sitemap_url(part)))}</loc></sitemap>" for part in parts]
+    lines.append("</sitemapindex>")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def render_sitemap(pages: Iterable[Listed], urls: Urls) -> bytes:
+    """List pages with their language alternates (sitemap 0.9 + xhtml:link)."""
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '

@@ -93,10 +93,24 @@ class Urls:
         return self.base_url + url
 
 
-SITEMAP = "/sitemap.xml"
+SITEMAP = "/sitemap.xml"  # the sitemap index: it names one sitemap per year and one for the other pages
+SITEMAP_PAGES = "pages"
+# A dated address (/news/2024/..., /ru/sections/x/2024/...) is listed in the sitemap of its year.
+DATED = re.compile(r"^(?:/[^/]+)?/(?:news|sections/[^/]+)/(\d{4})/")
 ROBOTS = "/robots.txt"
 # The Pagefind search bundle: the index of every language and the scripts that read it.
 SEARCH_BUNDLE = "/pagefind/"
+
+
+def sitemap_part(url: str) -> str:
+    """Name the sitemap that lists a page: the year of a dated address, else the one of the other pages."""
+    dated = DATED.match(url)
+    return dated.group(1) if dated else SITEMAP_PAGES
+
+
+def sitemap_url(part: str) -> str:
+    """Return the URL of one sitemap named by the index."""
+    return f"/sitemap-{part}.xml"
 
 
 def output_path(url: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import xml.etree.ElementTree as ET
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -16,6 +17,8 @@ SAMPLE = ROOT / "content"
 FIXTURES = ROOT / "tests" / "fixtures"
 MINI = FIXTURES / "mini"
 GOLDEN = ROOT / "tests" / "golden"
+
+SITEMAP_NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
 
 # Every build in the tests sees the same clock, so outputs and "scheduled" items never drift.
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=ZoneInfo("Europe/Moscow"))
@@ -53,3 +56,18 @@ def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
         return {}
     return {p.relative_to(folder).as_posix(): (p.stat().st_size if p.is_file() else -1, p.stat().st_mtime_ns)
             for p in sorted(folder.rglob("*"))} | {".": (-1, folder.stat().st_mtime_ns)}
+
+
+def sitemap_files(out: Path, base_url: str) -> list[Path]:
+    """Return the sitemaps that the sitemap index of a built site names, in its order."""
+    root = ET.parse(out / "sitemap.xml").getroot()
+    assert root.tag == "{%s}sitemapindex" % SITEMAP_NS["sm"]
+    locs = [loc.text or "" for loc in root.findall("sm:sitemap/sm:loc", SITEMAP_NS)]
+    assert all(loc.startswith(base_url + "/") for loc in locs)
+    return [out / loc[len(base_url) + 1:] for loc in locs]
+
+
+def sitemap_urls(out: Path, base_url: str) -> list[ET.Element]:
+    """Return every <url> element of every sitemap of a built site."""
+    return [url for path in sitemap_files(out, base_url)
+            for url in ET.parse(path).getroot().findall("sm:url", SITEMAP_NS)]
