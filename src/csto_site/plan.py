@@ -12,6 +12,7 @@ that the pages this plan builds equal `Views.pages()`, and that incremental buil
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -140,19 +141,23 @@ class Planner:
         drafts = [page for lang in self.site.config.languages
                   for page in self.edition_pages(self.site.editions[lang])]
         by_key: dict[str, list[Version]] = {}
-        absolute = self.urls.absolute
+        base_url = self.urls.base_url
         for page in drafts:
-            by_key.setdefault(page.key, []).append(Version(page.lang, page.url, absolute(page.url)))
-        versions = {key: (tuple(found), ",".join(f"{v.lang}:{v.url}" for v in found))
-                    for key, found in by_key.items()}
-        base, templates, render, views = self.base, self.templates, self.render, self.views
-        pages = []
-        for page in drafts:
-            alternates, names = versions[page.key]
             url = page.url
-            signature = digest(base, templates.get(page.template, ""), url, names, *page.deps)
-            pages.append(PlannedPage(url, output_path(url), page.template, page.lang, page.key, page.in_sitemap,
-                                     signature, page.build, alternates, render, views))
+            by_key.setdefault(page.key, []).append(Version(page.lang, url, base_url + url))
+        versions = {key: (tuple(found), ",".join([f"{v.lang}:{v.url}" for v in found]) if len(found) > 1
+                          else f"{found[0].lang}:{found[0].url}") for key, found in by_key.items()}
+        base, templates, render, views = self.base, self.templates, self.render, self.views
+        # The digest of cache.digest, inlined: this loop runs once for every page of the site.
+        blake2b, separator = hashlib.blake2b, "\x1f"
+        pages = []
+        append = pages.append
+        for url, template, lang, key, in_sitemap, deps, build in drafts:
+            alternates, names = versions[key]
+            text = separator.join((base, templates.get(template, ""), url, names, *deps))
+            signature = blake2b(text.encode(), digest_size=16).hexdigest()
+            append(PlannedPage(url, output_path(url), template, lang, key, in_sitemap, signature, build, alternates,
+                               render, views))
         return pages
 
     def _page(self, url: str, template: str, lang: str, deps: tuple[str, ...], build: Callable[[], Page],
@@ -197,13 +202,16 @@ class Planner:
                              partial(views.organization_page, edition, organization))
         translations = self.site.translations
         heads, bodies = self.heads, self.body_keys
+        older_of, newer_of, item_url, item_page = edition.older.get, edition.newer.get, urls.item, self._item_page
         for item in edition.items:
-            older, newer = edition.older.get(item.key), edition.newer.get(item.key)
-            others = translations.get(item.key, {})
+            key = item.key
+            older, newer = older_of(key), newer_of(key)
+            others = translations.get(key)
             deps = ("item", heads[item.path], bodies[item.path], heads[older.path] if older else "",
-                    heads[newer.path] if newer else "", ",".join(heads[t.path] for t in others.values()))
-            yield self._page(urls.item(item), "item.html", lang, deps, partial(self._item_page, edition, item),
-                             key=f"item:{item.key}")
+                    heads[newer.path] if newer else "",
+                    ",".join([heads[t.path] for t in others.values()]) if others else "")
+            yield _Draft(item_url(item), "item.html", lang, f"item:{key}", True, deps,
+                         partial(item_page, edition, item))
 
     def _item_page(self, edition: Edition, item: Item) -> Page:
         """Build an item's page with its body, which the model does not carry."""
@@ -211,22 +219,25 @@ class Planner:
 
     def archive(self, edition: Edition, archive: Sequence[Year], section: str | None) -> Iterator[_Draft]:
         """Describe the year, month and (for all news) day pages of an archive (Views.archive_pages)."""
-        urls, lang = self.urls, edition.lang
+        urls, lang, heads = self.urls, edition.lang, self.heads
+        cut = len(urls.prefix(lang))
+        page_of = urls.archive
         for year in archive:
-            build_year = _YearPages(self.views, edition, year, section)
-            yield self._page(urls.archive(lang, year.year, section=section), "archive.html", lang,
-                             ("year", _months(year)), partial(build_year.page, 0))
+            build = _YearPages(self.views, edition, year, section).page
+            url = page_of(lang, year.year, section=section)
+            yield _Draft(url, "archive.html", lang, url[cut:], True, ("year", _months(year)), partial(build, 0))
             index = 1
             for month in year.months:
-                days = [(day, self.heads_of(items)) for day, items in month.days]
-                yield self._page(urls.archive(lang, month.year, month.month, section=section), "archive.html", lang,
-                                 ("month", ",".join(heads for _, heads in days)), partial(build_year.page, index))
+                days = [(day, ",".join([heads[i.path] for i in items])) for day, items in month.days]
+                url = page_of(lang, month.year, month.month, section=section)
+                yield _Draft(url, "archive.html", lang, url[cut:], True, ("month", ",".join([h for _, h in days])),
+                             partial(build, index))
                 index += 1
                 if section:
                     continue
-                for day, heads in days:
-                    yield self._page(urls.archive(lang, day.year, day.month, day.day), "archive.html", lang,
-                                     ("day", heads), partial(build_year.page, index))
+                for day, day_heads in days:
+                    url = page_of(lang, day.year, day.month, day.day)
+                    yield _Draft(url, "archive.html", lang, url[cut:], True, ("day", day_heads), partial(build, index))
                     index += 1
 
     # -- other outputs --------------------------------------------------------------------------
