@@ -165,6 +165,11 @@ def _parse_chunk(files: Iterable[Found], registry: Registry, config: SiteConfig,
     return results
 
 
+def _same(known: Mapping[str, Entry], entries: Mapping[str, Entry]) -> bool:
+    """Tell whether a folder holds exactly the cached entries (reused ones are the cache's own objects)."""
+    return known.keys() == entries.keys() and all(entry is known[rel] for rel, entry in entries.items())
+
+
 def head_digest(item: Item) -> str:
     """Digest every field of an item except its body: what listings, feeds and neighbours show of it."""
     return digest(repr(replace(item, body_html="", digest="")))
@@ -228,6 +233,6 @@ def parse_items(found: Iterable[Found], registry: Registry, config: SiteConfig, 
         heads[item.path] = entry.record.head
         bodies[item.path] = entry.record.body
     changed = {name: Folder(context, entries) for name, entries in folders.items()
-               if name not in known or known[name].context != context or known[name].entries != entries}
+               if name not in known or known[name].context != context or not _same(known[name].entries, entries)}
     cache.remember(content, changed, set(known) - set(folders))
     return Parsed(tuple(items), heads, bodies, tuple(problems))

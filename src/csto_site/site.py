@@ -16,7 +16,8 @@ from .urls import Urls
 
 def newest_first(items: Iterable[Item]) -> tuple[Item, ...]:
     """Sort items newest first; equal times keep a stable order by file path."""
-    return tuple(sorted(items, key=lambda i: (-i.published.timestamp(), i.path)))
+    # Two stable sorts: by path, then by time (aware datetimes compare as instants), newest first.
+    return tuple(sorted(sorted(items, key=lambda i: i.path), key=lambda i: i.published, reverse=True))
 
 
 def is_published(item: Item, now: datetime, drafts: bool = False, future: bool = False) -> bool:
@@ -87,9 +88,11 @@ def _freeze(groups: Mapping[str, list[Item]]) -> dict[str, tuple[Item, ...]]:
 def build_site(items: Iterable[Item], registry: Registry, config: SiteConfig, now: datetime,
                drafts: bool = False, future: bool = False) -> Site:
     """Build the site model: editions per language, translations, held-back items."""
-    every = newest_first(items)
-    shown = tuple(i for i in every if is_published(i, now, drafts, future))
-    held_back = tuple(i for i in every if not is_published(i, now, drafts, future))
+    shown_list: list[Item] = []
+    held_list: list[Item] = []
+    for item in newest_first(items):
+        (shown_list if is_published(item, now, drafts, future) else held_list).append(item)
+    shown, held_back = tuple(shown_list), tuple(held_list)
     by_lang: dict[str, list[Item]] = defaultdict(list)
     translations: dict[str, dict[str, Item]] = defaultdict(dict)
     for item in shown:
