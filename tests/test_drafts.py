@@ -92,7 +92,7 @@ def test_a_scheduled_item_is_released_when_its_time_has_come(content: Path, tmp_
     released = mentions(out, "scheduled-summit")
     for place in ("index.html", "news/2026/12/01/index.html", "sections/alpha/index.html", "news/rss.xml",
                   "sections/alpha/rss.xml", "officials/anna-petrova/index.html",
-                  "organizations/northern-council/rss.xml", "sitemap.xml", "news-sitemap.xml",
+                  "organizations/northern-council/rss.xml", "sitemap-2026.xml", "news-sitemap.xml",
                   "news/2026/12/01/scheduled-summit/index.html"):
         assert place in released, place
     assert mentions(out, "draft-statement") == []

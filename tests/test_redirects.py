@@ -60,7 +60,7 @@ def test_an_alias_leaves_a_redirect_page_at_the_old_address(mini_copy: Path, tmp
         assert "<script" not in html
         assert '<meta name="robots" content="noindex">' in html
     assert (out / ITEM_URL.lstrip("/") / "index.html").is_file()
-    sitemap = (out / "sitemap.xml").read_text(encoding="utf-8")
+    sitemap = "".join(path.read_text(encoding="utf-8") for path in sorted(out.glob("sitemap*.xml")))
     assert "/old/" not in sitemap
     assert "https://example.org/news/2024/06/01/moved-item/" in sitemap
 
