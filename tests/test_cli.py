@@ -78,6 +78,16 @@ def test_build_py_takes_options(project):
     assert not (project / "public").exists()
 
 
+def test_a_build_with_nothing_to_do_loads_neither_the_pipeline_nor_its_libraries(project):
+    assert_one_summary_line(run([sys.executable, "build.py", "--quiet"], project))
+    again = run([sys.executable, "-X", "importtime", "build.py", "--quiet"], project)
+    assert again.returncode == 0, again.stderr
+    assert " 0 files written" in again.stdout, again.stdout
+    imported = {line.rsplit("|", 1)[1].strip() for line in again.stderr.splitlines() if line.startswith("import time:")}
+    assert "csto_site.builder" in imported
+    assert not imported & {"csto_site.pipeline", "csto_site.render", "jinja2", "markdown", "rich", "yaml"}
+
+
 def test_check_writes_nothing(project):
     before = snapshot(project)
     result = run([console_script(), "check"], project)

@@ -9,13 +9,16 @@ the rest of the program, reading a file or touching the output.
 from __future__ import annotations
 
 import bisect
+import gc
 import hashlib
 import os
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from array import array
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -28,28 +31,44 @@ Listing = list[tuple[str, str, os.stat_result]]
 LIBRARIES = frozenset({"jinja2", "markupsafe", "markdown", "nh3", "pyyaml", "python_slugify", "text_unidecode",
                        "unidecode", "feedgen", "lxml", "python_dateutil", "brotli", "cbor2", "pagefind_bin",
                        "tzdata"})
+_NAME = attrgetter("name")
 
 
-def walk(folder: Path) -> Listing:
-    """List (path, relative path, stat) of the files below a folder, skipping hidden names, sorted by path."""
-    found: list[tuple[tuple[str, ...], str, os.stat_result]] = []
-    stack: list[tuple[tuple[str, ...], str]] = [((), str(folder))]
-    while stack:
-        parts, base = stack.pop()
-        try:
-            entries = list(os.scandir(base))
-        except (FileNotFoundError, NotADirectoryError):
-            continue
+def walk(folder: str | os.PathLike[str], suffix: str = "") -> Listing:
+    """List (path, relative path, stat) of the files below a folder, skipping hidden names, sorted by path.
+
+    Sorted by path as a sequence of names: a folder's files come at its name's place among its
+    siblings. Each folder's entries are sorted by name and walked depth first, which is that order.
+    Only names ending with `suffix` are listed (all when it is empty); folders are always walked.
+    """
+    found: Listing = []
+    append = found.append
+    stack: list[tuple[Iterator[os.DirEntry[str]], str]] = []
+    entries, prefix = _entries(os.fspath(folder)), ""
+    while True:
         for entry in entries:
             name = entry.name
-            if name.startswith("."):
+            if name[0] == ".":
                 continue
-            if entry.is_dir(follow_symlinks=False):
-                stack.append(((*parts, name), entry.path))
-            elif entry.is_file():
-                found.append(((*parts, name), entry.path, entry.stat()))
-    found.sort(key=lambda f: f[0])
-    return [(path, "/".join(parts), stat) for parts, path, stat in found]
+            if entry.is_file():  # a file or a link to one; never a folder
+                if name.endswith(suffix):
+                    append((entry.path, prefix + name, entry.stat()))
+            elif entry.is_dir(follow_symlinks=False):
+                stack.append((entries, prefix))  # resumed after this folder, at the next name
+                entries, prefix = _entries(entry.path), f"{prefix}{name}/"
+                break
+        else:
+            if not stack:
+                return found
+            entries, prefix = stack.pop()
+
+
+def _entries(folder: str) -> Iterator[os.DirEntry[str]]:
+    """Return the entries of a folder sorted by name (none if it is gone)."""
+    try:
+        return iter(sorted(os.scandir(folder), key=_NAME))
+    except (FileNotFoundError, NotADirectoryError):
+        return iter(())
 
 
 def library_stamps() -> list[str]:
@@ -109,23 +128,49 @@ class FastState:
 
 
 def read_inputs(options: Any) -> Inputs:
-    """List the content, templates, static files and the program's own files, and digest the lot."""
+    """List the content, templates, static files and the program's own files, and digest the lot.
+
+    The digest covers the options, Python's and the libraries' versions, and for each folder its
+    name, then its files' relative paths (joined by NUL, which no name holds), sizes and mtimes (as
+    64-bit integers), each part preceded by its length.
+    """
+    # The listing makes a tuple per file and none of it is garbage: the collector, run on the way as
+    # they pile up, would only spend a few milliseconds of a build that has nothing else to do.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _read_inputs(options)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _read_inputs(options: Any) -> Inputs:
+    """List and digest what a build reads (read_inputs, with the collector paused)."""
     started = time.time_ns()
-    parts: list[str] = [repr((options.content, options.out, options.templates, options.static, options.drafts,
-                              options.future, options.search)), sys.version, *library_stamps()]
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update("\x1f".join([repr((options.content, options.out, options.templates, options.static,
+                                      options.drafts, options.future, options.search)),
+                               sys.version, *library_stamps()]).encode())
     listings: Listing = []
     content: Listing = []
     program = Path(__file__).parent
     for folder in (options.content, options.templates, options.static, program):
-        listing = walk(folder)
-        if folder is program:  # its sources, not the bytecode Python writes beside them
-            listing = [entry for entry in listing if entry[1].endswith(".py")]
+        # the program's sources, not the bytecode Python writes beside them
+        listing = walk(folder, ".py" if folder is program else "")
         if folder is options.content:
             content = listing
         listings += listing
-        parts.append(str(folder))
-        parts += [f"{rel}:{stat.st_size}:{stat.st_mtime_ns}" for _, rel, stat in listing]
-    return Inputs(digest_text(*parts), content, listings, started)
+        names: list[str] = []
+        numbers: list[int] = []
+        for _, rel, stat in listing:
+            names.append(rel)
+            numbers += (stat.st_size, stat.st_mtime_ns)
+        text = "\0".join(names).encode()
+        digest.update(f"\x1e{folder}\x1e{len(listing)}\x1e{len(text)}\x1e".encode())
+        digest.update(text)
+        digest.update(array("q", numbers).tobytes())
+    return Inputs(digest.hexdigest(), content, listings, started)
 
 
 def fast_state(inputs: Inputs, moments: Iterable[float], now: datetime, summary: Summary) -> FastState:
