@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -39,6 +38,8 @@ class ContentError(Exception):
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """Return a 'did you mean' hint for the closest choice, or list a few choices."""
+    import difflib  # only a build with a mistake needs it; every build imports this module
+
     pool = sorted(set(choices))
     close = difflib.get_close_matches(word, pool, n=1, cutoff=0.6)
     if not close:

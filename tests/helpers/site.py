@@ -61,7 +61,7 @@ def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
 def sitemap_files(out: Path, base_url: str) -> list[Path]:
     """Return the sitemaps that the sitemap index of a built site names, in its order."""
     root = ET.parse(out / "sitemap.xml").getroot()
-    assert root.tag == "{%s}sitemapindex" % SITEMAP_NS["sm"]
+    assert root.tag == f"{{{SITEMAP_NS['sm']}}}sitemapindex"
     locs = [loc.text or "" for loc in root.findall("sm:sitemap/sm:loc", SITEMAP_NS)]
     assert all(loc.startswith(base_url + "/") for loc in locs)
     return [out / loc[len(base_url) + 1:] for loc in locs]
