@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from helpers.site import MINI, NOW, ROOT, TEMPLATES, cli_args
 from test_incremental import assert_same, options, reference, stamps, tree, write_item
 
+from csto_site import publish
 from csto_site.builder import build
 from csto_site.errors import ContentError
 from csto_site.publish import Output, Trees, check_paths, exchange, path_error
@@ -294,3 +297,120 @@ def test_the_standby_shares_unchanged_files_with_the_live_folder(site):
     report = build(options(content, out), NOW)
     shared = [p for p in tree(out) if (standby / p).exists() and os.stat(out / p).st_ino == os.stat(standby / p).st_ino]
     assert len(shared) == len(tree(out)) - report.written
+
+
+# -- folders the stamps say are unchanged are not listed, and every changed one is -----------------
+
+DEEP = "news/2023/11/14/annual-report-published"
+
+
+@pytest.fixture
+def trusted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Trust every folder stamp at once, as a build does once the clock has moved on (no racy stamps)."""
+    monkeypatch.setattr(publish, "RACY_NS", 0)
+
+
+def after_the_stamps(tmp_path: Path) -> None:
+    """Wait until a change made now gets a ctime other than the ones the last build recorded."""
+    probe = tmp_path / "tick"
+    probe.touch()
+    start = os.stat(probe).st_ctime_ns
+    deadline = time.monotonic() + 5
+    while os.stat(probe).st_ctime_ns == start:
+        assert time.monotonic() < deadline, "the file system's clock did not move"
+        time.sleep(0.002)
+        os.utime(probe)
+
+
+def live_stamps(out: Path) -> dict[str, int]:
+    """Read the folder stamps the manifest holds for the live folder."""
+    db = sqlite3.connect(out.parent / f".{out.name}.publish" / "manifest.sqlite")
+    try:
+        return dict(db.execute("SELECT dir, ctime_ns FROM stamps WHERE tree = ?", (os.stat(out).st_ino,)))
+    finally:
+        db.close()
+
+
+def listed_by_scan(out: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Trees, set[str]]:
+    """Open the output as a build does; return it and the folders its scan listed."""
+    listed: set[str] = set()
+    scandir = os.scandir
+
+    def spy(path: str) -> object:
+        listed.add(Path(path).relative_to(out.resolve()).as_posix())
+        return scandir(path)
+
+    trees = Trees(out)
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "scandir", spy)
+        trees.lock()
+        trees.open(verify=False)
+    trees.close()
+    return trees, listed
+
+
+def touch_content(content: Path) -> None:
+    """Change an input's mtime but not its bytes: the build runs but has nothing new to write."""
+    source = content / "beta" / "_index.md"
+    os.utime(source, ns=(time.time_ns(), os.stat(source).st_mtime_ns + 1_000_000_000))
+
+
+def test_a_hand_placed_file_deep_in_the_site_is_found_by_its_folder_stamp(site, trusted, tmp_path, monkeypatch):
+    content, out = site
+    build(options(content, out), NOW)
+    stamped = live_stamps(out)
+    assert DEEP in stamped and all(stamped.values()), "a build's stamps are trusted once the clock has moved on"
+    after_the_stamps(tmp_path)
+    (out / DEEP / "annex.pdf").write_bytes(b"%PDF by hand")
+    (out / DEEP / "files").mkdir()
+    (out / DEEP / "files" / "photo.jpg").write_bytes(b"a photo")
+    placed = {p: os.stat(out / p).st_ino for p in (f"{DEEP}/annex.pdf", f"{DEEP}/files/photo.jpg")}
+    # A build that swaps a new site in carries both over, as they were.
+    write_item(content / "beta" / "2024" / "new.md", "A new item", "2024-06-01 10:00", "News.")
+    assert build(options(content, out), NOW).written > 0
+    assert {p: os.stat(out / p).st_ino for p in placed} == placed
+    assert_same({p: d for p, d in tree(out).items() if p not in placed}, reference(content))
+    # Only the root (never stamped) and the folders whose ctime moved are listed.
+    stamped = live_stamps(out)
+    assert all(stamped.values())
+    after_the_stamps(tmp_path)
+    (out / "news" / "2024" / "note.txt").write_text("a note", encoding="utf-8")
+    trees, listed = listed_by_scan(out, monkeypatch)
+    assert listed == {".", "news/2024"}
+    assert trees.foreign == {"news/2024/note.txt", f"{DEEP}/annex.pdf", f"{DEEP}/files"}
+    assert trees.missing == set() and trees.folders == set(stamped)
+
+
+@pytest.mark.parametrize("change", ["folder removed", "file removed", "file made a link", "folder made a file",
+                                    "folder made a link"])
+def test_a_page_removed_by_hand_deep_in_the_site_is_restored(site, trusted, tmp_path, change):
+    content, out = site
+    build(options(content, out), NOW)
+    assert all(live_stamps(out).values())
+    after_the_stamps(tmp_path)
+    if change.startswith("file"):
+        (out / DEEP / "index.html").unlink()
+        if change == "file made a link":
+            (out / DEEP / "index.html").symlink_to(out / "index.html")
+    else:
+        shutil.rmtree(out / DEEP)
+        if change == "folder made a file":
+            (out / DEEP).write_text("by hand", encoding="utf-8")
+        elif change == "folder made a link":
+            (out / DEEP).symlink_to(out / "news")
+    # Nothing new to write but the missing page: only the scan can tell the build to write it again.
+    touch_content(content)
+    assert build(options(content, out), NOW).written > 0
+    assert not (out / DEEP).is_symlink() and not (out / DEEP / "index.html").is_symlink()
+    expected = reference(content)
+    assert_same({p: d for p, d in tree(out).items() if p in expected}, expected)
+    assert build(options(content, out), NOW).written == 0
+
+
+def test_ctimes_reads_each_folder_and_marks_one_it_cannot_read(tmp_path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    folders = ["a", "a/b", "gone", "a/gone/deeper", "file"]
+    expected = [os.stat(tmp_path / f).st_ctime_ns if (tmp_path / f).exists() else 0 for f in folders]
+    assert publish._ctimes(tmp_path, folders) == expected
+    assert publish._ctimes(tmp_path / "missing", folders) == [0] * len(folders)
