@@ -195,6 +195,7 @@ class Trees:
         self.known = False
         self.missing: set[str] = set()
         self.missing_groups: set[str] = set()
+        self.fresh: dict[str, int] = {}
         self.foreign: set[str] = set()
         self.recorded_foreign: set[str] = set()
         self.standby_foreign: set[str] = set()
@@ -366,10 +367,11 @@ class Trees:
                                                          (_like_prefix(folder),)))
         self.missing_groups = ({g for (g,) in self._query_in("SELECT DISTINCT grp FROM files WHERE path IN",
                                                              self.missing)} if self.missing else set())
-        with db:
-            # Every folder of `fresh` has its row: an update in place, no delete and insert as a replace.
-            db.executemany("UPDATE stamps SET ctime_ns = ? WHERE tree = ? AND dir = ?",
-                           [(_trusted(c), self.live_id, d) for d, c in fresh.items()])
+        # The new stamps are recorded by finish(), with what this scan found: a build refused before then
+        # (a content error) must not leave stamps saying these folders were seen, and their finds unrecorded.
+        # Whether a ctime is racy depends on when it was read: now.
+        self.fresh = {folder: _trusted(ctime) for folder, ctime in fresh.items()}
+        db.commit()
 
     def _walk_foreign(self, produced: set[str], folders: set[str]) -> set[str]:
         """List the live folder's entries that are not ours: files, and whole folders outside our folders."""
@@ -546,6 +548,9 @@ class Trees:
             stamps = dict(self._stamps(self.live, ours)) if self.verify else {}
         live_id, standby_id = ids
         with db:
+            # Every folder of `fresh` has its row: an update in place, no delete and insert as a replace.
+            db.executemany("UPDATE stamps SET ctime_ns = ? WHERE tree = ? AND dir = ?",
+                           [(c, self.live_id, d) for d, c in self.fresh.items()])
             if self.verify:
                 db.execute("DELETE FROM files")
                 db.execute("DELETE FROM groups")
