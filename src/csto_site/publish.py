@@ -17,7 +17,6 @@ file with the bytes on disk instead.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import hashlib
 import os
@@ -156,6 +155,8 @@ def file_digest(data: bytes) -> str:
 
 def exchange(a: Path, b: Path) -> None:
     """Swap two folders atomically where the system can (Linux renameat2), else with three renames."""
+    import ctypes  # only a build that publishes needs it, not one that finds nothing changed
+
     try:
         renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
     except AttributeError:
