@@ -6,6 +6,7 @@ memory from a model loaded without any cache, the simplest build there is.
 
 from __future__ import annotations
 
+import gc
 import runpy
 import shutil
 import sqlite3
@@ -20,6 +21,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from csto_site import pipeline
 from csto_site.builder import Options, Report, build, load, render_outputs
 from csto_site.cache import Cache
 from csto_site.compress import precompress
@@ -146,6 +148,24 @@ def test_a_new_item_rewrites_only_the_sitemap_of_its_year(site):
     assert changed == ["sitemap-2024.xml"] + (["sitemap-2024.xml.br", "sitemap-2024.xml.gz"]
                                              if "sitemap-2024.xml.gz" in after else [])
     assert_same(tree(out), reference(content))
+
+
+def test_a_build_pauses_the_cycle_collector_and_gives_it_back(site, monkeypatch):
+    content, out = site
+    seen = []
+    real = pipeline.build_site
+    monkeypatch.setattr(pipeline, "build_site", lambda *a, **k: seen.append(gc.isenabled()) or real(*a, **k))
+    assert gc.isenabled()
+    build(options(content, out), NOW)
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        (content / "site.yaml").write_text((content / "site.yaml").read_text(encoding="utf-8") + "\n",
+                                           encoding="utf-8")
+        build(options(content, out), NOW)
+        assert seen == [False, False] and not gc.isenabled(), "a caller's own choice is kept"
+    finally:
+        gc.enable()
 
 
 def test_a_corrupt_cache_is_discarded_with_a_warning(site):
