@@ -142,14 +142,22 @@ def iso_date(value: str) -> str:
 
 
 def slug_of(path: Path, meta: dict[str, object], originals: dict[str, str]) -> str:
-    """Return the item's slug as csto_site makes it: its own, else its original's, else from the title."""
-    if meta.get("slug"):
-        return str(meta["slug"])
+    """Return the item's slug as csto_site makes it: its own, else its original's, else from the title.
+
+    An original's slug is remembered in `originals`, for its translations that come after it.
+    """
     stem = path.name.removesuffix(".md").removesuffix(".ru")
     key = str(path.with_name(stem))
-    if path.name.endswith(".ru.md") and key in originals:
-        return originals[key]
-    return slugify(str(meta["title"]), max_length=100, word_boundary=True, save_order=True)
+    russian = path.name.endswith(".ru.md")
+    if meta.get("slug"):
+        slug = str(meta["slug"])
+    elif russian and key in originals:
+        slug = originals[key]
+    else:
+        slug = slugify(str(meta["title"]), max_length=100, word_boundary=True, save_order=True)
+    if not russian:
+        originals[key] = slug
+    return slug
 
 
 def to_hugo(content: Path, site: Path) -> None:
@@ -177,8 +185,6 @@ def write_hugo_item(site: Path, content: Path, path: Path, meta: dict[str, objec
                     originals: dict[str, str]) -> Path:
     """Write one item into a Hugo site's content folder."""
     slug = slug_of(path, meta, originals)
-    if not path.name.endswith(".ru.md"):
-        originals[str(path.with_name(path.name.removesuffix(".md")))] = slug
     front = {"title": meta["title"], "date": iso_date(str(meta["date"])), "slug": slug}
     for key in ("officials", "organizations", "summary"):
         if meta.get(key):
@@ -205,8 +211,6 @@ def write_pelican_item(project: Path, content: Path, path: Path, meta: dict[str,
     """Write one item into a Pelican project, with Pelican's `Key: value` metadata."""
     slug = slug_of(path, meta, originals)
     russian = path.name.endswith(".ru.md")
-    if not russian:
-        originals[str(path.with_name(path.name.removesuffix(".md")))] = slug
     tags = [str(t) for key in ("officials", "organizations") for t in (meta.get(key) or [])]
     lines = [f"Title: {meta['title']}", f"Date: {meta['date']}", f"Category: {path.relative_to(content).parts[0]}",
              f"Slug: {slug}", f"Lang: {'ru' if russian else 'en'}"]

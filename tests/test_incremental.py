@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from csto_site import pipeline
+from csto_site import loader, markup, pipeline
 from csto_site.builder import Options, Report, build, load, render_outputs
 from csto_site.cache import Cache
 from csto_site.compress import precompress
@@ -204,13 +204,19 @@ def test_a_damaged_cache_entry_is_not_trusted(site):
     assert_same(tree(out), reference(content))
 
 
-def test_the_same_text_is_never_converted_twice(site, monkeypatch):
+@pytest.fixture
+def converted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every Markdown text converted from now on, in order."""
+    texts: list[str] = []
+    original = markup.Markup.render
+    monkeypatch.setattr(markup.Markup, "render", lambda self, text: texts.append(text) or original(self, text))
+    return texts
+
+
+def test_the_same_text_is_never_converted_twice(site, converted):
     content, out = site
     build(options(content, out), NOW)
-    converted: list[str] = []
-    from csto_site import markup
-    original = markup.Markup.render
-    monkeypatch.setattr(markup.Markup, "render", lambda self, text: converted.append(text) or original(self, text))
+    converted.clear()
     # A registry change makes every item be parsed again: their bodies come from the cache.
     officials = content / "officials.yaml"
     officials.write_text(officials.read_text(encoding="utf-8") + "\n# a comment\n", encoding="utf-8")
@@ -237,13 +243,10 @@ def test_the_search_index_follows_the_item_pages(site):
     assert build(with_search, NOW).written == 0, "the index is not rebuilt when no indexed page changed"
 
 
-def test_cached_bodies_are_not_used_by_another_markdown(site, monkeypatch):
+def test_cached_bodies_are_not_used_by_another_markdown(site, monkeypatch, converted):
     content, out = site
     build(options(content, out), NOW)
-    converted: list[str] = []
-    from csto_site import loader, markup, pipeline
-    original = markup.Markup.render
-    monkeypatch.setattr(markup.Markup, "render", lambda self, text: converted.append(text) or original(self, text))
+    converted.clear()
     # As when markup.py, Python-Markdown or nh3 change: every body is converted again.
     fingerprint = loader.markup_fingerprint()
     for module in (loader, pipeline):

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import Problem
+from .inputs import digest_text
 
 if TYPE_CHECKING:
     from .items import ParsedItem
@@ -42,7 +43,7 @@ GARBAGE_FACTOR = 2
 def digest(*parts: str | bytes) -> str:
     """Return a short hex digest of the parts, kept apart by a separator."""
     if all(type(part) is str for part in parts):
-        return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()  # type: ignore[arg-type]
+        return digest_text(*parts)  # type: ignore[arg-type]
     h = hashlib.blake2b(digest_size=16)
     for part in parts:
         h.update(part.encode() if isinstance(part, str) else part)

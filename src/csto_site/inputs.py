@@ -16,6 +16,7 @@ import sys
 import time
 from array import array
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
@@ -127,6 +128,23 @@ class FastState:
     summary: Summary
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while long-lived, cycle-free objects pile up; restore it as it was.
+
+    A build's listing and site model live until it ends and hold no cycles, yet each allocation brings
+    the next collection closer and each full collection walks them all again: a quarter of a one-item
+    rebuild at 10,000 items. Forked workers (parallel.py) turn the collector back on for their share.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def read_inputs(options: Any) -> Inputs:
     """List the content, templates, static files and the program's own files, and digest the lot.
 
@@ -134,15 +152,8 @@ def read_inputs(options: Any) -> Inputs:
     name, then its files' relative paths (joined by NUL, which no name holds), sizes and mtimes (as
     64-bit integers), each part preceded by its length.
     """
-    # The listing makes a tuple per file and none of it is garbage: the collector, run on the way as
-    # they pile up, would only spend a few milliseconds of a build that has nothing else to do.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         return _read_inputs(options)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _read_inputs(options: Any) -> Inputs:

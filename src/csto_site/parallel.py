@@ -89,7 +89,7 @@ def fork_map(work: Callable[[T], R], chunks: Sequence[T], jobs: int,
 
 def _serve(work: Callable[[Any], Any], chunks: Sequence[Any], counter: Any, send: Connection) -> None:
     """Take chunks one at a time from the shared counter and send back each result, or the failure."""
-    gc.enable()  # the parent may have paused its cycle collector (pipeline.collector_paused); a worker needs it
+    gc.enable()  # the parent may have paused its cycle collector (inputs.collector_paused); a worker needs it
     while True:
         with counter.get_lock():
             index = counter.value

@@ -5,12 +5,10 @@ builder.py calls this after its quick check found a change; see there for the wh
 
 from __future__ import annotations
 
-import gc
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
@@ -26,7 +24,7 @@ from .compress import compressed
 from .config import SiteConfig, load_config
 from .errors import ContentError, Problem
 from .feeds import render_feed
-from .inputs import Inputs, Listing, Summary, fast_state, walk
+from .inputs import Inputs, Listing, Summary, collector_paused, fast_state, walk
 from .inputs import file_digest as _file_digest
 from .items import link_translations
 from .loader import code_fingerprint, markup_fingerprint, parse_items, registry_fingerprint, scan
@@ -193,24 +191,6 @@ def rebuild(options: Options, now: datetime, progress: Progress | None, trees: T
                   next_due=summary.next_due, seconds=time.perf_counter() - started,
                   unchanged=changes.unchanged, removed=len(changes.removed),
                   warnings=(*cache.warnings, *trees.warnings))
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause Python's cycle collector for the length of a build, and restore it as it was.
-
-    A build makes a model of every item that lives until the end and holds no cycles, yet each
-    allocation brings the next collection closer and each collection walks the whole model again:
-    a quarter of a one-item rebuild at 10,000 items. Forked workers (parsing, rendering) turn the
-    collector back on for their own work; a whole build in one process gains 2 MB at 1,000 items.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def publish_site(options: Options, now: datetime, content: Content, site: Site, cache: Cache, trees: Trees,

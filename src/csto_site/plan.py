@@ -12,7 +12,6 @@ that the pages this plan builds equal `Views.pages()`, and that incremental buil
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -23,6 +22,7 @@ import jinja2
 import jinja2.meta
 
 from .cache import digest
+from .inputs import digest_text
 from .model import Edition, Item, Site, Year
 from .sitemap import NEWS_WINDOW
 from .urls import Urls, output_path
@@ -148,14 +148,12 @@ class Planner:
         versions = {key: (tuple(found), ",".join([f"{v.lang}:{v.url}" for v in found]) if len(found) > 1
                           else f"{found[0].lang}:{found[0].url}") for key, found in by_key.items()}
         base, templates, render, views = self.base, self.templates, self.render, self.views
-        # The digest of cache.digest, inlined: this loop runs once for every page of the site.
-        blake2b, separator = hashlib.blake2b, "\x1f"
         pages = []
         append = pages.append
         for url, template, lang, key, in_sitemap, deps, build in drafts:
             alternates, names = versions[key]
-            text = separator.join((base, templates.get(template, ""), url, names, *deps))
-            signature = blake2b(text.encode(), digest_size=16).hexdigest()
+            # digest_text, not cache.digest: every part is text, and this runs for every page of the site.
+            signature = digest_text(base, templates.get(template, ""), url, names, *deps)
             append(PlannedPage(url, output_path(url), template, lang, key, in_sitemap, signature, build, alternates,
                                render, views))
         return pages
