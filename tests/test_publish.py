@@ -381,6 +381,21 @@ def test_a_hand_placed_file_deep_in_the_site_is_found_by_its_folder_stamp(site, 
     assert trees.missing == set() and trees.folders == set(stamped)
 
 
+def test_folders_too_new_to_stamp_after_a_first_build_are_stamped_by_the_next_swap(site, tmp_path, monkeypatch):
+    content, out = site
+    # Every ctime is too recent to trust, as for the standby a first build copies at its very end.
+    monkeypatch.setattr(publish, "RACY_NS", 10**18)
+    build(options(content, out), NOW)
+    monkeypatch.setattr(publish, "RACY_NS", 0)  # then the clock moves on
+    write_item(content / "beta" / "2024" / "new.md", "A new item", "2024-06-01 10:00", "News.")
+    assert build(options(content, out), NOW).written > 0
+    stamped = live_stamps(out)
+    assert DEEP in stamped and all(stamped.values()), "the swapped-in standby's folders keep no unknown stamp"
+    after_the_stamps(tmp_path)
+    _, listed = listed_by_scan(out, monkeypatch)
+    assert listed == {"."}
+
+
 @pytest.mark.parametrize("change", ["folder removed", "file removed", "file made a link", "folder made a file",
                                     "folder made a link"])
 def test_a_page_removed_by_hand_deep_in_the_site_is_restored(site, trusted, tmp_path, change):

@@ -531,7 +531,12 @@ class Trees:
         self._prune(touched)
         ours = (_folders(new_files) if self.verify
                 else (self.folders | _folders(new_files)) - {f for f in touched if not (self.standby / f).is_dir()})
-        stamps = dict(self._stamps(self.standby, ours if self.verify else touched & ours))
+        restamp = touched & ours
+        if swap and not self.verify:
+            # Folders of the standby left unstamped when last written (after a first build, all of them,
+            # made a moment before): stamped now, or the next build would list every one of them.
+            restamp |= self._unstamped(self.standby_id) & ours
+        stamps = dict(self._stamps(self.standby, ours if self.verify else restamp))
         other: dict[str, int] = {}
         if self.live_id == 0:
             os.rename(self.standby, self.live)
@@ -641,6 +646,11 @@ class Trees:
                     os.rmdir(os.path.join(self.standby, folder))
                 except OSError:
                     continue
+
+    def _unstamped(self, tree_id: int) -> set[str]:
+        """Return the folders of a tree whose ctime was too recent to record when it was last written."""
+        return {d for (d,) in self._store().execute("SELECT dir FROM stamps WHERE tree = ? AND ctime_ns = 0",
+                                                    (tree_id,))}
 
     def _stamps(self, tree: Path, folders: Iterable[str]) -> Iterator[tuple[str, int]]:
         """Read the ctime of folders of a tree (racy ones as 0: listed next time)."""
