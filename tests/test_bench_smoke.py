@@ -55,3 +55,16 @@ def test_hugo_and_pelican_build_the_same_archive(tmp_path):
                    if not p.name.startswith("_") and ".ru." not in p.name]
         pages = list((archive / tool / output / "news").glob("*/*/*/*/index.html"))
         assert len(pages) == len(english) > N // 2, f"{tool}: every English item has its page"
+
+
+def test_the_floors_of_a_build_are_measured():
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "floors.py"), "--runs", "1", "--bodies", "3",
+                           "--files", "20"], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = {cells[0]: cells[1] for line in done.stdout.splitlines()[2:]
+            if len(cells := [c.strip() for c in line.strip("|").split("|")]) == 2}
+    assert len(rows) == 5, done.stdout
+    values = [float(value.split()[0]) for value in rows.values()]
+    assert all(value > 0 for value in values), done.stdout
+    start, libraries, pipeline = values[:3]
+    assert start < libraries <= pipeline * 1.5, "importing the libraries costs more than starting Python"
