@@ -7,6 +7,7 @@ memory from a model loaded without any cache, the simplest build there is.
 from __future__ import annotations
 
 import gc
+import re
 import runpy
 import shutil
 import sqlite3
@@ -209,7 +210,8 @@ def converted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every Markdown text converted from now on, in order."""
     texts: list[str] = []
     original = markup.Markup.render
-    monkeypatch.setattr(markup.Markup, "render", lambda self, text: texts.append(text) or original(self, text))
+    monkeypatch.setattr(markup.Markup, "render",
+                        lambda self, text, lang="": texts.append(text) or original(self, text, lang))
     return texts
 
 
@@ -254,6 +256,33 @@ def test_cached_bodies_are_not_used_by_another_markdown(site, monkeypatch, conve
     (content / "site.yaml").touch()
     build(options(content, out), NOW)
     assert len(converted) == len(reference_items(content))
+
+
+def backlinks(out: Path, page: str) -> list[str]:
+    """Return the titles of the footnote back-links of a page."""
+    return re.findall(r'class="footnote-backref" href="[^"]*" title="([^"]*)"', (out / page).read_text("utf-8"))
+
+
+def test_a_footnote_links_back_in_the_language_of_its_item(site, converted):
+    content, out = site
+    text = "A claim.[^1]\n\n[^1]: Its source."
+    write_item(content / "beta" / "2024" / "2024-06-03-sources.md", "Sources", "2024-06-03 10:00", text)
+    write_item(content / "beta" / "2024" / "2024-06-03-sources.ru.md", "Источники", "2024-06-03 10:00", text)
+    build(options(content, out), NOW)
+    english, russian = "news/2024/06/03/sources/index.html", "ru/news/2024/06/03/sources/index.html"
+    assert backlinks(out, english) == ["Jump back to footnote 1 in the text"]
+    assert backlinks(out, russian) == ["Вернуться к сноске 1 в тексте"]
+    # With a footnote, the same text in two languages is two bodies; a new Russian title converts them again.
+    converted.clear()
+    site_yaml = content / "site.yaml"
+    site_yaml.write_text(site_yaml.read_text("utf-8") + "labels: {ru: {footnote_back: 'К сноске %d {и тексту}'}}\n",
+                         encoding="utf-8")
+    build(options(content, out), NOW)
+    assert backlinks(out, russian) == ["К сноске 1 {и тексту}"]
+    assert backlinks(out, english) == ["Jump back to footnote 1 in the text"]
+    # Only the Russian texts with a footnote: this one, and the fixture's annual report.
+    assert len(converted) == 2 and text + "\n" in converted and all("[^" in t for t in converted)
+    assert_same(tree(out), reference(content))
 
 
 def reference_items(content: Path) -> list[Path]:

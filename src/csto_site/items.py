@@ -49,8 +49,8 @@ def item_language(rel: str, config: SiteConfig) -> tuple[str, str] | str:
 
 
 def parse_item(source: SourceFile, registry: Registry, config: SiteConfig,
-               render: Callable[[str], str]) -> tuple[ParsedItem | None, list[Problem]]:
-    """Check one item file's front matter and render its body."""
+               render: Callable[[str, str], str]) -> tuple[ParsedItem | None, list[Problem]]:
+    """Check one item file's front matter and render its body (render(text, language))."""
     language = item_language(source.rel, config)
     if isinstance(language, str):
         hint = f"translations are named name.{config.languages[-1]}.md" if len(config.languages) > 1 else ""
@@ -80,7 +80,7 @@ def parse_item(source: SourceFile, registry: Registry, config: SiteConfig,
                    f"create {section}/_index.md with a `title:` line")
     if field.problems or published is None:
         return None, field.problems
-    body_html = render(front.body)
+    body_html = render(front.body, lang)
     item = Item(
         key=key, lang=lang, path=source.path, section=section, title=title,
         published=published, updated=updated,

@@ -99,6 +99,11 @@ def markup_fingerprint() -> str:
     return digest(Path(__file__).with_name("markup.py").read_bytes(), markdown.__version__, nh3.__version__)
 
 
+def backlink_titles(config: SiteConfig) -> dict[str, str]:
+    """Return each language's title for a footnote's link back to the text (the `footnote_back` label)."""
+    return {lang: str(labels["footnote_back"]) for lang, labels in config.labels.items() if "footnote_back" in labels}
+
+
 def registry_fingerprint(content: Path, sections: Iterable[SourceFile]) -> str:
     """Digest what an item's parse depends on besides its own file: the registries and the section list."""
     parts: list[str | bytes] = []
@@ -125,21 +130,24 @@ class _Result:
 class _BodyRenderer:
     """Render Markdown bodies, reusing the HTML the cache already holds for the same text."""
 
-    def __init__(self, fingerprint: str, lookup: Callable[[str], str | None]) -> None:
+    def __init__(self, fingerprint: str, lookup: Callable[[str], str | None], titles: Mapping[str, str]) -> None:
         self.fingerprint = fingerprint
         self.lookup = lookup
+        self.titles = titles
         self.markup: Markup | None = None
         self.last: tuple[str, str, bool] = ("", "", False)
 
-    def render(self, text: str) -> str:
+    def render(self, text: str, lang: str) -> str:
         """Return the body's HTML: from the cache when known, else freshly converted."""
-        key = digest(self.fingerprint, text)
+        # A footnote's back-link title is the one thing of the language the HTML can hold, and only
+        # a text with a footnote mark ("[^") has one: other texts share their HTML across languages.
+        key = digest(self.fingerprint, self.titles.get(lang, "") if "[^" in text else "", text)
         html = self.lookup(key)
         fresh = html is None
         if html is None:
             if self.markup is None:
-                self.markup = Markup()
-            html = self.markup.render(text)
+                self.markup = Markup(self.titles)
+            html = self.markup.render(text, lang)
         self.last = (key, html, fresh)
         return html
 
@@ -207,7 +215,7 @@ def parse_items(found: Iterable[Found], registry: Registry, config: SiteConfig, 
     lookup = cache.body_lookup()
 
     def work(chunk: list[Found]) -> list[_Result]:
-        return _parse_chunk(chunk, registry, config, _BodyRenderer(fingerprint, lookup))
+        return _parse_chunk(chunk, registry, config, _BodyRenderer(fingerprint, lookup, backlink_titles(config)))
 
     workers = jobs if total >= PARALLEL_FROM else 1
     results = {r.found.rel: r for rs in fork_map(work, chunked(pending, CHUNK), workers, arrived) for r in rs}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import markdown
 import nh3
 
@@ -25,18 +28,36 @@ URL_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
 
 
 class Markup:
-    """Convert Markdown bodies to sanitised HTML, reusing one parser."""
+    """Convert Markdown bodies to sanitised HTML, reusing one parser per language.
 
-    def __init__(self) -> None:
-        self._md = markdown.Markdown(
-            extensions=list(EXTENSIONS), output_format="html",
+    `backlink_titles` gives, per language, the title of a footnote's link back to its mark in the
+    text, "%d" standing for the footnote's number; a language without one keeps Python-Markdown's.
+    """
+
+    def __init__(self, backlink_titles: Mapping[str, str] | None = None) -> None:
+        self._titles = dict(backlink_titles or {})
+        self._parsers: dict[str, markdown.Markdown] = {}
+
+    def _parser(self, lang: str) -> markdown.Markdown:
+        """Return the language's parser, made on first use."""
+        parser = self._parsers.get(lang)
+        if parser is None:
             # The headline is the page's h1, so a body's "#" heading becomes an h2.
-            extension_configs={"toc": {"baselevel": 2}},
-        )
+            configs: dict[str, dict[str, Any]] = {"toc": {"baselevel": 2}}
+            title = self._titles.get(lang)
+            if title is not None:
+                # Python-Markdown turns "%d" into "{}" and formats the title: other braces stay text.
+                title = title.replace("{", "{{").replace("}", "}}")
+                configs["extra"] = {"footnotes": {"BACKLINK_TITLE": title}}
+            parser = markdown.Markdown(extensions=list(EXTENSIONS), output_format="html",
+                                       extension_configs=configs)
+            self._parsers[lang] = parser
+        return parser
 
-    def render(self, text: str) -> str:
-        """Return the safe HTML of a Markdown body."""
-        self._md.reset()
-        html = self._md.convert(text)
+    def render(self, text: str, lang: str = "") -> str:
+        """Return the safe HTML of a Markdown body written in `lang`."""
+        parser = self._parser(lang)
+        parser.reset()
+        html = parser.convert(text)
         return nh3.clean(html, tags=set(ALLOWED_TAGS), attributes=ALLOWED_ATTRIBUTES,
                          url_schemes=set(URL_SCHEMES), link_rel="noopener")

@@ -27,7 +27,7 @@ from .feeds import render_feed
 from .inputs import Inputs, Listing, Summary, collector_paused, fast_state, walk
 from .inputs import file_digest as _file_digest
 from .items import link_translations
-from .loader import code_fingerprint, markup_fingerprint, parse_items, registry_fingerprint, scan
+from .loader import backlink_titles, code_fingerprint, markup_fingerprint, parse_items, registry_fingerprint, scan
 from .model import Item, Site
 from .nginx import REDIRECTS_CONF, render_redirects
 from .parallel import chunked, default_jobs, fork_map
@@ -105,7 +105,8 @@ def read_content(options: Options, cache: Cache, jobs: int, progress: Progress |
     registry, found_problems = read_registry(options.content, config, sections)
     problems += found_problems
     registry_digest = digest(registry_fingerprint(options.content, sections), *(s.digest for s in sections))
-    context = digest(code_fingerprint(), markup_fingerprint(), config.digest, registry_digest)
+    context = digest(code_fingerprint(), markup_fingerprint(), config.digest, registry_digest,
+                     *(f"{lang}:{title}" for lang, title in sorted(backlink_titles(config).items())))
     parsed = parse_items(found.items, registry, config, context, cache, jobs, str(options.content), progress)
     problems += parsed.problems
     items, found_problems = link_translations(parsed.items, config)

@@ -152,7 +152,7 @@ def _read_original(path: Path, content: Path, config: SiteConfig, registry: Regi
     if language != (rel.removesuffix(".md"), config.default_language):
         raise ContentError([Problem(str(path), 0, "this file is not an original in the default language",
                                     f"give the {config.default_language!r} file (name.md), not a translation")])
-    parsed, problems = parse_item(source, registry, config, lambda body: "")
+    parsed, problems = parse_item(source, registry, config, lambda body, lang: "")
     if parsed is None:
         raise ContentError(problems)
     return parsed.item
