@@ -260,3 +260,14 @@ def test_names_resolve_by_id_name_or_alias_in_either_language(world):
     assert problems == []
     assert parsed.item.officials == ("ivan-orlov", "anna-petrova")
     assert parsed.item.organizations == ("northern-council", "river-commission")
+
+
+def test_a_table_keeps_its_column_alignment_as_classes_the_stylesheet_aligns(world):
+    _, _, markup, _ = world
+    html = markup.render("| a | b | c | d |\n| :--- | :---: | ---: | --- |\n| 1 | 2 | 3 | 4 |\n", "en")
+    cells = re.findall(r"<t[hd](?=[ >])([^>]*)>", html)
+    assert cells == [' class="align-left"', ' class="align-center"', ' class="align-right"', ""] * 2
+    assert "style=" not in html, "the site's Content-Security-Policy allows no inline style"
+    css = (STATIC / "style.css").read_text(encoding="utf-8")
+    for side in ("center", "right"):
+        assert f".item-body .align-{side} {{ text-align: {side}; }}" in css

@@ -1,12 +1,16 @@
-"""Markdown to safe HTML: one configured Python-Markdown instance, then nh3."""
+"""Markdown to safe HTML: one configured Python-Markdown instance per language, then nh3."""
 
 from __future__ import annotations
 
+import re
+import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from typing import Any
 
 import markdown
 import nh3
+from markdown.extensions import Extension
+from markdown.treeprocessors import Treeprocessor
 
 EXTENSIONS = ("extra", "sane_lists", "toc")
 ALLOWED_TAGS = frozenset({
@@ -25,6 +29,29 @@ ALLOWED_ATTRIBUTES = {
     "abbr": {"title"},
 }
 URL_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
+# The tables extension aligns a column (`:---:`, `---:`) with a style attribute on each cell.
+TEXT_ALIGN = re.compile(r"^\s*text-align:\s*(left|center|right);?\s*$")
+
+
+class _AlignmentClasses(Treeprocessor):
+    """Turn table cells' text-align styles into classes (align-left, align-center, align-right)."""
+
+    def run(self, root: ET.Element) -> None:
+        """Rewrite every aligned cell of the body."""
+        for cell in root.iter():
+            if cell.tag in ("th", "td") and "style" in cell.attrib:
+                # The site allows no inline style (see the Content-Security-Policy); a class survives.
+                match = TEXT_ALIGN.match(cell.attrib.pop("style"))
+                if match:
+                    cell.set("class", f"align-{match.group(1)}")
+
+
+class AlignmentClasses(Extension):
+    """Keep a Markdown table's column alignment, as classes the site's stylesheet aligns."""
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
+        """Register the tree processor."""
+        md.treeprocessors.register(_AlignmentClasses(md), "alignment_classes", 1)
 
 
 class Markup:
@@ -49,7 +76,7 @@ class Markup:
                 # Python-Markdown turns "%d" into "{}" and formats the title: other braces stay text.
                 title = title.replace("{", "{{").replace("}", "}}")
                 configs["extra"] = {"footnotes": {"BACKLINK_TITLE": title}}
-            parser = markdown.Markdown(extensions=list(EXTENSIONS), output_format="html",
+            parser = markdown.Markdown(extensions=[*EXTENSIONS, AlignmentClasses()], output_format="html",
                                        extension_configs=configs)
             self._parsers[lang] = parser
         return parser
