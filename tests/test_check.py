@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pickle
 import shutil
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,6 +13,7 @@ from helpers.site import NOW, STATIC, TEMPLATES, build_into, cli_args, options, 
 
 from csto_site import cli
 from csto_site.checks import LONG_ITEM_WORDS, check_site
+from csto_site.render import Renderer
 
 PNG = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"
 
@@ -96,6 +99,72 @@ def test_a_template_mistake_is_found_at_its_line(mini_copy: Path, tmp_path: Path
     assert status == 1
     assert f"{item.resolve()}:{line}: " in err and "has no attribute 'headline'" in err
     assert "Traceback" not in err
+
+
+@pytest.fixture
+def drawn(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The address of every page drawn from now on."""
+    urls: list[str] = []
+    original = Renderer.render
+    monkeypatch.setattr(Renderer, "render", lambda self, page: urls.append(page.url) or original(self, page))
+    return urls
+
+
+def test_after_a_build_check_draws_only_the_pages_whose_inputs_changed(mini_copy: Path, tmp_path: Path,
+                                                                        drawn: list[str]) -> None:
+    out = tmp_path / "public"
+    build_into(mini_copy, out, search=False)
+    every_page = len(drawn)
+    drawn.clear()
+    check_site(options(mini_copy, out), NOW)
+    assert drawn == [], "the build drew every page from these very inputs"
+    write(mini_copy, "alpha/2024/2024-06-01-new.md", "---\ntitle: New\ndate: 2024-06-01\n---\nA new item.\n")
+    check_site(options(mini_copy, out), NOW)
+    assert "/news/2024/06/01/new/" in drawn and len(drawn) < every_page / 2
+    drawn.clear()
+    check_site(options(mini_copy, out, clean=True), NOW)
+    with_clean = sorted(drawn)
+    drawn.clear()
+    check_site(options(mini_copy, tmp_path / "never-built"), NOW)
+    assert with_clean == sorted(drawn) and len(drawn) > every_page, "--clean draws every page, as with no build"
+
+
+@pytest.mark.parametrize("damage", ["garbage", "unfinished build"])
+def test_a_manifest_check_cannot_trust_makes_it_draw_every_page(mini_copy: Path, tmp_path: Path, drawn: list[str],
+                                                               damage: str) -> None:
+    out = tmp_path / "public"
+    build_into(mini_copy, out, search=False)
+    every_page = sorted(drawn)
+    drawn.clear()
+    manifest = tmp_path / ".public.publish" / "manifest.sqlite"
+    if damage == "garbage":
+        manifest.write_bytes(b"not a database" * 100)
+    else:
+        db = sqlite3.connect(manifest)
+        db.execute("UPDATE meta SET value = ? WHERE key = 'dirty'", (pickle.dumps(True),))
+        db.commit()
+        db.close()
+    check_site(options(mini_copy, out), NOW)
+    assert sorted(drawn) == every_page
+
+
+def test_after_a_build_a_template_mistake_is_still_found(mini_copy: Path, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    templates = Path(shutil.copytree(TEMPLATES, tmp_path / "templates"))
+    args = ["--content", str(mini_copy), "--templates", str(templates), "--static", str(STATIC),
+            "--out", str(tmp_path / "public")]
+    assert cli.main(["build", "--quiet", "--no-search", *args]) == 0
+    item = templates / "item.html"
+    text = item.read_text(encoding="utf-8")
+    # Valid Jinja2 that fails only when drawn, and only on item pages.
+    item.write_text(text.replace("<h1>{{ item.title }}</h1>", "<h1>{{ item.title.missing.name }}</h1>"),
+                    encoding="utf-8")
+    line = text[: text.index("<h1>{{ item.title }}</h1>")].count("\n") + 1
+    capsys.readouterr()
+
+    assert cli.main(["check", *args]) == 1
+    err = capsys.readouterr().err
+    assert f"{item.resolve()}:{line}: " in err and "Traceback" not in err
 
 
 def test_a_body_naming_an_unlisted_official_or_organization(mini_copy: Path, tmp_path: Path) -> None:

@@ -87,6 +87,13 @@ def render_outputs(loaded: Loaded, static: Path, now: datetime) -> list[Output]:
     return render_site(loaded, static, now)
 
 
+def check_outputs(options: Options, now: datetime) -> Site:
+    """Check what a build checks, drawing in memory what the last build did not publish as it is; write nothing."""
+    from .pipeline import check_outputs as check
+
+    return check(options, now)
+
+
 def static_outputs(static: Path) -> list[Output]:
     """Copy every file under static/ to /static/."""
     if not static.is_dir():

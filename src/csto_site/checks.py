@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from .builder import Options, load, render_outputs
+from .builder import Options, check_outputs
 from .errors import Problem
 from .frontmatter import split
 from .model import Item, Site
@@ -73,13 +73,11 @@ class Names:
 
 
 def check_site(options: Options, now: datetime) -> Checked:
-    """Check content and templates as a build does, draw every page in memory, and collect warnings."""
-    loaded = load(options, now)
-    render_outputs(loaded, options.static, now)
-    items = every_item(loaded.site)
-    warnings = editorial_warnings(loaded.site, read_bodies(items), ignored_files(options.content), now,
-                                  str(options.content))
-    return Checked(sum(len(e.items) for e in loaded.site.editions.values()), tuple(warnings))
+    """Check content and templates as a build does, draw the pages in memory, and collect warnings."""
+    site = check_outputs(options, now)
+    items = every_item(site)
+    warnings = editorial_warnings(site, read_bodies(items), ignored_files(options.content), now, str(options.content))
+    return Checked(sum(len(e.items) for e in site.editions.values()), tuple(warnings))
 
 
 def read_bodies(items: Iterable[Item]) -> dict[str, Body]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
@@ -32,7 +32,16 @@ from .model import Item, Site
 from .nginx import REDIRECTS_CONF, render_redirects
 from .parallel import chunked, default_jobs, fork_map
 from .plan import PlannedPage, Planner, template_digests
-from .publish import Changes, Output, Published, Trees, check_paths, check_unique, file_digest
+from .publish import (
+    Changes,
+    Output,
+    Published,
+    Trees,
+    check_paths,
+    check_unique,
+    file_digest,
+    published_signatures,
+)
 from .redirects import Redirect, find_redirect_clashes
 from .registry import Registry, read_registry
 from .render import Renderer, load_labels
@@ -197,6 +206,50 @@ def rebuild(options: Options, now: datetime, progress: Progress | None, trees: T
 def publish_site(options: Options, now: datetime, content: Content, site: Site, cache: Cache, trees: Trees,
                  jobs: int, progress: Progress | None) -> tuple[Changes, set[str], int]:
     """Plan every output and render those whose inputs changed into the standby; return what was done."""
+    pages, work, base = plan_site(options, now, content, site, cache, trees.signatures, trees.folders)
+    to_render = [job for job in work if not trees.reusable(job.path, job.signature)]
+    groups = {job.path for job in work}
+    trees.begin(groups, (job.path for job in to_render))
+    changes = Changes()
+    for outcome in render_jobs(to_render, trees, jobs, progress):
+        changes.rendered.update(outcome.rendered)
+        changes.written |= outcome.written
+    if options.search:
+        groups.add(search_job(groups, changes, trees, base, progress))
+    return changes, groups, sum(1 for p in pages if p.path.endswith(".html"))
+
+
+def check_outputs(options: Options, now: datetime) -> Site:
+    """Check what a build checks, drawing in memory each output the last build did not publish as it is now.
+
+    An output whose signature equals the one the last finished build recorded for it is made from the
+    same inputs by the same program, so it draws as it did then: without an error.
+    """
+    jobs = options.jobs or default_jobs()
+    with Cache.open(options.cache, read_only=True) as cache, collector_paused():
+        content = read_content(options, cache, jobs)
+        site = build_site(content.items, content.registry, content.config, now,
+                          drafts=options.drafts, future=options.future)
+        published, folders = ({}, set()) if options.clean else published_signatures(options.out)
+        _, work, _ = plan_site(options, now, content, site, cache, published, folders)
+        to_draw = [job for job in work if published.get(job.path) != job.signature]
+        fork_map(_draw_chunk, chunked(to_draw, RENDER_CHUNK), jobs if len(to_draw) >= PARALLEL_RENDER_FROM else 1)
+    return site
+
+
+def _draw_chunk(chunk: Sequence[Work]) -> int:
+    """Draw a run of outputs in memory (their problems raise); return how many."""
+    for job in chunk:
+        job.make()
+    return len(chunk)
+
+
+def plan_site(options: Options, now: datetime, content: Content, site: Site, cache: Cache,
+              known: Mapping[str, str], folders: Container[str]) -> tuple[list[PlannedPage], list[Work], str]:
+    """List every output with its signature, and the base of every signature; raise on address problems.
+
+    `known` are the output paths of the last build (checked then), `folders` the folders they make.
+    """
     urls, renderer = content.urls, content.renderer
     assets = fingerprint(static_outputs(options.static), ASSETS)
     views = Views(site, urls, assets.names)
@@ -213,19 +266,10 @@ def publish_site(options: Options, now: datetime, content: Content, site: Site, 
     work += [Job(r.path, r.source, digest(planner.base, template, repr(r)),
                  partial(_render_redirect, views, renderer, r)) for r in redirects if r.path]
     # A redirect clash is already reported with its line; check_unique would name it again without one.
-    problems += check_paths(work, trees.signatures, trees.folders) + (check_unique(work) if not problems else [])
+    problems += check_paths(work, known, folders) + (check_unique(work) if not problems else [])
     if problems:
         raise ContentError(problems)
-    to_render = [job for job in work if not trees.reusable(job.path, job.signature)]
-    groups = {job.path for job in work}
-    trees.begin(groups, (job.path for job in to_render))
-    changes = Changes()
-    for outcome in render_jobs(to_render, trees, jobs, progress):
-        changes.rendered.update(outcome.rendered)
-        changes.written |= outcome.written
-    if options.search:
-        groups.add(search_job(groups, changes, trees, planner.base, progress))
-    return changes, groups, sum(1 for p in pages if p.path.endswith(".html"))
+    return pages, work, planner.base
 
 
 class Job(NamedTuple):

@@ -680,6 +680,30 @@ class Trees:
             self._carry(path)
 
 
+def published_signatures(out: Path) -> tuple[dict[str, str], set[str]]:
+    """Return the signature of each output the last finished build published, and their folders.
+
+    Read without the build lock (a check may run beside a build); nothing when there is no such
+    build, or its manifest is of another version or cannot be read: then everything is checked.
+    """
+    manifest = Trees(out).home / "manifest.sqlite"
+    if not manifest.is_file():
+        return {}, set()
+    try:
+        db = sqlite3.connect(f"{manifest.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+        try:
+            schema = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            dirty = db.execute("SELECT value FROM meta WHERE key = 'dirty'").fetchone()
+            if schema != (str(SCHEMA),) or dirty is None or pickle.loads(dirty[0]) is not False:
+                return {}, set()
+            signatures = dict(db.execute("SELECT grp, signature FROM groups"))
+        finally:
+            db.close()
+    except (sqlite3.DatabaseError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        return {}, set()
+    return signatures, _folders(signatures)
+
+
 def _inode(path: Path) -> int:
     """Return a folder's inode number, 0 when missing."""
     try:
