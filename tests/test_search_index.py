@@ -93,6 +93,22 @@ def test_a_rebuild_reindexes_changed_and_removed_items(mini_copy: Path, tmp_path
     assert all("zanzibarite" not in page["content"] for page in before.values())
 
 
+def test_serve_keeps_the_last_index_until_a_build_remakes_it(mini_copy: Path, tmp_path: Path) -> None:
+    out = tmp_path / "public"
+    build_into(mini_copy, out, reindex=False)
+    first = bundle(out)
+    assert first, "with no index yet, serve's first build makes one"
+    item = sorted(p for p in mini_copy.rglob("*.md") if not p.name.startswith("_"))[0]
+    item.write_text(item.read_text(encoding="utf-8") + "\nA zanzibarite delegation arrived.\n", encoding="utf-8")
+    assert build_into(mini_copy, out, reindex=False).written > 0
+    assert bundle(out) == first, "serve's rebuild keeps the index it has"
+    assert any(b"zanzibarite" in p.read_bytes() for p in out.rglob("index.html")), "the page itself is current"
+    build_into(mini_copy, out)
+    assert bundle(out) != first and any("zanzibarite" in page["content"] for page in fragments(out).values())
+    build_into(mini_copy, tmp_path / "clean")
+    assert bundle(out) == bundle(tmp_path / "clean")
+
+
 def test_pagefind_settings_around_the_build_do_not_change_the_index(mini_copy: Path, tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     build_into(mini_copy, tmp_path / "plain")

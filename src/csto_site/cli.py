@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -87,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         from .server import serve
 
-        return serve(options, args.port, reporter)
+        return serve(replace(options, reindex=False), args.port, reporter)
     try:
         if args.command == "check":
             from .checks import check_site

@@ -161,7 +161,7 @@ def _read_inputs(options: Any) -> Inputs:
     started = time.time_ns()
     digest = hashlib.blake2b(digest_size=16)
     digest.update("\x1f".join([repr((options.content, options.out, options.templates, options.static,
-                                      options.drafts, options.future, options.search)),
+                                      options.drafts, options.future, options.search, options.reindex)),
                                sys.version, *library_stamps()]).encode())
     listings: Listing = []
     content: Listing = []

@@ -215,7 +215,10 @@ def publish_site(options: Options, now: datetime, content: Content, site: Site, 
         changes.rendered.update(outcome.rendered)
         changes.written |= outcome.written
     if options.search:
-        groups.add(search_job(groups, changes, trees, base, progress))
+        kept = f"{BUNDLE}/"
+        if options.reindex or not trees.reusable(kept, trees.signatures.get(kept, "")):
+            kept = search_job(groups, changes, trees, base, progress)
+        groups.add(kept)
     return changes, groups, sum(1 for p in pages if p.path.endswith(".html"))
 
 
