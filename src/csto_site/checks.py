@@ -10,16 +10,20 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from .builder import Options, check_outputs
 from .errors import Problem
 from .frontmatter import split
 from .model import Item, Site
+from .parallel import chunked, default_jobs, fork_map
 from .sources import ignored_files
 
 # A body longer than this is "long": readers of a listing need a written summary, not its first paragraph.
 LONG_ITEM_WORDS = 600
+# Items whose texts one worker reads and scans at a time.
+WARNING_CHUNK = 500
 # A translation may follow its original by this much before check mentions it.
 TRANSLATION_GRACE = timedelta(days=1)
 # Missing translations are listed one by one for this long; older ones are counted in one line, so
@@ -75,9 +79,17 @@ class Names:
 def check_site(options: Options, now: datetime) -> Checked:
     """Check content and templates as a build does, draw the pages in memory, and collect warnings."""
     site = check_outputs(options, now)
-    items = every_item(site)
-    warnings = editorial_warnings(site, read_bodies(items), ignored_files(options.content), now, str(options.content))
+    # Reading and scanning every item's text is most of a check after a build: spread over the cores.
+    found = fork_map(partial(_chunk_warnings, registry_names(site)), chunked(every_item(site), WARNING_CHUNK),
+                     options.jobs or default_jobs())
+    warnings = sorted([*(w for chunk in found for w in chunk),
+                       *site_warnings(site, ignored_files(options.content), now, str(options.content))])
     return Checked(sum(len(e.items) for e in site.editions.values()), tuple(warnings))
+
+
+def _chunk_warnings(names: Names, items: Sequence[Item]) -> list[Problem]:
+    """Read a run of items' texts and return their warnings."""
+    return item_warnings(items, names, read_bodies(items))
 
 
 def read_bodies(items: Iterable[Item]) -> dict[str, Body]:
@@ -95,18 +107,19 @@ def every_item(site: Site) -> tuple[Item, ...]:
     return (*(item for edition in site.editions.values() for item in edition.items), *site.held_back)
 
 
-def editorial_warnings(site: Site, bodies: Mapping[str, Body], ignored: Sequence[str], now: datetime,
-                       content: str) -> list[Problem]:
-    """Return every warning about the content: unlisted people, missing translations and summaries, stray files."""
-    items = every_item(site)
-    return sorted([
-        *mention_warnings(items, registry_names(site), bodies),
+def item_warnings(items: Sequence[Item], names: Names, bodies: Mapping[str, Body]) -> list[Problem]:
+    """Return the warnings about what items say: registered names their lists lack, long texts without a summary."""
+    return [*mention_warnings(items, names, bodies), *summary_warnings(items, bodies)]
+
+
+def site_warnings(site: Site, ignored: Sequence[str], now: datetime, content: str) -> list[Problem]:
+    """Return the warnings about the content as a whole: missing translations, files the build ignores."""
+    return [
         *translation_warnings(site, now, content),
-        *summary_warnings(items, bodies),
         *(Problem(path, 0, "not a Markdown file, so the build ignores it", "put images and documents under "
                   "static/ and link them as /static/<name>; name news items <name>.md", warning=True)
           for path in ignored),
-    ])
+    ]
 
 
 def registry_names(site: Site) -> Names:
