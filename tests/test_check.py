@@ -167,6 +167,27 @@ def test_after_a_build_a_template_mistake_is_still_found(mini_copy: Path, tmp_pa
     assert f"{item.resolve()}:{line}: " in err and "Traceback" not in err
 
 
+def test_a_mistake_drawn_by_a_forked_worker_is_reported_at_its_line(mini_copy: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from csto_site import pipeline
+
+    # As on a large archive: the pages are drawn by two forked workers, a few at a time.
+    monkeypatch.setattr(pipeline, "PARALLEL_RENDER_FROM", 1)
+    monkeypatch.setattr(pipeline, "RENDER_CHUNK", 3)
+    templates = Path(shutil.copytree(TEMPLATES, tmp_path / "templates"))
+    item = templates / "item.html"
+    text = item.read_text(encoding="utf-8")
+    item.write_text(text.replace("<h1>{{ item.title }}</h1>", "<h1>{{ item.title.missing.name }}</h1>"),
+                    encoding="utf-8")
+    line = text[: text.index("<h1>{{ item.title }}</h1>")].count("\n") + 1
+
+    assert cli.main(["check", "--jobs", "2", "--content", str(mini_copy), "--templates", str(templates),
+                     "--static", str(STATIC), "--out", str(tmp_path / "public")]) == 1
+    err = capsys.readouterr().err
+    assert f"{item.resolve()}:{line}: " in err and "Traceback" not in err
+
+
 def test_a_body_naming_an_unlisted_official_or_organization(mini_copy: Path, tmp_path: Path) -> None:
     path = write(mini_copy, "alpha/2026/2026-11-29-meeting.md",
                  "---\ntitle: Meeting\ndate: 2026-11-29 10:00\nofficials: [anna-petrova]\n---\n"
