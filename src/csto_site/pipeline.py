@@ -86,7 +86,7 @@ def load_site(options: Options, now: datetime) -> Loaded:
         content = read_content(options, cache, options.jobs or default_jobs())
         body = cache.body_reader(content.body_keys)
         items = [replace(item, body_html=body(item)) for item in content.items]
-    site = build_site(items, content.registry, content.config, now, drafts=options.drafts, future=options.future)
+    site = site_model(items, content, options, now)
     return Loaded(site, content.renderer, content.urls)
 
 
@@ -131,6 +131,11 @@ def read_content(options: Options, cache: Cache, jobs: int, progress: Progress |
         # A translation that takes its original's slug changed after parsing: then its head must say so.
         heads[item.path] = head if item is parsed_item.item else digest(head, item.slug)
     return Content(tuple(items), registry, config, renderer, urls, heads, parsed.bodies, registry_digest, templates)
+
+
+def site_model(items: Sequence[Item], content: Content, options: Options, now: datetime) -> Site:
+    """Build the model of checked items, with the drafts and future items the options ask for."""
+    return build_site(items, content.registry, content.config, now, drafts=options.drafts, future=options.future)
 
 
 def check_templates(renderer: Renderer, cache: Cache) -> tuple[dict[str, str], list[Problem]]:
@@ -185,8 +190,7 @@ def rebuild(options: Options, now: datetime, progress: Progress | None, trees: T
     jobs = options.jobs or default_jobs()
     with Cache.open(options.cache, clean=options.clean) as cache, collector_paused():
         content = read_content(options, cache, jobs, progress, inputs.content)
-        site = build_site(content.items, content.registry, content.config, now,
-                          drafts=options.drafts, future=options.future)
+        site = site_model(content.items, content, options, now)
         trees.lock()
         trees.open(verify=options.clean)
         changes, groups, pages = publish_site(options, now, content, site, cache, trees, jobs, progress)
@@ -216,7 +220,7 @@ def publish_site(options: Options, now: datetime, content: Content, site: Site, 
         changes.written |= outcome.written
     if options.search:
         kept = f"{BUNDLE}/"
-        if options.reindex or not trees.reusable(kept, trees.signatures.get(kept, "")):
+        if options.reindex or not trees.intact(kept):
             kept = search_job(groups, changes, trees, base, progress)
         groups.add(kept)
     return changes, groups, sum(1 for p in pages if p.path.endswith(".html"))
@@ -231,8 +235,7 @@ def check_outputs(options: Options, now: datetime) -> Site:
     jobs = options.jobs or default_jobs()
     with Cache.open(options.cache, read_only=True) as cache, collector_paused():
         content = read_content(options, cache, jobs)
-        site = build_site(content.items, content.registry, content.config, now,
-                          drafts=options.drafts, future=options.future)
+        site = site_model(content.items, content, options, now)
         published, folders = ({}, set()) if options.clean else published_signatures(options.out)
         _, work, _ = plan_site(options, now, content, site, cache, published, folders)
         to_draw = [job for job in work if published.get(job.path) != job.signature]

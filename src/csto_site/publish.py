@@ -304,7 +304,11 @@ class Trees:
 
     def reusable(self, group: str, signature: str) -> bool:
         """Tell whether the published files of an output group were made from `signature` and are all there."""
-        return not self.verify and self.signatures.get(group) == signature and group not in self.missing_groups
+        return self.signatures.get(group) == signature and self.intact(group)
+
+    def intact(self, group: str) -> bool:
+        """Tell whether an output group the last build published is still all there, whatever it was made from."""
+        return not self.verify and group in self.signatures and group not in self.missing_groups
 
     # -- finding hand-placed files ----------------------------------------------------------------
 
