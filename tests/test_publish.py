@@ -381,6 +381,27 @@ def test_a_hand_placed_file_deep_in_the_site_is_found_by_its_folder_stamp(site, 
     assert trees.missing == set() and trees.folders == set(stamped)
 
 
+def test_stamps_read_early_by_a_second_process_find_what_reading_them_in_open_finds(site, trusted, tmp_path):
+    content, out = site
+    build(options(content, out), NOW)
+    after_the_stamps(tmp_path)
+    (out / DEEP / "annex.pdf").write_bytes(b"%PDF by hand")
+    (out / "news" / "2024" / "index.html").unlink()
+    found = []
+    for early in (False, True):
+        with Trees(out) as trees:
+            trees.lock()
+            if early:
+                trees.read_stamps_early()
+                assert trees.early is not None
+            trees.open(verify=False)
+            assert trees.early is None, "open takes the early result"
+            found.append((trees.foreign, trees.missing, trees.fresh))
+    assert found[1] == found[0]
+    assert found[0][0] == {f"{DEEP}/annex.pdf"} and found[0][1] == {"news/2024/index.html"}
+    assert set(found[0][2]) == {DEEP, "news/2024"}
+
+
 def test_folders_too_new_to_stamp_after_a_first_build_are_stamped_by_the_next_swap(site, tmp_path, monkeypatch):
     content, out = site
     # Every ctime is too recent to trust, as for the standby a first build copies at its very end.

@@ -87,6 +87,57 @@ def fork_map(work: Callable[[T], R], chunks: Sequence[T], jobs: int,
     return [results[i] for i in range(len(chunks))]
 
 
+class Background:
+    """A call running in a forked process, started at once; `result()` waits for what it returns.
+
+    Where processes cannot be forked the call runs in this process, when its result is asked for.
+    """
+
+    def __init__(self, work: Callable[[], Any]) -> None:
+        self.work: Callable[[], Any] | None = work
+        self.pipe: Connection | None = None
+        self.worker: multiprocessing.process.BaseProcess | None = None
+        if can_fork():
+            context = multiprocessing.get_context("fork")
+            self.pipe, send = context.Pipe(duplex=False)
+            self.worker = context.Process(target=_run_one, args=(work, send), daemon=True)
+            self.worker.start()
+            send.close()
+            self.work = None
+
+    def result(self) -> Any:
+        """Wait for the call and return its result, or raise its exception."""
+        if self.work is not None:
+            return self.work()
+        assert self.pipe is not None and self.worker is not None
+        try:
+            ok, value = self.pipe.recv()
+        except EOFError:
+            raise WorkerError(f"a worker process died before finishing (exit code {self.worker.exitcode})") from None
+        finally:
+            self.close()
+        if not ok:
+            error, text = value
+            raise (error or WorkerError(text)) from WorkerError(text)
+        return value
+
+    def close(self) -> None:
+        """Wait for the process to end, whether or not its result was asked for."""
+        if self.worker is not None:
+            self.worker.join()
+        if self.pipe is not None:
+            self.pipe.close()
+
+
+def _run_one(work: Callable[[], Any], send: Connection) -> None:
+    """Run one call and send back its result, or its failure."""
+    try:
+        send.send((True, work()))
+    except BaseException as exc:
+        send.send((False, (_picklable(exc), traceback.format_exc())))
+    send.close()
+
+
 def _serve(work: Callable[[Any], Any], chunks: Sequence[Any], counter: Any, send: Connection) -> None:
     """Take chunks one at a time from the shared counter and send back each result, or the failure."""
     gc.enable()  # the parent may have paused its cycle collector (inputs.collector_paused); a worker needs it

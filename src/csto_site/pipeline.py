@@ -188,6 +188,8 @@ def rebuild(options: Options, now: datetime, progress: Progress | None, trees: T
             started: float) -> Report:
     """Parse what changed, render the outputs whose inputs changed, and publish them (trees not yet open)."""
     jobs = options.jobs or default_jobs()
+    if not options.clean:
+        trees.read_stamps_early()
     with Cache.open(options.cache, clean=options.clean) as cache, collector_paused():
         content = read_content(options, cache, jobs, progress, inputs.content)
         site = site_model(content.items, content, options, now)

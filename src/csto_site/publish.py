@@ -27,12 +27,16 @@ import sqlite3
 import time
 from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from .cache import open_store
 from .errors import ContentError, Problem
 from .inputs import FastState
+
+if TYPE_CHECKING:
+    from .parallel import Background
 
 SCHEMA = 2
 TABLES = """
@@ -204,6 +208,7 @@ class Trees:
         self.live_id = 0
         self.standby_id = 0
         self.safe_folders: set[str] = set()
+        self.early: Background | None = None
 
     # -- locking -----------------------------------------------------------------------------
 
@@ -235,6 +240,9 @@ class Trees:
 
     def close(self) -> None:
         """Close the manifest and release the lock."""
+        if self.early is not None:
+            self.early.close()
+            self.early = None
         if self.db is not None:
             self.db.close()
             self.db = None
@@ -312,17 +320,37 @@ class Trees:
 
     # -- finding hand-placed files ----------------------------------------------------------------
 
+    def read_stamps_early(self) -> None:
+        """Start reading the live folder's recorded and current stamps in a second process (lock held).
+
+        On a large site that is tens of thousands of system calls, done while this process parses and
+        plans; `open` takes the result when it finds the folders trustworthy.
+        """
+        from .parallel import Background  # not imported by a build that finds nothing changed
+
+        manifest = self.home / "manifest.sqlite"
+        if self.lock_fd is not None and self.early is None and manifest.is_file():
+            self.early = Background(partial(_read_stamps, manifest, self.live))
+
+    def _live_stamps(self) -> tuple[list[tuple[str, int]], list[int]]:
+        """Return the live folder's recorded stamps and current ctimes: those read early, or read now."""
+        early, self.early = self.early, None
+        if early is not None:
+            live_id, stamps, ctimes = early.result()
+            if live_id == self.live_id:
+                return stamps, ctimes
+        stamps = _recorded_stamps(self._store(), self.live_id)
+        return stamps, _ctimes(self.live, [folder for folder, _ in stamps])
+
     def _scan_changes(self) -> None:
         """Find hand-placed entries and deleted files of ours in the live folder, listing only changed folders."""
         db = self._store()
-        # A plain scan of the table beats its (tree, dir) index here: the index would send every one of
-        # the tree's rows to a second lookup for its ctime, and the table holds only the two trees.
-        stamps = db.execute("SELECT dir, ctime_ns FROM stamps NOT INDEXED WHERE tree = ?", (self.live_id,)).fetchall()
+        stamps, ctimes = self._live_stamps()
         folders = [folder for folder, _ in stamps]
         self.folders = set(folders)
         self.recorded_foreign = {p for (p,) in db.execute("SELECT path FROM foreign_entries WHERE tree = ?",
                                                           (self.live_id,))}
-        fresh = {folder: ctime for (folder, stamp), ctime in zip(stamps, _ctimes(self.live, folders), strict=True)
+        fresh = {folder: ctime for (folder, stamp), ctime in zip(stamps, ctimes, strict=True)
                  if ctime == 0 or ctime != stamp}
         changed = ["", *fresh]
         changed_set = set(changed)
@@ -706,6 +734,24 @@ def published_signatures(out: Path) -> tuple[dict[str, str], set[str]]:
     except (sqlite3.DatabaseError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
         return {}, set()
     return signatures, _folders(signatures)
+
+
+def _recorded_stamps(db: sqlite3.Connection, tree_id: int) -> list[tuple[str, int]]:
+    """Return each folder of a tree with the ctime the manifest recorded for it."""
+    # A plain scan of the table beats its (tree, dir) index here: the index would send every one of
+    # the tree's rows to a second lookup for its ctime, and the table holds only the two trees.
+    return db.execute("SELECT dir, ctime_ns FROM stamps NOT INDEXED WHERE tree = ?", (tree_id,)).fetchall()
+
+
+def _read_stamps(manifest: Path, live: Path) -> tuple[int, list[tuple[str, int]], list[int]]:
+    """Return the live folder's inode, its folders' recorded stamps and their current ctimes (in a worker)."""
+    live_id = _inode(live)
+    db = sqlite3.connect(manifest, timeout=30)
+    try:
+        stamps = _recorded_stamps(db, live_id)
+    finally:
+        db.close()
+    return live_id, stamps, _ctimes(live, [folder for folder, _ in stamps])
 
 
 def _inode(path: Path) -> int:
