@@ -10,15 +10,6 @@ from typing import Any
 import markdown
 import nh3
 from markdown.extensions import Extension
-from markdown.extensions.abbr import AbbrExtension
-from markdown.extensions.attr_list import AttrListExtension
-from markdown.extensions.def_list import DefListExtension
-from markdown.extensions.fenced_code import FencedCodeExtension
-from markdown.extensions.footnotes import FootnoteExtension
-from markdown.extensions.md_in_html import MarkdownInHtmlExtension
-from markdown.extensions.sane_lists import SaneListExtension
-from markdown.extensions.tables import TableExtension
-from markdown.extensions.toc import TocExtension
 from markdown.treeprocessors import Treeprocessor
 
 ALLOWED_TAGS = frozenset({
@@ -66,8 +57,20 @@ def _extensions(backlink_title: str | None) -> list[Extension]:
     """Return Python-Markdown's "extra", "sane_lists" and "toc", then the alignment classes, as instances.
 
     Instances, not names: Python-Markdown looks a name up among every installed package's entry points,
-    which costs more than converting a body (80 ms on a machine with a few hundred packages).
+    which costs more than converting a body (80 ms on a machine with a few hundred packages). They are
+    imported here, by the first body converted: a build that converts none does not load them (nor
+    Pygments, which fenced code loads).
     """
+    from markdown.extensions.abbr import AbbrExtension
+    from markdown.extensions.attr_list import AttrListExtension
+    from markdown.extensions.def_list import DefListExtension
+    from markdown.extensions.fenced_code import FencedCodeExtension
+    from markdown.extensions.footnotes import FootnoteExtension
+    from markdown.extensions.md_in_html import MarkdownInHtmlExtension
+    from markdown.extensions.sane_lists import SaneListExtension
+    from markdown.extensions.tables import TableExtension
+    from markdown.extensions.toc import TocExtension
+
     footnotes: dict[str, Any] = {}
     if backlink_title is not None:
         # Python-Markdown turns "%d" into "{}" and formats the title: other braces stay text.
