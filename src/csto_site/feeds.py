@@ -6,8 +6,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from html import escape
 
-from feedgen.feed import FeedGenerator
-
 from .model import Item
 from .urls import Urls
 from .views import FeedSpec
@@ -19,6 +17,9 @@ EMPTY_FEED_DATE = datetime(1970, 1, 1, tzinfo=UTC)
 
 def render_feed(spec: FeedSpec, urls: Urls, categories: Callable[[Item], tuple[tuple[str, str], ...]]) -> bytes:
     """Render one RSS 2.0 feed: absolute links, permalink guids, one category per taxonomy."""
+    # Imported here, with lxml: a build that renders no feed (a body edited past its summary) does not load them.
+    from feedgen.feed import FeedGenerator
+
     fg = FeedGenerator()
     fg.title(spec.title)
     # feedgen writes the last link given as the channel <link>: the page the feed describes comes last.
