@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
@@ -54,31 +55,25 @@ class AlignmentClasses(Extension):
 
 
 def _extensions(backlink_title: str | None) -> list[Extension]:
-    """Return Python-Markdown's "extra", "sane_lists" and "toc", then the alignment classes, as instances.
+    """Return Python-Markdown's "extra" (its members, in its order), "sane_lists" and "toc", then the alignment classes.
 
     Instances, not names: Python-Markdown looks a name up among every installed package's entry points,
     which costs more than converting a body (80 ms on a machine with a few hundred packages). They are
     imported here, by the first body converted: a build that converts none does not load them (nor
     Pygments, which fenced code loads).
     """
-    from markdown.extensions.abbr import AbbrExtension
-    from markdown.extensions.attr_list import AttrListExtension
-    from markdown.extensions.def_list import DefListExtension
-    from markdown.extensions.fenced_code import FencedCodeExtension
-    from markdown.extensions.footnotes import FootnoteExtension
-    from markdown.extensions.md_in_html import MarkdownInHtmlExtension
+    from markdown.extensions import extra
     from markdown.extensions.sane_lists import SaneListExtension
-    from markdown.extensions.tables import TableExtension
     from markdown.extensions.toc import TocExtension
 
-    footnotes: dict[str, Any] = {}
+    configs: dict[str, dict[str, Any]] = {}
     if backlink_title is not None:
         # Python-Markdown turns "%d" into "{}" and formats the title: other braces stay text.
-        footnotes["BACKLINK_TITLE"] = backlink_title.replace("{", "{{").replace("}", "}}")
-    # The members of "extra", in its order; the headline is the page's h1, so a "#" heading becomes an h2.
-    return [FencedCodeExtension(), FootnoteExtension(**footnotes), AttrListExtension(), DefListExtension(),
-            TableExtension(), AbbrExtension(), MarkdownInHtmlExtension(), SaneListExtension(),
-            TocExtension(baselevel=2), AlignmentClasses()]
+        configs["footnotes"] = {"BACKLINK_TITLE": backlink_title.replace("{", "{{").replace("}", "}}")}
+    members = [importlib.import_module(f"markdown.extensions.{name}").makeExtension(**configs.get(name, {}))
+               for name in extra.extensions]
+    # The headline is the page's h1, so a body's "#" heading becomes an h2.
+    return [*members, SaneListExtension(), TocExtension(baselevel=2), AlignmentClasses()]
 
 
 class Markup:

@@ -56,7 +56,7 @@ def fork_map(work: Callable[[T], R], chunks: Sequence[T], jobs: int,
         pipes.append(receive)
         workers.append(worker)
     results: dict[int, Any] = {}
-    failure: tuple[BaseException | None, str] | None = None
+    failure: Failure | None = None
     try:
         open_pipes = list(pipes)
         while open_pipes:
@@ -78,8 +78,7 @@ def fork_map(work: Callable[[T], R], chunks: Sequence[T], jobs: int,
         for pipe in pipes:
             pipe.close()
     if failure:
-        error, text = failure
-        raise (error or WorkerError(text)) from WorkerError(text)
+        _raise(failure)
     missing = [i for i in range(len(chunks)) if i not in results]
     if missing:
         codes = ", ".join(str(w.exitcode) for w in workers)
@@ -117,8 +116,7 @@ class Background:
         finally:
             self.close()
         if not ok:
-            error, text = value
-            raise (error or WorkerError(text)) from WorkerError(text)
+            _raise(value)
         return value
 
     def close(self) -> None:
@@ -131,10 +129,11 @@ class Background:
 
 def _run_one(work: Callable[[], Any], send: Connection) -> None:
     """Run one call and send back its result, or its failure."""
+    gc.enable()  # as in _serve: the parent may have paused its cycle collector
     try:
         send.send((True, work()))
     except BaseException as exc:
-        send.send((False, (_picklable(exc), traceback.format_exc())))
+        send.send((False, _failure(exc)))
     send.close()
 
 
@@ -150,10 +149,23 @@ def _serve(work: Callable[[Any], Any], chunks: Sequence[Any], counter: Any, send
         try:
             send.send((index, True, work(chunks[index])))
         except BaseException as exc:
-            # The parent raises the same exception; the worker's traceback rides along as its cause.
-            send.send((index, False, (_picklable(exc), traceback.format_exc())))
+            send.send((index, False, _failure(exc)))
             break
     send.close()
+
+
+Failure = tuple[BaseException | None, str]
+
+
+def _failure(exc: BaseException) -> Failure:
+    """Describe an exception of a worker for the parent: itself (if it can be pickled) and its traceback."""
+    return _picklable(exc), traceback.format_exc()
+
+
+def _raise(failure: Failure) -> None:
+    """Raise a worker's exception in the parent, the worker's traceback riding along as its cause."""
+    error, text = failure
+    raise (error or WorkerError(text)) from WorkerError(text)
 
 
 def _picklable(exc: BaseException) -> BaseException | None:

@@ -31,7 +31,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from .cache import open_store
+from .cache import connect_read_only, open_store
 from .errors import ContentError, Problem
 from .inputs import FastState
 
@@ -746,7 +746,7 @@ def _recorded_stamps(db: sqlite3.Connection, tree_id: int) -> list[tuple[str, in
 def _read_stamps(manifest: Path, live: Path) -> tuple[int, list[tuple[str, int]], list[int]]:
     """Return the live folder's inode, its folders' recorded stamps and their current ctimes (in a worker)."""
     live_id = _inode(live)
-    db = sqlite3.connect(manifest, timeout=30)
+    db = connect_read_only(manifest, immutable=False)
     try:
         stamps = _recorded_stamps(db, live_id)
     finally:
