@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from .config import SiteConfig
@@ -74,11 +74,12 @@ class Item:
     draft: bool
     aliases: tuple[Alias, ...]
     digest: str
+    # The site-local day the item is filed under: derived, kept because every listing groups by it.
+    day: date = field(init=False, repr=False, compare=False)
 
-    @property
-    def day(self) -> date:
-        """Return the site-local day the item is filed under."""
-        return self.published.date()
+    def __post_init__(self) -> None:
+        """Derive the filing day."""
+        object.__setattr__(self, "day", self.published.date())
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,16 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from itertools import groupby, pairwise
+from operator import attrgetter
+from zoneinfo import ZoneInfo
 
 from .config import SiteConfig
 from .errors import Problem
 from .model import Edition, Item, Month, Site, Year
 from .registry import Registry
 from .urls import Urls
+
+_DAY = attrgetter("day")
 
 
 def newest_first(items: Iterable[Item]) -> tuple[Item, ...]:
@@ -25,15 +29,23 @@ def is_published(item: Item, now: datetime, drafts: bool = False, future: bool =
     return (drafts or not item.draft) and (future or item.published <= now)
 
 
+def _site_local(now: datetime, tz: ZoneInfo) -> datetime:
+    """Return `now` in the site time zone, unless it falls in an hour the zone's clocks repeat.
+
+    Items' dates are in the site time zone, and two datetimes of one zone compare by their clock
+    readings without converting them: the same order as the instants, except inside a repeated hour.
+    """
+    local = now.astimezone(tz)
+    return local if local.replace(fold=1 - local.fold).utcoffset() == local.utcoffset() else now
+
+
 def build_archive(items: Sequence[Item]) -> tuple[Year, ...]:
     """Group newest-first items into years, months and days."""
+    days = [(day, tuple(of_day)) for day, of_day in groupby(items, key=_DAY)]
     years = []
-    for year, in_year in groupby(items, key=lambda i: i.published.year):
-        months = []
-        for month, in_month in groupby(in_year, key=lambda i: i.published.month):
-            days = tuple((day, tuple(of_day)) for day, of_day in groupby(in_month, key=lambda i: i.day))
-            months.append(Month(year, month, days))
-        years.append(Year(year, tuple(months)))
+    for year, in_year in groupby(days, key=lambda d: d[0].year):
+        months = groupby(in_year, key=lambda d: d[0].month)
+        years.append(Year(year, tuple(Month(year, month, tuple(in_month)) for month, in_month in months)))
     return tuple(years)
 
 
@@ -90,6 +102,7 @@ def build_site(items: Iterable[Item], registry: Registry, config: SiteConfig, no
     """Build the site model: editions per language, translations, held-back items."""
     shown_list: list[Item] = []
     held_list: list[Item] = []
+    now = _site_local(now, config.tz)
     for item in newest_first(items):
         (shown_list if is_published(item, now, drafts, future) else held_list).append(item)
     shown, held_back = tuple(shown_list), tuple(held_list)
