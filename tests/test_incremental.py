@@ -32,6 +32,7 @@ from csto_site.pipeline import read_content
 from csto_site.plan import Planner
 from csto_site.search import index_outputs, indexed_pages
 from csto_site.site import build_site
+from csto_site.sitemap import sitemap_parts
 from csto_site.sources import discover, ignored_files
 from csto_site.views import Views
 
@@ -148,6 +149,43 @@ def test_a_new_item_rewrites_only_the_sitemap_of_its_year(site):
     changed = [p for p in sitemaps if after[p] != before.get(p)]
     assert changed == ["sitemap-2024.xml"] + (["sitemap-2024.xml.br", "sitemap-2024.xml.gz"]
                                              if "sitemap-2024.xml.gz" in after else [])
+    assert_same(tree(out), reference(content))
+
+
+def test_a_new_item_plans_only_the_pages_of_its_year_again(site, monkeypatch):
+    content, out = site
+    build(options(content, out), NOW)
+    planned = []
+    real = Planner.year_drafts
+    monkeypatch.setattr(Planner, "year_drafts", lambda self, year: planned.append(year) or real(self, year))
+    write_item(content / "alpha" / "2024" / "2024-06-01-a-new-item.md", "A new item", "2024-06-01 10:00",
+               "Its body.")
+    build(options(content, out), NOW)
+    assert planned == [2024]
+    assert_same(tree(out), reference(content))
+
+
+def test_a_neighbour_in_another_year_plans_that_year_again(site):
+    content, out = site
+    build(options(content, out), NOW)
+    # The 2023 item's page links the next item of its section, in 2024, by its title.
+    for name in ("2024-03-12-morning-briefing.md", "2024-03-12-working-visit.md"):
+        item = content / "alpha" / "2024" / name
+        item.write_text(item.read_text(encoding="utf-8").replace("title: ", "title: Retitled — ", 1), encoding="utf-8")
+    build(options(content, out), NOW)
+    assert_same(tree(out), reference(content))
+
+
+def test_a_page_taken_from_the_last_plan_is_drawn_again_when_its_file_is_gone(site):
+    content, out = site
+    build(options(content, out), NOW)
+    page = out / "news" / "2023" / "11" / "index.html"
+    page.unlink()
+    # An edit of 2024 makes the build look at the output again; 2023's plan is taken as it was.
+    item = content / "beta" / "2024" / "2024-05-20-night-session.md"
+    item.write_text(item.read_text(encoding="utf-8") + "\nA new paragraph.\n", encoding="utf-8")
+    build(options(content, out), NOW)
+    assert page.exists()
     assert_same(tree(out), reference(content))
 
 
@@ -325,10 +363,22 @@ def test_the_plan_builds_the_same_pages_as_the_views(content):
                           "", lean.templates, lambda page: page)  # type: ignore[arg-type,return-value]
         planned = planner.pages()
         built = [page.make() for page in planned]
+        # Planned again from the first plan, every year is taken from it, and draws the same pages.
+        again = Planner(site, lean_views, lean.urls, lean.heads, lean.body_keys, lambda item: bodies[item.path],
+                        "", lean.templates, lambda page: page, planner.partitions)  # type: ignore[arg-type,return-value]
+        replanned = again.pages()
+        assert all(again.partitions[year] is plan for year, plan in planner.partitions.items())
+        assert [page.make() for page in replanned] == built
+        assert [(*p[:7], p.alternates) for p in replanned] == [(*p[:7], p.alternates) for p in planned]
     assert [p.url for p in built] == [p.url for p in expected]
     assert [(p.path, p.template, p.key, p.in_sitemap) for p in planned] == [
         (p.path, p.template, p.key, p.in_sitemap) for p in expected]
     assert built == expected
+    sitemaps = [(part, [p.url for p in listed]) for part, listed in sitemap_parts(expected).items()]
+    for plan in (planner, again):
+        assert [(part, [p.url for p in listed]) for part, (listed, _) in plan.sitemaps().items()] == sitemaps
+        assert [signature for _, signature in plan.sitemaps().values()] == [
+            plan.sitemap_signature(listed) for _, listed in sitemap_parts(planned).items()]
 
 
 ASSET_NAMES = ("style.css", "nav.js", "search.css", "search.js", "favicon.svg")

@@ -34,6 +34,8 @@ CREATE TABLE IF NOT EXISTS folders (content TEXT NOT NULL, folder TEXT NOT NULL,
                                     PRIMARY KEY (content, folder));
 CREATE TABLE IF NOT EXISTS bodies (key TEXT PRIMARY KEY, html TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS checked (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS plans (content TEXT NOT NULL, year INTEGER NOT NULL, pages BLOB NOT NULL,
+                                  PRIMARY KEY (content, year));
 """
 # Rows not used by the latest build are deleted once they outnumber the used ones this much.
 GARBAGE_FACTOR = 2
@@ -184,7 +186,7 @@ class Cache:
     def empty(self) -> None:
         """Forget every entry."""
         if not self.read_only:
-            self.db.executescript("DELETE FROM folders; DELETE FROM bodies; DELETE FROM checked;")
+            self.db.executescript("DELETE FROM folders; DELETE FROM bodies; DELETE FROM checked; DELETE FROM plans;")
             self.db.commit()
 
     def discard(self, reason: str) -> None:
@@ -208,6 +210,26 @@ class Cache:
             self.discard(str(exc))
             return {}
         return found
+
+    def plans(self, content: str) -> dict[int, Any]:
+        """Return the last plan of each year's dated pages of a content tree (see plan.Planner)."""
+        try:
+            return {year: pickle.loads(blob) for year, blob in
+                    self.db.execute("SELECT year, pages FROM plans WHERE content = ?", (content,))}
+        except (sqlite3.DatabaseError, pickle.UnpicklingError, AttributeError, EOFError, ImportError, TypeError,
+                IndexError) as exc:
+            self.discard(str(exc))
+            return {}
+
+    def save_plans(self, content: str, changed: Mapping[int, Any], gone: Iterable[int]) -> None:
+        """Keep the plans of the years that were planned anew; forget the years that have no pages left."""
+        if self.read_only or not (changed or gone):
+            return
+        with self.db:
+            self.db.executemany("DELETE FROM plans WHERE content = ? AND year = ?", [(content, y) for y in gone])
+            self.db.executemany("INSERT OR REPLACE INTO plans VALUES (?, ?, ?)",
+                                [(content, year, pickle.dumps(plan, protocol=pickle.HIGHEST_PROTOCOL))
+                                 for year, plan in sorted(changed.items())])
 
     def remember(self, content: str, folders: Mapping[str, Folder], gone: Iterable[str]) -> None:
         """Collect changed folders and vanished ones, to be saved by `save`."""

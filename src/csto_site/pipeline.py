@@ -187,26 +187,48 @@ def render_site(loaded: Loaded, static: Path, now: datetime) -> list[Output]:
 def rebuild(options: Options, now: datetime, progress: Progress | None, trees: Trees, inputs: Inputs,
             started: float) -> Report:
     """Parse what changed, render the outputs whose inputs changed, and publish them (trees not yet open)."""
-    jobs = options.jobs or default_jobs()
     if not options.clean:
         trees.read_stamps_early()
     with Cache.open(options.cache, clean=options.clean) as cache, collector_paused():
-        content = read_content(options, cache, jobs, progress, inputs.content)
-        site = site_model(content.items, content, options, now)
-        trees.lock()
-        trees.open(verify=options.clean)
-        changes, groups, pages = publish_site(options, now, content, site, cache, trees, jobs, progress)
+        # The model is gone when the collector resumes, so its first collection has little to walk.
+        changes, groups, summary, moments = _publish(options, now, progress, trees, inputs, cache)
+    trees.finish(groups, changes)
+    trees.record_fast(fast_state(inputs, moments, now, replace(summary, files=changes.files)))
+    return Report(items=summary.items, pages=summary.pages, written=len(changes.written),
+                  held_back=summary.held_back, next_due=summary.next_due, seconds=time.perf_counter() - started,
+                  unchanged=changes.unchanged, removed=len(changes.removed),
+                  warnings=(*cache.warnings, *trees.warnings))
+
+
+def _publish(options: Options, now: datetime, progress: Progress | None, trees: Trees, inputs: Inputs,
+             cache: Cache) -> tuple[Changes, set[str], Summary, list[float]]:
+    """Read the content, model it, and render what changed into the standby; return what the build did."""
+    content = read_content(options, cache, options.jobs or default_jobs(), progress, inputs.content)
+    site = site_model(content.items, content, options, now)
+    trees.lock()
+    trees.open(verify=options.clean)
+    changes, groups, pages = publish_site(options, now, content, site, cache, trees,
+                                          options.jobs or default_jobs(), progress)
     items = sum(len(e.items) for e in site.editions.values())
     future = [i.published for i in site.held_back if not i.draft and i.published > now]
     summary = Summary(items, pages, 0, len(site.held_back), min(future, default=None))
-    trees.finish(groups, changes)
-    moments = [t for e in site.editions.values() for i in e.items for t in _moments(i)]
-    moments += [t for i in site.held_back for t in _moments(i)]
-    trees.record_fast(fast_state(inputs, moments, now, replace(summary, files=changes.files)))
-    return Report(items=items, pages=pages, written=len(changes.written), held_back=summary.held_back,
-                  next_due=summary.next_due, seconds=time.perf_counter() - started,
-                  unchanged=changes.unchanged, removed=len(changes.removed),
-                  warnings=(*cache.warnings, *trees.warnings))
+    return changes, groups, summary, moments_near(site, now)
+
+
+def moments_near(site: Site, now: datetime) -> list[float]:
+    """Return the times around `now` at which the site changes by itself (see inputs.fast_state).
+
+    Those are an item's date and the end of its time in the news sitemap. Only the nearest one
+    before `now` and the nearest after matter: newest first, an item whose both moments have passed
+    is the last to look at, as every older item's moments come before its own.
+    """
+    moments = [t for i in site.held_back for t in _moments(i)]
+    for edition in site.editions.values():
+        for item in edition.items:
+            moments += _moments(item)
+            if item.published + NEWS_WINDOW <= now:
+                break
+    return moments
 
 
 def publish_site(options: Options, now: datetime, content: Content, site: Site, cache: Cache, trees: Trees,
@@ -263,8 +285,10 @@ def plan_site(options: Options, now: datetime, content: Content, site: Site, cac
     views = Views(site, urls, assets.names)
     base = digest(code_fingerprint(), content.config.digest, content.registry_digest,
                   repr(sorted(assets.names.items())), _file_digest(options.templates / "labels.yaml"))
+    tree = str(options.content)
+    stored = cache.plans(tree)
     planner = Planner(site, views, urls, content.heads, content.body_keys, cache.body_reader(content.body_keys),
-                      base, content.templates, renderer.render)
+                      base, content.templates, renderer.render, stored)
     pages = planner.pages()
     redirects = views.redirects(pages)  # type: ignore[arg-type]
     work = plan_jobs(planner, pages, views, renderer, assets.outputs, redirects, now)
@@ -277,6 +301,8 @@ def plan_site(options: Options, now: datetime, content: Content, site: Site, cac
     problems += check_paths(work, known, folders) + (check_unique(work) if not problems else [])
     if problems:
         raise ContentError(problems)
+    cache.save_plans(tree, {year: plan for year, plan in planner.partitions.items() if stored.get(year) is not plan},
+                     set(stored) - set(planner.partitions))
     return pages, work, planner.base
 
 
@@ -302,11 +328,11 @@ def plan_jobs(planner: Planner, pages: Sequence[PlannedPage], views: Views, rend
                            planner.heads_of(spec.items))
         work.append(Job(output_path(spec.url), spec.page_url, signature,
                         partial(render_feed, spec, urls, views.categories)))
-    parts = sitemap_parts(pages)
+    parts = planner.sitemaps()
     work.append(Job(output_path(SITEMAP), "sitemap", digest(base, "sitemap index", *parts),
                     partial(render_sitemap_index, tuple(parts), urls)))
-    work += [Job(output_path(sitemap_url(part)), "sitemap", planner.sitemap_signature(listed),
-                 partial(render_sitemap, listed, urls)) for part, listed in parts.items()]
+    work += [Job(output_path(sitemap_url(part)), "sitemap", signature, partial(render_sitemap, listed, urls))
+             for part, (listed, signature) in parts.items()]
     news = planner.news_sitemap_items(now)
     work.append(Job(output_path(NEWS_SITEMAP), "news sitemap", digest(base, "news", planner.heads_of(news)),
                     partial(render_news_sitemap, news, urls, dict(site.config.title), now)))

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
+from itertools import groupby
 from typing import NamedTuple
 
 import jinja2
@@ -25,7 +26,7 @@ from .cache import digest
 from .inputs import digest_text
 from .model import Edition, Item, Site, Year
 from .sitemap import NEWS_WINDOW
-from .urls import Urls, output_path
+from .urls import SITEMAP_PAGES, Urls, output_path
 from .views import Page, Views
 
 Body = Callable[[Item], str]
@@ -81,6 +82,12 @@ class _Draft(NamedTuple):
     build: Callable[[], Page]
 
 
+# The runs of dated pages in a language's page list: all news' archive, a section's, the items' pages.
+NEWS = "news"
+SECTION = "section:"
+ITEMS = "items"
+
+
 def template_digests(env: jinja2.Environment, sources: Mapping[str, str]) -> dict[str, str]:
     """Digest each template (name -> source) together with every template it extends, includes or imports."""
     refs: dict[str, set[str | None]] = {}
@@ -110,11 +117,33 @@ def template_digests(env: jinja2.Environment, sources: Mapping[str, str]) -> dic
     return digests
 
 
+# A page as a plan keeps it between builds: all but how to build it (url, path, template, lang, key,
+# in_sitemap, signature, alternates).
+Stored = tuple[str, str, str, str, str, bool, str, tuple[Version, ...]]
+# One year's dated pages, by language and segment ("news", "section:<id>", "items").
+Segments = dict[tuple[str, str], tuple[Stored, ...]]
+
+
+class Partition(NamedTuple):
+    """The dated pages of one year in every language, with the digest of everything they are made from."""
+
+    key: str
+    segments: Segments
+    sitemap: str  # the signature of the year's sitemap
+
+
 class Planner:
-    """Enumerate the outputs of a site with their signatures; render any of them on demand."""
+    """Enumerate the outputs of a site with their signatures; render any of them on demand.
+
+    The dated pages of a year (its archive pages, all news' and each section's, and its items' pages)
+    are made only from that year's items and their neighbours. They are planned as one partition,
+    whose key digests all of that: a partition whose key is in `stored` (the last plan's) is taken
+    from there as it is, so a new item plans its own year and the undated pages, not every page.
+    """
 
     def __init__(self, site: Site, views: Views, urls: Urls, heads: Mapping[str, str], body_keys: Mapping[str, str],
-                 body: Body, base: str, templates: Mapping[str, str], render: Callable[[Page], bytes]) -> None:
+                 body: Body, base: str, templates: Mapping[str, str], render: Callable[[Page], bytes],
+                 stored: Mapping[int, Partition] | None = None) -> None:
         self.site = site
         self.views = views
         self.render = render
@@ -124,6 +153,11 @@ class Planner:
         self.body = body
         self.base = base
         self.templates = templates
+        self.stored = stored or {}
+        self.partitions: dict[int, Partition] = {}
+        self.years = _YearIndex(site)
+        self._sitemaps: dict[str, tuple[list[PlannedPage], str]] = {}
+        self._builds: dict[int, dict[str, Callable[[], Page]]] = {}
 
     def head(self, item: Item) -> str:
         """Return what listings show of an item, as a digest."""
@@ -138,8 +172,88 @@ class Planner:
 
     def pages(self) -> list[PlannedPage]:
         """List every page of every language, with its language versions and its signature."""
-        drafts = [page for lang in self.site.config.languages
-                  for page in self.edition_pages(self.site.editions[lang])]
+        layouts = {lang: list(self.edition_pages(self.site.editions[lang])) for lang in self.site.config.languages}
+        undated = self._complete([d for layout in layouts.values() for d in layout if isinstance(d, _Draft)])
+        dated = {year: self._partition(year) for year in self.years.all}
+        listed = [p for p in undated if p.in_sitemap]
+        self._sitemaps = {SITEMAP_PAGES: (listed, self.sitemap_signature(listed))} if listed else {}
+        for year, segments in dated.items():
+            self._sitemaps[str(year)] = ([p for run in segments.values() for p in run if p.in_sitemap],
+                                         self.partitions[year].sitemap)
+        pages: list[PlannedPage] = []
+        index = 0
+        for lang, layout in layouts.items():
+            for entry in layout:
+                if isinstance(entry, _Draft):
+                    pages.append(undated[index])
+                    index += 1
+                else:
+                    for year in self.years.of(lang, entry):
+                        pages += dated[year][(lang, entry)]
+        return pages
+
+    def _partition(self, year: int) -> dict[tuple[str, str], list[PlannedPage]]:
+        """Plan one year's dated pages, or take them from the last plan when made from the same inputs."""
+        key = self.year_key(year)
+        known = self.stored.get(year)
+        if isinstance(known, Partition) and known.key == key:
+            self.partitions[year] = known
+            later = partial(self._dated_page, year)
+            render, views = self.render, self.views
+            return {segment: [PlannedPage(url, path, template, lang, page_key, in_sitemap, signature,
+                                          partial(later, url), alternates, render, views)
+                              for url, path, template, lang, page_key, in_sitemap, signature, alternates in stored]
+                    for segment, stored in known.segments.items()}
+        drafts = self.year_drafts(year)
+        planned = self._complete([d for run in drafts.values() for d in run])
+        segments: dict[tuple[str, str], list[PlannedPage]] = {}
+        position = 0
+        for segment, run in drafts.items():
+            segments[segment] = planned[position:position + len(run)]
+            position += len(run)
+        listed = [p for p in planned if p.in_sitemap]
+        self.partitions[year] = Partition(key, {segment: tuple((*p[:7], p.alternates) for p in run)
+                                                for segment, run in segments.items()}, self.sitemap_signature(listed))
+        return segments
+
+    def year_key(self, year: int) -> str:
+        """Digest everything one year's dated pages are made from: each language's items and their neighbours."""
+        heads, bodies = self.heads, self.body_keys
+        parts = [self.base, self.templates.get("archive.html", ""), self.templates.get("item.html", ""), str(year)]
+        for edition in self.site.editions.values():
+            older_of, newer_of = edition.older.get, edition.newer.get
+            parts.append(edition.lang)
+            for item in self.years.items(edition.lang, year):
+                older, newer = older_of(item.key), newer_of(item.key)
+                parts += (heads[item.path], bodies[item.path], heads[older.path] if older else "",
+                          heads[newer.path] if newer else "")
+        return digest_text(*parts)
+
+    def year_drafts(self, year: int) -> dict[tuple[str, str], list[_Draft]]:
+        """Describe one year's dated pages in every language, by segment."""
+        drafts: dict[tuple[str, str], list[_Draft]] = {}
+        for lang, edition in self.site.editions.items():
+            found = self.years.news(lang, year)
+            if found is not None:
+                drafts[(lang, NEWS)] = list(self.archive(edition, (found,), None))
+            for section in self.site.sections:
+                found = self.years.section(lang, section.id, year)
+                if found is not None:
+                    drafts[(lang, f"{SECTION}{section.id}")] = list(self.archive(edition, (found,), section.id))
+            items = self.years.items(lang, year)
+            if items:
+                drafts[(lang, ITEMS)] = list(self.item_drafts(edition, items))
+        return drafts
+
+    def _dated_page(self, year: int, url: str) -> Page:
+        """Build a dated page that was taken from the last plan (its year is described again, once)."""
+        builds = self._builds.get(year)
+        if builds is None:
+            builds = self._builds[year] = {d.url: d.build for run in self.year_drafts(year).values() for d in run}
+        return builds[url]()
+
+    def _complete(self, drafts: Sequence[_Draft]) -> list[PlannedPage]:
+        """Give each page its language versions (the pages of the same key) and its signature."""
         by_key: dict[str, list[Version]] = {}
         base_url = self.urls.base_url
         for page in drafts:
@@ -163,8 +277,8 @@ class Planner:
         """Describe one page; its key defaults to the URL without the language prefix."""
         return _Draft(url, template, lang, key or url[len(self.urls.prefix(lang)):], in_sitemap, deps, build)
 
-    def edition_pages(self, edition: Edition) -> Iterator[_Draft]:
-        """Describe every page of one language (Views.edition_pages)."""
+    def edition_pages(self, edition: Edition) -> Iterator[_Draft | str]:
+        """Describe the undated pages of one language, naming the runs of dated pages between them."""
         views, urls, lang = self.views, self.urls, edition.lang
         labels = self.site.config.labels[lang]
         latest = self.heads_of(edition.items[:labels["home_items"]])
@@ -176,14 +290,14 @@ class Planner:
         yield self._page(urls.news(lang), "archive.html", lang,
                          ("news", self.heads_of(edition.items[:labels["listing_items"]]), _counts(edition.archive)),
                          partial(_first, views.news_pages, edition))
-        yield from self.archive(edition, edition.archive, None)
+        yield NEWS
         for section in self.site.sections:
             items = edition.sections[section.id]
             archive = edition.section_archives[section.id]
             yield self._page(urls.section(lang, section.id), "archive.html", lang,
                              ("section", self.heads_of(items[:labels["listing_items"]]), _counts(archive)),
                              partial(_first, views.section_pages, edition, section.id))
-            yield from self.archive(edition, archive, section.id)
+            yield f"{SECTION}{section.id}"
         for kind, entries in (("officials", self.site.officials), ("organizations", self.site.organizations)):
             listed = getattr(edition, kind)
             url = urls.officials(lang) if kind == "officials" else urls.organizations(lang)
@@ -198,10 +312,14 @@ class Planner:
             yield self._page(urls.organization(lang, organization.id), "taxonomy.html", lang,
                              ("organization", self.heads_of(edition.organizations[organization.id])),
                              partial(views.organization_page, edition, organization))
+        yield ITEMS
+
+    def item_drafts(self, edition: Edition, items: Sequence[Item]) -> Iterator[_Draft]:
+        """Describe the pages of a run of one language's items."""
         translations = self.site.translations
-        heads, bodies = self.heads, self.body_keys
-        older_of, newer_of, item_url, item_page = edition.older.get, edition.newer.get, urls.item, self._item_page
-        for item in edition.items:
+        heads, bodies, lang = self.heads, self.body_keys, edition.lang
+        older_of, newer_of, item_url, item_page = edition.older.get, edition.newer.get, self.urls.item, self._item_page
+        for item in items:
             key = item.key
             older, newer = older_of(key), newer_of(key)
             others = translations.get(key)
@@ -240,14 +358,24 @@ class Planner:
 
     # -- other outputs --------------------------------------------------------------------------
 
+    def sitemaps(self) -> dict[str, tuple[list[PlannedPage], str]]:
+        """Return what each sitemap lists and its signature, as sitemap.sitemap_parts orders them (after pages())."""
+        return self._sitemaps
+
     def sitemap_signature(self, pages: Sequence[PlannedPage]) -> str:
         """Digest what one sitemap lists: its pages, with their language versions."""
         return digest(self.base, "sitemap", *(f"{p.url}|{'|'.join(v.url for v in p.alternates)}" for p in pages))
 
     def news_sitemap_items(self, now: datetime) -> list[Item]:
         """Return the items the news sitemap lists (those of the last two days), in model order."""
-        return [i for e in self.site.editions.values() for i in e.items
-                if now - NEWS_WINDOW <= i.published <= now]
+        listed = []
+        for edition in self.site.editions.values():
+            for item in edition.items:  # newest first
+                if item.published < now - NEWS_WINDOW:
+                    break
+                if item.published <= now:
+                    listed.append(item)
+        return listed
 
 
 def _first(make: Callable[..., Iterator[Page]], *args: object) -> Page:
@@ -288,3 +416,36 @@ class _YearPages:
                                              index_page.context["heading"], index_page.feed)
             self.built = dict(enumerate(pages))
         return self.built.pop(index)
+
+
+class _YearIndex:
+    """Find each language's archive years, section archive years and items by year."""
+
+    def __init__(self, site: Site) -> None:
+        self.archives: dict[tuple[str, str], dict[int, Year]] = {}
+        self.by_year: dict[str, dict[int, tuple[Item, ...]]] = {}
+        years: set[int] = set()
+        for lang, edition in site.editions.items():
+            self.archives[(lang, NEWS)] = {y.year: y for y in edition.archive}
+            for section, archive in edition.section_archives.items():
+                self.archives[(lang, f"{SECTION}{section}")] = {y.year: y for y in archive}
+            self.by_year[lang] = {year: tuple(items)
+                                  for year, items in groupby(edition.items, key=lambda i: i.day.year)}
+            years.update(self.by_year[lang])
+        self.all = sorted(years, reverse=True)
+
+    def of(self, lang: str, segment: str) -> Iterator[int]:
+        """Return the years of one run of dated pages, newest first."""
+        return iter(self.by_year[lang] if segment == ITEMS else self.archives[(lang, segment)])
+
+    def news(self, lang: str, year: int) -> Year | None:
+        """Return a year of all news' archive."""
+        return self.archives[(lang, NEWS)].get(year)
+
+    def section(self, lang: str, section: str, year: int) -> Year | None:
+        """Return a year of a section's archive."""
+        return self.archives[(lang, f"{SECTION}{section}")].get(year)
+
+    def items(self, lang: str, year: int) -> tuple[Item, ...]:
+        """Return a language's items of one year, newest first."""
+        return self.by_year[lang].get(year, ())
