@@ -176,6 +176,20 @@ def test_a_neighbour_in_another_year_plans_that_year_again(site):
     assert_same(tree(out), reference(content))
 
 
+def test_a_damaged_plan_is_planned_again_and_the_rest_of_the_cache_kept(site):
+    content, out = site
+    build(options(content, out), NOW)
+    with sqlite3.connect(out.parent / "cache" / "cache.sqlite") as db:
+        assert db.execute("UPDATE plans SET pages = X'00010203' WHERE year = 2023").rowcount == 1
+    (out / "news" / "2023" / "11" / "index.html").unlink()  # drawn again from the replanned year
+    item = content / "beta" / "2024" / "2024-05-20-night-session.md"
+    item.write_text(item.read_text(encoding="utf-8") + "\nA new paragraph.\n", encoding="utf-8")
+    report = build(options(content, out), NOW)
+    assert [w.message for w in report.warnings if "damaged" in w.message] == [
+        "discarded a damaged plan of 2023 (invalid load key, '\\x00'.)"]
+    assert_same(tree(out), reference(content))
+
+
 def test_a_page_taken_from_the_last_plan_is_drawn_again_when_its_file_is_gone(site):
     content, out = site
     build(options(content, out), NOW)
@@ -365,8 +379,10 @@ def test_the_plan_builds_the_same_pages_as_the_views(content):
         built = [page.make() for page in planned]
         # Planned again from the first plan, every year is taken from it, and draws the same pages.
         again = Planner(site, lean_views, lean.urls, lean.heads, lean.body_keys, lambda item: bodies[item.path],
-                        "", lean.templates, lambda page: page, planner.partitions)  # type: ignore[arg-type,return-value]
+                        "", lean.templates, lambda page: page,  # type: ignore[arg-type,return-value]
+                        lambda year, key: planner.partitions.get(year))
         replanned = again.pages()
+        assert again.taken == set(planner.partitions)
         assert all(again.partitions[year] is plan for year, plan in planner.partitions.items())
         assert [page.make() for page in replanned] == built
         assert [(*p[:7], p.alternates) for p in replanned] == [(*p[:7], p.alternates) for p in planned]

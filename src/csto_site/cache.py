@@ -34,8 +34,8 @@ CREATE TABLE IF NOT EXISTS folders (content TEXT NOT NULL, folder TEXT NOT NULL,
                                     PRIMARY KEY (content, folder));
 CREATE TABLE IF NOT EXISTS bodies (key TEXT PRIMARY KEY, html TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS checked (key TEXT PRIMARY KEY, value BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS plans (content TEXT NOT NULL, year INTEGER NOT NULL, pages BLOB NOT NULL,
-                                  PRIMARY KEY (content, year));
+CREATE TABLE IF NOT EXISTS plans (content TEXT NOT NULL, year INTEGER NOT NULL, key TEXT NOT NULL,
+                                  pages BLOB NOT NULL, PRIMARY KEY (content, year));
 """
 # Rows not used by the latest build are deleted once they outnumber the used ones this much.
 GARBAGE_FACTOR = 2
@@ -211,25 +211,30 @@ class Cache:
             return {}
         return found
 
-    def plans(self, content: str) -> dict[int, Any]:
-        """Return the last plan of each year's dated pages of a content tree (see plan.Planner)."""
+    def plan(self, content: str, year: int, key: str) -> Any:
+        """Return the last plan of one year's dated pages, if it was made under `key` (see plan.Planner)."""
         try:
-            return {year: pickle.loads(blob) for year, blob in
-                    self.db.execute("SELECT year, pages FROM plans WHERE content = ?", (content,))}
+            row = self.db.execute("SELECT pages FROM plans WHERE content = ? AND year = ? AND key = ?",
+                                  (content, year, key)).fetchone()
+            return pickle.loads(row[0]) if row else None
         except (sqlite3.DatabaseError, pickle.UnpicklingError, AttributeError, EOFError, ImportError, TypeError,
                 IndexError) as exc:
-            self.discard(str(exc))
-            return {}
+            # Only this plan is lost: the items read from the cache are in use, so the rest stays.
+            self.warnings.append(Problem(str(self.path or "cache"), 0, f"discarded a damaged plan of {year} ({exc})",
+                                         "nothing to do: the year is planned again", warning=True))
+            return None
 
-    def save_plans(self, content: str, changed: Mapping[int, Any], gone: Iterable[int]) -> None:
-        """Keep the plans of the years that were planned anew; forget the years that have no pages left."""
-        if self.read_only or not (changed or gone):
+    def save_plans(self, content: str, changed: Mapping[int, tuple[str, Any]], years: Iterable[int]) -> None:
+        """Keep the plans of the years planned anew, each under its key; forget the years not in `years`."""
+        if self.read_only:
             return
+        rows = [(content, year, key, pickle.dumps(plan, protocol=pickle.HIGHEST_PROTOCOL))
+                for year, (key, plan) in sorted(changed.items())]
         with self.db:
-            self.db.executemany("DELETE FROM plans WHERE content = ? AND year = ?", [(content, y) for y in gone])
-            self.db.executemany("INSERT OR REPLACE INTO plans VALUES (?, ?, ?)",
-                                [(content, year, pickle.dumps(plan, protocol=pickle.HIGHEST_PROTOCOL))
-                                 for year, plan in sorted(changed.items())])
+            self.db.executemany("INSERT OR REPLACE INTO plans VALUES (?, ?, ?, ?)", rows)
+            kept = sorted(years)
+            self.db.execute(f"DELETE FROM plans WHERE content = ? AND year NOT IN ({','.join('?' * len(kept))})",
+                            (content, *kept))
 
     def remember(self, content: str, folders: Mapping[str, Folder], gone: Iterable[str]) -> None:
         """Collect changed folders and vanished ones, to be saved by `save`."""

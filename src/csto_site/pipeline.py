@@ -286,9 +286,8 @@ def plan_site(options: Options, now: datetime, content: Content, site: Site, cac
     base = digest(code_fingerprint(), content.config.digest, content.registry_digest,
                   repr(sorted(assets.names.items())), _file_digest(options.templates / "labels.yaml"))
     tree = str(options.content)
-    stored = cache.plans(tree)
     planner = Planner(site, views, urls, content.heads, content.body_keys, cache.body_reader(content.body_keys),
-                      base, content.templates, renderer.render, stored)
+                      base, content.templates, renderer.render, partial(cache.plan, tree))
     pages = planner.pages()
     redirects = views.redirects(pages)  # type: ignore[arg-type]
     work = plan_jobs(planner, pages, views, renderer, assets.outputs, redirects, now)
@@ -301,8 +300,8 @@ def plan_site(options: Options, now: datetime, content: Content, site: Site, cac
     problems += check_paths(work, known, folders) + (check_unique(work) if not problems else [])
     if problems:
         raise ContentError(problems)
-    cache.save_plans(tree, {year: plan for year, plan in planner.partitions.items() if stored.get(year) is not plan},
-                     set(stored) - set(planner.partitions))
+    cache.save_plans(tree, {year: (plan.key, plan) for year, plan in planner.partitions.items()
+                            if year not in planner.taken}, set(planner.partitions))
     return pages, work, planner.base
 
 

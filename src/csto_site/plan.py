@@ -137,13 +137,13 @@ class Planner:
 
     The dated pages of a year (its archive pages, all news' and each section's, and its items' pages)
     are made only from that year's items and their neighbours. They are planned as one partition,
-    whose key digests all of that: a partition whose key is in `stored` (the last plan's) is taken
-    from there as it is, so a new item plans its own year and the undated pages, not every page.
+    whose key digests all of that: a partition that `stored(year, key)` still has (the last plan's)
+    is taken from there as it is, so a new item plans its own year and the undated pages, not every page.
     """
 
     def __init__(self, site: Site, views: Views, urls: Urls, heads: Mapping[str, str], body_keys: Mapping[str, str],
                  body: Body, base: str, templates: Mapping[str, str], render: Callable[[Page], bytes],
-                 stored: Mapping[int, Partition] | None = None) -> None:
+                 stored: Callable[[int, str], object] | None = None) -> None:
         self.site = site
         self.views = views
         self.render = render
@@ -153,8 +153,9 @@ class Planner:
         self.body = body
         self.base = base
         self.templates = templates
-        self.stored = stored or {}
+        self.stored = stored or (lambda year, key: None)
         self.partitions: dict[int, Partition] = {}
+        self.taken: set[int] = set()  # the years taken from the last plan
         self.years = _YearIndex(site)
         self._sitemaps: dict[str, tuple[list[PlannedPage], str]] = {}
         self._builds: dict[int, dict[str, Callable[[], Page]]] = {}
@@ -195,9 +196,10 @@ class Planner:
     def _partition(self, year: int) -> dict[tuple[str, str], list[PlannedPage]]:
         """Plan one year's dated pages, or take them from the last plan when made from the same inputs."""
         key = self.year_key(year)
-        known = self.stored.get(year)
+        known = self.stored(year, key)
         if isinstance(known, Partition) and known.key == key:
             self.partitions[year] = known
+            self.taken.add(year)
             later = partial(self._dated_page, year)
             render, views = self.render, self.views
             return {segment: [PlannedPage(url, path, template, lang, page_key, in_sitemap, signature,
