@@ -28,6 +28,7 @@ from csto_site.cache import Cache
 from csto_site.compress import precompress
 from csto_site.inputs import walk
 from csto_site.loader import scan
+from csto_site.model import Item, Site
 from csto_site.pipeline import read_content
 from csto_site.plan import Planner
 from csto_site.search import index_outputs, indexed_pages
@@ -203,6 +204,27 @@ def test_a_page_taken_from_the_last_plan_is_drawn_again_when_its_file_is_gone(si
     assert_same(tree(out), reference(content))
 
 
+def test_a_build_leaves_its_model_to_reference_counting_not_to_the_cycle_collector(site):
+    content, out = site
+    build(options(content, out), NOW)
+    item = content / "beta" / "2024" / "2024-05-20-night-session.md"
+    item.write_text(item.read_text(encoding="utf-8") + "\nA new paragraph.\n", encoding="utf-8")
+    (out / "news" / "2023" / "11" / "index.html").unlink()  # a page of a stored plan is drawn too
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        build(options(content, out), NOW)
+        gc.collect()
+        left = [type(o).__name__ for o in gc.garbage if isinstance(o, (Item, Site, Planner))]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    # A cycle through the model would keep all of it until a collection walks it: at 10,000 items, 0.16 s.
+    assert left == []
+
+
 def test_a_build_pauses_the_cycle_collector_and_gives_it_back(site, monkeypatch):
     content, out = site
     seen = []
@@ -375,13 +397,15 @@ def test_the_plan_builds_the_same_pages_as_the_views(content):
         # Rendering is the identity here: each planned page hands over the Page it would render.
         planner = Planner(site, lean_views, lean.urls, lean.heads, lean.body_keys, lambda item: bodies[item.path],
                           "", lean.templates, lambda page: page)  # type: ignore[arg-type,return-value]
-        planned = planner.pages()
+        first = planner.plan()
+        planned = first.pages
         built = [page.make() for page in planned]
         # Planned again from the first plan, every year is taken from it, and draws the same pages.
         again = Planner(site, lean_views, lean.urls, lean.heads, lean.body_keys, lambda item: bodies[item.path],
                         "", lean.templates, lambda page: page,  # type: ignore[arg-type,return-value]
                         lambda year, key: planner.partitions.get(year))
-        replanned = again.pages()
+        second = again.plan()
+        replanned = second.pages
         assert again.taken == set(planner.partitions)
         assert all(again.partitions[year] is plan for year, plan in planner.partitions.items())
         assert [page.make() for page in replanned] == built
@@ -391,10 +415,10 @@ def test_the_plan_builds_the_same_pages_as_the_views(content):
         (p.path, p.template, p.key, p.in_sitemap) for p in expected]
     assert built == expected
     sitemaps = [(part, [p.url for p in listed]) for part, listed in sitemap_parts(expected).items()]
-    for plan in (planner, again):
-        assert [(part, [p.url for p in listed]) for part, (listed, _) in plan.sitemaps().items()] == sitemaps
-        assert [signature for _, signature in plan.sitemaps().values()] == [
-            plan.sitemap_signature(listed) for _, listed in sitemap_parts(planned).items()]
+    for plan in (first, second):
+        assert [(part, [p.url for p in listed]) for part, (listed, _) in plan.sitemaps.items()] == sitemaps
+        assert [signature for _, signature in plan.sitemaps.values()] == [
+            planner.sitemap_signature(listed) for _, listed in sitemap_parts(planned).items()]
 
 
 ASSET_NAMES = ("style.css", "nav.js", "search.css", "search.js", "favicon.svg")

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .items import ParsedItem
     from .model import Item
 
-SCHEMA = 2
+SCHEMA = 3
 FILE = "cache.sqlite"
 # `folders` keeps, per content folder, what each item file of it said: its stat, digest and parse. A
 # folder's entries travel as one pickled row, read and written together: a rebuild reads ~100 rows

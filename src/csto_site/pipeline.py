@@ -31,7 +31,7 @@ from .loader import backlink_titles, code_fingerprint, markup_fingerprint, parse
 from .model import Item, Site
 from .nginx import REDIRECTS_CONF, render_redirects
 from .parallel import chunked, default_jobs, fork_map
-from .plan import PlannedPage, Planner, template_digests
+from .plan import Plan, PlannedPage, Planner, template_digests
 from .publish import (
     Changes,
     Output,
@@ -288,9 +288,10 @@ def plan_site(options: Options, now: datetime, content: Content, site: Site, cac
     tree = str(options.content)
     planner = Planner(site, views, urls, content.heads, content.body_keys, cache.body_reader(content.body_keys),
                       base, content.templates, renderer.render, partial(cache.plan, tree))
-    pages = planner.pages()
+    plan = planner.plan()
+    pages = plan.pages
     redirects = views.redirects(pages)  # type: ignore[arg-type]
-    work = plan_jobs(planner, pages, views, renderer, assets.outputs, redirects, now)
+    work = plan_jobs(planner, plan, views, renderer, assets.outputs, redirects, now)
     problems = (find_redirect_clashes(redirects, [Output(j.path, b"", j.source) for j in work], site, urls)
                 if redirects else [])
     template = planner.templates.get("redirect.html", "")
@@ -317,17 +318,17 @@ class Job(NamedTuple):
 Work = Job | PlannedPage  # either can be made, and says what it is made from
 
 
-def plan_jobs(planner: Planner, pages: Sequence[PlannedPage], views: Views, renderer: Renderer,
+def plan_jobs(planner: Planner, plan: Plan, views: Views, renderer: Renderer,
               static: Iterable[Output], redirects: Sequence[Redirect], now: datetime) -> list[Work]:
     """List every output but the redirect pages, in the reference build's order, each with its signature."""
     site, urls, base = planner.site, planner.urls, planner.base
-    work: list[Work] = list(pages)
+    work: list[Work] = list(plan.pages)
     for spec in views.feeds():
         signature = digest(base, "feed", spec.url, spec.page_url, spec.lang, spec.title, spec.description,
                            planner.heads_of(spec.items))
         work.append(Job(output_path(spec.url), spec.page_url, signature,
                         partial(render_feed, spec, urls, views.categories)))
-    parts = planner.sitemaps()
+    parts = plan.sitemaps
     work.append(Job(output_path(SITEMAP), "sitemap", digest(base, "sitemap index", *parts),
                     partial(render_sitemap_index, tuple(parts), urls)))
     work += [Job(output_path(sitemap_url(part)), "sitemap", signature, partial(render_sitemap, listed, urls))

@@ -124,6 +124,17 @@ Stored = tuple[str, str, str, str, str, bool, str, tuple[Version, ...]]
 Segments = dict[tuple[str, str], tuple[Stored, ...]]
 
 
+class Plan(NamedTuple):
+    """Every page of the site in Views.pages() order, and what each sitemap lists with its signature.
+
+    The planner keeps neither: a page can lead back to the planner (to be described again), and a
+    planner holding its pages would make a cycle that keeps the whole model alive until collected.
+    """
+
+    pages: list[PlannedPage]
+    sitemaps: dict[str, tuple[list[PlannedPage], str]]  # as sitemap.sitemap_parts orders them
+
+
 class Partition(NamedTuple):
     """The dated pages of one year in every language, with the digest of everything they are made from."""
 
@@ -157,8 +168,6 @@ class Planner:
         self.partitions: dict[int, Partition] = {}
         self.taken: set[int] = set()  # the years taken from the last plan
         self.years = _YearIndex(site)
-        self._sitemaps: dict[str, tuple[list[PlannedPage], str]] = {}
-        self._builds: dict[int, dict[str, Callable[[], Page]]] = {}
 
     def head(self, item: Item) -> str:
         """Return what listings show of an item, as a digest."""
@@ -171,16 +180,16 @@ class Planner:
 
     # -- the pages, in Views.pages() order ---------------------------------------------------------
 
-    def pages(self) -> list[PlannedPage]:
-        """List every page of every language, with its language versions and its signature."""
+    def plan(self) -> Plan:
+        """List every page of every language, with its language versions and its signature, and the sitemaps."""
         layouts = {lang: list(self.edition_pages(self.site.editions[lang])) for lang in self.site.config.languages}
         undated = self._complete([d for layout in layouts.values() for d in layout if isinstance(d, _Draft)])
         dated = {year: self._partition(year) for year in self.years.all}
         listed = [p for p in undated if p.in_sitemap]
-        self._sitemaps = {SITEMAP_PAGES: (listed, self.sitemap_signature(listed))} if listed else {}
+        sitemaps = {SITEMAP_PAGES: (listed, self.sitemap_signature(listed))} if listed else {}
         for year, segments in dated.items():
-            self._sitemaps[str(year)] = ([p for run in segments.values() for p in run if p.in_sitemap],
-                                         self.partitions[year].sitemap)
+            sitemaps[str(year)] = ([p for run in segments.values() for p in run if p.in_sitemap],
+                                   self.partitions[year].sitemap)
         pages: list[PlannedPage] = []
         index = 0
         for lang, layout in layouts.items():
@@ -191,7 +200,7 @@ class Planner:
                 else:
                     for year in self.years.of(lang, entry):
                         pages += dated[year][(lang, entry)]
-        return pages
+        return Plan(pages, sitemaps)
 
     def _partition(self, year: int) -> dict[tuple[str, str], list[PlannedPage]]:
         """Plan one year's dated pages, or take them from the last plan when made from the same inputs."""
@@ -200,7 +209,7 @@ class Planner:
         if isinstance(known, Partition) and known.key == key:
             self.partitions[year] = known
             self.taken.add(year)
-            later = partial(self._dated_page, year)
+            later = _StoredYear(self, year).page
             render, views = self.render, self.views
             return {segment: [PlannedPage(url, path, template, lang, page_key, in_sitemap, signature,
                                           partial(later, url), alternates, render, views)
@@ -246,13 +255,6 @@ class Planner:
             if items:
                 drafts[(lang, ITEMS)] = list(self.item_drafts(edition, items))
         return drafts
-
-    def _dated_page(self, year: int, url: str) -> Page:
-        """Build a dated page that was taken from the last plan (its year is described again, once)."""
-        builds = self._builds.get(year)
-        if builds is None:
-            builds = self._builds[year] = {d.url: d.build for run in self.year_drafts(year).values() for d in run}
-        return builds[url]()
 
     def _complete(self, drafts: Sequence[_Draft]) -> list[PlannedPage]:
         """Give each page its language versions (the pages of the same key) and its signature."""
@@ -360,10 +362,6 @@ class Planner:
 
     # -- other outputs --------------------------------------------------------------------------
 
-    def sitemaps(self) -> dict[str, tuple[list[PlannedPage], str]]:
-        """Return what each sitemap lists and its signature, as sitemap.sitemap_parts orders them (after pages())."""
-        return self._sitemaps
-
     def sitemap_signature(self, pages: Sequence[PlannedPage]) -> str:
         """Digest what one sitemap lists: its pages, with their language versions."""
         return digest(self.base, "sitemap", *(f"{p.url}|{'|'.join(v.url for v in p.alternates)}" for p in pages))
@@ -451,3 +449,18 @@ class _YearIndex:
     def items(self, lang: str, year: int) -> tuple[Item, ...]:
         """Return a language's items of one year, newest first."""
         return self.by_year[lang].get(year, ())
+
+
+class _StoredYear:
+    """Build the pages of a year taken from the last plan: the year is described again on first demand."""
+
+    def __init__(self, planner: Planner, year: int) -> None:
+        self.planner = planner
+        self.year = year
+        self.builds: dict[str, Callable[[], Page]] | None = None
+
+    def page(self, url: str) -> Page:
+        """Build the page at `url`."""
+        if self.builds is None:
+            self.builds = {d.url: d.build for run in self.planner.year_drafts(self.year).values() for d in run}
+        return self.builds[url]()
