@@ -7,6 +7,7 @@ memory from a model loaded without any cache, the simplest build there is.
 from __future__ import annotations
 
 import gc
+import pickle
 import re
 import runpy
 import shutil
@@ -15,6 +16,7 @@ import tempfile
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from helpers.site import MINI, NOW, ROOT, SAMPLE, STATIC, TEMPLATES
@@ -22,9 +24,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from csto_site import cache as cache_module
 from csto_site import loader, markup, pipeline
 from csto_site.builder import Options, Report, build, load, render_outputs
-from csto_site.cache import Cache
+from csto_site.cache import Cache, Memo
 from csto_site.compress import precompress
 from csto_site.inputs import walk
 from csto_site.loader import scan
@@ -223,6 +226,36 @@ def test_a_build_leaves_its_model_to_reference_counting_not_to_the_cycle_collect
         gc.enable()
     # A cycle through the model would keep all of it until a collection walks it: at 10,000 items, 0.16 s.
     assert left == []
+
+
+def test_a_long_running_process_keeps_the_cache_in_memory_while_no_other_process_writes_it(site, monkeypatch):
+    content, out = site
+    loads: list[str] = []  # what the cache unpickles from its file
+
+    def spy(data: bytes) -> object:
+        loaded = pickle.loads(data)
+        loads.append(type(loaded).__name__)
+        return loaded
+
+    monkeypatch.setattr(cache_module, "pickle", SimpleNamespace(loads=spy, dumps=pickle.dumps,
+                                                                HIGHEST_PROTOCOL=pickle.HIGHEST_PROTOCOL,
+                                                                UnpicklingError=pickle.UnpicklingError))
+    memo = Memo()
+    build(options(content, out), NOW, memo=memo)
+    edit = content / "beta" / "2024" / "2024-05-20-night-session.md"
+    write_item(content / "alpha" / "2024" / "2024-06-01-a-new-item.md", "A new item", "2024-06-01 10:00", "Body.")
+    loads.clear()
+    build(options(content, out), NOW, memo=memo)
+    assert "Folder" not in loads and "Partition" not in loads, "the parses and the plans came from memory"
+    assert_same(tree(out), reference(content))
+    # Another process builds: the memo is out of date, and the next build reads the file again.
+    edit.write_text(edit.read_text(encoding="utf-8") + "\nA new paragraph.\n", encoding="utf-8")
+    build(options(content, out), NOW)
+    edit.write_text(edit.read_text(encoding="utf-8") + "\nAnother paragraph.\n", encoding="utf-8")
+    loads.clear()
+    build(options(content, out), NOW, memo=memo)
+    assert "Folder" in loads and "Partition" in loads
+    assert_same(tree(out), reference(content))
 
 
 def test_a_build_pauses_the_cycle_collector_and_gives_it_back(site, monkeypatch):
@@ -452,7 +485,11 @@ DATES = st.sampled_from(["2023-11-14 10:00", "2023-12-31 23:30", "2024-01-01 00:
 
 
 class EditSequences(RuleBasedStateMachine):
-    """Edit a copy of the mini site at random, building incrementally after every edit."""
+    """Edit a copy of the mini site at random, building incrementally after every edit.
+
+    The builds are those of one long-running process (csto-site serve), passing the same memo of the
+    cache each time; now and then another process builds in between, leaving that memo out of date.
+    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -462,6 +499,7 @@ class EditSequences(RuleBasedStateMachine):
         self.out = self.root / "public"
         self.count = 0
         self.items: dict[str, str] = {}  # path of each original we made -> its date
+        self.memo = Memo()
 
     @initialize()
     def first_build(self) -> None:
@@ -470,7 +508,7 @@ class EditSequences(RuleBasedStateMachine):
         self.build()
 
     def build(self) -> Report:
-        return build(options(self.content, self.out, self.templates), NOW)
+        return build(options(self.content, self.out, self.templates), NOW, memo=self.memo)
 
     def fresh(self) -> int:
         self.count += 1
@@ -560,6 +598,11 @@ class EditSequences(RuleBasedStateMachine):
         path = self.content / "site.yaml"
         lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("feed_length")]
         path.write_text("\n".join([*lines, f"feed_length: {feed_length}"]) + "\n", encoding="utf-8")
+
+    @rule()
+    def build_in_another_process(self) -> None:
+        if self.out.exists():
+            build(options(self.content, self.out, self.templates), NOW)
 
     @invariant()
     def incremental_equals_clean(self) -> None:

@@ -21,6 +21,7 @@ from .inputs import fast_path_holds, read_inputs
 from .publish import Output, Trees
 
 if TYPE_CHECKING:
+    from .cache import Memo
     from .model import Site
     from .render import Renderer
     from .urls import Urls
@@ -105,8 +106,12 @@ def static_outputs(static: Path) -> list[Output]:
             for p in sorted(static.rglob("*")) if p.is_file()]
 
 
-def build(options: Options, now: datetime, progress: Progress | None = None) -> Report:
-    """Check everything, render what changed and publish it atomically; refuse while another build runs."""
+def build(options: Options, now: datetime, progress: Progress | None = None, memo: Memo | None = None) -> Report:
+    """Check everything, render what changed and publish it atomically; refuse while another build runs.
+
+    A process that builds again and again (csto-site serve) passes the same `memo` each time: what it
+    read of the build cache stays in memory instead of being read from the file again.
+    """
     started = time.perf_counter()
     with Trees(options.out) as trees:
         inputs = read_inputs(options)
@@ -119,4 +124,4 @@ def build(options: Options, now: datetime, progress: Progress | None = None) -> 
                               unchanged=summary.files, warnings=tuple(trees.warnings))
         from .pipeline import rebuild
 
-        return rebuild(options, now, progress, trees, inputs, started)
+        return rebuild(options, now, progress, trees, inputs, started, memo)

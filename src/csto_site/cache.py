@@ -12,7 +12,7 @@ import os
 import pickle
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -79,6 +79,27 @@ class Folder:
     entries: Mapping[str, Entry]
 
 
+@dataclass
+class Memo:
+    """What a long-running process (csto-site serve) keeps of the cache file between its builds.
+
+    The parses of the content folders and the plans of the years, as the file holds them, with the
+    file's stamp when they were last read or written here: a write by any other process restamps
+    the file, and then everything is read from it again.
+    """
+
+    path: Path | None = None
+    stamp: str = ""
+    folders: dict[str, dict[str, Folder]] = field(default_factory=dict)
+    plans: dict[tuple[str, int], tuple[str, Any]] = field(default_factory=dict)
+
+    def forget(self) -> None:
+        """Drop everything kept."""
+        self.stamp = ""
+        self.folders.clear()
+        self.plans.clear()
+
+
 class CacheError(Exception):
     """The cache file cannot be used."""
 
@@ -123,6 +144,12 @@ def _connect(path: Path, schema: int, tables: str) -> sqlite3.Connection:
     return db
 
 
+def _stamp(db: sqlite3.Connection) -> str:
+    """Return the stamp of the last write of a cache file ("" for none)."""
+    row = db.execute("SELECT value FROM meta WHERE key = 'stamp'").fetchone()
+    return str(row[0]) if row else ""
+
+
 def _table_names(tables: str) -> list[str]:
     """List the tables a schema script creates."""
     return [line.split()[5] for line in tables.splitlines() if line.startswith("CREATE TABLE")]
@@ -138,20 +165,23 @@ class Cache:
     """The content cache of one build: read what is known, collect what is new, save it at the end."""
 
     def __init__(self, db: sqlite3.Connection, path: Path | None, warnings: list[Problem],
-                 read_only: bool = False) -> None:
+                 read_only: bool = False, memo: Memo | None = None) -> None:
         self.db = db
         self.path = path
         self.warnings = warnings
         self.read_only = read_only
+        self.memo = memo
         self.new_folders: dict[tuple[str, str], Folder] = {}
         self.gone_folders: set[tuple[str, str]] = set()
         self.new_bodies: dict[str, str] = {}
 
     @classmethod
-    def open(cls, folder: Path | None, clean: bool = False, read_only: bool = False) -> Cache:
+    def open(cls, folder: Path | None, clean: bool = False, read_only: bool = False, memo: Memo | None = None
+             ) -> Cache:
         """Open the cache in `folder` (None: keep nothing between builds); `clean` empties it first.
 
         A read-only cache is used if it exists and is never created or written (`csto-site check`).
+        `memo` is what this process kept of the same file from its last build, used while still true.
         """
         path = folder / FILE if folder is not None else None
         if read_only:
@@ -168,7 +198,10 @@ class Cache:
             db, _ = open_store(None, SCHEMA, TABLES)
             return cls(db, None, [], read_only=True)
         db, warnings = open_store(path, SCHEMA, TABLES)
-        cache = cls(db, path, warnings)
+        if memo is not None and (memo.path != path or memo.stamp != _stamp(db)):
+            memo.forget()
+            memo.path = path
+        cache = cls(db, path, warnings, memo=memo)
         if clean:
             cache.empty()
         return cache
@@ -186,8 +219,12 @@ class Cache:
     def empty(self) -> None:
         """Forget every entry."""
         if not self.read_only:
-            self.db.executescript("DELETE FROM folders; DELETE FROM bodies; DELETE FROM checked; DELETE FROM plans;")
-            self.db.commit()
+            with self.db:
+                self.db.executescript("DELETE FROM folders; DELETE FROM bodies; DELETE FROM checked; "
+                                      "DELETE FROM plans;")
+                self._restamp()
+            if self.memo is not None:
+                self.memo.forget()
 
     def discard(self, reason: str) -> None:
         """Forget everything after finding a damaged entry, with a warning."""
@@ -197,6 +234,8 @@ class Cache:
 
     def folders(self, content: str) -> dict[str, Folder]:
         """Return what the cache knows of each folder of a content tree."""
+        if self.memo is not None and content in self.memo.folders:
+            return dict(self.memo.folders[content])
         found: dict[str, Folder] = {}
         try:
             for folder, blob in self.db.execute("SELECT folder, entries FROM folders WHERE content = ?",
@@ -209,22 +248,30 @@ class Cache:
                 ImportError, TypeError, IndexError) as exc:
             self.discard(str(exc))
             return {}
+        if self.memo is not None:
+            self.memo.folders[content] = dict(found)
         return found
 
     def plan(self, content: str, year: int, key: str) -> Any:
         """Return the last plan of one year's dated pages, if it was made under `key` (see plan.Planner)."""
+        kept = self.memo.plans.get((content, year)) if self.memo is not None else None
+        if kept is not None and kept[0] == key:
+            return kept[1]
         try:
             row = self.db.execute("SELECT pages FROM plans WHERE content = ? AND year = ? AND key = ?",
                                   (content, year, key)).fetchone()
-            return pickle.loads(row[0]) if row else None
+            plan = pickle.loads(row[0]) if row else None
         except (sqlite3.DatabaseError, pickle.UnpicklingError, AttributeError, EOFError, ImportError, TypeError,
                 IndexError) as exc:
             # Only this plan is lost: the items read from the cache are in use, so the rest stays.
             self.warnings.append(Problem(str(self.path or "cache"), 0, f"discarded a damaged plan of {year} ({exc})",
                                          "nothing to do: the year is planned again", warning=True))
             return None
+        if plan is not None and self.memo is not None:
+            self.memo.plans[(content, year)] = (key, plan)
+        return plan
 
-    def save_plans(self, content: str, changed: Mapping[int, tuple[str, Any]], years: Iterable[int]) -> None:
+    def save_plans(self, content: str, changed: Mapping[int, tuple[str, Any]], years: set[int]) -> None:
         """Keep the plans of the years planned anew, each under its key; forget the years not in `years`."""
         if self.read_only:
             return
@@ -235,6 +282,12 @@ class Cache:
             kept = sorted(years)
             self.db.execute(f"DELETE FROM plans WHERE content = ? AND year NOT IN ({','.join('?' * len(kept))})",
                             (content, *kept))
+            self._restamp()
+        if self.memo is not None:
+            plans = self.memo.plans
+            for gone in [k for k in plans if k[0] == content and k[1] not in years]:
+                del plans[gone]
+            plans.update(((content, year), entry) for year, entry in changed.items())
 
     def remember(self, content: str, folders: Mapping[str, Folder], gone: Iterable[str]) -> None:
         """Collect changed folders and vanished ones, to be saved by `save`."""
@@ -294,6 +347,13 @@ class Cache:
 
         return body
 
+    def _restamp(self) -> None:
+        """Mark the file as written by this process (inside the write's transaction)."""
+        stamp = os.urandom(8).hex()
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('stamp', ?)", (stamp,))
+        if self.memo is not None:
+            self.memo.stamp = stamp
+
     def save(self, live_bodies: set[str]) -> None:
         """Write what is new; drop bodies the latest build did not use once they pile up."""
         if self.read_only:
@@ -314,6 +374,12 @@ class Cache:
                 db.execute("DELETE FROM live")
                 db.executemany("INSERT INTO live VALUES (?)", ((k,) for k in live_bodies))
                 db.execute("DELETE FROM bodies WHERE key NOT IN (SELECT key FROM live)")
+            self._restamp()
+        if self.memo is not None:
+            for (content, name), folder in self.new_folders.items():
+                self.memo.folders.setdefault(content, {})[name] = folder
+            for content, name in self.gone_folders:
+                self.memo.folders.get(content, {}).pop(name, None)
         self.new_folders.clear()
         self.gone_folders.clear()
         self.new_bodies.clear()

@@ -19,7 +19,7 @@ import jinja2
 
 from .assets import fingerprint
 from .builder import ASSETS, Loaded, Options, Progress, Report, static_outputs
-from .cache import Cache, digest
+from .cache import Cache, Memo, digest
 from .compress import compressed
 from .config import SiteConfig, load_config
 from .errors import ContentError, Problem
@@ -185,11 +185,11 @@ def render_site(loaded: Loaded, static: Path, now: datetime) -> list[Output]:
 
 
 def rebuild(options: Options, now: datetime, progress: Progress | None, trees: Trees, inputs: Inputs,
-            started: float) -> Report:
+            started: float, memo: Memo | None = None) -> Report:
     """Parse what changed, render the outputs whose inputs changed, and publish them (trees not yet open)."""
     if not options.clean:
         trees.read_stamps_early()
-    with Cache.open(options.cache, clean=options.clean) as cache, collector_paused():
+    with Cache.open(options.cache, clean=options.clean, memo=memo) as cache, collector_paused():
         # The model is gone when the collector resumes, so its first collection has little to walk.
         changes, groups, summary, moments = _publish(options, now, progress, trees, inputs, cache)
     trees.finish(groups, changes)

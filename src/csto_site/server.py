@@ -1,8 +1,10 @@
 """`csto-site serve`: build, serve the output on 127.0.0.1, rebuild on change, reload open tabs.
 
 The server keeps no site model: every rebuild is the same `builder.build` the command line runs,
-and pages are read from the output folder at each request. It only remembers how the last build
-went (to show its problems in the browser) and counts builds, so open tabs know when to reload.
+and pages are read from the output folder at each request. It hands each build the same memo of
+the build cache, so that what the last build read or wrote there is not read from the file again.
+It only remembers how the last build went (to show its problems in the browser) and counts builds,
+so open tabs know when to reload.
 The reload script is added to HTML responses on their way out; built files never contain it.
 """
 
@@ -26,6 +28,7 @@ from zoneinfo import ZoneInfo
 from watchfiles import watch
 
 from .builder import Options, build
+from .cache import Memo
 from .errors import ContentError, Problem
 from .reporter import Reporter
 
@@ -107,6 +110,7 @@ class DevServer:
         self.clock = clock
         self.status = BuildStatus()
         self.stopping = threading.Event()
+        self.memo = Memo()
         self.httpd: ThreadingHTTPServer | None = None
         self.thread: threading.Thread | None = None
 
@@ -122,7 +126,7 @@ class DevServer:
     def rebuild(self) -> Status:
         """Run the build the command line runs; report it in the terminal and to open tabs."""
         try:
-            report = build(self.options, self.clock())
+            report = build(self.options, self.clock(), memo=self.memo)
         except ContentError as exc:
             self.reporter.problems(exc.problems)
             return self.status.publish(exc.problems)
