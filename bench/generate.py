@@ -23,6 +23,8 @@ def vocabulary(text: str) -> tuple[str, ...]:
     return tuple(text.split())
 
 
+# Items the benchmark adds are the newest of the archive, dated from here on.
+ADDED_FROM = datetime(2025, 1, 1, 9, 0)
 SECTIONS = (
     ("csto-news", "CSTO news", "Новости ОДКБ"),
     ("speeches", "Speeches", "Выступления"),
@@ -221,6 +223,11 @@ def new_item(content: Path, number: int, when: datetime) -> Path:
     path.write_text(item_text(title, when, [], ["org-01"], body(rng, list(WORDS_EN), ["The Secretary"])),
                     encoding="utf-8")
     return path
+
+
+def added_item(content: Path, number: int) -> Path:
+    """Write the benchmark's `number`-th added item: the newest of the archive, in January 2025."""
+    return new_item(content, number, ADDED_FROM.replace(day=1 + number % 28))
 
 
 def main() -> None:

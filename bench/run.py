@@ -6,9 +6,11 @@
 
 For each N: a seeded archive (bench/generate.py) is built by csto-site as a whole process (as a user
 runs it), clean (no cache, no output), then again with nothing changed, after adding one item,
-after editing one item's body and after changing the item template; each time is the median of
---runs runs. Where `hugo` and `pelican` are installed, the same archive converted to their formats
-(bench/convert.py) is built by them in the same run, and the ratios are printed. Peak memory is
+after editing one item's body and after changing the item template; then one item is added at a
+time inside one long-running process, as `csto-site serve` rebuilds after a save (bench/serve.py);
+each time is the median of --runs runs. Where `hugo` and `pelican` are installed, the same archive
+converted to their formats (bench/convert.py) is built by them in the same run, and the ratios are
+printed. Peak memory is
 the largest resident set of any process of the build (os.wait4), in MiB.
 
 Before timing, the program's bytecode is compiled once (python -m compileall over src/csto_site), so
@@ -34,10 +36,10 @@ from datetime import datetime
 from pathlib import Path
 
 from convert import to_hugo, to_pelican, write_hugo_item, write_pelican_item
-from generate import generate, new_item
+from generate import added_item, generate
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = ("clean", "no-op", "one new item", "one edited item", "template change")
+SCENARIOS = ("clean", "no-op", "one new item", "one edited item", "template change", "one new item (serve)")
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,6 @@ class Bench:
         self.content = self.work / "content"
         self.templates = self.work / "templates"
         self.added = 0
-        self.latest = datetime(2025, 1, 1, 9, 0)
 
     def prepare(self) -> None:
         """(Re)generate the archive and a private copy of the templates."""
@@ -117,7 +118,7 @@ class Bench:
     def add_item(self) -> Path:
         """Add one new item, the newest of the archive."""
         self.added += 1
-        return new_item(self.content, self.added, self.latest.replace(day=1 + self.added % 28))
+        return added_item(self.content, self.added)
 
     def edit_item(self, run: int) -> None:
         """Append a paragraph to one existing item (its summary stays the same)."""
@@ -151,7 +152,20 @@ class Bench:
         row.runs["one new item"] = self.repeat(command, before=self.add_item)
         row.runs["one edited item"] = self.repeat(command, before_run=self.edit_item)
         row.runs["template change"] = self.repeat(command, before_run=self.edit_template)
+        row.runs["one new item (serve)"] = self.serve(out, cache)
         return row
+
+    def serve(self, out: Path, cache: Path) -> list[Run]:
+        """Time one-item rebuilds inside one long-running process (bench/serve.py), as csto-site serve does."""
+        command = [sys.executable, str(Path(__file__).with_name("serve.py")), str(self.content), str(out),
+                   str(self.templates), str(ROOT / "static"), str(cache), "--first", str(self.added + 1),
+                   "--runs", str(self.runs), *(("--search",) if self.search else ())]
+        done = subprocess.run(command, capture_output=True, text=True, check=False,
+                              env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+        if done.returncode != 0:
+            raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr}")
+        self.added += self.runs + 1
+        return [Run(float(seconds), int(peak)) for seconds, peak in (line.split() for line in done.stdout.splitlines())]
 
     def repeat(self, command: Sequence[str], before: Callable[[], object] | None = None,
                before_run: Callable[[int], object] | None = None, cwd: Path | None = None) -> list[Run]:
