@@ -165,3 +165,20 @@ def read_event(stream: http.client.HTTPResponse) -> tuple[str, str]:
             data = line.removeprefix("data: ")
         elif not line and name:
             return name, data
+
+
+def test_serve_keeps_what_it_read_of_the_build_cache_between_its_builds(mini_copy: Path, tmp_path: Path) -> None:
+    out = tmp_path / "public"
+    log = io.StringIO()
+    server = DevServer(options(mini_copy, out, search=False), Reporter(out=log, err=log), clock=lambda: NOW)
+    assert server.rebuild().problems == ()
+    kept = server.memo.folders[str(mini_copy)]
+    assert set(kept) == {"alpha/2023", "alpha/2024", "beta/2024"}
+    assert {year for _, year in server.memo.plans} == {2023, 2024}
+    item = mini_copy / ITEM
+    item.write_text(item.read_text(encoding="utf-8") + "\nA paragraph added while serving.\n", encoding="utf-8")
+    assert server.rebuild().problems == ()
+    # The memo follows what the build wrote: the edited file's new parse, the same years' plans.
+    assert server.memo.folders[str(mini_copy)]["alpha/2024"].entries[ITEM].size == item.stat().st_size
+    assert {year for _, year in server.memo.plans} == {2023, 2024}
+    assert "A paragraph added while serving." in (out / ITEM_URL.strip("/") / "index.html").read_text(encoding="utf-8")

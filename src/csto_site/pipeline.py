@@ -301,7 +301,7 @@ def plan_site(options: Options, now: datetime, content: Content, site: Site, cac
     problems += check_paths(work, known, folders) + (check_unique(work) if not problems else [])
     if problems:
         raise ContentError(problems)
-    cache.save_plans(tree, {year: (plan.key, plan) for year, plan in planner.partitions.items()
+    cache.save_plans(tree, {year: (partition.key, partition) for year, partition in planner.partitions.items()
                             if year not in planner.taken}, set(planner.partitions))
     return pages, work, planner.base
 
