@@ -11,7 +11,9 @@ time inside one long-running process, as `csto-site serve` rebuilds after a save
 each time is the median of --runs runs. Where `hugo` and `pelican` are installed, the same archive
 converted to their formats (bench/convert.py) is built by them in the same run, and the ratios are
 printed. Peak memory is
-the largest resident set of any process of the build (os.wait4), in MiB.
+the largest resident set of any process of the build (os.wait4), in MiB. Before each timed run the
+disk is given time to write back what earlier runs wrote (os.sync, not timed): a clean build at
+100,000 items writes about 4 GB, and the next run's first fsync would otherwise wait for all of it.
 
 Before timing, the program's bytecode is compiled once (python -m compileall over src/csto_site), so
 that the timed processes start as an installed program does: an installed package ships its .pyc
@@ -176,6 +178,7 @@ class Bench:
                 before()
             if before_run:
                 before_run(run)
+            os.sync()  # the disk has written back earlier runs' files: no run waits on another's writes
             runs.append(timed(command, cwd))
         return runs
 

@@ -88,6 +88,14 @@ def write_item(path: Path, title: str, date: str, body: str) -> None:
     path.write_text(f"---\n{head}---\n{body}\n", encoding="utf-8")
 
 
+def append(path: Path, text: str) -> None:
+    """Add text at the end of a file (a paragraph to an item's body)."""
+    path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
+
+
+NIGHT_SESSION = Path("beta", "2024", "2024-05-20-night-session.md")  # an item of 2024, the newest year
+
+
 @pytest.fixture
 def site(tmp_path: Path) -> tuple[Path, Path]:
     """A private copy of the mini fixture and an output folder for it."""
@@ -132,7 +140,7 @@ def test_an_edit_rewrites_only_what_shows_it(site):
     content, out = site
     build(options(content, out), NOW)
     item = content / "alpha" / "2023" / "2023-11-14-annual-report.md"
-    item.write_text(item.read_text(encoding="utf-8") + "\nOne more closing paragraph.\n", encoding="utf-8")
+    append(item, "\nOne more closing paragraph.\n")
     report = build(options(content, out), NOW)
     written = {p for p in tree(out) if not p.endswith((".gz", ".br"))}
     assert 0 < report.written <= 3, "the item page and its compressed copies"
@@ -186,8 +194,7 @@ def test_a_damaged_plan_is_planned_again_and_the_rest_of_the_cache_kept(site):
     with sqlite3.connect(out.parent / "cache" / "cache.sqlite") as db:
         assert db.execute("UPDATE plans SET pages = X'00010203' WHERE year = 2023").rowcount == 1
     (out / "news" / "2023" / "11" / "index.html").unlink()  # drawn again from the replanned year
-    item = content / "beta" / "2024" / "2024-05-20-night-session.md"
-    item.write_text(item.read_text(encoding="utf-8") + "\nA new paragraph.\n", encoding="utf-8")
+    append(content / NIGHT_SESSION, "\nA new paragraph.\n")
     report = build(options(content, out), NOW)
     assert [w.message for w in report.warnings if "damaged" in w.message] == [
         "discarded a damaged plan of 2023 (invalid load key, '\\x00'.)"]
@@ -200,8 +207,7 @@ def test_a_page_taken_from_the_last_plan_is_drawn_again_when_its_file_is_gone(si
     page = out / "news" / "2023" / "11" / "index.html"
     page.unlink()
     # An edit of 2024 makes the build look at the output again; 2023's plan is taken as it was.
-    item = content / "beta" / "2024" / "2024-05-20-night-session.md"
-    item.write_text(item.read_text(encoding="utf-8") + "\nA new paragraph.\n", encoding="utf-8")
+    append(content / NIGHT_SESSION, "\nA new paragraph.\n")
     build(options(content, out), NOW)
     assert page.exists()
     assert_same(tree(out), reference(content))
@@ -210,8 +216,7 @@ def test_a_page_taken_from_the_last_plan_is_drawn_again_when_its_file_is_gone(si
 def test_a_build_leaves_its_model_to_reference_counting_not_to_the_cycle_collector(site):
     content, out = site
     build(options(content, out), NOW)
-    item = content / "beta" / "2024" / "2024-05-20-night-session.md"
-    item.write_text(item.read_text(encoding="utf-8") + "\nA new paragraph.\n", encoding="utf-8")
+    append(content / NIGHT_SESSION, "\nA new paragraph.\n")
     (out / "news" / "2023" / "11" / "index.html").unlink()  # a page of a stored plan is drawn too
     gc.collect()
     gc.disable()
@@ -242,16 +247,16 @@ def test_a_long_running_process_keeps_the_cache_in_memory_while_no_other_process
                                                                 UnpicklingError=pickle.UnpicklingError))
     memo = Memo()
     build(options(content, out), NOW, memo=memo)
-    edit = content / "beta" / "2024" / "2024-05-20-night-session.md"
+    edit = content / NIGHT_SESSION
     write_item(content / "alpha" / "2024" / "2024-06-01-a-new-item.md", "A new item", "2024-06-01 10:00", "Body.")
     loads.clear()
     build(options(content, out), NOW, memo=memo)
     assert "Folder" not in loads and "Partition" not in loads, "the parses and the plans came from memory"
     assert_same(tree(out), reference(content))
     # Another process builds: the memo is out of date, and the next build reads the file again.
-    edit.write_text(edit.read_text(encoding="utf-8") + "\nA new paragraph.\n", encoding="utf-8")
+    append(edit, "\nA new paragraph.\n")
     build(options(content, out), NOW)
-    edit.write_text(edit.read_text(encoding="utf-8") + "\nAnother paragraph.\n", encoding="utf-8")
+    append(edit, "\nAnother paragraph.\n")
     loads.clear()
     build(options(content, out), NOW, memo=memo)
     assert "Folder" in loads and "Partition" in loads
@@ -305,8 +310,7 @@ def test_a_damaged_cache_entry_is_not_trusted(site):
     build(options(content, out), NOW)
     with sqlite3.connect(out.parent / "cache" / "cache.sqlite") as db:
         db.execute("UPDATE folders SET entries = X'00010203'")
-    item = content / "beta" / "2024" / "2024-05-20-night-session.md"
-    item.write_text(item.read_text(encoding="utf-8") + "\nA new paragraph.\n", encoding="utf-8")
+    append(content / NIGHT_SESSION, "\nA new paragraph.\n")
     report = build(options(content, out), NOW)
     assert any("damaged cache" in w.message for w in report.warnings), report.warnings
     assert_same(tree(out), reference(content))
@@ -327,12 +331,10 @@ def test_the_same_text_is_never_converted_twice(site, converted):
     build(options(content, out), NOW)
     converted.clear()
     # A registry change makes every item be parsed again: their bodies come from the cache.
-    officials = content / "officials.yaml"
-    officials.write_text(officials.read_text(encoding="utf-8") + "\n# a comment\n", encoding="utf-8")
+    append(content / "officials.yaml", "\n# a comment\n")
     build(options(content, out), NOW)
     assert converted == []
-    item = content / "beta" / "2024" / "2024-05-20-night-session.md"
-    item.write_text(item.read_text(encoding="utf-8") + "\nNew text.\n", encoding="utf-8")
+    append(content / NIGHT_SESSION, "\nNew text.\n")
     build(options(content, out), NOW)
     assert len(converted) == 1
     assert_same(tree(out), reference(content))
