@@ -10,10 +10,10 @@ after editing one item's body and after changing the item template; then one ite
 time inside one long-running process, as `csto-site serve` rebuilds after a save (bench/serve.py);
 each time is the median of --runs runs. Where `hugo` and `pelican` are installed, the same archive
 converted to their formats (bench/convert.py) is built by them in the same run, and the ratios are
-printed. Peak memory is
-the largest resident set of any process of the build (os.wait4), in MiB. Before each timed run the
-disk is given time to write back what earlier runs wrote (os.sync, not timed): a clean build at
-100,000 items writes about 4 GB, and the next run's first fsync would otherwise wait for all of it.
+printed. Peak memory is the largest resident set of any process of the build (os.wait4), in MiB.
+Before each timed run the disk is given time to write back what earlier runs wrote (os.sync, not
+timed): a clean build at 100,000 items writes about 4 GB, and the next run's first fsync would
+otherwise wait for all of it.
 
 Before timing, the program's bytecode is compiled once (python -m compileall over src/csto_site), so
 that the timed processes start as an installed program does: an installed package ships its .pyc

@@ -37,6 +37,9 @@ CREATE TABLE IF NOT EXISTS checked (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS plans (content TEXT NOT NULL, year INTEGER NOT NULL, key TEXT NOT NULL,
                                   pages BLOB NOT NULL, PRIMARY KEY (content, year));
 """
+# What reading a pickled row can raise when the row is damaged or was written by another program.
+UNREADABLE = (sqlite3.DatabaseError, pickle.UnpicklingError, AttributeError, EOFError, ImportError, TypeError,
+              IndexError)
 # Rows not used by the latest build are deleted once they outnumber the used ones this much.
 GARBAGE_FACTOR = 2
 
@@ -244,8 +247,7 @@ class Cache:
                 if not isinstance(entries, Folder):
                     raise CacheError("an entry of another type")
                 found[folder] = entries
-        except (sqlite3.DatabaseError, pickle.UnpicklingError, CacheError, AttributeError, EOFError,
-                ImportError, TypeError, IndexError) as exc:
+        except (*UNREADABLE, CacheError) as exc:
             self.discard(str(exc))
             return {}
         if self.memo is not None:
@@ -261,8 +263,7 @@ class Cache:
             row = self.db.execute("SELECT pages FROM plans WHERE content = ? AND year = ? AND key = ?",
                                   (content, year, key)).fetchone()
             plan = pickle.loads(row[0]) if row else None
-        except (sqlite3.DatabaseError, pickle.UnpicklingError, AttributeError, EOFError, ImportError, TypeError,
-                IndexError) as exc:
+        except UNREADABLE as exc:
             # Only this plan is lost: the items read from the cache are in use, so the rest stays.
             self.warnings.append(Problem(str(self.path or "cache"), 0, f"discarded a damaged plan of {year} ({exc})",
                                          "nothing to do: the year is planned again", warning=True))

@@ -104,6 +104,11 @@ class Year:
     months: tuple[Month, ...]
 
     @property
+    def items(self) -> tuple[Item, ...]:
+        """Return every item of the year, newest first."""
+        return tuple(item for month in self.months for item in month.items)
+
+    @property
     def count(self) -> int:
         """Return the number of items in the year."""
         return sum(len(m.items) for m in self.months)

@@ -203,12 +203,12 @@ def rebuild(options: Options, now: datetime, progress: Progress | None, trees: T
 def _publish(options: Options, now: datetime, progress: Progress | None, trees: Trees, inputs: Inputs,
              cache: Cache) -> tuple[Changes, set[str], Summary, list[float]]:
     """Read the content, model it, and render what changed into the standby; return what the build did."""
-    content = read_content(options, cache, options.jobs or default_jobs(), progress, inputs.content)
+    jobs = options.jobs or default_jobs()
+    content = read_content(options, cache, jobs, progress, inputs.content)
     site = site_model(content.items, content, options, now)
     trees.lock()
     trees.open(verify=options.clean)
-    changes, groups, pages = publish_site(options, now, content, site, cache, trees,
-                                          options.jobs or default_jobs(), progress)
+    changes, groups, pages = publish_site(options, now, content, site, cache, trees, jobs, progress)
     items = sum(len(e.items) for e in site.editions.values())
     future = [i.published for i in site.held_back if not i.draft and i.published > now]
     summary = Summary(items, pages, 0, len(site.held_back), min(future, default=None))

@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
-from itertools import groupby
 from typing import NamedTuple
 
 import jinja2
@@ -419,24 +418,20 @@ class _YearPages:
 
 
 class _YearIndex:
-    """Find each language's archive years, section archive years and items by year."""
+    """Find each language's archive years (of all news and of each section) and their items."""
 
     def __init__(self, site: Site) -> None:
         self.archives: dict[tuple[str, str], dict[int, Year]] = {}
-        self.by_year: dict[str, dict[int, tuple[Item, ...]]] = {}
-        years: set[int] = set()
         for lang, edition in site.editions.items():
             self.archives[(lang, NEWS)] = {y.year: y for y in edition.archive}
             for section, archive in edition.section_archives.items():
                 self.archives[(lang, f"{SECTION}{section}")] = {y.year: y for y in archive}
-            self.by_year[lang] = {year: tuple(items)
-                                  for year, items in groupby(edition.items, key=lambda i: i.day.year)}
-            years.update(self.by_year[lang])
-        self.all = sorted(years, reverse=True)
+        self.all = sorted({year for (_, segment), years in self.archives.items() if segment == NEWS
+                           for year in years}, reverse=True)
 
     def of(self, lang: str, segment: str) -> Iterator[int]:
-        """Return the years of one run of dated pages, newest first."""
-        return iter(self.by_year[lang] if segment == ITEMS else self.archives[(lang, segment)])
+        """Return the years of one run of dated pages, newest first (the items' are all news' years)."""
+        return iter(self.archives[(lang, NEWS if segment == ITEMS else segment)])
 
     def news(self, lang: str, year: int) -> Year | None:
         """Return a year of all news' archive."""
@@ -448,7 +443,8 @@ class _YearIndex:
 
     def items(self, lang: str, year: int) -> tuple[Item, ...]:
         """Return a language's items of one year, newest first."""
-        return self.by_year[lang].get(year, ())
+        found = self.news(lang, year)
+        return found.items if found is not None else ()
 
 
 class _StoredYear:
