@@ -23,8 +23,8 @@ from pathlib import Path
 
 from generate import added_item
 
-from csto_site.builder import Options, build
-from csto_site.cache import Memo
+from csto_site.build.builder import Options, build
+from csto_site.build.cache import Memo
 
 
 def main() -> None:

@@ -8,10 +8,10 @@ import re
 import pytest
 from helpers.site import NOW, STATIC, TEMPLATES, build_into, copy_fixture
 
-from csto_site.assets import fingerprint, fingerprinted_name
-from csto_site.builder import Options, build
-from csto_site.errors import ContentError
-from csto_site.publish import Output
+from csto_site.build.builder import Options, build
+from csto_site.output.assets import fingerprint, fingerprinted_name
+from csto_site.publish.trees import Output
+from csto_site.util.errors import ContentError
 
 STATIC_OUTPUTS = (
     Output("static/style.css", b"body { color: #123; }\n", "static/style.css"),

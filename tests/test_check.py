@@ -12,8 +12,8 @@ import pytest
 from helpers.site import NOW, STATIC, TEMPLATES, build_into, cli_args, options, snapshot
 
 from csto_site import cli
-from csto_site.checks import LONG_ITEM_WORDS, check_site
-from csto_site.render import Renderer
+from csto_site.build.checks import LONG_ITEM_WORDS, check_site
+from csto_site.output.render import Renderer
 
 PNG = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"
 
@@ -170,7 +170,7 @@ def test_after_a_build_a_template_mistake_is_still_found(mini_copy: Path, tmp_pa
 def test_a_mistake_drawn_by_a_forked_worker_is_reported_at_its_line(mini_copy: Path, tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    from csto_site import pipeline
+    from csto_site.build import pipeline
 
     # As on a large archive: the pages are drawn by two forked workers, a few at a time.
     monkeypatch.setattr(pipeline, "PARALLEL_RENDER_FROM", 1)

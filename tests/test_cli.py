@@ -84,8 +84,8 @@ def test_a_build_with_nothing_to_do_loads_neither_the_pipeline_nor_its_libraries
     assert again.returncode == 0, again.stderr
     assert " 0 files written" in again.stdout, again.stdout
     imported = {line.rsplit("|", 1)[1].strip() for line in again.stderr.splitlines() if line.startswith("import time:")}
-    assert "csto_site.builder" in imported
-    assert not imported & {"csto_site.pipeline", "csto_site.render", "jinja2", "markdown", "rich", "yaml"}
+    assert "csto_site.build.builder" in imported
+    assert not imported & {"csto_site.build.pipeline", "csto_site.output.render", "jinja2", "markdown", "rich", "yaml"}
 
 
 def test_check_writes_nothing(project):
@@ -136,7 +136,7 @@ def test_in_process_build_summary(tmp_path, capsys):
 
 def test_serve_keeps_the_search_index_between_its_builds_and_build_remakes_it(monkeypatch: pytest.MonkeyPatch,
                                                                              tmp_path: Path) -> None:
-    from csto_site import server
+    from csto_site.serve import server
 
     seen = []
     monkeypatch.setattr(server, "serve", lambda options, port, reporter: seen.append(options) or 0)

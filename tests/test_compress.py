@@ -8,9 +8,9 @@ import brotli
 import pytest
 from helpers.site import build_into, copy_fixture
 
-from csto_site.compress import MIN_SIZE, compressed, precompress
-from csto_site.errors import ContentError
-from csto_site.publish import Output
+from csto_site.output.compress import MIN_SIZE, compressed, precompress
+from csto_site.publish.trees import Output
+from csto_site.util.errors import ContentError
 
 PAGE = Output("news/index.html", ("<p>Collective security treaty news.</p>\n" * 80).encode(), "home.html")
 

@@ -24,21 +24,22 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from csto_site import cache as cache_module
-from csto_site import loader, markup, pipeline
-from csto_site.builder import Options, Report, build, load, render_outputs
-from csto_site.cache import Cache, Memo
-from csto_site.compress import precompress
-from csto_site.inputs import walk
-from csto_site.loader import scan
-from csto_site.model import Item, Site
-from csto_site.pipeline import read_content
-from csto_site.plan import Planner
-from csto_site.search import index_outputs, indexed_pages
-from csto_site.site import build_site
-from csto_site.sitemap import sitemap_parts
-from csto_site.sources import discover, ignored_files
-from csto_site.views import Views
+from csto_site.build import cache as cache_module
+from csto_site.build import loader, pipeline
+from csto_site.build.builder import Options, Report, build, load, render_outputs
+from csto_site.build.cache import Cache, Memo
+from csto_site.build.inputs import walk
+from csto_site.build.loader import scan
+from csto_site.build.pipeline import read_content
+from csto_site.build.plan import Planner
+from csto_site.content import markup
+from csto_site.content.model import Item, Site
+from csto_site.content.sources import discover, ignored_files
+from csto_site.output.compress import precompress
+from csto_site.output.search import index_outputs, indexed_pages
+from csto_site.output.sitemaps import sitemap_parts
+from csto_site.output.views import Views
+from csto_site.site.assemble import build_site
 
 
 def generate(content: Path, n: int, seed: int) -> None:

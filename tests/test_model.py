@@ -16,18 +16,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slugify import slugify
 
-from csto_site.builder import ASSETS, Loaded, render_outputs
-from csto_site.config import load_config
-from csto_site.errors import Problem
-from csto_site.items import ITEM_KEYS, make_slug, parse_item
-from csto_site.markup import Markup
-from csto_site.model import Item
-from csto_site.registry import load_registry
-from csto_site.render import Renderer, load_labels
-from csto_site.site import build_archive, build_site, newest_first
-from csto_site.sources import SourceFile, discover
-from csto_site.urls import Urls
-from csto_site.views import Views, plural
+from csto_site.build.builder import ASSETS, Loaded, render_outputs
+from csto_site.content.config import load_config
+from csto_site.content.items import ITEM_KEYS, make_slug, parse_item
+from csto_site.content.markup import Markup
+from csto_site.content.model import Item
+from csto_site.content.registry import load_registry
+from csto_site.content.sources import SourceFile, discover
+from csto_site.output.render import Renderer, load_labels
+from csto_site.output.views import Views, plural
+from csto_site.site.assemble import build_archive, build_site, newest_first
+from csto_site.site.urls import Urls
+from csto_site.util.errors import Problem
 
 # Deadlines are off throughout: the machine is shared, and a slow example is not a wrong one.
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")

@@ -10,7 +10,7 @@ import pytest
 from helpers.site import NOW, TEMPLATES, build_into, snapshot
 
 from csto_site import cli
-from csto_site.scaffold import Request, create_item
+from csto_site.content.scaffold import Request, create_item
 
 
 def new(content: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from csto_site import parallel
-from csto_site.errors import ContentError, Problem
-from csto_site.parallel import Background, fork_map
+from csto_site.util import parallel
+from csto_site.util.errors import ContentError, Problem
+from csto_site.util.parallel import Background, fork_map
 
 
 def fail() -> None:

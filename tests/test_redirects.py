@@ -11,8 +11,8 @@ from helpers.site import NOW, build_into, cli_args, options
 from helpers.tools import require_tool, vnu_jar
 
 from csto_site import cli
-from csto_site.builder import load
-from csto_site.redirects import collect_redirects
+from csto_site.build.builder import load
+from csto_site.site.redirects import collect_redirects
 
 ITEM = "alpha/2024/2024-06-01-moved-item.md"
 ITEM_URL = "/news/2024/06/01/moved-item/"

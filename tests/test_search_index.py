@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from helpers.site import build_into
 
-from csto_site.search import index_outputs
+from csto_site.output.search import index_outputs
 
 TAG = b"pagefind_dcd"
 

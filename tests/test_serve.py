@@ -14,7 +14,7 @@ import pytest
 from helpers.site import NOW, options
 
 from csto_site.reporter import Reporter
-from csto_site.server import RELOAD_TAG, DevServer, with_reload
+from csto_site.serve.server import RELOAD_TAG, DevServer, with_reload
 
 # Generous: the watcher waits 0.3 s for more changes, then a build of the mini site takes about a second.
 PATIENCE_SECONDS = 60

@@ -10,9 +10,9 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from .builder import Options, build
-from .errors import ContentError
+from .build.builder import Options, build
 from .reporter import Reporter
+from .util.errors import ContentError
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
 
@@ -86,12 +86,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = options_from(args)
     # Each command imports what only it needs: a build with nothing to do starts in a fraction of a second.
     if args.command == "serve":
-        from .server import serve
+        from .serve.server import serve
 
         return serve(replace(options, reindex=False), args.port, reporter)
     try:
         if args.command == "check":
-            from .checks import check_site
+            from .build.checks import check_site
 
             reporter.checked(check_site(options, now))
         else:
@@ -109,7 +109,7 @@ def new_item(args: argparse.Namespace, reporter: Reporter, now: datetime) -> int
     if args.section is None and args.translation_of is None:
         reporter.usage("new", "give the section: --section S (or --translation-of PATH)")
         return EXIT_USAGE
-    from .scaffold import Request, create_item
+    from .content.scaffold import Request, create_item
 
     request = Request(title=args.title, section=args.section, officials=tuple(args.official),
                       organizations=tuple(args.organization), lang=args.lang, date=args.date,

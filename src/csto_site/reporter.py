@@ -9,14 +9,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from .errors import Problem
+from .util.errors import Problem
 
 if TYPE_CHECKING:  # imported for their names only: a build with nothing to do starts without them
     from rich.progress import Progress, TaskID
 
-    from .builder import Report
-    from .checks import Checked
-    from .scaffold import Created
+    from .build.builder import Report
+    from .build.checks import Checked
+    from .content.scaffold import Created
 
 # A build quicker than this never shows a bar: it would only flicker.
 PROGRESS_AFTER_SECONDS = 0.5

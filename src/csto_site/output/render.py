@@ -8,8 +8,8 @@ from typing import Any
 
 import jinja2
 
-from .errors import ContentError, Problem
-from .frontmatter import load_yaml
+from ..content.frontmatter import load_yaml
+from ..util.errors import ContentError, Problem
 from .views import Page
 
 

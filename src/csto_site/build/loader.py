@@ -14,16 +14,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
 
+from ..content.config import SiteConfig
+from ..content.items import ParsedItem, parse_item
+from ..content.markup import Markup
+from ..content.model import Item
+from ..content.registry import Registry
+from ..content.sources import REGISTRY_FILES, SourceFile, is_section_index, read_source
+from ..util.errors import Problem
+from ..util.parallel import chunked, fork_map
 from .cache import Cache, Entry, Folder, Record, digest
-from .config import SiteConfig
-from .errors import Problem
 from .inputs import RACY_NS, Listing, library_stamps
-from .items import ParsedItem, parse_item
-from .markup import Markup
-from .model import Item
-from .parallel import chunked, fork_map
-from .registry import Registry
-from .sources import REGISTRY_FILES, SourceFile, is_section_index, read_source
 
 CHUNK = 64
 # Below this many files to parse, starting worker processes costs more than it saves.
@@ -84,10 +84,10 @@ def scan(listing: Listing) -> Scan:
 
 def code_fingerprint() -> str:
     """Digest this program's source and the installed libraries, so a new version rebuilds everything."""
-    package = Path(__file__).parent
+    package = Path(__file__).parent.parent
     parts: list[str | bytes] = [sys.version]
-    for path in sorted(package.glob("*.py")):
-        parts += [path.name, path.read_bytes()]
+    for path in sorted(package.rglob("*.py")):
+        parts += [path.relative_to(package).as_posix(), path.read_bytes()]
     return digest(*parts, *library_stamps())
 
 
@@ -96,7 +96,8 @@ def markup_fingerprint() -> str:
     import markdown
     import nh3
 
-    return digest(Path(__file__).with_name("markup.py").read_bytes(), markdown.__version__, nh3.__version__)
+    markup = Path(__file__).parent.parent / "content" / "markup.py"
+    return digest(markup.read_bytes(), markdown.__version__, nh3.__version__)
 
 
 def backlink_titles(config: SiteConfig) -> dict[str, str]:

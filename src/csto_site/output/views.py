@@ -8,9 +8,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from .model import Edition, Item, Month, Official, Organization, Site, Year
-from .redirects import Redirect, collect_redirects
-from .urls import SEARCH_BUNDLE, Urls, output_path
+from ..content.model import Edition, Item, Month, Official, Organization, Site, Year
+from ..site.redirects import Redirect, collect_redirects
+from ..site.urls import SEARCH_BUNDLE, Urls, output_path
 
 # The site's icon in static/; without one, browsers ask for /favicon.ico on every visit and get a 404.
 ICON = "favicon.svg"

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .errors import ContentError, Problem, did_you_mean
+from ..site.urls import redirect_error
+from ..util.errors import ContentError, Problem, did_you_mean
 from .frontmatter import load_yaml
-from .urls import redirect_error
 
 SITE_KEYS = ("title", "description", "base_url", "languages", "timezone", "feed_length",
              "press_contact", "labels", "redirects")

@@ -9,10 +9,10 @@ from itertools import groupby, pairwise
 from operator import attrgetter
 from zoneinfo import ZoneInfo
 
-from .config import SiteConfig
-from .errors import Problem
-from .model import Edition, Item, Month, Site, Year
-from .registry import Registry
+from ..content.config import SiteConfig
+from ..content.model import Edition, Item, Month, Site, Year
+from ..content.registry import Registry
+from ..util.errors import Problem
 from .urls import Urls
 
 _DAY = attrgetter("day")

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .errors import Problem
+from ..util.errors import Problem
 from .inputs import digest_text
 
 if TYPE_CHECKING:
-    from .items import ParsedItem
-    from .model import Item
+    from ..content.items import ParsedItem
+    from ..content.model import Item
 
 SCHEMA = 3
 FILE = "cache.sqlite"

@@ -165,7 +165,7 @@ def _read_inputs(options: Any) -> Inputs:
                                sys.version, *library_stamps()]).encode())
     listings: Listing = []
     content: Listing = []
-    program = Path(__file__).parent
+    program = Path(__file__).parent.parent
     for folder in (options.content, options.templates, options.static, program):
         # the program's sources, not the bytecode Python writes beside them
         listing = walk(folder, ".py" if folder is program else "")

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from html import escape
 
-from .model import Item
-from .urls import Urls
+from ..content.model import Item
+from ..site.urls import Urls
 from .views import FeedSpec
 
 GENERATOR = "csto-site"

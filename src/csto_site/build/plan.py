@@ -21,12 +21,12 @@ from typing import NamedTuple
 import jinja2
 import jinja2.meta
 
+from ..content.model import Edition, Item, Site, Year
+from ..output.sitemaps import NEWS_WINDOW
+from ..output.views import Page, Views
+from ..site.urls import SITEMAP_PAGES, Urls, output_path
 from .cache import digest
 from .inputs import digest_text
-from .model import Edition, Item, Site, Year
-from .sitemap import NEWS_WINDOW
-from .urls import SITEMAP_PAGES, Urls, output_path
-from .views import Page, Views
 
 Body = Callable[[Item], str]
 

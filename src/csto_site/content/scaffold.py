@@ -9,14 +9,14 @@ from pathlib import Path
 
 import yaml
 
+from ..output.render import load_labels
+from ..site.urls import Urls
+from ..util.errors import ContentError, Problem
 from .config import SiteConfig, load_config
-from .errors import ContentError, Problem
 from .items import DATE_HINT, FALLBACK_SLUG, item_language, make_slug, parse_item, read_moment
 from .model import Item
 from .registry import Registry, load_registry
-from .render import load_labels
 from .sources import read_sections, read_source
-from .urls import Urls
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from typing import Any
 
 import cbor2
 
-from .errors import ContentError, Problem
-from .publish import Output
-from .urls import SEARCH_BUNDLE
+from ..publish.trees import Output
+from ..site.urls import SEARCH_BUNDLE
+from ..util.errors import ContentError, Problem
 
 BUNDLE = SEARCH_BUNDLE.strip("/")
 MARKER = b"data-pagefind-body"

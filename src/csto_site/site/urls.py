@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 if TYPE_CHECKING:  # the model imports the configuration, which checks addresses with these rules
-    from .model import Item
+    from ..content.model import Item
 
 
 @dataclass(frozen=True)

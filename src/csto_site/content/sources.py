@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import Problem
+from ..util.errors import Problem
 
 REGISTRY_FILES = ("site.yaml", "officials.yaml", "organizations.yaml")
 SECTION_INDEX = "_index"

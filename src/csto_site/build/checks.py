@@ -13,12 +13,12 @@ from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 
+from ..content.frontmatter import split
+from ..content.model import Item, Site
+from ..content.sources import ignored_files
+from ..util.errors import Problem
+from ..util.parallel import chunked, default_jobs, fork_map
 from .builder import Options, check_outputs
-from .errors import Problem
-from .frontmatter import split
-from .model import Item, Site
-from .parallel import chunked, default_jobs, fork_map
-from .sources import ignored_files
 
 # A body longer than this is "long": readers of a listing need a written summary, not its first paragraph.
 LONG_ITEM_WORDS = 600

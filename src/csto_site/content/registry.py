@@ -9,8 +9,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from ..util.errors import ContentError, Problem, did_you_mean
 from .config import FieldChecker, SiteConfig
-from .errors import ContentError, Problem, did_you_mean
 from .frontmatter import load_yaml, split
 from .model import Official, Organization, Role, Section
 from .sources import SourceFile

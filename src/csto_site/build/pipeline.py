@@ -17,22 +17,28 @@ from typing import NamedTuple
 
 import jinja2
 
-from .assets import fingerprint
-from .builder import ASSETS, Loaded, Options, Progress, Report, static_outputs
-from .cache import Cache, Memo, digest
-from .compress import compressed
-from .config import SiteConfig, load_config
-from .errors import ContentError, Problem
-from .feeds import render_feed
-from .inputs import Inputs, Listing, Summary, collector_paused, fast_state, walk
-from .inputs import file_digest as _file_digest
-from .items import link_translations
-from .loader import backlink_titles, code_fingerprint, markup_fingerprint, parse_items, registry_fingerprint, scan
-from .model import Item, Site
-from .nginx import REDIRECTS_CONF, render_redirects
-from .parallel import chunked, default_jobs, fork_map
-from .plan import Plan, PlannedPage, Planner, template_digests
-from .publish import (
+from ..content.config import SiteConfig, load_config
+from ..content.items import link_translations
+from ..content.model import Item, Site
+from ..content.registry import Registry, read_registry
+from ..content.sources import SourceFile, read_source
+from ..output.assets import fingerprint
+from ..output.compress import compressed
+from ..output.feeds import render_feed
+from ..output.nginx import REDIRECTS_CONF, render_redirects
+from ..output.render import Renderer, load_labels
+from ..output.search import BUNDLE, MARKER, SOURCE, bundle_files
+from ..output.sitemaps import (
+    NEWS_SITEMAP,
+    NEWS_WINDOW,
+    render_news_sitemap,
+    render_robots,
+    render_sitemap,
+    render_sitemap_index,
+    sitemap_parts,
+)
+from ..output.views import Views
+from ..publish.trees import (
     Changes,
     Output,
     Published,
@@ -42,23 +48,17 @@ from .publish import (
     file_digest,
     published_signatures,
 )
-from .redirects import Redirect, find_redirect_clashes
-from .registry import Registry, read_registry
-from .render import Renderer, load_labels
-from .search import BUNDLE, MARKER, SOURCE, bundle_files
-from .site import build_site, find_duplicate_urls
-from .sitemap import (
-    NEWS_SITEMAP,
-    NEWS_WINDOW,
-    render_news_sitemap,
-    render_robots,
-    render_sitemap,
-    render_sitemap_index,
-    sitemap_parts,
-)
-from .sources import SourceFile, read_source
-from .urls import ROBOTS, SITEMAP, Urls, output_path, sitemap_url
-from .views import Views
+from ..site.assemble import build_site, find_duplicate_urls
+from ..site.redirects import Redirect, find_redirect_clashes
+from ..site.urls import ROBOTS, SITEMAP, Urls, output_path, sitemap_url
+from ..util.errors import ContentError, Problem
+from ..util.parallel import chunked, default_jobs, fork_map
+from .builder import ASSETS, Loaded, Options, Progress, Report, static_outputs
+from .cache import Cache, Memo, digest
+from .inputs import Inputs, Listing, Summary, collector_paused, fast_state, walk
+from .inputs import file_digest as _file_digest
+from .loader import backlink_titles, code_fingerprint, markup_fingerprint, parse_items, registry_fingerprint, scan
+from .plan import Plan, PlannedPage, Planner, template_digests
 
 # Below this many outputs to render, forking workers costs more than it saves.
 PARALLEL_RENDER_FROM = 200

@@ -31,12 +31,12 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from .cache import connect_read_only, open_store
-from .errors import ContentError, Problem
-from .inputs import FastState
+from ..build.cache import connect_read_only, open_store
+from ..build.inputs import FastState
+from ..util.errors import ContentError, Problem
 
 if TYPE_CHECKING:
-    from .parallel import Background
+    from ..util.parallel import Background
 
 SCHEMA = 2
 TABLES = """
@@ -326,7 +326,7 @@ class Trees:
         On a large site that is tens of thousands of system calls, done while this process parses and
         plans; `open` takes the result when it finds the folders trustworthy.
         """
-        from .parallel import Background  # not imported by a build that finds nothing changed
+        from ..util.parallel import Background  # not imported by a build that finds nothing changed
 
         manifest = self.home / "manifest.sqlite"
         if self.lock_fd is not None and self.early is None and manifest.is_file():

@@ -16,15 +16,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import ContentError, Problem
+from ..publish.trees import Output, Trees
+from ..util.errors import ContentError, Problem
 from .inputs import fast_path_holds, read_inputs
-from .publish import Output, Trees
 
 if TYPE_CHECKING:
+    from ..content.model import Site
+    from ..output.render import Renderer
+    from ..site.urls import Urls
     from .cache import Memo
-    from .model import Site
-    from .render import Renderer
-    from .urls import Urls
 
 ASSETS = ("style.css", "nav.js", "search.css", "search.js")
 Progress = Callable[[str, int, int], None]

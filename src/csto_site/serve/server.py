@@ -27,10 +27,10 @@ from zoneinfo import ZoneInfo
 
 from watchfiles import watch
 
-from .builder import Options, build
-from .cache import Memo
-from .errors import ContentError, Problem
-from .reporter import Reporter
+from ..build.builder import Options, build
+from ..build.cache import Memo
+from ..reporter import Reporter
+from ..util.errors import ContentError, Problem
 
 HOST = "127.0.0.1"
 PREFIX = "/__csto/"

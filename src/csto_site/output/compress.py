@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 import brotli
 
-from .errors import ContentError
-from .publish import Output, check_unique
+from ..publish.trees import Output, check_unique
+from ..util.errors import ContentError
 
 COMPRESSIBLE = (".html", ".css", ".js", ".xml", ".txt", ".json", ".svg")
 # Below about a kilobyte a response fits a few packets either way; the copies would only take room.

@@ -6,8 +6,8 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from .errors import ContentError, Problem
-from .publish import Output
+from ..publish.trees import Output
+from ..util.errors import ContentError, Problem
 
 STATIC = "static/"
 FINGERPRINTED = (".css", ".js")

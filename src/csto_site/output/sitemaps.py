@@ -6,8 +6,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
 
-from .model import Item
-from .urls import SITEMAP, SITEMAP_PAGES, Urls, sitemap_part, sitemap_url
+from ..content.model import Item
+from ..site.urls import SITEMAP, SITEMAP_PAGES, Urls, sitemap_part, sitemap_url
 
 NEWS_SITEMAP = "/news-sitemap.xml"
 NEWS_WINDOW = timedelta(days=2)

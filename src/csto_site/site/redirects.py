@@ -6,9 +6,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from .errors import Problem
-from .model import Site
-from .publish import Output
+from ..content.model import Site
+from ..publish.trees import Output
+from ..util.errors import Problem
 from .urls import Urls, output_path, redirect_path
 
 

@@ -10,13 +10,13 @@ from html import unescape
 
 from slugify import slugify
 
+from ..site.urls import redirect_error
+from ..util.errors import Problem, did_you_mean
 from .config import SiteConfig
-from .errors import Problem, did_you_mean
 from .frontmatter import FrontMatter, split
 from .model import Alias, Item
 from .registry import IDENTIFIER, Registry
 from .sources import SourceFile
-from .urls import redirect_error
 
 ITEM_KEYS = ("title", "date", "officials", "organizations", "summary", "slug", "draft", "aliases",
              "updated")
