@@ -1,113 +1,36 @@
-"""The whole build as one readable flow: sources → model → plan → render what changed → publish.
+"""The build's entry points: `build()` answers "nothing changed" at once, or runs the pipeline; `check_outputs()`.
 
 `build()` first lists what it reads (inputs.py): when nothing changed since the last build it answers
-at once, without loading the rest of the program. Otherwise the pipeline (pipeline.py) parses only the
-content files that changed (cache.py, loader.py), lists every output with a digest of what it is made
-from (plan.py), renders only the outputs whose digest changed, on every core (parallel.py), and
-publishes by swapping a standby copy of the site in (publish.py).
+without loading the rest of the program. Otherwise the pipeline (pipeline.py) reads what changed,
+plans from the catalogue, draws what changed on every core, and publishes.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..publish.trees import Output, Trees
-from ..util.errors import ContentError, Problem
+from ..publish.trees import Trees
 from .inputs import fast_path_holds, read_inputs
+from .options import Options, Progress, Report
 
 if TYPE_CHECKING:
-    from ..content.model import Site
-    from ..output.render import Renderer
-    from ..site.urls import Urls
+    from ..site.model import Site
     from .cache import Memo
 
-ASSETS = ("style.css", "nav.js", "search.css", "search.js")
-Progress = Callable[[str, int, int], None]
-
-
-@dataclass(frozen=True)
-class Options:
-    """Where the build reads and writes, and what it includes."""
-
-    content: Path = Path("content")
-    out: Path = Path("public")
-    templates: Path = Path("templates")
-    static: Path = Path("static")
-    drafts: bool = False
-    future: bool = False
-    search: bool = True
-    cache: Path | None = Path(".csto-cache")
-    jobs: int | None = None
-    clean: bool = False
-    # False (serve): a search index made from older pages stays until a build remakes it, as indexing
-    # every page again after each edit takes as long as a clean build's indexing.
-    reindex: bool = True
-
-
-@dataclass(frozen=True)
-class Report:
-    """What a build did, for the one-line summary."""
-
-    items: int
-    pages: int
-    written: int
-    held_back: int
-    next_due: datetime | None
-    seconds: float
-    unchanged: int = 0
-    removed: int = 0
-    warnings: tuple[Problem, ...] = ()
-
-
-@dataclass(frozen=True)
-class Loaded:
-    """A checked site model and the renderer that will draw it."""
-
-    site: Site
-    renderer: Renderer
-    urls: Urls
-
-
-# The pipeline imports Jinja2, Python-Markdown, feedgen and the rest of the program; the functions
-# below import it when called, so that a build which finds nothing changed does not pay for it.
-
-
-def load(options: Options, now: datetime) -> Loaded:
-    """Read and check all content and templates; raise ContentError with every problem."""
-    from .pipeline import load_site
-
-    return load_site(options, now)
-
-
-def render_outputs(loaded: Loaded, static: Path, now: datetime) -> list[Output]:
-    """Render every page, feed, sitemap and static file of the site, in memory (the reference build)."""
-    from .pipeline import render_site
-
-    return render_site(loaded, static, now)
+__all__ = ["Options", "Report", "build", "check_outputs"]
 
 
 def check_outputs(options: Options, now: datetime) -> Site:
     """Check what a build checks, drawing in memory what the last build did not publish as it is; write nothing."""
-    from .pipeline import check_outputs as check
+    from .pipeline import check_outputs as check  # the pipeline imports Jinja2, Python-Markdown and the rest
 
     return check(options, now)
 
 
-def static_outputs(static: Path) -> list[Output]:
-    """Copy every file under static/ to /static/."""
-    if not static.is_dir():
-        raise ContentError([Problem(str(static), 0, "the static folder is missing", "pass --static DIR")])
-    return [Output(f"static/{p.relative_to(static).as_posix()}", p.read_bytes(), str(p))
-            for p in sorted(static.rglob("*")) if p.is_file()]
-
-
 def build(options: Options, now: datetime, progress: Progress | None = None, memo: Memo | None = None) -> Report:
-    """Check everything, render what changed and publish it atomically; refuse while another build runs.
+    """Check everything, draw what changed and publish it atomically; refuse while another build runs.
 
     A process that builds again and again (csto-site serve) passes the same `memo` each time: what it
     read of the build cache stays in memory instead of being read from the file again.
@@ -122,6 +45,6 @@ def build(options: Options, now: datetime, progress: Progress | None = None, mem
                 return Report(items=summary.items, pages=summary.pages, written=0, held_back=summary.held_back,
                               next_due=summary.next_due, seconds=time.perf_counter() - started,
                               unchanged=summary.files, warnings=tuple(trees.warnings))
-        from .pipeline import rebuild
+        from .pipeline import rebuild  # not loaded by a build that finds nothing changed
 
         return rebuild(options, now, progress, trees, inputs, started, memo)

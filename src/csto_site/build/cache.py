@@ -7,7 +7,6 @@ written by another version of this program, is discarded with a warning and rebu
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import sqlite3
@@ -17,13 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..util.errors import Problem
-from .inputs import digest_text
+from .state import TABLES as STATE_TABLES
 
 if TYPE_CHECKING:
     from ..content.items import ParsedItem
     from ..content.model import Item
 
-SCHEMA = 3
+SCHEMA = 4
 FILE = "cache.sqlite"
 # `folders` keeps, per content folder, what each item file of it said: its stat, digest and parse. A
 # folder's entries travel as one pickled row, read and written together: a rebuild reads ~100 rows
@@ -34,26 +33,13 @@ CREATE TABLE IF NOT EXISTS folders (content TEXT NOT NULL, folder TEXT NOT NULL,
                                     PRIMARY KEY (content, folder));
 CREATE TABLE IF NOT EXISTS bodies (key TEXT PRIMARY KEY, html TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS checked (key TEXT PRIMARY KEY, value BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS plans (content TEXT NOT NULL, year INTEGER NOT NULL, key TEXT NOT NULL,
-                                  pages BLOB NOT NULL, PRIMARY KEY (content, year));
-"""
+""" + STATE_TABLES
 # What reading a pickled row can raise when the row is damaged or was written by another program.
 UNREADABLE = (sqlite3.DatabaseError, pickle.UnpicklingError, AttributeError, EOFError, ImportError, TypeError,
               IndexError)
 # Rows not used by the latest build are deleted once they outnumber the used ones this much.
 GARBAGE_FACTOR = 2
 
-
-
-def digest(*parts: str | bytes) -> str:
-    """Return a short hex digest of the parts, kept apart by a separator."""
-    if all(type(part) is str for part in parts):
-        return digest_text(*parts)  # type: ignore[arg-type]
-    h = hashlib.blake2b(digest_size=16)
-    for part in parts:
-        h.update(part.encode() if isinstance(part, str) else part)
-        h.update(b"\x1f")
-    return h.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -224,7 +210,7 @@ class Cache:
         if not self.read_only:
             with self.db:
                 self.db.executescript("DELETE FROM folders; DELETE FROM bodies; DELETE FROM checked; "
-                                      "DELETE FROM plans;")
+                                      "DELETE FROM targets;")
                 self._restamp()
             if self.memo is not None:
                 self.memo.forget()
@@ -253,42 +239,6 @@ class Cache:
         if self.memo is not None:
             self.memo.folders[content] = dict(found)
         return found
-
-    def plan(self, content: str, year: int, key: str) -> Any:
-        """Return the last plan of one year's dated pages, if it was made under `key` (see plan.Planner)."""
-        kept = self.memo.plans.get((content, year)) if self.memo is not None else None
-        if kept is not None and kept[0] == key:
-            return kept[1]
-        try:
-            row = self.db.execute("SELECT pages FROM plans WHERE content = ? AND year = ? AND key = ?",
-                                  (content, year, key)).fetchone()
-            plan = pickle.loads(row[0]) if row else None
-        except UNREADABLE as exc:
-            # Only this plan is lost: the items read from the cache are in use, so the rest stays.
-            self.warnings.append(Problem(str(self.path or "cache"), 0, f"discarded a damaged plan of {year} ({exc})",
-                                         "nothing to do: the year is planned again", warning=True))
-            return None
-        if plan is not None and self.memo is not None:
-            self.memo.plans[(content, year)] = (key, plan)
-        return plan
-
-    def save_plans(self, content: str, changed: Mapping[int, tuple[str, Any]], years: set[int]) -> None:
-        """Keep the plans of the years planned anew, each under its key; forget the years not in `years`."""
-        if self.read_only:
-            return
-        rows = [(content, year, key, pickle.dumps(plan, protocol=pickle.HIGHEST_PROTOCOL))
-                for year, (key, plan) in sorted(changed.items())]
-        with self.db:
-            self.db.executemany("INSERT OR REPLACE INTO plans VALUES (?, ?, ?, ?)", rows)
-            kept = sorted(years)
-            self.db.execute(f"DELETE FROM plans WHERE content = ? AND year NOT IN ({','.join('?' * len(kept))})",
-                            (content, *kept))
-            self._restamp()
-        if self.memo is not None:
-            plans = self.memo.plans
-            for gone in [k for k in plans if k[0] == content and k[1] not in years]:
-                del plans[gone]
-            plans.update(((content, year), entry) for year, entry in changed.items())
 
     def remember(self, content: str, folders: Mapping[str, Folder], gone: Iterable[str]) -> None:
         """Collect changed folders and vanished ones, to be saved by `save`."""

@@ -57,6 +57,7 @@ class Parsed:
     heads: Mapping[str, str]
     bodies: Mapping[str, str]
     problems: tuple[Problem, ...]
+    changed: tuple[tuple[Item | None, Item | None], ...] = ()  # (old, new) of every file parsed again or gone
 
 
 def scan(listing: Listing) -> Scan:
@@ -225,11 +226,15 @@ def parse_items(found: Iterable[Found], registry: Registry, config: SiteConfig, 
     bodies: dict[str, str] = {}
     problems: list[Problem] = []
     folders: dict[str, dict[str, Entry]] = {}
+    changed: list[tuple[Item | None, Item | None]] = []
     for f in found:
         if f.rel in reused:
             entry: Entry | None = reused[f.rel]
         else:
             result = results[f.rel]
+            before = _entry(known, f.rel)
+            changed.append((before.record.parsed.item if before is not None else None,
+                            result.record.parsed.item if result.record is not None else None))
             problems += result.problems
             racy = f.mtime_ns >= started_ns - RACY_NS
             entry = (Entry(-1 if racy else f.mtime_ns, f.size, result.file_digest, result.record)
@@ -241,7 +246,16 @@ def parse_items(found: Iterable[Found], registry: Registry, config: SiteConfig, 
         items.append(entry.record.parsed)
         heads[item.path] = entry.record.head
         bodies[item.path] = entry.record.body
-    changed = {name: Folder(context, entries) for name, entries in folders.items()
-               if name not in known or known[name].context != context or not _same(known[name].entries, entries)}
-    cache.remember(content, changed, set(known) - set(folders))
-    return Parsed(tuple(items), heads, bodies, tuple(problems))
+    seen = {f.rel for f in found}
+    changed += [(entry.record.parsed.item, None) for folder in known.values() for rel, entry in folder.entries.items()
+                if rel not in seen]
+    cache.remember(content, {name: Folder(context, entries) for name, entries in folders.items()
+                             if name not in known or known[name].context != context
+                             or not _same(known[name].entries, entries)}, set(known) - set(folders))
+    return Parsed(tuple(items), heads, bodies, tuple(problems), tuple(changed))
+
+
+def _entry(known: Mapping[str, Folder], rel: str) -> Entry | None:
+    """Return what the cache knew of a file, whatever context it was parsed in."""
+    folder = known.get(rel.rpartition("/")[0])
+    return folder.entries.get(rel) if folder is not None else None

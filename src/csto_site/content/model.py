@@ -1,12 +1,10 @@
-"""The immutable site model: what the content says, with no I/O, templates or clock."""
+"""The content model: news items and the registries they name, as the files say (no I/O, templates or clock)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-
-from .config import SiteConfig
 
 
 @dataclass(frozen=True)
@@ -80,63 +78,3 @@ class Item:
     def __post_init__(self) -> None:
         """Derive the filing day."""
         object.__setattr__(self, "day", self.published.date())
-
-
-@dataclass(frozen=True)
-class Month:
-    """The items of one month, grouped by day, newest first."""
-
-    year: int
-    month: int
-    days: tuple[tuple[date, tuple[Item, ...]], ...]
-
-    @property
-    def items(self) -> tuple[Item, ...]:
-        """Return every item of the month, newest first."""
-        return tuple(item for _, items in self.days for item in items)
-
-
-@dataclass(frozen=True)
-class Year:
-    """The months of one year that have items, newest first."""
-
-    year: int
-    months: tuple[Month, ...]
-
-    @property
-    def items(self) -> tuple[Item, ...]:
-        """Return every item of the year, newest first."""
-        return tuple(item for month in self.months for item in month.items)
-
-    @property
-    def count(self) -> int:
-        """Return the number of items in the year."""
-        return sum(len(m.items) for m in self.months)
-
-
-@dataclass(frozen=True)
-class Edition:
-    """One language's share of the site: its items and every listing of them."""
-
-    lang: str
-    items: tuple[Item, ...]
-    archive: tuple[Year, ...]
-    sections: Mapping[str, tuple[Item, ...]]
-    section_archives: Mapping[str, tuple[Year, ...]]
-    officials: Mapping[str, tuple[Item, ...]]
-    organizations: Mapping[str, tuple[Item, ...]]
-    older: Mapping[str, Item]
-    newer: Mapping[str, Item]
-
-
-@dataclass(frozen=True)
-class Site:
-    """The whole site: configuration, registries, and one edition per language."""
-
-    config: SiteConfig
-    sections: tuple[Section, ...]
-    officials: tuple[Official, ...]
-    organizations: tuple[Organization, ...]
-    editions: Mapping[str, Edition]
-    translations: Mapping[str, Mapping[str, Item]]
-    held_back: tuple[Item, ...]

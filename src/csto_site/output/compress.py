@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import gzip
-from collections.abc import Sequence
 
 import brotli
 
-from ..publish.trees import Output, check_unique
-from ..util.errors import ContentError
+from .spec import Output
 
 COMPRESSIBLE = (".html", ".css", ".js", ".xml", ".txt", ".json", ".svg")
 # Below about a kilobyte a response fits a few packets either way; the copies would only take room.
@@ -30,12 +28,3 @@ def compressed(output: Output) -> list[Output]:
               ".br": brotli.compress(output.data, quality=BROTLI_QUALITY)}
     return [Output(output.path + suffix, data, output.source)
             for suffix, data in copies.items() if len(data) < len(output.data)]
-
-
-def precompress(outputs: Sequence[Output]) -> list[Output]:
-    """Add the compressed copies of every output beside it; a copy may not clash with another output."""
-    result = [*outputs, *(copy for output in outputs for copy in compressed(output))]
-    problems = check_unique(result)
-    if problems:
-        raise ContentError(problems)
-    return result

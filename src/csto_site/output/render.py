@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import traceback
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.meta
 
 from ..content.frontmatter import load_yaml
+from ..site.queries import Queries
+from ..util.digest import digest
 from ..util.errors import ContentError, Problem
 from .views import Page
 
@@ -42,9 +46,15 @@ class Renderer:
                                         "fix the template tag on that line"))
         return problems
 
-    def render(self, page: Page) -> bytes:
-        """Render one page to UTF-8 bytes."""
+    def render(self, q: Queries, page: Page) -> bytes:
+        """Render one page to UTF-8 bytes, recording its template (with those it uses) as read."""
+        q.template(page.template)
         return self.render_template(page.template, page=page, **page.context).encode()
+
+    def sources(self) -> dict[str, str]:
+        """Return the source of every template, by name."""
+        env = self.env
+        return {name: env.loader.get_source(env, name)[0] for name in env.list_templates()} if env.loader else {}
 
     def render_template(self, name: str, **context: Any) -> str:
         """Render a template by name; a mistake in a template is a ContentError at its line."""
@@ -74,3 +84,32 @@ def load_labels(templates: Path) -> tuple[dict[str, dict[str, Any]], list[Proble
     if not problems and not isinstance(data, dict):
         problems = [Problem(str(path), 1, "labels.yaml must map languages to labels", "")]
     return (data if isinstance(data, dict) else {}), problems
+
+
+def template_digests(env: jinja2.Environment, sources: Mapping[str, str]) -> dict[str, str]:
+    """Digest each template (name -> source) together with every template it extends, includes or imports."""
+    refs: dict[str, set[str | None]] = {}
+    for name, source in sources.items():
+        try:
+            refs[name] = set(jinja2.meta.find_referenced_templates(env.parse(source)))
+        except jinja2.TemplateSyntaxError:
+            refs[name] = {None}
+    everything = digest(*(f"{n}\x1e{s}" for n, s in sorted(sources.items())))
+    digests = {}
+    for name in sources:
+        seen: set[str] = set()
+        stack = [name]
+        dynamic = False
+        while stack:
+            current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            for ref in refs.get(current, ()):
+                if ref is None:
+                    dynamic = True
+                else:
+                    stack.append(ref)
+        # A template that names another only at run time may use any of them.
+        digests[name] = everything if dynamic else digest(*(f"{n}\x1e{sources.get(n, '')}" for n in sorted(seen)))
+    return digests

@@ -1,16 +1,16 @@
-"""Sitemaps and robots.txt for crawlers: pure functions of the pages and items."""
+"""Sitemaps, the news sitemap and robots.txt for crawlers, declared from the other outputs and the site."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
-from typing import Protocol, TypeVar
+from datetime import datetime
 
 from ..content.model import Item
-from ..site.urls import SITEMAP, SITEMAP_PAGES, Urls, sitemap_part, sitemap_url
+from ..site.queries import NEWS_WINDOW, Queries
+from ..site.urls import NEWS_SITEMAP, ROBOTS, SITEMAP, Urls, output_path, sitemap_url
+from .spec import Declared, Partition, Spec
 
-NEWS_SITEMAP = "/news-sitemap.xml"
-NEWS_WINDOW = timedelta(days=2)
+UNDATED = "pages"  # the sitemap of the pages not filed under a year
 
 
 def escape(text: str) -> str:
@@ -24,76 +24,116 @@ def quoteattr(text: str) -> str:
     return f'"{escaped}"'
 
 
-class Alternate(Protocol):
-    """A language version of a page, as the sitemap names it."""
-
-    @property
-    def lang(self) -> str: ...
-
-    @property
-    def absolute(self) -> str: ...
+def _urls(q: Queries) -> Urls:
+    """Return the URL rules of the site."""
+    return Urls(q.config.default_language, q.config.base_url)
 
 
-class Listed(Protocol):
-    """A page as the sitemap sees it."""
-
-    @property
-    def url(self) -> str: ...
-
-    @property
-    def in_sitemap(self) -> bool: ...
-
-    @property
-    def alternates(self) -> Sequence[Alternate]: ...
+def ordered_sitemaps(names: Iterable[str]) -> list[str]:
+    """Order the sitemaps: the undated pages first, then one per year, newest first."""
+    return sorted(names, key=lambda name: (name != UNDATED, -int(name) if name.isdigit() else 0, name))
 
 
-P = TypeVar("P", bound=Listed)
+class Sitemaps:
+    """One sitemap per year and one for the undated pages, and the index naming them all.
 
-
-def sitemap_parts(pages: Iterable[P]) -> dict[str, list[P]]:
-    """Group the pages a sitemap lists: the other pages first, then one group per year, newest first.
-
-    One file per year keeps each under the protocol's 50,000 addresses, and a new item changes only
-    the sitemap of its year.
+    One file per year keeps each far below the protocol's 50,000 addresses, and a new item changes
+    only the sitemap of its year.
     """
-    parts: dict[str, list[P]] = {}
-    for page in pages:
-        if page.in_sitemap:
-            parts.setdefault(sitemap_part(page.url), []).append(page)
-    order = sorted(parts, key=lambda part: (part != SITEMAP_PAGES, -int(part) if part.isdigit() else 0))
-    return {part: parts[part] for part in order}
+
+    name = "sitemap"
+
+    def partitions(self, q: Queries, declared: Declared) -> Iterable[Partition]:
+        """One partition per sitemap, then the index."""
+        return [*(Partition(self.name, (name,)) for name in ordered_sitemaps(declared.sitemaps())),
+                Partition(self.name, ())]
+
+    def specs(self, q: Queries, declared: Declared, part: Partition) -> Iterable[Spec]:
+        """Describe one sitemap, or the index."""
+        url = sitemap_url(part.args[0]) if part.args else SITEMAP
+        return [Spec(output_path(url), url, q.config.default_language, url, part.args, source="sitemap")]
+
+    def draw(self, q: Queries, declared: Declared, spec: Spec) -> bytes:
+        """List the pages of one sitemap with their language versions, or name every sitemap in the index."""
+        urls = _urls(q)
+        sitemaps = declared.sitemaps()
+        if not spec.args:
+            return render_sitemap_index(ordered_sitemaps(sitemaps), urls)
+        name = spec.args[0]
+        languages = {lang: i for i, lang in enumerate(q.languages)}
+        listed = [(languages[s.lang], p, i, s) for p, part in enumerate(sitemaps.get(name, ()))
+                  for i, s in enumerate(declared.specs(part)) if s.sitemap == name]
+        return render_sitemap([s for *_, s in sorted(listed, key=lambda entry: entry[:3])], urls)
 
 
-def render_sitemap_index(parts: Iterable[str], urls: Urls) -> bytes:
+class NewsSitemap:
+    """The Google News sitemap: the items of the last two days."""
+
+    name = "news-sitemap"
+
+    def partitions(self, q: Queries) -> Iterable[Partition]:
+        """One partition, one file."""
+        return [Partition(self.name)]
+
+    def specs(self, q: Queries, part: Partition) -> Iterable[Spec]:
+        """Describe the news sitemap."""
+        return [Spec(output_path(NEWS_SITEMAP), NEWS_SITEMAP, q.config.default_language, NEWS_SITEMAP,
+                     source="news sitemap")]
+
+    def draw(self, q: Queries, spec: Spec) -> bytes:
+        """List the items of the last two days."""
+        return render_news_sitemap(q.news_window(), _urls(q), dict(q.config.title), q.now)
+
+
+class Robots:
+    """robots.txt: everything allowed, both sitemaps named."""
+
+    name = "robots"
+
+    def partitions(self, q: Queries) -> Iterable[Partition]:
+        """One partition, one file."""
+        return [Partition(self.name)]
+
+    def specs(self, q: Queries, part: Partition) -> Iterable[Spec]:
+        """Describe robots.txt."""
+        return [Spec(output_path(ROBOTS), ROBOTS, q.config.default_language, ROBOTS, source="robots")]
+
+    def draw(self, q: Queries, spec: Spec) -> bytes:
+        """Allow everything and point crawlers at both sitemaps."""
+        urls = _urls(q)
+        return (
+            "User-agent: *\nAllow: /\n\n"
+            f"Sitemap: {urls.absolute(SITEMAP)}\nSitemap: {urls.absolute(NEWS_SITEMAP)}\n"
+        ).encode()
+
+
+def render_sitemap_index(names: Iterable[str], urls: Urls) -> bytes:
     """Name every sitemap of the site (sitemap index 0.9)."""
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
              '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
-    lines += [f"  <sitemap><loc>{escape(urls.absolute(sitemap_url(part)))}</loc></sitemap>" for part in parts]
+    lines += [f"  <sitemap><loc>{escape(urls.absolute(sitemap_url(name)))}</loc></sitemap>" for name in names]
     lines.append("</sitemapindex>")
     return ("\n".join(lines) + "\n").encode()
 
 
-def render_sitemap(pages: Iterable[Listed], urls: Urls) -> bytes:
-    """List pages with their language alternates (sitemap 0.9 + xhtml:link)."""
+def render_sitemap(pages: Sequence[Spec], urls: Urls) -> bytes:
+    """List pages with their language versions (sitemap 0.9 + xhtml:link)."""
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
         'xmlns:xhtml="http://www.w3.org/1999/xhtml">',
     ]
     for page in pages:
-        if not page.in_sitemap:
-            continue
         lines.append(f"  <url><loc>{escape(urls.absolute(page.url))}</loc>")
         if len(page.alternates) > 1:
-            for alt in page.alternates:
-                lines.append(f'    <xhtml:link rel="alternate" hreflang="{alt.lang}" href={quoteattr(alt.absolute)}/>')
+            for lang, url in page.alternates:
+                lines.append(f'    <xhtml:link rel="alternate" hreflang="{lang}" href={quoteattr(urls.absolute(url))}/>')
         lines.append("  </url>")
     lines.append("</urlset>")
     return ("\n".join(lines) + "\n").encode()
 
 
-def render_news_sitemap(items: Iterable[Item], urls: Urls, publication: dict[str, str],
-                        now: datetime) -> bytes:
+def render_news_sitemap(items: Iterable[Item], urls: Urls, publication: dict[str, str], now: datetime) -> bytes:
     """List the items of the last two days in the Google News sitemap format."""
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
@@ -114,11 +154,3 @@ def render_news_sitemap(items: Iterable[Item], urls: Urls, publication: dict[str
         ]
     lines.append("</urlset>")
     return ("\n".join(lines) + "\n").encode()
-
-
-def render_robots(urls: Urls) -> bytes:
-    """Allow everything and point crawlers at both sitemaps."""
-    return (
-        "User-agent: *\nAllow: /\n\n"
-        f"Sitemap: {urls.absolute(SITEMAP)}\nSitemap: {urls.absolute(NEWS_SITEMAP)}\n"
-    ).encode()

@@ -209,6 +209,7 @@ class Trees:
         self.standby_id = 0
         self.safe_folders: set[str] = set()
         self.early: Background | None = None
+        self.begun = False
 
     # -- locking -----------------------------------------------------------------------------
 
@@ -309,6 +310,14 @@ class Trees:
             self._scan_changes()
             self.standby_foreign = {p for (p,) in db.execute(
                 "SELECT path FROM foreign_entries WHERE tree = ?", (self.standby_id,))}
+
+    def generation(self) -> str:
+        """Return the generation of the build state the live site was published with ("" when unknown)."""
+        try:
+            found = self._meta("generation")
+        except (sqlite3.DatabaseError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+            return ""
+        return found if isinstance(found, str) else ""
 
     def reusable(self, group: str, signature: str) -> bool:
         """Tell whether the published files of an output group were made from `signature` and are all there."""
@@ -426,16 +435,18 @@ class Trees:
 
     # -- writing the standby ----------------------------------------------------------------------
 
-    def begin(self, groups: Iterable[str], rendering: Iterable[str]) -> None:
+    def begin(self, rendering: Iterable[str]) -> None:
         """Get the standby ready: marked unfinished, emptied when untrusted, clashes removed, digests at hand."""
-        produced = set(groups)
-        with self._store() as db:
-            self._put(db, "dirty", True)
-        if self.verify:
-            if self.standby.exists() or self.standby.is_symlink():
-                _remove(self.standby)
-            self.standby.mkdir(parents=True)
-            self.standby_foreign = set()
+        produced = set(rendering)
+        if not self.begun:
+            self.begun = True
+            with self._store() as db:
+                self._put(db, "dirty", True)
+            if self.verify:
+                if self.standby.exists() or self.standby.is_symlink():
+                    _remove(self.standby)
+                self.standby.mkdir(parents=True)
+                self.standby_foreign = set()
         if self.standby_foreign:
             folders = _folders(produced)
             for path in sorted(self.standby_foreign):
@@ -443,7 +454,7 @@ class Trees:
                     _remove(self.standby / path)
                     self.standby_foreign.discard(path)
         if not self.verify:
-            self.live_digests = dict(self._query_in("SELECT path, digest FROM files WHERE grp IN", rendering))
+            self.live_digests.update(self._query_in("SELECT path, digest FROM files WHERE grp IN", produced))
 
     def _query_in(self, query: str, values: Iterable[str]) -> list[tuple[Any, ...]]:
         """Run `query ... (values)` over many values (groups, paths, folders) at once, through a temporary table."""
@@ -453,7 +464,7 @@ class Trees:
         db.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", ((v,) for v in values))
         return db.execute(f"{query} (SELECT value FROM wanted)").fetchall()
 
-    def settle(self, path: str, data: bytes) -> tuple[str, bool]:
+    def settle(self, path: str, data: bytes, indexed: bool = False) -> tuple[str, bool]:
         """Return a file's digest, writing it into the standby unless the live folder holds the same bytes."""
         digest = file_digest(data)
         if self.verify:
@@ -503,19 +514,18 @@ class Trees:
                                         "remove the link from the output folder")])
         self.safe_folders.add(folder)
 
-    def indexed(self, groups: set[str], changes: Changes) -> list[tuple[str, str]]:
-        """Return (path, digest) of every indexed page of the new site (of `groups`), sorted."""
+    def indexed(self, dropped: set[str], changes: Changes) -> list[tuple[str, str]]:
+        """Return (path, digest) of every indexed page of the new site (none of `dropped`), sorted."""
         found = {path: dig for path, dig, group in self._store().execute(
                      "SELECT path, digest, grp FROM files WHERE indexed = 1")
-                 if group in groups and group not in changes.rendered} if not self.verify else {}
+                 if group not in dropped and group not in changes.rendered} if not self.verify else {}
         for _, files in changes.rendered.values():
             found.update((f.path, f.digest) for f in files if f.indexed)
         return sorted(found.items())
 
-    def finish(self, groups: set[str], changes: Changes) -> None:
+    def finish(self, changes: Changes, dropped: set[str], generation: str) -> None:
         """Complete the standby, swap it in when any file changed, and record what each folder holds."""
         db = self._store()
-        dropped = set(self.signatures) - groups
         new_files = {f.path for _, files in changes.rendered.values() for f in files}
         if self.verify:
             old = {p for (p,) in db.execute("SELECT path FROM files")}
@@ -539,8 +549,8 @@ class Trees:
         elif swap:
             # A stale path is still published if its group was kept as it was, or rendered anew.
             stale_groups = self._groups_of(stale)
-            current = {p for p in stale if p in new_files or (stale_groups.get(p) in groups
-                                                               and stale_groups.get(p) not in changes.rendered)}
+            current = {p for p in stale if p in new_files or ((g := stale_groups.get(p)) is not None
+                                                               and g not in dropped and g not in changes.rendered)}
             relink = current - changes.written
             drop = changes.removed | (stale - current)
         else:
@@ -621,6 +631,7 @@ class Trees:
                                + [(standby_id, p) for p in sorted(standby_foreign)])
             self._put(db, "ids", ids)
             self._put(db, "dirty", False)
+            self._put(db, "generation", generation)
             self._put(db, "fast", None)
             changes.files = db.execute("SELECT count(*) FROM files").fetchone()[0]
 
@@ -712,28 +723,29 @@ class Trees:
             self._carry(path)
 
 
-def published_signatures(out: Path) -> tuple[dict[str, str], set[str]]:
-    """Return the signature of each output the last finished build published, and their folders.
+def published_generation(out: Path) -> str:
+    """Return the generation of the build state the last finished build published ("" when unknown).
 
-    Read without the build lock (a check may run beside a build); nothing when there is no such
-    build, or its manifest is of another version or cannot be read: then everything is checked.
+    Read without the build lock (a check may run beside a build); "" when there is no such build, or
+    its manifest is of another version or cannot be read: then everything is checked.
     """
     manifest = Trees(out).home / "manifest.sqlite"
     if not manifest.is_file():
-        return {}, set()
+        return ""
     try:
         db = sqlite3.connect(f"{manifest.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
         try:
             schema = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
             dirty = db.execute("SELECT value FROM meta WHERE key = 'dirty'").fetchone()
-            if schema != (str(SCHEMA),) or dirty is None or pickle.loads(dirty[0]) is not False:
-                return {}, set()
-            signatures = dict(db.execute("SELECT grp, signature FROM groups"))
+            generation = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+            if schema != (str(SCHEMA),) or dirty is None or pickle.loads(dirty[0]) is not False or generation is None:
+                return ""
+            found = pickle.loads(generation[0])
         finally:
             db.close()
     except (sqlite3.DatabaseError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-        return {}, set()
-    return signatures, _folders(signatures)
+        return ""
+    return found if isinstance(found, str) else ""
 
 
 def _recorded_stamps(db: sqlite3.Connection, tree_id: int) -> list[tuple[str, int]]:

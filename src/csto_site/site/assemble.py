@@ -10,9 +10,10 @@ from operator import attrgetter
 from zoneinfo import ZoneInfo
 
 from ..content.config import SiteConfig
-from ..content.model import Edition, Item, Month, Site, Year
+from ..content.model import Item
 from ..content.registry import Registry
 from ..util.errors import Problem
+from .model import Edition, Month, Site, Year
 from .urls import Urls
 
 _DAY = attrgetter("day")
@@ -82,9 +83,7 @@ def build_edition(lang: str, items: tuple[Item, ...], registry: Registry) -> Edi
     return Edition(
         lang=lang,
         items=items,
-        archive=build_archive(items),
         sections=_freeze(sections),
-        section_archives={s: build_archive(i) for s, i in sections.items()},
         officials=_freeze(officials),
         organizations=_freeze(organizations),
         older=older,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
@@ -11,6 +12,7 @@ from urllib.parse import unquote
 
 if TYPE_CHECKING:  # the model imports the configuration, which checks addresses with these rules
     from ..content.model import Item
+    from .model import Scope
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,15 @@ class Urls:
         if day is not None:
             parts.append(f"{day:02d}")
         return base + "/".join(parts) + "/"
+
+    def listing(self, scope: Scope) -> str:
+        """Return the page of a listing (all news, a section, an official, an organization), maybe of one period."""
+        top = {"news": lambda: self.news(scope.lang), "section": lambda: self.section(scope.lang, scope.id),
+               "official": lambda: self.official(scope.lang, scope.id),
+               "organization": lambda: self.organization(scope.lang, scope.id)}[scope.kind]()
+        numbers = [f"{n:04d}" if i == 0 else f"{n:02d}" for i, n in enumerate((scope.year, scope.month, scope.day))
+                   if n is not None]
+        return top + "".join(f"{n}/" for n in numbers)
 
     def item(self, item: Item) -> str:
         """Return an item's permanent URL: /news/YYYY/MM/DD/<slug>/."""
@@ -94,18 +105,10 @@ class Urls:
 
 
 SITEMAP = "/sitemap.xml"  # the sitemap index: it names one sitemap per year and one for the other pages
-SITEMAP_PAGES = "pages"
-# A dated address (/news/2024/..., /ru/sections/x/2024/...) is listed in the sitemap of its year.
-DATED = re.compile(r"^(?:/[^/]+)?/(?:news|sections/[^/]+)/(\d{4})/")
+NEWS_SITEMAP = "/news-sitemap.xml"
 ROBOTS = "/robots.txt"
 # The Pagefind search bundle: the index of every language and the scripts that read it.
 SEARCH_BUNDLE = "/pagefind/"
-
-
-def sitemap_part(url: str) -> str:
-    """Name the sitemap that lists a page: the year of a dated address, else the one of the other pages."""
-    dated = DATED.match(url)
-    return dated.group(1) if dated else SITEMAP_PAGES
 
 
 def sitemap_url(part: str) -> str:
@@ -159,3 +162,20 @@ def redirect_path(url: str) -> str:
     if "." not in last:
         return output_path(path + "/")
     return output_path(path) if last.lower().endswith(PAGE_SUFFIXES) else ""
+
+
+def path_error(path: str) -> str:
+    """Return why an output path could leave the output folder or clash with a folder, or ""."""
+    if not path or path.startswith("/") or "\\" in path or "\0" in path:
+        return "it is not a relative path inside the output folder"
+    parts = path.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        return "it leads outside the output folder"
+    if posixpath.normpath(path) != path:
+        return "it is not a plain path"
+    return ""
+
+
+def language_of(url: str, languages: Sequence[str], urls: Urls) -> str:
+    """Return the language whose tree a site URL belongs to."""
+    return next((lang for lang in languages[1:] if url.startswith(urls.prefix(lang) + "/")), languages[0])

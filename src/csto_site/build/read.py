@@ -1,0 +1,106 @@
+"""Read and check everything a build is made from: templates, site.yaml, the registries and the items."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from ..content.config import SiteConfig, load_config
+from ..content.items import link_translations
+from ..content.model import Item
+from ..content.registry import Registry, read_registry
+from ..content.sources import SourceFile, read_source
+from ..output.render import Renderer, load_labels, template_digests
+from ..site.assemble import find_duplicate_urls
+from ..site.urls import Urls
+from ..util.digest import digest
+from ..util.errors import ContentError, Problem
+from .cache import Cache
+from .inputs import Listing, walk
+from .loader import backlink_titles, code_fingerprint, markup_fingerprint, parse_items, registry_fingerprint, scan
+from .options import Options, Progress
+
+
+@dataclass(frozen=True)
+class Content:
+    """Everything read from content/ and templates/: items without bodies, and what the cache knows of them."""
+
+    items: tuple[Item, ...]
+    registry: Registry
+    config: SiteConfig
+    renderer: Renderer
+    heads: Mapping[str, str]
+    body_keys: Mapping[str, str]
+    registry_digest: str
+    templates: Mapping[str, str]
+    changed: tuple[tuple[Item | None, Item | None], ...]
+
+
+def read_content(options: Options, cache: Cache, jobs: int, progress: Progress | None = None,
+                 listing: Listing | None = None) -> Content:
+    """Check templates, configuration, registries and items, parsing only what changed; raise on problems."""
+    compiled = options.cache / "templates" if options.cache is not None and not cache.read_only else None
+    renderer = Renderer(options.templates, compiled)
+    labels, problems = load_labels(options.templates)
+    templates, found_problems = check_templates(renderer, cache)
+    problems += found_problems
+    if problems:
+        raise ContentError(problems)
+    config = load_config(options.content, labels, str(options.templates / "labels.yaml"))
+    found = scan(walk(options.content) if listing is None else listing)
+    problems = list(found.problems)
+    sections: list[SourceFile] = []
+    for entry in found.sections:
+        source = read_source(Path(entry.path), entry.rel)
+        if isinstance(source, Problem):
+            problems.append(source)
+        else:
+            sections.append(source)
+    # A mistake in a registry must not hide the items' own: items are checked against what is right.
+    registry, found_problems = read_registry(options.content, config, sections)
+    problems += found_problems
+    registry_digest = digest(registry_fingerprint(options.content, sections), *(s.digest for s in sections))
+    context = digest(code_fingerprint(), markup_fingerprint(), config.digest, registry_digest,
+                     *(f"{lang}:{title}" for lang, title in sorted(backlink_titles(config).items())))
+    parsed = parse_items(found.items, registry, config, context, cache, jobs, str(options.content), progress)
+    problems += parsed.problems
+    items, found_problems = link_translations(parsed.items, config)
+    problems += found_problems
+    problems += find_duplicate_urls(items, Urls(config.default_language, config.base_url))
+    if problems:
+        raise ContentError(problems)
+    cache.save(set(parsed.bodies.values()))
+    heads: dict[str, str] = {}
+    for item, parsed_item in zip(items, parsed.items, strict=True):
+        head = parsed.heads[item.path]
+        # A translation that takes its original's slug changed after parsing: then its head must say so.
+        heads[item.path] = head if item is parsed_item.item else digest(head, item.slug)
+    return Content(tuple(items), registry, config, renderer, heads, parsed.bodies, registry_digest, templates,
+                   _with_versions(parsed.changed, items))
+
+
+def _with_versions(changed: tuple[tuple[Item | None, Item | None], ...], items: list[Item]
+                   ) -> tuple[tuple[Item | None, Item | None], ...]:
+    """Count every language version of a changed item as changed: a translation takes its original's slug."""
+    keys = {i.key for pair in changed for i in pair if i is not None}
+    if not keys:
+        return changed
+    return (*changed, *((i, i) for i in items if i.key in keys))
+
+
+def check_templates(renderer: Renderer, cache: Cache) -> tuple[dict[str, str], list[Problem]]:
+    """Compile every template, unless this very set passed before; return each template's digest, or problems."""
+    sources = renderer.sources()
+    key = digest("templates", jinja2.__version__, *(f"{n}\x1e{s}" for n, s in sorted(sources.items())))
+    known = cache.checked(key)
+    if isinstance(known, dict):
+        return known, []
+    problems = renderer.check()
+    if problems:
+        return {}, problems
+    digests = template_digests(renderer.env, sources)
+    cache.record_check(key, digests)
+    return digests, []

@@ -1,0 +1,246 @@
+"""What the last build described and drew, and what each of those read: the state an incremental build starts from.
+
+Kept in the build cache's SQLite file, per target (a content folder built into an output folder with
+given options):
+- partitions: each producer partition's outputs as described (specs), and which sitemaps they fill;
+- outputs: each output's files (the page and its compressed copies) with their digests;
+- deps: for every consumer (a partition described, an output drawn) the keys it read with their
+  values, one row per key of an item or listing scope (indexed by scope, to find the candidates of
+  a change), and the global and registry keys in one row per consumer (they change rarely, and then
+  every consumer is looked at);
+- meta: the generation of the state, which the publisher records with the swap: a state whose
+  generation is not the published one (a build stopped between the two) is not trusted.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import msgspec
+
+from ..output.spec import Spec
+from ..site.queries import GLOBAL, REGISTRY, scope_of
+
+TABLES = """
+CREATE TABLE IF NOT EXISTS targets (target TEXT PRIMARY KEY, generation TEXT NOT NULL, built_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS partitions (target TEXT NOT NULL, id TEXT NOT NULL, producer TEXT NOT NULL,
+                                       sitemaps TEXT NOT NULL, specs BLOB NOT NULL, PRIMARY KEY (target, id));
+CREATE TABLE IF NOT EXISTS outputs (target TEXT NOT NULL, path TEXT NOT NULL, partition TEXT NOT NULL,
+                                    files BLOB NOT NULL, PRIMARY KEY (target, path));
+CREATE INDEX IF NOT EXISTS outputs_partition ON outputs (target, partition);
+CREATE TABLE IF NOT EXISTS deps (target TEXT NOT NULL, consumer TEXT NOT NULL, scope TEXT NOT NULL,
+                                 key TEXT NOT NULL, value TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS deps_scope ON deps (target, scope);
+CREATE INDEX IF NOT EXISTS deps_consumer ON deps (target, consumer);
+CREATE INDEX IF NOT EXISTS deps_key ON deps (target, key);
+CREATE TABLE IF NOT EXISTS wide (target TEXT NOT NULL, consumer TEXT NOT NULL, deps BLOB NOT NULL,
+                                 PRIMARY KEY (target, consumer));
+CREATE TABLE IF NOT EXISTS wide_keys (target TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+                                      PRIMARY KEY (target, key));
+"""
+WIDE = (GLOBAL, REGISTRY)
+_SPECS = msgspec.msgpack.Decoder(list[tuple[str, str, str, str, tuple[str, ...], tuple[tuple[str, str], ...], str,
+                                            str]])
+_FILES = msgspec.msgpack.Decoder(list[tuple[str, str]])
+_DEPS = msgspec.msgpack.Decoder(dict[str, str])
+_ENCODE = msgspec.msgpack.Encoder()
+
+Files = tuple[tuple[str, str], ...]  # (path, digest) of an output's files: itself and its compressed copies
+
+
+def partition_consumer(part_id: str) -> str:
+    """Name a partition as a consumer of dependencies."""
+    return f"p:{part_id}"
+
+
+def output_consumer(path: str) -> str:
+    """Name an output as a consumer of dependencies."""
+    return f"o:{path}"
+
+
+def encode_specs(specs: Sequence[Spec]) -> bytes:
+    """Encode a partition's specs."""
+    return _ENCODE.encode([(s.path, s.url, s.lang, s.key, s.args, s.alternates, s.sitemap, s.source) for s in specs])
+
+
+def decode_specs(blob: bytes) -> list[Spec]:
+    """Decode a partition's specs."""
+    return [Spec(*row) for row in _SPECS.decode(blob)]
+
+
+@dataclass
+class Changes:
+    """What a build changes in the state, written in one transaction at its end."""
+
+    partitions: dict[str, tuple[str, list[Spec]]] = field(default_factory=dict)  # id -> (producer, specs)
+    dropped_partitions: set[str] = field(default_factory=set)
+    outputs: dict[str, tuple[str, Files]] = field(default_factory=dict)  # path -> (partition id, files)
+    dropped_outputs: set[str] = field(default_factory=set)
+    deps: dict[str, Mapping[str, str]] = field(default_factory=dict)  # consumer -> key -> value
+    dropped_consumers: set[str] = field(default_factory=set)
+
+
+class OutputState:
+    """Read and update the outputs state of one target in the build cache."""
+
+    def __init__(self, db: sqlite3.Connection, target: str, trusted: bool) -> None:
+        self.db = db
+        self.target = target
+        self.trusted = trusted
+        self._specs: dict[str, list[Spec]] = {}
+
+    @staticmethod
+    def create(db: sqlite3.Connection) -> None:
+        """Create the tables."""
+        db.executescript(TABLES)
+
+    def generation(self) -> str:
+        """Return the generation of the stored state ("" when none)."""
+        row = self.db.execute("SELECT generation FROM targets WHERE target = ?", (self.target,)).fetchone()
+        return str(row[0]) if row else ""
+
+    def built_at(self) -> float | None:
+        """Return the clock time of the build that stored this state (None when none did)."""
+        if not self.trusted:
+            return None
+        row = self.db.execute("SELECT built_at FROM targets WHERE target = ?", (self.target,)).fetchone()
+        return float(row[0]) if row else None
+
+    def pages(self) -> int:
+        """Count the pages of the site: its HTML outputs but the redirect pages."""
+        row = self.db.execute("SELECT count(*) FROM outputs WHERE target = ? AND path LIKE '%.html' "
+                              "AND partition != 'redirect'", (self.target,)).fetchone()
+        return int(row[0])
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def partitions(self) -> dict[str, str]:
+        """Return every stored partition's producer, by partition id."""
+        if not self.trusted:
+            return {}
+        return dict(self.db.execute("SELECT id, producer FROM partitions WHERE target = ?", (self.target,)))
+
+    def specs(self, part_id: str) -> list[Spec]:
+        """Return a stored partition's specs."""
+        if part_id not in self._specs:
+            row = self.db.execute("SELECT specs FROM partitions WHERE target = ? AND id = ?",
+                                  (self.target, part_id)).fetchone()
+            self._specs[part_id] = decode_specs(row[0]) if row else []
+        return self._specs[part_id]
+
+    def candidates(self, scopes: Iterable[str]) -> dict[str, str]:
+        """Return the stored keys of the given item and listing scopes, with their values."""
+        return dict(self._query_in("SELECT DISTINCT key, value FROM deps WHERE target = ? AND scope IN", scopes))
+
+    def wide_keys(self) -> dict[str, str]:
+        """Return every global and registry key a consumer read, with its stored value."""
+        return dict(self.db.execute("SELECT key, value FROM wide_keys WHERE target = ?", (self.target,)))
+
+    def sitemaps(self) -> dict[str, tuple[str, ...]]:
+        """Return the sitemaps each stored partition's outputs are listed in, by partition id."""
+        return {part: tuple(filter(None, names.split(","))) for part, names in
+                self.db.execute("SELECT id, sitemaps FROM partitions WHERE target = ?", (self.target,))}
+
+    def consumers(self, keys: Iterable[str], wide: Iterable[str] = ()) -> set[str]:
+        """Return the consumers that read any of `keys` (item and listing keys) or `wide` (global, registry)."""
+        found = {c for (c,) in self._query_in("SELECT DISTINCT consumer FROM deps WHERE target = ? AND key IN", keys)}
+        wide = set(wide)
+        if wide:
+            for consumer, blob in self.db.execute("SELECT consumer, deps FROM wide WHERE target = ?", (self.target,)):
+                if not wide.isdisjoint(_DEPS.decode(blob)):
+                    found.add(consumer)
+        return found
+
+    def value(self, key: str) -> str | None:
+        """Return the stored value of one key (None when no consumer read it)."""
+        row = self.db.execute("SELECT value FROM deps WHERE target = ? AND key = ? LIMIT 1",
+                              (self.target, key)).fetchone()
+        return str(row[0]) if row else None
+
+    def outputs_of(self, part_id: str) -> dict[str, Files]:
+        """Return the stored outputs of a partition with their files."""
+        return {path: tuple(_FILES.decode(blob)) for path, blob in self.db.execute(
+            "SELECT path, files FROM outputs WHERE target = ? AND partition = ?", (self.target, part_id))}
+
+    def files(self, paths: Iterable[str]) -> dict[str, Files]:
+        """Return the stored files of some outputs."""
+        return {path: tuple(_FILES.decode(blob)) for path, blob in self._query_in(
+            "SELECT path, files FROM outputs WHERE target = ? AND path IN", paths)}
+
+    def owners(self, paths: Iterable[str]) -> dict[str, str]:
+        """Return the partition that owns each of `paths` that an output already has."""
+        return dict(self._query_in("SELECT path, partition FROM outputs WHERE target = ? AND path IN", paths))
+
+    def below(self, folder: str) -> str | None:
+        """Return an output path inside `folder`, if any (a new file there would clash with it)."""
+        prefix = folder + "/"
+        row = self.db.execute("SELECT path FROM outputs WHERE target = ? AND path >= ? AND path < ? LIMIT 1",
+                              (self.target, prefix, prefix[:-1] + "0")).fetchone()
+        return str(row[0]) if row else None
+
+    def count(self, suffix: str = "") -> int:
+        """Count the outputs (whose path ends with `suffix`)."""
+        row = self.db.execute("SELECT count(*) FROM outputs WHERE target = ? AND path LIKE ?",
+                              (self.target, f"%{suffix}")).fetchone()
+        return int(row[0])
+
+    def all_files(self) -> Iterator[tuple[str, str]]:
+        """Yield every stored output file with its digest."""
+        for (blob,) in self.db.execute("SELECT files FROM outputs WHERE target = ?", (self.target,)):
+            yield from _FILES.decode(blob)
+
+    def _query_in(self, query: str, values: Iterable[str]) -> list[tuple[str, ...]]:
+        """Run `query ... (values)` for many values at once, through a temporary table."""
+        db = self.db
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (value TEXT PRIMARY KEY)")
+        db.execute("DELETE FROM wanted")
+        db.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", ((v,) for v in values))
+        return db.execute(f"{query} (SELECT value FROM wanted)", (self.target,)).fetchall()
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def save(self, changes: Changes, generation: str, clean: bool, built_at: float) -> None:
+        """Write a build's changes (or, for a build that trusted nothing, its whole state) in one transaction."""
+        db, target = self.db, self.target
+        with db:
+            if clean:
+                for table in ("partitions", "outputs", "deps", "wide", "wide_keys"):
+                    db.execute(f"DELETE FROM {table} WHERE target = ?", (target,))
+            db.executemany("DELETE FROM partitions WHERE target = ? AND id = ?",
+                           [(target, p) for p in sorted(changes.dropped_partitions)])
+            db.executemany("INSERT OR REPLACE INTO partitions VALUES (?, ?, ?, ?, ?)",
+                           [(target, p, producer, ",".join(sorted({s.sitemap for s in specs} - {""})),
+                             encode_specs(specs)) for p, (producer, specs) in sorted(changes.partitions.items())])
+            db.executemany("DELETE FROM outputs WHERE target = ? AND path = ?",
+                           [(target, p) for p in sorted(changes.dropped_outputs)])
+            db.executemany("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?)",
+                           [(target, p, part, _ENCODE.encode(list(files)))
+                            for p, (part, files) in sorted(changes.outputs.items())])
+            gone = sorted(changes.dropped_consumers | set(changes.deps))
+            db.executemany("DELETE FROM deps WHERE target = ? AND consumer = ?", [(target, c) for c in gone])
+            db.executemany("DELETE FROM wide WHERE target = ? AND consumer = ?", [(target, c) for c in gone])
+            rows: list[tuple[str, str, str, str, str]] = []
+            wide: list[tuple[str, str, bytes]] = []
+            for consumer, deps in sorted(changes.deps.items()):
+                kept: dict[str, str] = {}
+                for key, value in deps.items():
+                    scope = scope_of(key)
+                    if scope in WIDE:
+                        kept[key] = value
+                    else:
+                        rows.append((target, consumer, scope, key, value))
+                wide.append((target, consumer, _ENCODE.encode(dict(sorted(kept.items())))))
+            db.executemany("INSERT INTO deps VALUES (?, ?, ?, ?, ?)", rows)
+            db.executemany("INSERT INTO wide VALUES (?, ?, ?)", wide)
+            db.executemany("INSERT OR REPLACE INTO wide_keys VALUES (?, ?, ?)",
+                           [(target, key, value) for deps in changes.deps.values() for key, value in deps.items()
+                            if scope_of(key) in WIDE])
+            db.execute("INSERT OR REPLACE INTO targets VALUES (?, ?, ?)", (target, generation, built_at))
+
+
+def new_generation() -> str:
+    """Return a fresh generation token."""
+    return os.urandom(8).hex()

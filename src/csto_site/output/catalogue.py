@@ -1,0 +1,39 @@
+"""The catalogue of outputs: every kind of file the site publishes, each declared once, in publishing order.
+
+A producer splits its outputs into partitions, describes each partition's outputs as specs and draws
+one output from its spec (output/spec.py). Producers read the site only through recorded queries;
+post-producers also read what the producers declared. Adding a kind of output is adding it here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..site.model import OFFICIAL, ORGANIZATION
+from .assets import Static
+from .feeds import Feeds
+from .pages import Archive, Home, ItemPages, NewsIndex, NotFound, People, RegistryIndex, SearchPage, SectionIndex
+from .redirects import NginxRedirects, Redirects
+from .render import Renderer
+from .sitemaps import NewsSitemap, Robots, Sitemaps
+from .spec import PostProducer, Producer
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Every producer of the site, then every post-producer, in the order their outputs are declared."""
+
+    producers: tuple[Producer, ...]
+    post: tuple[PostProducer, ...]
+
+
+def catalogue(renderer: Renderer, read_static: Callable[[str], bytes]) -> Catalogue:
+    """Return the site's catalogue, drawing pages with `renderer` and copying static files with `read_static`."""
+    return Catalogue(
+        producers=(Home(renderer), NotFound(renderer), SearchPage(renderer), NewsIndex(renderer), Archive(renderer),
+                   SectionIndex(renderer), RegistryIndex(renderer), People(renderer, OFFICIAL),
+                   People(renderer, ORGANIZATION), ItemPages(renderer), Feeds(), NewsSitemap(), Robots(),
+                   Static(read_static)),
+        post=(Redirects(renderer), NginxRedirects(), Sitemaps()),
+    )

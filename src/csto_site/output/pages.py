@@ -1,0 +1,478 @@
+"""The HTML pages of the site, one producer per kind: what each page shows, read through recorded queries."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
+from typing import Any
+
+from ..content.model import Item, Official, Organization
+from ..site.queries import NEWS, OFFICIAL, ORGANIZATION, SECTION, Queries, Scope
+from ..site.urls import SEARCH_BUNDLE, output_path
+from .render import Renderer
+from .spec import Partition, Spec
+from .views import Kit, Link, Page, TeaserGroup, entry_name
+
+UNDATED = "pages"  # the sitemap of the pages that are not filed under a year
+
+
+def _alternates(kit: Kit, url_of: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """List a page's language versions in the site's language order."""
+    return tuple((lang, url_of[lang]) for lang in kit.config.languages if lang in url_of)
+
+
+def _spec(kit: Kit, url: str, lang: str, url_of: dict[str, str], sitemap: str, source: str,
+          args: tuple[str, ...] = (), key: str = "") -> Spec:
+    """Describe one page."""
+    return Spec(output_path(url), url, lang, key or url[len(kit.urls.prefix(lang)):], args,
+                _alternates(kit, url_of), sitemap, source)
+
+
+class _Pages:
+    """What every page producer shares: drawing a described page through its template."""
+
+    name = ""
+    template = ""
+
+    def __init__(self, renderer: Renderer) -> None:
+        self.renderer = renderer
+
+    def draw(self, q: Queries, spec: Spec) -> bytes:
+        """Build the page a spec describes, give it its language versions, and render it."""
+        kit = Kit(q)
+        page = self.page(kit, spec)
+        alternates, switch = kit.versions(spec.alternates)
+        return self.renderer.render(q, replace(page, alternates=alternates, switch=switch, in_sitemap=bool(spec.sitemap)))
+
+    def page(self, kit: Kit, spec: Spec) -> Page:
+        """Build the page a spec describes (without its language versions)."""
+        raise NotImplementedError
+
+    def every_language(self, q: Queries, url_of: dict[str, str], sitemap: str, args: tuple[str, ...] = ()
+                       ) -> Iterator[Spec]:
+        """Describe one page that exists in every language."""
+        kit = Kit(q)
+        for lang, url in url_of.items():
+            yield _spec(kit, url, lang, url_of, sitemap, self.template, args)
+
+
+class Home(_Pages):
+    """The home page: newest items, sections, press contact."""
+
+    name = "home"
+    template = "home.html"
+
+    def partitions(self, q: Queries) -> Iterable[Partition]:
+        """One partition: the home page of every language."""
+        return [Partition(self.name)]
+
+    def specs(self, q: Queries, part: Partition) -> Iterable[Spec]:
+        """Describe each language's home page."""
+        kit = Kit(q)
+        return self.every_language(q, {lang: kit.urls.home(lang) for lang in q.languages}, UNDATED)
+
+    def page(self, kit: Kit, spec: Spec) -> Page:
+        """Build the home page of a language."""
+        q, urls, lang = kit.q, kit.urls, spec.lang
+        labels = kit.labels(lang)
+        return kit.page(
+            spec.url, self.template, lang, "", feed=news_feed_link(kit, lang),
+            latest=kit.teasers(q.latest(Scope(NEWS, lang), labels["home_items"])),
+            sections=tuple(Link(urls.section(lang, s.id), s.title[lang], s.description[lang]) for s in q.sections),
+            news=Link(urls.news(lang), labels["all_news"]),
+        )
+
+
+class NotFound(_Pages):
+    """The page a web server sends for an address the site does not have."""
+
+    name = "404"
+    template = "404.html"
+
+    def partitions(self, q: Queries) -> Iterable[Partition]:
+        """One partition: the 404 page of every language."""
+        return [Partition(self.name)]
+
+    def specs(self, q: Queries, part: Partition) -> Iterable[Spec]:
+        """Describe each language's 404 page (not listed in a sitemap)."""
+        kit = Kit(q)
+        return self.every_language(q, {lang: kit.urls.not_found(lang) for lang in q.languages}, "")
+
+    def page(self, kit: Kit, spec: Spec) -> Page:
+        """Build the 404 page of a language."""
+        return kit.page(spec.url, self.template, spec.lang, kit.labels(spec.lang)["not_found"])
+
+
+class SearchPage(_Pages):
+    """The search page: the form is drawn by static/search.js."""
+
+    name = "search"
+    template = "search.html"
+
+    def partitions(self, q: Queries) -> Iterable[Partition]:
+        """One partition: the search page of every language."""
+        return [Partition(self.name)]
+
+    def specs(self, q: Queries, part: Partition) -> Iterable[Spec]:
+        """Describe each language's search page (not listed in a sitemap)."""
+        kit = Kit(q)
+        return self.every_language(q, {lang: kit.urls.search(lang) for lang in q.languages}, "")
+
+    def page(self, kit: Kit, spec: Spec) -> Page:
+        """Build the search page of a language."""
+        q, urls, lang = kit.q, kit.urls, spec.lang
+        labels = kit.labels(lang)
+        return kit.page(spec.url, self.template, lang, labels["search"],
+                        stylesheet=urls.static(q.asset("search.css")), script=urls.static(q.asset("search.js")),
+                        bundle=SEARCH_BUNDLE, news=Link(urls.news(lang), labels["all_news"]))
+
+
+def news_feed_link(kit: Kit, lang: str) -> Link:
+    """Link the all-news feed of a language."""
+    return Link(kit.urls.feed(kit.urls.news(lang)), kit.labels(lang)["feed_all"])
+
+
+def section_feed_link(kit: Kit, lang: str, section: str) -> Link:
+    """Link a section's feed."""
+    return Link(kit.urls.feed(kit.urls.section(lang, section)),
+                f"{kit.labels(lang)['feed']}: {kit.q.section(section).title[lang]}")
+
+
+def year_links(kit: Kit, scope: Scope) -> tuple[Link, ...]:
+    """Link every year of a listing, with its item count."""
+    return tuple(Link(kit.urls.listing(scope.at(year)), str(year), kit.count_text(count, scope.lang))
+                 for year, count in kit.q.periods(scope))
+
+
+def month_links(kit: Kit, scope: Scope) -> tuple[Link, ...]:
+    """Link every month of a listing's year, with its item count."""
+    assert scope.year is not None
+    return tuple(Link(kit.urls.listing(scope.at(scope.year, month)), kit.month_text(scope.year, month, scope.lang),
+                      kit.count_text(count, scope.lang)) for month, count in kit.q.periods(scope))
+
+
+class NewsIndex(_Pages):
+    """All news: the newest items and the years of the archive."""
+
+    name = "news"
+    template = "archive.html"
+
+    def partitions(self, q: Queries) -> Iterable[Partition]:
+        """One partition: the all-news page of every language."""
+        return [Partition(self.name)]
+
+    def specs(self, q: Queries, part: Partition) -> Iterable[Spec]:
+        """Describe each language's all-news page."""
+        kit = Kit(q)
+        return self.every_language(q, {lang: kit.urls.news(lang) for lang in q.languages}, UNDATED)
+
+    def page(self, kit: Kit, spec: Spec) -> Page:
+        """Build the all-news page of a language."""
+        lang = spec.lang
+        labels = kit.labels(lang)
+        scope = Scope(NEWS, lang)
+        return kit.page(
+            spec.url, self.template, lang, labels["all_news"], feed=news_feed_link(kit, lang),
+            groups=(TeaserGroup(labels["latest"], kit.teasers(kit.q.latest(scope, labels["listing_items"]))),),
+            periods=year_links(kit, scope), periods_heading=labels["by_year"], up=None,
+        )
+
+
+class SectionIndex(_Pages):
+    """A section's page: its newest items and the years of its archive."""
+
+    name = "section"
+    template = "archive.html"
+
+    def partitions(self, q: Queries) -> Iterable[Partition]:
+        """One partition per section."""
+        return [Partition(self.name, (s.id,)) for s in q.sections]
+
+    def specs(self, q: Queries, part: Partition) -> Iterable[Spec]:
+        """Describe the section's page in every language."""
+        kit = Kit(q)
+        section = part.args[0]
+        return self.every_language(q, {lang: kit.urls.section(lang, section) for lang in q.languages}, UNDATED,
+                                   part.args)
+
+    def page(self, kit: Kit, spec: Spec) -> Page:
+        """Build a section's page in a language."""
+        lang, section_id = spec.lang, spec.args[0]
+        labels = kit.labels(lang)
+        section = kit.q.section(section_id)
+        scope = Scope(SECTION, lang, section_id)
+        return kit.page(
+            spec.url, self.template, lang, section.title[lang], description=section.description[lang],
+            feed=section_feed_link(kit, lang, section_id),
+            groups=(TeaserGroup(labels["latest"], kit.teasers(kit.q.latest(scope, labels["listing_items"]))),),
+            periods=year_links(kit, scope), periods_heading=labels["by_year"],
+            up=Link(kit.urls.news(lang), labels["all_news"]),
+        )
+
+
+class Archive(_Pages):
+    """The dated archive of one year: all news' year, month and day pages, and each section's year and months."""
+
+    name = "archive"
+    template = "archive.html"
+
+    def partitions(self, q: Queries) -> Iterable[Partition]:
+        """One partition per year of all news, newest first."""
+        years = sorted({year for lang in q.languages for year, _ in q.periods(Scope(NEWS, lang))}, reverse=True)
+        return [Partition(self.name, (str(year),)) for year in years]
+
+    def specs(self, q: Queries, part: Partition) -> Iterable[Spec]:
+        """Describe the year's pages in every language: all news' first, then each section's."""
+        kit = Kit(q)
+        year = int(part.args[0])
+        found: list[tuple[str, str, tuple[str, ...]]] = []  # (lang, url, args)
+        for lang in q.languages:
+            for scope in (Scope(NEWS, lang), *(Scope(SECTION, lang, s.id) for s in q.sections)):
+                if year not in dict(q.periods(scope)):
+                    continue
+                found += [(lang, kit.urls.listing(s), _scope_args(s)) for s in self.dated(q, scope.at(year))]
+        url_of: dict[str, dict[str, str]] = {}
+        for lang, url, _ in found:
+            url_of.setdefault(url[len(kit.urls.prefix(lang)):], {})[lang] = url
+        return [_spec(kit, url, lang, url_of[url[len(kit.urls.prefix(lang)):]], str(year), self.template, args)
+                for lang, url, args in found]
+
+    def dated(self, q: Queries, year: Scope) -> Iterator[Scope]:
+        """List a listing's dated pages of a year: the year, then each month (and for all news each day)."""
+        yield year
+        assert year.year is not None
+        for month, _ in q.periods(year):
+            yield year.at(year.year, month)
+            if year.kind == NEWS:
+                for day, _ in q.periods(year.at(year.year, month)):
+                    yield year.at(year.year, month, day)
+
+    def page(self, kit: Kit, spec: Spec) -> Page:
+        """Build one dated archive page."""
+        q, urls = kit.q, kit.urls
+        scope = _scope_of(spec.lang, spec.args)
+        lang = scope.lang
+        labels = kit.labels(lang)
+        if scope.kind == NEWS:
+            name, top, feed = labels["all_news"], urls.news(lang), news_feed_link(kit, lang)
+        else:
+            name, top = q.section(scope.id).title[lang], urls.section(lang, scope.id)
+            feed = section_feed_link(kit, lang, scope.id)
+        assert scope.year is not None
+        if scope.month is None:
+            return kit.page(spec.url, self.template, lang, f"{name}: {scope.year}", feed=feed, groups=(),
+                            periods=month_links(kit, scope), periods_heading=labels["by_month"], up=Link(top, name))
+        if scope.day is None:
+            groups = tuple(TeaserGroup(kit.day_text(items[0].day, lang), kit.teasers(items),
+                                       urls.archive(lang, scope.year, scope.month, items[0].day.day))
+                           for items in self.by_day(q, scope))
+            return kit.page(spec.url, self.template, lang,
+                            f"{name}: {kit.month_text(scope.year, scope.month, lang)}", feed=feed, groups=groups,
+                            periods=(), periods_heading="",
+                            up=Link(urls.listing(scope.at(scope.year)), str(scope.year)))
+        items = q.items(scope)
+        day_text = kit.day_text(items[0].day, lang)
+        return kit.page(spec.url, self.template, lang, f"{name}: {day_text}", feed=feed,
+                        groups=(TeaserGroup(day_text, kit.teasers(items)),), periods=(), periods_heading="",
+                        up=Link(urls.listing(scope.at(scope.year, scope.month)),
+                                kit.month_text(scope.year, scope.month, lang)))
+
+    def by_day(self, q: Queries, month: Scope) -> Iterator[tuple[Item, ...]]:
+        """Group a month's items by day, newest first."""
+        items = q.items(month)
+        start = 0
+        for index in range(1, len(items) + 1):
+            if index == len(items) or items[index].day != items[start].day:
+                yield items[start:index]
+                start = index
+
+
+def _scope_args(scope: Scope) -> tuple[str, ...]:
+    """Write a dated listing scope as a spec's args: kind, id, year, month, day."""
+    return (scope.kind, scope.id, *(str(n) for n in (scope.year, scope.month, scope.day) if n is not None))
+
+
+def _scope_of(lang: str, args: Sequence[str]) -> Scope:
+    """Read a dated listing scope back from a spec's args."""
+    kind, ident, *numbers = args
+    return Scope(kind, lang, ident, *(int(n) for n in numbers))
+
+
+class RegistryIndex(_Pages):
+    """The lists of all officials and of all organizations."""
+
+    name = "registry"
+    template = "registry.html"
+
+    def partitions(self, q: Queries) -> Iterable[Partition]:
+        """One partition per list."""
+        return [Partition(self.name, ("officials",)), Partition(self.name, ("organizations",))]
+
+    def specs(self, q: Queries, part: Partition) -> Iterable[Spec]:
+        """Describe the list in every language."""
+        kit = Kit(q)
+        url = kit.urls.officials if part.args[0] == "officials" else kit.urls.organizations
+        return self.every_language(q, {lang: url(lang) for lang in q.languages}, UNDATED, part.args)
+
+    def page(self, kit: Kit, spec: Spec) -> Page:
+        """Build the list of all officials or all organizations in a language."""
+        q, lang, kind = kit.q, spec.lang, spec.args[0]
+        entries: Sequence[Official | Organization] = q.officials if kind == "officials" else q.organizations
+        scope_kind = OFFICIAL if kind == "officials" else ORGANIZATION
+        url_of = kit.urls.official if kind == "officials" else kit.urls.organization
+        links = tuple(Link(url_of(lang, e.id), entry_name(e, lang),
+                           kit.count_text(sum(n for _, n in q.periods(Scope(scope_kind, lang, e.id))), lang))
+                      for e in sorted(entries, key=lambda e: entry_name(e, lang).casefold()))
+        return kit.page(spec.url, self.template, lang, kit.labels(lang)[kind], entries=links)
+
+
+class People(_Pages):
+    """One official's or one organization's page: who they are and their items, newest first."""
+
+    template = "taxonomy.html"
+
+    def __init__(self, renderer: Renderer, kind: str) -> None:
+        super().__init__(renderer)
+        self.kind = kind
+        self.name = kind
+
+    def partitions(self, q: Queries) -> Iterable[Partition]:
+        """One partition per official (or organization), in registry order."""
+        entries: Sequence[Official | Organization] = q.officials if self.kind == OFFICIAL else q.organizations
+        return [Partition(self.name, (e.id,)) for e in entries]
+
+    def specs(self, q: Queries, part: Partition) -> Iterable[Spec]:
+        """Describe the page in every language."""
+        kit = Kit(q)
+        url = kit.urls.official if self.kind == OFFICIAL else kit.urls.organization
+        return self.every_language(q, {lang: url(lang, part.args[0]) for lang in q.languages}, UNDATED, part.args)
+
+    def page(self, kit: Kit, spec: Spec) -> Page:
+        """Build the page of one official or organization in a language."""
+        q, lang = kit.q, spec.lang
+        labels = kit.labels(lang)
+        items = q.items(Scope(self.kind, lang, spec.args[0]))
+        groups = tuple(TeaserGroup(str(year), kit.teasers(of_year)) for year, of_year in _by_year(items))
+        if self.kind == OFFICIAL:
+            official = q.official(spec.args[0])
+            name, feed_name, subtitle = official.name[lang], official.name[lang], ""
+            roles = tuple(Link("", role.title[lang], period_text(kit, role.start, role.end, lang))
+                          for role in official.roles)
+            up = Link(kit.urls.officials(lang), labels["officials"])
+        else:
+            organization = q.organization(spec.args[0])
+            name, feed_name = organization.name[lang], organization.short[lang]
+            subtitle = feed_name if feed_name != name else ""
+            roles = ()
+            up = Link(kit.urls.organizations(lang), labels["organizations"])
+        return kit.page(spec.url, self.template, lang, name,
+                        feed=Link(kit.urls.feed(spec.url), f"{labels['feed']}: {feed_name}"),
+                        subtitle=subtitle, roles=roles, groups=groups, count=kit.count_text(len(items), lang), up=up)
+
+
+def _by_year(items: Sequence[Item]) -> list[tuple[int, list[Item]]]:
+    """Group newest-first items by year."""
+    years: dict[int, list[Item]] = {}
+    for item in items:
+        years.setdefault(item.published.year, []).append(item)
+    return list(years.items())
+
+
+def period_text(kit: Kit, start: Any, end: Any, lang: str) -> str:
+    """Format the years a role was held: 2020–2022, since 2023."""
+    if start and end:
+        return f"{start.year}–{end.year}" if start.year != end.year else str(start.year)
+    if start:
+        return f"{kit.labels(lang)['since']} {start.year}"
+    return ""
+
+
+class ItemPages(_Pages):
+    """The page of each news item: text, people, translations, neighbours and the way back."""
+
+    name = "item"
+    template = "item.html"
+
+    def partitions(self, q: Queries) -> Iterable[Partition]:
+        """One partition per year of all news, newest first."""
+        years = sorted({year for lang in q.languages for year, _ in q.periods(Scope(NEWS, lang))}, reverse=True)
+        return [Partition(self.name, (str(year),)) for year in years]
+
+    def specs(self, q: Queries, part: Partition) -> Iterable[Spec]:
+        """Describe the item pages of one year, every language, newest first."""
+        kit = Kit(q)
+        year = part.args[0]
+        found = []
+        for lang in q.languages:
+            scope = Scope(NEWS, lang, "", int(year))
+            if int(year) not in dict(q.periods(Scope(NEWS, lang))):
+                continue
+            for item in q.items(scope):
+                url_of = {v.lang: kit.urls.item(v) for v in q.versions(item).values()}
+                found.append(_spec(kit, kit.urls.item(item), lang, url_of, year, self.template, (item.path,),
+                                   key=f"item:{item.key}"))
+        return found
+
+    def page(self, kit: Kit, spec: Spec) -> Page:
+        """Build an item's page."""
+        q, urls = kit.q, kit.urls
+        item = q.item(spec.args[0])
+        item = replace(item, body_html=q.body(item))
+        lang = item.lang
+        labels = kit.labels(lang)
+        section = q.section(item.section)
+        section_link = Link(urls.section(lang, section.id), section.title[lang])
+        versions = q.versions(item)
+        older, newer = q.older(item), q.newer(item)
+        officials = tuple(Link(urls.official(lang, o.id), o.name[lang]) for o in q.officials if o.id in item.officials)
+        organizations = tuple(Link(urls.organization(lang, o.id), o.short[lang], o.name[lang])
+                              for o in q.organizations if o.id in item.organizations)
+        return kit.page(
+            spec.url, self.template, lang, item.title, key=spec.key, nav_url=section_link.url,
+            description=item.summary,
+            feed=Link(urls.feed(section_link.url), f"{labels['feed']}: {section.title[lang]}"),
+            item=item,
+            published=item.published.isoformat(),
+            date_text=kit.day_text(item.day, lang),
+            updated=item.updated.isoformat() if item.updated else "",
+            updated_text=kit.day_text(item.updated.date(), lang) if item.updated else "",
+            section=section_link,
+            officials=officials,
+            organizations=organizations,
+            tags=tuple(link.text for link in (*officials, *organizations)),
+            locales=tuple(kit.labels(t)["locale"] for t in versions if t != lang),
+            json_ld=news_article(kit, item, section.title[lang]),
+            translations=tuple(Link(urls.item(t), kit.labels(t.lang)["read_in"], t.lang)
+                               for t_lang, t in versions.items() if t_lang != lang),
+            older=Link(urls.item(older), older.title) if older else None,
+            newer=Link(urls.item(newer), newer.title) if newer else None,
+            news=Link(urls.news(lang), labels["back_to_news"]),
+        )
+
+
+def news_article(kit: Kit, item: Item, section: str) -> str:
+    """Describe an item as schema.org NewsArticle JSON-LD, safe inside a script element."""
+    urls = kit.urls
+    url = urls.absolute(urls.item(item))
+    publisher = {
+        "@type": "Organization",
+        "name": kit.config.title[item.lang],
+        "url": urls.absolute(urls.home(item.lang)),
+    }
+    data = {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": item.title,
+        "description": item.summary,
+        "datePublished": item.published.isoformat(),
+        "dateModified": (item.updated or item.published).isoformat(),
+        "inLanguage": item.lang,
+        "articleSection": section,
+        "mainEntityOfPage": {"@type": "WebPage", "@id": url},
+        "url": url,
+        "author": publisher,
+        "publisher": publisher,
+    }
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

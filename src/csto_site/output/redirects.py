@@ -1,0 +1,156 @@
+"""Old addresses: the items' `aliases` and site.yaml's `redirects`, as pages and as the nginx include.
+
+A page is left at each old address that a web server serves as HTML (a folder or an .html file): it
+follows at once to the new address. Every old address is also written to `nginx-redirects.conf` as a
+real 301. Old addresses are checked against the outputs the catalogue declares: one may not be the
+address of a page, be given twice, or lead to an address the build does not write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from urllib.parse import unquote
+
+from ..site.model import NEWS, Scope
+from ..site.queries import Queries
+from ..site.urls import Urls, language_of, output_path, redirect_path
+from ..util.errors import ContentError, Problem
+from .nginx import REDIRECTS_CONF, render_redirects
+from .render import Renderer
+from .spec import Declared, Partition, Spec
+from .views import Kit, Link
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """An old address, the site URL it now leads to, and the file and line that ask for it."""
+
+    old: str
+    new: str
+    lang: str
+    title: str
+    source: str
+    line: int
+    entry: str = ""  # the address as the file writes it, when this one was derived from a moved folder
+
+    @property
+    def path(self) -> str:
+        """Return the redirect page's file, or "" when only the web server can redirect this address."""
+        return redirect_path(self.old)
+
+    @property
+    def place(self) -> str:
+        """Return the file a reader of the old address would have asked for, to find clashes."""
+        return self.path or unquote(self.old).lstrip("/")
+
+    def spec(self) -> Spec:
+        """Describe the redirect as an output (its page, when it has one)."""
+        return Spec(self.path, self.old, self.lang, f"redirect:{self.old}",
+                    (self.new, self.title, str(self.line), self.entry), source=self.source)
+
+
+def redirect_of(spec: Spec) -> Redirect:
+    """Read a redirect back from its spec."""
+    new, title, line, entry = spec.args
+    return Redirect(spec.url, new, spec.lang, title, spec.source, int(line), entry)
+
+
+class Redirects:
+    """The page left at every old address, checked against every output the site declares."""
+
+    name = "redirect"
+
+    def __init__(self, renderer: Renderer) -> None:
+        self.renderer = renderer
+
+    def partitions(self, q: Queries, declared: Declared) -> Iterable[Partition]:
+        """One partition: every old address of the site."""
+        return [Partition(self.name)]
+
+    def specs(self, q: Queries, declared: Declared, part: Partition) -> Iterable[Spec]:
+        """List every redirect: the aliases of published items, then site.yaml's `redirects`; report clashes."""
+        redirects = collect(q, declared)
+        problems = clashes(redirects, q, declared)
+        if problems:
+            raise ContentError(problems)
+        return [r.spec() for r in redirects]
+
+    def draw(self, q: Queries, declared: Declared, spec: Spec) -> bytes:
+        """Render the page left at an old address: a link to the new one, followed at once."""
+        redirect = redirect_of(spec)
+        kit = Kit(q)
+        labels = kit.labels(redirect.lang)
+        page = kit.page(redirect.old, "redirect.html", redirect.lang, str(labels["moved"]), key=spec.key,
+                        target=Link(redirect.new, redirect.title or kit.urls.absolute(redirect.new)))
+        return self.renderer.render(q, replace(page, canonical=kit.urls.absolute(redirect.new), in_sitemap=False))
+
+
+class NginxRedirects:
+    """nginx-redirects.conf: every old address as a 301, published with the pages it points to."""
+
+    name = "nginx"
+
+    def partitions(self, q: Queries, declared: Declared) -> Iterable[Partition]:
+        """One partition, one file."""
+        return [Partition(self.name)]
+
+    def specs(self, q: Queries, declared: Declared, part: Partition) -> Iterable[Spec]:
+        """Describe the include."""
+        return [Spec(REDIRECTS_CONF, "/" + REDIRECTS_CONF, q.config.default_language, REDIRECTS_CONF,
+                     source="aliases")]
+
+    def draw(self, q: Queries, declared: Declared, spec: Spec) -> bytes:
+        """Write one exact-match location per old address."""
+        redirects = [redirect_of(s) for part in declared.partitions(Redirects.name) for s in declared.specs(part)]
+        return render_redirects((r.old, r.new) for r in redirects)
+
+
+def collect(q: Queries, declared: Declared) -> list[Redirect]:
+    """List every redirect: the aliases of published items, then site.yaml's `redirects` in order."""
+    config = q.config
+    urls = Urls(config.default_language, config.base_url)
+    found = [Redirect(alias.url, urls.item(item), item.lang, item.title, item.path, alias.line)
+             for lang in config.languages for item in q.items(Scope(NEWS, lang)) for alias in item.aliases]
+    moves = config.redirects
+    pages: list[str] = []
+    if any(m.old.endswith("/") and m.new.endswith("/") for m in moves):
+        pages = [s.url for part in declared.partitions() for s in declared.specs(part) if s.sitemap]
+    for move in moves:
+        lang = language_of(move.new, config.languages, urls)
+        found.append(Redirect(move.old, move.new, lang, "", move.source, move.line))
+        if move.old.endswith("/") and move.new.endswith("/"):
+            # A moved folder (a section) keeps every address below it: its dated archive too.
+            found += [Redirect(move.old + url[len(move.new):], url, lang, "", move.source, move.line, move.old)
+                      for url in pages if url.startswith(move.new) and url != move.new]
+    return found
+
+
+def clashes(redirects: Sequence[Redirect], q: Queries, declared: Declared) -> list[Problem]:
+    """Report old addresses that are real pages or given twice, and redirects to addresses that do not exist."""
+    owners = declared.owners([*(r.place for r in redirects), *(output_path(r.new) for r in redirects)])
+    # One problem per address the files give: a moved folder's derived addresses share its entry.
+    problems: dict[tuple[str, int, str], Problem] = {}
+    first: dict[str, Redirect] = {}
+    for redirect in sorted(redirects, key=lambda r: (r.source, r.line)):
+        where = (redirect.source, redirect.line)
+        earlier = first.setdefault(redirect.place, redirect)
+        if redirect.place in owners:
+            problem = Problem(*where, f"the old address {redirect.old} is {_owner(redirect.place, owners)}",
+                              "remove it: a redirect there would hide that page")
+        elif earlier is not redirect:
+            problem = Problem(*where, f"the old address {redirect.old} is also given in "
+                                      f"{earlier.source}:{earlier.line}", "keep it in one place only")
+        elif output_path(redirect.new) not in owners:
+            problem = Problem(*where, f"the new address {redirect.new} is not a page of the site",
+                              "point it at a page the build writes, e.g. /sections/<section>/")
+        else:
+            continue
+        problems.setdefault((*where, redirect.entry or redirect.old), problem)
+    return list(problems.values())
+
+
+def _owner(path: str, owners: dict[str, str]) -> str:
+    """Name what an output path is: an item's address (by its file), or a page's."""
+    source = owners[path]
+    return f"the address of {source}" if source.endswith(".md") else f"the address of /{path.removesuffix('index.html')}"

@@ -1,0 +1,415 @@
+"""Read access to the site model that records what was read: the dependencies of every output.
+
+Producers (output/) read the site only through `Queries`. Each query notes, in the current
+`Recorder`, a dependency: a key naming what was asked and a value digesting what came back. A later
+build evaluates the same keys on its own model (`Queries.value`) and draws again only the outputs
+whose recorded values changed; so a producer cannot forget a dependency, as it cannot read around
+this class.
+
+Which keys to evaluate again follows from what changed: every key has a scope (`scope_of`), and an
+item belongs to the scopes `scopes(item)` lists, next to the queries that read them. A build that
+changed some items evaluates the keys of their scopes (old and new versions), the keys of the
+registry when a registry changed, and the global keys always.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from ..content.config import SiteConfig
+from ..content.model import Item, Official, Organization, Section
+from ..util.digest import digest_text
+from .assemble import build_archive
+from .model import NEWS, OFFICIAL, ORGANIZATION, SECTION, Edition, Scope, Site, Year
+
+GLOBAL, REGISTRY = "global", "registry"
+CATALOGUE = "catalogue"  # what the producers declared, as post-producers read it
+NEWS_WINDOW = timedelta(days=2)  # Google News lists items of the last two days
+
+
+def scope_of(key: str) -> str:
+    """Return the scope of a dependency key: what must change for its value to change."""
+    kind, _, rest = key.partition("|")
+    if kind in ("items", "periods"):
+        return rest
+    if kind == "latest":
+        return rest.partition("|")[2]
+    if kind in ("item", "body", "older", "newer"):
+        return f"item|{rest}"
+    if kind == "versions":
+        return f"key|{rest}"
+    if kind in ("sections", "officials", "organizations", "official", "organization", "section"):
+        return REGISTRY
+    if kind == "specs":
+        return f"group|{rest}"
+    if kind in ("drawn", "owner"):
+        return f"output|{rest}"
+    if kind in ("parts", "partitions"):
+        return CATALOGUE
+    return GLOBAL
+
+
+def scopes(item: Item) -> list[str]:
+    """List the scopes an item belongs to: its own, its translation key's, and every listing it appears in."""
+    lang, day = item.lang, item.day
+    found = [f"item|{item.path}", f"key|{item.key}"]
+    tops = [Scope(NEWS, lang), Scope(SECTION, lang, item.section),
+            *(Scope(OFFICIAL, lang, o) for o in item.officials),
+            *(Scope(ORGANIZATION, lang, o) for o in item.organizations)]
+    for top in tops:
+        found += [top.key, top.at(day.year).key, top.at(day.year, day.month).key,
+                  top.at(day.year, day.month, day.day).key]
+    return found
+
+
+class Recorder:
+    """The dependencies read while describing or drawing one thing: key -> value."""
+
+    def __init__(self) -> None:
+        self.deps: dict[str, str] = {}
+
+
+@dataclass
+class _Memo:
+    """What the queries of one site derive on first use, shared by every Queries of that site."""
+
+    trees: dict[str, tuple[Year, ...]] = field(default_factory=dict)
+    periods: dict[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)
+    items: dict[str, tuple[Item, ...]] = field(default_factory=dict)
+    by_path: dict[str, Item] = field(default_factory=dict)
+    keys: set[str] = field(default_factory=set)
+    values: dict[str, str] = field(default_factory=dict)
+
+
+class Queries:
+    """Answer the producers' questions about a site, recording each answer's digest."""
+
+    def __init__(self, site: Site, heads: Mapping[str, str], bodies: Mapping[str, str],
+                 body: Callable[[Item], str], now: datetime, files: Mapping[str, tuple[str, str]],
+                 templates: Mapping[str, str], recorder: Recorder | None = None, memo: _Memo | None = None) -> None:
+        self.site = site
+        self.heads = heads
+        self.bodies = bodies
+        self._body = body
+        self.now = now
+        self.files = files
+        self.templates = templates
+        self.recorder = recorder
+        self._memo = memo or _Memo()
+
+    def recording(self, recorder: Recorder | None) -> Queries:
+        """Return queries of the same site that record into `recorder`."""
+        return Queries(self.site, self.heads, self.bodies, self._body, self.now, self.files, self.templates, recorder,
+                       self._memo)
+
+    def _note(self, key: str, value: str) -> None:
+        """Record a dependency."""
+        if self.recorder is not None:
+            self.recorder.deps[key] = value
+
+    def _heads(self, items: Iterable[Item]) -> str:
+        """Digest the heads of items, in order."""
+        heads = self.heads
+        return digest_text(*[heads[i.path] for i in items])
+
+    # -- configuration, interface text, assets --------------------------------------------------
+
+    @property
+    def config(self) -> SiteConfig:
+        """Return site.yaml's configuration."""
+        self._note("config", self.site.config.digest)
+        return self.site.config
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """Return the site's languages, the default first."""
+        return self.config.languages
+
+    def labels(self, lang: str) -> Mapping[str, object]:
+        """Return the interface labels of a language."""
+        labels = self.site.config.labels[lang]
+        self._note(f"labels|{lang}", self._labels_value(lang))
+        return labels
+
+    def _labels_value(self, lang: str) -> str:
+        """Digest a language's labels."""
+        return digest_text(repr(sorted(self.site.config.labels[lang].items())))
+
+    def asset(self, name: str) -> str:
+        """Return the published name of a static file (fingerprinted CSS and JavaScript)."""
+        published = self.files[name][0]
+        self._note(f"asset|{name}", published)
+        return published
+
+    def static_digest(self, name: str) -> str:
+        """Return the digest of a static file's bytes."""
+        found = self.files[name][1]
+        self._note(f"static|{name}", found)
+        return found
+
+    def static_names(self) -> tuple[str, ...]:
+        """Return the names of the static folder's files, sorted."""
+        names = tuple(sorted(self.files))
+        self._note("static", digest_text(*names))
+        return names
+
+    def template(self, name: str) -> str:
+        """Return the digest of a template with every template it extends, includes or imports."""
+        found = self.templates.get(name, "")
+        self._note(f"template|{name}", found)
+        return found
+
+    # -- registries -----------------------------------------------------------------------------
+
+    @property
+    def sections(self) -> tuple[Section, ...]:
+        """Return every section, in order."""
+        self._note("sections", digest_text(repr(self.site.sections)))
+        return self.site.sections
+
+    @property
+    def officials(self) -> tuple[Official, ...]:
+        """Return every official, in registry order."""
+        self._note("officials", digest_text(repr(self.site.officials)))
+        return self.site.officials
+
+    @property
+    def organizations(self) -> tuple[Organization, ...]:
+        """Return every organization, in registry order."""
+        self._note("organizations", digest_text(repr(self.site.organizations)))
+        return self.site.organizations
+
+    def official(self, id: str) -> Official:
+        """Return one official."""
+        found = next(o for o in self.site.officials if o.id == id)
+        self._note(f"official|{id}", digest_text(repr(found)))
+        return found
+
+    def organization(self, id: str) -> Organization:
+        """Return one organization."""
+        found = next(o for o in self.site.organizations if o.id == id)
+        self._note(f"organization|{id}", digest_text(repr(found)))
+        return found
+
+    def section(self, id: str) -> Section:
+        """Return one section."""
+        found = next(s for s in self.site.sections if s.id == id)
+        self._note(f"section|{id}", digest_text(repr(found)))
+        return found
+
+    # -- items and listings ---------------------------------------------------------------------
+
+    def item(self, path: str) -> Item:
+        """Return a published item by its file path."""
+        found = self._by_path()[path]
+        self._note(f"item|{path}", self.heads[path])
+        return found
+
+    def body(self, item: Item) -> str:
+        """Return an item's body as HTML."""
+        self._note(f"body|{item.path}", self.bodies[item.path])
+        return self._body(item)
+
+    def items(self, scope: Scope) -> tuple[Item, ...]:
+        """Return the items of a scope, newest first."""
+        found = self._items(scope)
+        self._note(f"items|{scope.key}", self._heads(found))
+        return found
+
+    def latest(self, scope: Scope, n: int) -> tuple[Item, ...]:
+        """Return the newest `n` items of a scope."""
+        found = self._items(scope)[:n]
+        self._note(f"latest|{n}|{scope.key}", self._heads(found))
+        return found
+
+    def periods(self, scope: Scope) -> tuple[tuple[int, int], ...]:
+        """Return the years of a scope (or months of its year, days of its month) with their item counts, newest first."""
+        found = self._periods(scope)
+        self._note(f"periods|{scope.key}", ",".join(f"{p}:{n}" for p, n in found))
+        return found
+
+    def older(self, item: Item) -> Item | None:
+        """Return the previous item of an item's section."""
+        found = self.site.editions[item.lang].older.get(item.key)
+        self._note(f"older|{item.path}", self._neighbour(found))
+        return found
+
+    def newer(self, item: Item) -> Item | None:
+        """Return the next item of an item's section."""
+        found = self.site.editions[item.lang].newer.get(item.key)
+        self._note(f"newer|{item.path}", self._neighbour(found))
+        return found
+
+    def _neighbour(self, item: Item | None) -> str:
+        """Describe a neighbour by its path and head (the path lets a later build find it again)."""
+        return f"{item.path}\x1f{self.heads[item.path]}" if item is not None else ""
+
+    def versions(self, item: Item) -> Mapping[str, Item]:
+        """Return every published language version of an item (itself included), by language."""
+        return self._versions(item.key)
+
+    def _versions(self, key: str) -> Mapping[str, Item]:
+        """Return the published language versions of a translation key."""
+        found = self.site.translations.get(key)
+        if found is None:
+            found = {i.lang: i for i in self._by_path().values() if i.key == key} if key in self._keys() else {}
+        if not found:
+            raise KeyError(key)
+        self._note(f"versions|{key}", self._heads(found.values()))
+        return found
+
+    def news_window(self) -> tuple[Item, ...]:
+        """Return the items of the last two days, every language, for the news sitemap."""
+        found = self._window()
+        self._note("window", self._heads(found))
+        return found
+
+    def held_back(self) -> tuple[Item, ...]:
+        """Return the drafts and scheduled items left out of this build."""
+        return self.site.held_back
+
+    # -- evaluating recorded keys again -----------------------------------------------------------
+
+    def value(self, key: str) -> str | None:
+        """Return what a recorded key's query answers on this site now (None: it no longer exists)."""
+        memo = self._memo.values
+        if key not in memo:
+            memo[key] = self._evaluate(key)  # type: ignore[assignment]
+        return memo[key]
+
+    def _evaluate(self, key: str) -> str | None:
+        """Run the query a key names, recording nothing but its answer."""
+        kind, _, rest = key.partition("|")
+        ask = _ASK.get(kind)
+        if ask is None:
+            return None
+        quiet = self.recording(Recorder())
+        try:
+            ask(quiet, rest)
+        except (KeyError, StopIteration):
+            return None  # what it named is gone: an item deleted or held back, a registry entry removed
+        return quiet.recorder.deps.get(key) if quiet.recorder is not None else None
+
+    def body_key(self, item: Item) -> str:
+        """Record and return an item's body key without reading the body."""
+        self._note(f"body|{item.path}", self.bodies[item.path])
+        return self.bodies[item.path]
+
+    # -- derived on first use -------------------------------------------------------------------
+
+    def _by_path(self) -> dict[str, Item]:
+        """Index the published items by file path."""
+        memo = self._memo.by_path
+        if not memo:
+            memo.update((i.path, i) for e in self.site.editions.values() for i in e.items)
+        return memo
+
+    def _keys(self) -> set[str]:
+        """Return the translation keys of the published items."""
+        memo = self._memo.keys
+        if not memo:
+            memo.update(i.key for i in self._by_path().values())
+        return memo
+
+    def _top(self, scope: Scope) -> tuple[Item, ...]:
+        """Return every item of a scope's whole listing."""
+        edition: Edition = self.site.editions[scope.lang]
+        if scope.kind == NEWS:
+            return edition.items
+        listing = {SECTION: edition.sections, OFFICIAL: edition.officials, ORGANIZATION: edition.organizations}
+        return listing[scope.kind][scope.id]
+
+    def _tree(self, scope: Scope) -> tuple[Year, ...]:
+        """Return a whole listing grouped by year, month and day."""
+        key = scope.whole.key
+        tree = self._memo.trees.get(key)
+        if tree is None:
+            tree = self._memo.trees[key] = build_archive(self._top(scope))
+        return tree
+
+    def _items(self, scope: Scope) -> tuple[Item, ...]:
+        """Return the items of a scope, newest first (memoised)."""
+        key = scope.key
+        found = self._memo.items.get(key)
+        if found is None:
+            if scope.year is None:
+                found = self._top(scope)
+            else:
+                found = ()
+                for year in self._tree(scope):
+                    if year.year != scope.year:
+                        continue
+                    for month in year.months:
+                        if scope.month is not None and month.month != scope.month:
+                            continue
+                        found += tuple(i for day, items in month.days for i in items
+                                       if scope.day is None or day.day == scope.day)
+            self._memo.items[key] = found
+        return found
+
+    def _periods(self, scope: Scope) -> tuple[tuple[int, int], ...]:
+        """Return the sub-periods of a scope with their counts (memoised)."""
+        key = scope.key
+        found = self._memo.periods.get(key)
+        if found is None:
+            tree = self._tree(scope)
+            if scope.year is None:
+                found = tuple((y.year, y.count) for y in tree)
+            elif scope.month is None:
+                found = tuple((m.month, len(m.items)) for y in tree if y.year == scope.year for m in y.months)
+            else:
+                found = tuple((d.day, len(items)) for y in tree if y.year == scope.year for m in y.months
+                              if m.month == scope.month for d, items in m.days)
+            self._memo.periods[key] = found
+        return found
+
+    def _window(self) -> tuple[Item, ...]:
+        """Return the items of the last two days before `now`, every language, newest first."""
+        found = []
+        for edition in self.site.editions.values():
+            for item in edition.items:  # newest first
+                if item.published < self.now - NEWS_WINDOW:
+                    break
+                if item.published <= self.now:
+                    found.append(item)
+        return tuple(found)
+
+
+def _latest(q: Queries, rest: str) -> object:
+    """Ask for the newest items of a scope, from a key's rest: n|scope."""
+    n, _, scope = rest.partition("|")
+    return q.latest(_parse_scope(scope), int(n))
+
+
+# How to ask again the query a recorded key names (its kind, then the rest of the key).
+_ASK: dict[str, Callable[[Queries, str], object]] = {
+    "items": lambda q, rest: q.items(_parse_scope(rest)),
+    "latest": _latest,
+    "periods": lambda q, rest: q.periods(_parse_scope(rest)),
+    "item": lambda q, rest: q.item(rest),
+    "body": lambda q, rest: q.body_key(q.item(rest)),
+    "older": lambda q, rest: q.older(q.item(rest)),
+    "newer": lambda q, rest: q.newer(q.item(rest)),
+    "versions": lambda q, rest: q._versions(rest),
+    "labels": lambda q, rest: q.labels(rest),
+    "asset": lambda q, rest: q.asset(rest),
+    "static": lambda q, rest: q.static_digest(rest) if rest else q.static_names(),
+    "template": lambda q, rest: q.template(rest),
+    "official": lambda q, rest: q.official(rest),
+    "organization": lambda q, rest: q.organization(rest),
+    "section": lambda q, rest: q.section(rest),
+    "config": lambda q, rest: q.config,
+    "sections": lambda q, rest: q.sections,
+    "officials": lambda q, rest: q.officials,
+    "organizations": lambda q, rest: q.organizations,
+    "window": lambda q, rest: q.news_window(),
+}
+
+
+def _parse_scope(text: str) -> Scope:
+    """Read a scope back from its key."""
+    parts = text.split("|")
+    numbers = [int(p) for p in parts[3:]]
+    return Scope(parts[0], parts[1], parts[2], *numbers)  # type: ignore[arg-type]
