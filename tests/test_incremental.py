@@ -1,7 +1,7 @@
 """Incremental builds are proven, not trusted: equal to a clean build byte for byte, after any edits.
 
-The oracle is `render_outputs` (plus the search index and compressed copies): every page rendered in
-memory from a model loaded without any cache, the simplest build there is.
+The oracle is `helpers.reference` (plus the search index and compressed copies): every output of the
+catalogue drawn in memory from a model loaded without any cache, the simplest build there is.
 """
 
 from __future__ import annotations
@@ -19,27 +19,24 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from helpers.reference import reference
 from helpers.site import MINI, NOW, ROOT, SAMPLE, STATIC, TEMPLATES
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from csto_site.build import cache as cache_module
-from csto_site.build import loader, pipeline
-from csto_site.build.builder import Options, Report, build, load, render_outputs
-from csto_site.build.cache import Cache, Memo
+from csto_site.build import loader, pipeline, read
+from csto_site.build.builder import Options, Report, build
+from csto_site.build.cache import Memo
 from csto_site.build.inputs import walk
 from csto_site.build.loader import scan
-from csto_site.build.pipeline import read_content
 from csto_site.build.plan import Planner
 from csto_site.content import markup
-from csto_site.content.model import Item, Site
+from csto_site.content.model import Item
 from csto_site.content.sources import discover, ignored_files
-from csto_site.output.compress import precompress
-from csto_site.output.search import index_outputs, indexed_pages
-from csto_site.output.sitemaps import sitemap_parts
-from csto_site.output.views import Views
-from csto_site.site.assemble import build_site
+from csto_site.site.model import Site
+from csto_site.site.queries import Queries
 
 
 def generate(content: Path, n: int, seed: int) -> None:
@@ -51,15 +48,6 @@ def options(content: Path, out: Path, templates: Path = TEMPLATES, jobs: int = 1
     """Return options building `content` into `out` with a cache beside it (no search index: Pagefind is slow)."""
     return Options(content=content, out=out, templates=templates, static=STATIC, cache=out.parent / "cache",
                    search=False, jobs=jobs, clean=clean)
-
-
-def reference(content: Path, templates: Path = TEMPLATES, search: bool = False) -> dict[str, bytes]:
-    """Render every file of the site in memory, with no cache: what a build must publish."""
-    loaded = load(Options(content=content, templates=templates, static=STATIC, cache=None, jobs=1), NOW)
-    outputs = render_outputs(loaded, STATIC, NOW)
-    if search:
-        outputs += index_outputs(indexed_pages(outputs))
-    return {o.path: o.data for o in precompress(outputs)}
 
 
 def tree(folder: Path) -> dict[str, bytes]:
@@ -165,16 +153,18 @@ def test_a_new_item_rewrites_only_the_sitemap_of_its_year(site):
     assert_same(tree(out), reference(content))
 
 
-def test_a_new_item_plans_only_the_pages_of_its_year_again(site, monkeypatch):
+def test_a_new_item_describes_again_only_the_partitions_it_touches(site, monkeypatch):
     content, out = site
     build(options(content, out), NOW)
-    planned = []
-    real = Planner.year_drafts
-    monkeypatch.setattr(Planner, "year_drafts", lambda self, year: planned.append(year) or real(self, year))
+    described: list[str] = []
+    real = Planner._describe
+    monkeypatch.setattr(Planner, "_describe",
+                        lambda self, part, *a: described.append(part.id) or real(self, part, *a))
     write_item(content / "alpha" / "2024" / "2024-06-01-a-new-item.md", "A new item", "2024-06-01 10:00",
                "Its body.")
     build(options(content, out), NOW)
-    assert planned == [2024]
+    assert {"archive|2024", "item|2024"} <= set(described)
+    assert not {"archive|2023", "item|2023", "section|beta", "official|anna-petrova"} & set(described)
     assert_same(tree(out), reference(content))
 
 
@@ -189,25 +179,25 @@ def test_a_neighbour_in_another_year_plans_that_year_again(site):
     assert_same(tree(out), reference(content))
 
 
-def test_a_damaged_plan_is_planned_again_and_the_rest_of_the_cache_kept(site):
+def test_a_damaged_state_is_discarded_with_a_warning_and_everything_drawn_again(site):
     content, out = site
     build(options(content, out), NOW)
     with sqlite3.connect(out.parent / "cache" / "cache.sqlite") as db:
-        assert db.execute("UPDATE plans SET pages = X'00010203' WHERE year = 2023").rowcount == 1
-    (out / "news" / "2023" / "11" / "index.html").unlink()  # drawn again from the replanned year
+        assert db.execute("UPDATE partitions SET specs = X'00010203' WHERE id = 'archive|2023'").rowcount == 1
+    (out / "news" / "2023" / "11" / "index.html").unlink()  # drawn again
     append(content / NIGHT_SESSION, "\nA new paragraph.\n")
     report = build(options(content, out), NOW)
     assert [w.message for w in report.warnings if "damaged" in w.message] == [
-        "discarded a damaged plan of 2023 (invalid load key, '\\x00'.)"]
+        "discarded the damaged record of the last build (archive|2023), drawing every output again"]
     assert_same(tree(out), reference(content))
 
 
-def test_a_page_taken_from_the_last_plan_is_drawn_again_when_its_file_is_gone(site):
+def test_a_page_of_an_unchanged_partition_is_drawn_again_when_its_file_is_gone(site):
     content, out = site
     build(options(content, out), NOW)
     page = out / "news" / "2023" / "11" / "index.html"
     page.unlink()
-    # An edit of 2024 makes the build look at the output again; 2023's plan is taken as it was.
+    # An edit of 2024 makes the build look at the output again; 2023's partition is not described again.
     append(content / NIGHT_SESSION, "\nA new paragraph.\n")
     build(options(content, out), NOW)
     assert page.exists()
@@ -218,14 +208,14 @@ def test_a_build_leaves_its_model_to_reference_counting_not_to_the_cycle_collect
     content, out = site
     build(options(content, out), NOW)
     append(content / NIGHT_SESSION, "\nA new paragraph.\n")
-    (out / "news" / "2023" / "11" / "index.html").unlink()  # a page of a stored plan is drawn too
+    (out / "news" / "2023" / "11" / "index.html").unlink()  # a page of an unchanged partition is drawn too
     gc.collect()
     gc.disable()
     gc.set_debug(gc.DEBUG_SAVEALL)
     try:
         build(options(content, out), NOW)
         gc.collect()
-        left = [type(o).__name__ for o in gc.garbage if isinstance(o, (Item, Site, Planner))]
+        left = [type(o).__name__ for o in gc.garbage if isinstance(o, (Item, Site, Planner, Queries))]
     finally:
         gc.set_debug(0)
         gc.garbage.clear()
@@ -252,7 +242,7 @@ def test_a_long_running_process_keeps_the_cache_in_memory_while_no_other_process
     write_item(content / "alpha" / "2024" / "2024-06-01-a-new-item.md", "A new item", "2024-06-01 10:00", "Body.")
     loads.clear()
     build(options(content, out), NOW, memo=memo)
-    assert "Folder" not in loads and "Partition" not in loads, "the parses and the plans came from memory"
+    assert "Folder" not in loads, "the parses came from memory"
     assert_same(tree(out), reference(content))
     # Another process builds: the memo is out of date, and the next build reads the file again.
     append(edit, "\nA new paragraph.\n")
@@ -260,7 +250,7 @@ def test_a_long_running_process_keeps_the_cache_in_memory_while_no_other_process
     append(edit, "\nAnother paragraph.\n")
     loads.clear()
     build(options(content, out), NOW, memo=memo)
-    assert "Folder" in loads and "Partition" in loads
+    assert "Folder" in loads
     assert_same(tree(out), reference(content))
 
 
@@ -361,7 +351,7 @@ def test_cached_bodies_are_not_used_by_another_markdown(site, monkeypatch, conve
     converted.clear()
     # As when markup.py, Python-Markdown or nh3 change: every body is converted again.
     fingerprint = loader.markup_fingerprint()
-    for module in (loader, pipeline):
+    for module in (loader, read):
         monkeypatch.setattr(module, "markup_fingerprint", lambda: "another " + fingerprint)
     (content / "site.yaml").touch()
     build(options(content, out), NOW)
@@ -417,47 +407,24 @@ def test_jobs_do_not_change_a_single_byte(tmp_path):
     assert_same(outputs[0], reference(content))
 
 
-# -- the plan lists exactly the pages the views build --------------------------------------------
+# -- the stored catalogue is what a fresh description gives ---------------------------------------
 
 
-@pytest.mark.parametrize("content", [MINI, SAMPLE], ids=["mini", "sample"])
-def test_the_plan_builds_the_same_pages_as_the_views(content):
-    loaded = load(Options(content=content, templates=TEMPLATES, static=STATIC, cache=None), NOW)
-    views = Views(loaded.site, loaded.urls, {name: name for name in (*ASSET_NAMES,)})
-    expected = views.pages()
-    with Cache.open(None) as cache:
-        lean = read_content(Options(content=content, templates=TEMPLATES, static=STATIC, cache=None), cache, 1)
-        site = build_site(lean.items, lean.registry, lean.config, NOW)
-        lean_views = Views(site, lean.urls, {name: name for name in ASSET_NAMES})
-        bodies = {i.path: i.body_html for e in loaded.site.editions.values() for i in e.items}
-        # Rendering is the identity here: each planned page hands over the Page it would render.
-        planner = Planner(site, lean_views, lean.urls, lean.heads, lean.body_keys, lambda item: bodies[item.path],
-                          "", lean.templates, lambda page: page)  # type: ignore[arg-type,return-value]
-        first = planner.plan()
-        planned = first.pages
-        built = [page.make() for page in planned]
-        # Planned again from the first plan, every year is taken from it, and draws the same pages.
-        again = Planner(site, lean_views, lean.urls, lean.heads, lean.body_keys, lambda item: bodies[item.path],
-                        "", lean.templates, lambda page: page,  # type: ignore[arg-type,return-value]
-                        lambda year, key: planner.partitions.get(year))
-        second = again.plan()
-        replanned = second.pages
-        assert again.taken == set(planner.partitions)
-        assert all(again.partitions[year] is plan for year, plan in planner.partitions.items())
-        assert [page.make() for page in replanned] == built
-        assert [(*p[:7], p.alternates) for p in replanned] == [(*p[:7], p.alternates) for p in planned]
-    assert [p.url for p in built] == [p.url for p in expected]
-    assert [(p.path, p.template, p.key, p.in_sitemap) for p in planned] == [
-        (p.path, p.template, p.key, p.in_sitemap) for p in expected]
-    assert built == expected
-    sitemaps = [(part, [p.url for p in listed]) for part, listed in sitemap_parts(expected).items()]
-    for plan in (first, second):
-        assert [(part, [p.url for p in listed]) for part, (listed, _) in plan.sitemaps.items()] == sitemaps
-        assert [signature for _, signature in plan.sitemaps.values()] == [
-            planner.sitemap_signature(listed) for _, listed in sitemap_parts(planned).items()]
-
-
-ASSET_NAMES = ("style.css", "nav.js", "search.css", "search.js", "favicon.svg")
+@pytest.mark.parametrize("source", [MINI, SAMPLE], ids=["mini", "sample"])
+def test_the_stored_catalogue_is_what_a_fresh_description_gives(source, tmp_path):
+    content = tmp_path / "content"
+    shutil.copytree(source, content)
+    out = tmp_path / "public"
+    build(options(content, out), NOW)
+    write_item(content / sorted(p.name for p in content.iterdir() if (p / "_index.md").exists())[0] / "x.md",
+               "One more item", "2024-07-01 10:00", "Its body.")
+    build(options(content, out), NOW)
+    fresh_out = tmp_path / "fresh" / "public"
+    build(options(content, fresh_out, clean=True), NOW)
+    stored = [sqlite3.connect(o.parent / "cache" / "cache.sqlite").execute(
+        "SELECT id, specs FROM partitions ORDER BY id").fetchall() for o in (out, fresh_out)]
+    assert stored[0] == stored[1]
+    assert_same(tree(out), tree(fresh_out))
 
 
 def test_the_file_scan_sorts_files_as_discover_does(tmp_path):
@@ -636,13 +603,11 @@ def test_items_scheduled_for_later_appear_when_their_time_comes(site):
     later = NOW + timedelta(days=1)
     report = build(options(content, out), later)
     assert report.held_back == 0 and report.written > 0
-    loaded = load(Options(content=content, templates=TEMPLATES, static=STATIC, cache=None), later)
-    expected = {o.path: o.data for o in precompress(render_outputs(loaded, STATIC, later))}
+    expected = reference(content, now=later)
     assert_same(tree(out), expected)
     assert report.items == first.items + 1
     # The clock alone, with no file changed, also ends a build's quick answer: the news sitemap moves on.
     much_later = NOW + timedelta(days=10)
     build(options(content, out), much_later)
-    loaded = load(Options(content=content, templates=TEMPLATES, static=STATIC, cache=None), much_later)
-    expected = {o.path: o.data for o in precompress(render_outputs(loaded, STATIC, much_later))}
+    expected = reference(content, now=much_later)
     assert_same(tree(out), expected)

@@ -22,7 +22,8 @@ from ..content.registry import Registry
 from ..content.sources import REGISTRY_FILES, SourceFile, is_section_index, read_source
 from ..util.errors import Problem
 from ..util.parallel import chunked, fork_map
-from .cache import Cache, Entry, Folder, Record, digest
+from ..util.digest import digest
+from .cache import Cache, Entry, Folder, Record
 from .inputs import RACY_NS, Listing, library_stamps
 
 CHUNK = 64

@@ -37,7 +37,7 @@ from .loader import code_fingerprint
 from .options import Options, Progress, Report
 from .plan import Draw, Planner, Reading, Scheduled, changed_scopes
 from .read import Content, read_content
-from .state import OutputState, new_generation
+from .state import OutputState, StateDamaged, new_generation
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ class Setting:
     jobs: int
 
 
-def _setting(options: Options, now: datetime, cache: Cache, content: Content) -> Setting:
+def prepare(options: Options, now: datetime, cache: Cache, content: Content) -> Setting:
     """Model the site and prepare its queries and catalogue."""
     site = build_site(content.items, content.registry, content.config, now, drafts=options.drafts,
                       future=options.future)
@@ -108,18 +108,27 @@ def _draw(options: Options, now: datetime, progress: Progress | None, trees: Tre
     """Read the content, model it, and draw what changed into the standby; return what the build did."""
     jobs = options.jobs or default_jobs()
     content = read_content(options, cache, jobs, progress, inputs.content)
-    setting = _setting(options, now, cache, content)
+    setting = prepare(options, now, cache, content)
     trees.lock()
     trees.open(verify=options.clean)
     state = OutputState(cache.db, target(options), trusted=False)
     state.trusted = not trees.verify and state.generation() == trees.generation() != ""
-    planner, drawn = plan_and_draw(setting, state, trees.missing, trees, progress, now)
+    try:
+        planner, drawn = plan_and_draw(setting, state, trees.missing, trees, progress, now)
+    except StateDamaged as exc:
+        cache.warnings.append(Problem(str(cache.path or "cache"), 0, f"discarded the damaged record of the last "
+                                      f"build ({exc}), drawing every output again", "nothing to do", warning=True))
+        state.trusted = False
+        planner, drawn = plan_and_draw(setting, state, trees.missing, trees, progress, now)
     published = Published_()
     for d in drawn:
         published.written.update(d.written)
         published.rendered[d.path] = ("", [Published(path, file_digest, d.indexed and path == d.path)
                                           for path, file_digest in d.files])
     dropped = set(planner.changes.dropped_outputs)
+    if not state.trusted:
+        # Nothing was known of the last build: what it published and this one did not draw is gone.
+        dropped |= set(trees.signatures) - set(published.rendered) - {f"{BUNDLE}/"}
     if options.search:
         kept = f"{BUNDLE}/"
         if options.reindex or not trees.intact(kept):
@@ -200,7 +209,7 @@ def check_outputs(options: Options, now: datetime) -> Site:
     """Check what a build checks, drawing in memory each output the last build did not publish as it is now."""
     with Cache.open(options.cache, read_only=True) as cache, collector_paused():
         content = read_content(options, cache, options.jobs or default_jobs())
-        setting = _setting(options, now, cache, content)
+        setting = prepare(options, now, cache, content)
         state = OutputState(cache.db, target(options), trusted=False)
         generation = "" if options.clean else published_generation(options.out)
         state.trusted = generation != "" and state.generation() == generation

@@ -61,14 +61,26 @@ def output_consumer(path: str) -> str:
     return f"o:{path}"
 
 
+class StateDamaged(Exception):
+    """A row of the stored state cannot be read (damaged, or written by another program)."""
+
+
+def _decode(decoder: msgspec.msgpack.Decoder, blob: bytes, what: str) -> object:
+    """Decode one stored value, or raise StateDamaged naming it."""
+    try:
+        return decoder.decode(blob)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise StateDamaged(what) from exc
+
+
 def encode_specs(specs: Sequence[Spec]) -> bytes:
     """Encode a partition's specs."""
     return _ENCODE.encode([(s.path, s.url, s.lang, s.key, s.args, s.alternates, s.sitemap, s.source) for s in specs])
 
 
-def decode_specs(blob: bytes) -> list[Spec]:
+def decode_specs(blob: bytes, what: str = "specs") -> list[Spec]:
     """Decode a partition's specs."""
-    return [Spec(*row) for row in _SPECS.decode(blob)]
+    return [Spec(*row) for row in _decode(_SPECS, blob, what)]  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -128,7 +140,7 @@ class OutputState:
         if part_id not in self._specs:
             row = self.db.execute("SELECT specs FROM partitions WHERE target = ? AND id = ?",
                                   (self.target, part_id)).fetchone()
-            self._specs[part_id] = decode_specs(row[0]) if row else []
+            self._specs[part_id] = decode_specs(row[0], part_id) if row else []
         return self._specs[part_id]
 
     def candidates(self, scopes: Iterable[str]) -> dict[str, str]:
@@ -150,7 +162,7 @@ class OutputState:
         wide = set(wide)
         if wide:
             for consumer, blob in self.db.execute("SELECT consumer, deps FROM wide WHERE target = ?", (self.target,)):
-                if not wide.isdisjoint(_DEPS.decode(blob)):
+                if not wide.isdisjoint(_decode(_DEPS, blob, consumer)):  # type: ignore[arg-type]
                     found.add(consumer)
         return found
 
@@ -162,12 +174,12 @@ class OutputState:
 
     def outputs_of(self, part_id: str) -> dict[str, Files]:
         """Return the stored outputs of a partition with their files."""
-        return {path: tuple(_FILES.decode(blob)) for path, blob in self.db.execute(
+        return {path: tuple(_decode(_FILES, blob, path)) for path, blob in self.db.execute(  # type: ignore[arg-type]
             "SELECT path, files FROM outputs WHERE target = ? AND partition = ?", (self.target, part_id))}
 
     def files(self, paths: Iterable[str]) -> dict[str, Files]:
         """Return the stored files of some outputs."""
-        return {path: tuple(_FILES.decode(blob)) for path, blob in self._query_in(
+        return {path: tuple(_decode(_FILES, blob, path)) for path, blob in self._query_in(  # type: ignore[arg-type]
             "SELECT path, files FROM outputs WHERE target = ? AND path IN", paths)}
 
     def owners(self, paths: Iterable[str]) -> dict[str, str]:
@@ -189,8 +201,8 @@ class OutputState:
 
     def all_files(self) -> Iterator[tuple[str, str]]:
         """Yield every stored output file with its digest."""
-        for (blob,) in self.db.execute("SELECT files FROM outputs WHERE target = ?", (self.target,)):
-            yield from _FILES.decode(blob)
+        for path, blob in self.db.execute("SELECT path, files FROM outputs WHERE target = ?", (self.target,)):
+            yield from _decode(_FILES, blob, path)  # type: ignore[misc]
 
     def _query_in(self, query: str, values: Iterable[str]) -> list[tuple[str, ...]]:
         """Run `query ... (values)` for many values at once, through a temporary table."""

@@ -229,9 +229,8 @@ class Archive(_Pages):
         found: list[tuple[str, str, tuple[str, ...]]] = []  # (lang, url, args)
         for lang in q.languages:
             for scope in (Scope(NEWS, lang), *(Scope(SECTION, lang, s.id) for s in q.sections)):
-                if year not in dict(q.periods(scope)):
-                    continue
-                found += [(lang, kit.urls.listing(s), _scope_args(s)) for s in self.dated(q, scope.at(year))]
+                if q.periods(scope.at(year)):  # the year has months with items
+                    found += [(lang, kit.urls.listing(s), _scope_args(s)) for s in self.dated(q, scope.at(year))]
         url_of: dict[str, dict[str, str]] = {}
         for lang, url, _ in found:
             url_of.setdefault(url[len(kit.urls.prefix(lang)):], {})[lang] = url
@@ -405,10 +404,7 @@ class ItemPages(_Pages):
         year = part.args[0]
         found = []
         for lang in q.languages:
-            scope = Scope(NEWS, lang, "", int(year))
-            if int(year) not in dict(q.periods(Scope(NEWS, lang))):
-                continue
-            for item in q.items(scope):
+            for item in q.items(Scope(NEWS, lang, "", int(year))):
                 url_of = {v.lang: kit.urls.item(v) for v in q.versions(item).values()}
                 found.append(_spec(kit, kit.urls.item(item), lang, url_of, year, self.template, (item.path,),
                                    key=f"item:{item.key}"))

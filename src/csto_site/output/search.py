@@ -14,7 +14,7 @@ from typing import Any
 
 import cbor2
 
-from ..publish.trees import Output
+from .spec import Output
 from ..site.urls import SEARCH_BUNDLE
 from ..util.errors import ContentError, Problem
 

@@ -1,0 +1,102 @@
+"""The reference build the tests compare every build with: the whole catalogue drawn in memory, nothing cached.
+
+No engine, no recorded dependencies, no publisher: every producer lists its partitions, describes
+them and draws every output; post-producers read what was declared from a plain in-memory list. An
+incremental build must publish exactly these bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from helpers.site import NOW, STATIC, TEMPLATES
+
+from csto_site.build.cache import Cache
+from csto_site.build.options import Options
+from csto_site.build.pipeline import prepare
+from csto_site.build.read import read_content
+from csto_site.output.compress import compressed
+from csto_site.output.search import index_outputs, indexed_pages
+from csto_site.output.spec import Output, Partition, Spec
+from csto_site.site.model import Site
+from csto_site.util.digest import bytes_digest
+from csto_site.util.errors import ContentError, Problem
+
+
+class Declared:
+    """What the producers declared, in the order they declared it."""
+
+    def __init__(self) -> None:
+        self.order: list[Partition] = []
+        self.by_id: dict[str, list[Spec]] = {}
+        self.digests: dict[str, str] = {}
+
+    def add(self, part: Partition, specs: list[Spec]) -> None:
+        """Keep a partition's specs."""
+        self.order.append(part)
+        self.by_id[part.id] = specs
+
+    def partitions(self, producer: str | None = None) -> Sequence[Partition]:
+        """Return the partitions of one producer, or all."""
+        return [p for p in self.order if producer is None or p.producer == producer]
+
+    def specs(self, part: Partition) -> Sequence[Spec]:
+        """Return a partition's specs."""
+        return self.by_id[part.id]
+
+    def sitemaps(self) -> dict[str, list[Partition]]:
+        """Return the partitions whose pages each sitemap lists."""
+        found: dict[str, list[Partition]] = {}
+        for part in self.order:
+            for name in sorted({s.sitemap for s in self.by_id[part.id]} - {""}):
+                found.setdefault(name, []).append(part)
+        return found
+
+    def owners(self, paths: Iterable[str]) -> dict[str, str]:
+        """Return the source of the spec that writes each path."""
+        wanted = set(paths)
+        return {s.path: s.source for specs in self.by_id.values() for s in specs if s.path in wanted}
+
+    def drawn(self, path: str) -> str:
+        """Return the digest of a drawn output."""
+        return self.digests.get(path, "")
+
+
+def reference_site(content: Path, templates: Path = TEMPLATES, static: Path = STATIC, now: datetime = NOW
+                   ) -> tuple[Site, list[Output]]:
+    """Draw every output of the site in memory, with no cache; return the model and the outputs."""
+    options = Options(content=content, templates=templates, static=static, cache=None, jobs=1)
+    with Cache.open(None) as cache:
+        setting = prepare(options, now, cache, read_content(options, cache, 1))
+        q, declared, outputs = setting.q, Declared(), []
+        for producer in setting.catalogue.producers:
+            for part in producer.partitions(q):
+                specs = list(producer.specs(q, part))
+                declared.add(part, specs)
+                outputs += [Output(s.path, producer.draw(q, s), s.source) for s in specs if s.path]
+        declared.digests = {o.path: bytes_digest(o.data) for o in outputs}
+        for post in setting.catalogue.post:
+            for part in post.partitions(q, declared):
+                specs = list(post.specs(q, declared, part))
+                declared.add(part, specs)
+                outputs += [Output(s.path, post.draw(q, declared, s), s.source) for s in specs if s.path]
+    owners: dict[str, str] = {}
+    problems = []
+    for output in outputs:
+        if output.path in owners:
+            problems.append(Problem(output.source, 0, f"{output.path} is also written by {owners[output.path]}"))
+        owners.setdefault(output.path, output.source)
+    if problems:
+        raise ContentError(problems)
+    return setting.site, outputs
+
+
+def reference(content: Path, templates: Path = TEMPLATES, search: bool = False, now: datetime = NOW,
+              static: Path = STATIC) -> dict[str, bytes]:
+    """Return every file a build of `content` must publish, by path: outputs, search index, compressed copies."""
+    _, outputs = reference_site(content, templates, static, now)
+    if search:
+        outputs += index_outputs(indexed_pages(outputs))
+    return {o.path: o.data for output in outputs for o in (output, *compressed(output))}
