@@ -9,15 +9,14 @@ import pytest
 from helpers.site import NOW, STATIC, TEMPLATES, build_into, copy_fixture
 
 from csto_site.build.builder import Options, build
-from csto_site.output.assets import fingerprint, fingerprinted_name
-from csto_site.publish.trees import Output
+from csto_site.output.assets import fingerprinted_name, static_files
 from csto_site.util.errors import ContentError
 
-STATIC_OUTPUTS = (
-    Output("static/style.css", b"body { color: #123; }\n", "static/style.css"),
-    Output("static/vendor/tool.js", b"console.log(1);\n", "static/vendor/tool.js"),
-    Output("static/favicon.svg", b"<svg/>", "static/favicon.svg"),
-)
+STATIC_FILES = {
+    "style.css": b"body { color: #123; }\n",
+    "vendor/tool.js": b"console.log(1);\n",
+    "favicon.svg": b"<svg/>",
+}
 
 
 def test_the_name_carries_the_first_8_hex_digits_of_the_content_sha256():
@@ -27,25 +26,22 @@ def test_the_name_carries_the_first_8_hex_digits_of_the_content_sha256():
 
 
 def test_fingerprints_are_deterministic_and_follow_the_content():
-    first, again = fingerprint(STATIC_OUTPUTS, ()), fingerprint(STATIC_OUTPUTS, ())
+    first, again = static_files(STATIC_FILES, ()), static_files(STATIC_FILES, ())
     assert first == again
-    changed = fingerprint([Output("static/style.css", b"body { color: #124; }\n", "x")], ())
-    assert changed.names["style.css"] != first.names["style.css"]
+    changed = static_files({"style.css": b"body { color: #124; }\n"}, ())
+    assert changed["style.css"].published != first["style.css"].published
 
 
 def test_css_and_js_are_renamed_and_other_files_keep_their_names():
-    assets = fingerprint(STATIC_OUTPUTS, ("style.css",))
-    assert re.fullmatch(r"style\.[0-9a-f]{8}\.css", assets.names["style.css"])
-    assert re.fullmatch(r"vendor/tool\.[0-9a-f]{8}\.js", assets.names["vendor/tool.js"])
-    assert assets.names["favicon.svg"] == "favicon.svg"
-    assert [o.path for o in assets.outputs] == [f"static/{assets.names[n]}"
-                                                for n in ("style.css", "vendor/tool.js", "favicon.svg")]
-    assert [o.data for o in assets.outputs] == [o.data for o in STATIC_OUTPUTS]
+    files = static_files(STATIC_FILES, ("style.css",))
+    assert re.fullmatch(r"style\.[0-9a-f]{8}\.css", files["style.css"].published)
+    assert re.fullmatch(r"vendor/tool\.[0-9a-f]{8}\.js", files["vendor/tool.js"].published)
+    assert files["favicon.svg"].published == "favicon.svg"
 
 
 def test_a_required_asset_missing_from_static_is_a_problem_not_a_crash():
     with pytest.raises(ContentError) as caught:
-        fingerprint(STATIC_OUTPUTS, ("style.css", "nav.js"))
+        static_files(STATIC_FILES, ("style.css", "nav.js"))
     assert [(p.path, p.message) for p in caught.value.problems] == [
         ("static/nav.js", "the templates need this file but the static folder has none")]
 

@@ -106,7 +106,7 @@ def drawn(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The address of every page drawn from now on."""
     urls: list[str] = []
     original = Renderer.render
-    monkeypatch.setattr(Renderer, "render", lambda self, page: urls.append(page.url) or original(self, page))
+    monkeypatch.setattr(Renderer, "render", lambda self, q, page: urls.append(page.url) or original(self, q, page))
     return urls
 
 
@@ -170,11 +170,11 @@ def test_after_a_build_a_template_mistake_is_still_found(mini_copy: Path, tmp_pa
 def test_a_mistake_drawn_by_a_forked_worker_is_reported_at_its_line(mini_copy: Path, tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    from csto_site.build import pipeline
+    from csto_site.build import draw
 
     # As on a large archive: the pages are drawn by two forked workers, a few at a time.
-    monkeypatch.setattr(pipeline, "PARALLEL_RENDER_FROM", 1)
-    monkeypatch.setattr(pipeline, "RENDER_CHUNK", 3)
+    monkeypatch.setattr(draw, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(draw, "CHUNK", 3)
     templates = Path(shutil.copytree(TEMPLATES, tmp_path / "templates"))
     item = templates / "item.html"
     text = item.read_text(encoding="utf-8")

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import gzip
+import shutil
 
 import brotli
 import pytest
-from helpers.site import build_into, copy_fixture
+from helpers.site import STATIC, build_into, cli_args, copy_fixture
 
-from csto_site.output.compress import MIN_SIZE, compressed, precompress
-from csto_site.publish.trees import Output
-from csto_site.util.errors import ContentError
+from csto_site import cli
+from csto_site.output.compress import MIN_SIZE, compressed
+from csto_site.output.spec import Output
 
 PAGE = Output("news/index.html", ("<p>Collective security treaty news.</p>\n" * 80).encode(), "home.html")
 
@@ -44,11 +45,16 @@ def test_incompressible_text_gets_no_copy_larger_than_itself():
     assert all(len(o.data) < len(noise.data) for o in compressed(noise))
 
 
-def test_a_copy_clashing_with_a_static_file_is_reported():
-    clash = Output("news/index.html.gz", b"hand-made", "static/news/index.html.gz")
-    with pytest.raises(ContentError) as caught:
-        precompress([PAGE, clash])
-    assert "news/index.html.gz is also written by" in str(caught.value)
+def test_a_copy_clashing_with_a_static_file_is_reported(tmp_path, capsys):
+    static = tmp_path / "static"
+    shutil.copytree(STATIC, static)
+    (static / "map.svg").write_bytes(b"<svg>" + b" " * 2 * MIN_SIZE + b"</svg>")
+    (static / "map.svg.gz").write_bytes(b"hand-made")
+    content = copy_fixture(tmp_path / "content")
+    result = cli.main(cli_args("build", content, tmp_path / "public", "--no-search", "--static", str(static)))
+    assert result == 1
+    assert "static/map.svg.gz is also written by static/map.svg (its compressed copy)" in capsys.readouterr().err
+    assert not (tmp_path / "public").exists()
 
 
 def test_the_built_site_has_copies_of_its_text_files_that_decompress_to_them(tmp_path):

@@ -11,12 +11,12 @@ import markdown.util
 import pytest
 import yaml
 from helpers.links import page_path
+from helpers.reference import draw_site
 from helpers.site import MINI, NOW, STATIC, TEMPLATES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slugify import slugify
 
-from csto_site.build.builder import ASSETS, Loaded, render_outputs
 from csto_site.content.config import load_config
 from csto_site.content.items import ITEM_KEYS, make_slug, parse_item
 from csto_site.content.markup import Markup
@@ -24,7 +24,7 @@ from csto_site.content.model import Item
 from csto_site.content.registry import load_registry
 from csto_site.content.sources import SourceFile, discover
 from csto_site.output.render import Renderer, load_labels
-from csto_site.output.views import Views, plural
+from csto_site.output.views import plural
 from csto_site.site.assemble import build_archive, build_site, newest_first
 from csto_site.site.urls import Urls
 from csto_site.util.errors import Problem
@@ -131,7 +131,7 @@ def test_every_prefix_of_every_item_url_is_a_page(drawn, world):
              for i in drawn for lang in ("en", "ru")]
     site = build_site(drawn, registry, config, NOW)
     urls = Urls(config.default_language, config.base_url)
-    pages = {p.url for p in Views(site, urls, {name: name for name in ASSETS}).pages()}
+    pages = {"/" + o.path.removesuffix("index.html") for o in draw_site(site, world[3])}
     for item in drawn:
         url = urls.item(item)
         assert url in pages
@@ -238,7 +238,7 @@ def test_any_front_matter_gives_an_item_or_problems_never_an_exception(front, la
     assert item.title and SLUG.match(item.slug) and len(item.slug) <= 100
     assert item.published.utcoffset() is not None
     site = build_site([item], registry, config, NOW, drafts=True, future=True)
-    outputs = render_outputs(Loaded(site, renderer, Urls(config.default_language, config.base_url)), STATIC, NOW)
+    outputs = draw_site(site, renderer)
     assert any(o.path.endswith("/index.html") and item.slug in o.path for o in outputs)
 
 

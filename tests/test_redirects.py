@@ -7,12 +7,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers.site import NOW, build_into, cli_args, options
+from helpers.reference import reference_declared
+from helpers.site import build_into, cli_args
 from helpers.tools import require_tool, vnu_jar
 
 from csto_site import cli
-from csto_site.build.builder import load
-from csto_site.site.redirects import collect_redirects
+from csto_site.output.redirects import redirect_of
+from csto_site.output.spec import Partition
 
 ITEM = "alpha/2024/2024-06-01-moved-item.md"
 ITEM_URL = "/news/2024/06/01/moved-item/"
@@ -67,9 +68,7 @@ def test_an_alias_leaves_a_redirect_page_at_the_old_address(mini_copy: Path, tmp
 
 def test_an_address_with_another_extension_is_listed_for_the_web_server_only(mini_copy: Path, tmp_path: Path) -> None:
     write(mini_copy, ITEM, item('["/detail.php"]'))
-    loaded = load(options(mini_copy, tmp_path / "public"), NOW)
-
-    redirects = collect_redirects(loaded.site, loaded.urls, [])
+    redirects = [redirect_of(s) for s in reference_declared(mini_copy).specs(Partition("redirect"))]
 
     assert [(r.old, r.new, r.path) for r in redirects] == [("/detail.php", ITEM_URL, "")]
 
@@ -102,14 +101,15 @@ def test_a_moved_section_keeps_every_address_below_it(mini_copy: Path, tmp_path:
 def test_the_redirect_list_names_every_old_and_new_address(mini_copy: Path, tmp_path: Path) -> None:
     write(mini_copy, ITEM, item('["/old/moved/"]'))
     add_redirects(mini_copy, "  /ru/old-alpha/: /ru/sections/alpha/\n")
-    loaded = load(options(mini_copy, tmp_path / "public"), NOW)
-
-    redirects = collect_redirects(loaded.site, loaded.urls, ["/ru/sections/alpha/", "/ru/sections/alpha/2024/"])
+    redirects = [redirect_of(s) for s in reference_declared(mini_copy).specs(Partition("redirect"))]
 
     assert [(r.old, r.new, r.lang, r.source, r.line) for r in redirects] == [
         ("/old/moved/", ITEM_URL, "en", str(mini_copy / ITEM), 4),
         ("/ru/old-alpha/", "/ru/sections/alpha/", "ru", str(mini_copy / "site.yaml"), 11),
         ("/ru/old-alpha/2024/", "/ru/sections/alpha/2024/", "ru", str(mini_copy / "site.yaml"), 11),
+        ("/ru/old-alpha/2024/03/", "/ru/sections/alpha/2024/03/", "ru", str(mini_copy / "site.yaml"), 11),
+        ("/ru/old-alpha/2023/", "/ru/sections/alpha/2023/", "ru", str(mini_copy / "site.yaml"), 11),
+        ("/ru/old-alpha/2023/11/", "/ru/sections/alpha/2023/11/", "ru", str(mini_copy / "site.yaml"), 11),
     ]
 
 

@@ -11,18 +11,20 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from helpers.site import NOW, STATIC, TEMPLATES
-
 from csto_site.build.cache import Cache
 from csto_site.build.options import Options
-from csto_site.build.pipeline import prepare
+from csto_site.build.pipeline import prepare, static_folder
 from csto_site.build.read import read_content
+from csto_site.output.catalogue import Catalogue, catalogue
 from csto_site.output.compress import compressed
+from csto_site.output.render import Renderer, template_digests
 from csto_site.output.search import index_outputs, indexed_pages
 from csto_site.output.spec import Output, Partition, Spec
 from csto_site.site.model import Site
-from csto_site.util.digest import bytes_digest
+from csto_site.site.queries import Queries
+from csto_site.util.digest import bytes_digest, digest
 from csto_site.util.errors import ContentError, Problem
+from helpers.site import NOW, STATIC, TEMPLATES
 
 
 class Declared:
@@ -70,18 +72,42 @@ def reference_site(content: Path, templates: Path = TEMPLATES, static: Path = ST
     options = Options(content=content, templates=templates, static=static, cache=None, jobs=1)
     with Cache.open(None) as cache:
         setting = prepare(options, now, cache, read_content(options, cache, 1))
-        q, declared, outputs = setting.q, Declared(), []
-        for producer in setting.catalogue.producers:
-            for part in producer.partitions(q):
-                specs = list(producer.specs(q, part))
-                declared.add(part, specs)
-                outputs += [Output(s.path, producer.draw(q, s), s.source) for s in specs if s.path]
-        declared.digests = {o.path: bytes_digest(o.data) for o in outputs}
-        for post in setting.catalogue.post:
-            for part in post.partitions(q, declared):
-                specs = list(post.specs(q, declared, part))
-                declared.add(part, specs)
-                outputs += [Output(s.path, post.draw(q, declared, s), s.source) for s in specs if s.path]
+        return setting.site, draw_catalogue(setting.q, setting.catalogue)[0]
+
+
+def draw_site(site: Site, renderer: Renderer, now: datetime = NOW, static: Path = STATIC) -> list[Output]:
+    """Draw every output of a site model whose items carry their bodies (built in memory by a test)."""
+    items = [i for e in site.editions.values() for i in e.items]
+    files, read_static = static_folder(static)
+    q = Queries(site, {i.path: digest(repr(i)) for i in items}, {i.path: digest(i.body_html) for i in items},
+                lambda item: item.body_html, now, {n: (f.published, f.digest) for n, f in files.items()},
+                template_digests(renderer.env, renderer.sources()))
+    return draw_catalogue(q, catalogue(renderer, read_static))[0]
+
+
+def reference_declared(content: Path, templates: Path = TEMPLATES, static: Path = STATIC, now: datetime = NOW
+                       ) -> Declared:
+    """Return everything the catalogue of a site declares."""
+    options = Options(content=content, templates=templates, static=static, cache=None, jobs=1)
+    with Cache.open(None) as cache:
+        setting = prepare(options, now, cache, read_content(options, cache, 1))
+        return draw_catalogue(setting.q, setting.catalogue)[1]
+
+
+def draw_catalogue(q: Queries, every: Catalogue) -> tuple[list[Output], Declared]:
+    """Describe and draw every output of a catalogue; refuse two outputs at one path."""
+    declared, outputs = Declared(), []
+    for producer in every.producers:
+        for part in producer.partitions(q):
+            specs = list(producer.specs(q, part))
+            declared.add(part, specs)
+            outputs += [Output(s.path, producer.draw(q, s), s.source) for s in specs if s.path]
+    declared.digests = {o.path: bytes_digest(o.data) for o in outputs}
+    for post in every.post:
+        for part in post.partitions(q, declared):
+            specs = list(post.specs(q, declared, part))
+            declared.add(part, specs)
+            outputs += [Output(s.path, post.draw(q, declared, s), s.source) for s in specs if s.path]
     owners: dict[str, str] = {}
     problems = []
     for output in outputs:
@@ -90,7 +116,7 @@ def reference_site(content: Path, templates: Path = TEMPLATES, static: Path = ST
         owners.setdefault(output.path, output.source)
     if problems:
         raise ContentError(problems)
-    return setting.site, outputs
+    return outputs, declared
 
 
 def reference(content: Path, templates: Path = TEMPLATES, search: bool = False, now: datetime = NOW,

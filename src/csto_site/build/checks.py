@@ -14,8 +14,9 @@ from functools import partial
 from pathlib import Path
 
 from ..content.frontmatter import split
-from ..content.model import Item, Site
+from ..content.model import Item
 from ..content.sources import ignored_files
+from ..site.model import Site
 from ..util.errors import Problem
 from ..util.parallel import chunked, default_jobs, fork_map
 from .builder import Options, check_outputs

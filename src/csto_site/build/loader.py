@@ -20,9 +20,9 @@ from ..content.markup import Markup
 from ..content.model import Item
 from ..content.registry import Registry
 from ..content.sources import REGISTRY_FILES, SourceFile, is_section_index, read_source
+from ..util.digest import digest
 from ..util.errors import Problem
 from ..util.parallel import chunked, fork_map
-from ..util.digest import digest
 from .cache import Cache, Entry, Folder, Record
 from .inputs import RACY_NS, Listing, library_stamps
 

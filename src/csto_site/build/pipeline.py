@@ -156,6 +156,7 @@ def plan_and_draw(setting: Setting, state: OutputState, missing: set[str], sink:
     scheduled = Scheduled()
     for producer in setting.catalogue.producers:
         _merge(scheduled, planner.describe(producer.name, producer.partitions(q), producer.specs))
+    scheduled.problems += planner.check()
     _raise(scheduled)
     if isinstance(sink, Trees):
         sink.begin([d.spec.path for d in scheduled.draws])
@@ -170,6 +171,7 @@ def plan_and_draw(setting: Setting, state: OutputState, missing: set[str], sink:
         describe: Callable[[Queries, object], Sequence[object]] = (
             lambda qq, part, pr=producer: pr.specs(qq, Reading(planner, qq, digests), part))  # type: ignore[misc]
         _merge(post, planner.describe(producer.name, producer.partitions(q, Reading(planner, q, digests)), describe))
+    post.problems += planner.check()
     _raise(post)
     posts = {p.name: p for p in setting.catalogue.post}
     if isinstance(sink, Trees):

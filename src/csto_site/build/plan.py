@@ -30,6 +30,7 @@ from ..util.errors import Problem
 from .state import Changes, OutputState, output_consumer, partition_consumer
 
 Describe = Callable[[Queries, Partition], Iterable[Spec]]
+COPIES = (".gz", ".br")  # the compressed copies drawing may add beside an output
 NEIGHBOUR_SEPARATOR = "\x1f"
 
 
@@ -83,6 +84,8 @@ class Planner:
         self.described: dict[str, list[Spec]] = {}  # the partitions described in this build
         self.stored = state.partitions()
         self.dirty: set[str] = set()  # consumers that read a key whose value changed
+        self.index: dict[str, list[tuple[str, Spec]]] = {}  # path -> the described partitions writing it
+        self.fresh: list[tuple[str, Spec]] = []  # outputs new in this build, to check
 
     def mark_dirty(self, candidates: Mapping[str, str], value: Callable[[str], str | None],
                    wide: Mapping[str, str] | None = None) -> None:
@@ -120,7 +123,13 @@ class Planner:
         old = {s.path: s for s in self.state.specs(pid)} if pid in self.stored else {}
         new = {s.path: s for s in specs if s.path}
         scheduled.removed |= old.keys() - new.keys()
-        scheduled.problems += self._check_paths([p for p in new if p not in old], pid)
+        for path in old:
+            owners = self.index.get(path)
+            if owners:
+                self.index[path] = [(p, s) for p, s in owners if p != pid]
+        for path, spec in new.items():
+            self.index.setdefault(path, []).append((pid, spec))
+        self.fresh += [(pid, s) for p, s in new.items() if p not in old]
         scheduled.draws += [Draw(spec, producer, pid) for path, spec in new.items()
                             if old.get(path) != spec or output_consumer(path) in self.dirty or path in self.missing]
 
@@ -147,33 +156,49 @@ class Planner:
             self.changes.dropped_consumers.add(output_consumer(path))
         return removed
 
-    def _check_paths(self, paths: Sequence[str], pid: str) -> list[Problem]:
-        """Report new output paths that would leave the output folder, or that another partition writes."""
+    def check(self) -> list[Problem]:
+        """Report the outputs new in this build that leave the output folder or share a file with another output."""
+        fresh, self.fresh = self.fresh, []
+        paths = [s.path for _, s in fresh]
+        copies = {p + suffix: p for p in paths for suffix in COPIES}
+        bases = {p[:-len(suffix)]: p for p in paths for suffix in COPIES if p.endswith(suffix)}
+        owners = self._owners([*paths, *copies, *bases])
         problems = []
-        owners = self.state.owners(paths) if self.trusted else {}
-        for path in paths:
-            reason = path_error(path)
+        for pid, spec in fresh:
+            reason = path_error(spec.path)
             if reason:
-                problems.append(Problem(pid, 0, f"cannot write {path!r}: {reason}",
+                problems.append(Problem(spec.source, 0, f"cannot write {spec.path!r}: {reason}",
                                         "use an address made of letters, digits and hyphens"))
-            owner = owners.get(path)
-            if owner is not None and owner != pid and owner not in self.described:
-                problems.append(Problem(pid, 0, f"{path} is also written by {owner}", "give one of them another address"))
-        return problems
+            others = [s for p, s in owners.get(spec.path, []) if (p, s) != (pid, spec)]
+            if others:
+                problems.append(Problem(spec.source, 0, f"{spec.path} is also written by {others[0].source}",
+                                        "give one of them another address"))
+        for copy, path in copies.items():
+            for _, spec in owners.get(copy, []):
+                problems.append(Problem(spec.source, 0, f"{copy} is also written by {_source(owners, path)} "
+                                        "(its compressed copy)", "rename one of them"))
+        for base, path in bases.items():
+            if base in owners:
+                problems.append(Problem(_source(owners, path), 0, f"{path} is also written by "
+                                        f"{_source(owners, base)} (its compressed copy)", "rename one of them"))
+        return sorted(set(problems))
 
-    def owners(self, paths: Sequence[str]) -> dict[str, str]:
-        """Return the source of the spec that writes each of `paths`, among the outputs of this build."""
-        found: dict[str, str] = {}
+    def _owners(self, paths: Sequence[str]) -> dict[str, list[tuple[str, Spec]]]:
+        """Return the partitions and specs that write each of `paths` in the site this build makes."""
+        found: dict[str, list[tuple[str, Spec]]] = {}
         if self.trusted:
             for path, pid in self.state.owners(paths).items():
                 if pid not in self.described and pid in self.stored:
                     spec = next((s for s in self.state.specs(pid) if s.path == path), None)
                     if spec is not None:
-                        found[path] = spec.source
-        wanted = set(paths)
-        for specs in self.described.values():
-            found.update((s.path, s.source) for s in specs if s.path in wanted)
-        return found
+                        found.setdefault(path, []).append((pid, spec))
+        for path in paths:
+            found.setdefault(path, []).extend(self.index.get(path, ()))
+        return {path: owners for path, owners in found.items() if owners}
+
+    def owners(self, paths: Sequence[str]) -> dict[str, str]:
+        """Return the source of the spec that writes each of `paths`, among the outputs of this build."""
+        return {path: owners[0][1].source for path, owners in self._owners(paths).items()}
 
     def specs_of(self, pid: str) -> list[Spec]:
         """Return a partition's specs: as described in this build, or as stored."""
@@ -253,3 +278,9 @@ class Reading:
             return self.q.value(key)
         recorder = quiet.q.recorder
         return recorder.deps.get(key) if recorder is not None else None
+
+
+def _source(owners: Mapping[str, list[tuple[str, Spec]]], path: str) -> str:
+    """Name what writes a path."""
+    found = owners.get(path)
+    return found[0][1].source if found else path

@@ -327,7 +327,11 @@ class RegistryIndex(_Pages):
 
 
 class People(_Pages):
-    """One official's or one organization's page: who they are and their items, newest first."""
+    """One official's or one organization's pages: who they are, their newest year's items, and a page per year.
+
+    The first page shows the newest year and links every year, so that twenty years of an official's
+    items are never one page thousands of pixels long; a year's page lists that year's items.
+    """
 
     template = "taxonomy.html"
 
@@ -342,40 +346,49 @@ class People(_Pages):
         return [Partition(self.name, (e.id,)) for e in entries]
 
     def specs(self, q: Queries, part: Partition) -> Iterable[Spec]:
-        """Describe the page in every language."""
+        """Describe the first page in every language, then each year's page."""
         kit = Kit(q)
-        url = kit.urls.official if self.kind == OFFICIAL else kit.urls.organization
-        return self.every_language(q, {lang: url(lang, part.args[0]) for lang in q.languages}, UNDATED, part.args)
+        ident = part.args[0]
+        scopes = {lang: Scope(self.kind, lang, ident) for lang in q.languages}
+        yield from self.every_language(q, {lang: kit.urls.listing(s) for lang, s in scopes.items()}, UNDATED,
+                                       part.args)
+        years = {lang: [year for year, _ in q.periods(scope)] for lang, scope in scopes.items()}
+        for lang, scope in scopes.items():
+            for year in years[lang]:
+                url_of = {other: kit.urls.listing(scopes[other].at(year)) for other in q.languages
+                          if year in years[other]}
+                yield _spec(kit, url_of[lang], lang, url_of, str(year), self.template, (ident, str(year)))
 
     def page(self, kit: Kit, spec: Spec) -> Page:
-        """Build the page of one official or organization in a language."""
-        q, lang = kit.q, spec.lang
+        """Build the first page, or one year's page, of an official or organization in a language."""
+        q, lang, ident = kit.q, spec.lang, spec.args[0]
         labels = kit.labels(lang)
-        items = q.items(Scope(self.kind, lang, spec.args[0]))
-        groups = tuple(TeaserGroup(str(year), kit.teasers(of_year)) for year, of_year in _by_year(items))
+        scope = Scope(self.kind, lang, ident)
         if self.kind == OFFICIAL:
-            official = q.official(spec.args[0])
+            official = q.official(ident)
             name, feed_name, subtitle = official.name[lang], official.name[lang], ""
             roles = tuple(Link("", role.title[lang], period_text(kit, role.start, role.end, lang))
                           for role in official.roles)
-            up = Link(kit.urls.officials(lang), labels["officials"])
+            top = Link(kit.urls.officials(lang), labels["officials"])
         else:
-            organization = q.organization(spec.args[0])
+            organization = q.organization(ident)
             name, feed_name = organization.name[lang], organization.short[lang]
             subtitle = feed_name if feed_name != name else ""
             roles = ()
-            up = Link(kit.urls.organizations(lang), labels["organizations"])
-        return kit.page(spec.url, self.template, lang, name,
-                        feed=Link(kit.urls.feed(spec.url), f"{labels['feed']}: {feed_name}"),
-                        subtitle=subtitle, roles=roles, groups=groups, count=kit.count_text(len(items), lang), up=up)
-
-
-def _by_year(items: Sequence[Item]) -> list[tuple[int, list[Item]]]:
-    """Group newest-first items by year."""
-    years: dict[int, list[Item]] = {}
-    for item in items:
-        years.setdefault(item.published.year, []).append(item)
-    return list(years.items())
+            top = Link(kit.urls.organizations(lang), labels["organizations"])
+        feed = Link(kit.urls.feed(kit.urls.listing(scope)), f"{labels['feed']}: {feed_name}")
+        periods = q.periods(scope)
+        if len(spec.args) == 2:  # a year's page
+            year = int(spec.args[1])
+            items = q.items(scope.at(year))
+            return kit.page(spec.url, self.template, lang, f"{name}: {year}", feed=feed, subtitle="", roles=(),
+                            groups=(TeaserGroup(str(year), kit.teasers(items)),),
+                            count=kit.count_text(len(items), lang), periods=(), periods_heading="",
+                            up=Link(kit.urls.listing(scope), name))
+        newest = (TeaserGroup(str(periods[0][0]), kit.teasers(q.items(scope.at(periods[0][0])))),) if periods else ()
+        return kit.page(spec.url, self.template, lang, name, feed=feed, subtitle=subtitle, roles=roles,
+                        groups=newest, count=kit.count_text(sum(n for _, n in periods), lang),
+                        periods=year_links(kit, scope), periods_heading=labels["by_year"], up=top)
 
 
 def period_text(kit: Kit, start: Any, end: Any, lang: str) -> str:
@@ -406,7 +419,7 @@ class ItemPages(_Pages):
         for lang in q.languages:
             for item in q.items(Scope(NEWS, lang, "", int(year))):
                 url_of = {v.lang: kit.urls.item(v) for v in q.versions(item).values()}
-                found.append(_spec(kit, kit.urls.item(item), lang, url_of, year, self.template, (item.path,),
+                found.append(_spec(kit, kit.urls.item(item), lang, url_of, year, item.path, (item.path,),
                                    key=f"item:{item.key}"))
         return found
 

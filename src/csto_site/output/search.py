@@ -14,9 +14,9 @@ from typing import Any
 
 import cbor2
 
-from .spec import Output
 from ..site.urls import SEARCH_BUNDLE
 from ..util.errors import ContentError, Problem
+from .spec import Output
 
 BUNDLE = SEARCH_BUNDLE.strip("/")
 MARKER = b"data-pagefind-body"

@@ -31,9 +31,9 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from ..build.cache import connect_read_only, open_store
 from ..build.inputs import FastState
 from ..util.errors import ContentError, Problem
+from ..util.store import connect_read_only, open_store
 
 if TYPE_CHECKING:
     from ..util.parallel import Background
