@@ -23,8 +23,9 @@ from pathlib import Path
 
 from generate import added_item
 
-from csto_site.build.builder import Options, build
 from csto_site.build.cache import Memo
+from csto_site.build.options import Options
+from csto_site.publish.run import build
 
 
 def main() -> None:

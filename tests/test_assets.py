@@ -8,8 +8,9 @@ import re
 import pytest
 from helpers.site import NOW, STATIC, TEMPLATES, build_into, copy_fixture
 
-from csto_site.build.builder import Options, build
+from csto_site.build.options import Options
 from csto_site.output.assets import fingerprinted_name, static_files
+from csto_site.publish.run import build
 from csto_site.util.errors import ContentError
 
 STATIC_FILES = {

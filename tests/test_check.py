@@ -12,8 +12,9 @@ import pytest
 from helpers.site import NOW, STATIC, TEMPLATES, build_into, cli_args, options, snapshot
 
 from csto_site import cli
-from csto_site.build.checks import LONG_ITEM_WORDS, check_site
+from csto_site.build.checks import LONG_ITEM_WORDS
 from csto_site.output.render import Renderer
+from csto_site.publish.run import check as check_site
 
 PNG = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"
 

@@ -84,7 +84,7 @@ def test_a_build_with_nothing_to_do_loads_neither_the_pipeline_nor_its_libraries
     assert again.returncode == 0, again.stderr
     assert " 0 files written" in again.stdout, again.stdout
     imported = {line.rsplit("|", 1)[1].strip() for line in again.stderr.splitlines() if line.startswith("import time:")}
-    assert "csto_site.build.builder" in imported
+    assert "csto_site.publish.run" in imported
     assert not imported & {"csto_site.build.pipeline", "csto_site.output.render", "jinja2", "markdown", "rich", "yaml"}
 
 

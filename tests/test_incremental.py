@@ -27,14 +27,15 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from csto_site.build import cache as cache_module
 from csto_site.build import loader, pipeline, read
-from csto_site.build.builder import Options, Report, build
 from csto_site.build.cache import Memo
 from csto_site.build.inputs import walk
 from csto_site.build.loader import scan
+from csto_site.build.options import Options, Report
 from csto_site.build.plan import Planner
 from csto_site.content import markup
 from csto_site.content.model import Item
 from csto_site.content.sources import discover, ignored_files
+from csto_site.publish.run import build
 from csto_site.site.model import Site
 from csto_site.site.queries import Queries
 

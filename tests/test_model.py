@@ -19,11 +19,12 @@ from slugify import slugify
 
 from csto_site.content.config import load_config
 from csto_site.content.items import ITEM_KEYS, make_slug, parse_item
+from csto_site.content.labels import load_labels
 from csto_site.content.markup import Markup
 from csto_site.content.model import Item
 from csto_site.content.registry import load_registry
 from csto_site.content.sources import SourceFile, discover
-from csto_site.output.render import Renderer, load_labels
+from csto_site.output.render import Renderer
 from csto_site.output.views import plural
 from csto_site.site.assemble import build_archive, build_site, newest_first
 from csto_site.site.urls import Urls

@@ -16,9 +16,10 @@ from helpers.nginx import SHIPPED, Nginx, running_nginx
 from helpers.site import NOW, STATIC, TEMPLATES, copy_fixture
 from helpers.tools import missing
 
-from csto_site.build.builder import Options, build
+from csto_site.build.options import Options
 from csto_site.output.assets import fingerprinted_name
 from csto_site.output.nginx import render_redirects
+from csto_site.publish.run import build
 
 ITEM = "/news/2024/03/12/morning-briefing-held/"
 PHOTO = "press/photo.jpg"

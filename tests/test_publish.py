@@ -15,8 +15,8 @@ import pytest
 from helpers.site import MINI, NOW, ROOT, TEMPLATES, cli_args
 from test_incremental import assert_same, options, reference, stamps, tree, write_item
 
-from csto_site.build.builder import build
 from csto_site.publish import trees as publish
+from csto_site.publish.run import build
 from csto_site.publish.trees import Output, Trees, check_paths, exchange, path_error
 from csto_site.util.errors import ContentError
 

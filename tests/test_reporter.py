@@ -6,7 +6,7 @@ import io
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from csto_site.build.builder import Report
+from csto_site.build.options import Report
 from csto_site.reporter import PROGRESS_AFTER_SECONDS, Reporter
 
 REPORT = Report(items=12, pages=98, written=3, held_back=2,

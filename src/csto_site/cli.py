@@ -10,7 +10,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from .build.builder import Options, build
+from .build.options import Options
+from .publish.run import build
 from .reporter import Reporter
 from .util.errors import ContentError
 
@@ -91,9 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve(replace(options, reindex=False), args.port, reporter)
     try:
         if args.command == "check":
-            from .build.checks import check_site
+            from .publish.run import check
 
-            reporter.checked(check_site(options, now))
+            reporter.checked(check(options, now))
         else:
             report = build(options, now, progress=reporter.progress)
             reporter.problems(report.warnings)
@@ -119,7 +120,10 @@ def new_item(args: argparse.Namespace, reporter: Reporter, now: datetime) -> int
     except ContentError as exc:
         reporter.problems(exc.problems)
         return EXIT_CONTENT
-    reporter.created(created, now)
+    from .site.urls import Urls
+
+    urls = Urls(created.config.default_language, created.config.base_url)
+    reporter.created(created, urls.absolute(urls.item_at(created.lang, created.published.date(), created.slug)), now)
     return EXIT_OK
 
 

@@ -14,8 +14,8 @@ from .util.errors import Problem
 if TYPE_CHECKING:  # imported for their names only: a build with nothing to do starts without them
     from rich.progress import Progress, TaskID
 
-    from .build.builder import Report
     from .build.checks import Checked
+    from .build.options import Report
     from .content.scaffold import Created
 
 # A build quicker than this never shows a bar: it would only flicker.
@@ -87,10 +87,10 @@ class Reporter:
         warnings = f", {count} warning{'s' * (count != 1)}" if count else ""
         print(f"checked {checked.items} items and every page: no problems{warnings}", file=self.out)
 
-    def created(self, created: Created, now: datetime) -> None:
+    def created(self, created: Created, url: str, now: datetime) -> None:
         """Print the file `new` wrote and the address the item will have."""
         print(f"created {created.path}", file=self.out)
-        print(f"address {created.url}", file=self.out)
+        print(f"address {url}", file=self.out)
         if created.published > now:
             print(f"scheduled: it appears with the first build after {created.published:%Y-%m-%d %H:%M %Z}",
                   file=self.out)

@@ -8,7 +8,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from csto_site.build.builder import Options, Report, build
+from csto_site.build.options import Options, Report
+from csto_site.publish.run import build
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"

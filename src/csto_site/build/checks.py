@@ -19,7 +19,7 @@ from ..content.sources import ignored_files
 from ..site.model import Site
 from ..util.errors import Problem
 from ..util.parallel import chunked, default_jobs, fork_map
-from .builder import Options, check_outputs
+from .options import Options
 
 # A body longer than this is "long": readers of a listing need a written summary, not its first paragraph.
 LONG_ITEM_WORDS = 600
@@ -77,9 +77,15 @@ class Names:
                     break
 
 
-def check_site(options: Options, now: datetime) -> Checked:
-    """Check content and templates as a build does, draw the pages in memory, and collect warnings."""
-    site = check_outputs(options, now)
+def check_site(options: Options, now: datetime, published: str) -> Checked:
+    """Check content and templates as a build does, draw the pages in memory, and collect warnings.
+
+    `published` is the generation of the build state the live site was published with ("" if unknown):
+    what that build drew from the very same inputs is not drawn again.
+    """
+    from .pipeline import check_outputs  # the pipeline imports Jinja2, Python-Markdown and the rest
+
+    site = check_outputs(options, now, published)
     # Reading and scanning every item's text is most of a check after a build: spread over the cores.
     found = fork_map(partial(_chunk_warnings, registry_names(site)), chunked(every_item(site), WARNING_CHUNK),
                      options.jobs or default_jobs())

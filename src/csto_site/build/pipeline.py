@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -22,8 +21,6 @@ from ..output.assets import StaticFile, static_files
 from ..output.catalogue import Catalogue, catalogue
 from ..output.search import BUNDLE, SOURCE, bundle_files
 from ..output.spec import Output
-from ..publish.trees import Changes as Published_
-from ..publish.trees import Published, Trees, published_generation
 from ..site.assemble import build_site
 from ..site.model import Site
 from ..site.queries import NEWS_WINDOW, Queries, Recorder
@@ -31,10 +28,11 @@ from ..util.digest import digest
 from ..util.errors import ContentError, Problem
 from ..util.parallel import default_jobs
 from .cache import Cache, Memo
-from .draw import Drawn, Sink, draw_all
-from .inputs import Inputs, Summary, collector_paused, fast_state, walk
+from .draw import Drawn, draw_all
+from .inputs import Inputs, Summary, collector_paused, walk
 from .loader import code_fingerprint
-from .options import Options, Progress, Report
+from .options import Options, Progress
+from .outbox import Changes, Outbox, Published
 from .plan import Draw, Planner, Reading, Scheduled, changed_scopes
 from .read import Content, read_content
 from .state import OutputState, StateDamaged, new_generation
@@ -44,28 +42,12 @@ from .state import OutputState, StateDamaged, new_generation
 class Done:
     """What the drawing part of a build did, for the publisher and the report."""
 
-    changes: Published_
+    changes: Changes
     dropped: set[str]
     generation: str
     summary: Summary
     moments: list[float]
-
-
-def rebuild(options: Options, now: datetime, progress: Progress | None, trees: Trees, inputs: Inputs,
-            started: float, memo: Memo | None = None) -> Report:
-    """Read what changed, draw the outputs it touched into the standby, and publish them (trees not yet open)."""
-    if not options.clean:
-        trees.read_stamps_early()
-    with Cache.open(options.cache, clean=options.clean, memo=memo) as cache, collector_paused():
-        # The model is gone when the collector resumes, so its first collection has little to walk.
-        done = _draw(options, now, progress, trees, inputs, cache)
-    trees.finish(done.changes, done.dropped, done.generation)
-    trees.record_fast(fast_state(inputs, done.moments, now, replace(done.summary, files=done.changes.files)))
-    summary = done.summary
-    return Report(items=summary.items, pages=summary.pages, written=len(done.changes.written),
-                  held_back=summary.held_back, next_due=summary.next_due, seconds=time.perf_counter() - started,
-                  unchanged=done.changes.unchanged, removed=len(done.changes.removed),
-                  warnings=(*cache.warnings, *trees.warnings))
+    warnings: tuple[Problem, ...]
 
 
 @dataclass(frozen=True)
@@ -103,9 +85,17 @@ def target(options: Options) -> str:
     return digest(str(options.content.resolve()), str(options.out.resolve()), str(options.drafts), str(options.future))
 
 
-def _draw(options: Options, now: datetime, progress: Progress | None, trees: Trees, inputs: Inputs,
+def draw_site(options: Options, now: datetime, progress: Progress | None, trees: Outbox, inputs: Inputs,
+              memo: Memo | None = None) -> Done:
+    """Read what changed, and draw the outputs it touched into the outbox; return what the build did."""
+    with Cache.open(options.cache, clean=options.clean, memo=memo) as cache, collector_paused():
+        # The model is gone when the collector resumes, so its first collection has little to walk.
+        return _draw(options, now, progress, trees, inputs, cache)
+
+
+def _draw(options: Options, now: datetime, progress: Progress | None, trees: Outbox, inputs: Inputs,
           cache: Cache) -> Done:
-    """Read the content, model it, and draw what changed into the standby; return what the build did."""
+    """Read the content, model it, and draw what changed into the outbox (draw_site, with the cache open)."""
     jobs = options.jobs or default_jobs()
     content = read_content(options, cache, jobs, progress, inputs.content)
     setting = prepare(options, now, cache, content)
@@ -120,7 +110,7 @@ def _draw(options: Options, now: datetime, progress: Progress | None, trees: Tre
                                       f"build ({exc}), drawing every output again", "nothing to do", warning=True))
         state.trusted = False
         planner, drawn = plan_and_draw(setting, state, trees.missing, trees, progress, now)
-    published = Published_()
+    published = Changes()
     for d in drawn:
         published.written.update(d.written)
         published.rendered[d.path] = ("", [Published(path, file_digest, d.indexed and path == d.path)
@@ -141,10 +131,10 @@ def _draw(options: Options, now: datetime, progress: Progress | None, trees: Tre
     items = sum(len(e.items) for e in site.editions.values())
     future = [i.published for i in site.held_back if not i.draft and i.published > now]
     summary = Summary(items, state.pages(), 0, len(site.held_back), min(future, default=None))
-    return Done(published, dropped, generation, summary, moments_near(site, now))
+    return Done(published, dropped, generation, summary, moments_near(site, now), tuple(cache.warnings))
 
 
-def plan_and_draw(setting: Setting, state: OutputState, missing: set[str], sink: Sink | None,
+def plan_and_draw(setting: Setting, state: OutputState, missing: set[str], sink: Outbox | None,
                   progress: Progress | None, now: datetime) -> tuple[Planner, list[Drawn]]:
     """Describe and draw what changed, producers first, then post-producers; keep what each read in the planner."""
     q, site = setting.q, setting.site
@@ -158,7 +148,7 @@ def plan_and_draw(setting: Setting, state: OutputState, missing: set[str], sink:
         _merge(scheduled, planner.describe(producer.name, producer.partitions(q), producer.specs))
     scheduled.problems += planner.check()
     _raise(scheduled)
-    if isinstance(sink, Trees):
+    if sink is not None:
         sink.begin([d.spec.path for d in scheduled.draws])
     producers = {p.name: p for p in setting.catalogue.producers}
     drawn = draw_all(scheduled.draws, lambda job, rec: producers[job.producer].draw(q.recording(rec), job.spec),
@@ -174,7 +164,7 @@ def plan_and_draw(setting: Setting, state: OutputState, missing: set[str], sink:
     post.problems += planner.check()
     _raise(post)
     posts = {p.name: p for p in setting.catalogue.post}
-    if isinstance(sink, Trees):
+    if sink is not None:
         sink.begin([d.spec.path for d in post.draws])
     drawn += draw_all(post.draws, lambda job, rec: posts[job.producer].draw(
         q.recording(rec), Reading(planner, q.recording(rec), digests), job.spec), sink, setting.jobs, progress)
@@ -207,14 +197,16 @@ def _raise(scheduled: Scheduled) -> None:
         raise ContentError(scheduled.problems)
 
 
-def check_outputs(options: Options, now: datetime) -> Site:
-    """Check what a build checks, drawing in memory each output the last build did not publish as it is now."""
+def check_outputs(options: Options, now: datetime, published: str) -> Site:
+    """Check what a build checks, drawing in memory each output the last build did not publish as it is now.
+
+    `published` is the generation of the build state the live site was published with ("" if unknown).
+    """
     with Cache.open(options.cache, read_only=True) as cache, collector_paused():
         content = read_content(options, cache, options.jobs or default_jobs())
         setting = prepare(options, now, cache, content)
         state = OutputState(cache.db, target(options), trusted=False)
-        generation = "" if options.clean else published_generation(options.out)
-        state.trusted = generation != "" and state.generation() == generation
+        state.trusted = not options.clean and published != "" and state.generation() == published
         plan_and_draw(setting, state, set(), None, None, now)
     return setting.site
 
@@ -240,7 +232,7 @@ def _moments(item: Item) -> tuple[float, float]:
     return item.published.timestamp(), (item.published + NEWS_WINDOW).timestamp()
 
 
-def search_job(dropped: set[str], changes: Published_, trees: Trees, base: str, progress: Progress | None) -> None:
+def search_job(dropped: set[str], changes: Changes, trees: Outbox, base: str, progress: Progress | None) -> None:
     """Index the item pages with Pagefind when any of them changed; write the bundle files that differ."""
     group = f"{BUNDLE}/"
     indexed = trees.indexed(dropped, changes)
@@ -254,7 +246,7 @@ def search_job(dropped: set[str], changes: Published_, trees: Trees, base: str, 
             target_path = Path(tmp, path)
             target_path.parent.mkdir(parents=True, exist_ok=True)
             # The page as it will be published: written into the standby now, or unchanged in the live folder.
-            os.link((trees.standby if path in changes.written else trees.live) / path, target_path)
+            os.link(trees.page_file(path, changes), target_path)
         files = bundle_files(Path(tmp))
     published = []
     for name, data in sorted(files.items()):
@@ -271,4 +263,4 @@ def search_job(dropped: set[str], changes: Published_, trees: Trees, base: str, 
         progress("search", 1, 1)
 
 
-__all__ = ["Draw", "Recorder", "check_outputs", "plan_and_draw", "rebuild"]
+__all__ = ["Draw", "Recorder", "check_outputs", "draw_site", "plan_and_draw"]

@@ -10,10 +10,11 @@ import jinja2
 
 from ..content.config import SiteConfig, load_config
 from ..content.items import link_translations
+from ..content.labels import load_labels
 from ..content.model import Item
 from ..content.registry import Registry, read_registry
 from ..content.sources import SourceFile, read_source
-from ..output.render import Renderer, load_labels, template_digests
+from ..output.render import Renderer, template_digests
 from ..site.assemble import find_duplicate_urls
 from ..site.urls import Urls
 from ..util.digest import digest

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import yaml
 
-from ..output.render import load_labels
-from ..site.urls import Urls
 from ..util.errors import ContentError, Problem
 from .config import SiteConfig, load_config
 from .items import DATE_HINT, FALLBACK_SLUG, item_language, make_slug, parse_item, read_moment
+from .labels import load_labels
 from .model import Item
 from .registry import Registry, load_registry
 from .sources import read_sections, read_source
@@ -48,8 +47,10 @@ class Created:
     """The file `new` wrote and the address the item will have."""
 
     path: Path
-    url: str
+    lang: str
     published: datetime
+    slug: str
+    config: SiteConfig
 
 
 def create_item(request: Request, content: Path, templates: Path, now: datetime) -> Created:
@@ -76,9 +77,7 @@ def create_item(request: Request, content: Path, templates: Path, now: datetime)
     except FileExistsError:
         raise ContentError([Problem(str(plan.path), 0, "this file already exists",
                                     "edit it, or choose another title")]) from None
-    urls = Urls(config.default_language, config.base_url)
-    return Created(plan.path, urls.absolute(urls.item_at(plan.lang, plan.published.date(), plan.slug)),
-                   plan.published)
+    return Created(plan.path, plan.lang, plan.published, plan.slug, config)
 
 
 def _original(request: Request, title: str, content: Path, config: SiteConfig, registry: Registry,

@@ -10,7 +10,6 @@ from typing import Any
 import jinja2
 import jinja2.meta
 
-from ..content.frontmatter import load_yaml
 from ..site.queries import Queries
 from ..util.digest import digest
 from ..util.errors import ContentError, Problem
@@ -70,20 +69,6 @@ class Renderer:
         path, line = (frames[-1].filename, frames[-1].lineno or 0) if frames else (str(self.templates / name), 0)
         return Problem(path, line, exc.message or type(exc).__name__,
                        "a template uses a name the page does not have; check its spelling")
-
-
-def load_labels(templates: Path) -> tuple[dict[str, dict[str, Any]], list[Problem]]:
-    """Read the templates' interface labels per language."""
-    path = templates / "labels.yaml"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        return {}, [Problem(str(path), 0, f"cannot read the labels: {exc.strerror}",
-                            "the templates folder needs a labels.yaml")]
-    data, _, _, problems = load_yaml(text, str(path))
-    if not problems and not isinstance(data, dict):
-        problems = [Problem(str(path), 1, "labels.yaml must map languages to labels", "")]
-    return (data if isinstance(data, dict) else {}), problems
 
 
 def template_digests(env: jinja2.Environment, sources: Mapping[str, str]) -> dict[str, str]:

@@ -26,12 +26,13 @@ import shutil
 import sqlite3
 import time
 from collections.abc import Container, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..build.inputs import FastState
+from ..build.outbox import Changes
 from ..util.errors import ContentError, Problem
 from ..util.store import connect_read_only, open_store
 
@@ -127,29 +128,6 @@ def check_paths(outputs: Iterable[Produced], known: Container[str] = (), folders
     problems += [Problem(path, 0, f"{path} is written both as a file and as a folder",
                          "give one of them another address") for path in sorted(clashes)]
     return problems
-
-
-class Published(NamedTuple):
-    """One file of an output group as a build made it."""
-
-    path: str
-    digest: str
-    indexed: bool
-
-
-@dataclass
-class Changes:
-    """What one build did: the output groups it rendered, and the files it wrote, removed and kept."""
-
-    rendered: dict[str, tuple[str, list[Published]]] = field(default_factory=dict)
-    written: set[str] = field(default_factory=set)
-    removed: set[str] = field(default_factory=set)
-    files: int = 0
-
-    @property
-    def unchanged(self) -> int:
-        """Return how many published files were left as they were."""
-        return self.files - len(self.written)
 
 
 def file_digest(data: bytes) -> str:
@@ -513,6 +491,10 @@ class Trees:
             raise ContentError([Problem(folder, 0, "a link in the output folder leads out of it",
                                         "remove the link from the output folder")])
         self.safe_folders.add(folder)
+
+    def page_file(self, path: str, changes: Changes) -> Path:
+        """Return where a file of the new site is on disk now (written for it, or unchanged in the live site)."""
+        return (self.standby if path in changes.written else self.live) / path
 
     def indexed(self, dropped: set[str], changes: Changes) -> list[tuple[str, str]]:
         """Return (path, digest) of every indexed page of the new site (none of `dropped`), sorted."""

@@ -27,8 +27,9 @@ from zoneinfo import ZoneInfo
 
 from watchfiles import watch
 
-from ..build.builder import Options, build
 from ..build.cache import Memo
+from ..build.options import Options
+from ..publish.run import build
 from ..reporter import Reporter
 from ..util.errors import ContentError, Problem
 

@@ -1,1 +1,4 @@
-"""util."""
+"""Small tools with no knowledge of the project: digests, SQLite stores, worker processes, problems.
+
+Imports: nothing of csto_site.
+"""

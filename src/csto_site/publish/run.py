@@ -1,0 +1,57 @@
+"""A build from start to finish: the quick answer when nothing changed, else draw what changed, then publish.
+
+The build (build/) draws into the publisher's standby and reports what it did; publishing (trees.py)
+comes last: it completes the standby, swaps it in and records what the live site holds.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from ..build.inputs import fast_path_holds, fast_state, read_inputs
+from ..build.options import Options, Progress, Report
+from .trees import Trees, published_generation
+
+if TYPE_CHECKING:
+    from ..build.cache import Memo
+    from ..build.checks import Checked
+
+
+def build(options: Options, now: datetime, progress: Progress | None = None, memo: Memo | None = None) -> Report:
+    """Check everything, draw what changed and publish it atomically; refuse while another build runs.
+
+    A process that builds again and again (csto-site serve) passes the same `memo` each time: what it
+    read of the build cache stays in memory instead of being read from the file again.
+    """
+    started = time.perf_counter()
+    with Trees(options.out) as trees:
+        inputs = read_inputs(options)
+        if trees.lock_if_known() and not options.clean:
+            fast = trees.fast_state()
+            if fast is not None and fast_path_holds(fast, inputs.digest, now):
+                summary = fast.summary
+                return Report(items=summary.items, pages=summary.pages, written=0, held_back=summary.held_back,
+                              next_due=summary.next_due, seconds=time.perf_counter() - started,
+                              unchanged=summary.files, warnings=tuple(trees.warnings))
+        from ..build.pipeline import draw_site  # not loaded by a build that finds nothing changed
+
+        if not options.clean:
+            trees.read_stamps_early()
+        done = draw_site(options, now, progress, trees, inputs, memo)
+        trees.finish(done.changes, done.dropped, done.generation)
+        trees.record_fast(fast_state(inputs, done.moments, now, replace(done.summary, files=done.changes.files)))
+    summary = done.summary
+    return Report(items=summary.items, pages=summary.pages, written=len(done.changes.written),
+                  held_back=summary.held_back, next_due=summary.next_due, seconds=time.perf_counter() - started,
+                  unchanged=done.changes.unchanged, removed=len(done.changes.removed),
+                  warnings=(*done.warnings, *trees.warnings))
+
+
+def check(options: Options, now: datetime) -> Checked:
+    """Check everything a build checks, drawing what the last published build did not draw as it is; write nothing."""
+    from ..build.checks import check_site
+
+    return check_site(options, now, published_generation(options.out))
