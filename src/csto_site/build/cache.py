@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ..content.items import ParsedItem
     from ..content.model import Item
 
-SCHEMA = 4
+SCHEMA = 5
 FILE = "cache.sqlite"
 # `folders` keeps, per content folder, what each item file of it said: its stat, digest and parse. A
 # folder's entries travel as one pickled row, read and written together: a rebuild reads ~100 rows

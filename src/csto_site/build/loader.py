@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -84,8 +85,12 @@ def scan(listing: Listing) -> Scan:
     return Scan(tuple(sections), tuple(items), tuple(ignored), tuple(problems))
 
 
+@cache
 def code_fingerprint() -> str:
-    """Digest this program's source and the installed libraries, so a new version rebuilds everything."""
+    """Digest this program's source and the installed libraries, so a new version rebuilds everything.
+
+    Once per process: the code a process runs does not change while it runs.
+    """
     package = Path(__file__).parent.parent
     parts: list[str | bytes] = [sys.version]
     for path in sorted(package.rglob("*.py")):
@@ -234,8 +239,11 @@ def parse_items(found: Iterable[Found], registry: Registry, config: SiteConfig, 
         else:
             result = results[f.rel]
             before = _entry(known, f.rel)
-            changed.append((before.record.parsed.item if before is not None else None,
-                            result.record.parsed.item if result.record is not None else None))
+            old, new = before.record if before is not None else None, result.record
+            # Parsed again (a touched file, a new registry) to the same head and body: nothing changed.
+            if old is None or new is None or (old.head, old.body) != (new.head, new.body):
+                changed.append((old.parsed.item if old is not None else None,
+                                new.parsed.item if new is not None else None))
             problems += result.problems
             racy = f.mtime_ns >= started_ns - RACY_NS
             entry = (Entry(-1 if racy else f.mtime_ns, f.size, result.file_digest, result.record)

@@ -102,7 +102,8 @@ def _draw(options: Options, now: datetime, progress: Progress | None, trees: Out
     trees.lock()
     trees.open(verify=options.clean)
     state = OutputState(cache.db, target(options), trusted=False)
-    state.trusted = not trees.verify and state.generation() == trees.generation() != ""
+    # A new program may describe and draw every output differently: it trusts nothing an older one stored.
+    state.trusted = not trees.verify and state.generation(code_fingerprint()) == trees.generation() != ""
     try:
         planner, drawn = plan_and_draw(setting, state, trees.missing, trees, progress, now)
     except StateDamaged as exc:
@@ -126,7 +127,8 @@ def _draw(options: Options, now: datetime, progress: Progress | None, trees: Out
     elif f"{BUNDLE}/" in trees.signatures:
         dropped.add(f"{BUNDLE}/")
     generation = new_generation()
-    state.save(planner.changes, generation, clean=not state.trusted, built_at=now.timestamp())
+    state.save(planner.changes, generation, clean=not state.trusted, built_at=now.timestamp(),
+               code=code_fingerprint())
     site = setting.site
     items = sum(len(e.items) for e in site.editions.values())
     future = [i.published for i in site.held_back if not i.draft and i.published > now]
@@ -206,7 +208,7 @@ def check_outputs(options: Options, now: datetime, published: str) -> Site:
         content = read_content(options, cache, options.jobs or default_jobs())
         setting = prepare(options, now, cache, content)
         state = OutputState(cache.db, target(options), trusted=False)
-        state.trusted = not options.clean and published != "" and state.generation() == published
+        state.trusted = not options.clean and published != "" and state.generation(code_fingerprint()) == published
         plan_and_draw(setting, state, set(), None, None, now)
     return setting.site
 

@@ -86,6 +86,8 @@ class Planner:
         self.dirty: set[str] = set()  # consumers that read a key whose value changed
         self.index: dict[str, list[tuple[str, Spec]]] = {}  # path -> the described partitions writing it
         self.fresh: list[tuple[str, Spec]] = []  # outputs new in this build, to check
+        self._stale_index: tuple[int, dict[str, set[str]]] | None = None
+        self.old_specs: dict[str, list[Spec] | None] = {}  # the stored specs of the partitions described
 
     def mark_dirty(self, candidates: Mapping[str, str], value: Callable[[str], str | None],
                    wide: Mapping[str, str] | None = None) -> None:
@@ -98,8 +100,7 @@ class Planner:
 
     def changed_partitions(self) -> set[str]:
         """Return the scopes of the partitions whose specs this build changed (for the post-producers)."""
-        return {f"group|{pid}" for pid, specs in self.described.items()
-                if pid not in self.stored or self.state.specs(pid) != specs} | {CATALOGUE}
+        return {f"group|{pid}" for pid, specs in self.described.items() if self.old_specs.get(pid) != specs} | {CATALOGUE}
 
     def describe(self, producer: str, partitions: Iterable[Partition], describe: Describe) -> Scheduled:
         """Describe the producer's partitions that are new or read a dirty key; schedule what changed."""
@@ -120,7 +121,8 @@ class Planner:
         self.described[pid] = specs
         self.changes.partitions[pid] = (producer, specs)
         self.changes.deps[partition_consumer(pid)] = recorder.deps
-        old = {s.path: s for s in self.state.specs(pid)} if pid in self.stored else {}
+        self.old_specs[pid] = self.state.specs(pid) if pid in self.stored else None
+        old = {s.path: s for s in self.old_specs[pid] or ()}
         new = {s.path: s for s in specs if s.path}
         scheduled.removed |= old.keys() - new.keys()
         for path in old:
@@ -135,13 +137,21 @@ class Planner:
 
     def _stale(self, pid: str, producer: str, scheduled: Scheduled) -> None:
         """Schedule the outputs of an unchanged partition that read a dirty key or are missing from the site."""
-        if not (self.dirty or self.missing):
-            return
-        stale = [path for path, files in self.state.outputs_of(pid).items()
-                 if output_consumer(path) in self.dirty or any(f in self.missing for f, _ in files)]
+        stale = self._stale_by_partition().get(pid)
         if stale:
             by_path = {s.path: s for s in self.state.specs(pid)}
-            scheduled.draws += [Draw(by_path[path], producer, pid) for path in stale if path in by_path]
+            scheduled.draws += [Draw(by_path[path], producer, pid) for path in sorted(stale) if path in by_path]
+
+    def _stale_by_partition(self) -> dict[str, set[str]]:
+        """Group the outputs that read a dirty key or lack a file in the live site by partition (once per pass)."""
+        if self._stale_index is None or self._stale_index[0] != len(self.dirty):
+            paths = {c[2:] for c in self.dirty if c.startswith("o:")}
+            paths |= {_output_of(f) for f in self.missing}
+            found: dict[str, set[str]] = {}
+            for path, pid in self.state.partitions_of(paths).items():
+                found.setdefault(pid, set()).add(path)
+            self._stale_index = (len(self.dirty), found)
+        return self._stale_index[1]
 
     def finish(self, removed: set[str]) -> set[str]:
         """Drop the partitions no producer listed this time; return every output path no longer produced."""
@@ -278,6 +288,11 @@ class Reading:
             return self.q.value(key)
         recorder = quiet.q.recorder
         return recorder.deps.get(key) if recorder is not None else None
+
+
+def _output_of(path: str) -> str:
+    """Return the output a file belongs to: itself, or the file it is a compressed copy of."""
+    return next((path[:-len(s)] for s in COPIES if path.endswith(s)), path)
 
 
 def _source(owners: Mapping[str, list[tuple[str, Spec]]], path: str) -> str:

@@ -25,7 +25,8 @@ from ..output.spec import Spec
 from ..site.queries import GLOBAL, REGISTRY, scope_of
 
 TABLES = """
-CREATE TABLE IF NOT EXISTS targets (target TEXT PRIMARY KEY, generation TEXT NOT NULL, built_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS targets (target TEXT PRIMARY KEY, generation TEXT NOT NULL, built_at REAL NOT NULL,
+                                    code TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS partitions (target TEXT NOT NULL, id TEXT NOT NULL, producer TEXT NOT NULL,
                                        sitemaps TEXT NOT NULL, specs BLOB NOT NULL, PRIMARY KEY (target, id));
 CREATE TABLE IF NOT EXISTS outputs (target TEXT NOT NULL, path TEXT NOT NULL, partition TEXT NOT NULL,
@@ -109,10 +110,10 @@ class OutputState:
         """Create the tables."""
         db.executescript(TABLES)
 
-    def generation(self) -> str:
-        """Return the generation of the stored state ("" when none)."""
-        row = self.db.execute("SELECT generation FROM targets WHERE target = ?", (self.target,)).fetchone()
-        return str(row[0]) if row else ""
+    def generation(self, code: str) -> str:
+        """Return the generation of the stored state ("" when none, or when another program stored it)."""
+        row = self.db.execute("SELECT generation, code FROM targets WHERE target = ?", (self.target,)).fetchone()
+        return str(row[0]) if row and row[1] == code else ""
 
     def built_at(self) -> float | None:
         """Return the clock time of the build that stored this state (None when none did)."""
@@ -145,7 +146,9 @@ class OutputState:
 
     def candidates(self, scopes: Iterable[str]) -> dict[str, str]:
         """Return the stored keys of the given item and listing scopes, with their values."""
-        return dict(self._query_in("SELECT DISTINCT key, value FROM deps WHERE target = ? AND scope IN", scopes))
+        # The planner, seeing one target, would rather scan every row of it than use the scope index.
+        return dict(self._query_in("SELECT DISTINCT key, value FROM deps INDEXED BY deps_scope "
+                                   "WHERE target = ? AND scope IN", scopes))
 
     def wide_keys(self) -> dict[str, str]:
         """Return every global and registry key a consumer read, with its stored value."""
@@ -158,7 +161,8 @@ class OutputState:
 
     def consumers(self, keys: Iterable[str], wide: Iterable[str] = ()) -> set[str]:
         """Return the consumers that read any of `keys` (item and listing keys) or `wide` (global, registry)."""
-        found = {c for (c,) in self._query_in("SELECT DISTINCT consumer FROM deps WHERE target = ? AND key IN", keys)}
+        found = {c for (c,) in self._query_in("SELECT DISTINCT consumer FROM deps INDEXED BY deps_key "
+                                              "WHERE target = ? AND key IN", keys)}
         wide = set(wide)
         if wide:
             for consumer, blob in self.db.execute("SELECT consumer, deps FROM wide WHERE target = ?", (self.target,)):
@@ -171,6 +175,10 @@ class OutputState:
         row = self.db.execute("SELECT value FROM deps WHERE target = ? AND key = ? LIMIT 1",
                               (self.target, key)).fetchone()
         return str(row[0]) if row else None
+
+    def partitions_of(self, paths: Iterable[str]) -> dict[str, str]:
+        """Return the partition of each of `paths` that is an output."""
+        return dict(self._query_in("SELECT path, partition FROM outputs WHERE target = ? AND path IN", paths))
 
     def outputs_of(self, part_id: str) -> dict[str, Files]:
         """Return the stored outputs of a partition with their files."""
@@ -214,7 +222,7 @@ class OutputState:
 
     # -- writing ---------------------------------------------------------------------------------
 
-    def save(self, changes: Changes, generation: str, clean: bool, built_at: float) -> None:
+    def save(self, changes: Changes, generation: str, clean: bool, built_at: float, code: str) -> None:
         """Write a build's changes (or, for a build that trusted nothing, its whole state) in one transaction."""
         db, target = self.db, self.target
         with db:
@@ -250,7 +258,7 @@ class OutputState:
             db.executemany("INSERT OR REPLACE INTO wide_keys VALUES (?, ?, ?)",
                            [(target, key, value) for deps in changes.deps.values() for key, value in deps.items()
                             if scope_of(key) in WIDE])
-            db.execute("INSERT OR REPLACE INTO targets VALUES (?, ?, ?)", (target, generation, built_at))
+            db.execute("INSERT OR REPLACE INTO targets VALUES (?, ?, ?, ?)", (target, generation, built_at, code))
 
 
 def new_generation() -> str:

@@ -79,7 +79,7 @@ class _Memo:
     periods: dict[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)
     items: dict[str, tuple[Item, ...]] = field(default_factory=dict)
     by_path: dict[str, Item] = field(default_factory=dict)
-    keys: set[str] = field(default_factory=set)
+    keys: dict[str, Item] = field(default_factory=dict)
     values: dict[str, str] = field(default_factory=dict)
 
 
@@ -254,7 +254,8 @@ class Queries:
         """Return the published language versions of a translation key."""
         found = self.site.translations.get(key)
         if found is None:
-            found = {i.lang: i for i in self._by_path().values() if i.key == key} if key in self._keys() else {}
+            one = self._keys().get(key)
+            found = {one.lang: one} if one is not None else {}
         if not found:
             raise KeyError(key)
         self._note(f"versions|{key}", self._heads(found.values()))
@@ -306,11 +307,11 @@ class Queries:
             memo.update((i.path, i) for e in self.site.editions.values() for i in e.items)
         return memo
 
-    def _keys(self) -> set[str]:
-        """Return the translation keys of the published items."""
+    def _keys(self) -> dict[str, Item]:
+        """Index the published items by translation key (for the keys with one version: others are translations)."""
         memo = self._memo.keys
         if not memo:
-            memo.update(i.key for i in self._by_path().values())
+            memo.update((i.key, i) for i in self._by_path().values())
         return memo
 
     def _top(self, scope: Scope) -> tuple[Item, ...]:
