@@ -88,6 +88,7 @@ class Planner:
         self.fresh: list[tuple[str, Spec]] = []  # outputs new in this build, to check
         self._stale_index: tuple[int, dict[str, set[str]]] | None = None
         self.old_specs: dict[str, list[Spec] | None] = {}  # the stored specs of the partitions described
+        self.describing = ""
 
     def mark_dirty(self, candidates: Mapping[str, str], value: Callable[[str], str | None],
                    wide: Mapping[str, str] | None = None) -> None:
@@ -116,8 +117,10 @@ class Planner:
     def _describe(self, part: Partition, producer: str, describe: Describe, scheduled: Scheduled) -> None:
         """Describe one partition again and compare its outputs with the stored ones."""
         recorder = Recorder()
-        specs = list(describe(self.q.recording(recorder), part))
         pid = part.id
+        self.describing = pid  # what a partition asks of the catalogue leaves out its own last outputs
+        specs = list(describe(self.q.recording(recorder), part))
+        self.describing = ""
         self.described[pid] = specs
         self.changes.partitions[pid] = (producer, specs)
         self.changes.deps[partition_consumer(pid)] = recorder.deps
@@ -198,12 +201,12 @@ class Planner:
         found: dict[str, list[tuple[str, Spec]]] = {}
         if self.trusted:
             for path, pid in self.state.owners(paths).items():
-                if pid not in self.described and pid in self.stored:
+                if pid not in self.described and pid in self.stored and pid != self.describing:
                     spec = next((s for s in self.state.specs(pid) if s.path == path), None)
                     if spec is not None:
                         found.setdefault(path, []).append((pid, spec))
         for path in paths:
-            found.setdefault(path, []).extend(self.index.get(path, ()))
+            found.setdefault(path, []).extend(o for o in self.index.get(path, ()) if o[0] != self.describing)
         return {path: owners for path, owners in found.items() if owners}
 
     def owners(self, paths: Sequence[str]) -> dict[str, str]:
