@@ -470,6 +470,7 @@ class EditSequences(RuleBasedStateMachine):
         self.out = self.root / "public"
         self.count = 0
         self.items: dict[str, str] = {}  # path of each original we made -> its date
+        self.years: list[Path] = []  # items that gave an official a year of their own
         self.memo = Memo()
 
     @initialize()
@@ -569,6 +570,43 @@ class EditSequences(RuleBasedStateMachine):
         path = self.content / "site.yaml"
         lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("feed_length")]
         path.write_text("\n".join([*lines, f"feed_length: {feed_length}"]) + "\n", encoding="utf-8")
+
+    @rule(name=st.sampled_from(["Anna Petrova", "Anna S. Petrova", "Anna Sergeevna Petrova"]))
+    def rename_official(self, name: str) -> None:
+        path = self.content / "officials.yaml"
+        text = path.read_text(encoding="utf-8")
+        start = text.index("name: {en: ") + len("name: {en: ")
+        path.write_text(text[:start] + name + text[text.index(",", start):], encoding="utf-8")
+
+    @rule(label=st.sampled_from(["Return", "Back", "Go back"]))
+    def change_label(self, label: str) -> None:
+        path = self.content / "site.yaml"
+        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("labels:")]
+        path.write_text("\n".join([*lines, f"labels: {{en: {{go_back: {label}, latest: {label} news}}}}"]) + "\n",
+                        encoding="utf-8")
+
+    @rule(section=st.sampled_from(SECTIONS), title=st.sampled_from(["First", "Second", "Third"]))
+    def retitle_section(self, section: str, title: str) -> None:
+        path = self.content / section / "_index.md"
+        text = path.read_text(encoding="utf-8")
+        start = text.index("title: ")
+        path.write_text(f"{text[:start]}title: {title} {section}{text[text.index(chr(10), start):]}", encoding="utf-8")
+
+    @rule(official=st.sampled_from(OFFICIALS), year=st.sampled_from(["2019", "2021"]))
+    def add_a_year_of_an_official(self, official: str, year: str) -> None:
+        n = self.fresh()
+        path = self.content / "alpha" / year / f"{year}-02-0{n % 9 + 1}-year-{n}.md"
+        write_item(path, f"An item of {year} number {n}", f"{year}-02-0{n % 9 + 1} 10:00", f"Body {n}.")
+        path.write_text(path.read_text(encoding="utf-8").replace("\n---\n", f"\nofficials: [{official}]\n---\n", 1),
+                        encoding="utf-8")
+        self.years.append(path)
+
+    @precondition(lambda self: self.years)
+    @rule(data=st.data())
+    def remove_a_year_of_an_official(self, data: st.DataObject) -> None:
+        path = data.draw(st.sampled_from(self.years))
+        path.unlink()
+        self.years.remove(path)
 
     @rule()
     def build_in_another_process(self) -> None:
