@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import ContentError, Problem
-from .inputs import fast_path_holds, read_inputs
+from .inputs import fast_path_holds, publishable, read_inputs, read_listed
 from .publish import Output, Trees
 
 if TYPE_CHECKING:
@@ -99,11 +99,20 @@ def check_outputs(options: Options, now: datetime) -> Site:
 
 
 def static_outputs(static: Path) -> list[Output]:
-    """Copy every file under static/ to /static/."""
+    """Copy every file `publishable` lists under static/ to /static/ (never a hidden one, nor one outside)."""
     if not static.is_dir():
         raise ContentError([Problem(str(static), 0, "the static folder is missing", "pass --static DIR")])
-    return [Output(f"static/{p.relative_to(static).as_posix()}", p.read_bytes(), str(p))
-            for p in sorted(static.rglob("*")) if p.is_file()]
+    outputs = []
+    problems = []
+    for path, rel, _ in publishable(static):
+        data = read_listed(path, static)
+        if isinstance(data, Problem):
+            problems.append(data)
+        else:
+            outputs.append(Output(f"static/{rel}", data, path))
+    if problems:
+        raise ContentError(problems)
+    return outputs
 
 
 def build(options: Options, now: datetime, progress: Progress | None = None, memo: Memo | None = None) -> Report:

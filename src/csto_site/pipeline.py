@@ -24,7 +24,7 @@ from .compress import compressed
 from .config import SiteConfig, load_config
 from .errors import ContentError, Problem
 from .feeds import render_feed
-from .inputs import Inputs, Listing, Summary, collector_paused, fast_state, walk
+from .inputs import Inputs, Listing, Summary, collector_paused, fast_state, publishable
 from .inputs import file_digest as _file_digest
 from .items import link_translations
 from .loader import backlink_titles, code_fingerprint, markup_fingerprint, parse_items, registry_fingerprint, scan
@@ -93,6 +93,8 @@ def load_site(options: Options, now: datetime) -> Loaded:
 def read_content(options: Options, cache: Cache, jobs: int, progress: Progress | None = None,
                  listing: Listing | None = None) -> Content:
     """Check templates, configuration, registries and items, parsing only what changed; raise on problems."""
+    # Listed first: a link out of content/ is refused before site.yaml or any other file is read through it.
+    listing = publishable(options.content) if listing is None else listing
     compiled = options.cache / "templates" if options.cache is not None and not cache.read_only else None
     renderer = Renderer(options.templates, compiled)
     labels, problems = load_labels(options.templates)
@@ -101,7 +103,7 @@ def read_content(options: Options, cache: Cache, jobs: int, progress: Progress |
     if problems:
         raise ContentError(problems)
     config = load_config(options.content, labels, str(options.templates / "labels.yaml"))
-    found = scan(walk(options.content) if listing is None else listing)
+    found = scan(listing)
     problems = list(found.problems)
     sections: list[SourceFile] = []
     for entry in found.sections:
