@@ -7,10 +7,9 @@ from datetime import UTC, datetime
 from html import escape
 
 from .model import Item
-from .urls import Urls
+from .urls import GENERATOR, Urls
 from .views import FeedSpec
 
-GENERATOR = "csto-site"
 # feedgen stamps the clock into a feed without a date; an empty feed gets this fixed one instead.
 EMPTY_FEED_DATE = datetime(1970, 1, 1, tzinfo=UTC)
 

@@ -29,7 +29,7 @@ from .inputs import file_digest as _file_digest
 from .items import link_translations
 from .loader import backlink_titles, code_fingerprint, markup_fingerprint, parse_items, registry_fingerprint, scan
 from .model import Item, Site
-from .nginx import REDIRECTS_CONF, render_redirects
+from .nginx import render_redirects
 from .parallel import chunked, default_jobs, fork_map
 from .plan import Plan, PlannedPage, Planner, template_digests
 from .publish import (
@@ -57,7 +57,7 @@ from .sitemap import (
     sitemap_parts,
 )
 from .sources import SourceFile, read_source
-from .urls import ROBOTS, SITEMAP, Urls, output_path, sitemap_url
+from .urls import REDIRECTS_CONF, ROBOTS, SITEMAP, Urls, output_path, sitemap_url
 from .views import Views
 
 # Below this many outputs to render, forking workers costs more than it saves.

@@ -7,9 +7,8 @@ from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
 
 from .model import Item
-from .urls import SITEMAP, SITEMAP_PAGES, Urls, sitemap_part, sitemap_url
+from .urls import NEWS_SITEMAP, SITEMAP, SITEMAP_PAGES, Urls, sitemap_part, sitemap_url
 
-NEWS_SITEMAP = "/news-sitemap.xml"
 NEWS_WINDOW = timedelta(days=2)
 
 

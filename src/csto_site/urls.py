@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
@@ -86,18 +87,22 @@ class Urls:
 
     def static(self, name: str) -> str:
         """Return the URL of a static asset."""
-        return f"/static/{name}"
+        return f"{STATIC}{name}"
 
     def absolute(self, url: str) -> str:
         """Return the absolute form of a site URL, for feeds, sitemaps and canonical links."""
         return self.base_url + url
 
 
+STATIC = "/static/"  # every file of static/ is published below it
 SITEMAP = "/sitemap.xml"  # the sitemap index: it names one sitemap per year and one for the other pages
 SITEMAP_PAGES = "pages"
 # A dated address (/news/2024/..., /ru/sections/x/2024/...) is listed in the sitemap of its year.
 DATED = re.compile(r"^(?:/[^/]+)?/(?:news|sections/[^/]+)/(\d{4})/")
+NEWS_SITEMAP = "/news-sitemap.xml"
 ROBOTS = "/robots.txt"
+# The nginx include of every old address, published with the pages (an output path, never served).
+REDIRECTS_CONF = "nginx-redirects.conf"
 # The Pagefind search bundle: the index of every language and the scripts that read it.
 SEARCH_BUNDLE = "/pagefind/"
 
@@ -159,3 +164,70 @@ def redirect_path(url: str) -> str:
     if "." not in last:
         return output_path(path + "/")
     return output_path(path) if last.lower().endswith(PAGE_SUFFIXES) else ""
+
+
+# What this program writes into the output folder. A build that has no record it can trust of what the
+# last one made (the first over an old folder, --clean, after a crash, a copy restored without its
+# record) removes every entry here that it does not make itself; anything else is kept as placed by hand.
+GENERATOR = "csto-site"
+# How a page or feed says this program made it: templates/base.html and redirect.html, and every feed.
+GENERATOR_MARKS = (f'<meta name="generator" content="{GENERATOR}">'.encode(),
+                   f"<generator>{GENERATOR}</generator>".encode())
+MARKED_SUFFIXES = (".html", ".htm", ".xml")
+# The mark sits in a page's <head>, or a feed's channel before its first item: within this many bytes.
+MARK_WINDOW = 64 * 1024
+COMPRESSED_SUFFIXES = (".gz", ".br")
+
+
+def _root_names() -> frozenset[str]:
+    """Name the entries at the root of the output that the default language's addresses and the site's files take."""
+    urls = Urls("", "")
+    addresses = (urls.home(""), urls.not_found(""), urls.news(""), urls.section("", "x"), urls.officials(""),
+                 urls.organizations(""), urls.search(""), urls.static("x"), SEARCH_BUNDLE, ROBOTS, SITEMAP,
+                 NEWS_SITEMAP, f"/{REDIRECTS_CONF}")
+    return frozenset(output_path(url).split("/")[0] for url in addresses)
+
+
+ROOT_NAMES = _root_names()
+# What the name of every year's sitemap starts and ends with (sitemap-2024.xml).
+SITEMAP_PART = tuple(sitemap_url("\0").lstrip("/").split("\0", 1))
+
+
+@dataclass(frozen=True)
+class OwnPaths:
+    """The output paths only this program writes: `path in own` tells whether one is among them.
+
+    They are the root names above (the pages of the default language, /static/, /pagefind/, the
+    sitemaps, robots.txt, the nginx include), the folder of every other language, and the .gz and
+    .br copies of the root files. Pages and feeds written elsewhere (an old address's redirect page)
+    carry the generator mark instead.
+    """
+
+    languages: frozenset[str]  # the folders of the languages other than the default
+
+    @classmethod
+    def of(cls, urls: Urls, languages: Iterable[str]) -> OwnPaths:
+        """Return the own paths of a site in these languages."""
+        return cls(frozenset(urls.prefix(lang).strip("/") for lang in languages) - {""})
+
+    def __contains__(self, path: str) -> bool:
+        """Tell whether an output path lies where only this program writes."""
+        first, _, rest = path.partition("/")
+        if rest:
+            return first in ROOT_NAMES or first in self.languages
+        name = uncompressed(first)
+        start, end = SITEMAP_PART
+        return name in ROOT_NAMES or name in self.languages or (name.startswith(start) and name.endswith(end))
+
+
+def uncompressed(path: str) -> str:
+    """Return the path of the file a compressed copy (.gz, .br) was made from, or the path itself."""
+    for suffix in COMPRESSED_SUFFIXES:
+        if path.endswith(suffix):
+            return path[: -len(suffix)]
+    return path
+
+
+def carries_mark(head: bytes) -> bool:
+    """Tell whether the first MARK_WINDOW bytes of a page or feed say this program made it."""
+    return any(mark in head for mark in GENERATOR_MARKS)
