@@ -57,7 +57,7 @@ from .sitemap import (
     sitemap_parts,
 )
 from .sources import SourceFile, read_source
-from .urls import REDIRECTS_CONF, ROBOTS, SITEMAP, Urls, output_path, sitemap_url
+from .urls import REDIRECTS_CONF, ROBOTS, SITEMAP, OwnPaths, Urls, output_path, sitemap_url
 from .views import Views
 
 # Below this many outputs to render, forking workers costs more than it saves.
@@ -239,7 +239,7 @@ def publish_site(options: Options, now: datetime, content: Content, site: Site, 
     pages, work, base = plan_site(options, now, content, site, cache, trees.signatures, trees.folders)
     to_render = [job for job in work if not trees.reusable(job.path, job.signature)]
     groups = {job.path for job in work}
-    trees.begin(groups, (job.path for job in to_render))
+    trees.begin(groups, (job.path for job in to_render), OwnPaths.of(content.urls, site.config.languages))
     changes = Changes()
     for outcome in render_jobs(to_render, trees, jobs, progress):
         changes.rendered.update(outcome.rendered)

@@ -24,6 +24,7 @@ import pickle
 import posixpath
 import shutil
 import sqlite3
+import stat
 import time
 from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -33,7 +34,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from .cache import connect_read_only, open_store
 from .errors import ContentError, Problem
-from .inputs import FastState
+from .inputs import READ_FLAGS, FastState
+from .urls import MARK_WINDOW, MARKED_SUFFIXES, OwnPaths, carries_mark, uncompressed
 
 if TYPE_CHECKING:
     from .parallel import Background
@@ -202,6 +204,8 @@ class Trees:
         self.missing_groups: set[str] = set()
         self.fresh: dict[str, int] = {}
         self.foreign: set[str] = set()
+        self.own = OwnPaths(frozenset())
+        self.unwanted: set[str] = set()
         self.recorded_foreign: set[str] = set()
         self.standby_foreign: set[str] = set()
         self.live_digests: dict[str, str] = {}
@@ -406,11 +410,18 @@ class Trees:
         self.fresh = {folder: _trusted(ctime) for folder, ctime in fresh.items()}
         db.commit()
 
-    def _walk_foreign(self, produced: set[str], folders: set[str]) -> set[str]:
-        """List the live folder's entries that are not ours: files, and whole folders outside our folders."""
-        found: set[str] = set()
+    def _walk_foreign(self, produced: set[str], folders: set[str]) -> tuple[set[str], set[str]]:
+        """Sort the live folder's entries that this build does not make and no recorded build made.
+
+        Return those kept as placed by hand (files, and whole folders outside our folders), and those
+        this program may have made, to remove: entries at its own addresses (an old page of a deleted
+        item, its search fragment) and pages or feeds carrying its mark (an old address's redirect page),
+        with their compressed copies. Without a record it can trust, nothing else tells them apart.
+        """
+        kept: set[str] = set()
+        unwanted: set[str] = set()
         if self.live_id == 0:
-            return found
+            return kept, unwanted
         old = {p for (p,) in self._store().execute("SELECT path FROM files")}
         folders = folders | _folders(old)
         stack = [""]
@@ -420,14 +431,57 @@ class Trees:
                 rel = f"{folder}/{entry.name}" if folder else entry.name
                 if entry.is_dir(follow_symlinks=False) and rel in folders:
                     stack.append(rel)
-                elif rel not in produced and rel not in old:
-                    found.add(rel)
-        return found
+                elif rel in produced or rel in old:
+                    continue
+                elif rel in self.own or self._marked(entry, rel, produced):
+                    unwanted.add(rel)
+                elif entry.is_dir(follow_symlinks=False):
+                    # A folder placed by hand is kept, but not a page of ours inside it (an old address /about/).
+                    marked, whole = self._marked_inside(rel)
+                    unwanted |= {rel} if whole else marked
+                    if not whole:
+                        kept.add(rel)
+                else:
+                    kept.add(rel)
+        return kept, unwanted
+
+    def _marked(self, entry: os.DirEntry[str], rel: str, produced: Container[str]) -> bool:
+        """Tell whether a live file is a page or feed this program made, or a compressed copy of one or of its own."""
+        source = uncompressed(rel)
+        if source != rel:
+            return source in produced or _carries_mark(self.live / source)
+        return rel.endswith(MARKED_SUFFIXES) and entry.is_file(follow_symlinks=False) and _carries_mark(entry.path)
+
+    def _marked_inside(self, folder: str) -> tuple[set[str], bool]:
+        """Return the files of a folder of the live site that this program made, and whether that is all it holds."""
+        marked: set[str] = set()
+        other = False
+        stack = [folder]
+        while stack:
+            current = stack.pop()
+            try:
+                entries = list(os.scandir(self.live / current))
+            except OSError:  # a folder that cannot be listed holds something of its own: kept whole
+                entries, other = [], True
+            for entry in entries:
+                rel = f"{current}/{entry.name}"
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(rel)
+                elif self._marked(entry, rel, ()):
+                    marked.add(rel)
+                else:
+                    other = True
+        return marked, bool(marked) and not other
 
     # -- writing the standby ----------------------------------------------------------------------
 
-    def begin(self, groups: Iterable[str], rendering: Iterable[str]) -> None:
-        """Get the standby ready: marked unfinished, emptied when untrusted, clashes removed, digests at hand."""
+    def begin(self, groups: Iterable[str], rendering: Iterable[str], own: OwnPaths) -> None:
+        """Get the standby ready: marked unfinished, emptied when untrusted, clashes removed, digests at hand.
+
+        `own` are the paths this program writes for this site: what a build that cannot trust its record
+        removes when it does not make it.
+        """
+        self.own = own
         produced = set(groups)
         with self._store() as db:
             self._put(db, "dirty", True)
@@ -524,14 +578,21 @@ class Trees:
                                                 dropped | set(changes.rendered))}
         changes.removed = old - new_files
         if self.verify:
-            self.foreign = self._walk_foreign(new_files, _folders(new_files))
+            self.foreign, self.unwanted = self._walk_foreign(new_files, _folders(new_files))
+            if self.unwanted:
+                shown = ", ".join(sorted(self.unwanted)[:3])
+                self.warnings.append(Problem(self.shown, 0, f"removed {len(self.unwanted)} entries no recorded build "
+                                             f"made where this program writes: {shown}",
+                                             "place files by hand only outside the site's own addresses",
+                                             warning=True))
             if self.foreign and not self.known:
                 shown = ", ".join(sorted(self.foreign)[:3])
                 self.warnings.append(Problem(self.shown, 0, f"kept {len(self.foreign)} entries no recorded build "
                                              f"made: {shown}", "delete them by hand if they are left over",
                                              warning=True))
         self._drop_clashes(new_files)
-        swap = bool(changes.written or changes.removed) or self.live_id == 0
+        self._warn_placed_at_own_paths()
+        swap = bool(changes.written or changes.removed or self.unwanted) or self.live_id == 0
         stale = set() if self.verify else {p for (p,) in db.execute("SELECT path FROM stale")}
         if self.verify:
             relink = new_files - changes.written if self.live_id else set()
@@ -548,8 +609,12 @@ class Trees:
         for path in sorted(relink):
             self.link(path)
         for path in sorted(drop):
-            with contextlib.suppress(FileNotFoundError):
+            try:
                 os.unlink(os.path.join(self.standby, path))
+            except FileNotFoundError:
+                continue
+            except IsADirectoryError:  # a folder of ours left by a build that could not trust its record
+                shutil.rmtree(os.path.join(self.standby, path))
         carried: set[str] = set()
         if swap or self.verify:
             # A file the site publishes is never removed as hand-placed, whatever an old record says.
@@ -604,8 +669,9 @@ class Trees:
             if swap or self.verify:
                 db.execute("DELETE FROM stale")
             if swap and self.live_id:
+                # The entries removed as ours are still in the old site, the next standby: gone from it next time.
                 db.executemany("INSERT OR REPLACE INTO stale VALUES (?)",
-                               ((p,) for p in sorted(changes.written | changes.removed)))
+                               ((p,) for p in sorted(changes.written | changes.removed | self.unwanted)))
             db.execute("DELETE FROM stamps WHERE tree NOT IN (?, ?)", ids)
             if not self.verify:
                 gone = self.folders - ours
@@ -623,6 +689,7 @@ class Trees:
             self._put(db, "dirty", False)
             self._put(db, "fast", None)
             changes.files = db.execute("SELECT count(*) FROM files").fetchone()[0]
+        changes.removed |= self.unwanted
 
     def _drop_clashes(self, produced: set[str]) -> None:
         """Forget hand-placed entries where the site now has a file or folder of its own, with a warning."""
@@ -659,7 +726,8 @@ class Trees:
         if source.is_dir() and not source.is_symlink():
             if target.exists() or target.is_symlink():
                 _remove(target)
-            shutil.copytree(source, target, symlinks=True, copy_function=_link_or_copy)
+            shutil.copytree(source, target, symlinks=True, copy_function=_link_or_copy,
+                            ignore=self._unwanted_names if self.unwanted else None)
             return
         try:
             if os.stat(target, follow_symlinks=False).st_ino == os.stat(source, follow_symlinks=False).st_ino:
@@ -669,6 +737,21 @@ class Trees:
         if target.exists() or target.is_symlink():
             _remove(target)
         _link_or_copy(str(source), str(target))
+
+    def _unwanted_names(self, folder: str, names: list[str]) -> set[str]:
+        """Name the entries of a folder being carried over that this build removes as its own (copytree's ignore)."""
+        rel = Path(folder).relative_to(self.live).as_posix()
+        return {name for name in names if f"{rel}/{name}" in self.unwanted}
+
+    def _warn_placed_at_own_paths(self) -> None:
+        """Warn about entries newly placed by hand where this program writes: a build without the record drops them."""
+        placed = sorted(p for p in self.foreign - self.recorded_foreign if p in self.own)
+        if placed and not self.verify:
+            more = f" and {len(placed) - 1} more" if len(placed) > 1 else ""
+            self.warnings.append(Problem(f"{self.shown}/{placed[0]}", 0, f"a file placed here by hand{more} is where "
+                                         "the site writes its own files: a build that cannot trust its record "
+                                         "(--clean, or after a crash) removes it",
+                                         "put it under static/, or outside the site's own addresses", warning=True))
 
     def _prune(self, folders: Iterable[str]) -> None:
         """Remove standby folders left empty, from the deepest up."""
@@ -734,6 +817,19 @@ def published_signatures(out: Path) -> tuple[dict[str, str], set[str]]:
     except (sqlite3.DatabaseError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
         return {}, set()
     return signatures, _folders(signatures)
+
+
+def _carries_mark(path: str | Path) -> bool:
+    """Tell whether a file is a page or feed this program made (its generator mark), never following a link."""
+    try:
+        fd = os.open(path, READ_FLAGS)
+    except OSError:
+        return False
+    with open(fd, "rb") as handle:
+        try:
+            return stat.S_ISREG(os.fstat(fd).st_mode) and carries_mark(handle.read(MARK_WINDOW))
+        except OSError:
+            return False
 
 
 def _recorded_stamps(db: sqlite3.Connection, tree_id: int) -> list[tuple[str, int]]:
