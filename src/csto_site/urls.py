@@ -147,7 +147,7 @@ NOT_UTF8 = re.compile("[\ud800-\udfff]")
 INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\ufffe\uffff]")
 # Folders the build fills as a whole: the search bundle and the static files. Nothing else goes below them.
 BUILD_FOLDERS = (SEARCH_BUNDLE.strip("/") + "/", "static/")
-# The compressed copies the build writes beside a text file (see compress.py).
+# The compressed copies the build writes beside a text file (see compress.py), three bytes each.
 COPY_SUFFIXES = (".gz", ".br")
 
 
@@ -163,7 +163,8 @@ def path_error(path: str) -> str:
         return f"it is {size} bytes long, more than the {PATH_BYTES} a path may have"
     if size > NAME_BYTES:
         for part in path.split("/"):
-            length = len(part.encode())
+            # A compressed copy's suffix is the build's own: the name it copies keeps to the limit.
+            length = len(part.encode()) - (3 if part.endswith(COPY_SUFFIXES) else 0)
             if length > NAME_BYTES:
                 return (f"its part {part[:24] + '...'!r} is {length} bytes long, "
                         f"more than the {NAME_BYTES} a name may have")
@@ -193,12 +194,15 @@ def redirect_error(url: str) -> str:
         path = unquote(url, errors="strict")
     except UnicodeDecodeError:
         return "its %-escapes are not UTF-8 text"
+    reason = path_error(path.lstrip("/"))
+    if reason:
+        return reason
     if not is_safe(path):
         return "it leads outside the site"
     parts = path.split("/")[1:]
     if "." in parts or "" in parts[:-1]:
         return 'it has an empty part ("//" or "/./")'
-    return path_error(path.lstrip("/"))
+    return ""
 
 
 def redirect_path(url: str) -> str:
