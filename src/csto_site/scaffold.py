@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from .config import SiteConfig, load_config
+from .config import SiteConfig, load_config, text_error
 from .errors import ContentError, Problem
 from .items import FALLBACK_SLUG, DateError, item_language, make_slug, parse_item, read_moment
 from .model import Item
@@ -65,6 +65,9 @@ def create_item(request: Request, content: Path, templates: Path, now: datetime)
     title = " ".join(request.title.split())
     if not title:
         raise ContentError([Problem("TITLE", 0, "the title is empty", 'write it in quotes: new "The title"')])
+    reason, _ = text_error(title)
+    if reason:
+        raise ContentError([Problem("TITLE", 0, f"the title {reason}", "type the title again without it")])
     if request.translation_of is not None:
         plan = _translation(request, title, content, config, registry)
     else:

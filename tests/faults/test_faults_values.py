@@ -198,7 +198,8 @@ CASES = [
          "`title` is empty"),
     case("site title with NUL", site_value("title: {en: Mini Test Site,", 'title: {en: "Mini\\0Site",'), SITE, 1,
          "control character U+0000"),
-    case("site description with ESC", site_value("{en: A small fixture site for tests.,", '{en: "\\eA small fixture site for tests.",'),
+    case("site description with ESC",
+         site_value("{en: A small fixture site for tests.,", '{en: "\\eA small fixture site for tests.",'),
          SITE, 2, "control character U+001B"),
     case("phone that is not a number", site_value('phones: ["+7 495-000-00-00"]', 'phones: ["call us"]'), SITE, 9,
          "`press_contact.phones` must be a list of quoted numbers"),
@@ -316,6 +317,18 @@ def test_new_refuses_a_date_the_build_would_refuse(date: str, site: Path, capsys
     assert "Traceback" not in printed
     assert status == 1
     assert f"--date: {date!r}: the year" in printed, printed
+    assert sorted(p.relative_to(site) for p in (site / "content").rglob("*")) == before
+
+
+def test_new_refuses_a_title_the_build_would_refuse(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = sorted(p.relative_to(site) for p in (site / "content").rglob("*"))
+
+    status, printed = run(["new", "Hostile\x1b[31m value", "--content", str(site / "content"), "--templates",
+                           str(site / "templates"), "--section", "alpha"], capsys)
+
+    assert "Traceback" not in printed
+    assert (status, printed.splitlines()[0]) == (1, "TITLE: the title holds the invisible control character U+001B "
+                                                    "(type the title again without it)")
     assert sorted(p.relative_to(site) for p in (site / "content").rglob("*")) == before
 
 
