@@ -37,11 +37,15 @@ EMAIL = re.compile(r"^[^\s@<>\"'\\?#]+@[^\s@<>\"'\\?#/]+\.[^\s@<>\"'\\?#/.]+$")
 LABEL_NUMBERS = range(1, 1001)
 # Labels that list a word's plural forms: as many as the language has (English two, Russian three).
 PLURAL_LABELS = frozenset({"items", "search_results"})
-# What the code itself needs of the labels it reads, as an example of each one's kind (the templates
-# print the others as text): numbers of items, twelve month names, plural forms, one placeholder.
+# The labels the code itself reads (views.py, plan.py, markup.py), each with an example of its kind:
+# numbers of items, twelve month names, plural forms, a text with one placeholder, texts. A template
+# that names a label labels.yaml lacks is reported at its line when drawn; the code would crash.
 CODE_LABELS: Mapping[str, Any] = {
     "home_items": 10, "listing_items": 20, "months": ("",) * 12, "months_of": ("",) * 12,
     "items": ("",), "search_results": ("",), "footnote_back": "%d", "search_for": "%s",
+    **dict.fromkeys(("all_news", "back_to_news", "by_month", "by_year", "feed", "feed_all", "language_name",
+                     "latest", "locale", "moved", "not_found", "officials", "organizations", "read_in", "search",
+                     "since"), "text"),
 }
 # Placeholders the code fills in a label: a label may hold each at most as often as its default.
 PLACEHOLDERS = ("%d", "%s")

@@ -177,6 +177,8 @@ CASES = [
          "`en.home_items` must be a whole number"),
     case("labels.yaml language lacking a label", Edit(LABELS, "", old=RU_MONTHS_OF), LABELS, 63,
          "the `ru` labels lack `months_of`"),
+    case("labels.yaml first language lacking a label the code reads", Edit(LABELS, "", old="  all_news: All news\n"),
+         LABELS, 3, "the `en` labels lack `all_news`"),
     case("labels.yaml months of another length", Edit(LABELS, "[Январь, ", old="[Январь, Февраль, "), LABELS, 121,
          "`ru.months` must list 12 texts"),
     # site.yaml values.
