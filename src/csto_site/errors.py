@@ -26,7 +26,12 @@ class Problem:
         place = f"{self.path}:{self.line}" if self.line else self.path
         kind = "warning: " if self.warning else ""
         hint = f" ({self.hint})" if self.hint else ""
-        return UNPRINTABLE.sub(_escaped, f"{place}: {kind}{self.message}{hint}")
+        return printable(f"{place}: {kind}{self.message}{hint}")
+
+
+def printable(text: str) -> str:
+    """Return text as one printable line: control characters and undecodable bytes of names as escapes."""
+    return UNPRINTABLE.sub(_escaped, text)
 
 
 def _escaped(match: re.Match[str]) -> str:

@@ -10,7 +10,9 @@ the nginx include unescaped, and their neighbours of the same kind.
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,7 @@ import pytest
 from helpers.site import MINI, STATIC, TEMPLATES, snapshot
 
 from csto_site import cli
+from csto_site.reporter import Reporter
 
 ITEM = "content/alpha/2024/2024-06-01-hostile-value.md"
 ITEM_PAGE = "news/2024/06/01/hostile-value/index.html"
@@ -372,3 +375,15 @@ def test_hostile_characters_percent_encoded_in_an_alias_build(site: Path, capsys
     assert status == 0, printed
     page = site / 'public/old/<script>"q" &/index.html'
     assert "/news/2024/06/01/hostile-value/" in page.read_text(encoding="utf-8")
+
+
+def test_serve_names_a_changed_file_on_one_printable_line(tmp_path: Path) -> None:
+    """serve's watcher prints what changed: a name with a line break or bytes that are not UTF-8 must not end it."""
+    stream = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict")
+    reporter = Reporter(out=stream, err=stream)
+
+    reporter.changed([str(tmp_path / "a\nb.md")])
+    reporter.changed([os.fsdecode(os.fsencode(tmp_path) + b"/\xff.md")])
+
+    stream.seek(0)
+    assert stream.read().splitlines() == [f"changed {tmp_path / 'a'}\\nb.md", f"changed {tmp_path}/\\udcff.md"]
