@@ -24,7 +24,8 @@ def render_feed(spec: FeedSpec, urls: Urls, categories: Callable[[Item], tuple[t
     # feedgen writes the last link given as the channel <link>: the page the feed describes comes last.
     fg.link(href=urls.absolute(spec.url), rel="self")
     fg.link(href=urls.absolute(spec.page_url), rel="alternate")
-    fg.description(spec.description)
+    # Feed readers read the channel's <description> as HTML too (titles and categories are plain text).
+    fg.description(escape(spec.description))
     fg.language(spec.lang)
     fg.generator(GENERATOR)
     fg.docs("https://www.rssboard.org/rss-specification")

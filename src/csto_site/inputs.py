@@ -292,7 +292,8 @@ def _read_inputs(options: Any) -> Inputs:
         for _, rel, stat in listing:
             names.append(rel)
             numbers += (stat.st_size, stat.st_mtime_ns)
-        text = "\0".join(names).encode()
+        # A name that is not UTF-8 reaches Python as surrogates: digested as its bytes, reported by the checks.
+        text = "\0".join(names).encode("utf-8", "surrogateescape")
         digest.update(f"\x1e{folder}\x1e{len(listing)}\x1e{len(text)}\x1e".encode())
         digest.update(text)
         digest.update(array("q", numbers).tobytes())

@@ -298,7 +298,7 @@ def plan_site(options: Options, now: datetime, content: Content, site: Site, cac
                 if redirects else [])
     template = planner.templates.get("redirect.html", "")
     work += [Job(r.path, r.source, digest(planner.base, template, repr(r)),
-                 partial(_render_redirect, views, renderer, r)) for r in redirects if r.path]
+                 partial(_render_redirect, views, renderer, r)) for r in redirects if r.path and not problems]
     # A redirect clash is already reported with its line; check_unique would name it again without one.
     problems += check_paths(work, known, folders) + (check_unique(work) if not problems else [])
     if problems:

@@ -32,6 +32,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+from . import urls
 from .cache import connect_read_only, open_store
 from .errors import ContentError, Problem
 from .inputs import READ_FLAGS, FastState
@@ -93,7 +94,7 @@ def check_unique(outputs: Iterable[Produced]) -> list[Problem]:
 
 
 def path_error(path: str) -> str:
-    """Return why an output path could leave the output folder or clash with a folder, or ""."""
+    """Return why an output path could leave the output folder, or no file system could hold it, or ""."""
     if not path or path.startswith("/") or "\\" in path or "\0" in path:
         return "it is not a relative path inside the output folder"
     parts = path.split("/")
@@ -101,7 +102,7 @@ def path_error(path: str) -> str:
         return "it leads outside the output folder"
     if posixpath.normpath(path) != path:
         return "it is not a plain path"
-    return ""
+    return urls.path_error(path)
 
 
 def check_paths(outputs: Iterable[Produced], known: Container[str] = (), folders: Container[str] = ()
@@ -120,7 +121,7 @@ def check_paths(outputs: Iterable[Produced], known: Container[str] = (), folders
         reason = path_error(output.path)
         if reason:
             problems.append(Problem(output.source, 0, f"cannot write {output.path!r}: {reason}",
-                                    "use an address made of letters, digits and hyphens"))
+                                    "use a shorter address or name, made of letters, digits and hyphens"))
         else:
             new.append(output.path)
     new_folders = _folders(new)

@@ -9,7 +9,7 @@ from urllib.parse import unquote
 from .errors import Problem
 from .model import Site
 from .publish import Output
-from .urls import Urls, output_path, redirect_path
+from .urls import Urls, build_owns, output_path, path_error, redirect_path
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,13 @@ def find_redirect_clashes(redirects: Iterable[Redirect], outputs: Iterable[Outpu
         if redirect.place in owners:
             problem = Problem(*where, f"the old address {redirect.old} is {owners[redirect.place]}",
                               "remove it: a redirect there would hide that page")
+        elif build_owns(redirect.place, owners):
+            problem = Problem(*where, f"the old address {redirect.old} is a file the build writes itself",
+                              "remove it: a redirect there would hide that file (search, static files, "
+                              "feeds and their .gz and .br copies belong to the build)")
+        elif reason := path_error(redirect.place):
+            problem = Problem(*where, f"the old address {redirect.old} cannot be written: {reason}",
+                              "shorten the old address")
         elif earlier is not redirect:
             problem = Problem(*where, f"the old address {redirect.old} is also given in "
                                       f"{earlier.source}:{earlier.line}", "keep it in one place only")
