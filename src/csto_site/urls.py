@@ -230,7 +230,6 @@ GENERATOR_MARKS = (f'<meta name="generator" content="{GENERATOR}">'.encode(),
 MARKED_SUFFIXES = (".html", ".htm", ".xml")
 # The mark sits in a page's <head>, or a feed's channel before its first item: within this many bytes.
 MARK_WINDOW = 64 * 1024
-COMPRESSED_SUFFIXES = (".gz", ".br")
 
 
 def _root_names() -> frozenset[str]:
@@ -276,7 +275,7 @@ class OwnPaths:
 
 def uncompressed(path: str) -> str:
     """Return the path of the file a compressed copy (.gz, .br) was made from, or the path itself."""
-    for suffix in COMPRESSED_SUFFIXES:
+    for suffix in COPY_SUFFIXES:
         if path.endswith(suffix):
             return path[: -len(suffix)]
     return path
