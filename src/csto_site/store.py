@@ -96,7 +96,7 @@ def discard(path: Path) -> None:
 
 
 def _state(path: Path) -> str:
-    """Describe a store file and its write-ahead log by device, inode, size, mtime and ctime."""
+    """Describe a store file and its write-ahead log (if not empty) by device, inode, size, mtime and ctime."""
     parts = []
     for file in (path, path.with_name(path.name + "-wal")):
         try:
@@ -106,7 +106,8 @@ def _state(path: Path) -> str:
             continue
         except OSError:
             return "?"
-        parts.append(f"{s.st_dev}:{s.st_ino}:{s.st_size}:{s.st_mtime_ns}:{s.st_ctime_ns}")
+        # An empty log holds nothing: a reader (`check`) may leave one behind without changing a byte.
+        parts.append(f"{s.st_dev}:{s.st_ino}:{s.st_size}:{s.st_mtime_ns}:{s.st_ctime_ns}" if s.st_size else "-")
     return " ".join(parts)
 
 
