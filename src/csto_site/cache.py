@@ -259,10 +259,10 @@ class Cache:
             db, _ = open_store(None, SCHEMA, TABLES)
             return cls(db, None, [], read_only=True)
         db, warnings = open_store(path, SCHEMA, TABLES)
-        if memo is not None and (memo.path != path or memo.stamp != _stamp(db)):
+        cache = cls(db, path, warnings, memo=memo)
+        if memo is not None and (memo.path != path or memo.stamp != cache._read(lambda: _stamp(cache.db), "")):
             memo.forget()
             memo.path = path
-        cache = cls(db, path, warnings, memo=memo)
         if clean:
             cache.empty()
         return cache
