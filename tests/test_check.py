@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pickle
 import shutil
 import sqlite3
 from datetime import timedelta
@@ -14,6 +13,7 @@ from helpers.site import NOW, STATIC, TEMPLATES, build_into, cli_args, options, 
 from csto_site import cli
 from csto_site.checks import LONG_ITEM_WORDS, check_site
 from csto_site.render import Renderer
+from csto_site.store import wrap
 
 PNG = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"
 
@@ -141,7 +141,7 @@ def test_a_manifest_check_cannot_trust_makes_it_draw_every_page(mini_copy: Path,
         manifest.write_bytes(b"not a database" * 100)
     else:
         db = sqlite3.connect(manifest)
-        db.execute("UPDATE meta SET value = ? WHERE key = 'dirty'", (pickle.dumps(True),))
+        db.execute("UPDATE meta SET value = ? WHERE key = 'dirty'", (wrap(b"true", "dirty"),))
         db.commit()
         db.close()
     check_site(options(mini_copy, out), NOW)

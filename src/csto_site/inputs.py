@@ -1,7 +1,7 @@
 """What a build reads, listed and digested once, and the quick answer when none of it changed.
 
 A build first lists the content, templates and static folders and the program's own files (names,
-sizes, mtimes). If that listing, the options and the clock's place among the items' dates are what
+sizes, mtimes, ctimes). If that listing, the options and the clock's place among the items' dates are what
 the last build recorded, its output is still exactly right, and the build says so without importing
 the rest of the program, reading a file or touching the output.
 """
@@ -262,8 +262,9 @@ def read_inputs(options: Any) -> Inputs:
     """List the content, templates, static files and the program's own files, and digest the lot.
 
     The digest covers the options, Python's and the libraries' versions, and for each folder its
-    name, then its files' relative paths (joined by NUL, which no name holds), sizes and mtimes (as
-    64-bit integers), each part preceded by its length.
+    name, then its files' relative paths (joined by NUL, which no name holds), sizes, mtimes and
+    ctimes (as 64-bit integers), each part preceded by its length. The ctime is there because an
+    edit can keep a file's size and set its mtime back (`cp -p`, `touch -r`): nothing sets a ctime back.
     """
     with collector_paused():
         return _read_inputs(options)
@@ -291,7 +292,7 @@ def _read_inputs(options: Any) -> Inputs:
         numbers: list[int] = []
         for _, rel, stat in listing:
             names.append(rel)
-            numbers += (stat.st_size, stat.st_mtime_ns)
+            numbers += (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
         # A name that is not UTF-8 reaches Python as surrogates: digested as its bytes, reported by the checks.
         text = "\0".join(names).encode("utf-8", "surrogateescape")
         digest.update(f"\x1e{folder}\x1e{len(listing)}\x1e{len(text)}\x1e".encode())
@@ -309,7 +310,7 @@ def fast_state(inputs: Inputs, moments: Iterable[float], now: datetime, summary:
     the news sitemap); the output stays right only while the clock stays between the same two of them.
     """
     racy = {path: file_digest(Path(path)) for path, _, stat in inputs.listings
-            if stat.st_mtime_ns >= inputs.started_ns - RACY_NS}
+            if max(stat.st_mtime_ns, stat.st_ctime_ns) >= inputs.started_ns - RACY_NS}
     ordered = sorted(set(moments))
     stamp = now.timestamp()
     index = bisect.bisect_left(ordered, stamp)

@@ -19,8 +19,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import json
 import os
-import pickle
 import posixpath
 import shutil
 import sqlite3
@@ -28,20 +28,22 @@ import stat
 import time
 from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
+from zoneinfo import ZoneInfo
 
 from . import urls
-from .cache import connect_read_only, open_store
 from .errors import ContentError, Problem
-from .inputs import READ_FLAGS, FastState
+from .inputs import READ_FLAGS, FastState, Summary
+from .store import StoreError, connect_read_only, damaged, discard, intact, open_store, seal, sealed, unwrap, wrap
 from .urls import MARK_WINDOW, MARKED_SUFFIXES, OwnPaths, carries_mark, uncompressed
 
 if TYPE_CHECKING:
     from .parallel import Background
 
-SCHEMA = 2
+SCHEMA = 3
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS groups (grp TEXT PRIMARY KEY, signature TEXT NOT NULL);
@@ -57,6 +59,8 @@ CREATE TABLE IF NOT EXISTS foreign_entries (tree INTEGER NOT NULL, path TEXT NOT
 # A folder changed this close to the moment its ctime was read may change again unnoticed within
 # the clock's resolution; such a stamp is not trusted, and the folder is listed next time.
 RACY_NS = 2_000_000_000
+CHECKED_BY_FILE = "nothing to do: the output is checked file by file this time"
+T = TypeVar("T")
 RENAME_EXCHANGE = 2
 AT_FDCWD = -100
 
@@ -251,6 +255,7 @@ class Trees:
         if self.db is not None:
             self.db.close()
             self.db = None
+            seal(self.manifest)
         if self.lock_fd is not None:
             os.close(self.lock_fd)
             self.lock_fd = None
@@ -263,45 +268,61 @@ class Trees:
 
     # -- the manifest ----------------------------------------------------------------------------
 
+    @property
+    def manifest(self) -> Path:
+        """Return the manifest's file."""
+        return self.home / "manifest.sqlite"
+
     def _store(self) -> sqlite3.Connection:
         """Open the manifest (locked callers only)."""
         if self.db is None:
-            self.db, warnings = open_store(self.home / "manifest.sqlite", SCHEMA, TABLES)
+            self.db, warnings = open_store(self.manifest, SCHEMA, TABLES, "publish manifest", CHECKED_BY_FILE)
             self.warnings += warnings
         return self.db
 
     def _meta(self, key: str) -> Any:
-        """Read one pickled value of the manifest's meta table, or None."""
+        """Read one value of the meta table as JSON data, or None; raise StoreError or ValueError when damaged."""
         row = self._store().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return pickle.loads(row[0]) if row else None
+        return json.loads(bytes(unwrap(row[0], key))) if row else None
 
-    def _put(self, db: sqlite3.Connection, key: str, value: Any) -> None:
-        """Write one pickled value of the meta table (inside the caller's transaction)."""
-        db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, pickle.dumps(value)))
+    def _put(self, db: sqlite3.Connection, key: str, value: FastState | tuple[int, int] | bool | None) -> None:
+        """Write one value of the meta table, as JSON data with its digest (inside the caller's transaction)."""
+        data = _fast_data(value) if isinstance(value, FastState) else value
+        db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, wrap(json.dumps(data).encode(), key)))
 
     def fast_state(self) -> FastState | None:
         """Return the last build's quick-answer state if both folders are still as it left them."""
         try:
             state, ids, dirty = self._meta("fast"), self._meta("ids"), self._meta("dirty")
-        except (sqlite3.DatabaseError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+            fast = _fast_state(state)
+            if state is not None and fast is None:
+                raise StoreError("a quick-answer state of another shape")
+        except (StoreError, ValueError) as exc:
+            # Only this answer is lost (the rest has digests of its own): the build goes on.
+            self.warnings.append(Problem(str(self.manifest), 0, f"discarded a damaged value of the publish manifest "
+                                         f"({exc})", "nothing to do: the build looks at everything", warning=True))
             return None
-        if dirty or not isinstance(state, FastState) or ids != (_inode(self.live), _inode(self.standby)):
+        except sqlite3.DatabaseError:
+            return None  # the build goes on, and `open` discards a damaged manifest
+        if dirty is not False or fast is None or _ids(ids) != (_inode(self.live), _inode(self.standby)):
             return None
-        return state
+        return fast
 
     def open(self, verify: bool) -> None:
         """Read the manifest and decide whether the folders can be trusted or must be checked file by file."""
         db = self._store()
         try:
             self.signatures = dict(db.execute("SELECT grp, signature FROM groups"))
-            ids, dirty = self._meta("ids"), self._meta("dirty")
-        except (sqlite3.DatabaseError, pickle.UnpicklingError, EOFError, AttributeError, ImportError) as exc:
-            self.warnings.append(Problem(str(self.home), 0, f"the publish manifest is damaged ({exc})",
-                                         "the output is checked file by file this time", warning=True))
-            for table in ("groups", "files", "stale", "stamps", "foreign_entries", "meta"):
-                db.execute(f"DELETE FROM {table}")
-            db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA),))
-            db.commit()
+            ids, dirty = _ids(self._meta("ids")), self._meta("dirty")
+        except (sqlite3.DatabaseError, StoreError, ValueError) as exc:
+            if isinstance(exc, sqlite3.DatabaseError) and not damaged(exc):
+                raise
+            self.warnings.append(Problem(str(self.manifest), 0, f"discarded a damaged publish manifest ({exc})",
+                                         CHECKED_BY_FILE, warning=True))
+            db.close()
+            self.db = None
+            discard(self.manifest)
+            db = self._store()
             self.signatures, ids, dirty = {}, None, True
         self.known = bool(self.signatures)
         self.live_id, self.standby_id = _inode(self.live), _inode(self.standby)
@@ -802,20 +823,23 @@ def published_signatures(out: Path) -> tuple[dict[str, str], set[str]]:
     Read without the build lock (a check may run beside a build); nothing when there is no such
     build, or its manifest is of another version or cannot be read: then everything is checked.
     """
-    manifest = Trees(out).home / "manifest.sqlite"
+    manifest = Trees(out).manifest
     if not manifest.is_file():
         return {}, set()
     try:
         db = sqlite3.connect(f"{manifest.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
         try:
+            if not sealed(manifest) and intact(db):
+                return {}, set()
             schema = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
             dirty = db.execute("SELECT value FROM meta WHERE key = 'dirty'").fetchone()
-            if schema != (str(SCHEMA),) or dirty is None or pickle.loads(dirty[0]) is not False:
+            if schema != (str(SCHEMA),) or dirty is None or json.loads(bytes(unwrap(dirty[0], "dirty"))) is not False:
                 return {}, set()
-            signatures = dict(db.execute("SELECT grp, signature FROM groups"))
+            signatures = {str(group): str(signature) for group, signature in db.execute(
+                "SELECT grp, signature FROM groups")}
         finally:
             db.close()
-    except (sqlite3.DatabaseError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+    except (sqlite3.DatabaseError, StoreError, ValueError):
         return {}, set()
     return signatures, _folders(signatures)
 
@@ -831,6 +855,47 @@ def _carries_mark(path: str | Path) -> bool:
             return stat.S_ISREG(os.fstat(fd).st_mode) and carries_mark(handle.read(MARK_WINDOW))
         except OSError:
             return False
+
+
+def _fast_data(fast: FastState) -> dict[str, Any]:
+    """Describe a quick-answer state as JSON data."""
+    summary = fast.summary
+    due = summary.next_due
+    return {"inputs": fast.inputs, "racy": dict(fast.racy), "valid_from": fast.valid_from,
+            "valid_until": fast.valid_until,
+            "summary": [summary.items, summary.pages, summary.files, summary.held_back,
+                        None if due is None else [due.replace(tzinfo=None).isoformat(), due.fold, str(due.tzinfo)]]}
+
+
+def _fast_state(data: Any) -> FastState | None:
+    """Read a quick-answer state from JSON data; None when it has another shape."""
+    try:
+        items, pages, files, held_back, due = _typed(data["summary"], list)
+        if due is not None:
+            wall, fold, zone = _typed(due, list)
+            due = datetime.fromisoformat(_typed(wall, str)).replace(tzinfo=ZoneInfo(_typed(zone, str)),
+                                                                    fold=_typed(fold, int))
+        racy = {_typed(path, str): _typed(value, str) for path, value in _typed(data["racy"], dict).items()}
+        return FastState(_typed(data["inputs"], str), racy, _typed(data["valid_from"], float),
+                         _typed(data["valid_until"], float),
+                         Summary(_typed(items, int), _typed(pages, int), _typed(files, int), _typed(held_back, int),
+                                 due))
+    except (TypeError, KeyError, ValueError):
+        return None
+
+
+def _ids(data: Any) -> tuple[int, int] | None:
+    """Read the inodes of the live and standby folders from JSON data; None when it has another shape."""
+    if isinstance(data, list) and len(data) == 2 and all(type(value) is int for value in data):
+        return data[0], data[1]
+    return None
+
+
+def _typed(value: Any, kind: type[T]) -> T:
+    """Return a value of JSON data if it is of exactly this type; raise TypeError otherwise."""
+    if type(value) is not kind:
+        raise TypeError(f"{value!r} is not a {kind.__name__}")
+    return value
 
 
 def _recorded_stamps(db: sqlite3.Connection, tree_id: int) -> list[tuple[str, int]]:
