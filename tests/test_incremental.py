@@ -7,16 +7,15 @@ catalogue drawn in memory from a model loaded without any cache, the simplest bu
 from __future__ import annotations
 
 import gc
-import pickle
 import re
 import runpy
 import shutil
 import sqlite3
 import tempfile
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from helpers.reference import reference
@@ -227,16 +226,18 @@ def test_a_build_leaves_its_model_to_reference_counting_not_to_the_cycle_collect
 
 def test_a_long_running_process_keeps_the_cache_in_memory_while_no_other_process_writes_it(site, monkeypatch):
     content, out = site
-    loads: list[str] = []  # what the cache unpickles from its file
+    loads: list[str] = []  # what the cache decodes from its file
 
-    def spy(data: bytes) -> object:
-        loaded = pickle.loads(data)
-        loads.append(type(loaded).__name__)
-        return loaded
+    def spy(decode: Callable[[bytes], object]) -> Callable[[bytes], object]:
+        def decoded(data: bytes) -> object:
+            loaded = decode(data)
+            loads.append(type(loaded).__name__)
+            return loaded
 
-    monkeypatch.setattr(cache_module, "pickle", SimpleNamespace(loads=spy, dumps=pickle.dumps,
-                                                                HIGHEST_PROTOCOL=pickle.HIGHEST_PROTOCOL,
-                                                                UnpicklingError=pickle.UnpicklingError))
+        return decoded
+
+    monkeypatch.setattr(cache_module, "decode_folder", spy(cache_module.decode_folder))
+    monkeypatch.setattr(cache_module, "decode_plan", spy(cache_module.decode_plan))
     memo = Memo()
     build(options(content, out), NOW, memo=memo)
     edit = content / NIGHT_SESSION

@@ -15,10 +15,14 @@ import pytest
 from helpers.site import MINI, NOW, ROOT, TEMPLATES, cli_args
 from test_incremental import assert_same, options, reference, stamps, tree, write_item
 
+from csto_site.build.plan import Planner
+from csto_site.build.state import OutputState
+from csto_site.output.spec import Partition, Spec
 from csto_site.publish import trees as publish
 from csto_site.publish.run import build
-from csto_site.publish.trees import Output, Trees, check_paths, exchange, path_error
-from csto_site.util.errors import ContentError
+from csto_site.publish.trees import Trees, exchange
+from csto_site.site.urls import output_path_error
+from csto_site.util.errors import ContentError, Problem
 
 
 @pytest.fixture
@@ -107,13 +111,27 @@ def test_a_second_build_at_the_same_time_is_refused(site):
 
 @pytest.mark.parametrize("path", ["../outside.html", "/etc/passwd", "a/../../b", "a//b", "./a", "a\\b", "", "a/."])
 def test_no_output_path_leads_outside_the_output_folder(path):
-    assert path_error(path)
-    assert check_paths([Output(path, b"", "test")])
+    assert output_path_error(path)
+    assert [p.message for p in planned([path])] == [f"cannot write {path!r}: {output_path_error(path)}"]
 
 
 def test_a_file_and_a_folder_of_one_name_are_refused():
-    problems = check_paths([Output("news/index.html", b"", "a"), Output("news/index.html/x", b"", "b")])
+    problems = planned(["news/index.html", "news/index.html/x"])
     assert problems and "both as a file and as a folder" in problems[0].message
+
+
+def planned(paths: list[str]) -> list[Problem]:
+    """Describe outputs at `paths` as one new partition of an empty site; return the planner's problems."""
+    class Nothing:
+        def recording(self, recorder: object) -> Nothing:
+            return self
+
+    db = sqlite3.connect(":memory:")
+    OutputState.create(db)
+    planner = Planner(OutputState(db, "test", trusted=False), Nothing(), set())  # type: ignore[arg-type]
+    specs = [Spec(path, "/" + path, "en", path, source="test") for path in paths]
+    planner.describe("test", [Partition("test")], lambda q, part: specs)
+    return planner.check()
 
 
 def test_writing_through_a_link_out_of_the_standby_is_refused(site, tmp_path):

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from .util.errors import Problem
+from .util.errors import Problem, printable
 
 if TYPE_CHECKING:  # imported for their names only: a build with nothing to do starts without them
     from rich.progress import Progress, TaskID
@@ -101,7 +101,7 @@ class Reporter:
 
     def changed(self, paths: Iterable[str]) -> None:
         """Say which files changed before a rebuild."""
-        shown = [_relative(path) for path in paths]
+        shown = [printable(_relative(path)) for path in paths]
         more = f" and {len(shown) - 1} more" if len(shown) > 1 else ""
         print(f"changed {shown[0]}{more}", file=self.out, flush=True)
 

@@ -1,46 +1,48 @@
 """The persistent build cache: what each content file said, and the HTML of every Markdown body.
 
 Everything is keyed by content (digests of the file, of the registries and site.yaml, of the code),
-so an entry that no longer applies is simply never found. A cache that cannot be read, or was
-written by another version of this program, is discarded with a warning and rebuilt.
+so an entry that no longer applies is simply never found. The cache holds data, never code: each
+row is MessagePack decoded into a fixed shape (msgspec refuses anything else), and carries a digest
+of its key and bytes. A damaged file, one written by another version of this program, or a damaged
+row is discarded (the file, or the row) with a warning, and what it held is made again.
 """
 
 from __future__ import annotations
 
+import mmap
 import os
-import pickle
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import NamedTuple, TypeVar
+from zoneinfo import ZoneInfo
 
-from ..util.errors import Problem
-from ..util.store import CacheError, connect_read_only, open_store, stamp_of
+import msgspec
+
+from ..content.items import ParsedItem
+from ..content.model import Alias, Item
+from ..util.errors import ContentError, Problem
+from ..util.store import StoreError, connect_read_only, damaged, discard, intact, open_store, seal, sealed, unwrap, wrap
 from .state import TABLES as STATE_TABLES
-
-if TYPE_CHECKING:
-    from ..content.items import ParsedItem
-    from ..content.model import Item
 
 SCHEMA = 5
 FILE = "cache.sqlite"
 # `folders` keeps, per content folder, what each item file of it said: its stat, digest and parse. A
-# folder's entries travel as one pickled row, read and written together: a rebuild reads ~100 rows
-# for a 10,000-item archive, and an edit rewrites only the row of the folder it touched.
+# folder's entries travel as one row, read and written together: a rebuild reads ~100 rows for a
+# 10,000-item archive, and an edit rewrites only the row of the folder it touched. Every value column
+# holds a digest of the row's key and value (16 bytes), then the value.
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS folders (content TEXT NOT NULL, folder TEXT NOT NULL, entries BLOB NOT NULL,
                                     PRIMARY KEY (content, folder));
-CREATE TABLE IF NOT EXISTS bodies (key TEXT PRIMARY KEY, html TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS bodies (key TEXT PRIMARY KEY, html BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS checked (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 """ + STATE_TABLES
-# What reading a pickled row can raise when the row is damaged or was written by another program.
-UNREADABLE = (sqlite3.DatabaseError, pickle.UnpicklingError, AttributeError, EOFError, ImportError, TypeError,
-              IndexError)
 # Rows not used by the latest build are deleted once they outnumber the used ones this much.
 GARBAGE_FACTOR = 2
-
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class Entry(NamedTuple):
     size: int
     digest: str
     record: Record
+    ctime_ns: int = 0
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,106 @@ class Memo:
         self.folders.clear()
 
 
+# -- the rows, as data -------------------------------------------------------------------------------
+# A date and time as its wall-clock reading, its fold (the first or second of a repeated hour) and its
+# time zone's name: exactly the datetime the parse made, which a UTC instant would not give back.
+Moment = tuple[datetime, int, str]
+
+
+class _ItemRow(msgspec.Struct, array_like=True, gc=False):
+    """An Item without its derived `day` (derived again when decoded)."""
+
+    key: str
+    lang: str
+    path: str
+    section: str
+    title: str
+    published: Moment
+    updated: Moment | None
+    slug: str
+    summary: str
+    body_html: str
+    officials: tuple[str, ...]
+    organizations: tuple[str, ...]
+    draft: bool
+    aliases: tuple[tuple[str, int], ...]
+    digest: str
+
+
+class _EntryRow(msgspec.Struct, array_like=True, gc=False):
+    """One item file of a folder: its stat and digest, and its Record."""
+
+    rel: str
+    mtime_ns: int
+    size: int
+    ctime_ns: int
+    digest: str
+    item: _ItemRow
+    explicit_slug: bool
+    lines: dict[str, int]
+    head: str
+    body: str
+
+
+class _FolderRow(msgspec.Struct, array_like=True, gc=False):
+    """A Folder."""
+
+    context: str
+    entries: list[_EntryRow]
+
+
+_ENCODER = msgspec.msgpack.Encoder()
+_FOLDER = msgspec.msgpack.Decoder(_FolderRow)
+_CHECKED = msgspec.msgpack.Decoder(dict[str, str])
+# What decoding a row can raise besides msgspec's errors: a time zone or fold no parse makes.
+_BAD_VALUE = (ValueError, KeyError)
+
+
+def _moment(value: datetime) -> Moment:
+    """Describe an aware datetime exactly (its tzinfo is a ZoneInfo, the site's time zone)."""
+    zone = value.tzinfo
+    if not isinstance(zone, ZoneInfo):
+        raise TypeError(f"a date in an unexpected time zone: {value!r}")
+    return value.replace(tzinfo=None), value.fold, zone.key
+
+
+def _datetime(moment: Moment) -> datetime:
+    """Give back the datetime a Moment describes."""
+    wall, fold, zone = moment
+    return wall.replace(tzinfo=ZoneInfo(zone), fold=fold)
+
+
+def encode_folder(folder: Folder) -> bytes:
+    """Encode a Folder as MessagePack."""
+    rows = []
+    for rel, entry in folder.entries.items():
+        record = entry.record
+        parsed = record.parsed
+        item = parsed.item
+        row = _ItemRow(item.key, item.lang, item.path, item.section, item.title, _moment(item.published),
+                       _moment(item.updated) if item.updated is not None else None, item.slug, item.summary,
+                       item.body_html, item.officials, item.organizations, item.draft,
+                       tuple((a.url, a.line) for a in item.aliases), item.digest)
+        rows.append(_EntryRow(rel, entry.mtime_ns, entry.size, entry.ctime_ns, entry.digest, row,
+                              parsed.explicit_slug, dict(parsed.lines), record.head, record.body))
+    return _ENCODER.encode(_FolderRow(folder.context, rows))
+
+
+def decode_folder(data: bytes | memoryview) -> Folder:
+    """Decode a Folder; raise msgspec.DecodeError, ValueError or KeyError on anything of another shape."""
+    row = _FOLDER.decode(data)
+    entries = {}
+    for e in row.entries:
+        i = e.item
+        item = Item(i.key, i.lang, i.path, i.section, i.title, _datetime(i.published),
+                    _datetime(i.updated) if i.updated is not None else None, i.slug, i.summary, i.body_html,
+                    i.officials, i.organizations, i.draft, tuple(Alias(url, line) for url, line in i.aliases),
+                    i.digest)
+        entries[e.rel] = Entry(e.mtime_ns, e.size, e.digest, Record(ParsedItem(item, e.explicit_slug, e.lines),
+                                                                    e.head, e.body), e.ctime_ns)
+    return Folder(row.context, entries)
+
+
 class Cache:
     """The content cache of one build: read what is known, collect what is new, save it at the end."""
 
@@ -98,9 +201,14 @@ class Cache:
         self.warnings = warnings
         self.read_only = read_only
         self.memo = memo
+        self.owner = os.getpid()
         self.new_folders: dict[tuple[str, str], Folder] = {}
         self.gone_folders: set[tuple[str, str]] = set()
         self.new_bodies: dict[str, str] = {}
+        # How to make the HTML of a body the cache lost from the item's own file (see loader.parse_items).
+        self.remake: Callable[[Item, str], str | None] | None = None
+        # Set to 1 by any process of this build, forked workers too, that read a damaged body.
+        self.flags = mmap.mmap(-1, 1)
 
     @classmethod
     def open(cls, folder: Path | None, clean: bool = False, read_only: bool = False, memo: Memo | None = None
@@ -117,7 +225,7 @@ class Cache:
                 try:
                     db = connect_read_only(path)
                     row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-                    if row and row[0] == str(SCHEMA):
+                    if row and row[0] == str(SCHEMA) and (sealed(path) or not intact(db)):
                         return cls(db, path, [], read_only=True)
                     db.close()
                 except sqlite3.DatabaseError:
@@ -125,17 +233,22 @@ class Cache:
             db, _ = open_store(None, SCHEMA, TABLES)
             return cls(db, None, [], read_only=True)
         db, warnings = open_store(path, SCHEMA, TABLES)
-        if memo is not None and (memo.path != path or memo.stamp != stamp_of(db)):
+        cache = cls(db, path, warnings, memo=memo)
+        if memo is not None and (memo.path != path or memo.stamp != cache._read(lambda: _stamp(cache.db), "")):
             memo.forget()
             memo.path = path
-        cache = cls(db, path, warnings, memo=memo)
         if clean:
             cache.empty()
         return cache
 
     def close(self) -> None:
-        """Close the database."""
+        """Drop the bodies a worker found damaged, close the database and seal its file."""
+        if self.flags[0] and not self.read_only:
+            self._drop_damaged_bodies()
+        self.flags.close()
         self.db.close()
+        if self.path is not None and not self.read_only:
+            seal(self.path)
 
     def __enter__(self) -> Cache:
         return self
@@ -143,95 +256,191 @@ class Cache:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # -- damage ---------------------------------------------------------------------------------
+
+    def _warn(self, message: str, hint: str = "nothing to do: it is rebuilt") -> None:
+        """Add a warning about the cache file."""
+        self.warnings.append(Problem(str(self.path or "cache"), 0, message, hint, warning=True))
+
+    def _replace(self, exc: sqlite3.DatabaseError) -> None:
+        """Discard a file found damaged with a warning, and go on with an empty one (or re-raise another error)."""
+        if not damaged(exc):
+            raise exc
+        self._warn(f"discarded a damaged cache file ({exc})")
+        if self.memo is not None:
+            self.memo.forget()
+        self.db.close()
+        if self.read_only or self.path is None:
+            self.db, _ = open_store(None, SCHEMA, TABLES)
+            self.path = None
+            return
+        discard(self.path)
+        self.db, _ = open_store(self.path, SCHEMA, TABLES)
+
+    def _write(self, write: Callable[[], None]) -> None:
+        """Run a write of the database; on a damaged file, discard it and write into a new one."""
+        try:
+            write()
+        except sqlite3.DatabaseError as exc:
+            self._replace(exc)
+            write()
+
+    def _read(self, read: Callable[[], T], lost: T) -> T:
+        """Run a read of the database; on a damaged file, discard it and return `lost`."""
+        try:
+            return read()
+        except sqlite3.DatabaseError as exc:
+            self._replace(exc)
+            return lost
+
+    def _drop_damaged_bodies(self) -> None:
+        """Delete every body whose row does not match its digest, and the parses that lead to bodies."""
+        def drop() -> None:
+            bad = [(key,) for key, html in self.db.execute("SELECT key, html FROM bodies")
+                   if _body(html, key) is None]
+            if bad:
+                with self.db:
+                    self.db.executemany("DELETE FROM bodies WHERE key = ?", bad)
+                    # The items of a parse kept here would look for their lost body again in every build.
+                    self.db.execute("DELETE FROM folders")
+                    self._restamp()
+
+        self._warn("discarded damaged bodies of the cache")
+        self._write(drop)
+
+    # -- reading and writing --------------------------------------------------------------------
+
     def empty(self) -> None:
         """Forget every entry."""
         if not self.read_only:
-            with self.db:
-                self.db.executescript("DELETE FROM folders; DELETE FROM bodies; DELETE FROM checked; "
-                                      "DELETE FROM targets;")
-                self._restamp()
+            def empty() -> None:
+                with self.db:
+                    self.db.executescript("DELETE FROM folders; DELETE FROM bodies; DELETE FROM checked; "
+                                          "DELETE FROM targets;")
+                    self._restamp()
+
+            self._write(empty)
             if self.memo is not None:
                 self.memo.forget()
 
-    def discard(self, reason: str) -> None:
-        """Forget everything after finding a damaged entry, with a warning."""
-        self.warnings.append(Problem(str(self.path or "cache"), 0, f"discarded a damaged cache ({reason})",
-                                     "nothing to do: it is rebuilt", warning=True))
-        self.empty()
-
     def folders(self, content: str) -> dict[str, Folder]:
-        """Return what the cache knows of each folder of a content tree."""
+        """Return what the cache knows of each folder of a content tree (a damaged folder's row is dropped)."""
         if self.memo is not None and content in self.memo.folders:
             return dict(self.memo.folders[content])
+        rows = self._read(lambda: self.db.execute("SELECT folder, entries FROM folders WHERE content = ?",
+                                                  (content,)).fetchall(), [])
         found: dict[str, Folder] = {}
-        try:
-            for folder, blob in self.db.execute("SELECT folder, entries FROM folders WHERE content = ?",
-                                                (content,)):
-                entries = pickle.loads(blob)
-                if not isinstance(entries, Folder):
-                    raise CacheError("an entry of another type")
-                found[folder] = entries
-        except (*UNREADABLE, CacheError) as exc:
-            self.discard(str(exc))
-            return {}
+        damaged_rows = []
+        for folder, blob in rows:
+            try:
+                found[folder] = decode_folder(unwrap(blob, content, folder))
+            except (msgspec.DecodeError, StoreError, *_BAD_VALUE) as exc:
+                self._warn(f"discarded a damaged cache entry of {folder!r} ({exc})",
+                           "nothing to do: its items are parsed again")
+                damaged_rows.append((content, folder))
+        if damaged_rows and not self.read_only:
+            self.gone_folders.update(damaged_rows)
         if self.memo is not None:
             self.memo.folders[content] = dict(found)
         return found
 
-    def remember(self, content: str, folders: Mapping[str, Folder], gone: Iterable[str]) -> None:
-        """Collect changed folders and vanished ones, to be saved by `save`."""
+    def remember(self, content: str, folders: Mapping[str, Folder], gone: Iterable[str],
+                 remake: Callable[[Item, str], str | None] | None = None) -> None:
+        """Collect changed folders and vanished ones, to be saved by `save`, and how to remake a lost body."""
         self.new_folders.update({(content, name): folder for name, folder in folders.items()})
         self.gone_folders.update((content, name) for name in gone)
+        self.remake = remake
 
     def add_bodies(self, bodies: Mapping[str, str]) -> None:
         """Keep new bodies: in the database at once (each batch committed), or in memory when read-only."""
         if self.read_only:
             self.new_bodies.update(bodies)
         elif bodies:
-            with self.db:
-                self.db.executemany("INSERT OR REPLACE INTO bodies VALUES (?, ?)", bodies.items())
+            rows = [(key, wrap(html.encode(), key)) for key, html in bodies.items()]
 
-    def checked(self, key: str) -> Any:
+            def add() -> None:
+                with self.db:
+                    self.db.executemany("INSERT OR REPLACE INTO bodies VALUES (?, ?)", rows)
+
+            self._write(add)
+
+    def checked(self, key: str) -> dict[str, str] | None:
         """Return what was recorded under `key` (a check that passed), or None."""
+        row = self._read(lambda: self.db.execute("SELECT value FROM checked WHERE key = ?", (key,)).fetchone(), None)
+        if row is None:
+            return None
         try:
-            row = self.db.execute("SELECT value FROM checked WHERE key = ?", (key,)).fetchone()
-            return pickle.loads(row[0]) if row else None
-        except (sqlite3.DatabaseError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+            return _CHECKED.decode(unwrap(row[0], key))
+        except (msgspec.DecodeError, StoreError) as exc:
+            self._warn(f"discarded a damaged record of the templates' check ({exc})",
+                       "nothing to do: they are checked again")
             return None
 
-    def record_check(self, key: str, value: Any) -> None:
+    def record_check(self, key: str, value: Mapping[str, str]) -> None:
         """Record that a check passed, with what it found."""
         if not self.read_only:
-            with self.db:
-                self.db.execute("DELETE FROM checked")
-                self.db.execute("INSERT INTO checked VALUES (?, ?)", (key, pickle.dumps(value)))
+            column = wrap(_ENCODER.encode(dict(value)), key)
+
+            def record() -> None:
+                with self.db:
+                    self.db.execute("DELETE FROM checked")
+                    self.db.execute("INSERT INTO checked VALUES (?, ?)", (key, column))
+
+            self._write(record)
 
     def body_lookup(self) -> Callable[[str], str | None]:
-        """Return a function giving the HTML of a body by its key (or None), safe in forked worker processes."""
-        path = self.path
+        """Return a function giving the HTML of a body by its key (or None), safe in forked worker processes.
+
+        A body this process cannot read (a damaged row or file) is None, as if never converted; in a
+        forked worker, which must not touch the file, it is also flagged for `close` to clean up.
+        """
         # A connection to a file must not cross a fork: each process opens its own. An in-memory
         # cache has no file, and a forked process reads its own copy of it.
-        connections: dict[int, sqlite3.Connection] = {os.getpid(): self.db}
+        connections: dict[int, sqlite3.Connection] = {}
 
         def lookup(key: str) -> str | None:
             if key in self.new_bodies:
                 return self.new_bodies[key]
             pid = os.getpid()
-            if pid not in connections:
-                connections[pid] = connect_read_only(path, self.read_only) if path else self.db
-            row = connections[pid].execute("SELECT html FROM bodies WHERE key = ?", (key,)).fetchone()
-            return None if row is None else str(row[0])
+            if pid == self.owner:
+                row = self._read(lambda: self.db.execute("SELECT html FROM bodies WHERE key = ?", (key,)).fetchone(),
+                                 None)
+                html = _body(row[0], key) if row is not None else None
+                if row is not None and html is None:
+                    self.flags[0] = 1
+                return html
+            try:
+                if pid not in connections:
+                    path = self.path
+                    connections[pid] = connect_read_only(path, self.read_only) if path else self.db
+                row = connections[pid].execute("SELECT html FROM bodies WHERE key = ?", (key,)).fetchone()
+            except sqlite3.DatabaseError as exc:
+                if not damaged(exc):
+                    raise
+                row = (b"",)
+            html = _body(row[0], key) if row is not None else None
+            if row is not None and html is None:
+                self.flags[0] = 1
+            return html
 
         return lookup
 
     def body_reader(self, keys: Mapping[str, str]) -> Callable[[Item], str]:
-        """Return a function giving an item's body HTML (`keys`: item path -> body key), safe in forked workers."""
+        """Return a function giving an item's body HTML (`keys`: item path -> body key), safe in forked workers.
+
+        A body the cache lost is made again from the item's file (`remake`); a file changed since it was
+        parsed in this build is a problem.
+        """
         lookup = self.body_lookup()
 
         def body(item: Item) -> str:
-            html = lookup(keys[item.path])
+            key = keys[item.path]
+            html = lookup(key)
+            if html is None and self.remake is not None:
+                html = self.remake(item, key)
             if html is None:
-                raise CacheError(f"the body of {item.path} vanished from the cache")
+                raise ContentError([Problem(item.path, 0, "the file changed while the site was built",
+                                            "build again")])
             return html
 
         return body
@@ -247,23 +456,28 @@ class Cache:
         """Write what is new; drop bodies the latest build did not use once they pile up."""
         if self.read_only:
             return
-        db = self.db
-        with db:
-            db.executemany("DELETE FROM folders WHERE content = ? AND folder = ?", sorted(self.gone_folders))
-            db.executemany("INSERT OR REPLACE INTO folders VALUES (?, ?, ?)",
-                           [(content, name, pickle.dumps(folder, protocol=pickle.HIGHEST_PROTOCOL))
-                            for (content, name), folder in sorted(self.new_folders.items())])
-            db.executemany("INSERT OR REPLACE INTO bodies VALUES (?, ?)", self.new_bodies.items())
-            count = db.execute("SELECT count(*) FROM bodies").fetchone()[0]
-            # Bodies are shared by every content folder built with this cache: drop them only when it
-            # serves one, so a build never loses the bodies another build is about to use.
-            trees = db.execute("SELECT count(DISTINCT content) FROM folders").fetchone()[0]
-            if trees <= 1 and count > GARBAGE_FACTOR * len(live_bodies) + 100:
-                db.execute("CREATE TEMP TABLE IF NOT EXISTS live (key TEXT PRIMARY KEY)")
-                db.execute("DELETE FROM live")
-                db.executemany("INSERT INTO live VALUES (?)", ((k,) for k in live_bodies))
-                db.execute("DELETE FROM bodies WHERE key NOT IN (SELECT key FROM live)")
-            self._restamp()
+        folders = [(content, name, wrap(encode_folder(folder), content, name))
+                   for (content, name), folder in sorted(self.new_folders.items())]
+        bodies = [(key, wrap(html.encode(), key)) for key, html in self.new_bodies.items()]
+
+        def save() -> None:
+            db = self.db
+            with db:
+                db.executemany("DELETE FROM folders WHERE content = ? AND folder = ?", sorted(self.gone_folders))
+                db.executemany("INSERT OR REPLACE INTO folders VALUES (?, ?, ?)", folders)
+                db.executemany("INSERT OR REPLACE INTO bodies VALUES (?, ?)", bodies)
+                count = db.execute("SELECT count(*) FROM bodies").fetchone()[0]
+                # Bodies are shared by every content folder built with this cache: drop them only when it
+                # serves one, so a build never loses the bodies another build is about to use.
+                trees = db.execute("SELECT count(DISTINCT content) FROM folders").fetchone()[0]
+                if trees <= 1 and count > GARBAGE_FACTOR * len(live_bodies) + 100:
+                    db.execute("CREATE TEMP TABLE IF NOT EXISTS live (key TEXT PRIMARY KEY)")
+                    db.execute("DELETE FROM live")
+                    db.executemany("INSERT INTO live VALUES (?)", ((k,) for k in live_bodies))
+                    db.execute("DELETE FROM bodies WHERE key NOT IN (SELECT key FROM live)")
+                self._restamp()
+
+        self._write(save)
         if self.memo is not None:
             for (content, name), folder in self.new_folders.items():
                 self.memo.folders.setdefault(content, {})[name] = folder
@@ -272,3 +486,17 @@ class Cache:
         self.new_folders.clear()
         self.gone_folders.clear()
         self.new_bodies.clear()
+
+
+def _body(column: object, key: str) -> str | None:
+    """Return a body's HTML from its row, or None when the row is damaged."""
+    try:
+        return str(unwrap(column, key), "utf-8")
+    except (StoreError, UnicodeDecodeError):
+        return None
+
+
+def _stamp(db: sqlite3.Connection) -> str:
+    """Return the stamp of the last write of a cache file ("" for none)."""
+    row = db.execute("SELECT value FROM meta WHERE key = 'stamp'").fetchone()
+    return str(row[0]) if row else ""

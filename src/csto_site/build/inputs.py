@@ -1,7 +1,7 @@
 """What a build reads, listed and digested once, and the quick answer when none of it changed.
 
 A build first lists the content, templates and static folders and the program's own files (names,
-sizes, mtimes). If that listing, the options and the clock's place among the items' dates are what
+sizes, mtimes, ctimes). If that listing, the options and the clock's place among the items' dates are what
 the last build recorded, its output is still exactly right, and the build says so without importing
 the rest of the program, reading a file or touching the output.
 """
@@ -19,57 +19,20 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from operator import attrgetter
 from pathlib import Path
 from typing import Any
+
+from ..util.errors import ContentError, Problem
+from ..util.files import Listing, checked_walk, walk
 
 # A file modified this close to the moment its stat was taken may change again within the clock's
 # resolution without its mtime moving, so its stat is not trusted next time (git's "racy clean").
 RACY_NS = 2_000_000_000
 
-Listing = list[tuple[str, str, os.stat_result]]
 # The libraries whose version can change what a build writes (their distribution names, normalised).
 LIBRARIES = frozenset({"jinja2", "markupsafe", "markdown", "nh3", "pyyaml", "python_slugify", "text_unidecode",
                        "unidecode", "feedgen", "lxml", "python_dateutil", "brotli", "cbor2", "pagefind_bin",
                        "tzdata"})
-_NAME = attrgetter("name")
-
-
-def walk(folder: str | os.PathLike[str], suffix: str = "") -> Listing:
-    """List (path, relative path, stat) of the files below a folder, skipping hidden names, sorted by path.
-
-    Sorted by path as a sequence of names: a folder's files come at its name's place among its
-    siblings. Each folder's entries are sorted by name and walked depth first, which is that order.
-    Only names ending with `suffix` are listed (all when it is empty); folders are always walked.
-    """
-    found: Listing = []
-    append = found.append
-    stack: list[tuple[Iterator[os.DirEntry[str]], str]] = []
-    entries, prefix = _entries(os.fspath(folder)), ""
-    while True:
-        for entry in entries:
-            name = entry.name
-            if name[0] == ".":
-                continue
-            if entry.is_file():  # a file or a link to one; never a folder
-                if name.endswith(suffix):
-                    append((entry.path, prefix + name, entry.stat()))
-            elif entry.is_dir(follow_symlinks=False):
-                stack.append((entries, prefix))  # resumed after this folder, at the next name
-                entries, prefix = _entries(entry.path), f"{prefix}{name}/"
-                break
-        else:
-            if not stack:
-                return found
-            entries, prefix = stack.pop()
-
-
-def _entries(folder: str) -> Iterator[os.DirEntry[str]]:
-    """Return the entries of a folder sorted by name (none if it is gone)."""
-    try:
-        return iter(sorted(os.scandir(folder), key=_NAME))
-    except (FileNotFoundError, NotADirectoryError):
-        return iter(())
 
 
 def library_stamps() -> list[str]:
@@ -149,8 +112,9 @@ def read_inputs(options: Any) -> Inputs:
     """List the content, templates, static files and the program's own files, and digest the lot.
 
     The digest covers the options, Python's and the libraries' versions, and for each folder its
-    name, then its files' relative paths (joined by NUL, which no name holds), sizes and mtimes (as
-    64-bit integers), each part preceded by its length.
+    name, then its files' relative paths (joined by NUL, which no name holds), sizes, mtimes and
+    ctimes (as 64-bit integers), each part preceded by its length. The ctime is there because an
+    edit can keep a file's size and set its mtime back (`cp -p`, `touch -r`): nothing sets a ctime back.
     """
     with collector_paused():
         return _read_inputs(options)
@@ -166,9 +130,11 @@ def _read_inputs(options: Any) -> Inputs:
     listings: Listing = []
     content: Listing = []
     program = Path(__file__).parent.parent
+    problems: list[Problem] = []  # content/ and static/ are listed as `publishable` lists them, all problems at once
     for folder in (options.content, options.templates, options.static, program):
         # the program's sources, not the bytecode Python writes beside them
-        listing = walk(folder, ".py" if folder is program else "")
+        listing = (checked_walk(folder, problems) if folder is options.content or folder is options.static
+                   else walk(folder, ".py" if folder is program else ""))
         if folder is options.content:
             content = listing
         listings += listing
@@ -176,11 +142,14 @@ def _read_inputs(options: Any) -> Inputs:
         numbers: list[int] = []
         for _, rel, stat in listing:
             names.append(rel)
-            numbers += (stat.st_size, stat.st_mtime_ns)
-        text = "\0".join(names).encode()
+            numbers += (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+        # A name that is not UTF-8 reaches Python as surrogates: digested as its bytes, reported by the checks.
+        text = "\0".join(names).encode("utf-8", "surrogateescape")
         digest.update(f"\x1e{folder}\x1e{len(listing)}\x1e{len(text)}\x1e".encode())
         digest.update(text)
         digest.update(array("q", numbers).tobytes())
+    if problems:
+        raise ContentError(problems)
     return Inputs(digest.hexdigest(), content, listings, started)
 
 
@@ -191,7 +160,7 @@ def fast_state(inputs: Inputs, moments: Iterable[float], now: datetime, summary:
     the news sitemap); the output stays right only while the clock stays between the same two of them.
     """
     racy = {path: file_digest(Path(path)) for path, _, stat in inputs.listings
-            if stat.st_mtime_ns >= inputs.started_ns - RACY_NS}
+            if max(stat.st_mtime_ns, stat.st_ctime_ns) >= inputs.started_ns - RACY_NS}
     ordered = sorted(set(moments))
     stamp = now.timestamp()
     index = bisect.bisect_left(ordered, stamp)

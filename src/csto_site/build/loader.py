@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ..content.config import SiteConfig
+from ..content.frontmatter import split
 from ..content.items import ParsedItem, parse_item
 from ..content.markup import Markup
 from ..content.model import Item
@@ -25,7 +26,7 @@ from ..util.digest import digest
 from ..util.errors import Problem
 from ..util.parallel import chunked, fork_map
 from .cache import Cache, Entry, Folder, Record
-from .inputs import RACY_NS, Listing, library_stamps
+from .inputs import RACY_NS, Listing, file_digest, library_stamps
 
 CHUNK = 64
 # Below this many files to parse, starting worker processes costs more than it saves.
@@ -39,6 +40,7 @@ class Found(NamedTuple):
     rel: str
     mtime_ns: int
     size: int
+    ctime_ns: int
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ def scan(listing: Listing) -> Scan:
             problems.append(Problem(path, 1, "a news item must be inside a section folder",
                                     "move it into a folder such as csto-news/"))
             continue
-        found = Found(path, rel, stat.st_mtime_ns, stat.st_size)
+        found = Found(path, rel, stat.st_mtime_ns, stat.st_size, stat.st_ctime_ns)
         if is_section_index(rel):
             sections.append(found)
         else:
@@ -202,9 +204,15 @@ def parse_items(found: Iterable[Found], registry: Registry, config: SiteConfig, 
     for f in found:
         folder = known.get(f.rel.rpartition("/")[0])
         entry = folder.entries.get(f.rel) if folder is not None and folder.context == context else None
-        if entry is not None and entry.mtime_ns == f.mtime_ns and entry.size == f.size:
+        if entry is None or entry.size != f.size:
+            pending.append(f)
+        elif entry.mtime_ns == f.mtime_ns and entry.ctime_ns == f.ctime_ns:
             reused[f.rel] = entry
+        elif file_digest(Path(f.path)) == entry.digest:
+            # The stat moved, the bytes did not (a touch, a fresh checkout): the parse stands, under the new stat.
+            reused[f.rel] = _restat(entry, f, started_ns)
         else:
+            # The ctime moved and the bytes changed, though the mtime may say otherwise (`cp -p`, `touch -r`).
             pending.append(f)
     fingerprint = markup_fingerprint()
     total = len(pending)
@@ -245,8 +253,7 @@ def parse_items(found: Iterable[Found], registry: Registry, config: SiteConfig, 
                 changed.append((old.parsed.item if old is not None else None,
                                 new.parsed.item if new is not None else None))
             problems += result.problems
-            racy = f.mtime_ns >= started_ns - RACY_NS
-            entry = (Entry(-1 if racy else f.mtime_ns, f.size, result.file_digest, result.record)
+            entry = (_restat(Entry(f.mtime_ns, f.size, result.file_digest, result.record), f, started_ns)
                      if result.record is not None and result.file_digest is not None else None)
         if entry is None:
             continue
@@ -258,9 +265,10 @@ def parse_items(found: Iterable[Found], registry: Registry, config: SiteConfig, 
     seen = {f.rel for f in found}
     changed += [(entry.record.parsed.item, None) for folder in known.values() for rel, entry in folder.entries.items()
                 if rel not in seen]
+    remake = _BodyRemaker(fingerprint, backlink_titles(config))
     cache.remember(content, {name: Folder(context, entries) for name, entries in folders.items()
                              if name not in known or known[name].context != context
-                             or not _same(known[name].entries, entries)}, set(known) - set(folders))
+                             or not _same(known[name].entries, entries)}, set(known) - set(folders), remake.remake)
     return Parsed(tuple(items), heads, bodies, tuple(problems), tuple(changed))
 
 
@@ -268,3 +276,33 @@ def _entry(known: Mapping[str, Folder], rel: str) -> Entry | None:
     """Return what the cache knew of a file, whatever context it was parsed in."""
     folder = known.get(rel.rpartition("/")[0])
     return folder.entries.get(rel) if folder is not None else None
+
+
+def _restat(entry: Entry, found: Found, started_ns: int) -> Entry:
+    """Give an entry the file's current stat; a racy one (changed just before the build) is never trusted.
+
+    A file changed within the clock's resolution of the moment it was read may change again without
+    its mtime or ctime moving: its mtime is kept as -1, so its bytes are digested again next time.
+    """
+    racy = max(found.mtime_ns, found.ctime_ns) >= started_ns - RACY_NS
+    if (entry.mtime_ns, entry.size, entry.ctime_ns) == (-1 if racy else found.mtime_ns, found.size, found.ctime_ns):
+        return entry
+    return entry._replace(mtime_ns=-1 if racy else found.mtime_ns, size=found.size, ctime_ns=found.ctime_ns)
+
+
+class _BodyRemaker:
+    """Make the HTML of an item's body again from its file, when the cache lost it after the item was parsed."""
+
+    def __init__(self, fingerprint: str, titles: Mapping[str, str]) -> None:
+        self.renderer = _BodyRenderer(fingerprint, lambda key: None, titles)
+
+    def remake(self, item: Item, key: str) -> str | None:
+        """Return the body's HTML, or None when the file no longer holds the text that made `key`."""
+        source = read_source(Path(item.path), "")
+        if isinstance(source, Problem):
+            return None
+        front, _ = split(source.text, source.path)
+        if front is None:
+            return None
+        html = self.renderer.render(front.body, item.lang)
+        return html if self.renderer.last[0] == key else None

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
+from ..site.urls import OwnPaths
+
 
 class Published(NamedTuple):
     """One file of an output group as a build made it."""
@@ -54,8 +56,8 @@ class Outbox(Protocol):
         """Return the generation of the build state the live site was published with."""
         ...
 
-    def begin(self, rendering: Iterable[str]) -> None:
-        """Get ready for the files of these outputs."""
+    def begin(self, rendering: Iterable[str], own: OwnPaths) -> None:
+        """Get ready for the files of these outputs (`own`: the paths only this program writes)."""
         ...
 
     def settle(self, path: str, data: bytes, indexed: bool = False) -> tuple[str, bool]:

@@ -24,12 +24,14 @@ from ..output.spec import Output
 from ..site.assemble import build_site
 from ..site.model import Site
 from ..site.queries import NEWS_WINDOW, Queries, Recorder
+from ..site.urls import OwnPaths, Urls
 from ..util.digest import digest
 from ..util.errors import ContentError, Problem
+from ..util.files import publishable, read_listed
 from ..util.parallel import default_jobs
 from .cache import Cache, Memo
 from .draw import Drawn, draw_all
-from .inputs import Inputs, Summary, collector_paused, walk
+from .inputs import Inputs, Summary, collector_paused
 from .loader import code_fingerprint
 from .options import Options, Progress
 from .outbox import Changes, Outbox, Published
@@ -76,8 +78,25 @@ def static_folder(static: Path) -> tuple[dict[str, StaticFile], Callable[[str], 
     """Name the static folder's files as published, and return how to read one."""
     if not static.is_dir():
         raise ContentError([Problem(str(static), 0, "the static folder is missing", "pass --static DIR")])
-    files = {rel: Path(path).read_bytes() for path, rel, _ in walk(static)}
-    return static_files(files), lambda name: (static / name).read_bytes()
+    data: dict[str, bytes] = {}
+    problems = []
+    for path, rel, _ in publishable(static):  # never a hidden file, nor one a link leads to from outside
+        found = read_listed(path, static)
+        if isinstance(found, Problem):
+            problems.append(found)
+        else:
+            data[rel] = found
+    if problems:
+        raise ContentError(problems)
+    return static_files(data), lambda name: _read_static(static, name)
+
+
+def _read_static(static: Path, name: str) -> bytes:
+    """Read a file of the static folder as listed (its bytes were checked when the build listed it)."""
+    found = read_listed(str(static / name), static)
+    if isinstance(found, Problem):
+        raise ContentError([found])
+    return found
 
 
 def target(options: Options) -> str:
@@ -150,8 +169,9 @@ def plan_and_draw(setting: Setting, state: OutputState, missing: set[str], sink:
         _merge(scheduled, planner.describe(producer.name, producer.partitions(q), producer.specs))
     scheduled.problems += planner.check()
     _raise(scheduled)
+    own = OwnPaths.of(q_urls(q), site.config.languages)
     if sink is not None:
-        sink.begin([d.spec.path for d in scheduled.draws])
+        sink.begin([d.spec.path for d in scheduled.draws], own)
     producers = {p.name: p for p in setting.catalogue.producers}
     drawn = draw_all(scheduled.draws, lambda job, rec: producers[job.producer].draw(q.recording(rec), job.spec),
                      sink, setting.jobs, progress)
@@ -167,7 +187,7 @@ def plan_and_draw(setting: Setting, state: OutputState, missing: set[str], sink:
     _raise(post)
     posts = {p.name: p for p in setting.catalogue.post}
     if sink is not None:
-        sink.begin([d.spec.path for d in post.draws])
+        sink.begin([d.spec.path for d in post.draws], own)
     drawn += draw_all(post.draws, lambda job, rec: posts[job.producer].draw(
         q.recording(rec), Reading(planner, q.recording(rec), digests), job.spec), sink, setting.jobs, progress)
     planner.finish(scheduled.removed | post.removed)
@@ -175,6 +195,11 @@ def plan_and_draw(setting: Setting, state: OutputState, missing: set[str], sink:
         planner.changes.outputs[d.path] = (d.partition, d.files)
         planner.changes.deps[f"o:{d.path}"] = d.deps
     return planner, drawn
+
+
+def q_urls(q: Queries) -> Urls:
+    """Return the URL rules of the site the queries read."""
+    return Urls(q.site.config.default_language, q.site.config.base_url)
 
 
 def _clock_changes(items: Sequence[Item], state: OutputState, now: datetime) -> list[tuple[Item, Item]]:

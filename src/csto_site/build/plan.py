@@ -24,7 +24,7 @@ from ..content.model import Item
 from ..output.spec import Partition, Spec
 from ..site.model import Site
 from ..site.queries import CATALOGUE, Queries, Recorder, scopes
-from ..site.urls import path_error
+from ..site.urls import output_path_error
 from ..util.digest import digest_text
 from ..util.errors import Problem
 from .state import Changes, OutputState, output_consumer, partition_consumer
@@ -177,11 +177,15 @@ class Planner:
         bases = {p[:-len(suffix)]: p for p in paths for suffix in COPIES if p.endswith(suffix)}
         owners = self._owners([*paths, *copies, *bases])
         problems = []
+        folders = self._folders()
         for pid, spec in fresh:
-            reason = path_error(spec.path)
+            reason = output_path_error(spec.path)
             if reason:
                 problems.append(Problem(spec.source, 0, f"cannot write {spec.path!r}: {reason}",
-                                        "use an address made of letters, digits and hyphens"))
+                                        "use a shorter address or name, made of letters, digits and hyphens"))
+            elif spec.path in folders or self._file_above(spec.path) or (self.trusted and self._stored_below(spec.path)):
+                problems.append(Problem(spec.source, 0, f"{spec.path} is written both as a file and as a folder",
+                                        "give one of them another address"))
             others = [s for p, s in owners.get(spec.path, []) if (p, s) != (pid, spec)]
             if others:
                 problems.append(Problem(spec.source, 0, f"{spec.path} is also written by {others[0].source}",
@@ -195,6 +199,27 @@ class Planner:
                 problems.append(Problem(_source(owners, path), 0, f"{path} is also written by "
                                         f"{_source(owners, base)} (its compressed copy)", "rename one of them"))
         return sorted(set(problems))
+
+    def _folders(self) -> set[str]:
+        """Return every folder the outputs described in this build make."""
+        found: set[str] = set()
+        for path in self.index:
+            folder = path.rpartition("/")[0]
+            while folder and folder not in found:
+                found.add(folder)
+                folder = folder.rpartition("/")[0]
+        return found
+
+    def _file_above(self, path: str) -> bool:
+        """Tell whether an output of the site is a file where `path` needs a folder."""
+        parts = path.split("/")[:-1]
+        folders = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+        return bool(folders) and bool(self._owners(folders))
+
+    def _stored_below(self, path: str) -> bool:
+        """Tell whether an output the last build made, and this one keeps, lies inside `path` taken as a folder."""
+        found = self.state.below(path)
+        return found is not None and self.state.owners([found]).get(found) not in self.described
 
     def _owners(self, paths: Sequence[str]) -> dict[str, list[tuple[str, Spec]]]:
         """Return the partitions and specs that write each of `paths` in the site this build makes."""

@@ -19,8 +19,8 @@ from ..site.assemble import find_duplicate_urls
 from ..site.urls import Urls
 from ..util.digest import digest
 from ..util.errors import ContentError, Problem
+from ..util.files import Listing, publishable
 from .cache import Cache
-from .inputs import Listing, walk
 from .loader import backlink_titles, code_fingerprint, markup_fingerprint, parse_items, registry_fingerprint, scan
 from .options import Options, Progress
 
@@ -43,6 +43,8 @@ class Content:
 def read_content(options: Options, cache: Cache, jobs: int, progress: Progress | None = None,
                  listing: Listing | None = None) -> Content:
     """Check templates, configuration, registries and items, parsing only what changed; raise on problems."""
+    # Listed first: a link out of content/ is refused before site.yaml or any other file is read through it.
+    listing = publishable(options.content) if listing is None else listing
     compiled = options.cache / "templates" if options.cache is not None and not cache.read_only else None
     renderer = Renderer(options.templates, compiled)
     labels, problems = load_labels(options.templates)
@@ -51,7 +53,7 @@ def read_content(options: Options, cache: Cache, jobs: int, progress: Progress |
     if problems:
         raise ContentError(problems)
     config = load_config(options.content, labels, str(options.templates / "labels.yaml"))
-    found = scan(walk(options.content) if listing is None else listing)
+    found = scan(listing)
     problems = list(found.problems)
     sections: list[SourceFile] = []
     for entry in found.sections:

@@ -12,11 +12,43 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..site.urls import redirect_error
 from ..util.errors import ContentError, Problem, did_you_mean
-from .frontmatter import load_yaml
+from .frontmatter import load_yaml, yaml_line
 
 SITE_KEYS = ("title", "description", "base_url", "languages", "timezone", "feed_length",
              "press_contact", "labels", "redirects")
 LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+# An absolute http(s) address: a plain host name (letters, digits, dots, hyphens), an optional port,
+# and an optional path of unreserved characters and %-escapes; nothing that could end an attribute.
+BASE_URL = re.compile(r"^https?://[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
+                      r"(?::[0-9]{1,5})?(?:/(?:[A-Za-z0-9._~/-]|%[0-9A-Fa-f]{2})*)?$")
+# A feed of a few hundred items is already larger than feed readers fetch comfortably.
+FEED_LENGTHS = range(1, 1001)
+# Characters XML 1.0 forbids or that nobody sees: YAML's escapes ("\0", "\e", "\x1b") can write them
+# into any text, and they would break the feeds and sitemaps.
+INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# The years a date may have. The CSTO's news starts in the 1990s: a year outside these is a typing
+# mistake (2204 for 2024), and far outside them the calendar breaks: near the years 1 and 9999 time zone
+# and news-sitemap arithmetic overflows, and before about 1920 local time zones had offsets in seconds
+# (Moscow +02:30:17) that ISO 8601 and RFC 822 dates cannot write.
+FIRST_YEAR, LAST_YEAR = 1970, 2999
+PHONE = re.compile(r"^\+?[0-9 ()./-]*[0-9][0-9 ()./-]*$")
+EMAIL = re.compile(r"^[^\s@<>\"'\\?#]+@[^\s@<>\"'\\?#/]+\.[^\s@<>\"'\\?#/.]+$")
+# Labels the code reads as numbers (how many items a listing shows), and the range it can use.
+LABEL_NUMBERS = range(1, 1001)
+# Labels that list a word's plural forms: as many as the language has (English two, Russian three).
+PLURAL_LABELS = frozenset({"items", "search_results"})
+# The labels the code itself reads (views.py, plan.py, markup.py), each with an example of its kind:
+# numbers of items, twelve month names, plural forms, a text with one placeholder, texts. A template
+# that names a label labels.yaml lacks is reported at its line when drawn; the code would crash.
+CODE_LABELS: Mapping[str, Any] = {
+    "home_items": 10, "listing_items": 20, "months": ("",) * 12, "months_of": ("",) * 12,
+    "items": ("",), "search_results": ("",), "footnote_back": "%d", "search_for": "%s",
+    **dict.fromkeys(("all_news", "back_to_news", "by_month", "by_year", "feed", "feed_all", "language_name",
+                     "latest", "locale", "moved", "not_found", "officials", "organizations", "read_in", "search",
+                     "since"), "text"),
+}
+# Placeholders the code fills in a label: a label may hold each at most as often as its default.
+PLACEHOLDERS = ("%d", "%s")
 
 
 @dataclass(frozen=True)
@@ -65,39 +97,82 @@ class SiteConfig:
 
 
 class FieldChecker:
-    """Collect problems while reading one YAML mapping."""
+    """Collect problems while reading one YAML mapping.
 
-    def __init__(self, path: str, lines: dict[str, int]) -> None:
+    `lines` gives the line of each key; with the file's `text`, a problem in a nested value is placed at
+    that value's own line (`base` leads from the top of the file to the mapping read).
+    """
+
+    def __init__(self, path: str, lines: dict[str, int], text: str = "", base: tuple[str | int, ...] = (),
+                 first_line: int = 1) -> None:
         self.path = path
         self.lines = lines
+        self.text = text
+        self.base = base
+        self.first_line = first_line
         self.problems: list[Problem] = []
 
     def fail(self, key: str, message: str, hint: str = "") -> None:
         """Record a problem at the line of `key`."""
         self.problems.append(Problem(self.path, self.lines.get(key, 1), message, hint))
 
+    def fail_at(self, keys: tuple[str | int, ...], message: str, hint: str = "") -> None:
+        """Record a problem at the line of a nested value: `keys` lead to it from the mapping read."""
+        line = (yaml_line(self.text, (*self.base, *keys), self.first_line) if self.text
+                else self.lines.get(str(keys[0]), 1))
+        self.problems.append(Problem(self.path, line, message, hint))
+
     def localized(self, data: Mapping[str, Any], key: str, languages: tuple[str, ...],
-                  required: bool = True) -> dict[str, str]:
-        """Read `{en: ..., ru: ...}` (or one plain text for all languages)."""
+                  required: bool = True, at: tuple[str | int, ...] = (), blank: bool = False) -> dict[str, str]:
+        """Read `{en: ..., ru: ...}` (or one plain text for all languages); `at` leads to `data`.
+
+        Each text must say something, unless `blank` allows an empty one.
+        """
         value = data.get(key)
+        where = (*at, key)
+        name = ".".join(str(k) for k in where)
+        plain = isinstance(value, str)
         if value is None:
             if required:
-                self.fail(key, f"missing `{key}`", f"add `{key}: {{{languages[0]}: ...}}`")
+                self.fail_at(where, f"missing `{name}`", f"add `{key}: {{{languages[0]}: ...}}`")
             return {}
         if isinstance(value, str):
-            return dict.fromkeys(languages, value.strip())
+            value = dict.fromkeys(languages, value)
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-            self.fail(key, f"`{key}` must be text per language", f"write `{key}: {{{languages[0]}: ...}}`")
+            self.fail_at(where, f"`{name}` must be text per language", f"write `{key}: {{{languages[0]}: ...}}`")
             return {}
         unknown = [str(lang) for lang in value if lang not in languages]
         if unknown:
-            self.fail(key, f"`{key}` has unknown language {unknown[0]!r}",
-                      f"languages in site.yaml: {', '.join(languages)}")
+            self.fail_at((*where, unknown[0]), f"`{name}` has unknown language {unknown[0]!r}",
+                         f"languages in site.yaml: {', '.join(languages)}")
         if languages[0] not in value:
-            self.fail(key, f"`{key}` has no text in the default language {languages[0]!r}",
-                      f"add `{languages[0]}: ...`")
+            self.fail_at(where, f"`{name}` has no text in the default language {languages[0]!r}",
+                         f"add `{languages[0]}: ...`")
             return {}
-        return {lang: str(value.get(lang, value[languages[0]])).strip() for lang in languages}
+        for lang, text in value.items():
+            reason, hint = text_error(text, required=not blank)
+            if reason:
+                self.fail_at(where if plain else (*where, lang), f"`{name}` {reason}", hint)
+                return {}
+        return {lang: value.get(lang, value[languages[0]]).strip() for lang in languages}
+
+
+def text_error(text: str, required: bool = True) -> tuple[str, str]:
+    """Return why a text from YAML cannot be shown, and a hint; ("", "") when it can."""
+    if required and not text.strip():
+        return "is empty", "write the text, or remove the line"
+    bad = INVISIBLE.search(text)
+    if bad:
+        return (f"holds the invisible control character U+{ord(bad.group()):04X}",
+                'delete it: in quotes, YAML escapes such as "\\e" or "\\x1b" write such characters')
+    return "", ""
+
+
+def year_error(year: int) -> str:
+    """Return why a date's year is out of the range the site can use, or ""."""
+    if FIRST_YEAR <= year <= LAST_YEAR:
+        return ""
+    return f"the year {year} is outside {FIRST_YEAR}–{LAST_YEAR}"
 
 
 def load_config(content: Path, default_labels: Mapping[str, Mapping[str, Any]],
@@ -117,7 +192,7 @@ def load_config(content: Path, default_labels: Mapping[str, Mapping[str, Any]],
         raise ContentError(problems)
     if not isinstance(data, dict):
         raise ContentError([Problem(shown, 1, "site.yaml must be a list of `key: value` lines", "")])
-    check = FieldChecker(shown, lines)
+    check = FieldChecker(shown, lines, text)
     for key in data:
         if key not in SITE_KEYS:
             check.fail(str(key), f"unknown key `{key}` in site.yaml", did_you_mean(str(key), SITE_KEYS))
@@ -126,13 +201,14 @@ def load_config(content: Path, default_labels: Mapping[str, Mapping[str, Any]],
     timezone = str(data.get("timezone", "Europe/Moscow"))
     try:
         ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         check.fail("timezone", f"unknown time zone {timezone!r}", 'use a name like "Europe/Moscow"')
     feed_length = data.get("feed_length", 50)
-    if not isinstance(feed_length, int) or isinstance(feed_length, bool) or feed_length < 1:
-        check.fail("feed_length", "`feed_length` must be a whole number above 0", "e.g. `feed_length: 50`")
+    if not isinstance(feed_length, int) or isinstance(feed_length, bool) or feed_length not in FEED_LENGTHS:
+        check.fail("feed_length", f"`feed_length` must be a whole number from {FEED_LENGTHS.start} to "
+                   f"{FEED_LENGTHS.stop - 1}", "e.g. `feed_length: 50`")
     title = check.localized(data, "title", languages)
-    description = check.localized(data, "description", languages, required=False)
+    description = check.localized(data, "description", languages, required=False, blank=True)
     contact = _contact(data.get("press_contact") or {}, check, languages)
     labels = _labels(data.get("labels") or {}, default_labels, check, languages, label_path)
     redirects = _redirects(data.get("redirects") or {}, entry_lines.get("redirects", ()), check)
@@ -167,11 +243,17 @@ def _languages(data: Mapping[str, Any], check: FieldChecker) -> tuple[str, ...]:
 def _base_url(data: Mapping[str, Any], check: FieldChecker) -> str:
     """Read the absolute base URL, without a trailing slash."""
     value = data.get("base_url")
-    if not isinstance(value, str) or not re.match(r"^https?://[^/\s]+(/[^\s]*)?$", value):
-        check.fail("base_url", "`base_url` must be an absolute http(s) address",
-                   "e.g. `base_url: https://odkb-csto.org`")
+    if not isinstance(value, str) or not BASE_URL.match(value) or int(_port(value) or 1) > 65535:
+        check.fail("base_url", "`base_url` must be an absolute http(s) address: a host name, an optional port "
+                   "and path, no query, quotes or spaces", "e.g. `base_url: https://odkb-csto.org`")
         return "https://example.org"
     return value.rstrip("/")
+
+
+def _port(url: str) -> str:
+    """Return the port of an address BASE_URL matched, or ""."""
+    host = url.split("://", 1)[1].split("/", 1)[0]
+    return host.rpartition(":")[2] if ":" in host else ""
 
 
 def _contact(value: Any, check: FieldChecker, languages: tuple[str, ...]) -> Contact:
@@ -179,15 +261,16 @@ def _contact(value: Any, check: FieldChecker, languages: tuple[str, ...]) -> Con
     if not isinstance(value, dict):
         check.fail("press_contact", "`press_contact` must have `name` and `phones`", "")
         return Contact({}, (), "")
-    name = check.localized(value, "name", languages, required=False)
+    name = check.localized(value, "name", languages, required=False, at=("press_contact",))
     phones = value.get("phones", [])
-    if not isinstance(phones, list) or not all(isinstance(p, str) for p in phones):
-        check.fail("press_contact", "`press_contact.phones` must be a list of quoted numbers",
-                   'e.g. `phones: ["+7 495-795-27-10"]`')
+    if not isinstance(phones, list) or not all(isinstance(p, str) and PHONE.match(p) for p in phones):
+        check.fail_at(("press_contact", "phones"), "`press_contact.phones` must be a list of quoted numbers",
+                      'digits, spaces, "+", "-" and brackets, e.g. `phones: ["+7 495-795-27-10"]`')
         phones = []
     email = value.get("email", "")
-    if not isinstance(email, str):
-        check.fail("press_contact", "`press_contact.email` must be text", "")
+    if not isinstance(email, str) or (email and not EMAIL.match(email)):
+        check.fail_at(("press_contact", "email"), "`press_contact.email` must be an email address",
+                      "e.g. `email: press@odkb-csto.org`")
         email = ""
     unknown = [k for k in value if k not in ("name", "phones", "email")]
     if unknown:
@@ -198,10 +281,16 @@ def _contact(value: Any, check: FieldChecker, languages: tuple[str, ...]) -> Con
 
 def _labels(overrides: Any, defaults: Mapping[str, Mapping[str, Any]], check: FieldChecker,
             languages: tuple[str, ...], label_path: str) -> dict[str, dict[str, Any]]:
-    """Merge the theme's interface labels with site.yaml's `labels` overrides."""
+    """Merge the theme's interface labels with site.yaml's `labels` overrides, each of its default's kind."""
     if not isinstance(overrides, dict):
         check.fail("labels", "`labels` must map a language to `label: text` lines", "")
         overrides = {}
+    for lang in overrides:
+        if lang not in languages:
+            check.fail_at(("labels", lang), f"`labels` has unknown language {lang!r}",
+                          f"languages in site.yaml: {', '.join(languages)}")
+    theme = _theme_problems(defaults, languages, label_path)
+    check.problems += theme
     merged: dict[str, dict[str, Any]] = {}
     for lang in languages:
         if lang not in defaults:
@@ -210,13 +299,81 @@ def _labels(overrides: Any, defaults: Mapping[str, Mapping[str, Any]], check: Fi
             continue
         mine = overrides.get(lang) or {}
         if not isinstance(mine, dict):
-            check.fail("labels", f"`labels.{lang}` must be `label: text` lines", "")
+            check.fail_at(("labels", lang), f"`labels.{lang}` must be `label: text` lines", "")
             mine = {}
-        for key in mine:
+        for key, value in mine.items():
             if key not in defaults[lang]:
-                check.fail("labels", f"unknown label `{key}`", did_you_mean(str(key), defaults[lang]))
+                check.fail_at(("labels", lang, key), f"unknown label `{key}`", did_you_mean(str(key), defaults[lang]))
+            elif not theme and (reason := label_error(key, value, defaults[lang][key], plural_free=False)):
+                shown = repr(defaults[lang][key])
+                check.fail_at(("labels", lang, key), f"the label `{lang}.{key}` {reason}",
+                              f"like its default in {label_path}: {shown[:40] + '...' * (len(shown) > 40)}")
         merged[lang] = {**defaults[lang], **mine}
     return merged
+
+
+def label_error(key: str, value: Any, default: Any, plural_free: bool) -> str:
+    """Return why a label's value is not of its default's kind (text, whole number, list of texts), or "".
+
+    Lists keep their default's length, except a list of plural forms when `plural_free` (another language's).
+    """
+    if isinstance(default, bool) or not isinstance(default, (str, int, list, tuple)):
+        return f"has a default of a kind the templates cannot use ({type(default).__name__})"
+    if isinstance(default, int):
+        if not isinstance(value, int) or isinstance(value, bool) or value not in LABEL_NUMBERS:
+            return f"must be a whole number from {LABEL_NUMBERS.start} to {LABEL_NUMBERS.stop - 1}"
+        return ""
+    if isinstance(default, (list, tuple)):
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            return "must be a list of texts"
+        if len(value) != len(default) and not (plural_free and key in PLURAL_LABELS):
+            return f"must list {len(default)} texts"
+        return next((f"has a text that {reason}" for v in value if (reason := text_error(v)[0])), "")
+    if not isinstance(value, str):
+        return "must be text"
+    reason = text_error(value)[0]
+    if reason:
+        return reason
+    for mark in PLACEHOLDERS:
+        if value.count(mark) > default.count(mark):
+            times = {0: "no", 1: "one"}.get(default.count(mark), str(default.count(mark)))
+            return f"may hold {times} {mark} (the number or text the site puts there)"
+    return ""
+
+
+def _theme_problems(defaults: Mapping[str, Mapping[str, Any]], languages: tuple[str, ...],
+                    label_path: str) -> list[Problem]:
+    """Check the templates' labels of the site's languages against those of labels.yaml's first language."""
+    if not defaults:
+        return []
+    first = next(iter(defaults))
+    reference = defaults[first]
+    found: list[tuple[tuple[str, ...], str, str]] = []
+    if isinstance(reference, dict):
+        for key, example in CODE_LABELS.items():
+            if key not in reference:
+                found.append(((first,), f"the `{first}` labels lack `{key}`", "the site's code reads it"))
+            elif reason := label_error(key, reference[key], example, plural_free=True):
+                found.append(((first, key), f"the label `{first}.{key}` {reason}", "the site's code reads it"))
+    for lang in dict.fromkeys((first, *languages)):
+        labels = defaults.get(lang)
+        if labels is None:
+            continue
+        if not isinstance(labels, dict):
+            found.append(((lang,), f"the `{lang}` labels must be `label: text` lines", ""))
+            continue
+        for key, default in reference.items() if isinstance(reference, dict) else ():
+            if key not in labels:
+                found.append(((lang,), f"the `{lang}` labels lack `{key}`", f"add it, as `{first}` has it"))
+            elif reason := label_error(key, labels[key], default, plural_free=lang != first):
+                found.append(((lang, key), f"the label `{lang}.{key}` {reason}", ""))
+    if not found:
+        return []
+    try:
+        text = Path(label_path).read_text(encoding="utf-8-sig")
+    except OSError:
+        text = ""
+    return [Problem(label_path, yaml_line(text, keys) if text else 0, message, hint) for keys, message, hint in found]
 
 
 def _redirects(value: Any, lines: tuple[int, ...], check: FieldChecker) -> tuple[Move, ...]:

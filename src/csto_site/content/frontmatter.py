@@ -168,3 +168,32 @@ def split(text: str, path: str) -> tuple[FrontMatter | None, list[Problem]]:
                               "write one `key: value` per line, e.g. `title: ...`")]
     body = "\n".join(lines[end + 1:])
     return FrontMatter(data, key_lines, item_lines, body, end + 2), []
+
+
+def yaml_line(text: str, keys: tuple[str | int, ...], first_line: int = 1) -> int:
+    """Return the line of a nested value (keys of mappings, indexes of lists) in YAML text load_yaml accepted.
+
+    Read again only when a problem needs the line: load_yaml keeps the lines of the first two levels.
+    The line is that of the deepest key found, or `first_line` when none is.
+    """
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.YAMLError:
+        return first_line
+    finally:
+        loader.dispose()
+    line = first_line
+    for key in keys:
+        if isinstance(node, yaml.MappingNode):
+            found = next(((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == str(key)),
+                         None)
+            if found is None:
+                break
+            line, node = first_line + found[0].start_mark.line, found[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = first_line + node.start_mark.line
+        else:
+            break
+    return line

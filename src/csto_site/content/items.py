@@ -10,9 +10,9 @@ from html import unescape
 
 from slugify import slugify
 
-from ..site.urls import redirect_error
+from ..site.urls import path_error, redirect_error
 from ..util.errors import Problem, did_you_mean
-from .config import SiteConfig
+from .config import SiteConfig, text_error, year_error
 from .frontmatter import FrontMatter, split
 from .model import Alias, Item
 from .registry import IDENTIFIER, Registry
@@ -26,6 +26,14 @@ FIRST_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.S)
 FOOTNOTE_REF = re.compile(r"<sup[^>]*>.*?</sup>", re.S)
 TAG = re.compile(r"<[^>]+>")
 DATE_HINT = "write `date: 2021-06-22`, `date: 2021-06-22 14:30` or ISO 8601 with an offset"
+
+
+class DateError(ValueError):
+    """A date the site cannot use, and the hint that fixes it."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,10 @@ def parse_item(source: SourceFile, registry: Registry, config: SiteConfig,
         hint = f"translations are named name.{config.languages[-1]}.md" if len(config.languages) > 1 else ""
         return None, [Problem(source.path, 0, language, hint)]
     key, lang = language
+    reason = path_error(source.rel)
+    if reason:
+        return None, [Problem(source.path, 0, f"the file cannot be an item: {reason}",
+                              "rename it: a short name of letters, digits and hyphens")]
     front, problems = split(source.text, source.path)
     if front is None:
         return None, problems
@@ -67,6 +79,9 @@ def parse_item(source: SourceFile, registry: Registry, config: SiteConfig,
     title = field.text("title", required=True)
     published = field.moment("date", config, required=True)
     updated = field.moment("updated", config)
+    if published is not None and updated is not None and updated < published:
+        field.fail("updated", f"the item is updated ({updated:%Y-%m-%d %H:%M}) before it is published "
+                   f"({published:%Y-%m-%d %H:%M})", "`updated` is the date of a later change; correct or remove it")
     officials = field.names("officials", registry.official, registry.official_hint, "official")
     organizations = field.names("organizations", registry.organization, registry.organization_hint,
                                 "organization")
@@ -98,8 +113,15 @@ def make_slug(title: str) -> str:
 
 
 def read_moment(text: str, tz: tzinfo) -> datetime:
-    """Read a date or date-time in the site time zone (naive) or with an offset; raise ValueError."""
-    moment = datetime.fromisoformat(text.strip())
+    """Read a date or date-time in the site time zone (naive) or with an offset; raise DateError saying why not."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise DateError(f"{text!r} is not a valid date", DATE_HINT) from None
+    # Checked before the time zone moves it: near the years 1 and 9999 that would overflow.
+    reason = year_error(moment.year)
+    if reason:
+        raise DateError(f"{text!r}: {reason}", "check the year")
     if moment.tzinfo is None:
         return moment.replace(tzinfo=tz)
     return moment.astimezone(tz)
@@ -159,6 +181,10 @@ class _Fields:
         if not isinstance(value, str):
             self.fail(key, f"`{key}` must be text", f'put it in quotes: `{key}: "..."`')
             return ""
+        reason, hint = text_error(value)
+        if reason:
+            self.fail(key, f"`{key}` {reason}", hint)
+            return ""
         return " ".join(value.split())
 
     def moment(self, key: str, config: SiteConfig, required: bool = False) -> datetime | None:
@@ -170,8 +196,8 @@ class _Fields:
             return None
         try:
             return read_moment(str(value), config.tz)
-        except ValueError:
-            self.fail(key, f"{value!r} is not a valid date", DATE_HINT)
+        except DateError as exc:
+            self.fail(key, str(exc), exc.hint)
             return None
 
     def names(self, key: str, resolve: Callable[[str], str | None], hint: Callable[[str], str],

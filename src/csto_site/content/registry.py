@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from ..util.errors import ContentError, Problem, did_you_mean
-from .config import FieldChecker, SiteConfig
+from .config import FieldChecker, SiteConfig, text_error, year_error
 from .frontmatter import load_yaml, split
 from .model import Official, Organization, Role, Section
 from .sources import SourceFile
+from .urls import NAME_BYTES
 
 IDENTIFIER = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 RESERVED_SECTIONS = frozenset({"static", "news", "sections", "officials", "organizations", "search"})
@@ -68,85 +69,112 @@ def read_registry(content: Path, config: SiteConfig,
                   section_sources: Iterable[SourceFile]) -> tuple[Registry, list[Problem]]:
     """Read the registries and section indexes: the entries that are right, and the problems of the others."""
     problems: list[Problem] = []
-    officials = _load_entries(content / "officials.yaml", config, problems, _official)
-    organizations = _load_entries(content / "organizations.yaml", config, problems, _organization)
+    officials, official_lines = _load_entries(content / "officials.yaml", config, problems, _official)
+    organizations, organization_lines = _load_entries(content / "organizations.yaml", config, problems,
+                                                      _organization)
     sections = _load_sections(section_sources, config, problems)
-    official_names = _name_index(officials, lambda o: o.name.values(), content / "officials.yaml", problems)
+    official_names = _name_index(officials, lambda o: o.name.values(), content / "officials.yaml", problems,
+                                 official_lines)
     organization_names = _name_index(organizations, lambda o: [*o.short.values(), *o.name.values()],
-                                     content / "organizations.yaml", problems)
+                                     content / "organizations.yaml", problems, organization_lines)
     return Registry(officials, organizations, sections, official_names, organization_names), problems
 
 
-def _load_entries(path: Path, config: SiteConfig, problems: list[Problem], make: Any) -> tuple[Any, ...]:
-    """Read one registry file: a mapping of id to entry."""
+def _load_entries(path: Path, config: SiteConfig, problems: list[Problem],
+                  make: Any) -> tuple[tuple[Any, ...], dict[str, int]]:
+    """Read one registry file: a mapping of id to entry; return the entries and the line of each id."""
     shown = str(path)
     if not path.exists():
-        return ()
+        return (), {}
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(Problem(shown, 0, f"cannot read the file: {exc}", "save it as UTF-8"))
-        return ()
+        return (), {}
     data, lines, _, yaml_problems = load_yaml(text, shown)
     problems.extend(yaml_problems)
     if data is None:
-        return ()
+        return (), {}
     if not isinstance(data, dict):
         problems.append(Problem(shown, 1, "the file must map ids to entries",
                                 "e.g. `stanislav-zas:` then indented lines"))
-        return ()
+        return (), {}
     entries = []
     for key, value in data.items():
         check = FieldChecker(shown, {k: lines.get(str(key), 1) for k in ("id", *(value or {}))}
-                         if isinstance(value, dict) else {"id": lines.get(str(key), 1)})
+                             if isinstance(value, dict) else {"id": lines.get(str(key), 1)}, text, (str(key),))
         if not isinstance(key, str) or not IDENTIFIER.match(key):
             check.fail("id", f"{key!r} is not a valid id", "use lowercase letters, digits and hyphens")
+        elif len(key) > NAME_BYTES:
+            check.fail("id", f"the id is {len(key)} characters long, more than the {NAME_BYTES} an address part "
+                       "may have", "shorten it: it is the address of the entry's page")
         elif not isinstance(value, dict):
             check.fail("id", f"`{key}` must have indented `key: value` lines", "")
         else:
             entries.append(make(key, value, check, config.languages))
         problems.extend(check.problems)
-    return tuple(entries)
+    return tuple(entries), {str(key): line for key, line in lines.items()}
 
 
 def _aliases(value: Mapping[str, Any], check: FieldChecker) -> tuple[str, ...]:
-    """Read the optional list of aliases."""
+    """Read the optional list of aliases: names, each with some text."""
     aliases = value.get("aliases") or []
     if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
-        check.fail("id", "`aliases` must be a list of names", 'e.g. `aliases: ["S. Zas"]`')
+        check.fail_at(("aliases",), "`aliases` must be a list of names", 'e.g. `aliases: ["S. Zas"]`')
         return ()
+    for index, alias in enumerate(aliases):
+        reason, hint = text_error(alias)
+        if reason:
+            check.fail_at(("aliases", index), f"the alias {alias!r} {reason}", hint)
+            return ()
     return tuple(aliases)
 
 
-def _unknown_keys(value: Mapping[str, Any], allowed: tuple[str, ...], check: FieldChecker) -> None:
-    """Report keys the entry does not know."""
+def _unknown_keys(value: Mapping[str, Any], allowed: tuple[str, ...], check: FieldChecker,
+                  at: tuple[str | int, ...] = ()) -> None:
+    """Report keys the entry (or the mapping `at` leads to in it) does not know."""
     for key in value:
         if key not in allowed:
-            check.fail("id", f"unknown key `{key}`", did_you_mean(str(key), allowed))
+            check.fail_at((*at, key), f"unknown key `{key}`", did_you_mean(str(key), allowed))
 
 
 def _official(key: str, value: Mapping[str, Any], check: FieldChecker, languages: tuple[str, ...]) -> Official:
     """Build one official from its registry entry."""
     _unknown_keys(value, ("name", "aliases", "roles"), check)
     roles = []
-    for role in value.get("roles") or []:
+    listed = value.get("roles") or []
+    if not isinstance(listed, list):
+        check.fail_at(("roles",), "`roles` must be a list of roles",
+                      "write each as `- {title: ..., from: 2020-01-01, to: 2022-12-31}`")
+        listed = []
+    for index, role in enumerate(listed):
+        at = ("roles", index)
         if not isinstance(role, dict):
-            check.fail("id", "each role needs `title`, `from` and `to`", "")
+            check.fail_at(at, "each role needs `title`, `from` and `to`", "")
             continue
-        start, end = (_day(role.get(k), check) for k in ("from", "to"))
-        roles.append(Role(check.localized(role, "title", languages), start, end))
+        _unknown_keys(role, ("title", "from", "to"), check, at)
+        start, end = (_day(role.get(k), check, (*at, k)) for k in ("from", "to"))
+        if start is not None and end is not None and end < start:
+            check.fail_at((*at, "to"), f"the role ends ({end}) before it begins ({start})",
+                          "swap `from` and `to`, or correct the year")
+        roles.append(Role(check.localized(role, "title", languages, at=at), start, end))
     return Official(key, check.localized(value, "name", languages), _aliases(value, check), tuple(roles))
 
 
-def _day(value: Any, check: FieldChecker) -> date | None:
+def _day(value: Any, check: FieldChecker, at: tuple[str | int, ...]) -> date | None:
     """Read an optional YYYY-MM-DD date of a role."""
     if value is None:
         return None
     try:
-        return date.fromisoformat(str(value))
+        day = date.fromisoformat(str(value))
     except ValueError:
-        check.fail("id", f"{value!r} is not a date", "write dates as YYYY-MM-DD")
+        check.fail_at(at, f"{value!r} is not a date", "write dates as YYYY-MM-DD")
         return None
+    reason = year_error(day.year)
+    if reason:
+        check.fail_at(at, f"{value!r}: {reason}", "check the year")
+        return None
+    return day
 
 
 def _organization(key: str, value: Mapping[str, Any], check: FieldChecker,
@@ -158,16 +186,17 @@ def _organization(key: str, value: Mapping[str, Any], check: FieldChecker,
     return Organization(key, short, name, _aliases(value, check))
 
 
-def _name_index(entries: tuple[Any, ...], names: Any, path: Path,
-                problems: list[Problem]) -> dict[str, str]:
-    """Map every id, name and alias (case-insensitive) to its entry; report clashes."""
+def _name_index(entries: tuple[Any, ...], names: Any, path: Path, problems: list[Problem],
+                lines: Mapping[str, int]) -> dict[str, str]:
+    """Map every id, name and alias (case-insensitive) to its entry; report clashes at the later entry."""
     index: dict[str, str] = {}
     for entry in entries:
         for spelling in {s.strip().casefold() for s in (entry.id, *names(entry), *entry.aliases)}:
             owner = index.setdefault(spelling, entry.id)
             if owner != entry.id:
-                problems.append(Problem(str(path), 0, f'"{spelling}" names both `{owner}` and `{entry.id}`',
-                                        "remove it from one of them"))
+                problems.append(Problem(str(path), lines.get(entry.id, 0),
+                                        f'"{spelling}" names both `{owner}` (line {lines.get(owner, 0)}) and '
+                                        f'`{entry.id}`', "remove it from one of them"))
     return index
 
 
@@ -195,10 +224,17 @@ def _load_sections(sources: Iterable[SourceFile], config: SiteConfig,
             continue
         check = FieldChecker(source.path, front.lines)
         _unknown_keys(front.meta, ("title", "description"), check)
+        if len(folder) > NAME_BYTES:
+            check.fail("", f"the folder name is {len(folder)} characters long, more than the {NAME_BYTES} an "
+                       "address part may have", "shorten it: it is the section's address")
         for key in ("title", "description"):
             text = front.meta.get(key, "")
             if not isinstance(text, str) or (key == "title" and not text.strip()):
                 check.fail(key, f"`{key}` must be text", f"e.g. `{key}: CSTO news`")
+                text = ""
+            reason, hint = text_error(text, required=False)
+            if reason:
+                check.fail(key, f"`{key}` {reason}", hint)
                 text = ""
             (titles if key == "title" else descriptions).setdefault(folder, {})[lang] = text.strip()
         problems.extend(check.problems)

@@ -10,8 +10,8 @@ from pathlib import Path
 import yaml
 
 from ..util.errors import ContentError, Problem
-from .config import SiteConfig, load_config
-from .items import DATE_HINT, FALLBACK_SLUG, item_language, make_slug, parse_item, read_moment
+from .config import SiteConfig, load_config, text_error
+from .items import FALLBACK_SLUG, DateError, item_language, make_slug, parse_item, read_moment
 from .labels import load_labels
 from .model import Item
 from .registry import Registry, load_registry
@@ -66,6 +66,9 @@ def create_item(request: Request, content: Path, templates: Path, now: datetime)
     title = " ".join(request.title.split())
     if not title:
         raise ContentError([Problem("TITLE", 0, "the title is empty", 'write it in quotes: new "The title"')])
+    reason, _ = text_error(title)
+    if reason:
+        raise ContentError([Problem("TITLE", 0, f"the title {reason}", "type the title again without it")])
     if request.translation_of is not None:
         plan = _translation(request, title, content, config, registry)
     else:
@@ -77,6 +80,9 @@ def create_item(request: Request, content: Path, templates: Path, now: datetime)
     except FileExistsError:
         raise ContentError([Problem(str(plan.path), 0, "this file already exists",
                                     "edit it, or choose another title")]) from None
+    except OSError as exc:
+        raise ContentError([Problem(str(plan.path), 0, f"cannot write the file: {exc.strerror}",
+                                    "check that the folder can be written to")]) from None
     return Created(plan.path, plan.lang, plan.published, plan.slug, config)
 
 
@@ -96,8 +102,8 @@ def _original(request: Request, title: str, content: Path, config: SiteConfig, r
     if request.date is not None:
         try:
             published = read_moment(request.date, config.tz)
-        except ValueError:
-            problems.append(Problem("--date", 0, f"{request.date!r} is not a valid date", DATE_HINT))
+        except DateError as exc:
+            problems.append(Problem("--date", 0, str(exc), exc.hint))
     if problems:
         raise ContentError(problems)
     slug = make_slug(title) or FALLBACK_SLUG

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..util.errors import Problem
+from ..util.files import publishable, read_listed
 
 REGISTRY_FILES = ("site.yaml", "officials.yaml", "organizations.yaml")
 SECTION_INDEX = "_index"
@@ -40,12 +41,11 @@ class ContentTree:
 
 
 def read_source(path: Path, rel: str) -> SourceFile | Problem:
-    """Read one file as UTF-8 (with or without BOM); report binary or unreadable files."""
+    """Read one file as UTF-8 (with or without BOM); report binary or unreadable files, and links out of content/."""
     shown = str(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        return Problem(shown, 0, f"cannot read the file: {exc.strerror}", "check its permissions")
+    data = read_listed(shown, path.parents[rel.count("/")])
+    if isinstance(data, Problem):
+        return data
     if data.startswith(UTF16_BOMS):
         return Problem(shown, 1, "the file is saved as UTF-16", "save it with the UTF-8 encoding")
     if b"\0" in data:
@@ -79,11 +79,9 @@ def _binary_line(data: bytes) -> int:
 
 
 def _visible_files(content: Path) -> Iterator[tuple[Path, str]]:
-    """Yield every file below `content` with its relative path, sorted, skipping hidden names."""
-    for path in sorted(content.rglob("*")):
-        rel = path.relative_to(content).as_posix()
-        if not any(part.startswith(".") for part in rel.split("/")) and path.is_file():
-            yield path, rel
+    """Yield every file below `content` with its relative path, as the build lists them (inputs.publishable)."""
+    for path, rel, _ in publishable(content):
+        yield Path(path), rel
 
 
 def _ignored(path: Path, rel: str) -> bool:

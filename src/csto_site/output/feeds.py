@@ -10,10 +10,9 @@ from html import escape
 from ..content.model import Item
 from ..site.model import NEWS, OFFICIAL, ORGANIZATION, SECTION, Scope
 from ..site.queries import Queries
-from ..site.urls import Urls, output_path
+from ..site.urls import GENERATOR, Urls, output_path
 from .spec import Partition, Spec
 
-GENERATOR = "csto-site"
 # feedgen stamps the clock into a feed without a date; an empty feed gets this fixed one instead.
 EMPTY_FEED_DATE = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -99,7 +98,8 @@ def render_feed(feed: Channel, urls: Urls, categories_of: Callable[[Item], Seque
     # feedgen writes the last link given as the channel <link>: the page the feed describes comes last.
     fg.link(href=urls.absolute(feed.url), rel="self")
     fg.link(href=urls.absolute(feed.page_url), rel="alternate")
-    fg.description(feed.description)
+    # Feed readers read the channel's <description> as HTML too (titles and categories are plain text).
+    fg.description(escape(feed.description))
     fg.language(feed.lang)
     fg.generator(GENERATOR)
     fg.docs("https://www.rssboard.org/rss-specification")

@@ -14,7 +14,7 @@ from urllib.parse import unquote
 
 from ..site.model import NEWS, Scope
 from ..site.queries import Queries
-from ..site.urls import Urls, language_of, output_path, redirect_path
+from ..site.urls import Urls, build_owns, language_of, output_path, path_error, redirect_path, uncompressed
 from ..util.errors import ContentError, Problem
 from .nginx import REDIRECTS_CONF, render_redirects
 from .render import Renderer
@@ -128,7 +128,8 @@ def collect(q: Queries, declared: Declared) -> list[Redirect]:
 
 def clashes(redirects: Sequence[Redirect], q: Queries, declared: Declared) -> list[Problem]:
     """Report old addresses that are real pages or given twice, and redirects to addresses that do not exist."""
-    owners = declared.owners([*(r.place for r in redirects), *(output_path(r.new) for r in redirects)])
+    owners = declared.owners([*(r.place for r in redirects), *(uncompressed(r.place) for r in redirects),
+                               *(output_path(r.new) for r in redirects)])
     # One problem per address the files give: a moved folder's derived addresses share its entry.
     problems: dict[tuple[str, int, str], Problem] = {}
     first: dict[str, Redirect] = {}
@@ -138,6 +139,13 @@ def clashes(redirects: Sequence[Redirect], q: Queries, declared: Declared) -> li
         if redirect.place in owners:
             problem = Problem(*where, f"the old address {redirect.old} is {_owner(redirect.place, owners)}",
                               "remove it: a redirect there would hide that page")
+        elif build_owns(redirect.place, owners):
+            problem = Problem(*where, f"the old address {redirect.old} is a file the build writes itself",
+                              "remove it: a redirect there would hide that file (search, static files, "
+                              "feeds and their .gz and .br copies belong to the build)")
+        elif reason := path_error(redirect.place):
+            problem = Problem(*where, f"the old address {redirect.old} cannot be written: {reason}",
+                              "shorten the old address")
         elif earlier is not redirect:
             problem = Problem(*where, f"the old address {redirect.old} is also given in "
                                       f"{earlier.source}:{earlier.line}", "keep it in one place only")

@@ -19,27 +19,30 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import json
 import os
-import pickle
 import posixpath
 import shutil
 import sqlite3
+import stat
 import time
 from collections.abc import Container, Iterable, Iterator
-from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, TypeVar
+from zoneinfo import ZoneInfo
 
-from ..build.inputs import FastState
+from ..build.inputs import READ_FLAGS, FastState, Summary
 from ..build.outbox import Changes
+from ..site.urls import MARK_WINDOW, MARKED_SUFFIXES, OwnPaths, carries_mark, output_path_error, uncompressed
 from ..util.errors import ContentError, Problem
-from ..util.store import connect_read_only, open_store
+from ..util.store import StoreError, connect_read_only, damaged, discard, intact, open_store, seal, sealed, unwrap, wrap
 
 if TYPE_CHECKING:
     from ..util.parallel import Background
 
-SCHEMA = 2
+SCHEMA = 3
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS groups (grp TEXT PRIMARY KEY, signature TEXT NOT NULL);
@@ -55,79 +58,10 @@ CREATE TABLE IF NOT EXISTS foreign_entries (tree INTEGER NOT NULL, path TEXT NOT
 # A folder changed this close to the moment its ctime was read may change again unnoticed within
 # the clock's resolution; such a stamp is not trusted, and the folder is listed next time.
 RACY_NS = 2_000_000_000
+CHECKED_BY_FILE = "nothing to do: the output is checked file by file this time"
+T = TypeVar("T")
 RENAME_EXCHANGE = 2
 AT_FDCWD = -100
-
-
-@dataclass(frozen=True)
-class Output:
-    """One file of the built site and what produced it."""
-
-    path: str
-    data: bytes
-    source: str
-
-
-class Produced(Protocol):
-    """Anything that names an output path and what produces it."""
-
-    @property
-    def path(self) -> str: ...
-
-    @property
-    def source(self) -> str: ...
-
-
-def check_unique(outputs: Iterable[Produced]) -> list[Problem]:
-    """Report two producers of one output path, naming both."""
-    owners: dict[str, str] = {}
-    problems = []
-    for output in outputs:
-        if output.path in owners:
-            problems.append(Problem(output.source, 0, f"{output.path} is also written by {owners[output.path]}",
-                                    "give one of them another address"))
-        else:
-            owners[output.path] = output.source
-    return problems
-
-
-def path_error(path: str) -> str:
-    """Return why an output path could leave the output folder or clash with a folder, or ""."""
-    if not path or path.startswith("/") or "\\" in path or "\0" in path:
-        return "it is not a relative path inside the output folder"
-    parts = path.split("/")
-    if any(part in ("", ".", "..") for part in parts):
-        return "it leads outside the output folder"
-    if posixpath.normpath(path) != path:
-        return "it is not a plain path"
-    return ""
-
-
-def check_paths(outputs: Iterable[Produced], known: Container[str] = (), folders: Container[str] = ()
-                ) -> list[Problem]:
-    """Report output paths that would leave the output folder, or that must be both a file and a folder.
-
-    Paths in `known` were checked when they were first published; `folders` are the folders they make.
-    """
-    problems = []
-    paths = set()
-    new = []
-    for output in outputs:
-        paths.add(output.path)
-        if output.path in known:
-            continue
-        reason = path_error(output.path)
-        if reason:
-            problems.append(Problem(output.source, 0, f"cannot write {output.path!r}: {reason}",
-                                    "use an address made of letters, digits and hyphens"))
-        else:
-            new.append(output.path)
-    new_folders = _folders(new)
-    clashes = {folder for folder in new_folders if folder in paths}
-    clashes |= {path for path in new if path in folders or path in new_folders}
-    problems += [Problem(path, 0, f"{path} is written both as a file and as a folder",
-                         "give one of them another address") for path in sorted(clashes)]
-    return problems
 
 
 def file_digest(data: bytes) -> str:
@@ -180,6 +114,8 @@ class Trees:
         self.missing_groups: set[str] = set()
         self.fresh: dict[str, int] = {}
         self.foreign: set[str] = set()
+        self.own = OwnPaths(frozenset())
+        self.unwanted: set[str] = set()
         self.recorded_foreign: set[str] = set()
         self.standby_foreign: set[str] = set()
         self.live_digests: dict[str, str] = {}
@@ -225,6 +161,7 @@ class Trees:
         if self.db is not None:
             self.db.close()
             self.db = None
+            seal(self.manifest)
         if self.lock_fd is not None:
             os.close(self.lock_fd)
             self.lock_fd = None
@@ -237,45 +174,61 @@ class Trees:
 
     # -- the manifest ----------------------------------------------------------------------------
 
+    @property
+    def manifest(self) -> Path:
+        """Return the manifest's file."""
+        return self.home / "manifest.sqlite"
+
     def _store(self) -> sqlite3.Connection:
         """Open the manifest (locked callers only)."""
         if self.db is None:
-            self.db, warnings = open_store(self.home / "manifest.sqlite", SCHEMA, TABLES)
+            self.db, warnings = open_store(self.manifest, SCHEMA, TABLES, "publish manifest", CHECKED_BY_FILE)
             self.warnings += warnings
         return self.db
 
     def _meta(self, key: str) -> Any:
-        """Read one pickled value of the manifest's meta table, or None."""
+        """Read one value of the meta table as JSON data, or None; raise StoreError or ValueError when damaged."""
         row = self._store().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return pickle.loads(row[0]) if row else None
+        return json.loads(bytes(unwrap(row[0], key))) if row else None
 
-    def _put(self, db: sqlite3.Connection, key: str, value: Any) -> None:
-        """Write one pickled value of the meta table (inside the caller's transaction)."""
-        db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, pickle.dumps(value)))
+    def _put(self, db: sqlite3.Connection, key: str, value: FastState | tuple[int, int] | bool | str | None) -> None:
+        """Write one value of the meta table, as JSON data with its digest (inside the caller's transaction)."""
+        data = _fast_data(value) if isinstance(value, FastState) else value
+        db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, wrap(json.dumps(data).encode(), key)))
 
     def fast_state(self) -> FastState | None:
         """Return the last build's quick-answer state if both folders are still as it left them."""
         try:
             state, ids, dirty = self._meta("fast"), self._meta("ids"), self._meta("dirty")
-        except (sqlite3.DatabaseError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+            fast = _fast_state(state)
+            if state is not None and fast is None:
+                raise StoreError("a quick-answer state of another shape")
+        except (StoreError, ValueError) as exc:
+            # Only this answer is lost (the rest has digests of its own): the build goes on.
+            self.warnings.append(Problem(str(self.manifest), 0, f"discarded a damaged value of the publish manifest "
+                                         f"({exc})", "nothing to do: the build looks at everything", warning=True))
             return None
-        if dirty or not isinstance(state, FastState) or ids != (_inode(self.live), _inode(self.standby)):
+        except sqlite3.DatabaseError:
+            return None  # the build goes on, and `open` discards a damaged manifest
+        if dirty is not False or fast is None or _ids(ids) != (_inode(self.live), _inode(self.standby)):
             return None
-        return state
+        return fast
 
     def open(self, verify: bool) -> None:
         """Read the manifest and decide whether the folders can be trusted or must be checked file by file."""
         db = self._store()
         try:
             self.signatures = dict(db.execute("SELECT grp, signature FROM groups"))
-            ids, dirty = self._meta("ids"), self._meta("dirty")
-        except (sqlite3.DatabaseError, pickle.UnpicklingError, EOFError, AttributeError, ImportError) as exc:
-            self.warnings.append(Problem(str(self.home), 0, f"the publish manifest is damaged ({exc})",
-                                         "the output is checked file by file this time", warning=True))
-            for table in ("groups", "files", "stale", "stamps", "foreign_entries", "meta"):
-                db.execute(f"DELETE FROM {table}")
-            db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA),))
-            db.commit()
+            ids, dirty = _ids(self._meta("ids")), self._meta("dirty")
+        except (sqlite3.DatabaseError, StoreError, ValueError) as exc:
+            if isinstance(exc, sqlite3.DatabaseError) and not damaged(exc):
+                raise
+            self.warnings.append(Problem(str(self.manifest), 0, f"discarded a damaged publish manifest ({exc})",
+                                         CHECKED_BY_FILE, warning=True))
+            db.close()
+            self.db = None
+            discard(self.manifest)
+            db = self._store()
             self.signatures, ids, dirty = {}, None, True
         self.known = bool(self.signatures)
         self.live_id, self.standby_id = _inode(self.live), _inode(self.standby)
@@ -293,7 +246,7 @@ class Trees:
         """Return the generation of the build state the live site was published with ("" when unknown)."""
         try:
             found = self._meta("generation")
-        except (sqlite3.DatabaseError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        except (sqlite3.DatabaseError, StoreError, ValueError):
             return ""
         return found if isinstance(found, str) else ""
 
@@ -393,11 +346,18 @@ class Trees:
         self.fresh = {folder: _trusted(ctime) for folder, ctime in fresh.items()}
         db.commit()
 
-    def _walk_foreign(self, produced: set[str], folders: set[str]) -> set[str]:
-        """List the live folder's entries that are not ours: files, and whole folders outside our folders."""
-        found: set[str] = set()
+    def _walk_foreign(self, produced: set[str], folders: set[str]) -> tuple[set[str], set[str]]:
+        """Sort the live folder's entries that this build does not make and no recorded build made.
+
+        Return those kept as placed by hand (files, and whole folders outside our folders), and those
+        this program may have made, to remove: entries at its own addresses (an old page of a deleted
+        item, its search fragment) and pages or feeds carrying its mark (an old address's redirect page),
+        with their compressed copies. Without a record it can trust, nothing else tells them apart.
+        """
+        kept: set[str] = set()
+        unwanted: set[str] = set()
         if self.live_id == 0:
-            return found
+            return kept, unwanted
         old = {p for (p,) in self._store().execute("SELECT path FROM files")}
         folders = folders | _folders(old)
         stack = [""]
@@ -407,14 +367,57 @@ class Trees:
                 rel = f"{folder}/{entry.name}" if folder else entry.name
                 if entry.is_dir(follow_symlinks=False) and rel in folders:
                     stack.append(rel)
-                elif rel not in produced and rel not in old:
-                    found.add(rel)
-        return found
+                elif rel in produced or rel in old:
+                    continue
+                elif rel in self.own or self._marked(entry, rel, produced):
+                    unwanted.add(rel)
+                elif entry.is_dir(follow_symlinks=False):
+                    # A folder placed by hand is kept, but not a page of ours inside it (an old address /about/).
+                    marked, whole = self._marked_inside(rel)
+                    unwanted |= {rel} if whole else marked
+                    if not whole:
+                        kept.add(rel)
+                else:
+                    kept.add(rel)
+        return kept, unwanted
+
+    def _marked(self, entry: os.DirEntry[str], rel: str, produced: Container[str]) -> bool:
+        """Tell whether a live file is a page or feed this program made, or a compressed copy of one or of its own."""
+        source = uncompressed(rel)
+        if source != rel:
+            return source in produced or _carries_mark(self.live / source)
+        return rel.endswith(MARKED_SUFFIXES) and entry.is_file(follow_symlinks=False) and _carries_mark(entry.path)
+
+    def _marked_inside(self, folder: str) -> tuple[set[str], bool]:
+        """Return the files of a folder of the live site that this program made, and whether that is all it holds."""
+        marked: set[str] = set()
+        other = False
+        stack = [folder]
+        while stack:
+            current = stack.pop()
+            try:
+                entries = list(os.scandir(self.live / current))
+            except OSError:  # a folder that cannot be listed holds something of its own: kept whole
+                entries, other = [], True
+            for entry in entries:
+                rel = f"{current}/{entry.name}"
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(rel)
+                elif self._marked(entry, rel, ()):
+                    marked.add(rel)
+                else:
+                    other = True
+        return marked, bool(marked) and not other
 
     # -- writing the standby ----------------------------------------------------------------------
 
-    def begin(self, rendering: Iterable[str]) -> None:
-        """Get the standby ready: marked unfinished, emptied when untrusted, clashes removed, digests at hand."""
+    def begin(self, rendering: Iterable[str], own: OwnPaths) -> None:
+        """Get the standby ready: marked unfinished, emptied when untrusted, clashes removed, digests at hand.
+
+        `own` are the paths this program writes for this site: what a build that cannot trust its record
+        removes when it does not make it.
+        """
+        self.own = own
         produced = set(rendering)
         if not self.begun:
             self.begun = True
@@ -459,7 +462,7 @@ class Trees:
 
     def write(self, path: str, data: bytes) -> None:
         """Write one changed file into the standby without touching the copy the live folder shares."""
-        reason = path_error(path)
+        reason = output_path_error(path)
         if reason:
             raise ContentError([Problem(path, 0, f"cannot write {path!r}: {reason}", "")])
         target = os.path.join(self.standby, path)
@@ -516,14 +519,21 @@ class Trees:
                                                 dropped | set(changes.rendered))}
         changes.removed = old - new_files
         if self.verify:
-            self.foreign = self._walk_foreign(new_files, _folders(new_files))
+            self.foreign, self.unwanted = self._walk_foreign(new_files, _folders(new_files))
+            if self.unwanted:
+                shown = ", ".join(sorted(self.unwanted)[:3])
+                self.warnings.append(Problem(self.shown, 0, f"removed {len(self.unwanted)} entries no recorded build "
+                                             f"made where this program writes: {shown}",
+                                             "place files by hand only outside the site's own addresses",
+                                             warning=True))
             if self.foreign and not self.known:
                 shown = ", ".join(sorted(self.foreign)[:3])
                 self.warnings.append(Problem(self.shown, 0, f"kept {len(self.foreign)} entries no recorded build "
                                              f"made: {shown}", "delete them by hand if they are left over",
                                              warning=True))
         self._drop_clashes(new_files)
-        swap = bool(changes.written or changes.removed) or self.live_id == 0
+        self._warn_placed_at_own_paths()
+        swap = bool(changes.written or changes.removed or self.unwanted) or self.live_id == 0
         stale = set() if self.verify else {p for (p,) in db.execute("SELECT path FROM stale")}
         if self.verify:
             relink = new_files - changes.written if self.live_id else set()
@@ -540,8 +550,12 @@ class Trees:
         for path in sorted(relink):
             self.link(path)
         for path in sorted(drop):
-            with contextlib.suppress(FileNotFoundError):
+            try:
                 os.unlink(os.path.join(self.standby, path))
+            except FileNotFoundError:
+                continue
+            except IsADirectoryError:  # a folder of ours left by a build that could not trust its record
+                shutil.rmtree(os.path.join(self.standby, path))
         carried: set[str] = set()
         if swap or self.verify:
             # A file the site publishes is never removed as hand-placed, whatever an old record says.
@@ -596,8 +610,9 @@ class Trees:
             if swap or self.verify:
                 db.execute("DELETE FROM stale")
             if swap and self.live_id:
+                # The entries removed as ours are still in the old site, the next standby: gone from it next time.
                 db.executemany("INSERT OR REPLACE INTO stale VALUES (?)",
-                               ((p,) for p in sorted(changes.written | changes.removed)))
+                               ((p,) for p in sorted(changes.written | changes.removed | self.unwanted)))
             db.execute("DELETE FROM stamps WHERE tree NOT IN (?, ?)", ids)
             if not self.verify:
                 gone = self.folders - ours
@@ -616,6 +631,7 @@ class Trees:
             self._put(db, "generation", generation)
             self._put(db, "fast", None)
             changes.files = db.execute("SELECT count(*) FROM files").fetchone()[0]
+        changes.removed |= self.unwanted
 
     def _drop_clashes(self, produced: set[str]) -> None:
         """Forget hand-placed entries where the site now has a file or folder of its own, with a warning."""
@@ -652,7 +668,8 @@ class Trees:
         if source.is_dir() and not source.is_symlink():
             if target.exists() or target.is_symlink():
                 _remove(target)
-            shutil.copytree(source, target, symlinks=True, copy_function=_link_or_copy)
+            shutil.copytree(source, target, symlinks=True, copy_function=_link_or_copy,
+                            ignore=self._unwanted_names if self.unwanted else None)
             return
         try:
             if os.stat(target, follow_symlinks=False).st_ino == os.stat(source, follow_symlinks=False).st_ino:
@@ -662,6 +679,21 @@ class Trees:
         if target.exists() or target.is_symlink():
             _remove(target)
         _link_or_copy(str(source), str(target))
+
+    def _unwanted_names(self, folder: str, names: list[str]) -> set[str]:
+        """Name the entries of a folder being carried over that this build removes as its own (copytree's ignore)."""
+        rel = Path(folder).relative_to(self.live).as_posix()
+        return {name for name in names if f"{rel}/{name}" in self.unwanted}
+
+    def _warn_placed_at_own_paths(self) -> None:
+        """Warn about entries newly placed by hand where this program writes: a build without the record drops them."""
+        placed = sorted(p for p in self.foreign - self.recorded_foreign if p in self.own)
+        if placed and not self.verify:
+            more = f" and {len(placed) - 1} more" if len(placed) > 1 else ""
+            self.warnings.append(Problem(f"{self.shown}/{placed[0]}", 0, f"a file placed here by hand{more} is where "
+                                         "the site writes its own files: a build that cannot trust its record "
+                                         "(--clean, or after a crash) removes it",
+                                         "put it under static/, or outside the site's own addresses", warning=True))
 
     def _prune(self, folders: Iterable[str]) -> None:
         """Remove standby folders left empty, from the deepest up."""
@@ -711,23 +743,80 @@ def published_generation(out: Path) -> str:
     Read without the build lock (a check may run beside a build); "" when there is no such build, or
     its manifest is of another version or cannot be read: then everything is checked.
     """
-    manifest = Trees(out).home / "manifest.sqlite"
+    manifest = Trees(out).manifest
     if not manifest.is_file():
         return ""
     try:
         db = sqlite3.connect(f"{manifest.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
         try:
+            if not sealed(manifest) and intact(db):
+                return ""
             schema = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
             dirty = db.execute("SELECT value FROM meta WHERE key = 'dirty'").fetchone()
             generation = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
-            if schema != (str(SCHEMA),) or dirty is None or pickle.loads(dirty[0]) is not False or generation is None:
+            if (schema != (str(SCHEMA),) or dirty is None or generation is None
+                    or json.loads(bytes(unwrap(dirty[0], "dirty"))) is not False):
                 return ""
-            found = pickle.loads(generation[0])
+            found = json.loads(bytes(unwrap(generation[0], "generation")))
         finally:
             db.close()
-    except (sqlite3.DatabaseError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+    except (sqlite3.DatabaseError, StoreError, ValueError):
         return ""
     return found if isinstance(found, str) else ""
+
+
+def _carries_mark(path: str | Path) -> bool:
+    """Tell whether a file is a page or feed this program made (its generator mark), never following a link."""
+    try:
+        fd = os.open(path, READ_FLAGS)
+    except OSError:
+        return False
+    with open(fd, "rb") as handle:
+        try:
+            return stat.S_ISREG(os.fstat(fd).st_mode) and carries_mark(handle.read(MARK_WINDOW))
+        except OSError:
+            return False
+
+
+def _fast_data(fast: FastState) -> dict[str, Any]:
+    """Describe a quick-answer state as JSON data."""
+    summary = fast.summary
+    due = summary.next_due
+    return {"inputs": fast.inputs, "racy": dict(fast.racy), "valid_from": fast.valid_from,
+            "valid_until": fast.valid_until,
+            "summary": [summary.items, summary.pages, summary.files, summary.held_back,
+                        None if due is None else [due.replace(tzinfo=None).isoformat(), due.fold, str(due.tzinfo)]]}
+
+
+def _fast_state(data: Any) -> FastState | None:
+    """Read a quick-answer state from JSON data; None when it has another shape."""
+    try:
+        items, pages, files, held_back, due = _typed(data["summary"], list)
+        if due is not None:
+            wall, fold, zone = _typed(due, list)
+            due = datetime.fromisoformat(_typed(wall, str)).replace(tzinfo=ZoneInfo(_typed(zone, str)),
+                                                                    fold=_typed(fold, int))
+        racy = {_typed(path, str): _typed(value, str) for path, value in _typed(data["racy"], dict).items()}
+        return FastState(_typed(data["inputs"], str), racy, _typed(data["valid_from"], float),
+                         _typed(data["valid_until"], float),
+                         Summary(_typed(items, int), _typed(pages, int), _typed(files, int), _typed(held_back, int),
+                                 due))
+    except (TypeError, KeyError, ValueError):
+        return None
+
+
+def _ids(data: Any) -> tuple[int, int] | None:
+    """Read the inodes of the live and standby folders from JSON data; None when it has another shape."""
+    if isinstance(data, list) and len(data) == 2 and all(type(value) is int for value in data):
+        return data[0], data[1]
+    return None
+
+
+def _typed(value: Any, kind: type[T]) -> T:
+    """Return a value of JSON data if it is of exactly this type; raise TypeError otherwise."""
+    if type(value) is not kind:
+        raise TypeError(f"{value!r} is not a {kind.__name__}")
+    return value
 
 
 def _recorded_stamps(db: sqlite3.Connection, tree_id: int) -> list[tuple[str, int]]:

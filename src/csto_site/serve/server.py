@@ -22,7 +22,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 from watchfiles import watch
@@ -53,6 +53,8 @@ RELOAD_SCRIPT = b"""// csto-site serve: reload this tab when the site has been r
 BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
 # Encoded slashes, backslashes and NUL bytes have no place in a site path; refuse them outright.
 FORBIDDEN = re.compile(r"%2f|%5c|%00|\\", re.IGNORECASE)
+# Characters a Location header keeps as they are: those of a path (RFC 3986); every other is percent-encoded.
+LOCATION_SAFE = "/!$&'()*+,;=:@-._~"
 # How long an events connection waits for a build before it sends a keep-alive comment.
 HEARTBEAT_SECONDS = 15.0
 # How long the watcher waits for more changes after the first before it rebuilds.
@@ -261,7 +263,9 @@ class Handler(BaseHTTPRequestHandler):
     def redirect(self, location: str) -> None:
         """Send a folder address without its slash to the address with it."""
         self.send_response(HTTPStatus.MOVED_PERMANENTLY)
-        self.send_header("Location", location)
+        # The path comes from the request (and names a folder): percent-encoded, no character of it can
+        # end the header or start another.
+        self.send_header("Location", quote(location, safe=LOCATION_SAFE))
         self.send_header("Content-Length", "0")
         self.end_headers()
 

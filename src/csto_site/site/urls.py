@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
@@ -97,16 +97,19 @@ class Urls:
 
     def static(self, name: str) -> str:
         """Return the URL of a static asset."""
-        return f"/static/{name}"
+        return f"{STATIC}{name}"
 
     def absolute(self, url: str) -> str:
         """Return the absolute form of a site URL, for feeds, sitemaps and canonical links."""
         return self.base_url + url
 
 
+STATIC = "/static/"  # every file of static/ is published below it
 SITEMAP = "/sitemap.xml"  # the sitemap index: it names one sitemap per year and one for the other pages
 NEWS_SITEMAP = "/news-sitemap.xml"
 ROBOTS = "/robots.txt"
+# The nginx include of every old address, published with the pages (an output path, never served).
+REDIRECTS_CONF = "nginx-redirects.conf"
 # The Pagefind search bundle: the index of every language and the scripts that read it.
 SEARCH_BUNDLE = "/pagefind/"
 
@@ -132,6 +135,52 @@ def is_safe(url: str) -> bool:
 # A redirect page works where a web server serves the file as HTML: a folder or an .html file.
 PAGE_SUFFIXES = (".html", ".htm")
 SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+# A "%" that does not start a %-escape: web servers answer such an address with 400 Bad Request.
+BARE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+# The files the build writes, in UTF-8 bytes. File systems allow 255 bytes a name (ext4, XFS, Btrfs,
+# APFS); the build adds up to 15 to a file's name (`.gz` or `.br`, then `.<pid>.tmp` while writing it),
+# and the whole path, the output folder's own in front, must stay under Linux's 4,096. So each part
+# of an output path (and a content file's name, which a translation lengthens) keeps to 200 bytes,
+# and a whole path below the output folder to 1,000.
+NAME_BYTES = 200
+PATH_BYTES = 1000
+# A file name that is not UTF-8 reaches Python as lone surrogates.
+NOT_UTF8 = re.compile("[\ud800-\udfff]")
+# Control characters (a line break in a folder's name would reach HTTP headers and every log) and the
+# two non-characters XML forbids.
+INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\ufffe\uffff]")
+# Folders the build fills as a whole: the search bundle and the static files. Nothing else goes below them.
+BUILD_FOLDERS = (SEARCH_BUNDLE.strip("/") + "/", "static/")
+# The compressed copies the build writes beside a text file (see compress.py), three bytes each.
+COPY_SUFFIXES = (".gz", ".br")
+
+
+def path_error(path: str) -> str:
+    """Return why a file below the output or content folder cannot have this relative path, or ""."""
+    if NOT_UTF8.search(path):
+        return "its name is not UTF-8 text"
+    bad = INVISIBLE.search(path)
+    if bad:
+        return f"it holds the invisible control character U+{ord(bad.group()):04X}"
+    size = len(path) if path.isascii() else len(path.encode())
+    if size > PATH_BYTES:
+        return f"it is {size} bytes long, more than the {PATH_BYTES} a path may have"
+    if size > NAME_BYTES:
+        for part in path.split("/"):
+            # A compressed copy's suffix is the build's own: the name it copies keeps to the limit.
+            length = len(part.encode()) - (3 if part.endswith(COPY_SUFFIXES) else 0)
+            if length > NAME_BYTES:
+                return (f"its part {part[:24] + '...'!r} is {length} bytes long, "
+                        f"more than the {NAME_BYTES} a name may have")
+    return ""
+
+
+def build_owns(place: str, outputs: Container[str]) -> bool:
+    """Tell whether the build itself writes the file at `place` (a path below the output folder), or its folder."""
+    if place in outputs or place.startswith(BUILD_FOLDERS):
+        return True
+    return any(place.endswith(suffix) and place[: -len(suffix)] in outputs for suffix in COPY_SUFFIXES)
 
 
 def redirect_error(url: str) -> str:
@@ -144,7 +193,15 @@ def redirect_error(url: str) -> str:
         return "it must not contain spaces (write them as %20)"
     if "?" in url or "#" in url:
         return "a static site cannot tell addresses apart by ? or #"
-    path = unquote(url)
+    if BARE_PERCENT.search(url):
+        return 'a "%" must start a %-escape (write "%" itself as %25)'
+    try:
+        path = unquote(url, errors="strict")
+    except UnicodeDecodeError:
+        return "its %-escapes are not UTF-8 text"
+    reason = path_error(path.lstrip("/"))
+    if reason:
+        return reason
     if not is_safe(path):
         return "it leads outside the site"
     parts = path.split("/")[1:]
@@ -164,8 +221,8 @@ def redirect_path(url: str) -> str:
     return output_path(path) if last.lower().endswith(PAGE_SUFFIXES) else ""
 
 
-def path_error(path: str) -> str:
-    """Return why an output path could leave the output folder or clash with a folder, or ""."""
+def output_path_error(path: str) -> str:
+    """Return why an output path could leave the output folder, or no file system could hold it, or ""."""
     if not path or path.startswith("/") or "\\" in path or "\0" in path:
         return "it is not a relative path inside the output folder"
     parts = path.split("/")
@@ -173,9 +230,75 @@ def path_error(path: str) -> str:
         return "it leads outside the output folder"
     if posixpath.normpath(path) != path:
         return "it is not a plain path"
-    return ""
+    return path_error(path)
 
 
 def language_of(url: str, languages: Sequence[str], urls: Urls) -> str:
     """Return the language whose tree a site URL belongs to."""
     return next((lang for lang in languages[1:] if url.startswith(urls.prefix(lang) + "/")), languages[0])
+
+
+# What this program writes into the output folder. A build that has no record it can trust of what the
+# last one made (the first over an old folder, --clean, after a crash, a copy restored without its
+# record) removes every entry here that it does not make itself; anything else is kept as placed by hand.
+GENERATOR = "csto-site"
+# How a page or feed says this program made it: templates/base.html and redirect.html, and every feed.
+GENERATOR_MARKS = (f'<meta name="generator" content="{GENERATOR}">'.encode(),
+                   f"<generator>{GENERATOR}</generator>".encode())
+MARKED_SUFFIXES = (".html", ".htm", ".xml")
+# The mark sits in a page's <head>, or a feed's channel before its first item: within this many bytes.
+MARK_WINDOW = 64 * 1024
+
+
+def _root_names() -> frozenset[str]:
+    """Name the entries at the root of the output that the default language's addresses and the site's files take."""
+    urls = Urls("", "")
+    addresses = (urls.home(""), urls.not_found(""), urls.news(""), urls.section("", "x"), urls.officials(""),
+                 urls.organizations(""), urls.search(""), urls.static("x"), SEARCH_BUNDLE, ROBOTS, SITEMAP,
+                 NEWS_SITEMAP, f"/{REDIRECTS_CONF}")
+    return frozenset(output_path(url).split("/")[0] for url in addresses)
+
+
+ROOT_NAMES = _root_names()
+# What the name of every year's sitemap starts and ends with (sitemap-2024.xml).
+SITEMAP_PART = tuple(sitemap_url("\0").lstrip("/").split("\0", 1))
+
+
+@dataclass(frozen=True)
+class OwnPaths:
+    """The output paths only this program writes: `path in own` tells whether one is among them.
+
+    They are the root names above (the pages of the default language, /static/, /pagefind/, the
+    sitemaps, robots.txt, the nginx include), the folder of every other language, and the .gz and
+    .br copies of the root files. Pages and feeds written elsewhere (an old address's redirect page)
+    carry the generator mark instead.
+    """
+
+    languages: frozenset[str]  # the folders of the languages other than the default
+
+    @classmethod
+    def of(cls, urls: Urls, languages: Iterable[str]) -> OwnPaths:
+        """Return the own paths of a site in these languages."""
+        return cls(frozenset(urls.prefix(lang).strip("/") for lang in languages) - {""})
+
+    def __contains__(self, path: str) -> bool:
+        """Tell whether an output path lies where only this program writes."""
+        first, _, rest = path.partition("/")
+        if rest:
+            return first in ROOT_NAMES or first in self.languages
+        name = uncompressed(first)
+        start, end = SITEMAP_PART
+        return name in ROOT_NAMES or name in self.languages or (name.startswith(start) and name.endswith(end))
+
+
+def uncompressed(path: str) -> str:
+    """Return the path of the file a compressed copy (.gz, .br) was made from, or the path itself."""
+    for suffix in COPY_SUFFIXES:
+        if path.endswith(suffix):
+            return path[: -len(suffix)]
+    return path
+
+
+def carries_mark(head: bytes) -> bool:
+    """Tell whether the first MARK_WINDOW bytes of a page or feed say this program made it."""
+    return any(mark in head for mark in GENERATOR_MARKS)

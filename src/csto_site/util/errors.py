@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+# Characters that would break a problem's one line, or that no terminal can print (a file name that is
+# not UTF-8): shown as escapes.
+UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 @dataclass(frozen=True, order=True)
@@ -21,7 +26,17 @@ class Problem:
         place = f"{self.path}:{self.line}" if self.line else self.path
         kind = "warning: " if self.warning else ""
         hint = f" ({self.hint})" if self.hint else ""
-        return f"{place}: {kind}{self.message}{hint}"
+        return printable(f"{place}: {kind}{self.message}{hint}")
+
+
+def printable(text: str) -> str:
+    """Return text as one printable line: control characters and undecodable bytes of names as escapes."""
+    return UNPRINTABLE.sub(_escaped, text)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    """Write one unprintable character as its Python escape (\\n, \\x1b, \\udcff)."""
+    return match.group().encode("unicode_escape").decode("ascii")
 
 
 class ContentError(Exception):
