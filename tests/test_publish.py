@@ -112,7 +112,8 @@ def test_a_second_build_at_the_same_time_is_refused(site):
 @pytest.mark.parametrize("path", ["../outside.html", "/etc/passwd", "a/../../b", "a//b", "./a", "a\\b", "", "a/."])
 def test_no_output_path_leads_outside_the_output_folder(path):
     assert output_path_error(path)
-    assert [p.message for p in planned([path])] == [f"cannot write {path!r}: {output_path_error(path)}"]
+    if path:  # an empty path is how a producer says an output has no file of its own (a web server's redirect)
+        assert [p.message for p in planned([path])] == [f"cannot write {path!r}: {output_path_error(path)}"]
 
 
 def test_a_file_and_a_folder_of_one_name_are_refused():

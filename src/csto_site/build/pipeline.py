@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from ..content.model import Item
 from ..output.assets import StaticFile, static_files
 from ..output.catalogue import Catalogue, catalogue
 from ..output.search import BUNDLE, SOURCE, bundle_files
-from ..output.spec import Output
+from ..output.spec import Output, Partition, PostProducer, Spec
 from ..site.assemble import build_site
 from ..site.model import Site
 from ..site.queries import NEWS_WINDOW, Queries, Recorder
@@ -71,7 +72,8 @@ def prepare(options: Options, now: datetime, cache: Cache, content: Content) -> 
     files, read_static = static_folder(options.static)
     q = Queries(site, content.heads, content.body_keys, cache.body_reader(content.body_keys), now,
                 {name: (f.published, f.digest) for name, f in files.items()}, content.templates)
-    return Setting(options, content, site, q, catalogue(content.renderer, read_static), options.jobs or default_jobs())
+    return Setting(options, content, site, q, catalogue(content.renderer, read_static, str(options.static)),
+                   options.jobs or default_jobs())
 
 
 def static_folder(static: Path) -> tuple[dict[str, StaticFile], Callable[[str], bytes]]:
@@ -109,7 +111,8 @@ def draw_site(options: Options, now: datetime, progress: Progress | None, trees:
     """Read what changed, and draw the outputs it touched into the outbox; return what the build did."""
     with Cache.open(options.cache, clean=options.clean, memo=memo) as cache, collector_paused():
         # The model is gone when the collector resumes, so its first collection has little to walk.
-        return _draw(options, now, progress, trees, inputs, cache)
+        done = _draw(options, now, progress, trees, inputs, cache)
+    return replace(done, warnings=tuple(cache.warnings))  # closing the cache may warn too
 
 
 def _draw(options: Options, now: datetime, progress: Progress | None, trees: Outbox, inputs: Inputs,
@@ -126,7 +129,7 @@ def _draw(options: Options, now: datetime, progress: Progress | None, trees: Out
     try:
         planner, drawn = plan_and_draw(setting, state, trees.missing, trees, progress, now)
     except StateDamaged as exc:
-        cache.warnings.append(Problem(str(cache.path or "cache"), 0, f"discarded the damaged record of the last "
+        cache.warnings.append(Problem(str(cache.path or "cache"), 0, f"discarded a damaged record of the last "
                                       f"build ({exc}), drawing every output again", "nothing to do", warning=True))
         state.trusted = False
         planner, drawn = plan_and_draw(setting, state, trees.missing, trees, progress, now)
@@ -157,7 +160,7 @@ def _draw(options: Options, now: datetime, progress: Progress | None, trees: Out
 
 def plan_and_draw(setting: Setting, state: OutputState, missing: set[str], sink: Outbox | None,
                   progress: Progress | None, now: datetime) -> tuple[Planner, list[Drawn]]:
-    """Describe and draw what changed, producers first, then post-producers; keep what each read in the planner."""
+    """Describe what changed, producers then post-producers, stop on any problem, then draw: nothing is written first."""
     q, site = setting.q, setting.site
     planner = Planner(state, q, missing)
     if state.trusted:
@@ -169,32 +172,37 @@ def plan_and_draw(setting: Setting, state: OutputState, missing: set[str], sink:
         _merge(scheduled, planner.describe(producer.name, producer.partitions(q), producer.specs))
     scheduled.problems += planner.check()
     _raise(scheduled)
-    own = OwnPaths.of(q_urls(q), site.config.languages)
-    if sink is not None:
-        sink.begin([d.spec.path for d in scheduled.draws], own)
-    producers = {p.name: p for p in setting.catalogue.producers}
-    drawn = draw_all(scheduled.draws, lambda job, rec: producers[job.producer].draw(q.recording(rec), job.spec),
-                     sink, setting.jobs, progress)
-    digests = {d.path: d.files[0][1] for d in drawn}
-    touched = {f"output|{path}" for path in (*digests, *scheduled.removed)}
-    planner.mark_dirty(state.candidates(planner.changed_partitions() | touched), Reading(planner, q, digests).value)
-    post = Scheduled()
+    # The post-producers read what the producers declared: the partitions described again and the outputs
+    # that came or went are their changed inputs.
+    declared = Reading(planner, q, {})
+    touched = {f"output|{path}" for path in (*(d.spec.path for d in scheduled.draws), *scheduled.removed)}
+    planner.mark_dirty(state.candidates(planner.changed_partitions() | touched), declared.value)
     for producer in setting.catalogue.post:
-        describe: Callable[[Queries, object], Sequence[object]] = (
-            lambda qq, part, pr=producer: pr.specs(qq, Reading(planner, qq, digests), part))  # type: ignore[misc]
-        _merge(post, planner.describe(producer.name, producer.partitions(q, Reading(planner, q, digests)), describe))
-    post.problems += planner.check()
-    _raise(post)
-    posts = {p.name: p for p in setting.catalogue.post}
+        _merge(scheduled, planner.describe(producer.name, producer.partitions(q, declared),
+                                           partial(_post_specs, producer, planner)))
+    scheduled.problems += planner.check()
+    _raise(scheduled)
     if sink is not None:
-        sink.begin([d.spec.path for d in post.draws], own)
-    drawn += draw_all(post.draws, lambda job, rec: posts[job.producer].draw(
-        q.recording(rec), Reading(planner, q.recording(rec), digests), job.spec), sink, setting.jobs, progress)
-    planner.finish(scheduled.removed | post.removed)
+        sink.begin([d.spec.path for d in scheduled.draws], OwnPaths.of(q_urls(q), site.config.languages))
+    makers = {p.name: p.draw for p in setting.catalogue.producers}
+    makers |= {p.name: partial(_post_draw, p, planner) for p in setting.catalogue.post}
+    drawn = draw_all(scheduled.draws, lambda job, rec: makers[job.producer](q.recording(rec), job.spec),
+                     sink, setting.jobs, progress)
+    planner.finish(scheduled.removed)
     for d in drawn:
         planner.changes.outputs[d.path] = (d.partition, d.files)
         planner.changes.deps[f"o:{d.path}"] = d.deps
     return planner, drawn
+
+
+def _post_specs(producer: PostProducer, planner: Planner, q: Queries, part: Partition) -> Iterable[Spec]:
+    """Describe a post-producer's partition, with the catalogue read through the same recording queries."""
+    return producer.specs(q, Reading(planner, q, {}), part)
+
+
+def _post_draw(producer: PostProducer, planner: Planner, q: Queries, spec: Spec) -> bytes:
+    """Draw a post-producer's output, with the catalogue read through the same recording queries."""
+    return producer.draw(q, Reading(planner, q, {}), spec)
 
 
 def q_urls(q: Queries) -> Urls:

@@ -23,6 +23,7 @@ import msgspec
 
 from ..output.spec import Spec
 from ..site.queries import GLOBAL, REGISTRY, scope_of
+from ..util.store import StoreError, unwrap, wrap
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS targets (target TEXT PRIMARY KEY, generation TEXT NOT NULL, built_at REAL NOT NULL,
@@ -66,11 +67,11 @@ class StateDamaged(Exception):
     """A row of the stored state cannot be read (damaged, or written by another program)."""
 
 
-def _decode(decoder: msgspec.msgpack.Decoder, blob: bytes, what: str) -> object:
-    """Decode one stored value, or raise StateDamaged naming it."""
+def _decode(decoder: msgspec.msgpack.Decoder, column: object, what: str, *key: object) -> object:
+    """Check a stored value against its digest and decode it, or raise StateDamaged naming it."""
     try:
-        return decoder.decode(blob)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        return decoder.decode(unwrap(column, *key))
+    except (StoreError, msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise StateDamaged(what) from exc
 
 
@@ -79,9 +80,9 @@ def encode_specs(specs: Sequence[Spec]) -> bytes:
     return _ENCODE.encode([(s.path, s.url, s.lang, s.key, s.args, s.alternates, s.sitemap, s.source) for s in specs])
 
 
-def decode_specs(blob: bytes, what: str = "specs") -> list[Spec]:
-    """Decode a partition's specs."""
-    return [Spec(*row) for row in _decode(_SPECS, blob, what)]  # type: ignore[attr-defined]
+def decode_specs(column: object, *key: str) -> list[Spec]:
+    """Decode a partition's specs (stored under `key`: target and partition id)."""
+    return [Spec(*row) for row in _decode(_SPECS, column, key[-1], *key)]  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -141,7 +142,7 @@ class OutputState:
         if part_id not in self._specs:
             row = self.db.execute("SELECT specs FROM partitions WHERE target = ? AND id = ?",
                                   (self.target, part_id)).fetchone()
-            self._specs[part_id] = decode_specs(row[0], part_id) if row else []
+            self._specs[part_id] = decode_specs(row[0], self.target, part_id) if row else []
         return self._specs[part_id]
 
     def candidates(self, scopes: Iterable[str]) -> dict[str, str]:
@@ -166,7 +167,7 @@ class OutputState:
         wide = set(wide)
         if wide:
             for consumer, blob in self.db.execute("SELECT consumer, deps FROM wide WHERE target = ?", (self.target,)):
-                if not wide.isdisjoint(_decode(_DEPS, blob, consumer)):  # type: ignore[arg-type]
+                if not wide.isdisjoint(_decode(_DEPS, blob, consumer, self.target, consumer)):  # type: ignore[arg-type]
                     found.add(consumer)
         return found
 
@@ -182,13 +183,14 @@ class OutputState:
 
     def outputs_of(self, part_id: str) -> dict[str, Files]:
         """Return the stored outputs of a partition with their files."""
-        return {path: tuple(_decode(_FILES, blob, path)) for path, blob in self.db.execute(  # type: ignore[arg-type]
-            "SELECT path, files FROM outputs WHERE target = ? AND partition = ?", (self.target, part_id))}
+        return {path: tuple(_decode(_FILES, blob, path, self.target, path))  # type: ignore[arg-type]
+                for path, blob in self.db.execute("SELECT path, files FROM outputs WHERE target = ? AND partition = ?",
+                                                  (self.target, part_id))}
 
     def files(self, paths: Iterable[str]) -> dict[str, Files]:
         """Return the stored files of some outputs."""
-        return {path: tuple(_decode(_FILES, blob, path)) for path, blob in self._query_in(  # type: ignore[arg-type]
-            "SELECT path, files FROM outputs WHERE target = ? AND path IN", paths)}
+        return {path: tuple(_decode(_FILES, blob, path, self.target, path))  # type: ignore[arg-type]
+                for path, blob in self._query_in("SELECT path, files FROM outputs WHERE target = ? AND path IN", paths)}
 
     def owners(self, paths: Iterable[str]) -> dict[str, str]:
         """Return the partition that owns each of `paths` that an output already has."""
@@ -210,7 +212,7 @@ class OutputState:
     def all_files(self) -> Iterator[tuple[str, str]]:
         """Yield every stored output file with its digest."""
         for path, blob in self.db.execute("SELECT path, files FROM outputs WHERE target = ?", (self.target,)):
-            yield from _decode(_FILES, blob, path)  # type: ignore[misc]
+            yield from _decode(_FILES, blob, path, self.target, path)  # type: ignore[misc]
 
     def _query_in(self, query: str, values: Iterable[str]) -> list[tuple[str, ...]]:
         """Run `query ... (values)` for many values at once, through a temporary table."""
@@ -233,11 +235,12 @@ class OutputState:
                            [(target, p) for p in sorted(changes.dropped_partitions)])
             db.executemany("INSERT OR REPLACE INTO partitions VALUES (?, ?, ?, ?, ?)",
                            [(target, p, producer, ",".join(sorted({s.sitemap for s in specs} - {""})),
-                             encode_specs(specs)) for p, (producer, specs) in sorted(changes.partitions.items())])
+                             wrap(encode_specs(specs), target, p))
+                            for p, (producer, specs) in sorted(changes.partitions.items())])
             db.executemany("DELETE FROM outputs WHERE target = ? AND path = ?",
                            [(target, p) for p in sorted(changes.dropped_outputs)])
             db.executemany("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?)",
-                           [(target, p, part, _ENCODE.encode(list(files)))
+                           [(target, p, part, wrap(_ENCODE.encode(list(files)), target, p))
                             for p, (part, files) in sorted(changes.outputs.items())])
             gone = sorted(changes.dropped_consumers | set(changes.deps))
             db.executemany("DELETE FROM deps WHERE target = ? AND consumer = ?", [(target, c) for c in gone])
@@ -252,7 +255,7 @@ class OutputState:
                         kept[key] = value
                     else:
                         rows.append((target, consumer, scope, key, value))
-                wide.append((target, consumer, _ENCODE.encode(dict(sorted(kept.items())))))
+                wide.append((target, consumer, wrap(_ENCODE.encode(dict(sorted(kept.items()))), target, consumer)))
             db.executemany("INSERT INTO deps VALUES (?, ?, ?, ?, ?)", rows)
             db.executemany("INSERT INTO wide VALUES (?, ?, ?)", wide)
             db.executemany("INSERT OR REPLACE INTO wide_keys VALUES (?, ?, ?)",

@@ -9,12 +9,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from ..site.urls import NAME_BYTES
 from ..util.errors import ContentError, Problem, did_you_mean
 from .config import FieldChecker, SiteConfig, text_error, year_error
 from .frontmatter import load_yaml, split
 from .model import Official, Organization, Role, Section
 from .sources import SourceFile
-from .urls import NAME_BYTES
 
 IDENTIFIER = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 RESERVED_SECTIONS = frozenset({"static", "news", "sections", "officials", "organizations", "search"})

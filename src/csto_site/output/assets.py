@@ -53,8 +53,9 @@ class Static:
 
     name = "static"
 
-    def __init__(self, read: Callable[[str], bytes]) -> None:
+    def __init__(self, read: Callable[[str], bytes], folder: str) -> None:
         self.read = read
+        self.folder = folder
 
     def partitions(self, q: Queries) -> Iterable[Partition]:
         """One partition: the whole folder."""
@@ -65,7 +66,7 @@ class Static:
         lang = q.config.default_language
         for name in q.static_names():
             url = f"/{STATIC}{q.asset(name)}"
-            yield Spec(output_path(url), url, lang, url, (name,), source=f"{STATIC}{name}")
+            yield Spec(output_path(url), url, lang, url, (name,), source=f"{self.folder}/{name}")
 
     def draw(self, q: Queries, spec: Spec) -> bytes:
         """Copy the file's bytes."""

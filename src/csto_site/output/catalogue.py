@@ -28,12 +28,12 @@ class Catalogue:
     post: tuple[PostProducer, ...]
 
 
-def catalogue(renderer: Renderer, read_static: Callable[[str], bytes]) -> Catalogue:
-    """Return the site's catalogue, drawing pages with `renderer` and copying static files with `read_static`."""
+def catalogue(renderer: Renderer, read_static: Callable[[str], bytes], static: str = "static") -> Catalogue:
+    """Return the site's catalogue, drawing pages with `renderer` and copying the files of `static` with `read_static`."""
     return Catalogue(
         producers=(Home(renderer), NotFound(renderer), SearchPage(renderer), NewsIndex(renderer), Archive(renderer),
                    SectionIndex(renderer), RegistryIndex(renderer), People(renderer, OFFICIAL),
                    People(renderer, ORGANIZATION), ItemPages(renderer), Feeds(), NewsSitemap(), Robots(),
-                   Static(read_static)),
-        post=(Redirects(renderer), NginxRedirects(), Sitemaps()),
+                   Static(read_static, static)),
+        post=(Sitemaps(), Redirects(renderer), NginxRedirects()),
     )

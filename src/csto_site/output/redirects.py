@@ -14,9 +14,18 @@ from urllib.parse import unquote
 
 from ..site.model import NEWS, Scope
 from ..site.queries import Queries
-from ..site.urls import Urls, build_owns, language_of, output_path, path_error, redirect_path, uncompressed
+from ..site.urls import (
+    REDIRECTS_CONF,
+    Urls,
+    build_owns,
+    language_of,
+    output_path,
+    path_error,
+    redirect_path,
+    uncompressed,
+)
 from ..util.errors import ContentError, Problem
-from .nginx import REDIRECTS_CONF, render_redirects
+from .nginx import render_redirects
 from .render import Renderer
 from .spec import Declared, Partition, Spec
 from .views import Kit, Link
@@ -130,6 +139,7 @@ def clashes(redirects: Sequence[Redirect], q: Queries, declared: Declared) -> li
     """Report old addresses that are real pages or given twice, and redirects to addresses that do not exist."""
     owners = declared.owners([*(r.place for r in redirects), *(uncompressed(r.place) for r in redirects),
                                *(output_path(r.new) for r in redirects)])
+    owners[REDIRECTS_CONF] = "aliases"  # the include the redirects themselves make, declared after them
     # One problem per address the files give: a moved folder's derived addresses share its entry.
     problems: dict[tuple[str, int, str], Problem] = {}
     first: dict[str, Redirect] = {}

@@ -33,10 +33,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from ..build.inputs import READ_FLAGS, FastState, Summary
+from ..build.inputs import FastState, Summary
 from ..build.outbox import Changes
 from ..site.urls import MARK_WINDOW, MARKED_SUFFIXES, OwnPaths, carries_mark, output_path_error, uncompressed
 from ..util.errors import ContentError, Problem
+from ..util.files import READ_FLAGS
 from ..util.store import StoreError, connect_read_only, damaged, discard, intact, open_store, seal, sealed, unwrap, wrap
 
 if TYPE_CHECKING:
