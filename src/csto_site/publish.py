@@ -55,6 +55,8 @@ CREATE TABLE IF NOT EXISTS foreign_entries (tree INTEGER NOT NULL, path TEXT NOT
 # the clock's resolution; such a stamp is not trusted, and the folder is listed next time.
 RACY_NS = 2_000_000_000
 RENAME_EXCHANGE = 2
+# The stamps of 100,000 items' folders are read in about a second; a reader this late is stuck, not slow.
+EARLY_STAMPS_SECONDS = 60.0
 AT_FDCWD = -100
 
 
@@ -239,7 +241,7 @@ class Trees:
         return True
 
     def close(self) -> None:
-        """Close the manifest and release the lock."""
+        """Stop the early reader if its result was not taken, close the manifest and release the lock."""
         if self.early is not None:
             self.early.close()
             self.early = None
@@ -336,9 +338,14 @@ class Trees:
         """Return the live folder's recorded stamps and current ctimes: those read early, or read now."""
         early, self.early = self.early, None
         if early is not None:
-            live_id, stamps, ctimes = early.result()
-            if live_id == self.live_id:
-                return stamps, ctimes
+            from .parallel import WorkerError
+
+            try:
+                live_id, stamps, ctimes = early.result(timeout=EARLY_STAMPS_SECONDS)
+                if live_id == self.live_id:
+                    return stamps, ctimes
+            except WorkerError:  # the reader died or is stuck: the stamps are read here instead
+                pass
         stamps = _recorded_stamps(self._store(), self.live_id)
         return stamps, _ctimes(self.live, [folder for folder, _ in stamps])
 
