@@ -55,9 +55,11 @@ CREATE TABLE IF NOT EXISTS foreign_entries (tree INTEGER NOT NULL, path TEXT NOT
 # the clock's resolution; such a stamp is not trusted, and the folder is listed next time.
 RACY_NS = 2_000_000_000
 RENAME_EXCHANGE = 2
-# The stamps of 100,000 items' folders are read in about a second; a reader this late is stuck, not slow.
+# Reading the stamps is one stat per folder of the site: a reader still busy after a minute is stuck, not slow.
 EARLY_STAMPS_SECONDS = 60.0
 AT_FDCWD = -100
+# Scratch folders of a build (pages laid out for the search indexer) live in `.public.publish/`.
+SCRATCH = "scratch-"
 
 
 @dataclass(frozen=True)
@@ -509,6 +511,28 @@ class Trees:
             raise ContentError([Problem(folder, 0, "a link in the output folder leads out of it",
                                         "remove the link from the output folder")])
         self.safe_folders.add(folder)
+
+    @contextlib.contextmanager
+    def laid_out(self, paths: Iterable[str], written: Container[str]) -> Iterator[Path]:
+        """Yield a scratch folder beside the output holding `paths` as they will be published (removed after).
+
+        Each file is a hard link to the standby's copy (if this build wrote it) or the live one: the
+        folder is on the output's file system wherever TMPDIR is, and costs no space.
+        """
+        for left in self.home.glob(f"{SCRATCH}*"):  # left by a build that was killed (the lock is held)
+            _remove(left)
+        # Named for this process: a Pagefind left running by a killed build writes only into its own.
+        scratch = self.home / f"{SCRATCH}{os.getpid()}"
+        scratch.mkdir()
+        try:
+            site = scratch / "site"
+            for path in paths:
+                target = os.path.join(site, path)
+                _make_folder(os.path.dirname(target))
+                _link_or_copy(os.path.join(self.standby if path in written else self.live, path), target)
+            yield site
+        finally:
+            _remove(scratch)
 
     def indexed(self, groups: set[str], changes: Changes) -> list[tuple[str, str]]:
         """Return (path, digest) of every indexed page of the new site (of `groups`), sorted."""
