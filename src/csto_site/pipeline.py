@@ -190,7 +190,7 @@ def rebuild(options: Options, now: datetime, progress: Progress | None, trees: T
     with Cache.open(options.cache, clean=options.clean, memo=memo) as cache, collector_paused():
         # The model is gone when the collector resumes, so its first collection has little to walk.
         changes, groups, summary, moments = _publish(options, now, progress, trees, inputs, cache)
-    trees.finish(groups, changes)
+    trees.complete(groups, changes)
     trees.record_fast(fast_state(inputs, moments, now, replace(summary, files=changes.files)))
     return Report(items=summary.items, pages=summary.pages, written=len(changes.written),
                   held_back=summary.held_back, next_due=summary.next_due, seconds=time.perf_counter() - started,

@@ -543,6 +543,29 @@ class Trees:
             found.update((f.path, f.digest) for f in files if f.indexed)
         return sorted(found.items())
 
+    def complete(self, groups: set[str], changes: Changes) -> None:
+        """Finish the build; a failure between the swap and its record (a full disk, Ctrl+C) swaps back.
+
+        So a build that stops at any moment leaves the output folder as it was; the standby, marked
+        unfinished since `begin`, is checked file by file by the next build.
+        """
+        try:
+            self.finish(groups, changes)
+        except BaseException:
+            self._put_back()
+            raise
+
+    def _put_back(self) -> None:
+        """Bring the old site back in place if this build swapped its own in."""
+        if _inode(self.live) == self.live_id:
+            return
+        if self.live_id == 0:  # a first build: there was no site, and the new one goes back to standing by
+            if self.standby.exists():
+                _remove(self.standby)
+            os.rename(self.live, self.standby)
+        else:
+            exchange(self.live, self.standby)
+
     def finish(self, groups: set[str], changes: Changes) -> None:
         """Complete the standby, swap it in when any file changed, and record what each folder holds."""
         db = self._store()
@@ -851,6 +874,8 @@ def _write_file(path: str, data: bytes) -> None:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
+    except OSError as exc:  # a write error (a full disk) names no file: the message must
+        raise _naming(exc, path) from None
     finally:
         os.close(fd)
 
@@ -880,4 +905,12 @@ def _link_or_copy(source: str, target: str) -> None:
     except OSError as exc:
         if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
             raise
-        shutil.copy2(source, target, follow_symlinks=False)
+        try:
+            shutil.copy2(source, target, follow_symlinks=False)
+        except OSError as error:
+            raise _naming(error, target) from None
+
+
+def _naming(exc: OSError, path: str) -> OSError:
+    """Return the error with the file it concerns, when the system call that raised it named none."""
+    return exc if exc.filename else OSError(exc.errno, exc.strerror, path)

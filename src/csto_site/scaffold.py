@@ -71,11 +71,16 @@ def create_item(request: Request, content: Path, templates: Path, now: datetime)
         plan = _original(request, title, content, config, registry, now)
     try:
         plan.path.parent.mkdir(parents=True, exist_ok=True)
-        with plan.path.open("x", encoding="utf-8") as file:
-            file.write(plan.text)
+        file = plan.path.open("x", encoding="utf-8")
     except FileExistsError:
         raise ContentError([Problem(str(plan.path), 0, "this file already exists",
                                     "edit it, or choose another title")]) from None
+    try:
+        with file:
+            file.write(plan.text)
+    except BaseException:
+        plan.path.unlink(missing_ok=True)  # a full disk or Ctrl+C must not leave an empty item behind
+        raise
     urls = Urls(config.default_language, config.base_url)
     return Created(plan.path, urls.absolute(urls.item_at(plan.lang, plan.published.date(), plan.slug)),
                    plan.published)

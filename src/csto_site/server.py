@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import mimetypes
 import re
+import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from watchfiles import watch
 
 from .builder import Options, build
 from .cache import Memo
+from .cli import io_problem, records
 from .errors import ContentError, Problem
 from .reporter import Reporter
 
@@ -56,6 +58,8 @@ FORBIDDEN = re.compile(r"%2f|%5c|%00|\\", re.IGNORECASE)
 HEARTBEAT_SECONDS = 15.0
 # How long the watcher waits for more changes after the first before it rebuilds.
 DEBOUNCE_MS = 300
+# How long the serving thread gets to end once told to (it checks every half second).
+STOP_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -130,13 +134,17 @@ class DevServer:
         except ContentError as exc:
             self.reporter.problems(exc.problems)
             return self.status.publish(exc.problems)
+        except (OSError, sqlite3.OperationalError) as exc:  # a full disk: said like a content problem, and retried
+            problems = (io_problem(exc, records(self.options.out, self.options.cache)),)
+            self.reporter.problems(problems)
+            return self.status.publish(problems)
         self.reporter.built(report, str(self.options.out))
         return self.status.publish(())
 
     def watch(self) -> None:
         """Rebuild whenever content/, templates/ or static/ change, until stopped."""
         folders = (self.options.content, self.options.templates, self.options.static)
-        for changes in watch(*folders, stop_event=self.stopping, debounce=DEBOUNCE_MS, raise_interrupt=False):
+        for changes in watch(*folders, stop_event=self.stopping, debounce=DEBOUNCE_MS):
             # Files that still exist first: an editor's save often creates and deletes a temporary file.
             self.reporter.changed(sorted({path for _, path in changes}, key=lambda p: (not Path(p).exists(), p)))
             self.rebuild()
@@ -149,7 +157,7 @@ class DevServer:
             self.httpd.shutdown()
             self.httpd.server_close()
         if self.thread is not None:
-            self.thread.join()
+            self.thread.join(STOP_SECONDS)
 
 
 def serve(options: Options, port: int, reporter: Reporter) -> int:
@@ -163,9 +171,7 @@ def serve(options: Options, port: int, reporter: Reporter) -> int:
         return 2
     reporter.serving(f"http://{HOST}:{port}/")
     try:
-        server.watch()
-    except KeyboardInterrupt:
-        pass
+        server.watch()  # until Ctrl+C: the command line reports it
     finally:
         server.stop()
     return 0
