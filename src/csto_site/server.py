@@ -32,6 +32,7 @@ from .builder import Options, build
 from .cache import Memo
 from .cli import io_problem, records
 from .errors import ContentError, Problem
+from .inputs import read_inputs
 from .reporter import Reporter
 
 HOST = "127.0.0.1"
@@ -60,6 +61,8 @@ HEARTBEAT_SECONDS = 15.0
 DEBOUNCE_MS = 300
 # How long the serving thread gets to end once told to (it checks every half second).
 STOP_SECONDS = 5.0
+# How soon after the watcher starts it looks for files saved during the first build.
+CATCH_UP_MS = 1000
 
 
 @dataclass(frozen=True)
@@ -117,9 +120,11 @@ class DevServer:
         self.memo = Memo()
         self.httpd: ThreadingHTTPServer | None = None
         self.thread: threading.Thread | None = None
+        self.first: str | None = None  # the digest of what the first build read
 
     def start(self, port: int) -> int:
         """Build once, then serve on 127.0.0.1 in a background thread; return the port."""
+        self.first = read_inputs(self.options).digest
         self.rebuild()
         self.httpd = ThreadingHTTPServer((HOST, port), partial(Handler, root=self.options.out, status=self.status))
         self.httpd.daemon_threads = True
@@ -144,7 +149,16 @@ class DevServer:
     def watch(self) -> None:
         """Rebuild whenever content/, templates/ or static/ change, until stopped."""
         folders = (self.options.content, self.options.templates, self.options.static)
-        for changes in watch(*folders, stop_event=self.stopping, debounce=DEBOUNCE_MS):
+        caught_up = self.first is None
+        for changes in watch(*folders, stop_event=self.stopping, debounce=DEBOUNCE_MS, rust_timeout=CATCH_UP_MS,
+                             yield_on_timeout=True):
+            if not changes:
+                # Watching now: a file saved before (while the first build ran) was not seen, and is built now.
+                if not caught_up and read_inputs(self.options).digest != self.first:
+                    self.rebuild()
+                caught_up = True
+                continue
+            caught_up = True
             # Files that still exist first: an editor's save often creates and deletes a temporary file.
             self.reporter.changed(sorted({path for _, path in changes}, key=lambda p: (not Path(p).exists(), p)))
             self.rebuild()
