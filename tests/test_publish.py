@@ -60,6 +60,27 @@ def test_a_failure_in_a_late_template_leaves_public_byte_identical(site, tmp_pat
     assert_same(tree(out), reference(content))
 
 
+def test_a_build_stopped_after_it_began_writing_costs_the_next_one_only_what_changed(site, tmp_path):
+    content, out = site
+    build(options(content, out), NOW)
+    write_item(content / "beta" / "2024" / "doomed.md", "Doomed item", "2024-05-22 10:00", "Never published.")
+    with pytest.raises(ContentError, match="no_such_variable"):
+        build(options(content, out, failing_templates(tmp_path, "Doomed item")), NOW)
+    # Stopped as a kill or Ctrl+C would stop it: the standby half-written, the record marked unfinished.
+    with Trees(out) as trees:
+        trees.lock()
+        trees.open(verify=False)
+        assert not trees.verify, "the live folder is as recorded: trusted, not compared file by file"
+        standby = {p.relative_to(trees.standby).as_posix(): p.stat().st_ino for p in trees.standby.rglob("*")
+                   if p.is_file()}
+    live = {p.relative_to(out).as_posix(): p.stat().st_ino for p in out.rglob("*") if p.is_file()}
+    assert standby == live, "the standby is the live folder again, every file a link to the live one"
+    (content / "beta" / "2024" / "doomed.md").unlink()
+    write_item(content / "beta" / "2024" / "fine.md", "Fine item", "2024-05-22 10:00", "Published.")
+    build(options(content, out), NOW)
+    assert_same(tree(out), reference(content))
+
+
 def test_a_failure_in_parallel_rendering_leaves_public_byte_identical(tmp_path):
     content = tmp_path / "content"
     shutil.copytree(MINI, content)

@@ -304,15 +304,66 @@ class Trees:
             self.signatures, ids, dirty = {}, None, True
         self.known = bool(self.signatures)
         self.live_id, self.standby_id = _inode(self.live), _inode(self.standby)
-        trusted = not verify and not dirty and self.live_id != 0 and ids == (self.live_id, self.standby_id)
+        recorded_live = ids[0] if isinstance(ids, tuple) and ids else 0
+        # An unfinished build may have emptied or half-written the standby; the live folder it never touched.
+        trusted = not verify and self.live_id != 0 and (ids == (self.live_id, self.standby_id)
+                                                        or (dirty and recorded_live == self.live_id))
         self.verify = not trusted
         if self.live.exists() and not self.live.is_dir():
             raise ContentError([Problem(self.shown, 0, "the output path is a file, not a folder",
                                         "choose another --out")])
+        if trusted and dirty:
+            # A build stopped (killed, Ctrl+C, a full disk) after it began changing the standby and before
+            # its swap: the live folder is as recorded, only the standby is not. Made again from the live
+            # folder, it is trusted, and this build renders what changed instead of every page.
+            self._restandby()
         if not self.verify:
             self._scan_changes()
             self.standby_foreign = {p for (p,) in db.execute(
                 "SELECT path FROM foreign_entries WHERE tree = ?", (self.standby_id,))}
+
+    def _restandby(self) -> None:
+        """Bring the standby back to a hard-link copy of the live folder's files of ours, as recorded.
+
+        Only what the unfinished build changed is undone: every other file still shares its inode with
+        the live one, and is left alone (a few hundred writes, not one per file of the site).
+        """
+        db = self._store()
+        paths = {p for (p,) in db.execute("SELECT path FROM files")}
+        folders = _folders(paths)
+        if self.standby.is_symlink() or not self.standby.is_dir():
+            if self.standby.exists() or self.standby.is_symlink():
+                _remove(self.standby)
+            self.standby.mkdir(parents=True)
+            self.standby_id = _inode(self.standby)
+        live = _file_inodes(self.live, folders)
+        shared: set[str] = set()
+        stack = [""]
+        while stack:
+            folder = stack.pop()
+            with os.scandir(os.path.join(self.standby, folder)) as entries:
+                for entry in entries:
+                    rel = f"{folder}/{entry.name}" if folder else entry.name
+                    if rel in folders and entry.is_dir(follow_symlinks=False):
+                        stack.append(rel)
+                    elif rel in paths and entry.is_file(follow_symlinks=False) and entry.inode() == live.get(rel):
+                        shared.add(rel)
+                    else:
+                        _remove(Path(entry.path))
+        standby = str(self.standby)
+        for path in sorted(paths - shared):
+            _make_folder(os.path.dirname(os.path.join(standby, path)))
+            # A file deleted from the live folder is found missing by the scan, and written again.
+            with contextlib.suppress(FileNotFoundError):
+                _link_or_copy(os.path.join(self.live, path), os.path.join(standby, path))
+        with db:
+            # The standby holds just what the live folder holds of ours; its folders are stamped when next swapped.
+            db.execute("DELETE FROM stale")
+            db.execute("DELETE FROM stamps WHERE tree != ?", (self.live_id,))
+            db.execute("DELETE FROM foreign_entries WHERE tree != ?", (self.live_id,))
+            db.executemany("INSERT INTO stamps VALUES (?, ?, 0)",
+                           [(self.standby_id, folder) for folder in sorted(folders)])
+            self._put(db, "ids", (self.live_id, self.standby_id))
 
     def reusable(self, group: str, signature: str) -> bool:
         """Tell whether the published files of an output group were made from `signature` and are all there."""
@@ -806,6 +857,20 @@ def _read_stamps(manifest: Path, live: Path) -> tuple[int, list[tuple[str, int]]
     finally:
         db.close()
     return live_id, stamps, _ctimes(live, [folder for folder, _ in stamps])
+
+
+def _file_inodes(tree: Path, folders: set[str]) -> dict[str, int]:
+    """Return the inode of each file in the root and in `folders` of a tree, by path (listed, never stat'ed)."""
+    found: dict[str, int] = {}
+    for folder in ("", *folders):
+        try:
+            with os.scandir(os.path.join(tree, folder)) as entries:
+                for entry in entries:
+                    if entry.is_file(follow_symlinks=False):
+                        found[f"{folder}/{entry.name}" if folder else entry.name] = entry.inode()
+        except OSError:
+            continue
+    return found
 
 
 def _inode(path: Path) -> int:
