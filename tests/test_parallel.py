@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -132,3 +133,29 @@ def alive(pid: int) -> bool:
 def test_fork_map_keeps_the_order_of_the_chunks():
     chunks = [list(range(i, i + 3)) for i in range(0, 30, 3)]
     assert fork_map(sum, chunks, 2) == [sum(c) for c in chunks]
+
+
+def die_or_linger(chunk: int) -> int:
+    """Die outright on chunk 0 (as the out-of-memory killer ends a worker); take long on the others."""
+    if chunk == 0:
+        os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(30)
+    return chunk
+
+
+def test_a_worker_killed_outright_ends_the_map_at_once():
+    with pytest.raises(WorkerError, match="died before finishing its chunks"):
+        within(15, partial(fork_map, die_or_linger, [0, 1, 2, 3], 2))
+    assert not multiprocessing.active_children()
+
+
+def test_the_first_failure_ends_the_map_without_waiting_for_the_other_workers():
+    def fail_or_linger(chunk: int) -> int:
+        if chunk == 0:
+            fail()
+        time.sleep(30)
+        return chunk
+
+    with pytest.raises(ContentError):
+        within(15, partial(fork_map, fail_or_linger, [0, 1, 2, 3], 2))
+    assert not multiprocessing.active_children()

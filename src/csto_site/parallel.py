@@ -65,21 +65,27 @@ def fork_map(work: Callable[[T], R], chunks: Sequence[T], jobs: int,
             send.close()
             pipes.append(receive)
             workers.append(worker)
+        owner = dict(zip(pipes, workers, strict=True))
         open_pipes = list(pipes)
-        while open_pipes:
+        while open_pipes and failure is None:
             for pipe in wait(open_pipes):
                 try:
                     index, ok, value = pipe.recv()  # type: ignore[union-attr]
                 except EOFError:
                     open_pipes.remove(pipe)
+                    # A worker killed outright (out of memory) may hold the chunk counter's lock: the
+                    # others would wait for it for ever. Its death ends the map at once.
+                    worker = owner[pipe]
+                    worker.join(END_SECONDS)
+                    if worker.exitcode != 0:
+                        raise WorkerError(f"a worker process died before finishing its chunks "
+                                          f"(exit code {worker.exitcode})") from None
                     continue
-                if not ok:
-                    failure = failure or value
-                    with counter.get_lock():
-                        counter.value = len(chunks)  # the other workers take no more chunks
-                    continue
+                if not ok:  # the first failure is raised; the other workers are stopped
+                    failure = value
+                    break
                 results[index] = arrived(value) if arrived else value
-        done = True
+        done = failure is None
     finally:
         # Anything raised here (Ctrl+C, a failing `arrived`) leaves workers that may be blocked
         # writing a result nobody will read: they are stopped, never waited for without end.
