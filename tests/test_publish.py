@@ -499,3 +499,23 @@ def test_a_build_refused_after_the_scan_forgets_nothing_the_scan_found(site, tru
     assert page.exists()
     assert (out / DEEP / "annex.pdf").read_bytes() == b"%PDF by hand"
     assert_same({p: d for p, d in tree(out).items() if p != f"{DEEP}/annex.pdf"}, reference(content))
+
+
+def test_a_full_disk_after_the_site_is_recorded_costs_only_the_next_quick_answer(site, monkeypatch):
+    content, out = site
+    build(options(content, out), NOW)
+    write_item(content / "beta" / "2024" / "late.md", "Late item", "2024-05-22 10:00", "Published.")
+    put = Trees._put
+
+    def full(self: Trees, db: sqlite3.Connection, key: str, value: object) -> None:
+        if key == "fast" and value is not None:  # the last write of a build: its quick answer for the next one
+            raise sqlite3.OperationalError("database or disk is full")
+        put(self, db, key, value)
+
+    monkeypatch.setattr(Trees, "_put", full)
+    report = build(options(content, out), NOW)
+    assert [w.message for w in report.warnings] == [
+        "the quick answer of the next build was not saved (database or disk is full)"]
+    assert_same(tree(out), reference(content))
+    monkeypatch.undo()
+    assert build(options(content, out), NOW).written == 0, "the next build finds the site as it is"

@@ -748,8 +748,12 @@ class Trees:
 
     def record_fast(self, fast: FastState) -> None:
         """Store what a later build that finds nothing changed may answer."""
-        with self._store() as db:
-            self._put(db, "fast", fast)
+        try:
+            with self._store() as db:
+                self._put(db, "fast", fast)
+        except sqlite3.OperationalError as exc:  # a full disk: the site is published and recorded all the same
+            self.warnings.append(Problem(str(self.home), 0, f"the quick answer of the next build was not saved ({exc})",
+                                         "nothing to do: the next build looks for changes instead", warning=True))
 
     def _groups_of(self, paths: Iterable[str]) -> dict[str, str]:
         """Return the output group each of the published paths belongs to."""
