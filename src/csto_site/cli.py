@@ -26,6 +26,7 @@ HINTS = {
     errno.EACCES: "make the folder writable, or choose another --out or --cache",
     errno.EPERM: "make the folder writable, or choose another --out or --cache",
     errno.EROFS: "the disk is read-only: choose another --out or --cache",
+    errno.ENOTDIR: "a file stands where a folder must be: move it, or choose another --out or --cache",
 }
 
 
