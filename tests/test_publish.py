@@ -519,3 +519,27 @@ def test_a_full_disk_after_the_site_is_recorded_costs_only_the_next_quick_answer
     assert_same(tree(out), reference(content))
     monkeypatch.undo()
     assert build(options(content, out), NOW).written == 0, "the next build finds the site as it is"
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt(), sqlite3.OperationalError("database or disk is full")],
+                         ids=["ctrl+c", "a full disk"])
+def test_a_build_stopped_after_its_swap_while_recording_it_swaps_the_old_site_back(site, monkeypatch, stop):
+    content, out = site
+    build(options(content, out), NOW)
+    before, files = stamps(out), tree(out)
+    write_item(content / "beta" / "2024" / "late.md", "Late item", "2024-05-22 10:00", "Published.")
+    put = Trees._put
+
+    def stopped(self: Trees, db: sqlite3.Connection, key: str, value: object) -> None:
+        if key == "ids" and self.live_id:  # recording the swap it has just made
+            raise stop
+        put(self, db, key, value)
+
+    monkeypatch.setattr(Trees, "_put", stopped)
+    with pytest.raises(type(stop)):
+        build(options(content, out), NOW)
+    assert stamps(out) == before, "public/ is as it was: the same files, inodes and times"
+    assert tree(out) == files
+    monkeypatch.undo()
+    build(options(content, out), NOW)
+    assert_same(tree(out), reference(content))
