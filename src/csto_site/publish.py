@@ -314,8 +314,8 @@ class Trees:
                                         "choose another --out")])
         if trusted and dirty:
             # A build stopped (killed, Ctrl+C, a full disk) after it began changing the standby and before
-            # its swap: the live folder is as recorded, only the standby is not. Made again from the live
-            # folder, it is trusted, and this build renders what changed instead of every page.
+            # its swap: the live folder is as recorded, only the standby is not. Brought back to a copy of
+            # the live folder, it is trusted, and this build renders what changed instead of every page.
             self._restandby()
         if not self.verify:
             self._scan_changes()
@@ -598,7 +598,7 @@ class Trees:
         """Finish the build; a failure between the swap and its record (a full disk, Ctrl+C) swaps back.
 
         So a build that stops at any moment leaves the output folder as it was; the standby, marked
-        unfinished since `begin`, is checked file by file by the next build.
+        unfinished since `begin`, is repaired by the next build (`_restandby`).
         """
         try:
             self.finish(groups, changes)
