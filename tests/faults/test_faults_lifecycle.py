@@ -532,10 +532,7 @@ def test_a_full_disk_stops_the_build_with_a_clear_message_and_public_intact(smal
             path.write_text(path.read_text(encoding="utf-8") + "\nEdited while the disk was full.\n",
                             encoding="utf-8")
         before = hasher(site.out)
-        free = os.statvfs(disk)
-        filler = disk / "filler"
-        with filler.open("wb") as handle:  # all the space but 64 KB
-            os.posix_fallocate(handle.fileno(), 0, free.f_bavail * free.f_frsize - 64 * 1024)
+        filler = fill(disk, 64 * 1024)
         full = run(site.args("build"))
         assert full.returncode == 1, full.stdout + full.stderr
         assert "Traceback" not in full.stderr, full.stderr
@@ -550,6 +547,30 @@ def test_a_full_disk_stops_the_build_with_a_clear_message_and_public_intact(smal
         clean = Site(content, disk / "clean" / "public", disk / "clean" / "cache")
         assert run(clean.args("build", "--clean")).returncode == 0
         assert hasher(site.out) == hasher(clean.out), "the build after space was freed makes the clean build"
+
+
+def fill(disk: Path, leave: int) -> Path:
+    """Take all the space of a file system but `leave` bytes, with one file; return it."""
+    free = os.statvfs(disk)
+    filler = disk / "filler"
+    with filler.open("wb") as handle:
+        os.posix_fallocate(handle.fileno(), 0, free.f_bavail * free.f_frsize - leave)
+    return filler
+
+
+def test_new_on_a_full_disk_says_so_and_leaves_no_empty_item(small, tmp_path):
+    with tmpfs(tmp_path / "disk", "8m") as disk:
+        content = disk / "content"
+        shutil.copytree(small, content)
+        before = sorted(content.rglob("*"))
+        fill(disk, 0)
+        done = run([sys.executable, str(ROOT / "build.py"), "new", "A headline long enough to need a page",
+                    "--section", "events", "--content", str(content), "--templates", str(TEMPLATES)])
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert "Traceback" not in done.stderr, done.stderr
+        assert "No space left on device (free some space on that disk, then build again)" in done.stderr
+        assert done.stderr.splitlines()[-1] == "the command stopped; no item was written."
+        assert sorted(content.rglob("*")) == before, "no empty or half-written item is left"
 
 
 def test_tmpdir_on_another_file_system_than_the_output_builds_with_search(small, tmp_path):
