@@ -135,6 +135,7 @@ class Background:
             ok, value = self.pipe.recv()
             self.received = True
         except EOFError:
+            self.worker.join(END_SECONDS)  # to report how it ended
             raise WorkerError(f"a worker process died before finishing (exit code {self.worker.exitcode})") from None
         finally:
             self.close()
