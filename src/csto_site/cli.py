@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import sqlite3
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -11,10 +13,21 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from .builder import Options, build
-from .errors import ContentError
+from .errors import ContentError, Problem
 from .reporter import Reporter
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
+# 128 + SIGINT, as shells report a command stopped by Ctrl+C.
+EXIT_INTERRUPTED = 130
+# What to do about a file the build could not write, by the system's reason.
+HINTS = {
+    errno.ENOSPC: "free some space on that disk, then build again",
+    errno.EDQUOT: "free some space (the disk quota is used up), then build again",
+    errno.EACCES: "make the folder writable, or choose another --out or --cache",
+    errno.EPERM: "make the folder writable, or choose another --out or --cache",
+    errno.EROFS: "the disk is read-only: choose another --out or --cache",
+    errno.ENOTDIR: "a file stands where a folder must be: move it, or choose another --out or --cache",
+}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -80,6 +93,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:
         return EXIT_OK if exc.code == 0 else EXIT_USAGE
     reporter = Reporter(quiet=args.quiet)
+    left = ("no item was written" if args.command == "new" else "nothing was written" if args.command == "check"
+            else f"{args.out} was left as it was")
+    # The build raises what stopped it, precisely; here, and only here, that becomes a message and a status.
+    try:
+        return run_command(args, reporter)
+    except KeyboardInterrupt:
+        reporter.interrupted(left)
+        return EXIT_INTERRUPTED
+    except (OSError, sqlite3.OperationalError) as exc:
+        where = str(args.content) if args.command == "new" else records(args.out, args.cache)
+        reporter.stopped(io_problem(exc, where), left)
+        return EXIT_CONTENT
+
+
+def run_command(args: argparse.Namespace, reporter: Reporter) -> int:
+    """Run the command the arguments name; return the exit status."""
     now = datetime.now(ZoneInfo("UTC"))
     if args.command == "new":
         return new_item(args, reporter, now)
@@ -102,6 +131,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         reporter.problems(exc.problems)
         return EXIT_CONTENT
     return EXIT_OK
+
+
+def io_problem(exc: OSError | sqlite3.OperationalError, records: str) -> Problem:
+    """Describe a file the system could not read or write: its path, the system's reason, what to do.
+
+    SQLite does not say which database failed; `records` names the build's databases instead.
+    """
+    if isinstance(exc, OSError):
+        code, reason, path = exc.errno, exc.strerror or str(exc), exc.filename or records
+    else:
+        full = getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL"
+        code, reason, path = (errno.ENOSPC if full else None), str(exc), records
+    return Problem(str(path), 0, reason, HINTS.get(code or 0, ""))
+
+
+def records(out: Path, cache: Path | None) -> str:
+    """Name the databases a build keeps: the build cache and the publish record beside the output."""
+    return f"{cache} or {out.with_name(f'.{out.name}.publish')}"
 
 
 def new_item(args: argparse.Namespace, reporter: Reporter, now: datetime) -> int:

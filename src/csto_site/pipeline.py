@@ -5,8 +5,6 @@ builder.py calls this after its quick check found a change; see there for the wh
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -194,7 +192,7 @@ def rebuild(options: Options, now: datetime, progress: Progress | None, trees: T
     with Cache.open(options.cache, clean=options.clean, memo=memo) as cache, collector_paused():
         # The model is gone when the collector resumes, so its first collection has little to walk.
         changes, groups, summary, moments = _publish(options, now, progress, trees, inputs, cache)
-    trees.finish(groups, changes)
+    trees.complete(groups, changes)
     trees.record_fast(fast_state(inputs, moments, now, replace(summary, files=changes.files)))
     return Report(items=summary.items, pages=summary.pages, written=len(changes.written),
                   held_back=summary.held_back, next_due=summary.next_due, seconds=time.perf_counter() - started,
@@ -406,13 +404,9 @@ def search_job(groups: set[str], changes: Changes, trees: Trees, base: str, prog
         return group
     if progress:
         progress("search", 0, 1)
-    with tempfile.TemporaryDirectory(prefix="csto-search-") as tmp:
-        for path, _ in indexed:
-            target = Path(tmp, path)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            # The page as it will be published: written into the standby now, or unchanged in the live folder.
-            os.link((trees.standby if path in changes.written else trees.live) / path, target)
-        files = bundle_files(Path(tmp))
+    # The pages as they will be published: written into the standby now, or unchanged in the live folder.
+    with trees.laid_out((path for path, _ in indexed), changes.written) as site:
+        files = bundle_files(site)
     published = []
     for name, data in sorted(files.items()):
         published += _settle(trees, Output(f"{BUNDLE}/{name}", data, SOURCE), False, changes.written)
