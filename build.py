@@ -2,7 +2,10 @@
 
 import sys
 
-from csto_site.cli import main
+try:
+    from csto_site.cli import main
+except KeyboardInterrupt:  # Ctrl+C while the program loads: nothing was begun
+    sys.exit(130)
 
 if __name__ == "__main__":
     args = sys.argv[1:]

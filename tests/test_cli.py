@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -143,3 +145,35 @@ def test_serve_keeps_the_search_index_between_its_builds_and_build_remakes_it(mo
     assert cli.main(cli_args("serve", SAMPLE, tmp_path / "public")) == 0
     assert [(o.search, o.reindex) for o in seen] == [(True, False)]
     assert cli.options_from(cli.parser().parse_args(cli_args("build", SAMPLE, tmp_path / "public"))).reindex
+
+
+@pytest.mark.parametrize("blocked", ["--out", "--cache"])
+def test_a_folder_the_build_cannot_make_is_named_with_what_to_do_not_a_traceback(blocked, tmp_path, capsys):
+    stands = tmp_path / "a-file"
+    stands.write_text("a file where a folder must be\n", encoding="utf-8")
+    folders = {"--out": tmp_path / "public", "--cache": tmp_path / "cache", blocked: stands / "inside"}
+    status = cli.main(cli_args("build", SAMPLE, folders["--out"], "--cache", str(folders["--cache"])))
+    out, err = capsys.readouterr()
+    assert status == 1
+    assert out == ""
+    first, last = err.splitlines()
+    assert first.startswith(str(stands)) and first.endswith(
+        ": Not a directory (a file stands where a folder must be: move it, or choose another --out or --cache)"), err
+    assert last == f"the command stopped; {folders['--out']} was left as it was."
+
+
+def test_ctrl_c_stops_serve_with_one_line_and_status_130(tmp_path):
+    out = tmp_path / "public"
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    process = subprocess.Popen([sys.executable, str(ROOT / "build.py"), *cli_args("serve", SAMPLE, out, "--port", "0")],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(2)]
+        assert lines[1].startswith("serving http://127.0.0.1:"), lines
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=TIMEOUT)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert err == f"interrupted: {out} was left as it was\n"

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
 
 import pytest
 
 from csto_site.util import parallel
 from csto_site.util.errors import ContentError, Problem
-from csto_site.util.parallel import Background, fork_map
+from csto_site.util.parallel import Background, WorkerError, fork_map
+
+SRC = Path(__file__).resolve().parents[1] / "src"
 
 
 def fail() -> None:
@@ -26,12 +37,125 @@ def test_a_background_call_returns_its_result_or_raises_its_exception(forking, m
     assert list(caught.value.problems) == [Problem("item.md", 3, "a problem", "a hint")]
 
 
-def test_a_background_call_whose_result_is_not_asked_for_is_waited_for_on_close():
-    call = Background(lambda: 42)
-    call.close()
-    assert call.worker is not None and call.worker.exitcode == 0
+def within(seconds: float, call: Callable[[], object]) -> object:
+    """Run `call` in a thread; fail (instead of hanging the suite) if it takes longer than `seconds`."""
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = call()
+        except BaseException as exc:  # handed to the test thread, which raises it
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"still waiting after {seconds} s"
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome.get("value")
+
+
+def big() -> bytes:
+    """Return a result far larger than a pipe's buffer: its worker blocks until someone reads it."""
+    return b"x" * 5_000_000
+
+
+def test_a_background_call_whose_result_is_not_asked_for_is_stopped_on_close():
+    call = Background(big)
+    time.sleep(0.5)  # the worker is now blocked writing its result into the pipe
+    within(10, call.close)
+    assert call.worker is not None and not call.worker.is_alive()
+
+
+def test_a_background_result_that_does_not_come_in_time_stops_the_call():
+    call = Background(partial(time.sleep, 60))
+    with pytest.raises(WorkerError, match=r"did not finish within 0\.5 s"):
+        within(10, partial(call.result, timeout=0.5))
+    assert call.worker is not None and not call.worker.is_alive()
+
+
+def test_a_background_call_that_dies_is_reported():
+    call = Background(partial(os._exit, 3))
+    with pytest.raises(WorkerError, match="exit code 3"):
+        within(10, call.result)
+
+
+@pytest.mark.parametrize("stop", [RuntimeError, KeyboardInterrupt], ids=["an error", "ctrl+c"])
+def test_fork_map_stopped_in_the_parent_stops_workers_blocked_writing(stop):
+    started = os.getpid()
+
+    def arrived(result: bytes) -> bytes:
+        time.sleep(0.5)  # every worker is now blocked writing a result nobody reads
+        raise stop("stopped while results were coming in")
+
+    chunks = [0] * 8
+    with pytest.raises(stop):
+        within(20, partial(fork_map, lambda _: big(), chunks, 2, arrived))
+    assert os.getpid() == started
+    assert not multiprocessing.active_children(), "every worker was ended"
+
+
+def test_workers_die_with_a_parent_killed_outright(tmp_path):
+    pids = tmp_path / "pids"
+    script = f"""
+import os, time
+from csto_site.util.parallel import Background, fork_map
+def work(chunk):
+    with open({str(pids)!r}, "a") as f:
+        f.write(f"{{os.getpid()}} ")
+    time.sleep(60)
+Background(lambda: work(0))
+fork_map(work, [1, 2], 2)
+"""
+    parent = subprocess.Popen([sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": str(SRC)})
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and len(pids.read_text().split() if pids.exists() else []) < 3:
+        time.sleep(0.05)
+    workers = [int(pid) for pid in pids.read_text().split()]
+    assert len(workers) == 3, "a background call and two workers started"
+    parent.kill()
+    parent.wait(10)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(alive(pid) for pid in workers):
+        time.sleep(0.05)
+    assert not [pid for pid in workers if alive(pid)], "no worker outlives its parent"
+
+
+def alive(pid: int) -> bool:
+    """Tell whether a process exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
 
 
 def test_fork_map_keeps_the_order_of_the_chunks():
     chunks = [list(range(i, i + 3)) for i in range(0, 30, 3)]
     assert fork_map(sum, chunks, 2) == [sum(c) for c in chunks]
+
+
+def die_or_linger(chunk: int) -> int:
+    """Die outright on chunk 0 (as the out-of-memory killer ends a worker); take long on the others."""
+    if chunk == 0:
+        os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(30)
+    return chunk
+
+
+def test_a_worker_killed_outright_ends_the_map_at_once():
+    with pytest.raises(WorkerError, match="died before finishing its chunks"):
+        within(15, partial(fork_map, die_or_linger, [0, 1, 2, 3], 2))
+    assert not multiprocessing.active_children()
+
+
+def test_the_first_failure_ends_the_map_without_waiting_for_the_other_workers():
+    def fail_or_linger(chunk: int) -> int:
+        if chunk == 0:
+            fail()
+        time.sleep(30)
+        return chunk
+
+    with pytest.raises(ContentError):
+        within(15, partial(fork_map, fail_or_linger, [0, 1, 2, 3], 2))
+    assert not multiprocessing.active_children()

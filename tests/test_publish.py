@@ -64,6 +64,27 @@ def test_a_failure_in_a_late_template_leaves_public_byte_identical(site, tmp_pat
     assert_same(tree(out), reference(content))
 
 
+def test_a_build_stopped_after_it_began_writing_costs_the_next_one_only_what_changed(site, tmp_path):
+    content, out = site
+    build(options(content, out), NOW)
+    write_item(content / "beta" / "2024" / "doomed.md", "Doomed item", "2024-05-22 10:00", "Never published.")
+    with pytest.raises(ContentError, match="no_such_variable"):
+        build(options(content, out, failing_templates(tmp_path, "Doomed item")), NOW)
+    # Stopped as a kill or Ctrl+C would stop it: the standby half-written, the record marked unfinished.
+    with Trees(out) as trees:
+        trees.lock()
+        trees.open(verify=False)
+        assert not trees.verify, "the live folder is as recorded: trusted, not compared file by file"
+        standby = {p.relative_to(trees.standby).as_posix(): p.stat().st_ino for p in trees.standby.rglob("*")
+                   if p.is_file()}
+    live = {p.relative_to(out).as_posix(): p.stat().st_ino for p in out.rglob("*") if p.is_file()}
+    assert standby == live, "the standby is the live folder again, every file a link to the live one"
+    (content / "beta" / "2024" / "doomed.md").unlink()
+    write_item(content / "beta" / "2024" / "fine.md", "Fine item", "2024-05-22 10:00", "Published.")
+    build(options(content, out), NOW)
+    assert_same(tree(out), reference(content))
+
+
 def test_a_failure_in_parallel_rendering_leaves_public_byte_identical(tmp_path):
     content = tmp_path / "content"
     shutil.copytree(MINI, content)
@@ -497,3 +518,47 @@ def test_a_build_refused_after_the_scan_forgets_nothing_the_scan_found(site, tru
     assert page.exists()
     assert (out / DEEP / "annex.pdf").read_bytes() == b"%PDF by hand"
     assert_same({p: d for p, d in tree(out).items() if p != f"{DEEP}/annex.pdf"}, reference(content))
+
+
+def test_a_full_disk_after_the_site_is_recorded_costs_only_the_next_quick_answer(site, monkeypatch):
+    content, out = site
+    build(options(content, out), NOW)
+    write_item(content / "beta" / "2024" / "late.md", "Late item", "2024-05-22 10:00", "Published.")
+    put = Trees._put
+
+    def full(self: Trees, db: sqlite3.Connection, key: str, value: object) -> None:
+        if key == "fast" and value is not None:  # the last write of a build: its quick answer for the next one
+            raise sqlite3.OperationalError("database or disk is full")
+        put(self, db, key, value)
+
+    monkeypatch.setattr(Trees, "_put", full)
+    report = build(options(content, out), NOW)
+    assert [w.message for w in report.warnings] == [
+        "the quick answer of the next build was not saved (database or disk is full)"]
+    assert_same(tree(out), reference(content))
+    monkeypatch.undo()
+    assert build(options(content, out), NOW).written == 0, "the next build finds the site as it is"
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt(), sqlite3.OperationalError("database or disk is full")],
+                         ids=["ctrl+c", "a full disk"])
+def test_a_build_stopped_after_its_swap_while_recording_it_swaps_the_old_site_back(site, monkeypatch, stop):
+    content, out = site
+    build(options(content, out), NOW)
+    before, files = stamps(out), tree(out)
+    write_item(content / "beta" / "2024" / "late.md", "Late item", "2024-05-22 10:00", "Published.")
+    put = Trees._put
+
+    def stopped(self: Trees, db: sqlite3.Connection, key: str, value: object) -> None:
+        if key == "ids" and self.live_id:  # recording the swap it has just made
+            raise stop
+        put(self, db, key, value)
+
+    monkeypatch.setattr(Trees, "_put", stopped)
+    with pytest.raises(type(stop)):
+        build(options(content, out), NOW)
+    assert stamps(out) == before, "public/ is as it was: the same files, inodes and times"
+    assert tree(out) == files
+    monkeypatch.undo()
+    build(options(content, out), NOW)
+    assert_same(tree(out), reference(content))

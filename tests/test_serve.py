@@ -180,3 +180,23 @@ def test_serve_keeps_what_it_read_of_the_build_cache_between_its_builds(mini_cop
     # The memo follows what the build wrote: the edited file's new parse.
     assert server.memo.folders[str(mini_copy)]["alpha/2024"].entries[ITEM].size == item.stat().st_size
     assert "A paragraph added while serving." in (out / ITEM_URL.strip("/") / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_file_saved_while_the_first_build_runs_is_built_once_watching_starts(mini_copy: Path,
+                                                                               tmp_path: Path) -> None:
+    out = tmp_path / "public"
+    log = io.StringIO()
+    server = DevServer(options(mini_copy, out, search=False), Reporter(out=log, err=log), clock=lambda: NOW)
+    server.start(0)
+    # Saved after the first build read the content, before the watcher runs: no watcher ever sees it.
+    item = mini_copy / ITEM
+    item.write_text(item.read_text(encoding="utf-8") + "\nSaved during the first build.\n", encoding="utf-8")
+    watcher = threading.Thread(target=server.watch, daemon=True)
+    watcher.start()
+    try:
+        page = out / ITEM_URL.strip("/") / "index.html"
+        wait_for(lambda: "Saved during the first build." in page.read_text(encoding="utf-8"), "the rebuild")
+    finally:
+        server.stop()
+        watcher.join(timeout=PATIENCE_SECONDS)
+    assert log.getvalue().count("built ") == 2, log.getvalue()

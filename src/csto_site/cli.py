@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -12,10 +13,13 @@ from zoneinfo import ZoneInfo
 
 from .build.options import Options
 from .publish.run import build
+from .publish.trees import records
 from .reporter import Reporter
-from .util.errors import ContentError
+from .util.errors import ContentError, io_problem
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
+# 128 + SIGINT, as shells report a command stopped by Ctrl+C.
+EXIT_INTERRUPTED = 130
 
 
 def parser() -> argparse.ArgumentParser:
@@ -81,6 +85,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:
         return EXIT_OK if exc.code == 0 else EXIT_USAGE
     reporter = Reporter(quiet=args.quiet)
+    left = ("no item was written" if args.command == "new" else "nothing was written" if args.command == "check"
+            else f"{args.out} was left as it was")
+    # The build raises what stopped it, precisely; here, and only here, that becomes a message and a status.
+    try:
+        return run_command(args, reporter)
+    except KeyboardInterrupt:
+        reporter.interrupted(left)
+        return EXIT_INTERRUPTED
+    except (OSError, sqlite3.OperationalError) as exc:
+        where = str(args.content) if args.command == "new" else records(args.out, args.cache)
+        reporter.stopped(io_problem(exc, where), left)
+        return EXIT_CONTENT
+
+
+def run_command(args: argparse.Namespace, reporter: Reporter) -> int:
+    """Run the command the arguments name; return the exit status."""
     now = datetime.now(ZoneInfo("UTC"))
     if args.command == "new":
         return new_item(args, reporter, now)

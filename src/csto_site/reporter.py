@@ -105,6 +105,17 @@ class Reporter:
         more = f" and {len(shown) - 1} more" if len(shown) > 1 else ""
         print(f"changed {shown[0]}{more}", file=self.out, flush=True)
 
+    def interrupted(self, left: str) -> None:
+        """Say that Ctrl+C stopped the command, and in what state it left the files."""
+        self.end_progress()
+        print(f"interrupted: {left}", file=self.err, flush=True)
+
+    def stopped(self, problem: Problem, left: str) -> None:
+        """Print a file the system could not read or write (a full disk), and in what state the files are."""
+        self.end_progress()
+        print(problem, file=self.err)
+        print(f"the command stopped; {left}.", file=self.err, flush=True)
+
     def usage(self, command: str, message: str) -> None:
         """Print a mistake in the command line itself."""
         print(f"csto-site {command}: error: {message}", file=self.err)

@@ -6,7 +6,8 @@ Outbox, and takes back the `Changes` the build reports once drawing is done.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple, Protocol
@@ -76,6 +77,6 @@ class Outbox(Protocol):
         """Return (path, digest) of every page of the new site to index for search."""
         ...
 
-    def page_file(self, path: str, changes: Changes) -> Path:
-        """Return where a file of the new site is on disk now (written for it, or unchanged in the live site)."""
+    def laid_out(self, paths: Iterable[str], written: Container[str]) -> AbstractContextManager[Path]:
+        """Lay out files of the new site as they will be published in a scratch folder (removed after)."""
         ...

@@ -9,8 +9,6 @@ standby) -> post-producers (sitemaps, redirects) -> the search index -> publish 
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -276,13 +274,9 @@ def search_job(dropped: set[str], changes: Changes, trees: Outbox, base: str, pr
         return
     if progress:
         progress("search", 0, 1)
-    with tempfile.TemporaryDirectory(prefix="csto-search-") as tmp:
-        for path, _ in indexed:
-            target_path = Path(tmp, path)
-            target_path.parent.mkdir(parents=True, exist_ok=True)
-            # The page as it will be published: written into the standby now, or unchanged in the live folder.
-            os.link(trees.page_file(path, changes), target_path)
-        files = bundle_files(Path(tmp))
+    # The pages as they will be published: written into the standby now, or unchanged in the live folder.
+    with trees.laid_out((path for path, _ in indexed), changes.written) as site:
+        files = bundle_files(site)
     published = []
     for name, data in sorted(files.items()):
         output = Output(f"{BUNDLE}/{name}", data, SOURCE)

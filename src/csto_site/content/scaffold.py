@@ -73,16 +73,26 @@ def create_item(request: Request, content: Path, templates: Path, now: datetime)
         plan = _translation(request, title, content, config, registry)
     else:
         plan = _original(request, title, content, config, registry, now)
+    folder = plan.path.parent
+    made = not folder.exists()
     try:
-        plan.path.parent.mkdir(parents=True, exist_ok=True)
-        with plan.path.open("x", encoding="utf-8") as file:
-            file.write(plan.text)
+        folder.mkdir(parents=True, exist_ok=True)
+        file = plan.path.open("x", encoding="utf-8")
     except FileExistsError:
         raise ContentError([Problem(str(plan.path), 0, "this file already exists",
                                     "edit it, or choose another title")]) from None
     except OSError as exc:
         raise ContentError([Problem(str(plan.path), 0, f"cannot write the file: {exc.strerror}",
                                     "check that the folder can be written to")]) from None
+    try:
+        with file:
+            file.write(plan.text)
+    except BaseException:
+        # A full disk or Ctrl+C must not leave an empty item (or the year's folder made for it) behind.
+        plan.path.unlink(missing_ok=True)
+        if made:
+            folder.rmdir()
+        raise
     return Created(plan.path, plan.lang, plan.published, plan.slug, config)
 
 

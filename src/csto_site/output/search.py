@@ -29,6 +29,8 @@ TAG = b"pagefind_dcd"
 RUNTIME = ("pagefind.js", "pagefind-worker.js", ENTRY)
 RUNTIME_FOLDERS = ("index/", "fragment/", "filter/")
 RUNTIME_SUFFIXES = (".pf_meta", ".pagefind")
+# Pagefind indexes 10,000 items in about a minute: one that runs for an hour is stuck.
+PAGEFIND_SECONDS = 3600
 # Fields of a language's .pf_meta file (a CBOR array) that list the filter files as [name, hash] pairs.
 META_FILTERS = 3
 
@@ -54,7 +56,8 @@ def index_outputs(pages: Sequence[Output]) -> list[Output]:
 
 def bundle_files(site: Path) -> dict[str, bytes]:
     """Index the HTML pages under `site` with Pagefind; return the bundle by path, same pages giving same bytes."""
-    with tempfile.TemporaryDirectory(prefix="csto-search-bundle-") as tmp:
+    # Beside the pages, on their file system (a build lays them out beside its output, not in TMPDIR).
+    with tempfile.TemporaryDirectory(prefix="csto-search-bundle-", dir=site.parent) as tmp:
         bundle = Path(tmp)
         run_pagefind(site, bundle)
         files = {path.relative_to(bundle).as_posix(): path.read_bytes()
@@ -80,8 +83,13 @@ def run_pagefind(site: Path, bundle: Path) -> None:
                            ) from exc
     # Hermetic: no pagefind.yml from the working folder and no PAGEFIND_* variables change the index.
     environment = {name: value for name, value in os.environ.items() if not name.startswith("PAGEFIND_")}
-    done = subprocess.run([str(executable), "--site", str(site.resolve()), "--output-path", str(bundle.resolve()),
-                           "--silent"], cwd=bundle, env=environment, capture_output=True, text=True, check=False)
+    try:
+        done = subprocess.run([str(executable), "--site", str(site.resolve()), "--output-path",
+                               str(bundle.resolve()), "--silent"], cwd=bundle, env=environment, capture_output=True,
+                              text=True, check=False, timeout=PAGEFIND_SECONDS)
+    except subprocess.TimeoutExpired:
+        raise ContentError([Problem(BUNDLE, 0, f"Pagefind did not finish within {PAGEFIND_SECONDS // 60} minutes "
+                                    "and was stopped", "build with --no-search to skip it")]) from None
     if done.returncode != 0:
         message = (done.stderr or done.stdout).strip() or f"exit status {done.returncode}"
         raise ContentError([Problem(BUNDLE, 0, f"Pagefind failed: {message}", "build with --no-search to skip it")])

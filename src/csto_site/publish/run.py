@@ -41,7 +41,7 @@ def build(options: Options, now: datetime, progress: Progress | None = None, mem
         if not options.clean:
             trees.read_stamps_early()
         done = draw_site(options, now, progress, trees, inputs, memo)
-        trees.finish(done.changes, done.dropped, done.generation)
+        trees.complete(done.changes, done.dropped, done.generation)
         trees.record_fast(fast_state(inputs, done.moments, now, replace(done.summary, files=done.changes.files)))
     summary = done.summary
     return Report(items=summary.items, pages=summary.pages, written=len(done.changes.written),

@@ -62,7 +62,11 @@ RACY_NS = 2_000_000_000
 CHECKED_BY_FILE = "nothing to do: the output is checked file by file this time"
 T = TypeVar("T")
 RENAME_EXCHANGE = 2
+# Reading the stamps is one stat per folder of the site: a reader still busy after a minute is stuck, not slow.
+EARLY_STAMPS_SECONDS = 60.0
 AT_FDCWD = -100
+# Scratch folders of a build (pages laid out for the search indexer) live in `.public.publish/`.
+SCRATCH = "scratch-"
 
 
 def file_digest(data: bytes) -> str:
@@ -155,7 +159,7 @@ class Trees:
         return True
 
     def close(self) -> None:
-        """Close the manifest and release the lock."""
+        """Stop the early reader if its result was not taken, close the manifest and release the lock."""
         if self.early is not None:
             self.early.close()
             self.early = None
@@ -233,15 +237,66 @@ class Trees:
             self.signatures, ids, dirty = {}, None, True
         self.known = bool(self.signatures)
         self.live_id, self.standby_id = _inode(self.live), _inode(self.standby)
-        trusted = not verify and not dirty and self.live_id != 0 and ids == (self.live_id, self.standby_id)
+        recorded_live = ids[0] if isinstance(ids, tuple) and ids else 0
+        # An unfinished build may have emptied or half-written the standby; the live folder it never touched.
+        trusted = not verify and self.live_id != 0 and (ids == (self.live_id, self.standby_id)
+                                                        or (dirty and recorded_live == self.live_id))
         self.verify = not trusted
         if self.live.exists() and not self.live.is_dir():
             raise ContentError([Problem(self.shown, 0, "the output path is a file, not a folder",
                                         "choose another --out")])
+        if trusted and dirty:
+            # A build stopped (killed, Ctrl+C, a full disk) after it began changing the standby and before
+            # its swap: the live folder is as recorded, only the standby is not. Brought back to a copy of
+            # the live folder, it is trusted, and this build renders what changed instead of every page.
+            self._restandby()
         if not self.verify:
             self._scan_changes()
             self.standby_foreign = {p for (p,) in db.execute(
                 "SELECT path FROM foreign_entries WHERE tree = ?", (self.standby_id,))}
+
+    def _restandby(self) -> None:
+        """Bring the standby back to a hard-link copy of the live folder's files of ours, as recorded.
+
+        Only what the unfinished build changed is undone: every other file still shares its inode with
+        the live one, and is left alone (a few hundred writes, not one per file of the site).
+        """
+        db = self._store()
+        paths = {p for (p,) in db.execute("SELECT path FROM files")}
+        folders = _folders(paths)
+        if self.standby.is_symlink() or not self.standby.is_dir():
+            if self.standby.exists() or self.standby.is_symlink():
+                _remove(self.standby)
+            self.standby.mkdir(parents=True)
+            self.standby_id = _inode(self.standby)
+        live = _file_inodes(self.live, folders)
+        shared: set[str] = set()
+        stack = [""]
+        while stack:
+            folder = stack.pop()
+            with os.scandir(os.path.join(self.standby, folder)) as entries:
+                for entry in entries:
+                    rel = f"{folder}/{entry.name}" if folder else entry.name
+                    if rel in folders and entry.is_dir(follow_symlinks=False):
+                        stack.append(rel)
+                    elif rel in paths and entry.is_file(follow_symlinks=False) and entry.inode() == live.get(rel):
+                        shared.add(rel)
+                    else:
+                        _remove(Path(entry.path))
+        standby = str(self.standby)
+        for path in sorted(paths - shared):
+            _make_folder(os.path.dirname(os.path.join(standby, path)))
+            # A file deleted from the live folder is found missing by the scan, and written again.
+            with contextlib.suppress(FileNotFoundError):
+                _link_or_copy(os.path.join(self.live, path), os.path.join(standby, path))
+        with db:
+            # The standby holds just what the live folder holds of ours; its folders are stamped when next swapped.
+            db.execute("DELETE FROM stale")
+            db.execute("DELETE FROM stamps WHERE tree != ?", (self.live_id,))
+            db.execute("DELETE FROM foreign_entries WHERE tree != ?", (self.live_id,))
+            db.executemany("INSERT INTO stamps VALUES (?, ?, 0)",
+                           [(self.standby_id, folder) for folder in sorted(folders)])
+            self._put(db, "ids", (self.live_id, self.standby_id))
 
     def generation(self) -> str:
         """Return the generation of the build state the live site was published with ("" when unknown)."""
@@ -277,9 +332,14 @@ class Trees:
         """Return the live folder's recorded stamps and current ctimes: those read early, or read now."""
         early, self.early = self.early, None
         if early is not None:
-            live_id, stamps, ctimes = early.result()
-            if live_id == self.live_id:
-                return stamps, ctimes
+            from .parallel import WorkerError
+
+            try:
+                live_id, stamps, ctimes = early.result(timeout=EARLY_STAMPS_SECONDS)
+                if live_id == self.live_id:
+                    return stamps, ctimes
+            except WorkerError:  # the reader died or is stuck: the stamps are read here instead
+                pass
         stamps = _recorded_stamps(self._store(), self.live_id)
         return stamps, _ctimes(self.live, [folder for folder, _ in stamps])
 
@@ -496,9 +556,27 @@ class Trees:
                                         "remove the link from the output folder")])
         self.safe_folders.add(folder)
 
-    def page_file(self, path: str, changes: Changes) -> Path:
-        """Return where a file of the new site is on disk now (written for it, or unchanged in the live site)."""
-        return (self.standby if path in changes.written else self.live) / path
+    @contextlib.contextmanager
+    def laid_out(self, paths: Iterable[str], written: Container[str]) -> Iterator[Path]:
+        """Yield a scratch folder beside the output holding `paths` as they will be published (removed after).
+
+        Each file is a hard link to the standby's copy (if this build wrote it) or the live one: the
+        folder is on the output's file system wherever TMPDIR is, and costs no space.
+        """
+        for left in self.home.glob(f"{SCRATCH}*"):  # left by a build that was killed (the lock is held)
+            _remove(left)
+        # Named for this process: a Pagefind left running by a killed build writes only into its own.
+        scratch = self.home / f"{SCRATCH}{os.getpid()}"
+        scratch.mkdir()
+        try:
+            site = scratch / "site"
+            for path in paths:
+                target = os.path.join(site, path)
+                _make_folder(os.path.dirname(target))
+                _link_or_copy(os.path.join(self.standby if path in written else self.live, path), target)
+            yield site
+        finally:
+            _remove(scratch)
 
     def indexed(self, dropped: set[str], changes: Changes) -> list[tuple[str, str]]:
         """Return (path, digest) of every indexed page of the new site (none of `dropped`), sorted."""
@@ -508,6 +586,29 @@ class Trees:
         for _, files in changes.rendered.values():
             found.update((f.path, f.digest) for f in files if f.indexed)
         return sorted(found.items())
+
+    def complete(self, changes: Changes, dropped: set[str], generation: str) -> None:
+        """Finish the build; a failure between the swap and its record (a full disk, Ctrl+C) swaps back.
+
+        So a build that stops at any moment leaves the output folder as it was; the standby, marked
+        unfinished since `begin`, is repaired by the next build (`_restandby`).
+        """
+        try:
+            self.finish(changes, dropped, generation)
+        except BaseException:
+            self._put_back()
+            raise
+
+    def _put_back(self) -> None:
+        """Bring the old site back in place if this build swapped its own in."""
+        if _inode(self.live) == self.live_id:
+            return
+        if self.live_id == 0:  # a first build: there was no site, and the new one goes back to standing by
+            if self.standby.exists():
+                _remove(self.standby)
+            os.rename(self.live, self.standby)
+        else:
+            exchange(self.live, self.standby)
 
     def finish(self, changes: Changes, dropped: set[str], generation: str) -> None:
         """Complete the standby, swap it in when any file changed, and record what each folder holds."""
@@ -653,8 +754,12 @@ class Trees:
 
     def record_fast(self, fast: FastState) -> None:
         """Store what a later build that finds nothing changed may answer."""
-        with self._store() as db:
-            self._put(db, "fast", fast)
+        try:
+            with self._store() as db:
+                self._put(db, "fast", fast)
+        except sqlite3.OperationalError as exc:  # a full disk: the site is published and recorded all the same
+            self.warnings.append(Problem(str(self.home), 0, f"the quick answer of the next build was not saved ({exc})",
+                                         "nothing to do: the next build looks for changes instead", warning=True))
 
     def _groups_of(self, paths: Iterable[str]) -> dict[str, str]:
         """Return the output group each of the published paths belongs to."""
@@ -838,6 +943,20 @@ def _read_stamps(manifest: Path, live: Path) -> tuple[int, list[tuple[str, int]]
     return live_id, stamps, _ctimes(live, [folder for folder, _ in stamps])
 
 
+def _file_inodes(tree: Path, folders: set[str]) -> dict[str, int]:
+    """Return the inode of each file in the root and in `folders` of a tree, by path (listed, never stat'ed)."""
+    found: dict[str, int] = {}
+    for folder in ("", *folders):
+        try:
+            with os.scandir(os.path.join(tree, folder)) as entries:
+                for entry in entries:
+                    if entry.is_file(follow_symlinks=False):
+                        found[f"{folder}/{entry.name}" if folder else entry.name] = entry.inode()
+        except OSError:
+            continue
+    return found
+
+
 def _inode(path: Path) -> int:
     """Return a folder's inode number, 0 when missing."""
     try:
@@ -904,6 +1023,8 @@ def _write_file(path: str, data: bytes) -> None:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
+    except OSError as exc:  # a write error (a full disk) names no file: the message must
+        raise _naming(exc, path) from None
     finally:
         os.close(fd)
 
@@ -933,4 +1054,17 @@ def _link_or_copy(source: str, target: str) -> None:
     except OSError as exc:
         if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
             raise
-        shutil.copy2(source, target, follow_symlinks=False)
+        try:
+            shutil.copy2(source, target, follow_symlinks=False)
+        except OSError as error:
+            raise _naming(error, target) from None
+
+
+def _naming(exc: OSError, path: str) -> OSError:
+    """Return the error with the file it concerns, when the system call that raised it named none."""
+    return exc if exc.filename else OSError(exc.errno, exc.strerror, path)
+
+
+def records(out: Path, cache: Path | None) -> str:
+    """Name the databases a build keeps: the build cache and the publish record beside the output."""
+    return f"{cache} or {Trees(out).home}"

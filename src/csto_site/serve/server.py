@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import mimetypes
 import re
+import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,10 +29,12 @@ from zoneinfo import ZoneInfo
 from watchfiles import watch
 
 from ..build.cache import Memo
+from ..build.inputs import read_inputs
 from ..build.options import Options
 from ..publish.run import build
+from ..publish.trees import records
 from ..reporter import Reporter
-from ..util.errors import ContentError, Problem
+from ..util.errors import ContentError, Problem, io_problem
 
 HOST = "127.0.0.1"
 PREFIX = "/__csto/"
@@ -59,6 +62,10 @@ LOCATION_SAFE = "/!$&'()*+,;=:@-._~"
 HEARTBEAT_SECONDS = 15.0
 # How long the watcher waits for more changes after the first before it rebuilds.
 DEBOUNCE_MS = 300
+# How long the serving thread gets to end once told to (it checks every half second).
+STOP_SECONDS = 5.0
+# How soon after the watcher starts it looks for files saved during the first build.
+CATCH_UP_MS = 1000
 
 
 @dataclass(frozen=True)
@@ -116,9 +123,11 @@ class DevServer:
         self.memo = Memo()
         self.httpd: ThreadingHTTPServer | None = None
         self.thread: threading.Thread | None = None
+        self.first: str | None = None  # the digest of what the first build read
 
     def start(self, port: int) -> int:
         """Build once, then serve on 127.0.0.1 in a background thread; return the port."""
+        self.first = read_inputs(self.options).digest
         self.rebuild()
         self.httpd = ThreadingHTTPServer((HOST, port), partial(Handler, root=self.options.out, status=self.status))
         self.httpd.daemon_threads = True
@@ -133,13 +142,26 @@ class DevServer:
         except ContentError as exc:
             self.reporter.problems(exc.problems)
             return self.status.publish(exc.problems)
+        except (OSError, sqlite3.OperationalError) as exc:  # a full disk: said like a content problem, and retried
+            problems = (io_problem(exc, records(self.options.out, self.options.cache)),)
+            self.reporter.problems(problems)
+            return self.status.publish(problems)
         self.reporter.built(report, str(self.options.out))
         return self.status.publish(())
 
     def watch(self) -> None:
         """Rebuild whenever content/, templates/ or static/ change, until stopped."""
         folders = (self.options.content, self.options.templates, self.options.static)
-        for changes in watch(*folders, stop_event=self.stopping, debounce=DEBOUNCE_MS, raise_interrupt=False):
+        caught_up = self.first is None
+        for changes in watch(*folders, stop_event=self.stopping, debounce=DEBOUNCE_MS, rust_timeout=CATCH_UP_MS,
+                             yield_on_timeout=True):
+            if not changes:
+                # Watching now: a file saved before (while the first build ran) was not seen, and is built now.
+                if not caught_up and read_inputs(self.options).digest != self.first:
+                    self.rebuild()
+                caught_up = True
+                continue
+            caught_up = True
             # Files that still exist first: an editor's save often creates and deletes a temporary file.
             self.reporter.changed(sorted({path for _, path in changes}, key=lambda p: (not Path(p).exists(), p)))
             self.rebuild()
@@ -152,7 +174,7 @@ class DevServer:
             self.httpd.shutdown()
             self.httpd.server_close()
         if self.thread is not None:
-            self.thread.join()
+            self.thread.join(STOP_SECONDS)
 
 
 def serve(options: Options, port: int, reporter: Reporter) -> int:
@@ -166,9 +188,7 @@ def serve(options: Options, port: int, reporter: Reporter) -> int:
         return 2
     reporter.serving(f"http://{HOST}:{port}/")
     try:
-        server.watch()
-    except KeyboardInterrupt:
-        pass
+        server.watch()  # until Ctrl+C: the command line reports it
     finally:
         server.stop()
     return 0

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import re
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -67,3 +69,27 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     shown = ", ".join(f'"{c}"' for c in pool[:6])
     more = ", ..." if len(pool) > 6 else ""
     return f"known: {shown}{more}"
+
+
+# What to do about a file the build could not write, by the system's reason.
+HINTS = {
+    errno.ENOSPC: "free some space on that disk, then build again",
+    errno.EDQUOT: "free some space (the disk quota is used up), then build again",
+    errno.EACCES: "make the folder writable, or choose another --out or --cache",
+    errno.EPERM: "make the folder writable, or choose another --out or --cache",
+    errno.EROFS: "the disk is read-only: choose another --out or --cache",
+    errno.ENOTDIR: "a file stands where a folder must be: move it, or choose another --out or --cache",
+}
+
+
+def io_problem(exc: OSError | sqlite3.OperationalError, records: str) -> Problem:
+    """Describe a file the system could not read or write: its path, the system's reason, what to do.
+
+    SQLite does not say which database failed; `records` names the build's databases instead.
+    """
+    if isinstance(exc, OSError):
+        code, reason, path = exc.errno, exc.strerror or str(exc), exc.filename or records
+    else:
+        full = getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL"
+        code, reason, path = (errno.ENOSPC if full else None), str(exc), records
+    return Problem(str(path), 0, reason, HINTS.get(code or 0, ""))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import multiprocessing
 import os
 import pickle
+import signal
 import sys
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection, wait
@@ -14,6 +17,9 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+# How long a process gets to end (after its work, or after being told to stop) before it is killed.
+END_SECONDS = 5.0
+PR_SET_PDEATHSIG = 1
 
 
 class WorkerError(RuntimeError):
@@ -48,33 +54,42 @@ def fork_map(work: Callable[[T], R], chunks: Sequence[T], jobs: int,
     counter = context.Value("i", 0)
     pipes: list[Connection] = []
     workers = []
-    for _ in range(jobs):
-        receive, send = context.Pipe(duplex=False)
-        worker = context.Process(target=_serve, args=(work, chunks, counter, send), daemon=True)
-        worker.start()
-        send.close()
-        pipes.append(receive)
-        workers.append(worker)
     results: dict[int, Any] = {}
     failure: Failure | None = None
+    done = False
     try:
+        for _ in range(jobs):
+            receive, send = context.Pipe(duplex=False)
+            worker = context.Process(target=_serve, args=(work, chunks, counter, send, os.getpid()), daemon=True)
+            worker.start()
+            send.close()
+            pipes.append(receive)
+            workers.append(worker)
+        owner = dict(zip(pipes, workers, strict=True))
         open_pipes = list(pipes)
-        while open_pipes:
+        while open_pipes and failure is None:
             for pipe in wait(open_pipes):
                 try:
                     index, ok, value = pipe.recv()  # type: ignore[union-attr]
                 except EOFError:
                     open_pipes.remove(pipe)
+                    # A worker killed outright (out of memory) may hold the chunk counter's lock: the
+                    # others would wait for it for ever. Its death ends the map at once.
+                    worker = owner[pipe]
+                    worker.join(END_SECONDS)
+                    if worker.exitcode != 0:
+                        raise WorkerError(f"a worker process died before finishing its chunks "
+                                          f"(exit code {worker.exitcode})") from None
                     continue
-                if not ok:
-                    failure = failure or value
-                    with counter.get_lock():
-                        counter.value = len(chunks)  # the other workers take no more chunks
-                    continue
+                if not ok:  # the first failure is raised; the other workers are stopped
+                    failure = value
+                    break
                 results[index] = arrived(value) if arrived else value
+        done = failure is None
     finally:
-        for worker in workers:
-            worker.join()
+        # Anything raised here (Ctrl+C, a failing `arrived`) leaves workers that may be blocked
+        # writing a result nobody will read: they are stopped, never waited for without end.
+        _end(workers, done)
         for pipe in pipes:
             pipe.close()
     if failure:
@@ -90,28 +105,37 @@ class Background:
     """A call running in a forked process, started at once; `result()` waits for what it returns.
 
     Where processes cannot be forked the call runs in this process, when its result is asked for.
+    A call whose result is not asked for is stopped by `close()`.
     """
 
     def __init__(self, work: Callable[[], Any]) -> None:
         self.work: Callable[[], Any] | None = work
         self.pipe: Connection | None = None
         self.worker: multiprocessing.process.BaseProcess | None = None
+        self.received = False
         if can_fork():
             context = multiprocessing.get_context("fork")
             self.pipe, send = context.Pipe(duplex=False)
-            self.worker = context.Process(target=_run_one, args=(work, send), daemon=True)
+            self.worker = context.Process(target=_run_one, args=(work, send, os.getpid()), daemon=True)
             self.worker.start()
             send.close()
             self.work = None
 
-    def result(self) -> Any:
-        """Wait for the call and return its result, or raise its exception."""
+    def result(self, timeout: float | None = None) -> Any:
+        """Wait for the call (at most `timeout` seconds) and return its result, or raise its exception.
+
+        A process that dies, or does not answer in time, raises WorkerError (and is stopped).
+        """
         if self.work is not None:
             return self.work()
         assert self.pipe is not None and self.worker is not None
         try:
+            if not self.pipe.poll(timeout):
+                raise WorkerError(f"a worker process did not finish within {timeout:g} s")
             ok, value = self.pipe.recv()
+            self.received = True
         except EOFError:
+            self.worker.join(END_SECONDS)  # to report how it ended
             raise WorkerError(f"a worker process died before finishing (exit code {self.worker.exitcode})") from None
         finally:
             self.close()
@@ -120,16 +144,41 @@ class Background:
         return value
 
     def close(self) -> None:
-        """Wait for the process to end, whether or not its result was asked for."""
+        """End the process: let it exit once its result was taken, else stop it (it may be blocked sending it)."""
         if self.worker is not None:
-            self.worker.join()
+            _end([self.worker], self.received)
         if self.pipe is not None:
             self.pipe.close()
 
 
-def _run_one(work: Callable[[], Any], send: Connection) -> None:
+def _end(processes: Sequence[multiprocessing.process.BaseProcess], done: bool) -> None:
+    """End worker processes within a bound: those whose work is `done` may exit by themselves, others are stopped."""
+    if not done:
+        for process in processes:
+            process.terminate()
+    deadline = time.monotonic() + END_SECONDS
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+    for process in processes:
+        if process.is_alive():
+            process.kill()
+            process.join(END_SECONDS)
+
+
+def _adopt(parent: int) -> None:
+    """Set up a forked worker: Ctrl+C is for the parent to handle, and the worker dies with the parent."""
+    # A terminal sends Ctrl+C to every process of the build; the parent stops its workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A parent killed outright (SIGKILL, out of memory) must not leave workers holding the output's lock.
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+    gc.enable()  # the parent may have paused its cycle collector (inputs.collector_paused); a worker needs it
+
+
+def _run_one(work: Callable[[], Any], send: Connection, parent: int) -> None:
     """Run one call and send back its result, or its failure."""
-    gc.enable()  # as in _serve: the parent may have paused its cycle collector
+    _adopt(parent)
     try:
         send.send((True, work()))
     except BaseException as exc:
@@ -137,9 +186,9 @@ def _run_one(work: Callable[[], Any], send: Connection) -> None:
     send.close()
 
 
-def _serve(work: Callable[[Any], Any], chunks: Sequence[Any], counter: Any, send: Connection) -> None:
+def _serve(work: Callable[[Any], Any], chunks: Sequence[Any], counter: Any, send: Connection, parent: int) -> None:
     """Take chunks one at a time from the shared counter and send back each result, or the failure."""
-    gc.enable()  # the parent may have paused its cycle collector (inputs.collector_paused); a worker needs it
+    _adopt(parent)
     while True:
         with counter.get_lock():
             index = counter.value
