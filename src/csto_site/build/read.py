@@ -15,6 +15,7 @@ from ..content.model import Item
 from ..content.registry import Registry, read_registry
 from ..content.sources import SourceFile, read_source
 from ..output.render import Renderer, template_digests
+from ..site.addresses import address_problems
 from ..site.assemble import find_duplicate_urls
 from ..site.urls import Urls
 from ..util.digest import digest
@@ -72,6 +73,7 @@ def read_content(options: Options, cache: Cache, jobs: int, progress: Progress |
     problems += parsed.problems
     items, found_problems = link_translations(parsed.items, config)
     problems += found_problems
+    problems += address_problems(items, config)
     problems += find_duplicate_urls(items, Urls(config.default_language, config.base_url))
     if problems:
         raise ContentError(problems)

@@ -10,8 +10,8 @@ from html import unescape
 
 from slugify import slugify
 
-from ..site.urls import path_error, redirect_error
 from ..util.errors import Problem, did_you_mean
+from ..util.files import name_error
 from .config import SiteConfig, text_error, year_error
 from .frontmatter import FrontMatter, split
 from .model import Alias, Item
@@ -64,7 +64,7 @@ def parse_item(source: SourceFile, registry: Registry, config: SiteConfig,
         hint = f"translations are named name.{config.languages[-1]}.md" if len(config.languages) > 1 else ""
         return None, [Problem(source.path, 0, language, hint)]
     key, lang = language
-    reason = path_error(source.rel)
+    reason = name_error(source.rel)
     if reason:
         return None, [Problem(source.path, 0, f"the file cannot be an item: {reason}",
                               "rename it: a short name of letters, digits and hyphens")]
@@ -253,13 +253,6 @@ class _Fields:
             self.fail("aliases", "`aliases` must be a list of old addresses", 'e.g. `aliases: ["/old/page/"]`')
             return ()
         lines = self.item_lines.get("aliases") or (self.lines.get("aliases", 1),) * len(value)
-        aliases = []
-        for url, line in zip(value, lines, strict=True):
-            reason = redirect_error(url.strip())
-            if reason:
-                self.fail("aliases", f"the alias {url!r} cannot be used: {reason}",
-                          'write the old address as a path, e.g. "/news/2019/old-title.html"', line)
-            else:
-                aliases.append(Alias(url.strip(), line))
-        return tuple(aliases)
+        # Written as given: whether each is an address of the site is the site's rule (site/addresses.py).
+        return tuple(Alias(url.strip(), line) for url, line in zip(value, lines, strict=True))
 

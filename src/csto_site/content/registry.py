@@ -9,8 +9,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ..site.urls import NAME_BYTES
 from ..util.errors import ContentError, Problem, did_you_mean
+from ..util.files import NAME_BYTES
 from .config import FieldChecker, SiteConfig, text_error, year_error
 from .frontmatter import load_yaml, split
 from .model import Official, Organization, Role, Section

@@ -10,6 +10,8 @@ from datetime import date
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
+from ..util.files import name_error
+
 if TYPE_CHECKING:  # the model imports the configuration, which checks addresses with these rules
     from ..content.model import Item
     from .model import Scope
@@ -138,18 +140,6 @@ SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 # A "%" that does not start a %-escape: web servers answer such an address with 400 Bad Request.
 BARE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
-# The files the build writes, in UTF-8 bytes. File systems allow 255 bytes a name (ext4, XFS, Btrfs,
-# APFS); the build adds up to 15 to a file's name (`.gz` or `.br`, then `.<pid>.tmp` while writing it),
-# and the whole path, the output folder's own in front, must stay under Linux's 4,096. So each part
-# of an output path (and a content file's name, which a translation lengthens) keeps to 200 bytes,
-# and a whole path below the output folder to 1,000.
-NAME_BYTES = 200
-PATH_BYTES = 1000
-# A file name that is not UTF-8 reaches Python as lone surrogates.
-NOT_UTF8 = re.compile("[\ud800-\udfff]")
-# Control characters (a line break in a folder's name would reach HTTP headers and every log) and the
-# two non-characters XML forbids.
-INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\ufffe\uffff]")
 # Folders the build fills as a whole: the search bundle and the static files. Nothing else goes below them.
 BUILD_FOLDERS = (SEARCH_BUNDLE.strip("/") + "/", "static/")
 # The compressed copies the build writes beside a text file (see compress.py), three bytes each.
@@ -157,23 +147,9 @@ COPY_SUFFIXES = (".gz", ".br")
 
 
 def path_error(path: str) -> str:
-    """Return why a file below the output or content folder cannot have this relative path, or ""."""
-    if NOT_UTF8.search(path):
-        return "its name is not UTF-8 text"
-    bad = INVISIBLE.search(path)
-    if bad:
-        return f"it holds the invisible control character U+{ord(bad.group()):04X}"
-    size = len(path) if path.isascii() else len(path.encode())
-    if size > PATH_BYTES:
-        return f"it is {size} bytes long, more than the {PATH_BYTES} a path may have"
-    if size > NAME_BYTES:
-        for part in path.split("/"):
-            # A compressed copy's suffix is the build's own: the name it copies keeps to the limit.
-            length = len(part.encode()) - (3 if part.endswith(COPY_SUFFIXES) else 0)
-            if length > NAME_BYTES:
-                return (f"its part {part[:24] + '...'!r} is {length} bytes long, "
-                        f"more than the {NAME_BYTES} a name may have")
-    return ""
+    """Return why a file below the output folder cannot have this relative path, or ""."""
+    # A compressed copy's suffix is the build's own: the name it copies keeps to the limit.
+    return name_error(path, COPY_SUFFIXES)
 
 
 def build_owns(place: str, outputs: Container[str]) -> bool:

@@ -8,11 +8,26 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 from collections.abc import Iterator
 from operator import attrgetter
 from stat import S_ISBLK, S_ISCHR, S_ISDIR, S_ISFIFO, S_ISLNK, S_ISREG, S_ISSOCK
 
 from .errors import ContentError, Problem
+
+# The files the build writes, in UTF-8 bytes. File systems allow 255 bytes a name (ext4, XFS, Btrfs,
+# APFS); the build adds up to 15 to a file's name (`.gz` or `.br`, then `.<pid>.tmp` while writing it),
+# and the whole path, the output folder's own in front, must stay under Linux's 4,096. So each part
+# of an output path (and a content file's name, which a translation lengthens) keeps to 200 bytes,
+# and a whole path below the output folder to 1,000.
+NAME_BYTES = 200
+PATH_BYTES = 1000
+# A file name that is not UTF-8 reaches Python as lone surrogates.
+NOT_UTF8 = re.compile("[\ud800-\udfff]")
+# Control characters (a line break in a folder's name would reach HTTP headers and every log) and the
+# two non-characters XML forbids.
+INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\ufffe\uffff]")
+
 
 Listing = list[tuple[str, str, os.stat_result]]
 _NAME = attrgetter("name")
@@ -167,3 +182,25 @@ def _entries(folder: str) -> Iterator[os.DirEntry[str]]:
         return iter(sorted(os.scandir(folder), key=_NAME))
     except (FileNotFoundError, NotADirectoryError):
         return iter(())
+
+
+def name_error(path: str, suffixes: tuple[str, ...] = ()) -> str:
+    """Return why a file cannot have this relative path on any file system the site goes to, or "".
+
+    A name ending with one of `suffixes` (added by the program itself) may exceed the limit by that much.
+    """
+    if NOT_UTF8.search(path):
+        return "its name is not UTF-8 text"
+    bad = INVISIBLE.search(path)
+    if bad:
+        return f"it holds the invisible control character U+{ord(bad.group()):04X}"
+    size = len(path) if path.isascii() else len(path.encode())
+    if size > PATH_BYTES:
+        return f"it is {size} bytes long, more than the {PATH_BYTES} a path may have"
+    if size > NAME_BYTES:
+        for part in path.split("/"):
+            length = len(part.encode()) - max((len(s) for s in suffixes if part.endswith(s)), default=0)
+            if length > NAME_BYTES:
+                return (f"its part {part[:24] + '...'!r} is {length} bytes long, "
+                        f"more than the {NAME_BYTES} a name may have")
+    return ""
