@@ -332,7 +332,7 @@ class Trees:
         """Return the live folder's recorded stamps and current ctimes: those read early, or read now."""
         early, self.early = self.early, None
         if early is not None:
-            from .parallel import WorkerError
+            from ..util.parallel import WorkerError
 
             try:
                 live_id, stamps, ctimes = early.result(timeout=EARLY_STAMPS_SECONDS)
