@@ -53,7 +53,8 @@ def test_a_copy_clashing_with_a_static_file_is_reported(tmp_path, capsys):
     content = copy_fixture(tmp_path / "content")
     result = cli.main(cli_args("build", content, tmp_path / "public", "--no-search", "--static", str(static)))
     assert result == 1
-    assert "static/map.svg.gz is also written by static/map.svg (its compressed copy)" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"{static}/map.svg.gz: static/map.svg.gz is also written by {static}/map.svg (its compressed copy)" in err
     assert not (tmp_path / "public").exists()
 
 

@@ -149,6 +149,9 @@ def _draw(options: Options, now: datetime, progress: Progress | None, trees: Out
     generation = new_generation()
     state.save(planner.changes, generation, clean=not state.trusted, built_at=now.timestamp(),
                code=code_fingerprint())
+    # The parses this build read are kept only now, after the record of what it drew: a build stopped
+    # before leaves the old parses, so the next one finds the same changes again.
+    cache.save(set(content.body_keys.values()))
     site = setting.site
     items = sum(len(e.items) for e in site.editions.values())
     future = [i.published for i in site.held_back if not i.draft and i.published > now]

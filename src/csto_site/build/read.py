@@ -17,7 +17,7 @@ from ..content.sources import SourceFile, read_source
 from ..output.render import Renderer, template_digests
 from ..site.addresses import address_problems
 from ..site.assemble import find_duplicate_urls
-from ..site.urls import Urls
+from ..site.urls import Urls, redirect_error
 from ..util.digest import digest
 from ..util.errors import ContentError, Problem
 from ..util.files import Listing, publishable
@@ -53,7 +53,7 @@ def read_content(options: Options, cache: Cache, jobs: int, progress: Progress |
     problems += found_problems
     if problems:
         raise ContentError(problems)
-    config = load_config(options.content, labels, str(options.templates / "labels.yaml"))
+    config = load_config(options.content, labels, str(options.templates / "labels.yaml"), redirect_error)
     found = scan(listing)
     problems = list(found.problems)
     sections: list[SourceFile] = []
@@ -73,11 +73,10 @@ def read_content(options: Options, cache: Cache, jobs: int, progress: Progress |
     problems += parsed.problems
     items, found_problems = link_translations(parsed.items, config)
     problems += found_problems
-    problems += address_problems(items, config)
+    problems += address_problems(items)
     problems += find_duplicate_urls(items, Urls(config.default_language, config.base_url))
     if problems:
         raise ContentError(problems)
-    cache.save(set(parsed.bodies.values()))
     heads: dict[str, str] = {}
     for item, parsed_item in zip(items, parsed.items, strict=True):
         head = parsed.heads[item.path]

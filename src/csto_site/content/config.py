@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -175,7 +175,8 @@ def year_error(year: int) -> str:
 
 
 def load_config(content: Path, default_labels: Mapping[str, Mapping[str, Any]],
-                label_path: str = "templates/labels.yaml") -> SiteConfig:
+                label_path: str = "templates/labels.yaml",
+                address_error: Callable[[str], str] = lambda url: "") -> SiteConfig:
     """Read and check site.yaml; raise ContentError listing every problem."""
     path = content / "site.yaml"
     shown = str(path)
@@ -210,7 +211,7 @@ def load_config(content: Path, default_labels: Mapping[str, Mapping[str, Any]],
     description = check.localized(data, "description", languages, required=False, blank=True)
     contact = _contact(data.get("press_contact") or {}, check, languages)
     labels = _labels(data.get("labels") or {}, default_labels, check, languages, label_path)
-    redirects = _redirects(data.get("redirects") or {}, entry_lines.get("redirects", ()), check)
+    redirects = _redirects(data.get("redirects") or {}, entry_lines.get("redirects", ()), check, address_error)
     if check.problems:
         raise ContentError(check.problems)
     return SiteConfig(
@@ -375,16 +376,21 @@ def _theme_problems(defaults: Mapping[str, Mapping[str, Any]], languages: tuple[
     return [Problem(label_path, yaml_line(text, keys) if text else 0, message, hint) for keys, message, hint in found]
 
 
-def _redirects(value: Any, lines: tuple[int, ...], check: FieldChecker) -> tuple[Move, ...]:
-    """Read `redirects`: old address -> new address, both paths on this site."""
+def _redirects(value: Any, lines: tuple[int, ...], check: FieldChecker,
+               address_error: Callable[[str], str]) -> tuple[Move, ...]:
+    """Read `redirects`: old address -> new address, each checked by `address_error` (the site's URL rules)."""
     if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
         check.fail("redirects", "`redirects` must map old addresses to new ones",
                    'e.g. `"/sections/old-name/": /sections/new-name/`')
         return ()
     moves = []
-    # Taken as written: whether each side is an address of the site is the site's rule (site/addresses.py).
     for (old, new), line in zip(value.items(), lines or (check.lines.get("redirects", 1),) * len(value), strict=True):
-        if old == new:
+        reasons = [f"the {which} address {url!r}: {reason}"
+                   for which, url in (("old", old), ("new", new)) if (reason := address_error(url))]
+        if reasons:
+            check.problems.append(Problem(check.path, line, f"the redirect cannot be used: {'; '.join(reasons)}",
+                                          'write paths on this site, e.g. "/sections/old-name/": /sections/new-name/'))
+        elif old == new:
             check.problems.append(Problem(check.path, line, f"{old!r} redirects to itself", "remove the line"))
         else:
             moves.append(Move(old, new, check.path, line))
