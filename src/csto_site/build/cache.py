@@ -327,7 +327,7 @@ class Cache:
         """Return what the cache knows of each folder of a content tree (a damaged folder's row is dropped)."""
         if self.memo is not None and content in self.memo.folders:
             return dict(self.memo.folders[content])
-        rows = self._read(lambda: self.db.execute("SELECT folder, entries FROM folders WHERE content = ?",
+        rows: list[tuple[str, bytes]] = self._read(lambda: self.db.execute("SELECT folder, entries FROM folders WHERE content = ?",
                                                   (content,)).fetchall(), [])
         found: dict[str, Folder] = {}
         damaged_rows = []

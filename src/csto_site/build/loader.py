@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -24,9 +24,10 @@ from ..content.registry import Registry
 from ..content.sources import REGISTRY_FILES, SourceFile, is_section_index, read_source
 from ..util.digest import digest
 from ..util.errors import Problem
+from ..util.files import Listing
 from ..util.parallel import chunked, fork_map
 from .cache import Cache, Entry, Folder, Record
-from .inputs import RACY_NS, Listing, file_digest, library_stamps
+from .inputs import RACY_NS, file_digest, library_stamps
 
 CHUNK = 64
 # Below this many files to parse, starting worker processes costs more than it saves.
@@ -106,7 +107,7 @@ def markup_fingerprint() -> str:
     import nh3
 
     markup = Path(__file__).parent.parent / "content" / "markup.py"
-    return digest(markup.read_bytes(), markdown.__version__, nh3.__version__)
+    return digest(markup.read_bytes(), str(getattr(markdown, "__version__", "")), str(getattr(nh3, "__version__", "")))
 
 
 def backlink_titles(config: SiteConfig) -> dict[str, str]:
@@ -203,14 +204,14 @@ def parse_items(found: Iterable[Found], registry: Registry, config: SiteConfig, 
     pending: list[Found] = []
     for f in found:
         folder = known.get(f.rel.rpartition("/")[0])
-        entry = folder.entries.get(f.rel) if folder is not None and folder.context == context else None
-        if entry is None or entry.size != f.size:
+        known_entry = folder.entries.get(f.rel) if folder is not None and folder.context == context else None
+        if known_entry is None or known_entry.size != f.size:
             pending.append(f)
-        elif entry.mtime_ns == f.mtime_ns and entry.ctime_ns == f.ctime_ns:
-            reused[f.rel] = entry
-        elif file_digest(Path(f.path)) == entry.digest:
+        elif known_entry.mtime_ns == f.mtime_ns and known_entry.ctime_ns == f.ctime_ns:
+            reused[f.rel] = known_entry
+        elif file_digest(Path(f.path)) == known_entry.digest:
             # The stat moved, the bytes did not (a touch, a fresh checkout): the parse stands, under the new stat.
-            reused[f.rel] = _restat(entry, f, started_ns)
+            reused[f.rel] = _restat(known_entry, f, started_ns)
         else:
             # The ctime moved and the bytes changed, though the mtime may say otherwise (`cp -p`, `touch -r`).
             pending.append(f)
@@ -230,7 +231,7 @@ def parse_items(found: Iterable[Found], registry: Registry, config: SiteConfig, 
 
     lookup = cache.body_lookup()
 
-    def work(chunk: list[Found]) -> list[_Result]:
+    def work(chunk: Sequence[Found]) -> list[_Result]:
         return _parse_chunk(chunk, registry, config, _BodyRenderer(fingerprint, lookup, backlink_titles(config)))
 
     workers = jobs if total >= PARALLEL_FROM else 1

@@ -178,14 +178,13 @@ def plan_and_draw(setting: Setting, state: OutputState, missing: set[str], sink:
     declared = Reading(planner, q, {})
     touched = {f"output|{path}" for path in (*(d.spec.path for d in scheduled.draws), *scheduled.removed)}
     planner.mark_dirty(state.candidates(planner.changed_partitions() | touched), declared.value)
-    for producer in setting.catalogue.post:
-        _merge(scheduled, planner.describe(producer.name, producer.partitions(q, declared),
-                                           partial(_post_specs, producer, planner)))
+    for post in setting.catalogue.post:
+        _merge(scheduled, planner.describe(post.name, post.partitions(q, declared), partial(_post_specs, post, planner)))
     scheduled.problems += planner.check()
     _raise(scheduled)
     if sink is not None:
         sink.begin([d.spec.path for d in scheduled.draws], OwnPaths.of(q_urls(q), site.config.languages))
-    makers = {p.name: p.draw for p in setting.catalogue.producers}
+    makers: dict[str, Callable[[Queries, Spec], bytes]] = {p.name: p.draw for p in setting.catalogue.producers}
     makers |= {p.name: partial(_post_draw, p, planner) for p in setting.catalogue.post}
     drawn = draw_all(scheduled.draws, lambda job, rec: makers[job.producer](q.recording(rec), job.spec),
                      sink, setting.jobs, progress)

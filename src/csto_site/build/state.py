@@ -18,6 +18,7 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import msgspec
 
@@ -67,7 +68,7 @@ class StateDamaged(Exception):
     """A row of the stored state cannot be read (damaged, or written by another program)."""
 
 
-def _decode(decoder: msgspec.msgpack.Decoder, column: object, what: str, *key: object) -> object:
+def _decode(decoder: msgspec.msgpack.Decoder[Any], column: object, what: str, *key: object) -> Any:
     """Check a stored value against its digest and decode it, or raise StateDamaged naming it."""
     try:
         return decoder.decode(unwrap(column, *key))
@@ -82,7 +83,7 @@ def encode_specs(specs: Sequence[Spec]) -> bytes:
 
 def decode_specs(column: object, *key: str) -> list[Spec]:
     """Decode a partition's specs (stored under `key`: target and partition id)."""
-    return [Spec(*row) for row in _decode(_SPECS, column, key[-1], *key)]  # type: ignore[attr-defined]
+    return [Spec(*row) for row in _decode(_SPECS, column, key[-1], *key)]
 
 
 @dataclass
@@ -167,7 +168,7 @@ class OutputState:
         wide = set(wide)
         if wide:
             for consumer, blob in self.db.execute("SELECT consumer, deps FROM wide WHERE target = ?", (self.target,)):
-                if not wide.isdisjoint(_decode(_DEPS, blob, consumer, self.target, consumer)):  # type: ignore[arg-type]
+                if not wide.isdisjoint(_decode(_DEPS, blob, consumer, self.target, consumer)):
                     found.add(consumer)
         return found
 
@@ -183,13 +184,13 @@ class OutputState:
 
     def outputs_of(self, part_id: str) -> dict[str, Files]:
         """Return the stored outputs of a partition with their files."""
-        return {path: tuple(_decode(_FILES, blob, path, self.target, path))  # type: ignore[arg-type]
+        return {path: tuple(_decode(_FILES, blob, path, self.target, path))
                 for path, blob in self.db.execute("SELECT path, files FROM outputs WHERE target = ? AND partition = ?",
                                                   (self.target, part_id))}
 
     def files(self, paths: Iterable[str]) -> dict[str, Files]:
         """Return the stored files of some outputs."""
-        return {path: tuple(_decode(_FILES, blob, path, self.target, path))  # type: ignore[arg-type]
+        return {path: tuple(_decode(_FILES, blob, path, self.target, path))
                 for path, blob in self._query_in("SELECT path, files FROM outputs WHERE target = ? AND path IN", paths)}
 
     def owners(self, paths: Iterable[str]) -> dict[str, str]:
@@ -212,9 +213,9 @@ class OutputState:
     def all_files(self) -> Iterator[tuple[str, str]]:
         """Yield every stored output file with its digest."""
         for path, blob in self.db.execute("SELECT path, files FROM outputs WHERE target = ?", (self.target,)):
-            yield from _decode(_FILES, blob, path, self.target, path)  # type: ignore[misc]
+            yield from _decode(_FILES, blob, path, self.target, path)
 
-    def _query_in(self, query: str, values: Iterable[str]) -> list[tuple[str, ...]]:
+    def _query_in(self, query: str, values: Iterable[str]) -> list[Any]:
         """Run `query ... (values)` for many values at once, through a temporary table."""
         db = self.db
         db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (value TEXT PRIMARY KEY)")

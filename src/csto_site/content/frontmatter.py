@@ -18,7 +18,7 @@ MAX_DEPTH = 32
 DEPTH_CHECK_CHARS = 2048
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+class _Loader(_BaseLoader):  # type: ignore[misc]
     """Safe YAML loader that leaves dates as text, so one parser reads them all."""
 
 
@@ -96,7 +96,7 @@ def _too_deep(text: str) -> int | None:
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    return int(event.start_mark.line)
+                    return int(event.start_mark.line) if event.start_mark is not None else 0
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
     except yaml.MarkedYAMLError as exc:

@@ -55,9 +55,9 @@ class Created:
 
 def create_item(request: Request, content: Path, templates: Path, now: datetime) -> Created:
     """Write a new item file with its front matter filled in; raise ContentError, never overwrite."""
-    labels, problems = load_labels(templates)
-    if problems:
-        raise ContentError(problems)
+    labels, label_problems = load_labels(templates)
+    if label_problems:
+        raise ContentError(label_problems)
     config = load_config(content, labels, str(templates / "labels.yaml"))
     sections, problems = read_sections(content)
     registry = load_registry(content, config, sections)

@@ -116,4 +116,5 @@ def render_feed(feed: Channel, urls: Urls, categories_of: Callable[[Item], Seque
         entry.description(escape(item.summary or item.title))
         for name, domain in categories_of(item):
             entry.category(term=name, scheme=domain)
-    return fg.rss_str(pretty=True)
+    rss: bytes = fg.rss_str(pretty=True)
+    return rss

@@ -8,7 +8,8 @@ from dataclasses import replace
 from typing import Any
 
 from ..content.model import Item, Official, Organization
-from ..site.queries import NEWS, OFFICIAL, ORGANIZATION, SECTION, Queries, Scope
+from ..site.model import NEWS, OFFICIAL, ORGANIZATION, SECTION, Scope
+from ..site.queries import Queries
 from ..site.urls import SEARCH_BUNDLE, output_path
 from .render import Renderer
 from .spec import Partition, Spec

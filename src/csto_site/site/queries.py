@@ -413,4 +413,4 @@ def _parse_scope(text: str) -> Scope:
     """Read a scope back from its key."""
     parts = text.split("|")
     numbers = [int(p) for p in parts[3:]]
-    return Scope(parts[0], parts[1], parts[2], *numbers)  # type: ignore[arg-type]
+    return Scope(parts[0], parts[1], parts[2], *numbers)

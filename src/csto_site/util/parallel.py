@@ -13,7 +13,7 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection, wait
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -68,9 +68,10 @@ def fork_map(work: Callable[[T], R], chunks: Sequence[T], jobs: int,
         owner = dict(zip(pipes, workers, strict=True))
         open_pipes = list(pipes)
         while open_pipes and failure is None:
-            for pipe in wait(open_pipes):
+            for ready in wait(open_pipes):
+                pipe = cast(Connection, ready)  # wait() returns what it was given: our pipes
                 try:
-                    index, ok, value = pipe.recv()  # type: ignore[union-attr]
+                    index, ok, value = pipe.recv()
                 except EOFError:
                     open_pipes.remove(pipe)
                     # A worker killed outright (out of memory) may hold the chunk counter's lock: the
