@@ -10,9 +10,11 @@ from html import unescape
 
 from slugify import slugify
 
+from .bounds import body_problems
 from .config import SiteConfig
 from .errors import Problem, did_you_mean
 from .frontmatter import FrontMatter, split
+from .markup import MarkupError
 from .model import Alias, Item
 from .registry import IDENTIFIER, Registry
 from .sources import SourceFile
@@ -80,9 +82,14 @@ def parse_item(source: SourceFile, registry: Registry, config: SiteConfig,
     if section not in {s.id for s in registry.sections}:
         field.fail("", f"the folder {section!r} has no _index.md, so it is not a section",
                    f"create {section}/_index.md with a `title:` line")
-    if field.problems or published is None:
-        return None, field.problems
-    body_html = render(front.body, lang)
+    # Bodies Python-Markdown would take minutes on, or crash on, are refused before it runs.
+    refused = body_problems(front.body, source.path, front.body_line)
+    if field.problems or refused or published is None:
+        return None, [*field.problems, *refused]
+    try:
+        body_html = render(front.body, lang)
+    except MarkupError as exc:
+        return None, [Problem(source.path, front.body_line + exc.line - 1, exc.message, exc.hint)]
     item = Item(
         key=key, lang=lang, path=source.path, section=section, title=title,
         published=published, updated=updated,
