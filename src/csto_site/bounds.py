@@ -31,29 +31,33 @@ BUDGET_SECONDS = 2.0
 # Seconds per unit of work, measured with bench/pathological.py on the development machine (two cores
 # busy with four other jobs), rounded up: a block, blank line or line that starts a block (paragraph,
 # heading, list item, rule, fenced code); a table cell; one step of taking a block from the front of the
-# list of blocks, per block still in it; one character of a block searched again for each heading or
-# rule in it; an HTML tag; a "<" or "&" the HTML reader stops at; one character it reads on to a tag's
-# end; one character read for the end of a definition's label; one character read to the end of the
-# text by an unclosed fence; one character of text searched for one abbreviation; one abbreviation
-# found; one character searched for one [TOC] marker.
-BLOCK_SECONDS = 80e-6
+# list of blocks, per block still in it; one character of a block searched again for each heading, or
+# each rule or definition, in it (for an abbreviation's, nearly every kind of block searches it); an HTML
+# tag; a "<" or "&" the HTML reader stops at; one character it reads on to a tag's end; one character
+# read for the end of a definition's label; one character read to the end of the text by an unclosed
+# fence; one character of text searched for one abbreviation; one abbreviation found; one character
+# searched for one [TOC] marker.
+BLOCK_SECONDS = 150e-6
 CELL_SECONDS = 5e-6
 QUEUE_SECONDS = 0.5e-9
-SPLIT_SECONDS = 1.5e-9
+HEADING_SPLIT_SECONDS = 1e-9
+SPLIT_SECONDS = 10e-9
+ABBREVIATION_SPLIT_SECONDS = 100e-9
 TAG_SECONDS = 30e-6
 SIGN_SECONDS = 10e-6
-HTML_SECONDS = 60e-9
+HTML_SECONDS = 150e-9
 DEFINITION_SECONDS = 20e-9
 FENCE_SECONDS = 120e-9
 ABBREVIATION_SECONDS = 50e-9
 ABBREVIATION_USE_SECONDS = 100e-6
 TOC_SECONDS = 20e-9
 
-# A line that starts a block of its own inside a paragraph: a heading, a rule, a setext underline; any
-# line that starts a block (also a list item, quote, table row, definition, HTML); the end of a block.
-SPLITTER = re.compile(r"^[ ]{0,3}(?:#|(?:[-*_][ ]{0,2}){3,}$|=+[ ]*$)", re.M)
-BLOCK_START = re.compile(r"^(?:[ ]{0,3}(?:#|(?:[-*_][ ]{0,2}){3,}$|=+[ ]*$)"
-                         r"|[ \t]*(?:[-*+][ \t]|\d{1,9}[.)][ \t]|>|\||:[ \t]|<|\[\^|\*\[))", re.M)
+# A line that starts a block of its own inside a paragraph: a heading, a rule, a setext underline, a
+# definition (": ", "[^", "*["); any line that starts a block (also a list item, quote, table row, footnote or
+# abbreviation, HTML); the end of a block.
+SPLITTER = re.compile(r"^(?:[ ]{0,3}(?:#|(?:[-*_][ ]{0,2}){3,}$|=+[ ]*$|:[ \t]|\[\^)|\*\[)", re.M)
+BLOCK_START = re.compile(r"^(?:[ ]{0,3}(?:#|(?:[-*_][ ]{0,2}){3,}$|=+[ ]*$|:[ \t])"
+                         r"|[ \t]*(?:[-*+][ \t]|\d{1,9}[.)][ \t]|>|\||<|\[\^|\*\[))", re.M)
 BLOCK_END = re.compile(r"\n[ \t]*(?:\n|\Z)")
 # A horizontal rule ("- - -", "***"), which looks like list markers but nests nothing.
 RULE = re.compile(r"[ ]{0,3}(?:(?:-[ ]{0,2}){3,}|(?:\*[ ]{0,2}){3,}|(?:_[ ]{0,2}){3,})[ ]*")
@@ -220,21 +224,26 @@ def block_costs(text: str, fences: Fences) -> Iterator[Cost]:
     cells = text.count("|")
     yield Cost(cells * CELL_SECONDS, 1, f'it has {cells:,} table cells (or "|" signs)',
                "split the table into several items")
-    # Each heading or rule inside a block makes Markdown search the rest of that block again.
-    work: dict[int, list[int]] = {}  # the end of a block: the positions of its splitting lines
+    # Each line that starts a block inside a block makes Markdown search the rest of that block again,
+    # with every kind of block tried before it: an abbreviation's definition is tried nearly last.
+    work: dict[int, list[tuple[int, float]]] = {}  # the end of a block: its splitting lines, weighted
     end = -1
     for splitter in SPLITTER.finditer(text):
         if splitter.start() > end:
             found = BLOCK_END.search(text, splitter.start())
             end = found.start() if found else len(text)
-        work.setdefault(end, []).append(splitter.start())
+        line = splitter.group().lstrip(" ")
+        weight = (ABBREVIATION_SPLIT_SECONDS if line.startswith("*[")
+                  else HEADING_SPLIT_SECONDS if line[:1] in ("#", "=") else SPLIT_SECONDS)
+        work.setdefault(end, []).append((splitter.start(), weight))
     if work:
-        block_end, where = max(work.items(), key=lambda w: sum(w[0] - p for p in w[1]))
-        total = sum(e - p for e, positions in work.items() for p in positions)
-        yield Cost(total * SPLIT_SECONDS, text.count("\n", 0, where[0]) + 1,
-                   f"this block has {len(where):,} lines that start a heading or a rule in "
-                   f"{block_end - where[0]:,} characters, and Markdown reads the rest of the block again for "
-                   "each", "put a blank line before and after each heading and rule")
+        seconds = {e: sum((e - p) * w for p, w in lines) for e, lines in work.items()}
+        block_end = max(seconds, key=seconds.__getitem__)
+        first = work[block_end][0][0]
+        yield Cost(sum(seconds.values()), text.count("\n", 0, first) + 1,
+                   f"this block has {len(work[block_end]):,} lines that start a heading, rule or definition in "
+                   f"{block_end - first:,} characters, and Markdown reads the rest of the block again for each",
+                   "put a blank line before and after each heading, rule and list of definitions")
 
 
 def html_cost(text: str) -> Cost | None:
@@ -335,7 +344,7 @@ def fence_cost(body: str, fences: Fences) -> Cost | None:
 
 def abbreviation_cost(text: str) -> Cost | None:
     """Estimate the abbreviations' work: Markdown looks for every one in all the text, and marks each found."""
-    terms = {m["term"]: m.start() for m in reversed(list(ABBREVIATION.finditer(text)))}
+    terms = {m["term"].strip(): m.start() for m in reversed(list(ABBREVIATION.finditer(text))) if m["term"].strip()}
     if not terms:
         return None
     first = min(terms.values())
@@ -344,7 +353,7 @@ def abbreviation_cost(text: str) -> Cost | None:
     if searching > BUDGET_SECONDS:
         return Cost(searching, line, f"it defines {len(terms):,} abbreviations (*[...]:), and Markdown looks for "
                     "each in all the text; this is the first", "define only the abbreviations the text uses")
-    uses = len(re.findall(r"\b(?:" + "|".join(map(re.escape, sorted(terms, key=len, reverse=True))) + r")\b", text))
+    uses = sum(len(re.findall(rf"\b{re.escape(term)}\b", text)) for term in terms)
     return Cost(searching + uses * ABBREVIATION_USE_SECONDS, line,
                 f"it defines {len(terms):,} abbreviations (*[...]:) used {uses:,} times, and Markdown marks each "
                 "use; this is the first definition", "define only the abbreviations the text needs explained")

@@ -51,13 +51,14 @@ TEXT_ALIGN = re.compile(r"^\s*text-align:\s*(left|center|right);?\s*$")
 # The estimate below adds these up, in seconds per unit measured with bench/pathological.py on the
 # development machine (two cores busy with four other jobs): an element of the parsed blocks; one
 # character of a text, per time it is read for brackets; one character of a text, per markup character
-# in it; a link; another markup character. The worst body it accepts converts within about
-# INLINE_BUDGET_SECONDS there.
+# in it; a link; a "[" that makes none; another markup character. The worst body it accepts converts
+# within about INLINE_BUDGET_SECONDS there.
 INLINE_BUDGET_SECONDS = 3.0
 BLOCK_SECONDS = 100e-6
 BRACKET_SECONDS = 0.5e-6
 MARK_SECONDS = 0.5e-9
 LINK_SECONDS = 200e-6
+ATTEMPT_SECONDS = 5e-6
 ELEMENT_SECONDS = 40e-6
 MARKS = ("`", "\\", "<", "&", "*", "_", "!", "  \n")
 # A conversion still running after this long is stopped: ten times the longest an accepted body was
@@ -96,7 +97,7 @@ class _InlineCost(Treeprocessor):
         """Add up the texts' costs; raise _TooCostly naming the costliest one when over the budget."""
         # A "[" makes a link only before "(" or with a footnote mark, unless the body defines references.
         referenced = bool(self.md.references)
-        blocks = links = marks = 0
+        blocks = links = attempts = marks = 0
         reread = 0.0
         worst: tuple[float, str, int, int] = (0.0, "", 0, 0)
         for element in root.iter():
@@ -110,11 +111,13 @@ class _InlineCost(Treeprocessor):
                 reads = (made + 2 + 2 * ("![" in text)) if brackets else 0
                 cost = len(text) * (reads * BRACKET_SECONDS + (brackets + others) * MARK_SECONDS)
                 links += made
+                attempts += brackets - made
                 marks += others
                 reread += cost
                 if cost > worst[0]:
                     worst = (cost, text, brackets, others)
-        parts = {"blocks": blocks * BLOCK_SECONDS, "marks": links * LINK_SECONDS + marks * ELEMENT_SECONDS,
+        parts = {"blocks": blocks * BLOCK_SECONDS,
+                 "marks": links * LINK_SECONDS + attempts * ATTEMPT_SECONDS + marks * ELEMENT_SECONDS,
                  "reread": reread}
         total = sum(parts.values())
         if total <= INLINE_BUDGET_SECONDS:
@@ -131,7 +134,8 @@ class _InlineCost(Treeprocessor):
         if largest == "blocks":
             raise _TooCostly(said + f"it has {blocks:,} paragraphs, list items, table cells and headings",
                              "split it into several items", "")
-        raise _TooCostly(said + f"it has {links:,} links and {marks:,} other markup characters (*, _, `, <, &, \\, !)",
+        raise _TooCostly(said + f'it has {links:,} links, {attempts:,} other "[" and {marks:,} other markup '
+                         "characters (*, _, `, <, &, \\, !)",
                          "split it into several items, or remove markup characters", "")
 
 

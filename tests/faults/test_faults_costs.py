@@ -80,12 +80,12 @@ CASES = [
          BODY_LINE + 64, DEEP),
     Case("a list nested 1,000 levels by tabs", lambda: nested_lines(lambda d: "\t" * d + "1. ", 1_000),
          BODY_LINE + 32, DEEP),
-    Case("list markers 5,000 deep on one line", lambda: "- " * 5_000 + "x", BODY_LINE, DEEP),
-    Case("quotes 100,000 deep on one line", lambda: ">" * 100_000 + " x", BODY_LINE, DEEP),
+    Case("list markers 500,000 deep on one line", lambda: "- " * 500_000 + "x", BODY_LINE, DEEP),
+    Case("quotes 1,000,000 deep on one line", lambda: ">" * 1_000_000 + " x", BODY_LINE, DEEP),
     Case("quotes nested 500 levels", lambda: "\n>\n".join(">" * d + " x" for d in range(1, 500)), BODY_LINE + 64,
          DEEP),
-    Case("quotes and lists 2,000 deep", lambda: "> - " * 2_000 + "x", BODY_LINE, DEEP),
-    Case("HTML elements left open", lambda: "<div>\n" * 5_000, BODY_LINE + 32, "HTML elements are open"),
+    Case("quotes and lists 250,000 deep", lambda: "> - " * 250_000 + "x", BODY_LINE, DEEP),
+    Case("HTML elements left open", lambda: "<div>\n" * 100_000, BODY_LINE + 32, "HTML elements are open"),
     Case("Markdown HTML nested", lambda: '<div markdown="1">\n' * 500 + "x\n" + "</div>\n" * 500, BODY_LINE + 32,
          "HTML elements are open"),
     Case("emphasis nested 3,000 levels", lambda: "*a " * 3_000 + " b*" * 3_000, BODY_LINE - 2, "too deeply"),
@@ -101,6 +101,12 @@ CASES = [
                                           + "The [statement](https://example.org/) is online.\n\n") * 1_000),
     Case("lists and quotes 30 deep", lambda: nested_lines(lambda d: "> " * min(d, 15) + "    " * min(d, 14) + "- ",
                                                           30)),
+    Case("JSON indented 200 deep in a code fence", lambda: "```\n" + nested_lines(lambda d: "  " * d + '{"a": ', 200)
+         + "\n```"),
+    Case("300 citations in a 50 KB paragraph", lambda: "The treaty was signed by the parties [12]. " * 300
+         + "Each party keeps its reservations. " * 1_100),
+    Case("an HTML table of 2,000 rows", lambda: "<table>\n" + "<tr><td>Article</td><td>Text</td></tr>\n" * 2_000
+         + "</table>"),
     Case("an item naming 200 of 300 officials", lambda: "", officials=300, named=200),
 ]
 
