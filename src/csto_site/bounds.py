@@ -65,7 +65,6 @@ RULE = re.compile(r"[ ]{0,3}(?:(?:-[ ]{0,2}){3,}|(?:\*[ ]{0,2}){3,}|(?:_[ ]{0,2}
 DEEP = re.compile(rf"^[ \t>*+\-.)0-9]{{{MAX_NESTING + 1},}}.*", re.M)
 # One level of list or quote at the start of a line (and the indentation before it).
 CONTAINER = re.compile(r"(?P<indent>[ \t]*)(?:>|(?:[-*+]|\d{1,9}[.)])(?=[ \t]|$))[ ]?")
-INDENT = re.compile(r"[ \t]*")
 # A fenced code block's opening and closing lines, as Python-Markdown's fenced_code reads them.
 FENCE_OPEN = re.compile(r"""^(?P<fence>~{3,}|`{3,})[ ]*(?:\{[^\n]*\}|(?:\.?[\w#.+-]*[ ]*)?"""
                         r"""(?:hl_lines=(?P<quote>["']).*?(?P=quote)[ ]*)?)$""", re.M)
@@ -110,7 +109,7 @@ class Fences:
     """The fenced code blocks of a body: how many, and where each fence never closed starts."""
 
     blocks: int
-    unclosed: list[int]
+    unclosed: tuple[int, ...]
 
 
 def body_problems(body: str, path: str, first_line: int) -> list[Problem]:
@@ -164,7 +163,7 @@ def without_code(body: str) -> tuple[str, Fences]:
         pieces += [body[done:opener.start()], "\n".join([CODE_LINE] * (body.count("\n", opener.start(), end) + 1))]
         done = end
         blocks += 1
-    return "".join([*pieces, body[done:]]), Fences(blocks, unclosed)
+    return "".join([*pieces, body[done:]]), Fences(blocks, tuple(unclosed))
 
 
 def nesting(text: str) -> Iterator[tuple[int, str, str]]:
@@ -186,7 +185,8 @@ def depth(line: str) -> int:
         levels += 1
         position = marker.end()
     if levels <= MAX_NESTING:
-        columns += _columns(INDENT.match(line, position).group())  # type: ignore[union-attr]
+        rest = line[position:]
+        columns += _columns(rest[:len(rest) - len(rest.lstrip(" \t"))])
     return levels + columns // 4
 
 
