@@ -55,12 +55,10 @@ TOC_SECONDS = 20e-9
 # A line that starts a block of its own inside a paragraph: a heading, a rule, a setext underline, a
 # definition (": ", "[^", "*["); any line that starts a block (also a list item, quote, table row, footnote or
 # abbreviation, HTML); the end of a block.
-SPLITTER = re.compile(r"^(?:[ ]{0,3}(?:#|(?:[-*_][ ]{0,2}){3,}$|=+[ ]*$|:[ \t]|\[\^)|\*\[)", re.M)
-BLOCK_START = re.compile(r"^(?:[ ]{0,3}(?:#|(?:[-*_][ ]{0,2}){3,}$|=+[ ]*$|:[ \t])"
+SPLITTER = re.compile(r"^(?:[ ]{0,3}(?:#|[-*_][-*_ ]*$|=+[ ]*$|:[ \t]|\[\^)|\*\[)", re.M)
+BLOCK_START = re.compile(r"^(?:[ ]{0,3}(?:#|[-*_][-*_ ]*$|=+[ ]*$|:[ \t])"
                          r"|[ \t]*(?:[-*+][ \t]|\d{1,9}[.)][ \t]|>|\||<|\[\^|\*\[))", re.M)
 BLOCK_END = re.compile(r"\n[ \t]*(?:\n|\Z)")
-# A horizontal rule ("- - -", "***"), which looks like list markers but nests nothing.
-RULE = re.compile(r"[ ]{0,3}(?:(?:-[ ]{0,2}){3,}|(?:\*[ ]{0,2}){3,}|(?:_[ ]{0,2}){3,})[ ]*")
 # A line that may be nested deeper than MAX_NESTING: each level takes at least one of these characters.
 DEEP = re.compile(rf"^[ \t>*+\-.)0-9]{{{MAX_NESTING + 1},}}.*", re.M)
 # One level of list or quote at the start of a line (and the indentation before it).
@@ -73,6 +71,7 @@ FENCE_CLOSE = re.compile(r"^(?P<fence>~{3,}|`{3,})[ ]*$", re.M)
 CODE_LINE = "\x02"
 # An HTML tag as the sanitiser sees one; its name, whether it closes, whether it closes itself.
 TAG = re.compile(r"<(?P<end>/?)(?P<name>[A-Za-z][A-Za-z0-9]*)(?:[\s/][^<>]*)?>")
+OPENING_TAG = re.compile(r"<[A-Za-z]")
 # Elements without content, and elements the HTML parser closes by itself when the next one starts.
 UNNESTED = frozenset({
     "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr",
@@ -170,11 +169,19 @@ def nesting(text: str) -> Iterator[tuple[int, str, str]]:
     """Yield (line, message, hint) for the first line nested deeper than MAX_NESTING levels."""
     for candidate in DEEP.finditer(text):
         line = candidate.group()
-        if not RULE.fullmatch(line) and depth(line) > MAX_NESTING:
+        if not is_rule(line) and depth(line) > MAX_NESTING:
             yield (text.count("\n", 0, candidate.start()) + 1,
                    f"this line is nested more than {MAX_NESTING} levels deep in lists and quotes",
                    f"at most {MAX_NESTING}: use fewer leading >, list markers or indentation")
             return
+
+
+def is_rule(line: str) -> bool:
+    """Tell whether a line is a horizontal rule ("- - -", "***"), which looks like list markers but nests nothing."""
+    marks = line.strip(" ")
+    mark = marks[:1]
+    return (mark in ("-", "*", "_") and len(line) - len(line.lstrip(" ")) <= 3 and marks.count(mark) >= 3
+            and not marks.replace(mark, "").strip(" ") and "   " not in marks)
 
 
 def depth(line: str) -> int:
@@ -197,6 +204,8 @@ def _columns(indent: str) -> int:
 
 def html_nesting(text: str) -> Iterator[tuple[int, str, str]]:
     """Yield (line, message, hint) where HTML elements written in the body are left open too deep."""
+    if len(OPENING_TAG.findall(text)) <= MAX_HTML_NESTING:
+        return  # too few to nest too deep (most bodies): no need to follow them one by one
     open_tags = 0
     for tag in TAG.finditer(text):
         if tag["name"].lower() in UNNESTED or tag.group().endswith("/>"):
