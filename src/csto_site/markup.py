@@ -109,7 +109,8 @@ class _InlineCost(Treeprocessor):
                 made = brackets if referenced else min(brackets, text.count("](") + text.count("[^"))
                 others = sum(text.count(mark) for mark in MARKS)
                 reads = (made + 2 + 2 * ("![" in text)) if brackets else 0
-                cost = len(text) * (reads * BRACKET_SECONDS + (brackets + others) * MARK_SECONDS)
+                # A "[" that makes nothing copies the text's rest, not all of it, and no placeholder.
+                cost = len(text) * (reads * BRACKET_SECONDS + (others + made + (brackets - made) / 4) * MARK_SECONDS)
                 links += made
                 attempts += brackets - made
                 marks += others
