@@ -40,6 +40,6 @@ def render_feed(spec: FeedSpec, urls: Urls, categories: Callable[[Item], tuple[t
         entry.pubDate(item.published)
         # Feed readers read <description> as HTML; the summary is plain text.
         entry.description(escape(item.summary or item.title))
-        for name, domain in categories(item):
-            entry.category(term=name, scheme=domain)
+        # All at once: feedgen rebuilds an entry's whole category list on every call.
+        entry.category([{"term": name, "scheme": domain} for name, domain in categories(item)])
     return fg.rss_str(pretty=True)

@@ -131,6 +131,10 @@ class Views:
         self.assets = assets
         self.config = site.config
         self.section_by_id = {s.id: s for s in site.sections}
+        # Registry order, by id: an item's officials and organizations are listed in it without
+        # scanning the whole registry for each (that made a feed of an item naming many officials cubic).
+        self.official_rank = {o.id: i for i, o in enumerate(site.officials)}
+        self.organization_rank = {o.id: i for i, o in enumerate(site.organizations)}
         self.chromes = {lang: self.chrome(lang) for lang in self.config.languages}
 
     # -- shared pieces -------------------------------------------------------------
@@ -422,10 +426,9 @@ class Views:
         section_link = Link(urls.section(lang, section.id), section.title[lang])
         translations = self.site.translations.get(item.key, {})
         older, newer = edition.older.get(item.key), edition.newer.get(item.key)
-        officials = tuple(Link(urls.official(lang, o.id), o.name[lang]) for o in self.site.officials
-                          if o.id in item.officials)
+        officials = tuple(Link(urls.official(lang, o.id), o.name[lang]) for o in self.officials_of(item))
         organizations = tuple(Link(urls.organization(lang, o.id), o.short[lang], o.name[lang])
-                              for o in self.site.organizations if o.id in item.organizations)
+                              for o in self.organizations_of(item))
         return self.page(
             urls.item(item), "item.html", lang, item.title, key=f"item:{item.key}", nav_url=section_link.url,
             description=item.summary,
@@ -508,11 +511,19 @@ class Views:
         urls = self.urls
         return (
             (section.title[lang], urls.absolute(urls.section(lang, section.id))),
-            *((o.name[lang], urls.absolute(urls.official(lang, o.id)))
-              for o in self.site.officials if o.id in item.officials),
-            *((o.short[lang], urls.absolute(urls.organization(lang, o.id)))
-              for o in self.site.organizations if o.id in item.organizations),
+            *((o.name[lang], urls.absolute(urls.official(lang, o.id))) for o in self.officials_of(item)),
+            *((o.short[lang], urls.absolute(urls.organization(lang, o.id))) for o in self.organizations_of(item)),
         )
+
+    def officials_of(self, item: Item) -> list[Official]:
+        """Return the officials an item names, in the registry's order."""
+        rank = self.official_rank
+        return [self.site.officials[i] for i in sorted(rank[o] for o in item.officials if o in rank)]
+
+    def organizations_of(self, item: Item) -> list[Organization]:
+        """Return the organizations an item names, in the registry's order."""
+        rank = self.organization_rank
+        return [self.site.organizations[i] for i in sorted(rank[o] for o in item.organizations if o in rank)]
 
 
 def _entry_name(entry: Official | Organization, lang: str) -> str:
