@@ -31,7 +31,9 @@ TRANSLATION_GRACE = timedelta(days=1)
 # that twenty years of archive do not bury this week's warnings.
 TRANSLATION_RECENT = timedelta(days=30)
 # What in a Markdown line is an address or markup, not prose: link targets, bare URLs, HTML tags.
-NOT_PROSE = re.compile(r"\]\([^)]*\)|<[^>]*>|https?://\S+|^\s*\[[^\]]+\]:\s*\S+")
+# Each part stops at the character that would start another try of it ("]" for a link target, "<"
+# for a tag), so a long run of "](" or "<" is read once, not once per character.
+NOT_PROSE = re.compile(r"\]\([^)\]]*\)|<[^<>]*>|https?://\S+|^\s*\[[^\]]+\]:\s*\S+")
 WORD = re.compile(r"\w+")
 WORD_CHAR = re.compile(r"\w")
 
@@ -60,19 +62,24 @@ class Body:
 
 @dataclass(frozen=True)
 class Names:
-    """Every name and alias of the registries, filed under their first word (any letter case)."""
+    """Every name and alias of the registries, filed under their first word (any letter case) and length.
 
-    by_first_word: Mapping[str, tuple[tuple[str, tuple[str, str]], ...]]
+    Under each first word, (length, {spelling: owner}) longest first: a word of the text is compared
+    once per length, not once per name (a registry may hold hundreds of Ivans).
+    """
+
+    by_first_word: Mapping[str, tuple[tuple[int, Mapping[str, tuple[str, str]]], ...]]
 
     def find(self, prose: str) -> Iterator[tuple[str, tuple[str, str]]]:
         """Yield each name in a line of prose, as written, with its (kind, id); whole words only."""
         if self.by_first_word.keys().isdisjoint(WORD.findall(prose.casefold())):
             return  # most lines name nobody: one set test in C instead of a loop over their words
         for word in WORD.finditer(prose):
-            for spelling, owner in self.by_first_word.get(word.group().casefold(), ()):
-                end = word.start() + len(spelling)
+            for length, spellings in self.by_first_word.get(word.group().casefold(), ()):
+                end = word.start() + length
                 written = prose[word.start():end]
-                if written.casefold() == spelling and not WORD_CHAR.match(prose, end):
+                owner = spellings.get(written.casefold())
+                if owner is not None and not WORD_CHAR.match(prose, end):
                     yield written, owner
                     break
 
@@ -145,12 +152,12 @@ def registry_names(site: Site) -> Names:
             continue
         for spelling in (*organization.short.values(), *organization.name.values(), *organization.aliases):
             owners.setdefault(spelling.strip().casefold(), ("organization", organization.id))
-    by_first_word: dict[str, list[tuple[str, tuple[str, str]]]] = {}
+    by_first_word: dict[str, dict[int, dict[str, tuple[str, str]]]] = {}
     for spelling, owner in owners.items():
         words = WORD.findall(spelling)
         if words and spelling.startswith(words[0]):
-            by_first_word.setdefault(words[0], []).append((spelling, owner))
-    return Names({word: tuple(sorted(found, key=lambda f: -len(f[0]))) for word, found in by_first_word.items()})
+            by_first_word.setdefault(words[0], {}).setdefault(len(spelling), {})[spelling] = owner
+    return Names({word: tuple(sorted(lengths.items(), reverse=True)) for word, lengths in by_first_word.items()})
 
 
 def mention_warnings(items: Iterable[Item], names: Names, bodies: Mapping[str, Body]) -> list[Problem]:

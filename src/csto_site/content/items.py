@@ -12,8 +12,10 @@ from slugify import slugify
 
 from ..util.errors import Problem, did_you_mean
 from ..util.files import name_error
+from .bounds import body_problems
 from .config import SiteConfig, text_error, year_error
 from .frontmatter import FrontMatter, split
+from .markup import MarkupError
 from .model import Alias, Item
 from .registry import IDENTIFIER, Registry
 from .sources import SourceFile
@@ -21,6 +23,8 @@ from .sources import SourceFile
 ITEM_KEYS = ("title", "date", "officials", "organizations", "summary", "slug", "draft", "aliases",
              "updated")
 SLUG_LENGTH = 100
+# Officials (and organizations) one item may name: a summit names a few dozen.
+MAX_NAMES = 200
 FALLBACK_SLUG = "item"  # the slug of a title with no letters or digits
 FIRST_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.S)
 FOOTNOTE_REF = re.compile(r"<sup[^>]*>.*?</sup>", re.S)
@@ -93,9 +97,14 @@ def parse_item(source: SourceFile, registry: Registry, config: SiteConfig,
     if section not in {s.id for s in registry.sections}:
         field.fail("", f"the folder {section!r} has no _index.md, so it is not a section",
                    f"create {section}/_index.md with a `title:` line")
-    if field.problems or published is None:
-        return None, field.problems
-    body_html = render(front.body, lang)
+    # Bodies Python-Markdown would take minutes on, or crash on, are refused before it runs.
+    refused = body_problems(front.body, source.path, front.body_line)
+    if field.problems or refused or published is None:
+        return None, [*field.problems, *refused]
+    try:
+        body_html = render(front.body, lang)
+    except MarkupError as exc:
+        return None, [Problem(source.path, front.body_line + exc.line - 1, exc.message, exc.hint)]
     item = Item(
         key=key, lang=lang, path=source.path, section=section, title=title,
         published=published, updated=updated,
@@ -211,16 +220,25 @@ class _Fields:
         if not isinstance(value, list):
             self.fail(key, f"`{key}` must be a list", f"write `{key}: [name, other name]`")
             return ()
-        ids: list[str] = []
+        if len(value) > MAX_NAMES:
+            # Each one lists the item in its own feed with every name as a category: the output grows
+            # as the square of the number, and no news item is about this many.
+            self.fail(key, f"`{key}` names {len(value):,} {kind}s; at most {MAX_NAMES} in one item",
+                      f"list only the {kind}s the item is about")
+            return ()
+        ids: dict[str, None] = {}  # in the order given, without repeats
+        hints: dict[str, str] = {}  # one search of the registry per misspelling, however often it recurs
         lines = self.item_lines.get(key, ())
         for i, name in enumerate(value):
             line = lines[i] if i < len(lines) else None
             found = resolve(name) if isinstance(name, str) else None
             if found is None:
                 shown = str(name)
-                self.fail(key, f'unknown {kind} "{shown}"', hint(shown) or f"add it to {kind}s.yaml", line)
-            elif found not in ids:
-                ids.append(found)
+                if shown not in hints:
+                    hints[shown] = hint(shown) or f"add it to {kind}s.yaml"
+                self.fail(key, f'unknown {kind} "{shown}"', hints[shown], line)
+            else:
+                ids.setdefault(found)
         return tuple(ids)
 
     def slug(self) -> str:

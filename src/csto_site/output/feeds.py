@@ -82,9 +82,8 @@ def categories(q: Queries, urls: Urls, item: Item) -> tuple[tuple[str, str], ...
     section = q.section(item.section)
     return (
         (section.title[lang], urls.absolute(urls.section(lang, section.id))),
-        *((o.name[lang], urls.absolute(urls.official(lang, o.id))) for o in q.officials if o.id in item.officials),
-        *((o.short[lang], urls.absolute(urls.organization(lang, o.id)))
-          for o in q.organizations if o.id in item.organizations),
+        *((o.name[lang], urls.absolute(urls.official(lang, o.id))) for o in q.officials_of(item)),
+        *((o.short[lang], urls.absolute(urls.organization(lang, o.id))) for o in q.organizations_of(item)),
     )
 
 
@@ -114,7 +113,7 @@ def render_feed(feed: Channel, urls: Urls, categories_of: Callable[[Item], Seque
         entry.pubDate(item.published)
         # Feed readers read <description> as HTML; the summary is plain text.
         entry.description(escape(item.summary or item.title))
-        for name, domain in categories_of(item):
-            entry.category(term=name, scheme=domain)
+        # All at once: feedgen rebuilds an entry's whole category list on every call.
+        entry.category([{"term": name, "scheme": domain} for name, domain in categories_of(item)])
     rss: bytes = fg.rss_str(pretty=True)
     return rss

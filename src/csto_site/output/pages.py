@@ -435,9 +435,9 @@ class ItemPages(_Pages):
         section_link = Link(urls.section(lang, section.id), section.title[lang])
         versions = q.versions(item)
         older, newer = q.older(item), q.newer(item)
-        officials = tuple(Link(urls.official(lang, o.id), o.name[lang]) for o in q.officials if o.id in item.officials)
+        officials = tuple(Link(urls.official(lang, o.id), o.name[lang]) for o in q.officials_of(item))
         organizations = tuple(Link(urls.organization(lang, o.id), o.short[lang], o.name[lang])
-                              for o in q.organizations if o.id in item.organizations)
+                              for o in q.organizations_of(item))
         return kit.page(
             spec.url, self.template, lang, item.title, key=spec.key, nav_url=section_link.url,
             description=item.summary,

@@ -14,7 +14,7 @@ registry when a registry changed, and the global keys always.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -80,6 +80,7 @@ class _Memo:
     items: dict[str, tuple[Item, ...]] = field(default_factory=dict)
     by_path: dict[str, Item] = field(default_factory=dict)
     keys: dict[str, Item] = field(default_factory=dict)
+    ranks: dict[int, dict[str, int]] = field(default_factory=dict)
     values: dict[str, str] = field(default_factory=dict)
 
 
@@ -183,14 +184,35 @@ class Queries:
 
     def official(self, id: str) -> Official:
         """Return one official."""
-        found = next(o for o in self.site.officials if o.id == id)
-        self._note(f"official|{id}", digest_text(repr(found)))
+        rank = self._rank(self.site.officials)[id]
+        found = self.site.officials[rank]
+        self._note(f"official|{id}", digest_text(repr(found), str(rank)))
         return found
 
     def organization(self, id: str) -> Organization:
         """Return one organization."""
-        found = next(o for o in self.site.organizations if o.id == id)
-        self._note(f"organization|{id}", digest_text(repr(found)))
+        rank = self._rank(self.site.organizations)[id]
+        found = self.site.organizations[rank]
+        self._note(f"organization|{id}", digest_text(repr(found), str(rank)))
+        return found
+
+    def officials_of(self, item: Item) -> list[Official]:
+        """Return the officials an item names, in the registry's order (each read as itself, with its place)."""
+        rank = self._rank(self.site.officials)
+        return [self.official(id) for id in sorted(item.officials, key=lambda i: rank.get(i, len(rank))) if id in rank]
+
+    def organizations_of(self, item: Item) -> list[Organization]:
+        """Return the organizations an item names, in the registry's order."""
+        rank = self._rank(self.site.organizations)
+        return [self.organization(id) for id in sorted(item.organizations, key=lambda i: rank.get(i, len(rank)))
+                if id in rank]
+
+    def _rank(self, entries: Sequence[Official | Organization]) -> dict[str, int]:
+        """Index registry entries by id (memoised): a lookup, not a scan of the registry, for each name of an item."""
+        key = id(entries)
+        found = self._memo.ranks.get(key)
+        if found is None:
+            found = self._memo.ranks[key] = {e.id: i for i, e in enumerate(entries)}
         return found
 
     def section(self, id: str) -> Section:
