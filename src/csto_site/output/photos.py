@@ -395,7 +395,7 @@ def document_info(data: bytes, name: str) -> DocumentInfo | FileProblem:
     if not data:
         return FileProblem(f"{name} is empty", "copy the document again from where it was made")
     if len(data) > DOCUMENT_LIMIT:
-        return FileProblem(f"{name} is too large: {size_text(len(data), 'en')}, over "
+        return FileProblem(f"{name} is too large ({len(data):,} bytes): a document may have up to "
                            f"{size_text(DOCUMENT_LIMIT, 'en')}", "reduce its size (for a PDF, save it again with "
                            "compressed images) or split it into parts")
     found = _document_kind(data)
