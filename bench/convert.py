@@ -181,8 +181,9 @@ def to_hugo(content: Path, site: Path) -> None:
         write_hugo_item(site, content, path, meta, body, originals)
 
 
-def write_hugo_item(site: Path, content: Path, path: Path, meta: dict[str, object], body: str,
-                    originals: dict[str, str]) -> Path:
+def write_hugo_item(
+    site: Path, content: Path, path: Path, meta: dict[str, object], body: str, originals: dict[str, str]
+) -> Path:
     """Write one item into a Hugo site's content folder."""
     slug = slug_of(path, meta, originals)
     front = {"title": meta["title"], "date": iso_date(str(meta["date"])), "slug": slug}
@@ -206,14 +207,20 @@ def to_pelican(content: Path, project: Path) -> None:
         write_pelican_item(project, content, path, meta, body, originals)
 
 
-def write_pelican_item(project: Path, content: Path, path: Path, meta: dict[str, object], body: str,
-                       originals: dict[str, str]) -> Path:
+def write_pelican_item(
+    project: Path, content: Path, path: Path, meta: dict[str, object], body: str, originals: dict[str, str]
+) -> Path:
     """Write one item into a Pelican project, with Pelican's `Key: value` metadata."""
     slug = slug_of(path, meta, originals)
     russian = path.name.endswith(".ru.md")
     tags = [str(t) for key in ("officials", "organizations") for t in (meta.get(key) or [])]
-    lines = [f"Title: {meta['title']}", f"Date: {meta['date']}", f"Category: {path.relative_to(content).parts[0]}",
-             f"Slug: {slug}", f"Lang: {'ru' if russian else 'en'}"]
+    lines = [
+        f"Title: {meta['title']}",
+        f"Date: {meta['date']}",
+        f"Category: {path.relative_to(content).parts[0]}",
+        f"Slug: {slug}",
+        f"Lang: {'ru' if russian else 'en'}",
+    ]
     if tags:
         lines.append("Tags: " + ", ".join(tags))
     if meta.get("summary"):

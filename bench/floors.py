@@ -29,8 +29,10 @@ from generate import WORDS_EN, body
 from csto_site.build.inputs import walk
 from csto_site.content.markup import Markup
 
-LIBRARIES = ("import jinja2, markdown, markdown.extensions.extra, markdown.extensions.toc, feedgen.feed, yaml, "
-             "nh3, slugify, brotli")
+LIBRARIES = (
+    "import jinja2, markdown, markdown.extensions.extra, markdown.extensions.toc, feedgen.feed, yaml, "
+    "nh3, slugify, brotli"
+)
 PROCESSES = (
     ("start Python", "pass"),
     ("start Python, import the libraries", LIBRARIES),

@@ -33,16 +33,94 @@ SECTIONS = (
     ("events", "Events", "Мероприятия"),
     ("documents", "Documents", "Документы"),
 )
-FIRST_EN = ("Anna", "Boris", "Dmitry", "Elena", "Farid", "Galina", "Igor", "Karina", "Lev", "Marat",
-            "Nina", "Oleg", "Pavel", "Rustam", "Sergey", "Timur", "Ulan", "Viktor", "Yuri", "Zarina")
-FIRST_RU = ("Анна", "Борис", "Дмитрий", "Елена", "Фарид", "Галина", "Игорь", "Карина", "Лев", "Марат",
-            "Нина", "Олег", "Павел", "Рустам", "Сергей", "Тимур", "Улан", "Виктор", "Юрий", "Зарина")
-LAST_EN = ("Abdullaev", "Belov", "Chernov", "Dosanov", "Egorov", "Frolov", "Gusev", "Ismailov", "Kuznetsov",
-           "Lebedev", "Mamedov", "Nurlanov", "Orlov", "Petrov", "Rakhimov", "Sokolov", "Tokaev", "Umarov",
-           "Volkov", "Zakirov")
-LAST_RU = ("Абдуллаев", "Белов", "Чернов", "Досанов", "Егоров", "Фролов", "Гусев", "Исмаилов", "Кузнецов",
-           "Лебедев", "Мамедов", "Нурланов", "Орлов", "Петров", "Рахимов", "Соколов", "Токаев", "Умаров",
-           "Волков", "Закиров")
+FIRST_EN = (
+    "Anna",
+    "Boris",
+    "Dmitry",
+    "Elena",
+    "Farid",
+    "Galina",
+    "Igor",
+    "Karina",
+    "Lev",
+    "Marat",
+    "Nina",
+    "Oleg",
+    "Pavel",
+    "Rustam",
+    "Sergey",
+    "Timur",
+    "Ulan",
+    "Viktor",
+    "Yuri",
+    "Zarina",
+)
+FIRST_RU = (
+    "Анна",
+    "Борис",
+    "Дмитрий",
+    "Елена",
+    "Фарид",
+    "Галина",
+    "Игорь",
+    "Карина",
+    "Лев",
+    "Марат",
+    "Нина",
+    "Олег",
+    "Павел",
+    "Рустам",
+    "Сергей",
+    "Тимур",
+    "Улан",
+    "Виктор",
+    "Юрий",
+    "Зарина",
+)
+LAST_EN = (
+    "Abdullaev",
+    "Belov",
+    "Chernov",
+    "Dosanov",
+    "Egorov",
+    "Frolov",
+    "Gusev",
+    "Ismailov",
+    "Kuznetsov",
+    "Lebedev",
+    "Mamedov",
+    "Nurlanov",
+    "Orlov",
+    "Petrov",
+    "Rakhimov",
+    "Sokolov",
+    "Tokaev",
+    "Umarov",
+    "Volkov",
+    "Zakirov",
+)
+LAST_RU = (
+    "Абдуллаев",
+    "Белов",
+    "Чернов",
+    "Досанов",
+    "Егоров",
+    "Фролов",
+    "Гусев",
+    "Исмаилов",
+    "Кузнецов",
+    "Лебедев",
+    "Мамедов",
+    "Нурланов",
+    "Орлов",
+    "Петров",
+    "Рахимов",
+    "Соколов",
+    "Токаев",
+    "Умаров",
+    "Волков",
+    "Закиров",
+)
 WORDS_EN = vocabulary(
     "security treaty organization member states cooperation meeting council secretary general delegation "
     "collective defence region border peace stability exercise forces command agreement statement session "
@@ -129,10 +207,16 @@ def registry(rng: random.Random) -> tuple[list[Person], list[Person]]:
             continue
         used.add(pick)
         first, last = pick
-        officials.append(Person(f"{FIRST_EN[first]}-{LAST_EN[last]}".lower(),
-                                f"{FIRST_EN[first]} {LAST_EN[last]}", f"{FIRST_RU[first]} {LAST_RU[last]}"))
-    organizations = [Person(f"org-{i + 1:02d}", f"Organization number {i + 1}", f"Организация номер {i + 1}")
-                     for i in range(20)]
+        officials.append(
+            Person(
+                f"{FIRST_EN[first]}-{LAST_EN[last]}".lower(),
+                f"{FIRST_EN[first]} {LAST_EN[last]}",
+                f"{FIRST_RU[first]} {LAST_RU[last]}",
+            )
+        )
+    organizations = [
+        Person(f"org-{i + 1:02d}", f"Organization number {i + 1}", f"Организация номер {i + 1}") for i in range(20)
+    ]
     return officials, organizations
 
 
@@ -142,29 +226,38 @@ def write_site(content: Path, officials: list[Person], organizations: list[Perso
         "title: {en: Synthetic Archive, ru: Синтетический архив}\n"
         "description: {en: A generated archive for benchmarks., ru: Архив для замеров.}\n"
         "base_url: https://bench.example.org\nlanguages: [en, ru]\ntimezone: Europe/Moscow\nfeed_length: 50\n"
-        "press_contact:\n  name: {en: The Press Office, ru: Пресс-служба}\n  phones: [\"+7 495-000-00-00\"]\n",
-        encoding="utf-8")
+        'press_contact:\n  name: {en: The Press Office, ru: Пресс-служба}\n  phones: ["+7 495-000-00-00"]\n',
+        encoding="utf-8",
+    )
     lines = []
     for p in officials:
-        lines += [f"{p.id}:", f"  name: {{en: {p.en}, ru: {p.ru}}}",
-                  "  roles:", "    - {title: {en: Representative, ru: Представитель}, from: 2005-01-01}"]
+        lines += [
+            f"{p.id}:",
+            f"  name: {{en: {p.en}, ru: {p.ru}}}",
+            "  roles:",
+            "    - {title: {en: Representative, ru: Представитель}, from: 2005-01-01}",
+        ]
     (content / "officials.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     lines = []
     for o in organizations:
-        lines += [f"{o.id}:", f"  short: {{en: ORG{o.id[-2:]}, ru: ОРГ{o.id[-2:]}}}",
-                  f"  name: {{en: {o.en}, ru: {o.ru}}}"]
+        lines += [
+            f"{o.id}:",
+            f"  short: {{en: ORG{o.id[-2:]}, ru: ОРГ{o.id[-2:]}}}",
+            f"  name: {{en: {o.en}, ru: {o.ru}}}",
+        ]
     (content / "organizations.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     for sid, en, ru in SECTIONS:
         folder = content / sid
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "_index.md").write_text(f"---\ntitle: {en}\ndescription: {en} of the archive.\n---\n",
-                                          encoding="utf-8")
-        (folder / "_index.ru.md").write_text(f"---\ntitle: {ru}\ndescription: {ru} архива.\n---\n",
-                                             encoding="utf-8")
+        (folder / "_index.md").write_text(
+            f"---\ntitle: {en}\ndescription: {en} of the archive.\n---\n", encoding="utf-8"
+        )
+        (folder / "_index.ru.md").write_text(f"---\ntitle: {ru}\ndescription: {ru} архива.\n---\n", encoding="utf-8")
 
 
-def item_text(title: str, when: datetime, officials: list[str], organizations: list[str], text: str,
-              summary: str = "") -> str:
+def item_text(
+    title: str, when: datetime, officials: list[str], organizations: list[str], text: str, summary: str = ""
+) -> str:
     """Format one item file: front matter and body."""
     head = [f'title: "{title}"', f"date: {when:%Y-%m-%d %H:%M}"]
     if officials:
@@ -199,17 +292,32 @@ def generate(content: Path, n: int, seed: int = 1) -> list[Path]:
         stem = f"{when:%Y-%m-%d}-{i + 1:06d}"
         path = content / section / f"{when:%Y}" / f"{stem}.md"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(item_text(title, when, [p.id if j % 2 else p.en for j, p in enumerate(people)],
-                                  [o.id for o in orgs], body(rng, words, [p.en for p in people] or ["The Secretary"]),
-                                  summary), encoding="utf-8")
+        path.write_text(
+            item_text(
+                title,
+                when,
+                [p.id if j % 2 else p.en for j, p in enumerate(people)],
+                [o.id for o in orgs],
+                body(rng, words, [p.en for p in people] or ["The Secretary"]),
+                summary,
+            ),
+            encoding="utf-8",
+        )
         paths.append(path)
         if i in translated:
             ru_words = [*WORDS_RU, *(p.ru.split()[1] for p in people)]
             ru_title = f"{sentence(rng, ru_words, rng.randint(5, 10)).rstrip('.')} {i + 1}"
             ru_path = path.with_name(f"{stem}.ru.md")
-            ru_path.write_text(item_text(ru_title, when, [p.ru for p in people], [o.id for o in orgs],
-                                         body(rng, ru_words, [p.ru for p in people] or ["Секретарь"])),
-                               encoding="utf-8")
+            ru_path.write_text(
+                item_text(
+                    ru_title,
+                    when,
+                    [p.ru for p in people],
+                    [o.id for o in orgs],
+                    body(rng, ru_words, [p.ru for p in people] or ["Секретарь"]),
+                ),
+                encoding="utf-8",
+            )
             paths.append(ru_path)
     return paths
 
@@ -220,8 +328,9 @@ def new_item(content: Path, number: int, when: datetime) -> Path:
     path = content / SECTIONS[0][0] / f"{when:%Y}" / f"{when:%Y-%m-%d}-new-{number}.md"
     path.parent.mkdir(parents=True, exist_ok=True)
     title = f"{sentence(rng, WORDS_EN, 8).rstrip('.')} new {number}"
-    path.write_text(item_text(title, when, [], ["org-01"], body(rng, list(WORDS_EN), ["The Secretary"])),
-                    encoding="utf-8")
+    path.write_text(
+        item_text(title, when, [], ["org-01"], body(rng, list(WORDS_EN), ["The Secretary"])), encoding="utf-8"
+    )
     return path
 
 

@@ -39,6 +39,7 @@ class Stopped(Exception):
 @contextmanager
 def cap(seconds: float) -> Iterator[None]:
     """Stop the body of the `with` after `seconds` (CPython's regex engine checks signals too)."""
+
     def stop(signum: int, frame: object) -> None:
         raise Stopped
 
@@ -73,10 +74,66 @@ def nested(prefix: Callable[[int], str], size: int) -> str:
     return "\n".join(out)
 
 
-RUNS = ("[", "]", "(", ")", "](", "![", "<", ">", "&", "*", "_", "`", "~", "\\", "[^", "<!--", "http://", "|",
-        "-", "#", "=", "{:", "*[", "[a](", "[a]", "[a][", "<a", "&#", "**", "__", "``", "~~~", "<div>", "-->",
-        "[[", "]]", "((", "))", ":", "^", "!", "'", '"', "<http://", "[^a]", "{", "}", "]:", "*a", "_a", "`a",
-        "\\[", "&amp;", "<b>", "</b>", "<i>x", "< ", "> ")
+RUNS = (
+    "[",
+    "]",
+    "(",
+    ")",
+    "](",
+    "![",
+    "<",
+    ">",
+    "&",
+    "*",
+    "_",
+    "`",
+    "~",
+    "\\",
+    "[^",
+    "<!--",
+    "http://",
+    "|",
+    "-",
+    "#",
+    "=",
+    "{:",
+    "*[",
+    "[a](",
+    "[a]",
+    "[a][",
+    "<a",
+    "&#",
+    "**",
+    "__",
+    "``",
+    "~~~",
+    "<div>",
+    "-->",
+    "[[",
+    "]]",
+    "((",
+    "))",
+    ":",
+    "^",
+    "!",
+    "'",
+    '"',
+    "<http://",
+    "[^a]",
+    "{",
+    "}",
+    "]:",
+    "*a",
+    "_a",
+    "`a",
+    "\\[",
+    "&amp;",
+    "<b>",
+    "</b>",
+    "<i>x",
+    "< ",
+    "> ",
+)
 
 
 def shapes() -> dict[str, Callable[[int], str]]:
@@ -89,88 +146,95 @@ def shapes() -> dict[str, Callable[[int], str]]:
         found[f"{run!r} lines"] = lambda n, r=run: lines(r, n)
         found[f"{run!r} + words, lines"] = lambda n, r=run: lines(r + " word ", n)
         found[f"{run!r} paragraphs"] = lambda n, r=run: lines(r, n).replace("\n", "\n\n")
-    found.update({
-        "list nesting (2 spaces)": lambda n: nested(lambda d: "  " * d + "- ", n),
-        "list nesting (4 spaces)": lambda n: nested(lambda d: "    " * d + "- ", n),
-        "ordered list nesting": lambda n: nested(lambda d: "    " * d + "1. ", n),
-        "list markers on one line": lambda n: fill("- ", n) + "x",
-        "list markers '* ' on one line": lambda n: fill("* ", n) + "x",
-        "ordered markers on one line": lambda n: fill("1. ", n) + "x",
-        "quote nesting on one line": lambda n: fill(">", n) + " x",
-        "quote nesting '> ' on one line": lambda n: fill("> ", n) + "x",
-        "quote nesting by lines": lambda n: nested(lambda d: ">" * (d + 1) + " ", n),
-        "quote and list nesting": lambda n: nested(lambda d: "> - " * (d + 1), n),
-        "list in quote on one line": lambda n: fill("> - ", n) + "x",
-        "indentation nesting": lambda n: nested(lambda d: " " * d, n),
-        "indented code": lambda n: lines("    code line", n),
-        "many short lines": lambda n: lines("a", n, 1),
-        "blank lines": lambda n: "a" + "\n" * n + "b",
-        "long single word": lambda n: fill("a", n),
-        "words": lambda n: fill(WORDS, n),
-        "paragraphs of words": lambda n: lines(WORDS, n, 400).replace("\n", "\n\n"),
-        "table, many columns": lambda n: "\n".join(["|" + "a|" * (n // 6), "|" + "-|" * (n // 6),
-                                                     "|" + "b|" * (n // 6)]),
-        "table, many rows": lambda n: "| a | b |\n| - | - |\n" + lines("| c | d |", n, 9),
-        "footnote definitions": lambda n: "".join(f"t[^{i}]\n" for i in range(n // 40))
-        + "\n" + "".join(f"[^{i}]: note {i}\n" for i in range(n // 40)),
-        "footnote refs, one definition": lambda n: fill("[^a]", n) + "\n\n[^a]: note\n",
-        "footnote refs to one, lines": lambda n: lines("x[^a] ", n) + "\n\n[^a]: note\n",
-        "footnote nesting": lambda n: nested(lambda d: "    " * d + f"[^{d}]: ", n),
-        "abbreviations": lambda n: "".join(f"*[AB{i}]: abbr {i}\n" for i in range(n // 40))
-        + "\n" + fill("AB1 AB2 word ", n // 2),
-        "one abbreviation, many uses": lambda n: "*[AB]: abbr\n\n" + fill("AB ", n),
-        "attribute lists": lambda n: lines("word {: .c #i }", n),
-        "headings, same text": lambda n: lines("# Heading", n, 1),
-        "headings, distinct": lambda n: "\n".join(f"## Heading {i}" for i in range(n // 16)),
-        "headings '#' run": lambda n: fill("#", n) + " x",
-        "setext headings": lambda n: "\n".join(["Title", "==="] * (n // 10)),
-        "setext underline run": lambda n: "Title\n" + fill("=", n),
-        "html blocks": lambda n: lines("<div>x</div>", n, 1).replace("\n", "\n\n"),
-        "html open blocks": lambda n: lines("<div>", n, 1),
-        "html nested blocks": lambda n: fill("<div>", n // 2) + fill("</div>", n // 2),
-        "html blocks markdown=1": lambda n: lines('<div markdown="1">', n, 1),
-        "html comment open": lambda n: "<!--\n" + lines("x", n),
-        "fenced code": lambda n: lines("```\ncode\n```", n, 1),
-        "fenced open": lambda n: "```\n" + lines("code", n),
-        "fence markers": lambda n: lines("```", n, 1),
-        "definition lists": lambda n: lines("term\n: definition\n", n, 1),
-        "reference definitions": lambda n: "".join(f"[r{i}]: http://x/{i}\n" for i in range(n // 24)),
-        "reference links": lambda n: fill("[a][r] ", n) + "\n\n[r]: http://x/\n",
-        "links": lambda n: fill("[a](http://x/) ", n),
-        "nested brackets": lambda n: fill("[", n // 2) + fill("]", n // 2),
-        "nested parens in link": lambda n: "[a](" + fill("(", n // 2) + fill(")", n // 2) + ")",
-        "nested emphasis": lambda n: fill("*a ", n // 2) + fill(" b*", n // 2),
-        "unclosed code spans": lambda n: fill("`a ", n),
-        "tocs": lambda n: lines("[TOC]", n, 1).replace("\n", "\n\n"),
-        "tiny paragraphs": lambda n: fill("a\n\n", n),
-        "tiny list items": lambda n: fill("- a\n", n),
-        "tiny quote lines": lambda n: fill("> a\n", n),
-        "tiny table": lambda n: "|a|b|\n|-|-|\n" + fill("|a|b|\n", n),
-        "headings in one block": lambda n: fill("# a\n", n),
-        "rules in one block": lambda n: fill("a\n***\n", n),
-        "definitions in one block": lambda n: fill("term\n: definition\n", n),
-        "footnote definitions in one block": lambda n: "".join(f"[^{i}]: n\n" for i in range(n // 8)),
-        "abbreviation definitions in one block": lambda n: "".join(f"*[A{i}]: a\n" for i in range(n // 10)),
-        "code and text alternating": lambda n: fill("    code\ntext\n", n),
-        "quote and text alternating": lambda n: fill("> quote\ntext\n", n),
-        "html and text alternating": lambda n: fill("<div>x</div>\ntext\n", n),
-        "unclosed fences, distinct": lambda n: "\n".join("`" * (3 + i) for i in range(int((2 * n) ** 0.5))),
-        "unclosed fences, two kinds": lambda n: fill("```\n~~~~\n", n // 2) + fill("x\n", n // 2),
-        "tag with a quoted >": lambda n: fill("<a b='>' ", n),
-        "tags left open": lambda n: fill("<b>x ", n),
-        "spans left open": lambda n: fill("<span>x ", n),
-        "inline html, closed": lambda n: fill("<b>x</b> ", n),
-        "strong and emphasis nesting": lambda n: fill("***a ", n // 2) + fill(" b***", n // 2),
-        "links in link text": lambda n: fill("[", n // 4) + "a" + fill("](x)", n // 4 * 3),
-        "images in links": lambda n: fill("[![a](b)](c) ", n),
-        "autolinks": lambda n: fill("<http://x.org/> ", n),
-        "emails": lambda n: fill("<a@b.org> ", n),
-        "entities": lambda n: fill("&amp; &#169; &#x41; ", n),
-        "line breaks": lambda n: fill("a  \n", n),
-        "hard-wrapped paragraph": lambda n: lines(WORDS, n, 72),
-        "code spans": lambda n: fill("`a` ", n),
-        "escaped characters": lambda n: fill("\\* ", n),
-    })
+    found.update(
+        {
+            "list nesting (2 spaces)": lambda n: nested(lambda d: "  " * d + "- ", n),
+            "list nesting (4 spaces)": lambda n: nested(lambda d: "    " * d + "- ", n),
+            "ordered list nesting": lambda n: nested(lambda d: "    " * d + "1. ", n),
+            "list markers on one line": lambda n: fill("- ", n) + "x",
+            "list markers '* ' on one line": lambda n: fill("* ", n) + "x",
+            "ordered markers on one line": lambda n: fill("1. ", n) + "x",
+            "quote nesting on one line": lambda n: fill(">", n) + " x",
+            "quote nesting '> ' on one line": lambda n: fill("> ", n) + "x",
+            "quote nesting by lines": lambda n: nested(lambda d: ">" * (d + 1) + " ", n),
+            "quote and list nesting": lambda n: nested(lambda d: "> - " * (d + 1), n),
+            "list in quote on one line": lambda n: fill("> - ", n) + "x",
+            "indentation nesting": lambda n: nested(lambda d: " " * d, n),
+            "indented code": lambda n: lines("    code line", n),
+            "many short lines": lambda n: lines("a", n, 1),
+            "blank lines": lambda n: "a" + "\n" * n + "b",
+            "long single word": lambda n: fill("a", n),
+            "words": lambda n: fill(WORDS, n),
+            "paragraphs of words": lambda n: lines(WORDS, n, 400).replace("\n", "\n\n"),
+            "table, many columns": lambda n: "\n".join(
+                ["|" + "a|" * (n // 6), "|" + "-|" * (n // 6), "|" + "b|" * (n // 6)]
+            ),
+            "table, many rows": lambda n: "| a | b |\n| - | - |\n" + lines("| c | d |", n, 9),
+            "footnote definitions": lambda n: (
+                "".join(f"t[^{i}]\n" for i in range(n // 40))
+                + "\n"
+                + "".join(f"[^{i}]: note {i}\n" for i in range(n // 40))
+            ),
+            "footnote refs, one definition": lambda n: fill("[^a]", n) + "\n\n[^a]: note\n",
+            "footnote refs to one, lines": lambda n: lines("x[^a] ", n) + "\n\n[^a]: note\n",
+            "footnote nesting": lambda n: nested(lambda d: "    " * d + f"[^{d}]: ", n),
+            "abbreviations": lambda n: (
+                "".join(f"*[AB{i}]: abbr {i}\n" for i in range(n // 40)) + "\n" + fill("AB1 AB2 word ", n // 2)
+            ),
+            "one abbreviation, many uses": lambda n: "*[AB]: abbr\n\n" + fill("AB ", n),
+            "attribute lists": lambda n: lines("word {: .c #i }", n),
+            "headings, same text": lambda n: lines("# Heading", n, 1),
+            "headings, distinct": lambda n: "\n".join(f"## Heading {i}" for i in range(n // 16)),
+            "headings '#' run": lambda n: fill("#", n) + " x",
+            "setext headings": lambda n: "\n".join(["Title", "==="] * (n // 10)),
+            "setext underline run": lambda n: "Title\n" + fill("=", n),
+            "html blocks": lambda n: lines("<div>x</div>", n, 1).replace("\n", "\n\n"),
+            "html open blocks": lambda n: lines("<div>", n, 1),
+            "html nested blocks": lambda n: fill("<div>", n // 2) + fill("</div>", n // 2),
+            "html blocks markdown=1": lambda n: lines('<div markdown="1">', n, 1),
+            "html comment open": lambda n: "<!--\n" + lines("x", n),
+            "fenced code": lambda n: lines("```\ncode\n```", n, 1),
+            "fenced open": lambda n: "```\n" + lines("code", n),
+            "fence markers": lambda n: lines("```", n, 1),
+            "definition lists": lambda n: lines("term\n: definition\n", n, 1),
+            "reference definitions": lambda n: "".join(f"[r{i}]: http://x/{i}\n" for i in range(n // 24)),
+            "reference links": lambda n: fill("[a][r] ", n) + "\n\n[r]: http://x/\n",
+            "links": lambda n: fill("[a](http://x/) ", n),
+            "nested brackets": lambda n: fill("[", n // 2) + fill("]", n // 2),
+            "nested parens in link": lambda n: "[a](" + fill("(", n // 2) + fill(")", n // 2) + ")",
+            "nested emphasis": lambda n: fill("*a ", n // 2) + fill(" b*", n // 2),
+            "unclosed code spans": lambda n: fill("`a ", n),
+            "tocs": lambda n: lines("[TOC]", n, 1).replace("\n", "\n\n"),
+            "tiny paragraphs": lambda n: fill("a\n\n", n),
+            "tiny list items": lambda n: fill("- a\n", n),
+            "tiny quote lines": lambda n: fill("> a\n", n),
+            "tiny table": lambda n: "|a|b|\n|-|-|\n" + fill("|a|b|\n", n),
+            "headings in one block": lambda n: fill("# a\n", n),
+            "rules in one block": lambda n: fill("a\n***\n", n),
+            "definitions in one block": lambda n: fill("term\n: definition\n", n),
+            "footnote definitions in one block": lambda n: "".join(f"[^{i}]: n\n" for i in range(n // 8)),
+            "abbreviation definitions in one block": lambda n: "".join(f"*[A{i}]: a\n" for i in range(n // 10)),
+            "code and text alternating": lambda n: fill("    code\ntext\n", n),
+            "quote and text alternating": lambda n: fill("> quote\ntext\n", n),
+            "html and text alternating": lambda n: fill("<div>x</div>\ntext\n", n),
+            "unclosed fences, distinct": lambda n: "\n".join("`" * (3 + i) for i in range(int((2 * n) ** 0.5))),
+            "unclosed fences, two kinds": lambda n: fill("```\n~~~~\n", n // 2) + fill("x\n", n // 2),
+            "tag with a quoted >": lambda n: fill("<a b='>' ", n),
+            "tags left open": lambda n: fill("<b>x ", n),
+            "spans left open": lambda n: fill("<span>x ", n),
+            "inline html, closed": lambda n: fill("<b>x</b> ", n),
+            "strong and emphasis nesting": lambda n: fill("***a ", n // 2) + fill(" b***", n // 2),
+            "links in link text": lambda n: fill("[", n // 4) + "a" + fill("](x)", n // 4 * 3),
+            "images in links": lambda n: fill("[![a](b)](c) ", n),
+            "autolinks": lambda n: fill("<http://x.org/> ", n),
+            "emails": lambda n: fill("<a@b.org> ", n),
+            "entities": lambda n: fill("&amp; &#169; &#x41; ", n),
+            "line breaks": lambda n: fill("a  \n", n),
+            "hard-wrapped paragraph": lambda n: lines(WORDS, n, 72),
+            "code spans": lambda n: fill("`a` ", n),
+            "escaped characters": lambda n: fill("\\* ", n),
+        }
+    )
     return found
 
 
@@ -186,29 +250,35 @@ def markdown_stage() -> Callable[[str], str]:
         except MarkupError:
             return "refused in conversion"
         return ""
+
     return run
 
 
 def check_stage() -> Callable[[str], str]:
     """Return check's prose scan of a body (counting its words), as the long-item warning runs it."""
+
     def run(text: str) -> str:
         Body(tuple(text.split("\n")), 1, {}).words  # noqa: B018
         return ""
+
     return run
 
 
 def bounds_stage() -> Callable[[str], str]:
     """Return the pre-check alone."""
+
     def run(text: str) -> str:
         return "refused" if bounds.body_problems(text, "body.md", 1) else ""
+
     return run
 
 
 STAGES = {"markdown": markdown_stage, "check": check_stage, "bounds": bounds_stage}
 
 
-def measure(stage: Callable[[str], str], make: Callable[[int], str], sizes: tuple[int, ...],
-            limit: float) -> list[tuple[int, float | None, str]]:
+def measure(
+    stage: Callable[[str], str], make: Callable[[int], str], sizes: tuple[int, ...], limit: float
+) -> list[tuple[int, float | None, str]]:
     """Time the stage on the shape at each size; stop after the first run over the cap."""
     results: list[tuple[int, float | None, str]] = []
     for size in sizes:
@@ -254,13 +324,17 @@ def main() -> None:
             continue
         results = measure(stage, make, sizes, args.cap)
         growth = exponent(results, args.cap)
-        cells = " ".join(f"{n // 1024:>5}K:" + (f">{args.cap:.0f}s" if t is None else f"{t:7.3f}")
-                         + (f"({note})" if note else "") for n, t, note in results)
+        cells = " ".join(
+            f"{n // 1024:>5}K:" + (f">{args.cap:.0f}s" if t is None else f"{t:7.3f}") + (f"({note})" if note else "")
+            for n, t, note in results
+        )
         flag = growth is not None and growth > 1.4 and (results[-1][1] or args.cap) > 0.2
         if flag or any(note == "RecursionError" for _, _, note in results):
             worst.append(name)
-        print(f"{name:42} {cells}  growth {'' if growth is None else f'{growth:.2f}'}"
-              f"{'  SUPER-LINEAR' if flag else ''}", flush=True)
+        print(
+            f"{name:42} {cells}  growth {'' if growth is None else f'{growth:.2f}'}{'  SUPER-LINEAR' if flag else ''}",
+            flush=True,
+        )
     print("\nsuper-linear or crashing:", ", ".join(worst) or "none")
 
 

@@ -39,12 +39,20 @@ from csto_site.output.photos import SETTINGS, variant_widths
 
 PORTRAIT = 6  # EXIF orientation: stored on its side, shown turned 90° clockwise
 # The settings the quality table compares: each format's quality around csto_site's, and the effort.
-QUALITIES = (("AVIF", {"quality": 50, "speed": 9}), ("AVIF", {"quality": 60, "speed": 9}),
-             ("AVIF", {"quality": 70, "speed": 9}), ("AVIF", {"quality": 60, "speed": 6}),
-             ("WEBP", {"quality": 75, "method": 5}), ("WEBP", {"quality": 80, "method": 5}),
-             ("WEBP", {"quality": 85, "method": 5}), ("WEBP", {"quality": 80, "method": 4}),
-             ("WEBP", {"quality": 80, "method": 6}),
-             ("JPEG", {"quality": 65}), ("JPEG", {"quality": 70}), ("JPEG", {"quality": 80}))
+QUALITIES = (
+    ("AVIF", {"quality": 50, "speed": 9}),
+    ("AVIF", {"quality": 60, "speed": 9}),
+    ("AVIF", {"quality": 70, "speed": 9}),
+    ("AVIF", {"quality": 60, "speed": 6}),
+    ("WEBP", {"quality": 75, "method": 5}),
+    ("WEBP", {"quality": 80, "method": 5}),
+    ("WEBP", {"quality": 85, "method": 5}),
+    ("WEBP", {"quality": 80, "method": 4}),
+    ("WEBP", {"quality": 80, "method": 6}),
+    ("JPEG", {"quality": 65}),
+    ("JPEG", {"quality": 70}),
+    ("JPEG", {"quality": 80}),
+)
 
 
 def texture(width: int, height: int) -> Image.Image:
@@ -65,8 +73,14 @@ def draw_photo(width: int, height: int, seed: int) -> Image.Image:
     """Draw a photo-like scene: gradients and soft shapes at a quarter size, scaled up, half of it textured."""
     rnd = random.Random(seed)
     small = (max(1, width // 4), max(1, height // 4))
-    bands = [Image.blend(Image.linear_gradient("L").rotate(rnd.uniform(0, 360)).resize(small),
-                         Image.radial_gradient("L").resize(small), rnd.uniform(0.2, 0.6)) for _ in range(3)]
+    bands = [
+        Image.blend(
+            Image.linear_gradient("L").rotate(rnd.uniform(0, 360)).resize(small),
+            Image.radial_gradient("L").resize(small),
+            rnd.uniform(0.2, 0.6),
+        )
+        for _ in range(3)
+    ]
     scene = Image.merge("RGB", bands)
     # Where the texture shows: in about half of the picture, like faces and clothes against walls and sky.
     mask = Image.new("L", small, 0)
@@ -91,9 +105,11 @@ def camera_jpeg(image: Image.Image, orientation: int = 1) -> bytes:
     exif[0x0132] = "2024:07:25 10:30:00"
     gps = exif.get_ifd(0x8825)
     gps.update({1: "N", 2: (55.0, 45.0, 21.0), 3: "E", 4: (37.0, 37.0, 4.0)})
-    xmp = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
-           b'<rdf:Description xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:GPSLatitude="55,45.35N"/>'
-           b"</rdf:RDF></x:xmpmeta>")
+    xmp = (
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        b'<rdf:Description xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:GPSLatitude="55,45.35N"/>'
+        b"</rdf:RDF></x:xmpmeta>"
+    )
     out = io.BytesIO()
     image.save(out, "JPEG", quality=92, exif=exif, xmp=xmp, comment=b"Bench photo, near 55.756 N 37.617 E")
     return out.getvalue()
@@ -125,15 +141,18 @@ def pyvips_variants(data: bytes) -> list[bytes]:
 
     header = pyvips.Image.new_from_buffer(data, "", access="sequential", autorotate=True)
     widths = variant_widths(header.width, SETTINGS.widths)
-    largest = pyvips.Image.thumbnail_buffer(data, widths[-1], height=10**6, size="down",
-                                            export_profile="srgb").copy_memory()
+    largest = pyvips.Image.thumbnail_buffer(
+        data, widths[-1], height=10**6, size="down", export_profile="srgb"
+    ).copy_memory()
     s = SETTINGS
     made = []
     for width in widths:
         picture = largest if width == largest.width else largest.resize(width / largest.width, kernel="lanczos3")
-        made += [picture.heifsave_buffer(Q=s.avif_quality, effort=9 - s.avif_speed, compression="av1", keep=0),
-                 picture.webpsave_buffer(Q=s.webp_quality, effort=s.webp_method, keep=0),
-                 picture.jpegsave_buffer(Q=s.jpeg_quality, optimize_coding=True, interlace=True, keep=0)]
+        made += [
+            picture.heifsave_buffer(Q=s.avif_quality, effort=9 - s.avif_speed, compression="av1", keep=0),
+            picture.webpsave_buffer(Q=s.webp_quality, effort=s.webp_method, keep=0),
+            picture.jpegsave_buffer(Q=s.jpeg_quality, optimize_coding=True, interlace=True, keep=0),
+        ]
     return made
 
 
@@ -148,8 +167,18 @@ def child(library: str, path: Path) -> None:
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_SELF)
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-    print(json.dumps({"wall": wall, "cpu": cpu, "rss_mib": peak_rss() / 1024, "bytes": sum(map(len, outputs)),
-                      "count": len(outputs), "digest": hashlib.sha256(b"".join(outputs)).hexdigest()}))
+    print(
+        json.dumps(
+            {
+                "wall": wall,
+                "cpu": cpu,
+                "rss_mib": peak_rss() / 1024,
+                "bytes": sum(map(len, outputs)),
+                "count": len(outputs),
+                "digest": hashlib.sha256(b"".join(outputs)).hexdigest(),
+            }
+        )
+    )
 
 
 def peak_rss() -> int:
@@ -169,14 +198,24 @@ def measure(library: str, path: Path, runs: int) -> dict[str, float | str | bool
     """Run the child `runs` times; return the medians and whether every run made the same bytes."""
     results = []
     for _ in range(runs):
-        done = subprocess.run([sys.executable, __file__, "--child", library, str(path)], capture_output=True,
-                              text=True, check=False, env={**os.environ, "VIPS_CONCURRENCY": "1"})
+        done = subprocess.run(
+            [sys.executable, __file__, "--child", library, str(path)],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "VIPS_CONCURRENCY": "1"},
+        )
         if done.returncode:
             return done.stderr.strip().splitlines()[-1]
         results.append(json.loads(done.stdout))
-    return {"wall": statistics.median(r["wall"] for r in results), "cpu": statistics.median(r["cpu"] for r in results),
-            "rss_mib": max(r["rss_mib"] for r in results), "bytes": results[0]["bytes"],
-            "count": results[0]["count"], "same": len({r["digest"] for r in results}) == 1}
+    return {
+        "wall": statistics.median(r["wall"] for r in results),
+        "cpu": statistics.median(r["cpu"] for r in results),
+        "rss_mib": max(r["rss_mib"] for r in results),
+        "bytes": results[0]["bytes"],
+        "count": results[0]["count"],
+        "same": len({r["digest"] for r in results}) == 1,
+    }
 
 
 def quality_rows(path: Path) -> list[str]:
@@ -186,8 +225,9 @@ def quality_rows(path: Path) -> list[str]:
     source = Image.open(path)
     widths = variant_widths(source.width, SETTINGS.widths)
     source.draft("RGB", (widths[-1], 1))  # decoded at the smallest scale above the widest variant, as csto_site does
-    pictures = {w: source.resize((w, round(source.height * w / source.width)), Image.Resampling.LANCZOS)
-                for w in widths}
+    pictures = {
+        w: source.resize((w, round(source.height * w / source.width)), Image.Resampling.LANCZOS) for w in widths
+    }
     scored = min(widths, key=lambda w: abs(w - 1200))  # the og:image width, or the nearest a small photo has
     reference = io.BytesIO()
     pictures[scored].save(reference, "PNG")
@@ -223,8 +263,10 @@ def main() -> None:
     width, height = map(int, args.size.split("x"))
     with tempfile.TemporaryDirectory() as folder:
         photos = make_photos(Path(folder), width, height)
-        print(f"{width}×{height} JPEG, {photos['landscape'].stat().st_size / 1e6:.1f} MB; widths "
-              f"{', '.join(map(str, SETTINGS.widths))}; AVIF, WebP, JPEG; one thread (VIPS_CONCURRENCY=1)\n")
+        print(
+            f"{width}×{height} JPEG, {photos['landscape'].stat().st_size / 1e6:.1f} MB; widths "
+            f"{', '.join(map(str, SETTINGS.widths))}; AVIF, WebP, JPEG; one thread (VIPS_CONCURRENCY=1)\n"
+        )
         print("| library | photo | CPU | wall | peak RSS | variants | bytes | same bytes twice |")
         print("| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |")
         for library in ("pillow", "pyvips"):
@@ -233,13 +275,17 @@ def main() -> None:
                 if isinstance(m, str):
                     print(f"| {library} | {label} | not measured: {m} |")
                     continue
-                print(f"| {library} | {label} | {m['cpu']:.2f} s | {m['wall']:.2f} s | {m['rss_mib']:.0f} MiB "
-                      f"| {m['count']} | {m['bytes'] / 1000:.0f} KB | {'yes' if m['same'] else 'NO'} |")
+                print(
+                    f"| {library} | {label} | {m['cpu']:.2f} s | {m['wall']:.2f} s | {m['rss_mib']:.0f} MiB "
+                    f"| {m['count']} | {m['bytes'] / 1000:.0f} KB | {'yes' if m['same'] else 'NO'} |"
+                )
         if importlib.util.find_spec("ssimulacra2") is None:
             print("\nThe quality table needs ssimulacra2: pip install -e '.[bench]'")
             return
-        print("\nPillow: bytes of the variants against quality (SSIMULACRA2 of the 1200 px variant; 70 is high quality,"
-              " 90 visually lossless), one thread\n")
+        print(
+            "\nPillow: bytes of the variants against quality (SSIMULACRA2 of the 1200 px variant; 70 is high quality,"
+            " 90 visually lossless), one thread\n"
+        )
         print("| format | setting | bytes of all widths | SSIMULACRA2 at 1200 px | CPU |")
         print("| --- | --- | ---: | ---: | ---: |")
         print("\n".join(quality_rows(photos["landscape"])))

@@ -85,8 +85,11 @@ def timed(command: Sequence[str], cwd: Path | None = None) -> Run:
 
 def compile_bytecode() -> None:
     """Write the program's .pyc files, as installing it would (see the module docstring)."""
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "src" / "csto_site")], check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(ROOT / "src" / "csto_site")],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def remove(*paths: Path) -> None:
@@ -141,9 +144,23 @@ class Bench:
     def csto(self) -> Row:
         """Time csto-site in every scenario."""
         out, cache = self.work / "public", self.work / ".csto-cache"
-        command = [sys.executable, str(ROOT / "build.py"), "build", "--content", str(self.content), "--out", str(out),
-                   "--templates", str(self.templates), "--static", str(ROOT / "static"), "--cache", str(cache),
-                   "--quiet", *(() if self.search else ("--no-search",))]
+        command = [
+            sys.executable,
+            str(ROOT / "build.py"),
+            "build",
+            "--content",
+            str(self.content),
+            "--out",
+            str(out),
+            "--templates",
+            str(self.templates),
+            "--static",
+            str(ROOT / "static"),
+            "--cache",
+            str(cache),
+            "--quiet",
+            *(() if self.search else ("--no-search",)),
+        ]
         row = Row("csto-site" + (" (with search)" if self.search else ""), self.n)
 
         def clean() -> None:
@@ -159,18 +176,35 @@ class Bench:
 
     def serve(self, out: Path, cache: Path) -> list[Run]:
         """Time one-item rebuilds inside one long-running process (bench/serve.py), as csto-site serve does."""
-        command = [sys.executable, str(Path(__file__).with_name("serve.py")), str(self.content), str(out),
-                   str(self.templates), str(ROOT / "static"), str(cache), "--first", str(self.added + 1),
-                   "--runs", str(self.runs), *(("--search",) if self.search else ())]
-        done = subprocess.run(command, capture_output=True, text=True, check=False,
-                              env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+        command = [
+            sys.executable,
+            str(Path(__file__).with_name("serve.py")),
+            str(self.content),
+            str(out),
+            str(self.templates),
+            str(ROOT / "static"),
+            str(cache),
+            "--first",
+            str(self.added + 1),
+            "--runs",
+            str(self.runs),
+            *(("--search",) if self.search else ()),
+        ]
+        done = subprocess.run(
+            command, capture_output=True, text=True, check=False, env={**os.environ, "PYTHONPATH": str(ROOT / "src")}
+        )
         if done.returncode != 0:
             raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr}")
         self.added += self.runs + 1
         return [Run(float(seconds), int(peak)) for seconds, peak in (line.split() for line in done.stdout.splitlines())]
 
-    def repeat(self, command: Sequence[str], before: Callable[[], object] | None = None,
-               before_run: Callable[[int], object] | None = None, cwd: Path | None = None) -> list[Run]:
+    def repeat(
+        self,
+        command: Sequence[str],
+        before: Callable[[], object] | None = None,
+        before_run: Callable[[int], object] | None = None,
+        cwd: Path | None = None,
+    ) -> list[Run]:
         """Run a command `runs` times, preparing each run."""
         runs = []
         for run in range(self.runs):
@@ -206,8 +240,16 @@ class Bench:
         project = self.work / "pelican"
         to_pelican(self.content, project)
         out = project / "output"
-        base = ["pelican", str(project / "content"), "--output", str(out), "--settings",
-                str(project / "pelicanconf.py"), "--quiet", "--extra-settings"]
+        base = [
+            "pelican",
+            str(project / "content"),
+            "--output",
+            str(out),
+            "--settings",
+            str(project / "pelicanconf.py"),
+            "--quiet",
+            "--extra-settings",
+        ]
         cold = [*base, "CACHE_CONTENT=false", "LOAD_CONTENT_CACHE=false"]
         warm = [*base, "CACHE_CONTENT=true", "LOAD_CONTENT_CACHE=true", f'CACHE_PATH="{project / "cache"}"']
         row = Row("Pelican", self.n)
@@ -237,8 +279,10 @@ def seconds(value: float | None) -> str:
 
 def table(rows: Sequence[Row]) -> str:
     """Format the results as a Markdown table with the ratios measured in the same run."""
-    lines = ["| N | tool | " + " | ".join(SCENARIOS) + " | peak memory |",
-             "| --- | --- | " + " | ".join("---:" for _ in SCENARIOS) + " | ---: |"]
+    lines = [
+        "| N | tool | " + " | ".join(SCENARIOS) + " | peak memory |",
+        "| --- | --- | " + " | ".join("---:" for _ in SCENARIOS) + " | ---: |",
+    ]
     for row in rows:
         cells = [seconds(row.median(s)) for s in SCENARIOS]
         lines.append(f"| {row.n:,} | {row.tool} | " + " | ".join(cells) + f" | {row.peak_mib():.0f} MiB |")
@@ -251,8 +295,10 @@ def table(rows: Sequence[Row]) -> str:
             clean, added = other.median("clean"), other.median("one new item")
             ratio_clean = (ours.median("clean") or 0) / clean if clean else 0
             ratio_added = added / (ours.median("one new item") or 1) if added else 0
-            lines.append(f"- N = {n:,}: clean build {ratio_clean:.2f}× {other.tool}'s time; "
-                         f"one new item {ratio_added:.1f}× faster than {other.tool}")
+            lines.append(
+                f"- N = {n:,}: clean build {ratio_clean:.2f}× {other.tool}'s time; "
+                f"one new item {ratio_added:.1f}× faster than {other.tool}"
+            )
     return "\n".join(lines)
 
 
@@ -264,8 +310,10 @@ def conditions() -> str:
             done = subprocess.run(command, capture_output=True, text=True, check=False)
             tools.append(f"{command[0]} {(done.stdout or done.stderr).split()[1 if command[0] == 'hugo' else 0]}")
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    return (f"{datetime.now():%Y-%m-%d %H:%M}, {platform.machine()}, {os.cpu_count()} cores, Python "
-            f"{platform.python_version()}, {', '.join(tools) or 'no Hugo, no Pelican'}; load average {load}")
+    return (
+        f"{datetime.now():%Y-%m-%d %H:%M}, {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, {', '.join(tools) or 'no Hugo, no Pelican'}; load average {load}"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -276,8 +324,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs per scenario, the median is shown (default 3)")
     parser.add_argument("--work", type=Path, default=ROOT / "bench" / "out", help="working folder (default bench/out)")
     parser.add_argument("--search", action="store_true", help="also build the search index (Hugo and Pelican do not)")
-    parser.add_argument("--only", choices=("csto-site", "hugo", "pelican"), action="append",
-                        help="run only these tools (repeatable)")
+    parser.add_argument(
+        "--only", choices=("csto-site", "hugo", "pelican"), action="append", help="run only these tools (repeatable)"
+    )
     args = parser.parse_args(argv)
     sizes = args.n or [1000, 10000]
     if args.large:

@@ -37,8 +37,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--search", action="store_true", help="also build the search index")
     args = parser.parse_args()
-    options = Options(content=args.content, out=args.out, templates=args.templates, static=args.static,
-                      cache=args.cache, search=args.search, reindex=False)
+    options = Options(
+        content=args.content,
+        out=args.out,
+        templates=args.templates,
+        static=args.static,
+        cache=args.cache,
+        search=args.search,
+        reindex=False,
+    )
     memo = Memo()
     added_item(args.content, args.first)
     build(options, datetime.now(UTC), memo=memo)

@@ -13,8 +13,12 @@ SITES = {"mini": MINI, "sample": SAMPLE}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--update-golden", action="store_true", default=False,
-                     help="rewrite tests/golden/ from the current output instead of comparing with it")
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite tests/golden/ from the current output instead of comparing with it",
+    )
 
 
 @dataclass(frozen=True)

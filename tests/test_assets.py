@@ -44,7 +44,8 @@ def test_a_required_asset_missing_from_static_is_a_problem_not_a_crash():
     with pytest.raises(ContentError) as caught:
         static_files(STATIC_FILES, ("style.css", "nav.js"))
     assert [(p.path, p.message) for p in caught.value.problems] == [
-        ("static/nav.js", "the templates need this file but the static folder has none")]
+        ("static/nav.js", "the templates need this file but the static folder has none")
+    ]
 
 
 def test_pages_reference_the_fingerprinted_files_the_build_writes(tmp_path):
@@ -65,7 +66,6 @@ def test_a_changed_stylesheet_gets_a_new_address_on_every_page(tmp_path):
         if source.is_file():
             (static / source.name).write_bytes(source.read_bytes())
     content = copy_fixture(tmp_path / "content")
-
 
     def stylesheet_link(out):
         build(Options(content=content, out=out, templates=TEMPLATES, static=static, cache=out.parent / ".cache"), NOW)

@@ -16,8 +16,13 @@ N = 24
 def bench(work: Path, *tools: str) -> str:
     """Run the benchmark for a few items and the given tools; return what it printed."""
     only = [arg for tool in tools for arg in ("--only", tool)]
-    done = subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "--n", str(N), "--runs", "1",
-                           "--work", str(work), *only], capture_output=True, text=True, timeout=600, check=False)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--n", str(N), "--runs", "1", "--work", str(work), *only],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 
@@ -51,18 +56,27 @@ def test_hugo_and_pelican_build_the_same_archive(tmp_path):
         assert f"{tool}'s time" in output
     archive = tmp_path / f"n{N}"
     for tool, output in (("hugo", "public"), ("pelican", "output")):
-        english = [p for p in (archive / tool / "content").rglob("*.md")
-                   if not p.name.startswith("_") and ".ru." not in p.name]
+        english = [
+            p for p in (archive / tool / "content").rglob("*.md") if not p.name.startswith("_") and ".ru." not in p.name
+        ]
         pages = list((archive / tool / output / "news").glob("*/*/*/*/index.html"))
         assert len(pages) == len(english) > N // 2, f"{tool}: every English item has its page"
 
 
 def test_the_floors_of_a_build_are_measured():
-    done = subprocess.run([sys.executable, str(ROOT / "bench" / "floors.py"), "--runs", "1", "--bodies", "3",
-                           "--files", "20"], capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "floors.py"), "--runs", "1", "--bodies", "3", "--files", "20"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
-    rows = {cells[0]: cells[1] for line in done.stdout.splitlines()[2:]
-            if len(cells := [c.strip() for c in line.strip("|").split("|")]) == 2}
+    rows = {
+        cells[0]: cells[1]
+        for line in done.stdout.splitlines()[2:]
+        if len(cells := [c.strip() for c in line.strip("|").split("|")]) == 2
+    }
     assert len(rows) == 5, done.stdout
     values = [float(value.split()[0]) for value in rows.values()]
     assert all(value > 0 for value in values), done.stdout

@@ -64,8 +64,9 @@ def test_check_leaves_the_build_cache_alone(mini_copy: Path, tmp_path: Path) -> 
     assert snapshot(cache) == before
 
 
-def test_check_of_a_fresh_checkout_creates_no_folder(mini_copy: Path, tmp_path: Path,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_of_a_fresh_checkout_creates_no_folder(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     before = snapshot(tmp_path)
 
     status = cli.main(cli_args("check", mini_copy, tmp_path / "public"))
@@ -85,16 +86,28 @@ def test_content_problems_exit_1(mini_copy: Path, tmp_path: Path, capsys: pytest
     assert not (tmp_path / "public").exists()
 
 
-def test_a_template_mistake_is_found_at_its_line(mini_copy: Path, tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_template_mistake_is_found_at_its_line(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     templates = Path(shutil.copytree(TEMPLATES, tmp_path / "templates"))
     item = templates / "item.html"
     text = item.read_text(encoding="utf-8")
     item.write_text(text.replace("<h1>{{ item.title }}</h1>", "<h1>{{ item.headline }}</h1>"), encoding="utf-8")
     line = text[: text.index("<h1>{{ item.title }}</h1>")].count("\n") + 1
 
-    status = cli.main(["check", "--content", str(mini_copy), "--templates", str(templates), "--static", str(STATIC),
-                       "--out", str(tmp_path / "public")])
+    status = cli.main(
+        [
+            "check",
+            "--content",
+            str(mini_copy),
+            "--templates",
+            str(templates),
+            "--static",
+            str(STATIC),
+            "--out",
+            str(tmp_path / "public"),
+        ]
+    )
 
     err = capsys.readouterr().err
     assert status == 1
@@ -111,8 +124,9 @@ def drawn(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return urls
 
 
-def test_after_a_build_check_draws_only_the_pages_whose_inputs_changed(mini_copy: Path, tmp_path: Path,
-                                                                        drawn: list[str]) -> None:
+def test_after_a_build_check_draws_only_the_pages_whose_inputs_changed(
+    mini_copy: Path, tmp_path: Path, drawn: list[str]
+) -> None:
     out = tmp_path / "public"
     build_into(mini_copy, out, search=False)
     every_page = len(drawn)
@@ -131,8 +145,9 @@ def test_after_a_build_check_draws_only_the_pages_whose_inputs_changed(mini_copy
 
 
 @pytest.mark.parametrize("damage", ["garbage", "unfinished build"])
-def test_a_manifest_check_cannot_trust_makes_it_draw_every_page(mini_copy: Path, tmp_path: Path, drawn: list[str],
-                                                               damage: str) -> None:
+def test_a_manifest_check_cannot_trust_makes_it_draw_every_page(
+    mini_copy: Path, tmp_path: Path, drawn: list[str], damage: str
+) -> None:
     out = tmp_path / "public"
     build_into(mini_copy, out, search=False)
     every_page = sorted(drawn)
@@ -149,17 +164,27 @@ def test_a_manifest_check_cannot_trust_makes_it_draw_every_page(mini_copy: Path,
     assert sorted(drawn) == every_page
 
 
-def test_after_a_build_a_template_mistake_is_still_found(mini_copy: Path, tmp_path: Path,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_after_a_build_a_template_mistake_is_still_found(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     templates = Path(shutil.copytree(TEMPLATES, tmp_path / "templates"))
-    args = ["--content", str(mini_copy), "--templates", str(templates), "--static", str(STATIC),
-            "--out", str(tmp_path / "public")]
+    args = [
+        "--content",
+        str(mini_copy),
+        "--templates",
+        str(templates),
+        "--static",
+        str(STATIC),
+        "--out",
+        str(tmp_path / "public"),
+    ]
     assert cli.main(["build", "--quiet", "--no-search", *args]) == 0
     item = templates / "item.html"
     text = item.read_text(encoding="utf-8")
     # Valid Jinja2 that fails only when drawn, and only on item pages.
-    item.write_text(text.replace("<h1>{{ item.title }}</h1>", "<h1>{{ item.title.missing.name }}</h1>"),
-                    encoding="utf-8")
+    item.write_text(
+        text.replace("<h1>{{ item.title }}</h1>", "<h1>{{ item.title.missing.name }}</h1>"), encoding="utf-8"
+    )
     line = text[: text.index("<h1>{{ item.title }}</h1>")].count("\n") + 1
     capsys.readouterr()
 
@@ -168,9 +193,9 @@ def test_after_a_build_a_template_mistake_is_still_found(mini_copy: Path, tmp_pa
     assert f"{item.resolve()}:{line}: " in err and "Traceback" not in err
 
 
-def test_a_mistake_drawn_by_a_forked_worker_is_reported_at_its_line(mini_copy: Path, tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch,
-                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_mistake_drawn_by_a_forked_worker_is_reported_at_its_line(
+    mini_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from csto_site.build import draw
 
     # As on a large archive: the pages are drawn by two forked workers, a few at a time.
@@ -179,43 +204,67 @@ def test_a_mistake_drawn_by_a_forked_worker_is_reported_at_its_line(mini_copy: P
     templates = Path(shutil.copytree(TEMPLATES, tmp_path / "templates"))
     item = templates / "item.html"
     text = item.read_text(encoding="utf-8")
-    item.write_text(text.replace("<h1>{{ item.title }}</h1>", "<h1>{{ item.title.missing.name }}</h1>"),
-                    encoding="utf-8")
+    item.write_text(
+        text.replace("<h1>{{ item.title }}</h1>", "<h1>{{ item.title.missing.name }}</h1>"), encoding="utf-8"
+    )
     line = text[: text.index("<h1>{{ item.title }}</h1>")].count("\n") + 1
 
-    assert cli.main(["check", "--jobs", "2", "--content", str(mini_copy), "--templates", str(templates),
-                     "--static", str(STATIC), "--out", str(tmp_path / "public")]) == 1
+    assert (
+        cli.main(
+            [
+                "check",
+                "--jobs",
+                "2",
+                "--content",
+                str(mini_copy),
+                "--templates",
+                str(templates),
+                "--static",
+                str(STATIC),
+                "--out",
+                str(tmp_path / "public"),
+            ]
+        )
+        == 1
+    )
     err = capsys.readouterr().err
     assert f"{item.resolve()}:{line}: " in err and "Traceback" not in err
 
 
 def test_a_body_naming_an_unlisted_official_or_organization(mini_copy: Path, tmp_path: Path) -> None:
-    path = write(mini_copy, "alpha/2026/2026-11-29-meeting.md",
-                 "---\ntitle: Meeting\ndate: 2026-11-29 10:00\nofficials: [anna-petrova]\n---\n"
-                 "Anna Petrova met IVAN ORLOV.\n\nThe [river commission](https://example.org/river-commission/) "
-                 "and the rivercommission were not there.\n\nA. Petrova spoke again.\n")
+    path = write(
+        mini_copy,
+        "alpha/2026/2026-11-29-meeting.md",
+        "---\ntitle: Meeting\ndate: 2026-11-29 10:00\nofficials: [anna-petrova]\n---\n"
+        "Anna Petrova met IVAN ORLOV.\n\nThe [river commission](https://example.org/river-commission/) "
+        "and the rivercommission were not there.\n\nA. Petrova spoke again.\n",
+    )
 
     found = [w for w in warnings(mini_copy, tmp_path) if w.startswith(str(path))]
 
-    assert found == [f'{path}:6: warning: the text names "IVAN ORLOV" (official `ivan-orlov`), but `officials` '
-                     "does not list it (add ivan-orlov to `officials:` if the item is about them)",
-                     f'{path}:8: warning: the text names "river commission" (organization `river-commission`), '
-                     "but `organizations` does not list it (add river-commission to `organizations:` if the item "
-                     "is about them)"]
+    assert found == [
+        f'{path}:6: warning: the text names "IVAN ORLOV" (official `ivan-orlov`), but `officials` '
+        "does not list it (add ivan-orlov to `officials:` if the item is about them)",
+        f'{path}:8: warning: the text names "river commission" (organization `river-commission`), '
+        "but `organizations` does not list it (add river-commission to `organizations:` if the item "
+        "is about them)",
+    ]
 
 
 def test_the_publisher_itself_is_not_flagged(mini_copy: Path, tmp_path: Path) -> None:
     site = mini_copy / "site.yaml"
-    site.write_text(site.read_text(encoding="utf-8").replace("{en: Mini Test Site,", "{en: Northern Council,"),
-                    encoding="utf-8")
-    path = write(mini_copy, "alpha/2026/2026-11-29-meeting.md",
-                 "---\ntitle: Meeting\ndate: 2026-11-29 10:00\n---\n"
-                 "The Northern Council (NC) met the River Commission.\n")
+    site.write_text(
+        site.read_text(encoding="utf-8").replace("{en: Mini Test Site,", "{en: Northern Council,"), encoding="utf-8"
+    )
+    path = write(
+        mini_copy,
+        "alpha/2026/2026-11-29-meeting.md",
+        "---\ntitle: Meeting\ndate: 2026-11-29 10:00\n---\nThe Northern Council (NC) met the River Commission.\n",
+    )
 
     found = [w for w in warnings(mini_copy, tmp_path) if w.startswith(str(path))]
 
-    assert [w.split(" warning: ")[1].split(" (")[0] for w in found] == [
-        'the text names "River Commission"']
+    assert [w.split(" warning: ")[1].split(" (")[0] for w in found] == ['the text names "River Commission"']
 
 
 def dated(content: Path, rel: str, age: timedelta, title: str = "Item") -> Path:
@@ -231,30 +280,43 @@ def test_an_item_without_its_translation_after_a_day(mini_copy: Path, tmp_path: 
 
     found = warnings(mini_copy, tmp_path)
 
-    assert (f"{english}:1: warning: no 'ru' translation yet, 5 days after publication (create it: csto-site new "
-            f'"<title>" --lang ru --translation-of {english})') in found
-    assert (f"{russian}:1: warning: no 'en' version of this item, 3 days after publication "
-            "(if it needs one, write 2026-11-26-russian.md)") in found
+    assert (
+        f"{english}:1: warning: no 'ru' translation yet, 5 days after publication (create it: csto-site new "
+        f'"<title>" --lang ru --translation-of {english})'
+    ) in found
+    assert (
+        f"{russian}:1: warning: no 'en' version of this item, 3 days after publication "
+        "(if it needs one, write 2026-11-26-russian.md)"
+    ) in found
     assert not [w for w in found if w.startswith((str(fresh), *map(str, pair)))]
     # The fixture's three untranslated items of 2024 are counted, not listed.
-    assert (f"{mini_copy}: warning: 3 items published more than 30 days ago lack a translation "
-            "(only the last 30 days are listed one by one)") in found
+    assert (
+        f"{mini_copy}: warning: 3 items published more than 30 days ago lack a translation "
+        "(only the last 30 days are listed one by one)"
+    ) in found
     assert not [w for w in found if "2024-03-12-working-visit.md" in w]
 
 
 def test_a_long_item_without_a_summary(mini_copy: Path, tmp_path: Path) -> None:
     words = "word " * (LONG_ITEM_WORDS + 1)
-    long = write(mini_copy, "alpha/2024/2024-06-01-long.md",
-                 f"---\ntitle: Long\ndate: 2024-06-01\n---\n{words}\n")
-    summarised = write(mini_copy, "alpha/2024/2024-06-02-summarised.md",
-                       f"---\ntitle: Summarised\ndate: 2024-06-02\nsummary: Short.\n---\n{words}\n")
-    short = write(mini_copy, "alpha/2024/2024-06-03-short.md",
-                  f"---\ntitle: Short\ndate: 2024-06-03\n---\n{'word ' * LONG_ITEM_WORDS}\n")
+    long = write(mini_copy, "alpha/2024/2024-06-01-long.md", f"---\ntitle: Long\ndate: 2024-06-01\n---\n{words}\n")
+    summarised = write(
+        mini_copy,
+        "alpha/2024/2024-06-02-summarised.md",
+        f"---\ntitle: Summarised\ndate: 2024-06-02\nsummary: Short.\n---\n{words}\n",
+    )
+    short = write(
+        mini_copy,
+        "alpha/2024/2024-06-03-short.md",
+        f"---\ntitle: Short\ndate: 2024-06-03\n---\n{'word ' * LONG_ITEM_WORDS}\n",
+    )
 
     found = warnings(mini_copy, tmp_path)
 
-    assert (f"{long}:4: warning: a long item ({LONG_ITEM_WORDS + 1} words) with no summary "
-            "(add `summary:` with one or two sentences above this line)") in found
+    assert (
+        f"{long}:4: warning: a long item ({LONG_ITEM_WORDS + 1} words) with no summary "
+        "(add `summary:` with one or two sentences above this line)"
+    ) in found
     assert not [w for w in found if w.startswith((str(summarised), str(short))) and "summary" in w]
 
 
@@ -265,8 +327,10 @@ def test_files_the_build_ignores_are_listed(mini_copy: Path, tmp_path: Path) -> 
 
     found = [w for w in warnings(mini_copy, tmp_path) if "not a Markdown file" in w]
 
-    assert found == [f"{photo}: warning: not a Markdown file, so the build ignores it (put images and documents "
-                     "under static/ and link them as /static/<name>; name news items <name>.md)"]
+    assert found == [
+        f"{photo}: warning: not a Markdown file, so the build ignores it (put images and documents "
+        "under static/ and link them as /static/<name>; name news items <name>.md)"
+    ]
 
 
 def test_warnings_do_not_fail_the_check(mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

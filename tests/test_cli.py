@@ -136,8 +136,9 @@ def test_in_process_build_summary(tmp_path, capsys):
     assert len(out.splitlines()) == 1 and out.startswith("built 10 items"), out
 
 
-def test_serve_keeps_the_search_index_between_its_builds_and_build_remakes_it(monkeypatch: pytest.MonkeyPatch,
-                                                                             tmp_path: Path) -> None:
+def test_serve_keeps_the_search_index_between_its_builds_and_build_remakes_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     from csto_site.serve import server
 
     seen = []
@@ -158,15 +159,21 @@ def test_a_folder_the_build_cannot_make_is_named_with_what_to_do_not_a_traceback
     assert out == ""
     first, last = err.splitlines()
     assert first.startswith(str(stands)) and first.endswith(
-        ": Not a directory (a file stands where a folder must be: move it, or choose another --out or --cache)"), err
+        ": Not a directory (a file stands where a folder must be: move it, or choose another --out or --cache)"
+    ), err
     assert last == f"the command stopped; {folders['--out']} was left as it was."
 
 
 def test_ctrl_c_stops_serve_with_one_line_and_status_130(tmp_path):
     out = tmp_path / "public"
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    process = subprocess.Popen([sys.executable, str(ROOT / "build.py"), *cli_args("serve", SAMPLE, out, "--port", "0")],
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "build.py"), *cli_args("serve", SAMPLE, out, "--port", "0")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert process.stdout is not None
         lines = [process.stdout.readline() for _ in range(2)]

@@ -31,11 +31,14 @@ def test_the_same_bytes_always_give_the_same_copies():
     assert gz[3] & 0x08 == 0, "no file name in the gzip header"
 
 
-@pytest.mark.parametrize("output", [
-    Output("small.html", b"<p>short</p>" * 10, "x"),                      # under the threshold
-    Output("static/photo.jpg", b"\xff\xd8" * MIN_SIZE, "x"),               # not text
-    Output("pagefind/fragment/en_1.pf_fragment", b"\0" * 4 * MIN_SIZE, "x"),  # already compressed by its tool
-])
+@pytest.mark.parametrize(
+    "output",
+    [
+        Output("small.html", b"<p>short</p>" * 10, "x"),  # under the threshold
+        Output("static/photo.jpg", b"\xff\xd8" * MIN_SIZE, "x"),  # not text
+        Output("pagefind/fragment/en_1.pf_fragment", b"\0" * 4 * MIN_SIZE, "x"),  # already compressed by its tool
+    ],
+)
 def test_small_and_binary_files_get_no_copies(output):
     assert compressed(output) == []
 

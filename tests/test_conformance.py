@@ -28,8 +28,10 @@ from helpers.site import NOW, SAMPLE, build_into, sitemap_files, sitemap_urls
 from helpers.tools import missing, require_tool
 
 ATOM = "{http://www.w3.org/2005/Atom}"
-RFC_822 = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
-                     r"\d{4} \d{2}:\d{2}:\d{2} [+-]\d{4}$")
+RFC_822 = re.compile(
+    r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+    r"\d{4} \d{2}:\d{2}:\d{2} [+-]\d{4}$"
+)
 URL_IN_MARKUP = re.compile(r"""\b(?:href|src)\s*=\s*["']([^"']*)["']""", re.IGNORECASE)
 TOOL_TIMEOUT = 300
 
@@ -68,8 +70,7 @@ def sitemap_xsd(name: str = "sitemap.xsd") -> Path:
 
 def run(args: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run a tool and capture its output as text."""
-    return subprocess.run(args, capture_output=True, text=True, timeout=TOOL_TIMEOUT, cwd=cwd, env=env,
-                          check=False)
+    return subprocess.run(args, capture_output=True, text=True, timeout=TOOL_TIMEOUT, cwd=cwd, env=env, check=False)
 
 
 # -- sitemaps --------------------------------------------------------------------------------------------------
@@ -98,9 +99,12 @@ def test_the_sitemap_index_validates_against_the_sitemap_index_xsd(site):
 def test_the_xsd_check_rejects_a_broken_sitemap(tmp_path):
     """Guard: the schema check fails a <url> without <loc>, so a pass above means something."""
     broken = tmp_path / "sitemap.xml"
-    broken.write_text('<?xml version="1.0" encoding="UTF-8"?>\n'
-                      '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><lastmod>2024-07-25'
-                      '</lastmod></url></urlset>\n', encoding="utf-8")
+    broken.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><lastmod>2024-07-25'
+        "</lastmod></url></urlset>\n",
+        encoding="utf-8",
+    )
     result = xmllint_schema([broken])
     assert result.returncode != 0
     assert "fails to validate" in result.stderr
@@ -110,9 +114,26 @@ def sitemap_verify(sitemap: Path, work: Path) -> dict:
     """Run `sitemap-verify check --engine google` offline and return its JSON report."""
     tool = require_tool("sitemap-verify", "sitemap-verify not installed: pip install -e '.[test]'")
     report = work / f"{sitemap.stem}.json"
-    result = run([tool, "check", str(sitemap), "--mode", "path", "--engine", "google", "--no-check-reachability",
-                  "--no-show-progress", "--format", "json", "--output", str(report),
-                  "--store", str(work / f"{sitemap.stem}.sqlite3")], cwd=work)
+    result = run(
+        [
+            tool,
+            "check",
+            str(sitemap),
+            "--mode",
+            "path",
+            "--engine",
+            "google",
+            "--no-check-reachability",
+            "--no-show-progress",
+            "--format",
+            "json",
+            "--output",
+            str(report),
+            "--store",
+            str(work / f"{sitemap.stem}.sqlite3"),
+        ],
+        cwd=work,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return json.loads(report.read_text(encoding="utf-8"))
 
@@ -207,11 +228,13 @@ def test_every_feed_keeps_the_rss_profile(site):
 def test_the_rss_profile_check_catches_broken_feeds():
     """Guard: each rule of the checker can fail."""
     url = "https://example.org/news/rss.xml"
-    good = ('<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel><title>T</title>'
-            '<link>https://example.org/news/</link><description>D</description>'
-            f'<atom:link href="{url}" rel="self"/><item><title>A</title><link>https://example.org/a/</link>'
-            '<guid>https://example.org/a/</guid><pubDate>Thu, 25 Jul 2024 14:00:00 +0300</pubDate></item>'
-            '</channel></rss>')
+    good = (
+        '<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel><title>T</title>'
+        "<link>https://example.org/news/</link><description>D</description>"
+        f'<atom:link href="{url}" rel="self"/><item><title>A</title><link>https://example.org/a/</link>'
+        "<guid>https://example.org/a/</guid><pubDate>Thu, 25 Jul 2024 14:00:00 +0300</pubDate></item>"
+        "</channel></rss>"
+    )
     assert rss_profile_problems(good.encode(), url) == []
     broken = {
         "<title>A</title>": "",
@@ -235,10 +258,18 @@ def newsboat_reload(feed_urls: list[str], work: Path) -> sqlite3.Connection:
     (work / "urls").write_text("".join(f"{url}\n" for url in feed_urls), encoding="utf-8")
     (work / "config").write_text("reload-threads 4\n", encoding="utf-8")
     cache = work / "cache.db"
-    env = {"HOME": str(work), "XDG_CONFIG_HOME": str(work / "config.d"), "XDG_DATA_HOME": str(work / "data.d"),
-           "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
-    result = run([newsboat, "-u", str(work / "urls"), "-c", str(cache), "-C", str(work / "config"),
-                  "-x", "reload"], cwd=work, env=env)
+    env = {
+        "HOME": str(work),
+        "XDG_CONFIG_HOME": str(work / "config.d"),
+        "XDG_DATA_HOME": str(work / "data.d"),
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+    }
+    result = run(
+        [newsboat, "-u", str(work / "urls"), "-c", str(cache), "-C", str(work / "config"), "-x", "reload"],
+        cwd=work,
+        env=env,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return sqlite3.connect(cache)
 
@@ -282,9 +313,22 @@ def linkchecker(start: str, origin: str, work: Path) -> list[dict[str, str]]:
     config = work / "linkcheckerrc"
     config.write_text(LINKCHECKER_CONFIG, encoding="utf-8")
     # Anything not on the test server is only syntax-checked: the test never leaves this machine.
-    result = run([tool, "--no-status", "--verbose", "--config", str(config), "--output", "csv/utf-8",
-                  "--ignore-url", f"^(?!{re.escape(origin)}/)", start],
-                 cwd=work, env={"HOME": str(work), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
+    result = run(
+        [
+            tool,
+            "--no-status",
+            "--verbose",
+            "--config",
+            str(config),
+            "--output",
+            "csv/utf-8",
+            "--ignore-url",
+            f"^(?!{re.escape(origin)}/)",
+            start,
+        ],
+        cwd=work,
+        env={"HOME": str(work), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+    )
     rows = [line for line in result.stdout.splitlines() if line and not line.startswith("#")]
     checked = list(csv.DictReader(rows, delimiter=";"))
     assert result.returncode in (0, 1), result.stderr
@@ -293,8 +337,11 @@ def linkchecker(start: str, origin: str, work: Path) -> list[dict[str, str]]:
 
 def test_linkchecker_finds_no_broken_link(served, tmp_path):
     rows = linkchecker(served.url("/"), served.origin, tmp_path / "linkchecker")
-    broken = [f"{r['parentname']}:{r['line']}: {r['urlname']} -> {r['result']} {r['warningstring']}".strip()
-              for r in rows if r["valid"] != "True" or r["warningstring"]]
+    broken = [
+        f"{r['parentname']}:{r['line']}: {r['urlname']} -> {r['result']} {r['warningstring']}".strip()
+        for r in rows
+        if r["valid"] != "True" or r["warningstring"]
+    ]
     assert broken == []
     reached = {r["url"].split("#")[0] for r in rows}
     pages = {served.url(page_path(served.out, p)) for p in served.out.rglob("index.html")}

@@ -28,11 +28,13 @@ OTHER = Path("alpha/2024/2024-03-12-working-visit.md")
 
 def edit(path: str, old: str, new: str) -> Callable[[Path], None]:
     """Replace text in one file of the copied site (content, templates or static)."""
+
     def change(root: Path) -> None:
         target = root / path
         text = target.read_text(encoding="utf-8")
         assert old in text, f"{path} no longer holds {old!r}: update this case"
         target.write_text(text.replace(old, new, 1), encoding="utf-8")
+
     return change
 
 
@@ -68,7 +70,9 @@ CASES: dict[str, Callable[[Path], None]] = {
     "original, deleted": remove(f"content/{OTHER}"),
     # The registries and sections, field by field.
     "official, name": edit("content/officials.yaml", "{en: Anna Petrova,", "{en: Anna S. Petrova,"),
-    "official, role": edit("content/officials.yaml", "{en: Adviser, ru: Советник}", "{en: Senior adviser, ru: Советник}"),
+    "official, role": edit(
+        "content/officials.yaml", "{en: Adviser, ru: Советник}", "{en: Senior adviser, ru: Советник}"
+    ),
     "organization, short name": edit("content/organizations.yaml", "{en: NC, ru: СС}", "{en: NC, ru: ССв}"),
     "organization, name": edit("content/organizations.yaml", "ru: Речная комиссия}", "ru: Речная комиссия бассейна}"),
     "section, title": edit("content/alpha/_index.md", "title: Alpha", "title: Alpha news"),
@@ -81,13 +85,19 @@ CASES: dict[str, Callable[[Path], None]] = {
     "feed_length": edit("content/site.yaml", "feed_length: 3", "feed_length: 2"),
     "press contact": edit("content/site.yaml", "+7 495-000-00-00", "+7 495-000-00-01"),
     "label override": edit("content/site.yaml", "feed_length: 3", "feed_length: 3\nlabels: {en: {go_back: Return}}"),
-    "redirects": edit("content/site.yaml", "feed_length: 3", 'feed_length: 3\nredirects: {"/old-alpha/": /sections/alpha/}'),
+    "redirects": edit(
+        "content/site.yaml", "feed_length: 3", 'feed_length: 3\nredirects: {"/old-alpha/": /sections/alpha/}'
+    ),
     # The theme: labels, every template, every static file.
     "labels.yaml": edit("templates/labels.yaml", "all_news: All news", "all_news: Every news item"),
-    **{f"template {name}": edit(f"templates/{name}", "</", "<!-- changed --></")
-       for name in sorted(p.name for p in TEMPLATES.glob("*.html"))},
-    **{f"static {name}": edit(f"static/{name}", "", "/* changed */" if name.endswith((".css", ".js")) else " ")
-       for name in sorted(p.name for p in STATIC.iterdir() if p.suffix in (".css", ".js", ".svg"))},
+    **{
+        f"template {name}": edit(f"templates/{name}", "</", "<!-- changed --></")
+        for name in sorted(p.name for p in TEMPLATES.glob("*.html"))
+    },
+    **{
+        f"static {name}": edit(f"static/{name}", "", "/* changed */" if name.endswith((".css", ".js")) else " ")
+        for name in sorted(p.name for p in STATIC.iterdir() if p.suffix in (".css", ".js", ".svg"))
+    },
 }
 
 
@@ -97,8 +107,14 @@ def test_a_change_reaches_every_output_it_shows(change: str, tmp_path: Path) -> 
     front(OTHER, 'aliases: ["/old/visit/"]')(tmp_path)  # so that the site has a redirect page to draw
     shutil.copytree(TEMPLATES, tmp_path / "templates")
     shutil.copytree(STATIC, tmp_path / "static")
-    options = Options(content=tmp_path / "content", out=tmp_path / "public", templates=tmp_path / "templates",
-                      static=tmp_path / "static", cache=tmp_path / "cache", search=False)
+    options = Options(
+        content=tmp_path / "content",
+        out=tmp_path / "public",
+        templates=tmp_path / "templates",
+        static=tmp_path / "static",
+        cache=tmp_path / "cache",
+        search=False,
+    )
     build(options, NOW)
     before = tree(options.out)
     CASES[change](tmp_path)

@@ -18,12 +18,16 @@ MOSCOW = ZoneInfo("Europe/Moscow")
 DUE = NOW + timedelta(days=2, hours=3)
 # Both sit between the annual report (2023-11-14) and the working visit (2024-03-12) of section alpha,
 # so prev/next would link them if they were not held back.
-DRAFT = ("alpha/2024/2024-01-10-draft-statement.md",
-         "---\ntitle: Draft statement\ndate: 2024-01-10 10:00\ndraft: true\nofficials: [Anna Petrova]\n"
-         "organizations: [NC]\naliases: [/old/draft/]\n---\nNot ready.\n")
-SCHEDULED = ("alpha/2026/2026-12-01-scheduled-summit.md",
-             f"---\ntitle: Scheduled summit\ndate: {DUE:%Y-%m-%d %H:%M}\nofficials: [Anna Petrova]\n"
-             "organizations: [NC]\n---\nTo be announced.\n")
+DRAFT = (
+    "alpha/2024/2024-01-10-draft-statement.md",
+    "---\ntitle: Draft statement\ndate: 2024-01-10 10:00\ndraft: true\nofficials: [Anna Petrova]\n"
+    "organizations: [NC]\naliases: [/old/draft/]\n---\nNot ready.\n",
+)
+SCHEDULED = (
+    "alpha/2026/2026-12-01-scheduled-summit.md",
+    f"---\ntitle: Scheduled summit\ndate: {DUE:%Y-%m-%d %H:%M}\nofficials: [Anna Petrova]\n"
+    "organizations: [NC]\n---\nTo be announced.\n",
+)
 HELD = ("draft-statement", "scheduled-summit")
 
 
@@ -39,8 +43,9 @@ def content(mini_copy: Path) -> Path:
 
 def mentions(out: Path, slug: str) -> list[str]:
     """List the output files that mention a slug (pages, feeds, sitemaps, redirects)."""
-    return sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
-                  if p.is_file() and slug.encode() in p.read_bytes())
+    return sorted(
+        p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and slug.encode() in p.read_bytes()
+    )
 
 
 def test_held_back_items_are_nowhere_and_counted(content: Path, tmp_path: Path) -> None:
@@ -90,10 +95,18 @@ def test_a_scheduled_item_is_released_when_its_time_has_come(content: Path, tmp_
     assert (before.held_back, after.held_back) == (2, 1)
     assert after.next_due is None
     released = mentions(out, "scheduled-summit")
-    for place in ("index.html", "news/2026/12/01/index.html", "sections/alpha/index.html", "news/rss.xml",
-                  "sections/alpha/rss.xml", "officials/anna-petrova/index.html",
-                  "organizations/northern-council/rss.xml", "sitemap-2026.xml", "news-sitemap.xml",
-                  "news/2026/12/01/scheduled-summit/index.html"):
+    for place in (
+        "index.html",
+        "news/2026/12/01/index.html",
+        "sections/alpha/index.html",
+        "news/rss.xml",
+        "sections/alpha/rss.xml",
+        "officials/anna-petrova/index.html",
+        "organizations/northern-council/rss.xml",
+        "sitemap-2026.xml",
+        "news-sitemap.xml",
+        "news/2026/12/01/scheduled-summit/index.html",
+    ):
         assert place in released, place
     assert mentions(out, "draft-statement") == []
 
@@ -108,8 +121,9 @@ def test_a_naive_date_is_due_in_the_site_time_zone(content: Path, tmp_path: Path
     assert datetime(2026, 12, 1, 15, 0, tzinfo=MOSCOW) == DUE
 
 
-def test_the_command_line_summary_is_one_line(content: Path, tmp_path: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_command_line_summary_is_one_line(
+    content: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = content / "alpha/2099/2099-01-01-far.md"
     path.parent.mkdir()
     path.write_text("---\ntitle: Far\ndate: 2099-01-01 09:00\n---\nLater.\n", encoding="utf-8")
@@ -119,5 +133,8 @@ def test_the_command_line_summary_is_one_line(content: Path, tmp_path: Path,
     out = capsys.readouterr().out
     assert status == 0
     assert out.count("\n") == 1
-    assert re.search(r"^built \d+ items, \d+ pages: \d+ files written, \d+ unchanged; [23] held back, "
-                     r"next due \d{4}-\d\d-\d\d \d\d:\d\d MSK; \d+\.\d\d s → ", out), out
+    assert re.search(
+        r"^built \d+ items, \d+ pages: \d+ files written, \d+ unchanged; [23] held back, "
+        r"next due \d{4}-\d\d-\d\d \d\d:\d\d MSK; \d+\.\d\d s → ",
+        out,
+    ), out

@@ -14,8 +14,10 @@ from helpers.links import target_file
 from helpers.site import NOW
 
 ATOM = "{http://www.w3.org/2005/Atom}"
-RFC_822 = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
-                     r"\d{4} \d{2}:\d{2}:\d{2} [+-]\d{4}$")
+RFC_822 = re.compile(
+    r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+    r"\d{4} \d{2}:\d{2}:\d{2} [+-]\d{4}$"
+)
 
 
 def feeds(site):
@@ -32,8 +34,10 @@ def expected_categories(site, entry):
     for o in entry.officials:
         wanted[e.absolute(f"{prefix}/officials/{o}/")] = {e.official_names[o][lang]}
     for o in entry.organizations:
-        wanted[e.absolute(f"{prefix}/organizations/{o}/")] = {e.organization_short[o][lang],
-                                                               e.organization_names[o][lang]}
+        wanted[e.absolute(f"{prefix}/organizations/{o}/")] = {
+            e.organization_short[o][lang],
+            e.organization_names[o][lang],
+        }
     return wanted
 
 

@@ -15,28 +15,28 @@ from helpers.site import GOLDEN, MINI, build_into
 GOLDEN_MINI = GOLDEN / "mini"
 
 PAGES = (
-    "index.html",                                                   # home
-    "ru/index.html",                                                # Russian home
-    "news/index.html",                                              # all news
-    "news/2024/index.html",                                         # a year
-    "news/2024/05/index.html",                                      # a month
-    "news/2024/05/20/index.html",                                   # a day
-    "news/2024/05/20/joint-statement/index.html",                   # an item with a translation
-    "ru/news/2024/05/20/joint-statement/index.html",                # its Russian twin
-    "ru/news/2024/05/21/zasedanie-rabochei-gruppy/index.html",      # a Russian-only item
-    "news/2023/11/14/annual-report-published/index.html",           # footnotes and a table
-    "sections/alpha/index.html",                                    # a section
-    "sections/alpha/2024/03/index.html",                            # a section's month
-    "officials/anna-petrova/index.html",                            # an official: newest year, year links
-    "officials/anna-petrova/2023/index.html",                       # one year of an official
-    "organizations/river-commission/index.html",                    # an organization
-    "officials/index.html",                                         # all officials
+    "index.html",  # home
+    "ru/index.html",  # Russian home
+    "news/index.html",  # all news
+    "news/2024/index.html",  # a year
+    "news/2024/05/index.html",  # a month
+    "news/2024/05/20/index.html",  # a day
+    "news/2024/05/20/joint-statement/index.html",  # an item with a translation
+    "ru/news/2024/05/20/joint-statement/index.html",  # its Russian twin
+    "ru/news/2024/05/21/zasedanie-rabochei-gruppy/index.html",  # a Russian-only item
+    "news/2023/11/14/annual-report-published/index.html",  # footnotes and a table
+    "sections/alpha/index.html",  # a section
+    "sections/alpha/2024/03/index.html",  # a section's month
+    "officials/anna-petrova/index.html",  # an official: newest year, year links
+    "officials/anna-petrova/2023/index.html",  # one year of an official
+    "organizations/river-commission/index.html",  # an organization
+    "officials/index.html",  # all officials
     "404.html",
     "news/rss.xml",
     "ru/news/rss.xml",
-    "sitemap.xml",                                                  # the sitemap index
-    "sitemap-pages.xml",                                            # the undated pages
-    "sitemap-2024.xml",                                             # one year's pages
+    "sitemap.xml",  # the sitemap index
+    "sitemap-pages.xml",  # the undated pages
+    "sitemap-2024.xml",  # one year's pages
 )
 
 MAX_DIFF_LINES = 200
@@ -62,17 +62,24 @@ def test_page_matches_golden(rel, mini_site, update_golden):
     assert golden.is_file(), f"no golden file {golden}: run pytest --update-golden"
     expected = golden.read_text(encoding="utf-8")
     if actual != expected:
-        diff = list(difflib.unified_diff(expected.splitlines(), actual.splitlines(),
-                                         f"golden/mini/{rel}", f"built/{rel}", lineterm=""))
+        diff = list(
+            difflib.unified_diff(
+                expected.splitlines(), actual.splitlines(), f"golden/mini/{rel}", f"built/{rel}", lineterm=""
+            )
+        )
         shown = "\n".join(diff[:MAX_DIFF_LINES])
         more = f"\n... {len(diff) - MAX_DIFF_LINES} more lines" if len(diff) > MAX_DIFF_LINES else ""
-        pytest.fail(f"{rel} differs from its golden file (pytest --update-golden rewrites it):\n{shown}{more}",
-                    pytrace=False)
+        pytest.fail(
+            f"{rel} differs from its golden file (pytest --update-golden rewrites it):\n{shown}{more}", pytrace=False
+        )
 
 
 def test_no_stale_golden_files(update_golden):
-    stale = sorted(p.relative_to(GOLDEN_MINI).as_posix() for p in GOLDEN_MINI.rglob("*")
-                   if p.is_file() and p.relative_to(GOLDEN_MINI).as_posix() not in PAGES)
+    stale = sorted(
+        p.relative_to(GOLDEN_MINI).as_posix()
+        for p in GOLDEN_MINI.rglob("*")
+        if p.is_file() and p.relative_to(GOLDEN_MINI).as_posix() not in PAGES
+    )
     if update_golden:
         for rel in stale:
             (GOLDEN_MINI / rel).unlink()
@@ -82,7 +89,8 @@ def test_no_stale_golden_files(update_golden):
 
 def test_normalise_hides_only_the_hash():
     assert normalise('<link href="/static/style.3f9a1c2b.css"><script src="/static/nav.0123456789abcdef.js">') == (
-        '<link href="/static/style.HASH.css"><script src="/static/nav.HASH.js">')
+        '<link href="/static/style.HASH.css"><script src="/static/nav.HASH.js">'
+    )
     assert normalise('<link href="/static/style.css">') == '<link href="/static/style.css">'
 
 

@@ -12,8 +12,10 @@ import pytest
 from helpers.tools import require_tool, vnu_jar
 
 # A page the checker must reject (a div inside a span, an obsolete element), to prove it ran and reported.
-INVALID = ('<!DOCTYPE html>\n<html lang="en"><head><title>x</title></head>'
-           "<body><span><div>x</div></span><blink>b</blink></body></html>\n")
+INVALID = (
+    '<!DOCTYPE html>\n<html lang="en"><head><title>x</title></head>'
+    "<body><span><div>x</div></span><blink>b</blink></body></html>\n"
+)
 
 
 @pytest.fixture(scope="session")
@@ -24,8 +26,12 @@ def vnu_messages(mini, sample, tmp_path_factory) -> list[dict]:
     canary = tmp_path_factory.mktemp("vnu") / "invalid.html"
     canary.write_text(INVALID, encoding="utf-8")
     pages = sorted(str(p) for site in (mini, sample) for p in site.out.rglob("*.html"))
-    run = subprocess.run([java, "-jar", str(jar), "--errors-only", "--format", "json", str(canary), *pages],
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [java, "-jar", str(jar), "--errors-only", "--format", "json", str(canary), *pages],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     # vnu writes its JSON report to stderr; the exit status only says whether there were errors.
     report = json.loads(run.stderr or run.stdout)
     return report["messages"]
@@ -41,8 +47,10 @@ def test_the_checker_runs_and_reports_errors(vnu_messages):
 
 
 def test_every_page_is_valid_html5(site, vnu_messages):
-    errors = [f"{_file(m).relative_to(site.out)}:{m.get('lastLine', '?')}: {m['type']}: {m.get('message')}"
-              for m in vnu_messages
-              if m["type"] in ("error", "non-document-error") and _file(m).is_relative_to(site.out)]
+    errors = [
+        f"{_file(m).relative_to(site.out)}:{m.get('lastLine', '?')}: {m['type']}: {m.get('message')}"
+        for m in vnu_messages
+        if m["type"] in ("error", "non-document-error") and _file(m).is_relative_to(site.out)
+    ]
     assert errors == []
     assert sum(1 for _ in site.out.rglob("*.html")) > 20, "the site was built"

@@ -46,8 +46,16 @@ def generate(content: Path, n: int, seed: int) -> None:
 
 def options(content: Path, out: Path, templates: Path = TEMPLATES, jobs: int = 1, clean: bool = False) -> Options:
     """Return options building `content` into `out` with a cache beside it (no search index: Pagefind is slow)."""
-    return Options(content=content, out=out, templates=templates, static=STATIC, cache=out.parent / "cache",
-                   search=False, jobs=jobs, clean=clean)
+    return Options(
+        content=content,
+        out=out,
+        templates=templates,
+        static=STATIC,
+        cache=out.parent / "cache",
+        search=False,
+        jobs=jobs,
+        clean=clean,
+    )
 
 
 def tree(folder: Path) -> dict[str, bytes]:
@@ -141,15 +149,15 @@ def test_a_new_item_rewrites_only_the_sitemap_of_its_year(site):
     content, out = site
     build(options(content, out), NOW)
     before = stamps(out)
-    write_item(content / "alpha" / "2024" / "2024-06-01-a-new-item.md", "A new item", "2024-06-01 10:00",
-               "Its body.")
+    write_item(content / "alpha" / "2024" / "2024-06-01-a-new-item.md", "A new item", "2024-06-01 10:00", "Its body.")
     build(options(content, out), NOW)
     after = stamps(out)
     sitemaps = sorted(p for p in after if p.startswith("sitemap"))
     assert {"sitemap.xml", "sitemap-pages.xml", "sitemap-2023.xml", "sitemap-2024.xml"} <= set(sitemaps)
     changed = [p for p in sitemaps if after[p] != before.get(p)]
-    assert changed == ["sitemap-2024.xml"] + (["sitemap-2024.xml.br", "sitemap-2024.xml.gz"]
-                                             if "sitemap-2024.xml.gz" in after else [])
+    assert changed == ["sitemap-2024.xml"] + (
+        ["sitemap-2024.xml.br", "sitemap-2024.xml.gz"] if "sitemap-2024.xml.gz" in after else []
+    )
     assert_same(tree(out), reference(content))
 
 
@@ -158,10 +166,8 @@ def test_a_new_item_describes_again_only_the_partitions_it_touches(site, monkeyp
     build(options(content, out), NOW)
     described: list[str] = []
     real = Planner._describe
-    monkeypatch.setattr(Planner, "_describe",
-                        lambda self, part, *a: described.append(part.id) or real(self, part, *a))
-    write_item(content / "alpha" / "2024" / "2024-06-01-a-new-item.md", "A new item", "2024-06-01 10:00",
-               "Its body.")
+    monkeypatch.setattr(Planner, "_describe", lambda self, part, *a: described.append(part.id) or real(self, part, *a))
+    write_item(content / "alpha" / "2024" / "2024-06-01-a-new-item.md", "A new item", "2024-06-01 10:00", "Its body.")
     build(options(content, out), NOW)
     assert {"archive|2024", "item|2024"} <= set(described)
     assert not {"archive|2023", "item|2023", "section|beta", "official|anna-petrova"} & set(described)
@@ -188,7 +194,8 @@ def test_a_damaged_state_is_discarded_with_a_warning_and_everything_drawn_again(
     append(content / NIGHT_SESSION, "\nA new paragraph.\n")
     report = build(options(content, out), NOW)
     assert [w.message for w in report.warnings if "damaged" in w.message] == [
-        "discarded a damaged record of the last build (archive|2023), drawing every output again"]
+        "discarded a damaged record of the last build (archive|2023), drawing every output again"
+    ]
     assert_same(tree(out), reference(content))
 
 
@@ -265,8 +272,7 @@ def test_a_build_pauses_the_cycle_collector_and_gives_it_back(site, monkeypatch)
     assert seen == [False] and gc.isenabled()
     gc.disable()
     try:
-        (content / "site.yaml").write_text((content / "site.yaml").read_text(encoding="utf-8") + "\n",
-                                           encoding="utf-8")
+        (content / "site.yaml").write_text((content / "site.yaml").read_text(encoding="utf-8") + "\n", encoding="utf-8")
         build(options(content, out), NOW)
         assert seen == [False, False] and not gc.isenabled(), "a caller's own choice is kept"
     finally:
@@ -313,8 +319,9 @@ def converted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every Markdown text converted from now on, in order."""
     texts: list[str] = []
     original = markup.Markup.render
-    monkeypatch.setattr(markup.Markup, "render",
-                        lambda self, text, lang="": texts.append(text) or original(self, text, lang))
+    monkeypatch.setattr(
+        markup.Markup, "render", lambda self, text, lang="": texts.append(text) or original(self, text, lang)
+    )
     return texts
 
 
@@ -376,8 +383,9 @@ def test_a_footnote_links_back_in_the_language_of_its_item(site, converted):
     # With a footnote, the same text in two languages is two bodies; a new Russian title converts them again.
     converted.clear()
     site_yaml = content / "site.yaml"
-    site_yaml.write_text(site_yaml.read_text("utf-8") + "labels: {ru: {footnote_back: 'К сноске %d {и тексту}'}}\n",
-                         encoding="utf-8")
+    site_yaml.write_text(
+        site_yaml.read_text("utf-8") + "labels: {ru: {footnote_back: 'К сноске %d {и тексту}'}}\n", encoding="utf-8"
+    )
     build(options(content, out), NOW)
     assert backlinks(out, russian) == ["К сноске 1 {и тексту}"]
     assert backlinks(out, english) == ["Jump back to footnote 1 in the text"]
@@ -400,8 +408,18 @@ def test_jobs_do_not_change_a_single_byte(tmp_path):
     outputs = []
     for jobs in (1, 2):
         out = tmp_path / f"out{jobs}" / "public"
-        report = build(Options(content=content, out=out, templates=TEMPLATES, static=STATIC,
-                               cache=out.parent / "cache", jobs=jobs, search=False), NOW)
+        report = build(
+            Options(
+                content=content,
+                out=out,
+                templates=TEMPLATES,
+                static=STATIC,
+                cache=out.parent / "cache",
+                jobs=jobs,
+                search=False,
+            ),
+            NOW,
+        )
         assert report.items == 120
         outputs.append(tree(out))
     assert_same(outputs[1], outputs[0])
@@ -417,14 +435,25 @@ def test_the_stored_catalogue_is_what_a_fresh_description_gives(source, tmp_path
     shutil.copytree(source, content)
     out = tmp_path / "public"
     build(options(content, out), NOW)
-    write_item(content / sorted(p.name for p in content.iterdir() if (p / "_index.md").exists())[0] / "x.md",
-               "One more item", "2024-07-01 10:00", "Its body.")
+    write_item(
+        content / sorted(p.name for p in content.iterdir() if (p / "_index.md").exists())[0] / "x.md",
+        "One more item",
+        "2024-07-01 10:00",
+        "Its body.",
+    )
     build(options(content, out), NOW)
     fresh_out = tmp_path / "fresh" / "public"
     build(options(content, fresh_out, clean=True), NOW)
     # Each row begins with a digest of its key, which names its target (its output folder): compare what follows.
-    stored = [[(pid, specs[16:]) for pid, specs in sqlite3.connect(o.parent / "cache" / "cache.sqlite").execute(
-        "SELECT id, specs FROM partitions ORDER BY id")] for o in (out, fresh_out)]
+    stored = [
+        [
+            (pid, specs[16:])
+            for pid, specs in sqlite3.connect(o.parent / "cache" / "cache.sqlite").execute(
+                "SELECT id, specs FROM partitions ORDER BY id"
+            )
+        ]
+        for o in (out, fresh_out)
+    ]
     assert stored[0] == stored[1]
     assert_same(tree(out), tree(fresh_out))
 
@@ -438,8 +467,9 @@ def test_the_file_scan_sorts_files_as_discover_does(tmp_path):
     (content / ".git").mkdir()
     (content / ".git" / "x.md").write_text("x", encoding="utf-8")
     (content / "alpha" / "2024" / "deep").mkdir()
-    (content / "alpha" / "2024" / "deep" / "_index.md").write_text("---\ntitle: D\ndate: 2024-01-01\n---\n",
-                                                                    encoding="utf-8")
+    (content / "alpha" / "2024" / "deep" / "_index.md").write_text(
+        "---\ntitle: D\ndate: 2024-01-01\n---\n", encoding="utf-8"
+    )
     tree_ = discover(content)
     found = scan(walk(content))
     assert [f.path for f in found.sections] == [s.path for s in tree_.sections]
@@ -452,8 +482,17 @@ def test_the_file_scan_sorts_files_as_discover_does(tmp_path):
 
 SECTIONS = ("alpha", "beta")
 OFFICIALS = ("anna-petrova", "ivan-orlov")
-DATES = st.sampled_from(["2023-11-14 10:00", "2023-12-31 23:30", "2024-01-01 00:30", "2024-03-12 09:00",
-                         "2024-05-20 18:00", "2024-05-21 08:00", "2022-07-04 12:00"])
+DATES = st.sampled_from(
+    [
+        "2023-11-14 10:00",
+        "2023-12-31 23:30",
+        "2024-01-01 00:30",
+        "2024-03-12 09:00",
+        "2024-05-20 18:00",
+        "2024-05-21 08:00",
+        "2022-07-04 12:00",
+    ]
+)
 
 
 class EditSequences(RuleBasedStateMachine):
@@ -539,7 +578,7 @@ class EditSequences(RuleBasedStateMachine):
         text = path.read_text(encoding="utf-8")
         if "officials:" in text:
             start = text.index("officials:")
-            text = text[:start] + text[text.index("\n", start) + 1:]
+            text = text[:start] + text[text.index("\n", start) + 1 :]
         else:
             text = text.replace("\n---\n", f"\nofficials: [{official}]\n---\n", 1)
         path.write_text(text, encoding="utf-8")
@@ -577,29 +616,32 @@ class EditSequences(RuleBasedStateMachine):
         path = self.content / "officials.yaml"
         text = path.read_text(encoding="utf-8")
         start = text.index("name: {en: ") + len("name: {en: ")
-        path.write_text(text[:start] + name + text[text.index(",", start):], encoding="utf-8")
+        path.write_text(text[:start] + name + text[text.index(",", start) :], encoding="utf-8")
 
     @rule(label=st.sampled_from(["Return", "Back", "Go back"]))
     def change_label(self, label: str) -> None:
         path = self.content / "site.yaml"
         lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("labels:")]
-        path.write_text("\n".join([*lines, f"labels: {{en: {{go_back: {label}, latest: {label} news}}}}"]) + "\n",
-                        encoding="utf-8")
+        path.write_text(
+            "\n".join([*lines, f"labels: {{en: {{go_back: {label}, latest: {label} news}}}}"]) + "\n", encoding="utf-8"
+        )
 
     @rule(section=st.sampled_from(SECTIONS), title=st.sampled_from(["First", "Second", "Third"]))
     def retitle_section(self, section: str, title: str) -> None:
         path = self.content / section / "_index.md"
         text = path.read_text(encoding="utf-8")
         start = text.index("title: ")
-        path.write_text(f"{text[:start]}title: {title} {section}{text[text.index(chr(10), start):]}", encoding="utf-8")
+        path.write_text(f"{text[:start]}title: {title} {section}{text[text.index(chr(10), start) :]}", encoding="utf-8")
 
     @rule(official=st.sampled_from(OFFICIALS), year=st.sampled_from(["2019", "2021"]))
     def add_a_year_of_an_official(self, official: str, year: str) -> None:
         n = self.fresh()
         path = self.content / "alpha" / year / f"{year}-02-0{n % 9 + 1}-year-{n}.md"
         write_item(path, f"An item of {year} number {n}", f"{year}-02-0{n % 9 + 1} 10:00", f"Body {n}.")
-        path.write_text(path.read_text(encoding="utf-8").replace("\n---\n", f"\nofficials: [{official}]\n---\n", 1),
-                        encoding="utf-8")
+        path.write_text(
+            path.read_text(encoding="utf-8").replace("\n---\n", f"\nofficials: [{official}]\n---\n", 1),
+            encoding="utf-8",
+        )
         self.years.append(path)
 
     @precondition(lambda self: self.years)
@@ -630,8 +672,9 @@ def translation_of(path: Path) -> Path:
     return path.with_name(path.name.removesuffix(".md") + ".ru.md")
 
 
-EditSequences.TestCase.settings = settings(max_examples=5, stateful_step_count=7, deadline=None,
-                                           suppress_health_check=[HealthCheck.too_slow])
+EditSequences.TestCase.settings = settings(
+    max_examples=5, stateful_step_count=7, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 test_random_edits_keep_incremental_equal_to_clean = EditSequences.TestCase
 
 

@@ -27,9 +27,13 @@ def imports(path: Path) -> set[str]:
         if isinstance(node, ast.ImportFrom) and node.level:
             base = package[: len(package) - node.level + 1]
             target = ".".join([*base, *(node.module.split(".") if node.module else [])])
-            found |= {f"{target}.{a.name}" if f"{target}.{a.name}".replace(".", "/") and
-                      (PACKAGE / f"{target}.{a.name}".replace(".", "/")).with_suffix(".py").exists() else target
-                      for a in node.names}
+            found |= {
+                f"{target}.{a.name}"
+                if f"{target}.{a.name}".replace(".", "/")
+                and (PACKAGE / f"{target}.{a.name}".replace(".", "/")).with_suffix(".py").exists()
+                else target
+                for a in node.names
+            }
         elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("csto_site."):
             found.add(node.module.removeprefix("csto_site."))
     return {f for f in found if f}
@@ -58,7 +62,7 @@ def test_no_import_closes_a_circle() -> None:
         state[node] = 1
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                cycles.append([*path[path.index(nxt):], nxt])
+                cycles.append([*path[path.index(nxt) :], nxt])
             elif nxt not in state:
                 visit(nxt, [*path, nxt])
         state[node] = 2

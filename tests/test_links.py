@@ -72,16 +72,24 @@ def _write(root: Path, rel: str, text: str) -> None:
 @pytest.fixture
 def broken(tmp_path: Path) -> Path:
     """A tiny output folder with one good and several broken references of each kind."""
-    _write(tmp_path, "index.html", """<!DOCTYPE html><title>t</title>
+    _write(
+        tmp_path,
+        "index.html",
+        """<!DOCTYPE html><title>t</title>
 <a href="/news/">ok</a> <a href="news/">ok relative</a> <a href="#top" id="top">ok self</a>
 <a href="/news/#item">ok fragment</a> <a href="https://example.org/news/">ok absolute</a>
 <a href="https://elsewhere.example/">external</a> <a href="mailto:a@b.c">mail</a>
 <a href="/missing/">bad</a> <a href="/news/#nowhere">bad fragment</a> <img src="/static/none.png" alt="">
 <a href="https://example.org/gone/">bad absolute</a> <a href="/news">no slash</a>
-<link rel="stylesheet" href="../../outside.css">""")
+<link rel="stylesheet" href="../../outside.css">""",
+    )
     _write(tmp_path, "news/index.html", '<!DOCTYPE html><title>n</title><p id="item">x</p>')
-    _write(tmp_path, "news/rss.xml", """<?xml version="1.0"?><rss version="2.0"><channel>
-<link>https://example.org/news/</link><item><link>https://example.org/news/lost/</link></item></channel></rss>""")
+    _write(
+        tmp_path,
+        "news/rss.xml",
+        """<?xml version="1.0"?><rss version="2.0"><channel>
+<link>https://example.org/news/</link><item><link>https://example.org/news/lost/</link></item></channel></rss>""",
+    )
     _write(tmp_path, "robots.txt", "Sitemap: https://example.org/sitemap.xml\n")
     return tmp_path
 
@@ -89,9 +97,16 @@ def broken(tmp_path: Path) -> Path:
 def test_the_checker_reports_each_broken_reference(broken: Path):
     problems = check_links(broken, "https://example.org/")
     text = "\n".join(problems)
-    for bad in ("'/missing/'", "'/news/#nowhere'", "'/static/none.png'", "'https://example.org/gone/'",
-                "'/news'", "'../../outside.css'", "'https://example.org/news/lost/'",
-                "'https://example.org/sitemap.xml'"):
+    for bad in (
+        "'/missing/'",
+        "'/news/#nowhere'",
+        "'/static/none.png'",
+        "'https://example.org/gone/'",
+        "'/news'",
+        "'../../outside.css'",
+        "'https://example.org/news/lost/'",
+        "'https://example.org/sitemap.xml'",
+    ):
         assert bad in text
     assert len(problems) == 8, text
     assert problems[0].startswith("index.html:")

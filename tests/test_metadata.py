@@ -23,8 +23,10 @@ SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
 XHTML_NS = "http://www.w3.org/1999/xhtml"
 W3C_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?[+-]\d{2}:\d{2}$")
-LOCALES = {lang: labels["locale"]
-           for lang, labels in yaml.safe_load((ROOT / "templates" / "labels.yaml").read_text("utf-8")).items()}
+LOCALES = {
+    lang: labels["locale"]
+    for lang, labels in yaml.safe_load((ROOT / "templates" / "labels.yaml").read_text("utf-8")).items()
+}
 
 
 def item_page(site, entry: Entry) -> Document:
@@ -64,8 +66,10 @@ def twins(site, entry: Entry) -> list[Entry]:
 def expected_tags(site, entry: Entry) -> list[str]:
     """Return the names the item page shows for its officials and organizations."""
     e = site.expected
-    return sorted([e.official_names[o][entry.lang] for o in entry.officials]
-                  + [e.organization_short[o][entry.lang] for o in entry.organizations])
+    return sorted(
+        [e.official_names[o][entry.lang] for o in entry.officials]
+        + [e.organization_short[o][entry.lang] for o in entry.organizations]
+    )
 
 
 def test_every_item_page_carries_opengraph_article_tags(site):
@@ -120,8 +124,11 @@ def test_every_item_page_describes_itself_as_a_news_article(site):
         times = [t.get("datetime") for t in doc.find_all("time")]
         assert data["dateModified"] == times[-1], "dateModified is the update shown, else the publication"
         assert datetime.fromisoformat(data["dateModified"]) >= entry.published, where
-        organization = {"@type": "Organization", "name": expected.site_title[entry.lang],
-                        "url": expected.absolute(expected.prefix(entry.lang) + "/")}
+        organization = {
+            "@type": "Organization",
+            "name": expected.site_title[entry.lang],
+            "url": expected.absolute(expected.prefix(entry.lang) + "/"),
+        }
         assert data["author"] == organization, where
         assert data["publisher"] == organization, where
 
@@ -175,7 +182,7 @@ def test_hreflang_alternates_are_complete_and_reciprocal(site):
             assert "x-default" not in alternates, path
         for other, href in alternates.items():
             assert href.startswith(base + "/"), (path, href)
-            twin = read_html(target_file(site.out, href[len(base):]))
+            twin = read_html(target_file(site.out, href[len(base) :]))
             assert hreflang(twin) == alternates, f"{path} and {href} disagree on their alternates"
             if other != "x-default":
                 assert twin.find("html").get("lang") == other, (path, href)
@@ -195,7 +202,7 @@ def test_the_sitemap_alternates_match_the_pages(site):
     for url in sitemap_urls(site.out, base):
         loc = url.findtext("sm:loc", namespaces=ns)
         listed = {link.get("hreflang"): link.get("href") for link in url.findall("xhtml:link", ns)}
-        on_page = hreflang(read_html(target_file(site.out, loc[len(base):])))
+        on_page = hreflang(read_html(target_file(site.out, loc[len(base) :])))
         on_page.pop("x-default", None)
         listed.pop("x-default", None)
         assert listed == (on_page if len(on_page) > 1 else {}), loc
@@ -217,13 +224,15 @@ def news_entries(out: Path) -> list[dict[str, str]]:
     rows = []
     for url in ET.parse(out / "news-sitemap.xml").getroot().findall("sm:url", ns):
         news = url.find("news:news", ns)
-        rows.append({
-            "loc": url.findtext("sm:loc", namespaces=ns),
-            "name": news.findtext("news:publication/news:name", namespaces=ns),
-            "language": news.findtext("news:publication/news:language", namespaces=ns),
-            "date": news.findtext("news:publication_date", namespaces=ns),
-            "title": news.findtext("news:title", namespaces=ns),
-        })
+        rows.append(
+            {
+                "loc": url.findtext("sm:loc", namespaces=ns),
+                "name": news.findtext("news:publication/news:name", namespaces=ns),
+                "language": news.findtext("news:publication/news:language", namespaces=ns),
+                "date": news.findtext("news:publication_date", namespaces=ns),
+                "title": news.findtext("news:title", namespaces=ns),
+            }
+        )
     return rows
 
 
@@ -250,8 +259,9 @@ def test_the_news_sitemap_lists_the_last_two_days(sample, tmp_path):
         assert row["title"] == entry.title
 
 
-@pytest.mark.parametrize(("after", "listed"), [(timedelta(days=2), True), (timedelta(days=2, seconds=1), False),
-                                               (timedelta(0), True)])
+@pytest.mark.parametrize(
+    ("after", "listed"), [(timedelta(days=2), True), (timedelta(days=2, seconds=1), False), (timedelta(0), True)]
+)
 def test_the_news_window_is_two_days_to_the_second(sample, tmp_path, after, listed):
     newest = sample.items[0]
     rows = news_sitemap_at(sample, tmp_path, newest.published + after)

@@ -48,18 +48,37 @@ def world():
 def make_item(n: int, published: datetime, section: str = "alpha", lang: str = "en", **fields) -> Item:
     """Return an item with plausible defaults; `n` makes its key, path and slug unique."""
     suffix = "" if lang == "en" else f".{lang}"
-    values = dict(key=f"{section}/item-{n:03d}", lang=lang, path=f"content/{section}/item-{n:03d}{suffix}.md",
-                  section=section, title=f"Item {n}", published=published, updated=None, slug=f"item-{n:03d}",
-                  summary="Summary.", body_html="<p>Body.</p>", officials=(), organizations=(), draft=False,
-                  aliases=(), digest=f"{n:032x}")
+    values = dict(
+        key=f"{section}/item-{n:03d}",
+        lang=lang,
+        path=f"content/{section}/item-{n:03d}{suffix}.md",
+        section=section,
+        title=f"Item {n}",
+        published=published,
+        updated=None,
+        slug=f"item-{n:03d}",
+        summary="Summary.",
+        body_html="<p>Body.</p>",
+        officials=(),
+        organizations=(),
+        draft=False,
+        aliases=(),
+        digest=f"{n:032x}",
+    )
     values.update(fields)
     return Item(**values)
 
 
 # A few fixed moments, so that many generated items share a time.
-MOMENTS = st.sampled_from([datetime(2024, 3, 12, 10, tzinfo=TZ), datetime(2024, 3, 12, 23, 59, tzinfo=TZ),
-                           datetime(2024, 1, 1, 0, 0, tzinfo=TZ), datetime(2023, 12, 31, 23, 59, tzinfo=TZ),
-                           datetime(2005, 6, 30, 12, tzinfo=TZ)])
+MOMENTS = st.sampled_from(
+    [
+        datetime(2024, 3, 12, 10, tzinfo=TZ),
+        datetime(2024, 3, 12, 23, 59, tzinfo=TZ),
+        datetime(2024, 1, 1, 0, 0, tzinfo=TZ),
+        datetime(2023, 12, 31, 23, 59, tzinfo=TZ),
+        datetime(2005, 6, 30, 12, tzinfo=TZ),
+    ]
+)
 DATES = st.datetimes(min_value=datetime(2004, 1, 1), max_value=datetime(2026, 11, 28), timezones=st.just(TZ))
 
 
@@ -128,8 +147,11 @@ def test_archive_files_every_item_exactly_once_under_its_own_date(drawn):
 @given(drawn=items(DATES, max_size=10))
 def test_every_prefix_of_every_item_url_is_a_page(drawn, world):
     config, registry, _, _ = world
-    drawn = [replace(i, lang=lang, path=i.path.replace(".md", f".{lang}.md") if lang != "en" else i.path)
-             for i in drawn for lang in ("en", "ru")]
+    drawn = [
+        replace(i, lang=lang, path=i.path.replace(".md", f".{lang}.md") if lang != "en" else i.path)
+        for i in drawn
+        for lang in ("en", "ru")
+    ]
     site = build_site(drawn, registry, config, NOW)
     urls = Urls(config.default_language, config.base_url)
     pages = {"/" + o.path.removesuffix("index.html") for o in draw_site(site, world[3])}
@@ -138,10 +160,17 @@ def test_every_prefix_of_every_item_url_is_a_page(drawn, world):
         assert url in pages
         news = urls.news(item.lang)
         y, m, d = item.day.year, item.day.month, item.day.day
-        assert {news, urls.archive(item.lang, y), urls.archive(item.lang, y, m),
-                urls.archive(item.lang, y, m, d)} <= pages, url
-        assert {urls.section(item.lang, item.section), urls.archive(item.lang, y, section=item.section),
-                urls.archive(item.lang, y, m, section=item.section)} <= pages, url
+        assert {
+            news,
+            urls.archive(item.lang, y),
+            urls.archive(item.lang, y, m),
+            urls.archive(item.lang, y, m, d),
+        } <= pages, url
+        assert {
+            urls.section(item.lang, item.section),
+            urls.archive(item.lang, y, section=item.section),
+            urls.archive(item.lang, y, m, section=item.section),
+        } <= pages, url
 
 
 def test_every_prefix_of_every_item_url_is_a_page_of_the_built_sites(site):
@@ -156,8 +185,9 @@ def test_every_prefix_of_every_item_url_is_a_page_of_the_built_sites(site):
 # -- slugs -------------------------------------------------------------------------------------------
 
 TITLES = st.text(alphabet=st.characters(codec="utf-8", categories=["L", "N", "P", "Zs", "S"]), max_size=300)
-CYRILLIC = st.text(alphabet="абвгдеёжзийклмнопрстуфхцчшщъыьэюяАБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯ -:,.«»—0123456789",
-                   max_size=300)
+CYRILLIC = st.text(
+    alphabet="абвгдеёжзийклмнопрстуфхцчшщъыьэюяАБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯ -:,.«»—0123456789", max_size=300
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -171,12 +201,15 @@ def test_slugs_are_short_lowercase_words(title):
     assert slug == full or full.startswith(slug + "-"), (slug, full)
 
 
-@pytest.mark.parametrize(("title", "slug"), [
-    ("Stanislav Zas meets Helga Schmid", "stanislav-zas-meets-helga-schmid"),
-    ("Станислав Зась встретился с Хельгой Шмид", "stanislav-zas-vstretilsia-s-khelgoi-shmid"),
-    ("Joint statement: two councils agree", "joint-statement-two-councils-agree"),
-    ("", ""),
-])
+@pytest.mark.parametrize(
+    ("title", "slug"),
+    [
+        ("Stanislav Zas meets Helga Schmid", "stanislav-zas-meets-helga-schmid"),
+        ("Станислав Зась встретился с Хельгой Шмид", "stanislav-zas-vstretilsia-s-khelgoi-shmid"),
+        ("Joint statement: two councils agree", "joint-statement-two-councils-agree"),
+        ("", ""),
+    ],
+)
 def test_slug_examples(title, slug):
     assert make_slug(title) == slug
 
@@ -193,11 +226,26 @@ def test_a_long_title_is_cut_after_a_whole_word():
 RU = ["новость", "новости", "новостей"]
 
 
-@pytest.mark.parametrize(("n", "text"), [
-    (0, "0 новостей"), (1, "1 новость"), (2, "2 новости"), (4, "4 новости"), (5, "5 новостей"),
-    (11, "11 новостей"), (12, "12 новостей"), (14, "14 новостей"), (21, "21 новость"), (22, "22 новости"),
-    (25, "25 новостей"), (101, "101 новость"), (111, "111 новостей"), (112, "112 новостей"), (1001, "1001 новость"),
-])
+@pytest.mark.parametrize(
+    ("n", "text"),
+    [
+        (0, "0 новостей"),
+        (1, "1 новость"),
+        (2, "2 новости"),
+        (4, "4 новости"),
+        (5, "5 новостей"),
+        (11, "11 новостей"),
+        (12, "12 новостей"),
+        (14, "14 новостей"),
+        (21, "21 новость"),
+        (22, "22 новости"),
+        (25, "25 новостей"),
+        (101, "101 новость"),
+        (111, "111 новостей"),
+        (112, "112 новостей"),
+        (1001, "1001 новость"),
+    ],
+)
 def test_russian_plurals(n, text):
     assert plural(n, RU, "ru") == text
 
@@ -210,9 +258,26 @@ def test_english_plurals(n, text):
 # -- parsing never raises --------------------------------------------------------------------------
 
 VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
-    | st.sampled_from(["2024-01-01", "2024-13-01", "2024-01-01 25:00", "2024-01-01T10:00:00+03:00", "ivan-orlov",
-                       "Северный совет", "I. Orlov", "", "  ", "/old/url/", "valid-slug"]),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20)
+    | st.sampled_from(
+        [
+            "2024-01-01",
+            "2024-13-01",
+            "2024-01-01 25:00",
+            "2024-01-01T10:00:00+03:00",
+            "ivan-orlov",
+            "Северный совет",
+            "I. Orlov",
+            "",
+            "  ",
+            "/old/url/",
+            "valid-slug",
+        ]
+    ),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=2),
     max_leaves=5,
 )
@@ -255,10 +320,11 @@ def test_naive_dates_are_in_the_site_time_zone(world):
 
 def test_names_resolve_by_id_name_or_alias_in_either_language(world):
     config, registry, markup, _ = world
-    text = ("---\ntitle: A\ndate: 2024-01-01\nofficials: [ivan-orlov, Анна петрова, I. ORLOV]\n"
-            "organizations: [СЕВЕРНЫЙ СОВЕТ, rc, The Northern Council]\n---\nB.\n")
-    parsed, problems = parse_item(SourceFile("c/alpha/a.md", "alpha/a.md", text, "0"), registry, config,
-                                  markup.render)
+    text = (
+        "---\ntitle: A\ndate: 2024-01-01\nofficials: [ivan-orlov, Анна петрова, I. ORLOV]\n"
+        "organizations: [СЕВЕРНЫЙ СОВЕТ, rc, The Northern Council]\n---\nB.\n"
+    )
+    parsed, problems = parse_item(SourceFile("c/alpha/a.md", "alpha/a.md", text, "0"), registry, config, markup.render)
     assert problems == []
     assert parsed.item.officials == ("ivan-orlov", "anna-petrova")
     assert parsed.item.organizations == ("northern-council", "river-commission")
@@ -270,11 +336,20 @@ def test_markup_builds_every_extension_without_searching_installed_packages(monk
 
     # Python-Markdown searches them for an extension given by name (80 ms on a machine with many packages).
     monkeypatch.setattr(markdown.util, "get_installed_extensions", scan)
-    text = ("# Heading\n\nText[^1], *HTML*, `code`.\n\n*[HTML]: HyperText\n\n[^1]: A note.\n\n"
-            "Term\n: Definition\n\n| a | b |\n| --- | ---: |\n| 1 | 2 |\n\n```\nfenced\n```\n")
+    text = (
+        "# Heading\n\nText[^1], *HTML*, `code`.\n\n*[HTML]: HyperText\n\n[^1]: A note.\n\n"
+        "Term\n: Definition\n\n| a | b |\n| --- | ---: |\n| 1 | 2 |\n\n```\nfenced\n```\n"
+    )
     html = Markup({"en": "Back to %d"}).render(text, "en")
-    for made_by_an_extension in ('<h2 id="heading">', 'class="footnote"', 'title="Back to 1"',
-                                 '<abbr title="HyperText">', "<dl>", '<td class="align-right">', "<pre><code>fenced"):
+    for made_by_an_extension in (
+        '<h2 id="heading">',
+        'class="footnote"',
+        'title="Back to 1"',
+        '<abbr title="HyperText">',
+        "<dl>",
+        '<td class="align-right">',
+        "<pre><code>fenced",
+    ):
         assert made_by_an_extension in html
 
 

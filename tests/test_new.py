@@ -22,8 +22,12 @@ def new(content: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[
 
 
 def test_new_item_is_built_into_its_section_archive_and_feeds(mini_copy: Path, tmp_path: Path) -> None:
-    request = Request("Talks on river navigation: a first round", section="beta",
-                      officials=("I. Orlov",), organizations=("rc", "Northern Council"))
+    request = Request(
+        "Talks on river navigation: a first round",
+        section="beta",
+        officials=("I. Orlov",),
+        organizations=("rc", "Northern Council"),
+    )
 
     created = create_item(request, mini_copy, TEMPLATES, NOW)
 
@@ -31,26 +35,45 @@ def test_new_item_is_built_into_its_section_archive_and_feeds(mini_copy: Path, t
     assert (created.lang, created.slug) == ("en", "talks-on-river-navigation-a-first-round")
     assert created.path.read_text(encoding="utf-8").startswith(
         "---\ntitle: 'Talks on river navigation: a first round'\ndate: 2026-11-29 12:00\n"
-        "officials: [Ivan Orlov]\norganizations: [RC, NC]\n")
+        "officials: [Ivan Orlov]\norganizations: [RC, NC]\n"
+    )
     out = tmp_path / "public"
     build_into(mini_copy, out, search=False)
     url = "/news/2026/11/29/talks-on-river-navigation-a-first-round/"
     page = (out / url.lstrip("/") / "index.html").read_text(encoding="utf-8")
     assert "<h1>Talks on river navigation: a first round</h1>" in page
-    for listing in ("sections/beta/index.html", "news/2026/11/29/index.html", "officials/ivan-orlov/index.html",
-                    "organizations/river-commission/index.html", "news/rss.xml", "sections/beta/rss.xml"):
+    for listing in (
+        "sections/beta/index.html",
+        "news/2026/11/29/index.html",
+        "officials/ivan-orlov/index.html",
+        "organizations/river-commission/index.html",
+        "news/rss.xml",
+        "sections/beta/rss.xml",
+    ):
         assert url in (out / listing).read_text(encoding="utf-8"), listing
 
 
 def test_the_command_prints_the_path_and_the_address(mini_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, _ = new(mini_copy, capsys, "Квартальный отчёт", "--section", "alpha", "--lang", "ru",
-                         "--date", "2024-06-01 09:30", "--official", "Анна Петрова")
+    status, out, _ = new(
+        mini_copy,
+        capsys,
+        "Квартальный отчёт",
+        "--section",
+        "alpha",
+        "--lang",
+        "ru",
+        "--date",
+        "2024-06-01 09:30",
+        "--official",
+        "Анна Петрова",
+    )
 
     path = mini_copy / "alpha/2024/2024-06-01-kvartalnyi-otchet.ru.md"
     assert status == 0
     assert out == f"created {path}\naddress https://example.org/ru/news/2024/06/01/kvartalnyi-otchet/\n"
     assert path.read_text(encoding="utf-8").startswith(
-        "---\ntitle: Квартальный отчёт\ndate: 2024-06-01 09:30\nofficials: [Анна Петрова]\n")
+        "---\ntitle: Квартальный отчёт\ndate: 2024-06-01 09:30\nofficials: [Анна Петрова]\n"
+    )
 
 
 def test_today_is_the_day_in_the_site_time_zone(mini_copy: Path) -> None:
@@ -77,17 +100,25 @@ def test_an_existing_file_is_never_overwritten(mini_copy: Path, capsys: pytest.C
     assert path.read_bytes() == before
 
 
-@pytest.mark.parametrize(("args", "expected"), [
-    (("--section", "alfa"), '--section: unknown section "alfa" (did you mean "alpha"?)'),
-    (("--section", "alpha", "--official", "Anna Petrowa"),
-     '--official: unknown official "Anna Petrowa" (did you mean "Anna Petrova"?)'),
-    (("--section", "alpha", "--organization", "River Comission"),
-     '--organization: unknown organization "River Comission" (did you mean "River Commission"?)'),
-    (("--section", "alpha", "--date", "2024-02-30"), "--date: '2024-02-30' is not a valid date"),
-    (("--section", "alpha", "--lang", "de"), "--lang: unknown language 'de' (languages in site.yaml: en, ru)"),
-])
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("--section", "alfa"), '--section: unknown section "alfa" (did you mean "alpha"?)'),
+        (
+            ("--section", "alpha", "--official", "Anna Petrowa"),
+            '--official: unknown official "Anna Petrowa" (did you mean "Anna Petrova"?)',
+        ),
+        (
+            ("--section", "alpha", "--organization", "River Comission"),
+            '--organization: unknown organization "River Comission" (did you mean "River Commission"?)',
+        ),
+        (("--section", "alpha", "--date", "2024-02-30"), "--date: '2024-02-30' is not a valid date"),
+        (("--section", "alpha", "--lang", "de"), "--lang: unknown language 'de' (languages in site.yaml: en, ru)"),
+    ],
+)
 def test_unknown_names_get_the_build_hint_and_nothing_is_written(
-        args: tuple[str, ...], expected: str, mini_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args: tuple[str, ...], expected: str, mini_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     before = snapshot(mini_copy)
 
     status, _, err = new(mini_copy, capsys, "A title", *args)
@@ -105,27 +136,32 @@ def test_a_section_is_required(mini_copy: Path, capsys: pytest.CaptureFixture[st
     assert "csto-site new: error: give the section: --section S (or --translation-of PATH)" in err
 
 
-def test_a_translation_takes_the_original_date_people_and_address(mini_copy: Path, tmp_path: Path,
-                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_translation_takes_the_original_date_people_and_address(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     original = mini_copy / "alpha/2024/2024-03-12-working-visit.md"
 
     status, out, _ = new(mini_copy, capsys, "Рабочий визит в Речную комиссию", "--translation-of", str(original))
 
     twin = mini_copy / "alpha/2024/2024-03-12-working-visit.ru.md"
     assert status == 0
-    assert out.splitlines() == [f"created {twin}",
-                                "address https://example.org/ru/news/2024/03/12/working-visit-to-the-river-commission/"]
+    assert out.splitlines() == [
+        f"created {twin}",
+        "address https://example.org/ru/news/2024/03/12/working-visit-to-the-river-commission/",
+    ]
     assert twin.read_text(encoding="utf-8").startswith(
         "---\ntitle: Рабочий визит в Речную комиссию\ndate: 2024-03-12 10:00\nofficials: [Иван Орлов]\n"
-        "organizations: [РК, СС]\n")
+        "organizations: [РК, СС]\n"
+    )
     out_dir = tmp_path / "public"
     build_into(mini_copy, out_dir, search=False)
     english = (out_dir / "news/2024/03/12/working-visit-to-the-river-commission/index.html").read_text(encoding="utf-8")
     assert 'href="/ru/news/2024/03/12/working-visit-to-the-river-commission/"' in english
 
 
-def test_a_translation_needs_an_original_in_the_default_language(mini_copy: Path,
-                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_translation_needs_an_original_in_the_default_language(
+    mini_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     russian = mini_copy / "beta/2024/only-ru.ru.md"
 
     status, _, err = new(mini_copy, capsys, "Title", "--translation-of", str(russian))

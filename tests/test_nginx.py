@@ -44,8 +44,17 @@ def public(tmp_path_factory: pytest.TempPathFactory) -> Path:
     static = shutil.copytree(STATIC, work / "static")
     (static / PHOTO).parent.mkdir(parents=True, exist_ok=True)
     (static / PHOTO).write_bytes(b"\xff\xd8\xff\xe0 not really a photo")
-    build(Options(content=content, out=work / "public", templates=TEMPLATES, static=static, search=False,
-                  cache=work / ".cache"), NOW)
+    build(
+        Options(
+            content=content,
+            out=work / "public",
+            templates=TEMPLATES,
+            static=static,
+            search=False,
+            cache=work / ".cache",
+        ),
+        NOW,
+    )
     return work / "public"
 
 
@@ -89,14 +98,17 @@ def test_a_folder_address_without_its_slash_redirects_to_it(server):
     assert (answer.status, answer.headers["Location"]) == (301, "/news/")
 
 
-@pytest.mark.parametrize(("path", "page"), [
-    ("/no/such/page/", "404.html"),
-    ("/news/1999/", "404.html"),
-    ("/static/missing.css", "404.html"),
-    ("/ru/no/such/page/", "ru/404.html"),
-    ("/ru/news/rss-missing/rss.xml", "ru/404.html"),
-    ("/nginx-redirects.conf", "404.html"),
-])
+@pytest.mark.parametrize(
+    ("path", "page"),
+    [
+        ("/no/such/page/", "404.html"),
+        ("/news/1999/", "404.html"),
+        ("/static/missing.css", "404.html"),
+        ("/ru/no/such/page/", "ru/404.html"),
+        ("/ru/news/rss-missing/rss.xml", "ru/404.html"),
+        ("/nginx-redirects.conf", "404.html"),
+    ],
+)
 def test_a_missing_address_gets_the_sites_404_page_of_its_language(server, public, path, page):
     answer = server.get(path)
     assert (answer.status, answer.type) == (404, "text/html")
@@ -188,8 +200,9 @@ def test_the_policy_allows_what_the_pages_load_and_nothing_inline(sample_site):
         for element in document.elements:
             where = f"{page.relative_to(sample_site)}:{element.line} <{element.tag}>"
             assert not any(name.startswith("on") for name in element.attrs), where
-            assert "style" not in element.attrs and element.tag not in {"style", "iframe", "object", "embed",
-                                                                        "base"}, where
+            assert "style" not in element.attrs and element.tag not in {"style", "iframe", "object", "embed", "base"}, (
+                where
+            )
             if element.tag == "script":
                 if "src" in element.attrs:
                     assert same_origin(element.attrs["src"]) and allows_self(csp, "script-src"), where
@@ -206,8 +219,14 @@ def test_the_policy_allows_what_the_pages_load_and_nothing_inline(sample_site):
 
 
 def test_the_redirects_include_quotes_every_address_so_none_can_change_the_configuration():
-    text = render_redirects([("/b/", "/new/b/"), ('/a";return(200);#', "/n$host/\"q\\"), ("/b/", "/new/b/"),
-                             ("/%D0%BD%D0%BE%D0%B2%D0%BE%D1%81%D1%82%D0%B8/", "/новое/")]).decode()
+    text = render_redirects(
+        [
+            ("/b/", "/new/b/"),
+            ('/a";return(200);#', '/n$host/"q\\'),
+            ("/b/", "/new/b/"),
+            ("/%D0%BD%D0%BE%D0%B2%D0%BE%D1%81%D1%82%D0%B8/", "/новое/"),
+        ]
+    ).decode()
     assert text.splitlines()[2:] == [
         r'location = "/a\";return(200);#" { return 301 "/n%24host/%22q%5C"; }',
         'location = "/b/" { return 301 "/new/b/"; }',

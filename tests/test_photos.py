@@ -62,6 +62,7 @@ FORMATS = {"avif": "AVIF", "webp": "WEBP", "jpeg": "JPEG"}
 
 # ---- photos drawn for the tests ----
 
+
 def scene(width: int, height: int, seed: int = 1) -> Image.Image:
     """Draw a small photo-like picture: a gradient, shapes and noise, different in every corner."""
     rnd = random.Random(seed)
@@ -69,8 +70,10 @@ def scene(width: int, height: int, seed: int = 1) -> Image.Image:
     draw = ImageDraw.Draw(image)
     for _ in range(12):
         x, y = rnd.randrange(width), rnd.randrange(height)
-        draw.ellipse((x - width // 8, y - height // 8, x + width // 8, y + height // 8),
-                     fill=tuple(rnd.randrange(256) for _ in range(3)))
+        draw.ellipse(
+            (x - width // 8, y - height // 8, x + width // 8, y + height // 8),
+            fill=tuple(rnd.randrange(256) for _ in range(3)),
+        )
     return Image.blend(image, Image.effect_noise((width, height), 30).convert("RGB"), 0.15)
 
 
@@ -86,14 +89,17 @@ def camera_exif(orientation: int = 1) -> Image.Exif:
     exif = Image.Exif()
     exif[0x0112] = orientation
     exif[0x010F], exif[0x0110], exif[0x0132] = "Test Camera", "TC-1", "2024:07:25 10:30:00"
-    exif.get_ifd(0x8825).update({1: "N", 2: (55.0, 45.0, 21.0), 3: "E", 4: (37.0, 37.0, 4.0),
-                                 0x1C: b"ASCII\x00\x00\x00" + GPS_NOTE})
+    exif.get_ifd(0x8825).update(
+        {1: "N", 2: (55.0, 45.0, 21.0), 3: "E", 4: (37.0, 37.0, 4.0), 0x1C: b"ASCII\x00\x00\x00" + GPS_NOTE}
+    )
     return exif
 
 
-XMP = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
-       b'<rdf:Description xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:GPSLatitude="55,45.35N"/>'
-       b"</rdf:RDF></x:xmpmeta>")
+XMP = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+    b'<rdf:Description xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:GPSLatitude="55,45.35N"/>'
+    b"</rdf:RDF></x:xmpmeta>"
+)
 
 
 def with_iptc(jpeg: bytes) -> bytes:
@@ -109,8 +115,9 @@ def camera_jpeg(width: int = 900, height: int = 600, orientation: int = 1) -> by
     from PIL import ImageCms
 
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    jpeg = encode(scene(width, height), quality=90, exif=camera_exif(orientation), xmp=XMP, comment=COMMENT,
-                  icc_profile=icc)
+    jpeg = encode(
+        scene(width, height), quality=90, exif=camera_exif(orientation), xmp=XMP, comment=COMMENT, icc_profile=icc
+    )
     return with_iptc(jpeg)
 
 
@@ -122,8 +129,12 @@ def png_chunk(kind: bytes, body: bytes) -> bytes:
 def png(width: int, height: int, depth: int, colour: int, rows: bytes) -> bytes:
     """Return a PNG made byte by byte: any header, whatever the pixel rows are."""
     header = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", zlib.compress(rows))
-            + png_chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", zlib.compress(rows))
+        + png_chunk(b"IEND", b"")
+    )
 
 
 def png16_rgb(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
@@ -132,25 +143,44 @@ def png16_rgb(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
     return png(width, height, 16, 2, row * height)
 
 
-def icc_profile(red_xyz: tuple[float, float, float], green_xyz: tuple[float, float, float],
-                blue_xyz: tuple[float, float, float]) -> bytes:
+def icc_profile(
+    red_xyz: tuple[float, float, float], green_xyz: tuple[float, float, float], blue_xyz: tuple[float, float, float]
+) -> bytes:
     """Return a minimal ICC v2 RGB matrix profile with these colorants (D50) and gamma 2.2."""
+
     def fixed(*values: float) -> bytes:
         return b"".join(struct.pack(">i", round(v * 65536)) for v in values)
 
     desc = b"desc" + bytes(4) + struct.pack(">I", 5) + b"test\x00" + bytes(12) + bytes(67)
     curve = b"curv" + bytes(4) + struct.pack(">IH", 1, 0x0233) + bytes(2)
-    tags = [(b"desc", desc), (b"wtpt", b"XYZ " + bytes(4) + fixed(0.9642, 1.0, 0.8249)),
-            (b"rXYZ", b"XYZ " + bytes(4) + fixed(*red_xyz)), (b"gXYZ", b"XYZ " + bytes(4) + fixed(*green_xyz)),
-            (b"bXYZ", b"XYZ " + bytes(4) + fixed(*blue_xyz)), (b"rTRC", curve), (b"gTRC", curve), (b"bTRC", curve)]
+    tags = [
+        (b"desc", desc),
+        (b"wtpt", b"XYZ " + bytes(4) + fixed(0.9642, 1.0, 0.8249)),
+        (b"rXYZ", b"XYZ " + bytes(4) + fixed(*red_xyz)),
+        (b"gXYZ", b"XYZ " + bytes(4) + fixed(*green_xyz)),
+        (b"bXYZ", b"XYZ " + bytes(4) + fixed(*blue_xyz)),
+        (b"rTRC", curve),
+        (b"gTRC", curve),
+        (b"bTRC", curve),
+    ]
     offset = 128 + 4 + 12 * len(tags)
     table, data = b"", b""
     for signature, body in tags:
         table += signature + struct.pack(">II", offset + len(data), len(body))
         data += body + bytes(-len(body) % 4)
     size = offset + len(data)
-    header = (struct.pack(">I", size) + b"lcms" + struct.pack(">I", 0x02100000) + b"mntrRGB XYZ " + bytes(12)
-              + b"acsp" + bytes(24) + struct.pack(">I", 0) + fixed(0.9642, 1.0, 0.8249) + bytes(48))
+    header = (
+        struct.pack(">I", size)
+        + b"lcms"
+        + struct.pack(">I", 0x02100000)
+        + b"mntrRGB XYZ "
+        + bytes(12)
+        + b"acsp"
+        + bytes(24)
+        + struct.pack(">I", 0)
+        + fixed(0.9642, 1.0, 0.8249)
+        + bytes(48)
+    )
     return header + struct.pack(">I", len(tags)) + table + data
 
 
@@ -171,9 +201,18 @@ def opened(variant: Variant) -> Image.Image:
 
 # ---- sizes ----
 
-@pytest.mark.parametrize(("width", "expected"), [
-    (6000, [480, 800, 1200, 1600]), (1600, [480, 800, 1200, 1600]), (1000, [480, 800, 1000]),
-    (1210, [480, 800, 1210]), (480, [480]), (300, [300])])
+
+@pytest.mark.parametrize(
+    ("width", "expected"),
+    [
+        (6000, [480, 800, 1200, 1600]),
+        (1600, [480, 800, 1200, 1600]),
+        (1000, [480, 800, 1000]),
+        (1210, [480, 800, 1210]),
+        (480, [480]),
+        (300, [300]),
+    ],
+)
 def test_the_widths_are_those_below_the_source_and_the_widest_it_allows(width, expected):
     assert variant_widths(width, SETTINGS.widths) == expected
 
@@ -207,6 +246,7 @@ def mean_difference(a: Image.Image, b: Image.Image) -> float:
 
 # ---- orientation ----
 
+
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "TIFF"])
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_the_exif_orientation_is_applied(orientation, fmt):
@@ -230,13 +270,26 @@ def test_a_portrait_photo_from_a_camera_comes_out_portrait():
 
 # ---- metadata ----
 
+
 def test_no_metadata_reaches_any_variant():
     data = camera_jpeg()
-    assert all(marker in data for marker in (b"Exif\x00\x00", GPS_NOTE, b"http://ns.adobe.com/xap", COMMENT,
-                                            b"Photoshop 3.0", b"ICC_PROFILE"))
+    assert all(
+        marker in data
+        for marker in (b"Exif\x00\x00", GPS_NOTE, b"http://ns.adobe.com/xap", COMMENT, b"Photoshop 3.0", b"ICC_PROFILE")
+    )
     for variant in made(data):
-        for marker in (b"Exif", GPS_NOTE, b"http://ns.adobe.com/xap", b"<x:xmpmeta", COMMENT, b"Photoshop 3.0",
-                       b"8BIM", b"ICC_PROFILE", b"Test Camera", b"2024:07:25"):
+        for marker in (
+            b"Exif",
+            GPS_NOTE,
+            b"http://ns.adobe.com/xap",
+            b"<x:xmpmeta",
+            COMMENT,
+            b"Photoshop 3.0",
+            b"8BIM",
+            b"ICC_PROFILE",
+            b"Test Camera",
+            b"2024:07:25",
+        ):
             assert marker not in variant.data, (variant.name, marker)
         image = opened(variant)
         assert dict(image.getexif()) == {}, variant.name
@@ -246,6 +299,7 @@ def test_no_metadata_reaches_any_variant():
 
 
 # ---- colours ----
+
 
 def test_a_cmyk_jpeg_gives_srgb_variants_with_its_colours():
     cyan = Image.new("CMYK", (200, 100), (255, 0, 0, 0))
@@ -261,10 +315,14 @@ def test_a_cmyk_jpeg_gives_srgb_variants_with_its_colours():
         assert max(right) < 30, (variant.format, right)
 
 
-@pytest.mark.parametrize(("data", "expected"), [
-    (png16_rgb(64, 48, (65535, 32768, 0)), (255, 128, 0)),
-    (encode(Image.new("I;16", (64, 48), 40000), "PNG"), (156, 156, 156)),
-], ids=["rgb", "grey"])
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (png16_rgb(64, 48, (65535, 32768, 0)), (255, 128, 0)),
+        (encode(Image.new("I;16", (64, 48), 40000), "PNG"), (156, 156, 156)),
+    ],
+    ids=["rgb", "grey"],
+)
 def test_a_16_bit_png_gives_8_bit_srgb_variants_with_its_colours(data, expected):
     info = inspect(data, "p.png")
     assert isinstance(info, PhotoInfo) and info.bits == 16
@@ -293,6 +351,7 @@ def test_transparency_is_flattened_onto_white():
 
 # ---- phones ----
 
+
 def test_a_heic_photo_from_a_phone_is_converted():
     info = inspect(HEIC, "IMG_0001.HEIC")
     assert info == PhotoInfo("HEIF", 96, 64, "RGB", 8, False, 1)
@@ -313,6 +372,7 @@ def test_a_damaged_heic_says_how_to_convert_it():
 
 # ---- bad input ----
 
+
 def bomb(width: int, height: int) -> bytes:
     """Return a PNG of a few bytes whose header claims width × height pixels."""
     return png(width, height, 8, 2, b"\x00" * 64)
@@ -328,8 +388,10 @@ BAD = {
     "truncated PNG": (encode(scene(200, 100), "PNG")[:-200], "truncated"),
     "PNG with a wrong CRC": (png(8, 8, 8, 2, b"\x00" * 200)[:-20] + b"junk" + b"\x00" * 16, "truncated"),
     "GIF": (encode(Image.new("P", (10, 10)), "GIF"), "not a photo"),
-    "animated WebP": (encode(Image.new("RGB", (10, 10)), "WEBP", save_all=True,
-                             append_images=[Image.new("RGB", (10, 10), "red")]), "animation"),
+    "animated WebP": (
+        encode(Image.new("RGB", (10, 10)), "WEBP", save_all=True, append_images=[Image.new("RGB", (10, 10), "red")]),
+        "animation",
+    ),
 }
 
 
@@ -353,10 +415,18 @@ def test_the_pixel_limit_is_100_megapixels():
 
 # ---- names ----
 
-@pytest.mark.parametrize(("name", "stem"), [
-    ("group.jpg", "group"), ("Выпускники 2024.jpg", "vypuskniki-2024"),
-    ("Фото с встречи (1).JPEG", "foto-s-vstrechi-1"), ("my photo.final.png", "my-photo-final"),
-    ("!!!.jpg", "photo"), ("2024/07/Zas & Schmid.jpg", "zas-schmid")])
+
+@pytest.mark.parametrize(
+    ("name", "stem"),
+    [
+        ("group.jpg", "group"),
+        ("Выпускники 2024.jpg", "vypuskniki-2024"),
+        ("Фото с встречи (1).JPEG", "foto-s-vstrechi-1"),
+        ("my photo.final.png", "my-photo-final"),
+        ("!!!.jpg", "photo"),
+        ("2024/07/Zas & Schmid.jpg", "zas-schmid"),
+    ],
+)
 def test_variant_names_are_legal_url_segments(name, stem):
     for variant in made(encode(scene(60, 40)), name):
         assert variant.name == f"{stem}.60.{photos.EXTENSIONS[variant.format]}"
@@ -366,10 +436,14 @@ def test_variant_names_are_legal_url_segments(name, stem):
 
 def test_media_types():
     assert {v.format: v.media_type for v in made(encode(scene(60, 40)))} == {
-        "avif": "image/avif", "webp": "image/webp", "jpeg": "image/jpeg"}
+        "avif": "image/avif",
+        "webp": "image/webp",
+        "jpeg": "image/jpeg",
+    }
 
 
 # ---- made once, the same every time ----
+
 
 @pytest.mark.parametrize("speed", [SETTINGS.avif_speed, 6], ids=["chosen", "slower AVIF"])
 def test_the_variants_are_the_same_bytes_every_run_in_every_process(speed):
@@ -385,8 +459,13 @@ def test_the_variants_are_the_same_bytes_every_run_in_every_process(speed):
         made = variants(sys.stdin.buffer.read(), "photo.jpg", Settings(widths=(480, 700), avif_speed=int(sys.argv[1])))
         print(hashlib.sha256(b"".join(v.name.encode() + v.data for v in made)).hexdigest())
     """)
-    done = subprocess.run([sys.executable, "-c", code, str(speed)], input=data, capture_output=True, check=True,
-                          env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"})
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(speed)],
+        input=data,
+        capture_output=True,
+        check=True,
+        env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"},
+    )
     assert done.stdout.decode().strip() == hashlib.sha256(b"".join(n.encode() + d for n, d in first)).hexdigest()
 
 
@@ -404,8 +483,12 @@ def test_the_digest_changes_with_the_bytes_the_settings_and_the_libraries(monkey
 # ---- robustness ----
 
 MODES = ("RGB", "RGBA", "L", "LA", "P", "CMYK", "1", "I;16")
-SAVE = {"JPEG": ("RGB", "L", "CMYK"), "PNG": ("RGB", "RGBA", "L", "LA", "P", "1", "I;16"),
-        "WEBP": ("RGB", "RGBA"), "TIFF": MODES}
+SAVE = {
+    "JPEG": ("RGB", "L", "CMYK"),
+    "PNG": ("RGB", "RGBA", "L", "LA", "P", "1", "I;16"),
+    "WEBP": ("RGB", "RGBA"),
+    "TIFF": MODES,
+}
 
 
 @st.composite
@@ -435,12 +518,17 @@ def test_variants_of_any_small_photo_never_raise_and_never_exceed_the_source(pho
         assert image.mode in ("RGB", "L")
 
 
-@given(st.binary(max_size=600), st.sampled_from([encode(scene(40, 30), fmt) for fmt in ("JPEG", "PNG", "WEBP", "TIFF")]
-                                               + [encode(scene(40, 30), "JPEG", exif=camera_exif(6)), HEIC]))
+@given(
+    st.binary(max_size=600),
+    st.sampled_from(
+        [encode(scene(40, 30), fmt) for fmt in ("JPEG", "PNG", "WEBP", "TIFF")]
+        + [encode(scene(40, 30), "JPEG", exif=camera_exif(6)), HEIC]
+    ),
+)
 @settings(max_examples=150, deadline=None)
 def test_damaged_photos_never_raise_nor_warn(noise, photo):
     cut = len(noise) % len(photo)
-    data = photo[:cut] + noise + photo[cut + len(noise):]
+    data = photo[:cut] + noise + photo[cut + len(noise) :]
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # nor warn: the build reports problems, never prints
         for result in (inspect(data, "x.jpg"), variants(data, "x.jpg", Settings(widths=(16,)))):
@@ -448,6 +536,7 @@ def test_damaged_photos_never_raise_nor_warn(noise, photo):
 
 
 # ---- memory: the one test with a press camera's 24 MP photo ----
+
 
 def test_the_variants_of_a_24_mp_photo_take_under_500_mib(tmp_path):
     gradient = Image.linear_gradient("L").resize((6000, 4000))
@@ -463,14 +552,20 @@ def test_the_variants_of_a_24_mp_photo_take_under_500_mib(tmp_path):
         peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
         print(peak // 1024, sorted({(v.width, v.height) for v in made}))
     """)
-    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True,
-                          env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"})
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"},
+    )
     peak, sizes = done.stdout.split(" ", 1)
     assert sizes.strip() == "[(480, 720), (800, 1200), (1200, 1800), (1600, 2400)]"
     assert int(peak) <= 500, f"peak RSS {peak} MiB"
 
 
 # ---- documents ----
+
 
 def office(parts: dict[str, bytes]) -> bytes:
     """Return a ZIP-based office document with these parts."""
@@ -489,10 +584,19 @@ ODT = office({"mimetype": b"application/vnd.oasis.opendocument.text", "content.x
 DOC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)
 
 
-@pytest.mark.parametrize(("data", "name", "label"), [
-    (PDF, "statement.pdf", "PDF"), (DOCX, "Заявление.docx", "DOCX"), (XLSX, "budget.XLSX", "XLSX"),
-    (PPTX, "slides.pptx", "PPTX"), (ODT, "text.odt", "ODT"), (DOC, "old.doc", "DOC"), (DOC, "old.xls", "XLS"),
-    (b"{\\rtf1 Hello}", "note.rtf", "RTF")])
+@pytest.mark.parametrize(
+    ("data", "name", "label"),
+    [
+        (PDF, "statement.pdf", "PDF"),
+        (DOCX, "Заявление.docx", "DOCX"),
+        (XLSX, "budget.XLSX", "XLSX"),
+        (PPTX, "slides.pptx", "PPTX"),
+        (ODT, "text.odt", "ODT"),
+        (DOC, "old.doc", "DOC"),
+        (DOC, "old.xls", "XLS"),
+        (b"{\\rtf1 Hello}", "note.rtf", "RTF"),
+    ],
+)
 def test_a_document_is_known_by_its_content_and_extension(data, name, label):
     info = document_info(data, name)
     assert isinstance(info, DocumentInfo) and info.label == label and info.size == len(data)
@@ -510,16 +614,19 @@ def test_a_document_is_listed_with_its_type_and_size_per_language():
     assert photos.size_text(24 * 1024 * 1024 + 5, "en") == "24\u00a0MB"
 
 
-@pytest.mark.parametrize(("data", "name", "words", "hint"), [
-    (DOCX, "statement.pdf", "is named .pdf but is a DOCX file", "rename it statement.docx"),
-    (PDF, "statement.docx", "is named .docx but is a PDF file", "rename it statement.pdf"),
-    (b"<html>not a pdf</html>", "statement.pdf", "is not a PDF file", "save it again as PDF"),
-    (b"PK\x03\x04broken", "statement.docx", "is not a DOCX file", "save it again as DOCX"),
-    (DOC, "statement.docx", "is not a DOCX file", "save it again as DOCX"),
-    (b"", "statement.pdf", "is empty", "copy"),
-    (b"MZ\x90\x00", "setup.exe", "is not a document the site publishes", "PDF, DOCX, XLSX"),
-    (PDF, "statement", "is not a document the site publishes", "PDF"),
-])
+@pytest.mark.parametrize(
+    ("data", "name", "words", "hint"),
+    [
+        (DOCX, "statement.pdf", "is named .pdf but is a DOCX file", "rename it statement.docx"),
+        (PDF, "statement.docx", "is named .docx but is a PDF file", "rename it statement.pdf"),
+        (b"<html>not a pdf</html>", "statement.pdf", "is not a PDF file", "save it again as PDF"),
+        (b"PK\x03\x04broken", "statement.docx", "is not a DOCX file", "save it again as DOCX"),
+        (DOC, "statement.docx", "is not a DOCX file", "save it again as DOCX"),
+        (b"", "statement.pdf", "is empty", "copy"),
+        (b"MZ\x90\x00", "setup.exe", "is not a document the site publishes", "PDF, DOCX, XLSX"),
+        (PDF, "statement", "is not a document the site publishes", "PDF"),
+    ],
+)
 def test_a_bad_document_is_a_problem(data, name, words, hint):
     problem = document_info(data, name)
     assert isinstance(problem, FileProblem), problem
@@ -531,4 +638,5 @@ def test_a_document_over_50_mb_is_refused():
     assert isinstance(document_info(PDF + bytes(DOCUMENT_LIMIT - len(PDF)), "a.pdf"), DocumentInfo)
     problem = document_info(PDF + bytes(DOCUMENT_LIMIT - len(PDF) + 1), "a.pdf")
     assert isinstance(problem, FileProblem) and problem.message == (
-        "a.pdf is too large (52,428,801 bytes): a document may have up to 50\u00a0MB")
+        "a.pdf is too large (52,428,801 bytes): a document may have up to 50\u00a0MB"
+    )

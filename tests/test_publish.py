@@ -41,8 +41,10 @@ def failing_templates(tmp_path: Path, title: str) -> Path:
     marker = "{% block main %}"
     text = item.read_text(encoding="utf-8")
     assert marker in text
-    item.write_text(text.replace(marker, marker + f"{{% if item.title == {title!r} %}}{{{{ no_such_variable }}}}"
-                                                  "{% endif %}", 1), encoding="utf-8")
+    item.write_text(
+        text.replace(marker, marker + f"{{% if item.title == {title!r} %}}{{{{ no_such_variable }}}}{{% endif %}}", 1),
+        encoding="utf-8",
+    )
     return templates
 
 
@@ -75,8 +77,9 @@ def test_a_build_stopped_after_it_began_writing_costs_the_next_one_only_what_cha
         trees.lock()
         trees.open(verify=False)
         assert not trees.verify, "the live folder is as recorded: trusted, not compared file by file"
-        standby = {p.relative_to(trees.standby).as_posix(): p.stat().st_ino for p in trees.standby.rglob("*")
-                   if p.is_file()}
+        standby = {
+            p.relative_to(trees.standby).as_posix(): p.stat().st_ino for p in trees.standby.rglob("*") if p.is_file()
+        }
     live = {p.relative_to(out).as_posix(): p.stat().st_ino for p in out.rglob("*") if p.is_file()}
     assert standby == live, "the standby is the live folder again, every file a link to the live one"
     (content / "beta" / "2024" / "doomed.md").unlink()
@@ -89,8 +92,12 @@ def test_a_failure_in_parallel_rendering_leaves_public_byte_identical(tmp_path):
     content = tmp_path / "content"
     shutil.copytree(MINI, content)
     for n in range(60):
-        write_item(content / "alpha" / "2023" / f"bulk-{n}.md", f"Bulk item {n}", f"2023-0{1 + n % 9}-1{n % 10} 10:00",
-                   f"Body {n}.")
+        write_item(
+            content / "alpha" / "2023" / f"bulk-{n}.md",
+            f"Bulk item {n}",
+            f"2023-0{1 + n % 9}-1{n % 10} 10:00",
+            f"Body {n}.",
+        )
     out = tmp_path / "public"
     build(options(content, out), NOW)
     before = stamps(out)
@@ -121,9 +128,19 @@ def test_a_second_build_at_the_same_time_is_refused(site):
     build(options(content, out), NOW)
     with Trees(out) as holder:
         holder.lock()
-        result = subprocess.run([sys.executable, str(ROOT / "build.py"), *cli_args("build", content, out),
-                                 "--cache", str(out.parent / "cache")],
-                                capture_output=True, text=True, timeout=120, check=False)
+        result = subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "build.py"),
+                *cli_args("build", content, out),
+                "--cache",
+                str(out.parent / "cache"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "another build is writing this output folder right now" in result.stderr
     assert "Traceback" not in result.stderr
@@ -144,6 +161,7 @@ def test_a_file_and_a_folder_of_one_name_are_refused():
 
 def planned(paths: list[str]) -> list[Problem]:
     """Describe outputs at `paths` as one new partition of an empty site; return the planner's problems."""
+
     class Nothing:
         def recording(self, recorder: object) -> Nothing:
             return self
@@ -183,8 +201,9 @@ def test_an_unsafe_slug_is_a_content_error_and_writes_nothing(site, tmp_path):
 def test_an_alias_leading_outside_the_site_is_a_content_error(site, tmp_path):
     content, out = site
     item = content / "alpha" / "2024" / "escape.md"
-    item.write_text("---\ntitle: Escape\ndate: 2024-05-01\naliases: [/../../escaped.html]\n---\nBody.\n",
-                    encoding="utf-8")
+    item.write_text(
+        "---\ntitle: Escape\ndate: 2024-05-01\naliases: [/../../escaped.html]\n---\nBody.\n", encoding="utf-8"
+    )
     with pytest.raises(ContentError, match=r"escaped\.html"):
         build(options(content, out), NOW)
     assert not out.exists()
@@ -198,8 +217,7 @@ def test_hand_placed_files_are_kept_and_files_of_old_builds_removed(site):
     (out / ".well-known").mkdir()
     (out / ".well-known" / "security.txt").write_text("Contact: x", encoding="utf-8")
     (out / "news" / "2024" / "note.txt").write_text("a note", encoding="utf-8")
-    placed = {p: os.stat(out / p).st_ino for p in ("google1234.html", ".well-known/security.txt",
-                                                    "news/2024/note.txt")}
+    placed = {p: os.stat(out / p).st_ino for p in ("google1234.html", ".well-known/security.txt", "news/2024/note.txt")}
     gone = content / "alpha" / "2024" / "2024-03-12-working-visit.md"
     page = out / "news" / "2024" / "03" / "12" / "working-visit-to-the-river-commission" / "index.html"
     assert page.exists()
@@ -421,8 +439,9 @@ def test_a_hand_placed_file_deep_in_the_site_is_found_by_its_folder_stamp(site, 
     assert trees.missing == set() and trees.folders == set(stamped)
 
 
-def test_stamps_read_early_by_a_second_process_find_what_reading_them_in_open_finds(site, trusted, tmp_path,
-                                                                                   monkeypatch):
+def test_stamps_read_early_by_a_second_process_find_what_reading_them_in_open_finds(
+    site, trusted, tmp_path, monkeypatch
+):
     content, out = site
     build(options(content, out), NOW)
     after_the_stamps(tmp_path)
@@ -464,8 +483,9 @@ def test_folders_too_new_to_stamp_after_a_first_build_are_stamped_by_the_next_sw
     assert listed == {"."}
 
 
-@pytest.mark.parametrize("change", ["folder removed", "file removed", "file made a link", "folder made a file",
-                                    "folder made a link"])
+@pytest.mark.parametrize(
+    "change", ["folder removed", "file removed", "file made a link", "folder made a file", "folder made a link"]
+)
 def test_a_page_removed_by_hand_deep_in_the_site_is_restored(site, trusted, tmp_path, change):
     content, out = site
     build(options(content, out), NOW)
@@ -534,14 +554,16 @@ def test_a_full_disk_after_the_site_is_recorded_costs_only_the_next_quick_answer
     monkeypatch.setattr(Trees, "_put", full)
     report = build(options(content, out), NOW)
     assert [w.message for w in report.warnings] == [
-        "the quick answer of the next build was not saved (database or disk is full)"]
+        "the quick answer of the next build was not saved (database or disk is full)"
+    ]
     assert_same(tree(out), reference(content))
     monkeypatch.undo()
     assert build(options(content, out), NOW).written == 0, "the next build finds the site as it is"
 
 
-@pytest.mark.parametrize("stop", [KeyboardInterrupt(), sqlite3.OperationalError("database or disk is full")],
-                         ids=["ctrl+c", "a full disk"])
+@pytest.mark.parametrize(
+    "stop", [KeyboardInterrupt(), sqlite3.OperationalError("database or disk is full")], ids=["ctrl+c", "a full disk"]
+)
 def test_a_build_stopped_after_its_swap_while_recording_it_swaps_the_old_site_back(site, monkeypatch, stop):
     content, out = site
     build(options(content, out), NOW)

@@ -57,19 +57,23 @@ def test_the_hook_definition_is_valid_for_pre_commit():
         import pre_commit  # noqa: F401  (only its presence matters: the check runs it as a command)
     except ImportError:
         missing("pre-commit is missing: pip install -e '.[test]'")
-    checked = subprocess.run([sys.executable, "-m", "pre_commit", "validate-manifest", str(HOOKS)],
-                             capture_output=True, text=True)
+    checked = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "validate-manifest", str(HOOKS)], capture_output=True, text=True
+    )
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
-@pytest.mark.parametrize(("path", "runs"), [
-    ("content/csto-news/2024/2024-06-01-visit.md", True),
-    ("content/officials.yaml", True),
-    ("templates/item.html", True),
-    ("static/style.css", True),
-    ("README.md", False),
-    ("src/csto_site/cli.py", False),
-])
+@pytest.mark.parametrize(
+    ("path", "runs"),
+    [
+        ("content/csto-news/2024/2024-06-01-visit.md", True),
+        ("content/officials.yaml", True),
+        ("templates/item.html", True),
+        ("static/style.css", True),
+        ("README.md", False),
+        ("src/csto_site/cli.py", False),
+    ],
+)
 def test_the_hook_runs_when_content_templates_or_static_files_change(path, runs):
     assert bool(re.search(str(hook()["files"]), path)) is runs
 
@@ -83,8 +87,9 @@ def test_the_hook_passes_good_content(tmp_path):
 def test_the_hook_fails_on_a_broken_item_and_says_where(tmp_path):
     repository = content_repository(tmp_path)
     item = repository / "content" / ITEM
-    item.write_text(item.read_text(encoding="utf-8").replace("officials: [Ivan Orlov]", "officials: [Ivan Orlof]"),
-                    encoding="utf-8")
+    item.write_text(
+        item.read_text(encoding="utf-8").replace("officials: [Ivan Orlov]", "officials: [Ivan Orlof]"), encoding="utf-8"
+    )
     line = item.read_text(encoding="utf-8").splitlines().index("officials: [Ivan Orlof]") + 1
     checked = run_hook_entry(repository)
     output = checked.stdout + checked.stderr
@@ -97,8 +102,9 @@ def publish(public: Path, target: str, release: str, **env: str) -> subprocess.C
     """Run deploy/publish.sh with nginx's check and reload replaced unless given."""
     require_tool("rsync", "deploy/publish.sh needs rsync (apt-get install rsync)")
     environment = {**os.environ, "NGINX_TEST": "true", "NGINX_RELOAD": "true", "RELEASE": release, **env}
-    return subprocess.run(["sh", str(PUBLISH), str(public), target], capture_output=True, text=True,
-                          env=environment, timeout=120)
+    return subprocess.run(
+        ["sh", str(PUBLISH), str(public), target], capture_output=True, text=True, env=environment, timeout=120
+    )
 
 
 def built(tmp_path: Path, name: str, alias: bool = False, extra: str = "") -> Path:
@@ -230,8 +236,12 @@ def test_the_deploy_scripts_pass_shellcheck():
     assert scripts
     for script in scripts:
         # GitHub runs each step with bash; ${{ ... }} is filled in before the shell sees it.
-        checked = subprocess.run([shellcheck, "--shell=bash", "-"], input=re.sub(r"\$\{\{[^}]*\}\}", "x", script),
-                                 capture_output=True, text=True)
+        checked = subprocess.run(
+            [shellcheck, "--shell=bash", "-"],
+            input=re.sub(r"\$\{\{[^}]*\}\}", "x", script),
+            capture_output=True,
+            text=True,
+        )
         assert checked.returncode == 0, f"{script}\n{checked.stdout}"
 
 

@@ -75,8 +75,11 @@ def test_an_address_with_another_extension_is_listed_for_the_web_server_only(min
 
 def test_held_back_items_leave_no_redirects(mini_copy: Path, tmp_path: Path) -> None:
     write(mini_copy, ITEM, item('["/old/draft/"]', extra="draft: true\n"))
-    write(mini_copy, "alpha/2099/2099-01-01-future.md", item('["/old/future/"]', title="Future").replace(
-        "2024-06-01", "2099-01-01"))
+    write(
+        mini_copy,
+        "alpha/2099/2099-01-01-future.md",
+        item('["/old/future/"]', title="Future").replace("2024-06-01", "2099-01-01"),
+    )
     out = tmp_path / "public"
     build_into(mini_copy, out, search=False)
 
@@ -88,10 +91,12 @@ def test_a_moved_section_keeps_every_address_below_it(mini_copy: Path, tmp_path:
     out = tmp_path / "public"
     build_into(mini_copy, out, search=False)
 
-    for old, new in (("sections/first/index.html", "/sections/alpha/"),
-                     ("sections/first/2024/index.html", "/sections/alpha/2024/"),
-                     ("sections/first/2023/11/index.html", "/sections/alpha/2023/11/"),
-                     ("about.html", "/news/")):
+    for old, new in (
+        ("sections/first/index.html", "/sections/alpha/"),
+        ("sections/first/2024/index.html", "/sections/alpha/2024/"),
+        ("sections/first/2023/11/index.html", "/sections/alpha/2023/11/"),
+        ("about.html", "/news/"),
+    ):
         html = (out / old).read_text(encoding="utf-8")
         assert f'content="0; url={new}"' in html, old
         assert f'<a href="{new}">https://example.org{new}</a>' in html
@@ -113,18 +118,22 @@ def test_the_redirect_list_names_every_old_and_new_address(mini_copy: Path, tmp_
     ]
 
 
-@pytest.mark.parametrize(("alias", "reason"), [
-    ("/../outside/", "it leads outside the site"),
-    ("/%2e%2e/outside/", "it leads outside the site"),
-    ("/a%2F..%2F..%2Fetc/", "it leads outside the site"),
-    ("/a//b/", "it has an empty part"),
-    ("https://odkb-csto.org/news/", "write only the path, without the domain"),
-    ("old/page/", 'it must start with "/"'),
-    ("/old page/", "it must not contain spaces"),
-    ("/detail.php?id=5", "a static site cannot tell addresses apart by ? or #"),
-])
-def test_an_unsafe_alias_is_an_error_at_its_line(alias: str, reason: str, mini_copy: Path, tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("alias", "reason"),
+    [
+        ("/../outside/", "it leads outside the site"),
+        ("/%2e%2e/outside/", "it leads outside the site"),
+        ("/a%2F..%2F..%2Fetc/", "it leads outside the site"),
+        ("/a//b/", "it has an empty part"),
+        ("https://odkb-csto.org/news/", "write only the path, without the domain"),
+        ("old/page/", 'it must start with "/"'),
+        ("/old page/", "it must not contain spaces"),
+        ("/detail.php?id=5", "a static site cannot tell addresses apart by ? or #"),
+    ],
+)
+def test_an_unsafe_alias_is_an_error_at_its_line(
+    alias: str, reason: str, mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = write(mini_copy, ITEM, item(f'\n  - "/fine/"\n  - "{alias}"'))
 
     err = problems(mini_copy, tmp_path / "public", capsys)
@@ -132,8 +141,9 @@ def test_an_unsafe_alias_is_an_error_at_its_line(alias: str, reason: str, mini_c
     assert f"{path}:6: the alias {alias!r} cannot be used: {reason}" in err
 
 
-def test_an_alias_on_a_real_page_is_an_error(mini_copy: Path, tmp_path: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_alias_on_a_real_page_is_an_error(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = write(mini_copy, ITEM, item('["/news/2024/"]'))
 
     err = problems(mini_copy, tmp_path / "public", capsys)
@@ -141,8 +151,9 @@ def test_an_alias_on_a_real_page_is_an_error(mini_copy: Path, tmp_path: Path,
     assert f"{path}:4: the old address /news/2024/ is the address of /news/2024/" in err
 
 
-def test_an_alias_on_another_item_names_that_item(mini_copy: Path, tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_alias_on_another_item_names_that_item(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = write(mini_copy, ITEM, item('["/news/2023/11/14/annual-report-published"]'))
 
     err = problems(mini_copy, tmp_path / "public", capsys)
@@ -151,21 +162,27 @@ def test_an_alias_on_another_item_names_that_item(mini_copy: Path, tmp_path: Pat
     assert f"{path}:4: the old address /news/2023/11/14/annual-report-published is the address of {other}" in err
 
 
-def test_one_alias_given_twice_names_both_places(mini_copy: Path, tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_one_alias_given_twice_names_both_places(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     first = write(mini_copy, ITEM, item('["/old/same/"]'))
-    second = write(mini_copy, "beta/2024-06-02-other.md", item('["/old/same"]', title="Other").replace(
-        "2024-06-01", "2024-06-02"))
+    second = write(
+        mini_copy, "beta/2024-06-02-other.md", item('["/old/same"]', title="Other").replace("2024-06-01", "2024-06-02")
+    )
 
     err = problems(mini_copy, tmp_path / "public", capsys)
 
     assert f"{second}:4: the old address /old/same is also given in {first}:4" in err
 
 
-def test_every_mistake_on_one_line_is_reported(mini_copy: Path, tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
-    first = write(mini_copy, "alpha/2023/2023-12-01-first.md", item('["/old/same/"]', title="First").replace(
-        "2024-06-01", "2023-12-01"))
+def test_every_mistake_on_one_line_is_reported(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = write(
+        mini_copy,
+        "alpha/2023/2023-12-01-first.md",
+        item('["/old/same/"]', title="First").replace("2024-06-01", "2023-12-01"),
+    )
     path = write(mini_copy, ITEM, item('["/news/2024/", "/old/same/"]'))
 
     err = problems(mini_copy, tmp_path / "public", capsys)
@@ -178,10 +195,12 @@ def test_every_mistake_on_one_line_is_reported(mini_copy: Path, tmp_path: Path,
     ]
 
 
-def test_site_redirect_mistakes_are_errors_at_their_line(mini_copy: Path, tmp_path: Path,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
-    add_redirects(mini_copy, '  /old-beta/: /sections/gamma/\n  /../x/: /news/\n  /news/: /sections/alpha/\n'
-                             '  /same/: /same/\n')
+def test_site_redirect_mistakes_are_errors_at_their_line(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add_redirects(
+        mini_copy, "  /old-beta/: /sections/gamma/\n  /../x/: /news/\n  /news/: /sections/alpha/\n  /same/: /same/\n"
+    )
     site = mini_copy / "site.yaml"
 
     err = problems(mini_copy, tmp_path / "public", capsys)
@@ -189,9 +208,8 @@ def test_site_redirect_mistakes_are_errors_at_their_line(mini_copy: Path, tmp_pa
     assert f"{site}:12: the redirect cannot be used: the old address '/../x/': it leads outside the site" in err
     assert f"{site}:14: '/same/' redirects to itself" in err
     # The checks against the pages run once the site.yaml entries are well formed.
-    lines = '  /old-beta/: /sections/gamma/\n  /news/: /sections/alpha/\n'
-    site.write_text(site.read_text(encoding="utf-8").split("redirects:")[0] + "redirects:\n" + lines,
-                    encoding="utf-8")
+    lines = "  /old-beta/: /sections/gamma/\n  /news/: /sections/alpha/\n"
+    site.write_text(site.read_text(encoding="utf-8").split("redirects:")[0] + "redirects:\n" + lines, encoding="utf-8")
     err = problems(mini_copy, tmp_path / "public", capsys)
     assert f"{site}:11: the new address /sections/gamma/ is not a page of the site" in err
     assert f"{site}:12: the old address /news/ is the address of /news/" in err
@@ -204,7 +222,7 @@ def test_redirect_pages_are_valid_and_minimal(mini_copy: Path, tmp_path: Path) -
 
     html = (out / "old/<b>&amp;/index.html").read_text(encoding="utf-8")
     assert re.search(r"<title>This page has moved — Mini Test Site</title>", html)
-    assert "<a href=\"/news/2024/06/01/tom-jerry/\">Tom &amp; &lt;Jerry&gt;</a>" in html
+    assert '<a href="/news/2024/06/01/tom-jerry/">Tom &amp; &lt;Jerry&gt;</a>' in html
     assert html.count("<a ") == 1
 
 
@@ -216,7 +234,8 @@ def test_redirect_pages_pass_the_nu_html_checker(mini_copy: Path, tmp_path: Path
     build_into(mini_copy, out, search=False)
     pages = [out / "old/moved.html", out / "ru/старое/index.html", out / "sections/first/2024/index.html"]
 
-    result = subprocess.run([java, "-jar", str(vnu_jar()), "--errors-only", *map(str, pages)],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [java, "-jar", str(vnu_jar()), "--errors-only", *map(str, pages)], capture_output=True, text=True, check=False
+    )
 
     assert result.returncode == 0, result.stderr

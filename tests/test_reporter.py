@@ -9,9 +9,16 @@ from zoneinfo import ZoneInfo
 from csto_site.build.options import Report
 from csto_site.reporter import PROGRESS_AFTER_SECONDS, Reporter
 
-REPORT = Report(items=12, pages=98, written=3, held_back=2,
-                next_due=datetime(2026, 12, 1, 15, 0, tzinfo=ZoneInfo("Europe/Moscow")), seconds=0.4321,
-                unchanged=406, removed=1)
+REPORT = Report(
+    items=12,
+    pages=98,
+    written=3,
+    held_back=2,
+    next_due=datetime(2026, 12, 1, 15, 0, tzinfo=ZoneInfo("Europe/Moscow")),
+    seconds=0.4321,
+    unchanged=406,
+    removed=1,
+)
 
 
 class Terminal(io.StringIO):
@@ -42,7 +49,8 @@ def test_a_long_build_on_a_terminal_draws_a_bar_then_one_line() -> None:
     assert "100/100" in terminal.getvalue()
     assert terminal.getvalue().endswith(
         "built 12 items, 98 pages: 3 files written, 406 unchanged, 1 removed; "
-        "2 held back, next due 2026-12-01 15:00 MSK; 0.43 s → public\n")
+        "2 held back, next due 2026-12-01 15:00 MSK; 0.43 s → public\n"
+    )
 
 
 def test_no_bar_when_piped_quiet_or_quick() -> None:
@@ -61,7 +69,6 @@ def test_no_bar_when_piped_quiet_or_quick() -> None:
 def test_nothing_held_back_is_said_too() -> None:
     stream = io.StringIO()
 
-    Reporter(out=stream).built(Report(items=1, pages=9, written=9, held_back=0, next_due=None, seconds=0.1),
-                               "public")
+    Reporter(out=stream).built(Report(items=1, pages=9, written=9, held_back=0, next_due=None, seconds=0.1), "public")
 
     assert stream.getvalue() == "built 1 items, 9 pages: 9 files written, 0 unchanged; 0 held back; 0.10 s → public\n"

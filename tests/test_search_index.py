@@ -26,7 +26,7 @@ def fragments(out: Path) -> dict[str, dict[str, Any]]:
     for path in sorted((out / "pagefind" / "fragment").iterdir()):
         raw = gzip.decompress(path.read_bytes())
         assert raw.startswith(TAG), path
-        page = json.loads(raw[len(TAG):])
+        page = json.loads(raw[len(TAG) :])
         pages[page["url"]] = page
     return pages
 
@@ -59,14 +59,24 @@ def test_only_the_item_article_is_indexed_with_its_metadata_and_filters(sample: 
         assert page["filters"]["section"] == [content.sections[e.section][e.lang]]
         assert page["filters"]["year"] == [str(e.published.year)]
         assert sorted(page["filters"].get("official", [])) == sorted(
-            content.official_names[o][e.lang] for o in e.officials)
+            content.official_names[o][e.lang] for o in e.officials
+        )
         assert sorted(page["filters"].get("organization", [])) == sorted(
-            content.organization_short[o][e.lang] for o in e.organizations)
+            content.organization_short[o][e.lang] for o in e.organizations
+        )
         text = page["content"]
         assert e.title in text
-        for chrome in ("495-795-27-10", "Skip to main content", "Перейти к основному содержанию",
-                       "Back to the section", "Вернуться в раздел", "Previous item", "Предыдущая новость",
-                       "Read in English", "Читать на русском"):
+        for chrome in (
+            "495-795-27-10",
+            "Skip to main content",
+            "Перейти к основному содержанию",
+            "Back to the section",
+            "Вернуться в раздел",
+            "Previous item",
+            "Предыдущая новость",
+            "Read in English",
+            "Читать на русском",
+        ):
             assert chrome not in text, (content.url(e), chrome)
 
 
@@ -82,8 +92,7 @@ def test_a_rebuild_reindexes_changed_and_removed_items(mini_copy: Path, tmp_path
     items = sorted(p for p in mini_copy.rglob("*.md") if not p.name.startswith("_"))
     changed, removed = items[0], items[1]
     before = fragments(out)
-    changed.write_text(changed.read_text(encoding="utf-8") + "\nA zanzibarite delegation arrived.\n",
-                       encoding="utf-8")
+    changed.write_text(changed.read_text(encoding="utf-8") + "\nA zanzibarite delegation arrived.\n", encoding="utf-8")
     removed.unlink()
     build_into(mini_copy, out)
     after = fragments(out)
@@ -109,8 +118,9 @@ def test_serve_keeps_the_last_index_until_a_build_remakes_it(mini_copy: Path, tm
     assert bundle(out) == bundle(tmp_path / "clean")
 
 
-def test_pagefind_settings_around_the_build_do_not_change_the_index(mini_copy: Path, tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pagefind_settings_around_the_build_do_not_change_the_index(
+    mini_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     build_into(mini_copy, tmp_path / "plain")
     workdir = tmp_path / "work"
     workdir.mkdir()
@@ -139,5 +149,5 @@ def test_every_page_links_the_search_page_of_its_language(mini: Any) -> None:
     for path in pages:
         lang_prefix = "/ru" if path.relative_to(mini.out).parts[0] == "ru" else ""
         html = path.read_text(encoding="utf-8")
-        header = html[html.index('<header class="site-header">'):html.index("</header>")]
+        header = html[html.index('<header class="site-header">') : html.index("</header>")]
         assert f'href="{lang_prefix}/search/"' in header, path

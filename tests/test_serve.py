@@ -56,8 +56,7 @@ def served(mini_copy: Path, tmp_path: Path) -> Iterator[Served]:
     """Start `serve` on a free port, watching the copy; stop it afterwards."""
     log = io.StringIO()
     out = tmp_path / "public"
-    server = DevServer(options(mini_copy, out, search=False),
-                       Reporter(out=log, err=log), clock=lambda: NOW)
+    server = DevServer(options(mini_copy, out, search=False), Reporter(out=log, err=log), clock=lambda: NOW)
     port = server.start(0)
     watcher = threading.Thread(target=server.watch, daemon=True)
     watcher.start()
@@ -89,8 +88,7 @@ def test_an_edit_is_rebuilt_and_announced_to_open_tabs(served: Served) -> None:
     assert read_event(stream) == ("build", "1")
 
     path = served.content / ITEM
-    path.write_text(path.read_text(encoding="utf-8").replace("Working visit to", "Second visit to"),
-                    encoding="utf-8")
+    path.write_text(path.read_text(encoding="utf-8").replace("Working visit to", "Second visit to"), encoding="utf-8")
 
     assert read_event(stream) == ("build", "2")
     status, body = served.get("/news/2024/03/12/second-visit-to-the-river-commission/")
@@ -182,8 +180,7 @@ def test_serve_keeps_what_it_read_of_the_build_cache_between_its_builds(mini_cop
     assert "A paragraph added while serving." in (out / ITEM_URL.strip("/") / "index.html").read_text(encoding="utf-8")
 
 
-def test_a_file_saved_while_the_first_build_runs_is_built_once_watching_starts(mini_copy: Path,
-                                                                               tmp_path: Path) -> None:
+def test_a_file_saved_while_the_first_build_runs_is_built_once_watching_starts(mini_copy: Path, tmp_path: Path) -> None:
     out = tmp_path / "public"
     log = io.StringIO()
     server = DevServer(options(mini_copy, out, search=False), Reporter(out=log, err=log), clock=lambda: NOW)

@@ -92,33 +92,42 @@ def test_impossible_date(run):
 
 
 def test_unknown_official_suggests_the_closest_name(run):
-    write(run.content, "alpha/a.md",
-          "---\ntitle: A\ndate: 2024-01-01\nofficials:\n  - ivan-orlov\n  - Ana Petrova\n---\nBody.\n")
+    write(
+        run.content,
+        "alpha/a.md",
+        "---\ntitle: A\ndate: 2024-01-01\nofficials:\n  - ivan-orlov\n  - Ana Petrova\n---\nBody.\n",
+    )
     run.expect("alpha/a.md", 6, 'unknown official "Ana Petrova"', '(did you mean "Anna Petrova"?)')
 
 
 def test_unknown_organization_suggests_the_closest_name(run):
-    write(run.content, "beta/a.md",
-          "---\ntitle: A\ndate: 2024-01-01\norganizations: [Nothern Council]\n---\nBody.\n")
+    write(run.content, "beta/a.md", "---\ntitle: A\ndate: 2024-01-01\norganizations: [Nothern Council]\n---\nBody.\n")
     run.expect("beta/a.md", 4, 'unknown organization "Nothern Council"', '(did you mean "Northern Council"?)')
 
 
 def test_two_items_on_one_url_name_both_files(run):
     # Same title and day as alpha/2024/2024-03-12-morning-briefing.md, so the same URL.
     write(run.content, "beta/copy.md", "---\ntitle: Morning briefing held\ndate: 2024-03-12 18:00\n---\nBody.\n")
-    problem = run.expect("beta/copy.md", 1, "/news/2024/03/12/morning-briefing-held/ is already the address of "
-                         f"{run.content / 'alpha/2024/2024-03-12-morning-briefing.md'}",
-                         "(give one of them another title or an explicit `slug:`)")
+    problem = run.expect(
+        "beta/copy.md",
+        1,
+        "/news/2024/03/12/morning-briefing-held/ is already the address of "
+        f"{run.content / 'alpha/2024/2024-03-12-morning-briefing.md'}",
+        "(give one of them another title or an explicit `slug:`)",
+    )
     assert "beta/copy.md" in problem
 
 
 def test_translation_with_another_date(run):
     rel = "alpha/2023/2023-11-14-annual-report.ru.md"
     path = run.content / rel
-    path.write_text(path.read_text(encoding="utf-8").replace("date: 2023-11-14", "date: 2023-11-15"),
-                    encoding="utf-8")
-    run.expect(rel, 3, "this translation is dated 2023-11-15, its original 2023-11-14",
-               "(use the original's date: `date: 2023-11-14 00:00`)")
+    path.write_text(path.read_text(encoding="utf-8").replace("date: 2023-11-14", "date: 2023-11-15"), encoding="utf-8")
+    run.expect(
+        rel,
+        3,
+        "this translation is dated 2023-11-15, its original 2023-11-14",
+        "(use the original's date: `date: 2023-11-14 00:00`)",
+    )
 
 
 def test_invalid_yaml(run):
@@ -128,8 +137,12 @@ def test_invalid_yaml(run):
 
 def test_no_front_matter(run):
     write(run.content, "alpha/a.md", "title: A\ndate: 2024-01-01\n\nBody.\n")
-    run.expect("alpha/a.md", 1, "the file does not start with front matter",
-               '(put a line "---", the title and date, and another "---" at the top)')
+    run.expect(
+        "alpha/a.md",
+        1,
+        "the file does not start with front matter",
+        '(put a line "---", the title and date, and another "---" at the top)',
+    )
 
 
 def test_unclosed_front_matter(run):
@@ -140,8 +153,7 @@ def test_unclosed_front_matter(run):
 def test_check_reports_the_same_problem(run):
     write(run.content, "alpha/a.md", "---\ntitle: A\ndate: 2024-01-01\nsumary: Typo.\n---\nBody.\n")
     problems = run.build("check")
-    assert problems == [f"{run.content / 'alpha/a.md'}:4: unknown front-matter key `sumary` "
-                        '(did you mean "summary"?)']
+    assert problems == [f'{run.content / "alpha/a.md"}:4: unknown front-matter key `sumary` (did you mean "summary"?)']
 
 
 def test_every_mistake_in_every_file_is_reported_in_one_run(run):
@@ -154,15 +166,25 @@ def test_every_mistake_in_every_file_is_reported_in_one_run(run):
     write(c, "beta/plain.md", "Just text.\n")
     write(c, "beta/dup.md", "---\ntitle: Annual report published\ndate: 2023-11-14 18:00\n---\nBody.\n")
     rel = "alpha/2024/2024-03-12-morning-briefing.ru.md"
-    (c / rel).write_text((c / rel).read_text(encoding="utf-8").replace("2024-03-12 10:00", "2024-03-13 10:00"),
-                         encoding="utf-8")
+    (c / rel).write_text(
+        (c / rel).read_text(encoding="utf-8").replace("2024-03-12 10:00", "2024-03-13 10:00"), encoding="utf-8"
+    )
     problems = run.build()
     places = sorted(p.split(": ")[0].removeprefix(f"{c}/") for p in problems)
-    assert places == sorted([
-        "alpha/k.md:4", "alpha/nodate.md:1", "alpha/sub/deep/bad.md:3", "alpha/sub/deep/bad.md:4",
-        "beta/org.md:4", "beta/org.md:5", "beta/yaml.md:2", "beta/plain.md:1", "beta/dup.md:1",
-        f"{rel}:3",
-    ]), "\n".join(problems)
+    assert places == sorted(
+        [
+            "alpha/k.md:4",
+            "alpha/nodate.md:1",
+            "alpha/sub/deep/bad.md:3",
+            "alpha/sub/deep/bad.md:4",
+            "beta/org.md:4",
+            "beta/org.md:5",
+            "beta/yaml.md:2",
+            "beta/plain.md:1",
+            "beta/dup.md:1",
+            f"{rel}:3",
+        ]
+    ), "\n".join(problems)
     assert all(p.endswith(")") for p in problems), "every problem has a hint"
     text = "\n".join(problems)
     assert 'did you mean "Ivan Orlov"?' in text
@@ -172,7 +194,8 @@ def test_every_mistake_in_every_file_is_reported_in_one_run(run):
 def test_a_registry_mistake_does_not_hide_item_mistakes(run):
     (run.content / "officials.yaml").write_text(
         (run.content / "officials.yaml").read_text(encoding="utf-8") + "\nbad-entry:\n  nmae: {en: X}\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     write(run.content, "alpha/a.md", "---\ntitle: A\n---\nBody.\n")
     text = "\n".join(run.build())
     assert "officials.yaml" in text

@@ -20,8 +20,9 @@ from helpers.site import NOW, build_into, copy_fixture
 from csto_site.serve.server import BuildStatus, Handler
 
 TITLE = '<script>alert(1)</script> " onmouseover="alert(1)" javascript:alert(1) <iframe src=x>'
-SUMMARY = ("<script>alert(2)</script> \" onmouseover=\"alert(2) <img src=x onerror=alert(2)> "
-           "<a href='javascript:alert(2)'>")
+SUMMARY = (
+    "<script>alert(2)</script> \" onmouseover=\"alert(2) <img src=x onerror=alert(2)> <a href='javascript:alert(2)'>"
+)
 OFFICIAL = '<script>alert(3)</script>" onmouseover="alert(3)'
 OFFICIAL_RU = "<img src=x onerror=alert(3)>"
 ORGANIZATION = "<svg onload=alert(5)>"
@@ -57,10 +58,28 @@ BODY = """Hello <script>alert(4)</script> world.
 """
 PAYLOAD_TEXTS = ("alert(1)", "alert(2)", "alert(3)", "alert(5)", "alert(6)", "alert(7)")
 
-FORBIDDEN = frozenset({"iframe", "frame", "frameset", "object", "embed", "applet", "base", "style", "svg",
-                       "math", "template"})
-URL_ATTRIBUTES = frozenset({"href", "src", "action", "formaction", "data", "xlink:href", "poster", "background",
-                            "cite", "srcset", "ping", "longdesc", "codebase", "dynsrc", "lowsrc"})
+FORBIDDEN = frozenset(
+    {"iframe", "frame", "frameset", "object", "embed", "applet", "base", "style", "svg", "math", "template"}
+)
+URL_ATTRIBUTES = frozenset(
+    {
+        "href",
+        "src",
+        "action",
+        "formaction",
+        "data",
+        "xlink:href",
+        "poster",
+        "background",
+        "cite",
+        "srcset",
+        "ping",
+        "longdesc",
+        "codebase",
+        "dynsrc",
+        "lowsrc",
+    }
+)
 BAD_SCHEME = re.compile(r"^(javascript|vbscript|data:text/html|livescript)", re.I)
 # The page the build leaves at an old address refreshes to a page of the site, and nowhere else.
 SITE_REFRESH = re.compile(r"^0; url=/(?![/\\])")
@@ -76,28 +95,36 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("xss")
     content = copy_fixture(base / "content")
     site = (content / "site.yaml").read_text(encoding="utf-8")
-    site = site.replace("{en: Mini Test Site,", f"{{en: {_yaml_quote(SITE_TITLE)},"
-                        ).replace("{en: A small fixture site for tests.,", f"{{en: {_yaml_quote(PLAIN)},"
-                        ).replace("{en: The Press Office,", f"{{en: {_yaml_quote(PLAIN)},")
-    (content / "site.yaml").write_text(site + f"labels: {{en: {{go_back: {_yaml_quote(PLAIN)}}}}}\n",
-                                       encoding="utf-8")
+    site = (
+        site.replace("{en: Mini Test Site,", f"{{en: {_yaml_quote(SITE_TITLE)},")
+        .replace("{en: A small fixture site for tests.,", f"{{en: {_yaml_quote(PLAIN)},")
+        .replace("{en: The Press Office,", f"{{en: {_yaml_quote(PLAIN)},")
+    )
+    (content / "site.yaml").write_text(site + f"labels: {{en: {{go_back: {_yaml_quote(PLAIN)}}}}}\n", encoding="utf-8")
     with (content / "officials.yaml").open("a", encoding="utf-8") as f:
-        f.write(f"\nhostile:\n  name: {{en: {_yaml_quote(OFFICIAL)}, ru: {_yaml_quote(OFFICIAL_RU)}}}\n"
-                f"  roles:\n    - {{title: {_yaml_quote(OFFICIAL)}, from: 2020-01-01}}\n")
+        f.write(
+            f"\nhostile:\n  name: {{en: {_yaml_quote(OFFICIAL)}, ru: {_yaml_quote(OFFICIAL_RU)}}}\n"
+            f"  roles:\n    - {{title: {_yaml_quote(OFFICIAL)}, from: 2020-01-01}}\n"
+        )
     with (content / "organizations.yaml").open("a", encoding="utf-8") as f:
-        f.write(f"\nhostile-org:\n  short: {_yaml_quote(ORGANIZATION)}\n"
-                f"  name: {_yaml_quote(ORGANIZATION + ' full')}\n")
+        f.write(
+            f"\nhostile-org:\n  short: {_yaml_quote(ORGANIZATION)}\n  name: {_yaml_quote(ORGANIZATION + ' full')}\n"
+        )
     (content / "gamma").mkdir()
     (content / "gamma/_index.md").write_text(
-        f"---\ntitle: {_yaml_quote(SECTION)}\ndescription: {_yaml_quote(SUMMARY)}\n---\n", encoding="utf-8")
+        f"---\ntitle: {_yaml_quote(SECTION)}\ndescription: {_yaml_quote(SUMMARY)}\n---\n", encoding="utf-8"
+    )
     day = NOW.date().isoformat()  # recent, so the item is also in the news sitemap
     (content / "gamma/hostile.md").write_text(
         f"---\ntitle: {_yaml_quote(TITLE)}\ndate: {day} 09:00\nsummary: {_yaml_quote(SUMMARY)}\n"
         f"officials: [hostile]\norganizations: [hostile-org]\naliases: [{_yaml_quote(ALIAS)}]\n---\n{BODY}",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     (content / "gamma/hostile.ru.md").write_text(
         f"---\ntitle: {_yaml_quote(TITLE)}\ndate: {day} 09:00\nofficials: [hostile]\norganizations: [hostile-org]\n"
-        f"---\n{RU_FIRST_PARAGRAPH}\n\n{BODY}", encoding="utf-8")
+        f"---\n{RU_FIRST_PARAGRAPH}\n\n{BODY}",
+        encoding="utf-8",
+    )
     out = base / "public"
     build_into(content, out)
     return out
@@ -117,8 +144,11 @@ def inert_problems(doc: Document, where: str) -> list[str]:
                     problems.append(f"{at} JSON-LD is not an inert data block")
             elif not (e.get("src", "").startswith("/") and not e.get("src", "").startswith("//") and not text.strip()):
                 problems.append(f"{at} runs script {e.get('src') or text[:60]!r}")
-        if e.tag == "meta" and e.get("http-equiv", "").lower() == "refresh" and not SITE_REFRESH.match(
-                e.get("content", "")):
+        if (
+            e.tag == "meta"
+            and e.get("http-equiv", "").lower() == "refresh"
+            and not SITE_REFRESH.match(e.get("content", ""))
+        ):
             problems.append(f"{at} refreshes the page")
         for name, value in e.attrs.items():
             if name.startswith("on"):
@@ -215,9 +245,11 @@ def test_feed_descriptions_are_inert_html(hostile):
 
 def test_the_checker_catches_each_kind_of_payload():
     """The inertness check fails on what the sanitiser must remove."""
-    doc = parse_html('<script>alert(1)</script><a href=" JavaScript:alert(1)">x</a><img src=x onerror=alert(1)>'
-                     '<iframe src="/x"></iframe><script type="application/ld+json">{"a": "</script>"}</script>'
-                     '<meta http-equiv="refresh" content="0"><script src="/static/nav.js"></script>')
+    doc = parse_html(
+        '<script>alert(1)</script><a href=" JavaScript:alert(1)">x</a><img src=x onerror=alert(1)>'
+        '<iframe src="/x"></iframe><script type="application/ld+json">{"a": "</script>"}</script>'
+        '<meta http-equiv="refresh" content="0"><script src="/static/nav.js"></script>'
+    )
     problems = inert_problems(doc, "t")
     assert len(problems) == 6, problems
 
@@ -248,8 +280,13 @@ def test_feed_channels_read_back_as_the_text_typed(hostile):
 def test_every_page_shows_the_site_texts_as_text(hostile):
     """No template writes <b>: one in a page (but in the hostile item's body) is the site's own text read as markup."""
     items = [p for p in html_files(hostile) if "alert" in p.as_posix() and "/news/" in p.as_posix()]
-    leaks = [f"{file.relative_to(hostile)}:{e.line}" for file in html_files(hostile) if file not in items
-             for e in read_html(file).elements if e.tag == "b"]
+    leaks = [
+        f"{file.relative_to(hostile)}:{e.line}"
+        for file in html_files(hostile)
+        if file not in items
+        for e in read_html(file).elements
+        if e.tag == "b"
+    ]
     assert leaks == []
     home = read_html(hostile / "index.html")
     assert home.find("meta", name="description").get("content") == PLAIN
@@ -260,12 +297,19 @@ def test_every_page_shows_the_site_texts_as_text(hostile):
 
 
 def test_json_ld_reads_back_as_the_text_typed(hostile):
-    item = next(p for p in html_files(hostile) if "alert" in p.as_posix() and "/news/" in p.as_posix()
-                and "/ru/" not in p.as_posix())
+    item = next(
+        p
+        for p in html_files(hostile)
+        if "alert" in p.as_posix() and "/news/" in p.as_posix() and "/ru/" not in p.as_posix()
+    )
     script = read_html(item).find("script", type="application/ld+json")
     data = json.loads("".join(script.parts))
     assert (data["headline"], data["description"], data["articleSection"], data["publisher"]["name"]) == (
-        " ".join(TITLE.split()), " ".join(SUMMARY.split()), SECTION, SITE_TITLE)
+        " ".join(TITLE.split()),
+        " ".join(SUMMARY.split()),
+        SECTION,
+        SITE_TITLE,
+    )
 
 
 def test_the_news_sitemap_reads_back_as_the_text_typed(hostile):

@@ -32,14 +32,28 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument("--static", type=Path, default=Path("static"), help="static files folder")
     common.add_argument("--drafts", action="store_true", help="include items with `draft: true`")
     common.add_argument("--future", action="store_true", help="include items dated in the future")
-    common.add_argument("--no-search", dest="search", action="store_false",
-                        help="skip the search index (quicker local builds)")
-    common.add_argument("--jobs", type=_positive, default=None, metavar="N",
-                        help="processes for parsing and rendering (default: one per core)")
-    common.add_argument("--cache", type=Path, default=Path(".csto-cache"), metavar="DIR",
-                        help="build cache folder (default: .csto-cache)")
-    common.add_argument("--clean", action="store_true",
-                        help="ignore the cache and re-render everything (unchanged files are still left alone)")
+    common.add_argument(
+        "--no-search", dest="search", action="store_false", help="skip the search index (quicker local builds)"
+    )
+    common.add_argument(
+        "--jobs",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="processes for parsing and rendering (default: one per core)",
+    )
+    common.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(".csto-cache"),
+        metavar="DIR",
+        help="build cache folder (default: .csto-cache)",
+    )
+    common.add_argument(
+        "--clean",
+        action="store_true",
+        help="ignore the cache and re-render everything (unchanged files are still left alone)",
+    )
     common.add_argument("--quiet", action="store_true", help="print only the summary line and problems")
     main = argparse.ArgumentParser(prog="csto-site", description="Build the CSTO news archive.")
     commands = main.add_subparsers(dest="command", metavar="COMMAND")
@@ -48,14 +62,28 @@ def parser() -> argparse.ArgumentParser:
     new = commands.add_parser("new", parents=[paths], help="create a news item file with today's date, print its path")
     new.add_argument("title", metavar="TITLE", help="the headline, in quotes")
     new.add_argument("--section", metavar="S", help="the section folder, e.g. csto-news")
-    new.add_argument("--official", action="append", default=[], metavar="X",
-                     help="an official named in the item: id, name or alias (repeat for more)")
-    new.add_argument("--organization", action="append", default=[], metavar="Y",
-                     help="an organization named in the item: id, name or alias (repeat for more)")
+    new.add_argument(
+        "--official",
+        action="append",
+        default=[],
+        metavar="X",
+        help="an official named in the item: id, name or alias (repeat for more)",
+    )
+    new.add_argument(
+        "--organization",
+        action="append",
+        default=[],
+        metavar="Y",
+        help="an organization named in the item: id, name or alias (repeat for more)",
+    )
     new.add_argument("--lang", metavar="L", help="the item's language (default: the site's first)")
     new.add_argument("--date", metavar="D", help="2024-06-22 or '2024-06-22 14:30' (default: now, site time zone)")
-    new.add_argument("--translation-of", type=Path, metavar="PATH",
-                     help="write the translation of this item: same folder, date and people")
+    new.add_argument(
+        "--translation-of",
+        type=Path,
+        metavar="PATH",
+        help="write the translation of this item: same folder, date and people",
+    )
     new.set_defaults(quiet=False)
     serve = commands.add_parser("serve", parents=[common], help="build, serve on 127.0.0.1, rebuild on change")
     serve.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default: 8000)")
@@ -64,9 +92,18 @@ def parser() -> argparse.ArgumentParser:
 
 def options_from(args: argparse.Namespace) -> Options:
     """Turn parsed arguments into build options."""
-    return Options(content=args.content, out=args.out, templates=args.templates, static=args.static,
-                   drafts=args.drafts, future=args.future, search=args.search, cache=args.cache, jobs=args.jobs,
-                   clean=args.clean)
+    return Options(
+        content=args.content,
+        out=args.out,
+        templates=args.templates,
+        static=args.static,
+        drafts=args.drafts,
+        future=args.future,
+        search=args.search,
+        cache=args.cache,
+        jobs=args.jobs,
+        clean=args.clean,
+    )
 
 
 def _positive(text: str) -> int:
@@ -85,8 +122,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:
         return EXIT_OK if exc.code == 0 else EXIT_USAGE
     reporter = Reporter(quiet=args.quiet)
-    left = ("no item was written" if args.command == "new" else "nothing was written" if args.command == "check"
-            else f"{args.out} was left as it was")
+    left = (
+        "no item was written"
+        if args.command == "new"
+        else "nothing was written"
+        if args.command == "check"
+        else f"{args.out} was left as it was"
+    )
     # The build raises what stopped it, precisely; here, and only here, that becomes a message and a status.
     try:
         return run_command(args, reporter)
@@ -132,9 +174,15 @@ def new_item(args: argparse.Namespace, reporter: Reporter, now: datetime) -> int
         return EXIT_USAGE
     from .content.scaffold import Request, create_item
 
-    request = Request(title=args.title, section=args.section, officials=tuple(args.official),
-                      organizations=tuple(args.organization), lang=args.lang, date=args.date,
-                      translation_of=args.translation_of)
+    request = Request(
+        title=args.title,
+        section=args.section,
+        officials=tuple(args.official),
+        organizations=tuple(args.organization),
+        lang=args.lang,
+        date=args.date,
+        translation_of=args.translation_of,
+    )
     try:
         created = create_item(request, args.content, args.templates, now)
     except ContentError as exc:

@@ -56,8 +56,14 @@ class Reporter:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-            self.bar = Progress(TextColumn("{task.description:<20}"), BarColumn(), MofNCompleteColumn(),
-                                TimeRemainingColumn(), console=Console(file=self.err), transient=True)
+            self.bar = Progress(
+                TextColumn("{task.description:<20}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=Console(file=self.err),
+                transient=True,
+            )
             self.bar.start()
         if stage not in self.tasks:
             self.tasks[stage] = self.bar.add_task(STAGES.get(stage, stage), total=total)
@@ -76,9 +82,12 @@ class Reporter:
         self.end_progress()
         due = f", next due {report.next_due:%Y-%m-%d %H:%M %Z}" if report.next_due else ""
         removed = f", {report.removed} removed" if report.removed else ""
-        print(f"built {report.items} items, {report.pages} pages: {report.written} files written, "
-              f"{report.unchanged} unchanged{removed}; {report.held_back} held back{due}; "
-              f"{report.seconds:.2f} s → {out}", file=self.out)
+        print(
+            f"built {report.items} items, {report.pages} pages: {report.written} files written, "
+            f"{report.unchanged} unchanged{removed}; {report.held_back} held back{due}; "
+            f"{report.seconds:.2f} s → {out}",
+            file=self.out,
+        )
 
     def checked(self, checked: Checked) -> None:
         """Print the warnings of a check, then its result."""
@@ -92,8 +101,9 @@ class Reporter:
         print(f"created {created.path}", file=self.out)
         print(f"address {url}", file=self.out)
         if created.published > now:
-            print(f"scheduled: it appears with the first build after {created.published:%Y-%m-%d %H:%M %Z}",
-                  file=self.out)
+            print(
+                f"scheduled: it appears with the first build after {created.published:%Y-%m-%d %H:%M %Z}", file=self.out
+            )
 
     def serving(self, url: str) -> None:
         """Say where the site is served."""

@@ -27,8 +27,10 @@ ADD_HEADER = re.compile(r'^add_header\s+(\S+)\s+("([^"]*)"|([^\s;$]+))(\s+always
 
 def deployed_headers() -> dict[str, str]:
     """Return the constant response headers deploy/nginx.conf adds at server level (CSP and the like)."""
-    found = {m.group(1): m.group(3) if m.group(3) is not None else m.group(4)
-             for m in ADD_HEADER.finditer(NGINX_CONF.read_text(encoding="utf-8"))}
+    found = {
+        m.group(1): m.group(3) if m.group(3) is not None else m.group(4)
+        for m in ADD_HEADER.finditer(NGINX_CONF.read_text(encoding="utf-8"))
+    }
     assert "Content-Security-Policy" in found, f"{NGINX_CONF} sets no Content-Security-Policy"
     return found
 
@@ -73,8 +75,12 @@ class Watch:
     def watch_page(self, page: Page) -> None:
         """Record a page's script errors and console errors."""
         page.on("pageerror", lambda error: self.problems.append(f"{page.url}: script error: {error}"))
-        page.on("console", lambda message: message.type == "error"
-                and self.problems.append(f"{page.url}: console error: {message.text}"))
+        page.on(
+            "console",
+            lambda message: (
+                message.type == "error" and self.problems.append(f"{page.url}: console error: {message.text}")
+            ),
+        )
 
     def response(self, response: Response) -> None:
         """Record a failed fetch of a resource (a page's own address may answer 404 on purpose)."""

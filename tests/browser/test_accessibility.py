@@ -41,8 +41,11 @@ def violations(page: Page, axe_source: str) -> list[str]:
     """Run axe-core on the open page; return one line per violation and element."""
     page.add_script_tag(content=axe_source)
     found = page.evaluate("async () => (await axe.run(document)).violations")
-    return [f"{v['id']} ({v['impact']}): {v['help']} at {' '.join(map(str, n['target']))}"
-            for v in found for n in v["nodes"]]
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {' '.join(map(str, n['target']))}"
+        for v in found
+        for n in v["nodes"]
+    ]
 
 
 @pytest.mark.parametrize("lang", ["en", "ru"])
@@ -67,8 +70,9 @@ def test_axe_reports_what_it_should(audit_page: Page, served: ServedSite, axe_so
 
 @pytest.mark.parametrize("lang", ["en", "ru"])
 @pytest.mark.parametrize("kind", ["home", "item"])
-def test_the_skip_link_is_the_first_tab_stop_and_moves_focus_to_main(page: Page, served: ServedSite,
-                                                                     kind: str, lang: str):
+def test_the_skip_link_is_the_first_tab_stop_and_moves_focus_to_main(
+    page: Page, served: ServedSite, kind: str, lang: str
+):
     url = served.url(path_of(served, kind, lang))
     page.goto(url)
     page.keyboard.press("Tab")

@@ -168,8 +168,9 @@ def test_previous_and_next_walk_the_section(page: Page, served: ServedSite, lang
 def test_officials_and_organizations_list_the_item(page: Page, served: ServedSite):
     entry = subject(served)
     item = at(served, served.expected.url(entry))
-    names = ([served.expected.official_names[o]["en"] for o in entry.officials]
-             + [served.expected.organization_short[o]["en"] for o in entry.organizations])
+    names = [served.expected.official_names[o]["en"] for o in entry.officials] + [
+        served.expected.organization_short[o]["en"] for o in entry.organizations
+    ]
     for ident, name in zip([*entry.officials, *entry.organizations], names, strict=True):
         page.goto(item)
         page.locator("article").get_by_role("link", name=name, exact=True).click()
@@ -182,8 +183,7 @@ def test_officials_and_organizations_list_the_item(page: Page, served: ServedSit
 def internal_links(page: Page, origin: str) -> list[str]:
     """Return the absolute URLs of the page's links to pages of the site (no feeds, phones or fragments)."""
     hrefs = page.locator("a[href]").evaluate_all("links => links.map(a => a.href)")
-    return [h for h in dict.fromkeys(hrefs) if h.startswith(origin + "/") and "#" not in h
-            and not h.endswith(".xml")]
+    return [h for h in dict.fromkeys(hrefs) if h.startswith(origin + "/") and "#" not in h and not h.endswith(".xml")]
 
 
 @pytest.mark.parametrize("where", ["home", "item"])

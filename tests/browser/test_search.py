@@ -80,7 +80,8 @@ def test_a_section_filter_narrows_the_results(page: Page, served: ServedSite) ->
     expect(page.locator("#search-results li")).to_have_count(len(interviews))
     assert set(result_urls(page)) == interviews
     expect(page.locator("#search-results .meta a")).to_have_text(
-        [content.sections["interviews"]["en"]] * len(interviews))
+        [content.sections["interviews"]["en"]] * len(interviews)
+    )
     assert "section=" in page.url
     page.reload()
     expect(page.locator("#search-results li")).to_have_count(len(interviews))
@@ -99,15 +100,17 @@ def test_the_search_page_is_linked_from_the_header(page: Page, served: ServedSit
     expect(page).to_have_url(served.url("/search/"))
 
 
-def test_show_more_adds_the_next_results_and_moves_focus_to_them(browser: Browser, served: ServedSite,
-                                                                  tmp_path: Path) -> None:
+def test_show_more_adds_the_next_results_and_moves_focus_to_them(
+    browser: Browser, served: ServedSite, tmp_path: Path
+) -> None:
     with urllib.request.urlopen(served.url("/search/")) as response:
         csp = response.headers["Content-Security-Policy"]
     content = copy_fixture(tmp_path / "fixture")
     for n in range(1, 26):
         (content / "alpha" / "2024" / f"2024-01-{n:02d}-note-{n}.md").write_text(
             f"---\ntitle: Note number {n}\ndate: 2024-01-{n:02d} 10:00\n---\nA zanzibarite note, number {n}.\n",
-            encoding="utf-8")
+            encoding="utf-8",
+        )
     with served_site(tmp_path / "served", content, headers={"Content-Security-Policy": csp}) as site:
         context = browser.new_context()
         page = context.new_page()
@@ -126,8 +129,9 @@ def test_show_more_adds_the_next_results_and_moves_focus_to_them(browser: Browse
 
 
 @pytest.mark.parametrize(("path", "words"), [("/search/", "Schmid"), ("/ru/search/", "Шмид")])
-def test_axe_finds_no_violation_on_the_search_page_with_results(browser: Browser, served: ServedSite,
-                                                                axe_source: str, path: str, words: str) -> None:
+def test_axe_finds_no_violation_on_the_search_page_with_results(
+    browser: Browser, served: ServedSite, axe_source: str, path: str, words: str
+) -> None:
     context = browser.new_context(bypass_csp=True)  # axe is injected as a script, which the CSP forbids
     page = context.new_page()
     search(page, served, path, words)

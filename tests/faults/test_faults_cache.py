@@ -54,9 +54,22 @@ class Site:
 
     def args(self, command: str, out: Path | None = None, cache: Path | None = None, *extra: str) -> list[str]:
         """Return the command line of `command` on this site."""
-        return [command, "--quiet", "--no-search", "--content", str(self.content), "--templates", str(self.templates),
-                "--static", str(self.static), "--out", str(out or self.out), "--cache", str(cache or self.cache.parent),
-                *extra]
+        return [
+            command,
+            "--quiet",
+            "--no-search",
+            "--content",
+            str(self.content),
+            "--templates",
+            str(self.templates),
+            "--static",
+            str(self.static),
+            "--out",
+            str(out or self.out),
+            "--cache",
+            str(cache or self.cache.parent),
+            *extra,
+        ]
 
     def build(self, capsys: pytest.CaptureFixture[str], *extra: str) -> str:
         """Build; assert it succeeded; return what it printed."""
@@ -123,13 +136,15 @@ def damage(path: Path, how: str) -> None:
 
 def leave_wal(path: Path, garbage: bool) -> None:
     """Leave a write-ahead log behind, as a writer killed before its checkpoint does (`garbage`: then trample it)."""
-    script = ("import os, sqlite3, sys\n"
-              "db = sqlite3.connect(sys.argv[1])\n"
-              "db.execute('PRAGMA wal_autocheckpoint=0')\n"
-              "db.execute(\"UPDATE meta SET value = value WHERE key = 'schema'\")\n"
-              "db.execute(\"INSERT OR REPLACE INTO meta VALUES ('left', X'00')\")\n"
-              "db.commit()\n"
-              "os._exit(0)\n")
+    script = (
+        "import os, sqlite3, sys\n"
+        "db = sqlite3.connect(sys.argv[1])\n"
+        "db.execute('PRAGMA wal_autocheckpoint=0')\n"
+        "db.execute(\"UPDATE meta SET value = value WHERE key = 'schema'\")\n"
+        "db.execute(\"INSERT OR REPLACE INTO meta VALUES ('left', X'00')\")\n"
+        "db.commit()\n"
+        "os._exit(0)\n"
+    )
     subprocess.run([sys.executable, "-c", script, str(path)], check=True)
     wal = path.with_name(path.name + "-wal")
     assert wal.stat().st_size > 0
@@ -167,8 +182,9 @@ def age(*folders: Path) -> None:
 
 @pytest.mark.parametrize("how", ["whole", "page", "truncated", "wal", "random wal"])
 @pytest.mark.parametrize("which", ["cache", "manifest"])
-def test_a_damaged_file_is_discarded_with_a_warning_and_the_site_is_right(archive: Site, capsys, which: str,
-                                                                           how: str) -> None:
+def test_a_damaged_file_is_discarded_with_a_warning_and_the_site_is_right(
+    archive: Site, capsys, which: str, how: str
+) -> None:
     archive.build(capsys, "--jobs", "2")
     path = archive.cache if which == "cache" else archive.manifest
     damage(path, how)
@@ -204,8 +220,11 @@ def edit_newest_item(site: Site) -> None:
 
 # The rows an edit of the newest item reads (the other rows of the outputs' record are read when needed,
 # and checked against their digests then, as tests/test_incremental.py shows for a damaged partition).
-CACHE_ROWS = {"folders": "UPDATE folders SET entries = ?", "partitions": "UPDATE partitions SET specs = ?",
-              "checked": "UPDATE checked SET value = ?"}
+CACHE_ROWS = {
+    "folders": "UPDATE folders SET entries = ?",
+    "partitions": "UPDATE partitions SET specs = ?",
+    "checked": "UPDATE checked SET value = ?",
+}
 MANIFEST_ROWS = ("fast", "ids", "dirty")
 
 
@@ -300,8 +319,7 @@ def test_an_item_edited_with_its_mtime_set_back_is_published_and_checked(mini: S
 
 
 @pytest.mark.parametrize("where", ["templates", "static"])
-def test_a_template_or_static_file_edited_with_its_mtime_set_back_is_published(mini: Site, capsys,
-                                                                                where: str) -> None:
+def test_a_template_or_static_file_edited_with_its_mtime_set_back_is_published(mini: Site, capsys, where: str) -> None:
     if where == "templates":
         path, old, new = mini.templates / "base.html", "</body>", "</BODY>"
     else:
@@ -337,8 +355,9 @@ def test_the_cache_gives_back_exactly_what_was_parsed(mini: Site, capsys) -> Non
     mini.build(capsys)
     with Cache.open(mini.cache.parent, read_only=True) as cache:
         kept = cache.folders(str(mini.content))
-    fresh = read_content(Options(content=mini.content, templates=mini.templates, static=mini.static, cache=None),
-                         Cache.open(None), 1)
+    fresh = read_content(
+        Options(content=mini.content, templates=mini.templates, static=mini.static, cache=None), Cache.open(None), 1
+    )
     items = {e.record.parsed.item.path: e.record.parsed.item for f in kept.values() for e in f.entries.values()}
     assert len(items) == len(fresh.items) > 0
     for item in fresh.items:
@@ -352,8 +371,14 @@ def test_the_cache_gives_back_exactly_what_was_parsed(mini: Site, capsys) -> Non
     entry = next(iter(next(iter(kept.values())).entries.values()))
     for moment in (datetime(2024, 10, 27, 2, 30, tzinfo=berlin, fold=1), datetime(2024, 3, 31, 2, 30, tzinfo=berlin)):
         item = replace(entry.record.parsed.item, published=moment, updated=moment)
-        folder = Folder("context", {"a/b.md": entry._replace(record=replace(entry.record, parsed=replace(
-            entry.record.parsed, item=item)))})
+        folder = Folder(
+            "context",
+            {"a/b.md": entry._replace(record=replace(entry.record, parsed=replace(entry.record.parsed, item=item)))},
+        )
         again = decode_folder(encode_folder(folder)).entries["a/b.md"].record.parsed.item
         assert (again.published.fold, again.published.utcoffset(), again.day, repr(again)) == (
-            moment.fold, moment.utcoffset(), moment.date(), repr(item))
+            moment.fold,
+            moment.utcoffset(),
+            moment.date(),
+            repr(item),
+        )

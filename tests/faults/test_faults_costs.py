@@ -70,44 +70,87 @@ CASES = [
     Case("a line of <http://", lambda: "<http://x " * 60_000, BODY_LINE, "HTML reader"),
     Case("unclosed fences", lambda: "\n".join("`" * (3 + i) for i in range(1_000)), BODY_LINE, "never closed"),
     Case("100,000 short paragraphs", lambda: "a\n\n" * 100_000, BODY_LINE - 2, "100,002 paragraphs or blank lines"),
-    Case("8,000 headings in one block", lambda: ("# Heading\n" + "text " * 20 + "\n") * 8_000, BODY_LINE,
-         "reads the rest of the block"),
-    Case("a table of 300,000 cells", lambda: "|a" * 100 + "|\n" + "|-" * 100 + "|\n" + ("|a" * 100 + "|\n") * 3_000,
-         BODY_LINE - 2, "table cells"),
-    Case("5,000 abbreviations", lambda: "".join(f"*[AB{i}]: abbreviation {i}\n" for i in range(5_000))
-         + "\nAB1 AB2 " * 20_000, BODY_LINE, "abbreviations"),
+    Case(
+        "8,000 headings in one block",
+        lambda: ("# Heading\n" + "text " * 20 + "\n") * 8_000,
+        BODY_LINE,
+        "reads the rest of the block",
+    ),
+    Case(
+        "a table of 300,000 cells",
+        lambda: "|a" * 100 + "|\n" + "|-" * 100 + "|\n" + ("|a" * 100 + "|\n") * 3_000,
+        BODY_LINE - 2,
+        "table cells",
+    ),
+    Case(
+        "5,000 abbreviations",
+        lambda: "".join(f"*[AB{i}]: abbreviation {i}\n" for i in range(5_000)) + "\nAB1 AB2 " * 20_000,
+        BODY_LINE,
+        "abbreviations",
+    ),
     # Nesting: Python-Markdown recurses per level, and the HTML sanitiser's time grows as its square.
-    Case("a loose list nested 600 levels", lambda: "\n\n".join("    " * d + "- x" for d in range(600)),
-         BODY_LINE + 64, DEEP),
-    Case("a list nested 1,000 levels by tabs", lambda: nested_lines(lambda d: "\t" * d + "1. ", 1_000),
-         BODY_LINE + 32, DEEP),
+    Case(
+        "a loose list nested 600 levels",
+        lambda: "\n\n".join("    " * d + "- x" for d in range(600)),
+        BODY_LINE + 64,
+        DEEP,
+    ),
+    Case(
+        "a list nested 1,000 levels by tabs",
+        lambda: nested_lines(lambda d: "\t" * d + "1. ", 1_000),
+        BODY_LINE + 32,
+        DEEP,
+    ),
     Case("list markers 500,000 deep on one line", lambda: "- " * 500_000 + "x", BODY_LINE, DEEP),
     Case("quotes 1,000,000 deep on one line", lambda: ">" * 1_000_000 + " x", BODY_LINE, DEEP),
-    Case("quotes nested 500 levels", lambda: "\n>\n".join(">" * d + " x" for d in range(1, 500)), BODY_LINE + 64,
-         DEEP),
+    Case("quotes nested 500 levels", lambda: "\n>\n".join(">" * d + " x" for d in range(1, 500)), BODY_LINE + 64, DEEP),
     Case("quotes and lists 250,000 deep", lambda: "> - " * 250_000 + "x", BODY_LINE, DEEP),
     Case("HTML elements left open", lambda: "<div>\n" * 100_000, BODY_LINE + 32, "HTML elements are open"),
-    Case("Markdown HTML nested", lambda: '<div markdown="1">\n' * 500 + "x\n" + "</div>\n" * 500, BODY_LINE + 32,
-         "HTML elements are open"),
+    Case(
+        "Markdown HTML nested",
+        lambda: '<div markdown="1">\n' * 500 + "x\n" + "</div>\n" * 500,
+        BODY_LINE + 32,
+        "HTML elements are open",
+    ),
     Case("emphasis nested 3,000 levels", lambda: "*a " * 3_000 + " b*" * 3_000, BODY_LINE - 2, "too deeply"),
     # Officials: each lists the item in its own feed with every name: the output grows as the square.
-    Case("an item naming 2,000 officials", lambda: "", 4, "`officials` names 2,000 officials; at most 200",
-         officials=2_000, named=2_000),
+    Case(
+        "an item naming 2,000 officials",
+        lambda: "",
+        4,
+        "`officials` names 2,000 officials; at most 200",
+        officials=2_000,
+        named=2_000,
+    ),
     # Shapes that cost Python-Markdown little: they build, and check scans them in linear time.
     Case("a line of ](", lambda: "](" * 300_000),
     Case("a line of < in code", lambda: "```\n" + "<" * 600_000 + "\n```"),
     Case("a line of ]( and <a in code", lambda: "```\n" + "](<a" * 150_000 + "\n```"),
-    Case("a long ordinary text", lambda: ("The Secretary General met the delegation and discussed regional "
-                                          "security with *all* its members. " * 8
-                                          + "The [statement](https://example.org/) is online.\n\n") * 1_000),
-    Case("lists and quotes 30 deep", lambda: nested_lines(lambda d: "> " * min(d, 15) + "    " * min(d, 14) + "- ",
-                                                          30)),
-    Case("JSON indented 200 deep in a code fence", lambda: "```\n" + nested_lines(lambda d: "  " * d + '{"a": ', 200)
-         + "\n```"),
-    Case("300 citations in a 50 KB paragraph", lambda: "The treaty was signed by the parties [12]. " * 300
-         + "Each party keeps its reservations. " * 1_100),
-    Case("an HTML table of 2,000 rows", lambda: "<table>\n" + "<tr><td>Article</td><td>Text</td></tr>\n" * 2_000
-         + "</table>"),
+    Case(
+        "a long ordinary text",
+        lambda: (
+            (
+                "The Secretary General met the delegation and discussed regional "
+                "security with *all* its members. " * 8 + "The [statement](https://example.org/) is online.\n\n"
+            )
+            * 1_000
+        ),
+    ),
+    Case(
+        "lists and quotes 30 deep", lambda: nested_lines(lambda d: "> " * min(d, 15) + "    " * min(d, 14) + "- ", 30)
+    ),
+    Case(
+        "JSON indented 200 deep in a code fence",
+        lambda: "```\n" + nested_lines(lambda d: "  " * d + '{"a": ', 200) + "\n```",
+    ),
+    Case(
+        "300 citations in a 50 KB paragraph",
+        lambda: "The treaty was signed by the parties [12]. " * 300 + "Each party keeps its reservations. " * 1_100,
+    ),
+    Case(
+        "an HTML table of 2,000 rows",
+        lambda: "<table>\n" + "<tr><td>Article</td><td>Text</td></tr>\n" * 2_000 + "</table>",
+    ),
     Case("an item naming 200 of 300 officials", lambda: "", officials=300, named=200),
 ]
 
@@ -118,8 +161,9 @@ def write_case(case: Case, tmp_path: Path) -> tuple[Path, Path]:
     head = HEAD
     if case.officials:
         with (content / "officials.yaml").open("a", encoding="utf-8") as registry:
-            registry.writelines(f"official-{i}:\n  name: {{en: Official Number {i}, ru: Чиновник {i}}}\n"
-                                for i in range(case.officials))
+            registry.writelines(
+                f"official-{i}:\n  name: {{en: Official Number {i}, ru: Чиновник {i}}}\n" for i in range(case.officials)
+            )
         names = "".join(f"  - Official Number {i}\n" for i in range(case.named))
         head = HEAD.replace("date: 2024-06-01 10:00\n", f"date: 2024-06-01 10:00\nofficials:\n{names}")
     item = content / "alpha" / "2024" / "2024-06-01-costly-item.md"
@@ -129,12 +173,31 @@ def write_case(case: Case, tmp_path: Path) -> tuple[Path, Path]:
 
 def run_cli(command: str, content: Path, out: Path) -> tuple[int, str, float]:
     """Run the command line in a fresh process; return its exit status, everything it printed and its seconds."""
-    args = [command, "--content", str(content), "--out", str(out), "--templates", str(TEMPLATES),
-            "--static", str(STATIC), "--cache", str(out.parent / "cache"), "--no-search", "--quiet"]
+    args = [
+        command,
+        "--content",
+        str(content),
+        "--out",
+        str(out),
+        "--templates",
+        str(TEMPLATES),
+        "--static",
+        str(STATIC),
+        "--cache",
+        str(out.parent / "cache"),
+        "--no-search",
+        "--quiet",
+    ]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-c", "import sys; from csto_site.cli import main; sys.exit(main())", *args],
-                          capture_output=True, text=True, timeout=TIMEOUT, env=env, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys; from csto_site.cli import main; sys.exit(main())", *args],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=env,
+        check=False,
+    )
     return done.returncode, done.stdout + done.stderr, time.monotonic() - started
 
 
@@ -188,23 +251,41 @@ def test_time_limit_keeps_an_enclosing_timer() -> None:
         signal.signal(signal.SIGALRM, previous)
 
 
-def test_time_limit_works_in_forked_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_time_limit_works_in_forked_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Parsing spread over worker processes stops each runaway conversion there and reports it."""
     monkeypatch.setattr(markup, "TIME_LIMIT_SECONDS", 0.05)
     content = Path(shutil.copytree(MINI, tmp_path / "content"))
     folder = content / "alpha" / "2023"
     for i in range(130):
         (folder / f"2023-05-{i % 28 + 1:02d}-filler-{i}.md").write_text(
-            f"---\ntitle: Filler {i}\ndate: 2023-05-{i % 28 + 1:02d} 10:00\n---\nShort.\n", encoding="utf-8")
+            f"---\ntitle: Filler {i}\ndate: 2023-05-{i % 28 + 1:02d} 10:00\n---\nShort.\n", encoding="utf-8"
+        )
     slow = "The delegation discussed regional security in detail.\n\n" * 6_000
     heavy = [folder / "2023-01-01-heavy-one.md", folder / "2023-12-31-heavy-two.md"]
     for path in heavy:
         path.write_text(f"---\ntitle: {path.stem}\ndate: {path.stem[:10]} 10:00\n---\n{slow}", encoding="utf-8")
 
-    status = cli.main(["build", "--content", str(content), "--out", str(tmp_path / "public"), "--templates",
-                       str(TEMPLATES), "--static", str(STATIC), "--cache", str(tmp_path / "cache"), "--no-search",
-                       "--quiet", "--jobs", "2"])
+    status = cli.main(
+        [
+            "build",
+            "--content",
+            str(content),
+            "--out",
+            str(tmp_path / "public"),
+            "--templates",
+            str(TEMPLATES),
+            "--static",
+            str(STATIC),
+            "--cache",
+            str(tmp_path / "cache"),
+            "--no-search",
+            "--quiet",
+            "--jobs",
+            "2",
+        ]
+    )
     printed = capsys.readouterr()
 
     assert status == 1
@@ -215,14 +296,66 @@ def test_time_limit_works_in_forked_workers(tmp_path: Path, monkeypatch: pytest.
 
 
 # Runs of syntax, alone or mixed with words, in one line or over lines: the shapes that cost most.
-PIECES = ["[", "]", "(", ")", "](", "![", "[^", "<", ">", "</", "<a ", "<!--", "-->", "&", "&#", "*", "**", "_",
-          "`", "```", "~~~", "\\", "|", "-", "#", "=", "{:", "*[", "]:", "http://", "<http://", "'", '"', "=", "[TOC]",
-          "    ", "\t", "> ", "- ", "1. ", ": ", "word ", " ", "\n", "\n\n"]
+PIECES = [
+    "[",
+    "]",
+    "(",
+    ")",
+    "](",
+    "![",
+    "[^",
+    "<",
+    ">",
+    "</",
+    "<a ",
+    "<!--",
+    "-->",
+    "&",
+    "&#",
+    "*",
+    "**",
+    "_",
+    "`",
+    "```",
+    "~~~",
+    "\\",
+    "|",
+    "-",
+    "#",
+    "=",
+    "{:",
+    "*[",
+    "]:",
+    "http://",
+    "<http://",
+    "'",
+    '"',
+    "=",
+    "[TOC]",
+    "    ",
+    "\t",
+    "> ",
+    "- ",
+    "1. ",
+    ": ",
+    "word ",
+    " ",
+    "\n",
+    "\n\n",
+]
 
 
 @settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.lists(st.sampled_from(PIECES), min_size=1, max_size=6).map("".join),
-                          st.integers(min_value=1, max_value=8_000)), min_size=1, max_size=4))
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(PIECES), min_size=1, max_size=6).map("".join),
+            st.integers(min_value=1, max_value=8_000),
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
 def test_random_syntax_converts_in_bounded_time_or_is_refused(runs: list[tuple[str, int]]) -> None:
     """Random runs of Markdown syntax, up to tens of kilobytes: converted quickly, or refused with a line."""
     body = "".join(piece * count for piece, count in runs)[:60_000]

@@ -120,9 +120,23 @@ class Site:
 
     def args(self, command: str = "build", *extra: str) -> list[str]:
         """Return the command line of `command` on this site, as a process of its own."""
-        return [sys.executable, str(ROOT / "build.py"), command, "--content", str(self.content), "--out",
-                str(self.out), "--templates", str(TEMPLATES), "--static", str(STATIC), "--cache", str(self.cache),
-                "--quiet", *extra]
+        return [
+            sys.executable,
+            str(ROOT / "build.py"),
+            command,
+            "--content",
+            str(self.content),
+            "--out",
+            str(self.out),
+            "--templates",
+            str(TEMPLATES),
+            "--static",
+            str(STATIC),
+            "--cache",
+            str(self.cache),
+            "--quiet",
+            *extra,
+        ]
 
 
 def environment(**extra: str) -> dict[str, str]:
@@ -132,20 +146,32 @@ def environment(**extra: str) -> dict[str, str]:
 
 def start(args: list[str], **extra: str) -> subprocess.Popen[str]:
     """Start a command in a session of its own (so a Ctrl+C can reach all its processes, as a terminal's does)."""
-    return subprocess.Popen(args, env=environment(**extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+    return subprocess.Popen(
+        args,
+        env=environment(**extra),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def run(args: list[str], timeout: float = RECOVERY_SECONDS, **extra: str) -> subprocess.CompletedProcess[str]:
     """Run a command to its end within `timeout` seconds."""
-    return subprocess.run(args, env=environment(**extra), capture_output=True, text=True, timeout=timeout,
-                          check=False)
+    return subprocess.run(args, env=environment(**extra), capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def timed_build(site: Site, search: bool, clean: bool = False) -> dict[str, tuple[float, float]]:
     """Build in a process of its own; return each phase's window, in seconds from the process's start."""
-    settings = {"content": str(site.content), "out": str(site.out), "templates": str(TEMPLATES),
-                "static": str(STATIC), "cache": str(site.cache), "search": search, "clean": clean}
+    settings = {
+        "content": str(site.content),
+        "out": str(site.out),
+        "templates": str(TEMPLATES),
+        "static": str(STATIC),
+        "cache": str(site.cache),
+        "search": search,
+        "clean": clean,
+    }
     began = time.monotonic()
     done = run([sys.executable, "-c", TIMED_BUILD, json.dumps(settings)], timeout=600)
     assert done.returncode == 0, done.stderr
@@ -206,20 +232,23 @@ def put(content: Path, files: Mapping[str, bytes | None]) -> None:
 
 def b_changes(content: Path, rng: random.Random) -> dict[str, tuple[bytes | None, bytes | None]]:
     """Choose what state B changes in state A: a few items edited, two added, two deleted; (A, B) bytes by path."""
-    items = sorted(p for p in content.rglob("*.md") if not p.name.startswith("_") and ".ru." not in p.name
-                   and not p.with_name(p.name[:-3] + ".ru.md").exists())
+    items = sorted(
+        p
+        for p in content.rglob("*.md")
+        if not p.name.startswith("_") and ".ru." not in p.name and not p.with_name(p.name[:-3] + ".ru.md").exists()
+    )
     chosen = rng.sample(items, 8)
     changes: dict[str, tuple[bytes | None, bytes | None]] = {}
     for number, path in enumerate(chosen[:4]):
         text = path.read_text(encoding="utf-8")
         edited = text + f"\nA paragraph added in state B ({number}).\n"
         if number == 0:
-            edited = edited.replace("title: \"", "title: \"Retitled in B: ", 1)
+            edited = edited.replace('title: "', 'title: "Retitled in B: ', 1)
         changes[path.relative_to(content).as_posix()] = (text.encode(), edited.encode())
     for path in chosen[4:6]:
         changes[path.relative_to(content).as_posix()] = (path.read_bytes(), None)
     for number, path in enumerate(chosen[6:8]):
-        text = path.read_text(encoding="utf-8").replace("title: \"", f"title: \"Added in B {number}: ", 1)
+        text = path.read_text(encoding="utf-8").replace('title: "', f'title: "Added in B {number}: ', 1)
         added = path.with_name(path.name[:-3] + f"-added-{number}.md")
         changes[added.relative_to(content).as_posix()] = (None, text.encode())
     return changes
@@ -230,8 +259,10 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Archive:
     """Generate the archive, build the clean references of A (no search) and B (with search), time the builds."""
     root = tmp_path_factory.mktemp("faults")
     content = root / "site" / "content"
-    generated = run([sys.executable, str(ROOT / "bench" / "generate.py"), str(content), "--n", str(ITEMS),
-                     "--seed", str(SEED)], timeout=300)
+    generated = run(
+        [sys.executable, str(ROOT / "bench" / "generate.py"), str(content), "--n", str(ITEMS), "--seed", str(SEED)],
+        timeout=300,
+    )
     assert generated.returncode == 0, generated.stderr
     changes = b_changes(content, random.Random(SEED))
     states = {"A": {rel: a for rel, (a, _) in changes.items()}, "B": {rel: b for rel, (_, b) in changes.items()}}
@@ -272,9 +303,11 @@ def assert_whole(archive: Archive, old: tuple[str, bool], new: tuple[str, bool],
     for name, (state, search) in (("old", old), ("new", new)):
         if found == archive.expected(state, search):
             return name
-    raise AssertionError(f"{context}: public/ is neither whole site: against the old "
-                         f"{difference(found, archive.expected(*old))}; against the new "
-                         f"{difference(found, archive.expected(*new))}")
+    raise AssertionError(
+        f"{context}: public/ is neither whole site: against the old "
+        f"{difference(found, archive.expected(*old))}; against the new "
+        f"{difference(found, archive.expected(*new))}"
+    )
 
 
 def session_processes(session: int) -> dict[int, str]:
@@ -339,7 +372,7 @@ def test_builds_killed_at_any_moment_leave_a_whole_site_and_the_next_build_makes
         for attempt in range(4):
             target = other(archive.state)
             old, new = (archive.state, archive.search), (target, kind == "search")
-            moment = kill_moment(archive, kind, phase, rng) * 0.7 ** attempt
+            moment = kill_moment(archive, kind, phase, rng) * 0.7**attempt
             context = f"kill {number} ({kind} build to {target}, {phase} at {moment:.2f} s)"
             archive.put(target)
             extra = {"clean": ["--clean", "--no-search"], "search": [], "incremental": ["--no-search"]}[kind]
@@ -420,9 +453,11 @@ def test_ctrl_c_at_any_moment_says_so_exits_130_and_leaves_public_as_it_was(arch
 @contextmanager
 def typo(archive: Archive) -> Iterator[Path]:
     """Make the README's own mistake in one item: `titel:` for `title:`; undo it after."""
-    path = next(p for p in sorted(archive.site.content.rglob("*.md"))
-                if p.relative_to(archive.site.content).as_posix() not in archive.states["A"]
-                and not p.name.startswith("_"))
+    path = next(
+        p
+        for p in sorted(archive.site.content.rglob("*.md"))
+        if p.relative_to(archive.site.content).as_posix() not in archive.states["A"] and not p.name.startswith("_")
+    )
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace("\ntitle:", "\ntitel:", 1), encoding="utf-8")
     try:
@@ -481,8 +516,11 @@ def test_serve_reports_a_saved_mistake_promptly_and_rebuilds_once_it_is_fixed(ar
         lines.wait_for(lambda line: line.startswith("serving http://127.0.0.1:"), PROMPT_SECONDS, "that it serves")
         for _ in range(2):
             with typo(archive) as path:
-                lines.wait_for(lambda line: f"{path.name}:2: unknown front-matter key `titel`" in line,
-                               PROMPT_SECONDS, "the mistake")
+                lines.wait_for(
+                    lambda line: f"{path.name}:2: unknown front-matter key `titel`" in line,
+                    PROMPT_SECONDS,
+                    "the mistake",
+                )
             lines.wait_for(lambda line: line.startswith("built "), PROMPT_SECONDS, "that it built the fix")
         os.killpg(process.pid, signal.SIGINT)
         assert process.wait(10) == 130
@@ -502,8 +540,9 @@ def tmpfs(path: Path, size: str) -> Iterator[Path]:
     if os.geteuid() != 0:
         missing("mounting a tmpfs needs root")
     path.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                             capture_output=True, text=True, check=False)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True, text=True, check=False
+    )
     if mounted.returncode != 0:
         missing(f"cannot mount a tmpfs: {mounted.stderr.strip()}")
     try:
@@ -530,8 +569,7 @@ def test_a_full_disk_stops_the_build_with_a_clear_message_and_public_intact(smal
         first = run(site.args("build"))
         assert first.returncode == 0, first.stderr
         for path in sorted(content.rglob("*.md"))[::2]:  # new pages to write: new space needed
-            path.write_text(path.read_text(encoding="utf-8") + "\nEdited while the disk was full.\n",
-                            encoding="utf-8")
+            path.write_text(path.read_text(encoding="utf-8") + "\nEdited while the disk was full.\n", encoding="utf-8")
         before = hasher(site.out)
         filler = fill(disk, 64 * 1024)
         full = run(site.args("build"))
@@ -565,8 +603,20 @@ def test_new_on_a_full_disk_says_so_and_leaves_no_empty_item(small, tmp_path):
         shutil.copytree(small, content)
         before = sorted(content.rglob("*"))
         fill(disk, 0)
-        done = run([sys.executable, str(ROOT / "build.py"), "new", "A headline long enough to need a page",
-                    "--section", "events", "--content", str(content), "--templates", str(TEMPLATES)])
+        done = run(
+            [
+                sys.executable,
+                str(ROOT / "build.py"),
+                "new",
+                "A headline long enough to need a page",
+                "--section",
+                "events",
+                "--content",
+                str(content),
+                "--templates",
+                str(TEMPLATES),
+            ]
+        )
         assert done.returncode == 1, done.stdout + done.stderr
         assert "Traceback" not in done.stderr, done.stderr
         assert "No space left on device (free some space on that disk, then build again)" in done.stderr

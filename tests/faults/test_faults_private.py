@@ -45,8 +45,9 @@ def repo(tmp_path: Path) -> Path:
     shutil.copytree(STATIC, root / "static")
     shutil.copytree(TEMPLATES, root / "templates")
     (root / ".git").mkdir()
-    (root / ".git" / "config").write_text(f'[http "https://github.com/"]\n\textraheader = AUTHORIZATION: basic '
-                                          f"{TOKEN}\n", encoding="utf-8")
+    (root / ".git" / "config").write_text(
+        f'[http "https://github.com/"]\n\textraheader = AUTHORIZATION: basic {TOKEN}\n', encoding="utf-8"
+    )
     private = tmp_path / "private"
     private.mkdir()
     (private / "notes.md").write_text(f"---\ntitle: {TOKEN}\ndate: 2024-05-01\n---\n{TOKEN}\n", encoding="utf-8")
@@ -55,15 +56,33 @@ def repo(tmp_path: Path) -> Path:
 
 def cli_args(command: str, root: Path, out: str = "public") -> list[str]:
     """Return the arguments of a command on a checkout, every path inside it."""
-    return [command, "--content", str(root / "content"), "--out", str(root / out), "--templates",
-            str(root / "templates"), "--static", str(root / "static"), "--cache", str(root / ".csto-cache")]
+    return [
+        command,
+        "--content",
+        str(root / "content"),
+        "--out",
+        str(root / out),
+        "--templates",
+        str(root / "templates"),
+        "--static",
+        str(root / "static"),
+        "--cache",
+        str(root / ".csto-cache"),
+    ]
 
 
 def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     """Run this checkout's csto-site in a process of its own, with the token in its environment as CI has it."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "CSTO_FAULT_TOKEN": TOKEN}
-    return subprocess.run([sys.executable, str(ROOT / "build.py"), *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=TIMEOUT, check=False)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "build.py"), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
 
 
 def leaked(folder: Path, secret: bytes) -> list[str]:
@@ -99,10 +118,12 @@ def plant(root: Path, where: str, kind: str) -> tuple[Path, str, bytes | None]:
     # In content/ the entry is named as an item would be, so that a build following it would parse it.
     link = folder / ("alpha/leak.md" if where == "content" else "secrets")
     passwd = Path("/etc/passwd").read_bytes().splitlines()[0]
-    targets = {"environment": ("/proc/self/environ", TOKEN.encode()),
-               "git config": (os.path.relpath(root / ".git" / "config", link.parent), TOKEN.encode()),
-               "passwd": ("/etc/passwd", passwd),
-               "folder outside": (str(root.parent / "private"), TOKEN.encode())}
+    targets = {
+        "environment": ("/proc/self/environ", TOKEN.encode()),
+        "git config": (os.path.relpath(root / ".git" / "config", link.parent), TOKEN.encode()),
+        "passwd": ("/etc/passwd", passwd),
+        "folder outside": (str(root.parent / "private"), TOKEN.encode()),
+    }
     if kind in targets:
         target, secret = targets[kind]
         link.symlink_to(target)
@@ -314,14 +335,18 @@ def test_a_file_placed_by_hand_at_the_sites_own_addresses_is_kept_only_while_the
     capsys.readouterr()
     assert main(cli_args("build", repo)) == 0
     assert (out / "news" / "2024" / "annex.pdf").read_bytes() == b"%PDF by hand"
-    assert f"{out}/news/2024/annex.pdf: warning: a file placed here by hand is where the site writes its own files" \
+    assert (
+        f"{out}/news/2024/annex.pdf: warning: a file placed here by hand is where the site writes its own files"
         in capsys.readouterr().err
+    )
     # --clean does not trust the record: the file at the site's own address goes, named; the other stays.
     assert main([*cli_args("build", repo), "--clean"]) == 0
     assert not (out / "news" / "2024" / "annex.pdf").exists()
     assert (out / "google123.html").is_file()
-    assert "removed 1 entries no recorded build made where this program writes: news/2024/annex.pdf" \
+    assert (
+        "removed 1 entries no recorded build made where this program writes: news/2024/annex.pdf"
         in capsys.readouterr().err
+    )
 
 
 def recipe_cache_paths() -> list[str]:
@@ -346,8 +371,11 @@ def test_the_ci_recipe_keeps_what_a_build_needs_to_remove_a_deleted_item(tmp_pat
     assert "public" in matches
     (tmp_path / "manifest.txt").write_text("\n".join(matches), encoding="utf-8")
     archive = tmp_path / "cache.tar"
-    subprocess.run([tar, "--posix", "-cf", str(archive), "-P", "-C", str(first), "--files-from",
-                    str(tmp_path / "manifest.txt")], check=True, timeout=TIMEOUT)
+    subprocess.run(
+        [tar, "--posix", "-cf", str(archive), "-P", "-C", str(first), "--files-from", str(tmp_path / "manifest.txt")],
+        check=True,
+        timeout=TIMEOUT,
+    )
     content = tmp_path / "pushed"
     shutil.copytree(first / "content", content)
     (content / GONE).unlink()

@@ -97,15 +97,21 @@ def case(name: str, edit: Edit | tuple[Edit, ...], where: str, line: int, messag
 LONG_PART = "too-long-" + "a" * 192  # 201 bytes
 CYRILLIC_PART = "я" * 101  # 101 letters, 202 bytes
 # The Russian names of the months in the genitive, as labels.yaml gives them (its line 122).
-RU_MONTHS_OF = ("  months_of: [января, февраля, марта, апреля, мая, июня, июля, августа, сентября, октября, ноября, "
-                "декабря]\n")
+RU_MONTHS_OF = (
+    "  months_of: [января, февраля, марта, апреля, мая, июня, июля, августа, сентября, октября, ноября, декабря]\n"
+)
 LONG_PATH = "/" + "/".join(["b" * 150] * 7) + "/"  # 1,058 bytes, each part short enough
 
 CASES = [
     # Addresses the file system cannot hold, or that hold control characters.
     case("alias part over 200 bytes", alias(f"/old/{LONG_PART}/"), ITEM, 4, "201 bytes long, more than the 200"),
-    case("alias part of Cyrillic letters over 200 bytes", alias(f"/old/{CYRILLIC_PART}/"), ITEM, 4,
-         "202 bytes long, more than the 200"),
+    case(
+        "alias part of Cyrillic letters over 200 bytes",
+        alias(f"/old/{CYRILLIC_PART}/"),
+        ITEM,
+        4,
+        "202 bytes long, more than the 200",
+    ),
     case("alias page file over 200 bytes", alias(f"/old/{LONG_PART}.html"), ITEM, 4, "more than the 200"),
     case("alias over 1,000 bytes", alias(LONG_PATH), ITEM, 4, "more than the 1000 a path may have"),
     case("alias with an encoded CR LF", alias("/old%0d%0aX/"), ITEM, 4, "control character U+000D"),
@@ -124,118 +130,339 @@ CASES = [
     case("alias on robots.txt", alias("/robots.txt"), ITEM, 4, "is the address of /robots.txt"),
     case("alias on the nginx include", alias("/nginx-redirects.conf"), ITEM, 4, "is the address of"),
     case("alias on a 404 page", alias("/ru/404.html"), ITEM, 4, "is the address of /ru/404.html"),
-    case("site redirect from the search bundle", site_line('redirects:\n  "/pagefind/": /news/\n'), SITE, 11,
-         "is a file the build writes itself"),
-    case("moved folder whose addresses grow too long",
-         site_line(f'redirects:\n  "{LONG_PATH[:995]}/": /sections/alpha/\n'), SITE, 11,
-         "more than the 1000 a path may have"),
-    case("official id over 200 bytes", official(f"{'o' * 201}:\n  name: Long\n"), OFFICIALS, 14,
-         "the id is 201 characters long"),
-    case("section folder over 200 bytes", Edit(f"content/{'s' * 201}/_index.md", "---\ntitle: Long\n---\n"),
-         f"content/{'s' * 201}/_index.md", 1, "more than the 200 an address part may have"),
-    case("item file name over 200 bytes", Edit(f"content/alpha/{'f' * 198}.md", item().text),
-         f"content/alpha/{'f' * 198}.md", 0, "201 bytes long, more than the 200"),
-    case("item file name with a line break", Edit("content/alpha/a\nb.md", item().text), "content/alpha/a\nb.md",
-         0, "control character U+000A"),
-    case("static file name over 200 bytes", Edit(f"static/{'n' * 197}.txt", "text"), f"static/{'n' * 197}.txt",
-         0, "201 bytes long, more than the 200"),
+    case(
+        "site redirect from the search bundle",
+        site_line('redirects:\n  "/pagefind/": /news/\n'),
+        SITE,
+        11,
+        "is a file the build writes itself",
+    ),
+    case(
+        "moved folder whose addresses grow too long",
+        site_line(f'redirects:\n  "{LONG_PATH[:995]}/": /sections/alpha/\n'),
+        SITE,
+        11,
+        "more than the 1000 a path may have",
+    ),
+    case(
+        "official id over 200 bytes",
+        official(f"{'o' * 201}:\n  name: Long\n"),
+        OFFICIALS,
+        14,
+        "the id is 201 characters long",
+    ),
+    case(
+        "section folder over 200 bytes",
+        Edit(f"content/{'s' * 201}/_index.md", "---\ntitle: Long\n---\n"),
+        f"content/{'s' * 201}/_index.md",
+        1,
+        "more than the 200 an address part may have",
+    ),
+    case(
+        "item file name over 200 bytes",
+        Edit(f"content/alpha/{'f' * 198}.md", item().text),
+        f"content/alpha/{'f' * 198}.md",
+        0,
+        "201 bytes long, more than the 200",
+    ),
+    case(
+        "item file name with a line break",
+        Edit("content/alpha/a\nb.md", item().text),
+        "content/alpha/a\nb.md",
+        0,
+        "control character U+000A",
+    ),
+    case(
+        "static file name over 200 bytes",
+        Edit(f"static/{'n' * 197}.txt", "text"),
+        f"static/{'n' * 197}.txt",
+        0,
+        "201 bytes long, more than the 200",
+    ),
     # Dates outside the calendar the site can use.
     case("far-future date", item(date="9999-12-31"), ITEM, 3, "the year 9999 is outside 1970–2999"),
     case("year 1 with an offset", item(date="0001-01-01T00:00:00+05:00"), ITEM, 3, "the year 1 is outside"),
     case("date before 1970", item(date="1969-12-31 23:59"), ITEM, 3, "the year 1969 is outside"),
     case("far-future update", item("updated: 9999-12-31"), ITEM, 4, "the year 9999 is outside"),
-    case("updated before published", item("updated: 2024-05-31"), ITEM, 4,
-         "the item is updated (2024-05-31 00:00) before it is published (2024-06-01 10:00)"),
-    case("role from a far-future date",
-         official("pavel-sidorov:\n  name: Pavel Sidorov\n  roles:\n    - {title: Envoy, from: 9999-12-31}\n"),
-         OFFICIALS, 17, "the year 9999 is outside"),
-    case("role from year 1", official("pavel-sidorov:\n  name: Pavel Sidorov\n  roles:\n    - title: Envoy\n"
-                                      "      from: 0001-01-01\n"), OFFICIALS, 18, "the year 1 is outside"),
-    case("role that ends before it begins",
-         official("pavel-sidorov:\n  name: Pavel Sidorov\n  roles:\n    - title: Envoy\n      from: 2024-01-01\n"
-                  "      to: 2023-12-31\n"), OFFICIALS, 19, "the role ends (2023-12-31) before it begins"),
+    case(
+        "updated before published",
+        item("updated: 2024-05-31"),
+        ITEM,
+        4,
+        "the item is updated (2024-05-31 00:00) before it is published (2024-06-01 10:00)",
+    ),
+    case(
+        "role from a far-future date",
+        official("pavel-sidorov:\n  name: Pavel Sidorov\n  roles:\n    - {title: Envoy, from: 9999-12-31}\n"),
+        OFFICIALS,
+        17,
+        "the year 9999 is outside",
+    ),
+    case(
+        "role from year 1",
+        official("pavel-sidorov:\n  name: Pavel Sidorov\n  roles:\n    - title: Envoy\n      from: 0001-01-01\n"),
+        OFFICIALS,
+        18,
+        "the year 1 is outside",
+    ),
+    case(
+        "role that ends before it begins",
+        official(
+            "pavel-sidorov:\n  name: Pavel Sidorov\n  roles:\n    - title: Envoy\n      from: 2024-01-01\n"
+            "      to: 2023-12-31\n"
+        ),
+        OFFICIALS,
+        19,
+        "the role ends (2023-12-31) before it begins",
+    ),
     # Labels of another kind than their default.
-    case("label months as a number", site_line("labels: {en: {months: 5}}\n"), SITE, 10,
-         "`en.months` must be a list of texts"),
-    case("label items as text", site_line('labels:\n  en:\n    items: "x"\n'), SITE, 12,
-         "`en.items` must be a list of texts"),
-    case("label home_items as text", site_line('labels:\n  ru:\n    home_items: "20"\n'), SITE, 12,
-         "`ru.home_items` must be a whole number from 1 to 1000"),
+    case(
+        "label months as a number",
+        site_line("labels: {en: {months: 5}}\n"),
+        SITE,
+        10,
+        "`en.months` must be a list of texts",
+    ),
+    case(
+        "label items as text",
+        site_line('labels:\n  en:\n    items: "x"\n'),
+        SITE,
+        12,
+        "`en.items` must be a list of texts",
+    ),
+    case(
+        "label home_items as text",
+        site_line('labels:\n  ru:\n    home_items: "20"\n'),
+        SITE,
+        12,
+        "`ru.home_items` must be a whole number from 1 to 1000",
+    ),
     case("label home_items zero", site_line("labels: {en: {home_items: 0}}\n"), SITE, 10, "whole number from 1"),
-    case("label listing_items huge", site_line("labels: {en: {listing_items: 1000000000000}}\n"), SITE, 10,
-         "whole number from 1 to 1000"),
-    case("label months eleven", site_line("labels: {en: {months: [a, b, c, d, e, f, g, h, i, j, k]}}\n"), SITE, 10,
-         "`en.months` must list 12 texts"),
-    case("label with two placeholders", site_line("labels: {en: {footnote_back: 'Back to %d of %d'}}\n"), SITE, 10,
-         "may hold one %d"),
+    case(
+        "label listing_items huge",
+        site_line("labels: {en: {listing_items: 1000000000000}}\n"),
+        SITE,
+        10,
+        "whole number from 1 to 1000",
+    ),
+    case(
+        "label months eleven",
+        site_line("labels: {en: {months: [a, b, c, d, e, f, g, h, i, j, k]}}\n"),
+        SITE,
+        10,
+        "`en.months` must list 12 texts",
+    ),
+    case(
+        "label with two placeholders",
+        site_line("labels: {en: {footnote_back: 'Back to %d of %d'}}\n"),
+        SITE,
+        10,
+        "may hold one %d",
+    ),
     case("label empty", site_line('labels:\n  en:\n    go_back: ""\n'), SITE, 12, "`en.go_back` is empty"),
     case("label as a list", site_line("labels: {en: {go_back: [a, b]}}\n"), SITE, 10, "`en.go_back` must be text"),
-    case("label with an invisible character", site_line('labels: {en: {go_back: "Back\\e"}}\n'), SITE, 10,
-         "control character U+001B"),
-    case("labels of an unknown language", site_line("labels: {de: {go_back: Zurück}}\n"), SITE, 10,
-         "`labels` has unknown language 'de'"),
-    case("labels of a language as text", site_line("labels:\n  en: text\n"), SITE, 11,
-         "`labels.en` must be `label: text` lines"),
-    case("labels.yaml number as text", Edit(LABELS, 'home_items: "10"', old="home_items: 10"), LABELS, 59,
-         "`en.home_items` must be a whole number"),
-    case("labels.yaml language lacking a label", Edit(LABELS, "", old=RU_MONTHS_OF), LABELS, 63,
-         "the `ru` labels lack `months_of`"),
-    case("labels.yaml first language lacking a label the code reads", Edit(LABELS, "", old="  all_news: All news\n"),
-         LABELS, 3, "the `en` labels lack `all_news`"),
-    case("labels.yaml months of another length", Edit(LABELS, "[Январь, ", old="[Январь, Февраль, "), LABELS, 121,
-         "`ru.months` must list 12 texts"),
+    case(
+        "label with an invisible character",
+        site_line('labels: {en: {go_back: "Back\\e"}}\n'),
+        SITE,
+        10,
+        "control character U+001B",
+    ),
+    case(
+        "labels of an unknown language",
+        site_line("labels: {de: {go_back: Zurück}}\n"),
+        SITE,
+        10,
+        "`labels` has unknown language 'de'",
+    ),
+    case(
+        "labels of a language as text",
+        site_line("labels:\n  en: text\n"),
+        SITE,
+        11,
+        "`labels.en` must be `label: text` lines",
+    ),
+    case(
+        "labels.yaml number as text",
+        Edit(LABELS, 'home_items: "10"', old="home_items: 10"),
+        LABELS,
+        59,
+        "`en.home_items` must be a whole number",
+    ),
+    case(
+        "labels.yaml language lacking a label",
+        Edit(LABELS, "", old=RU_MONTHS_OF),
+        LABELS,
+        63,
+        "the `ru` labels lack `months_of`",
+    ),
+    case(
+        "labels.yaml first language lacking a label the code reads",
+        Edit(LABELS, "", old="  all_news: All news\n"),
+        LABELS,
+        3,
+        "the `en` labels lack `all_news`",
+    ),
+    case(
+        "labels.yaml months of another length",
+        Edit(LABELS, "[Январь, ", old="[Январь, Февраль, "),
+        LABELS,
+        121,
+        "`ru.months` must list 12 texts",
+    ),
     # site.yaml values.
-    case("base_url with markup", site_value("https://example.org", '"https://x.org/\\"><script>alert(1)</script>"'),
-         SITE, 3, "`base_url` must be an absolute http(s) address"),
-    case("base_url with a query", site_value("https://example.org", "https://example.org/?a=1"), SITE, 3,
-         "`base_url` must be"),
-    case("base_url with a space", site_value("https://example.org", '"https://exa mple.org"'), SITE, 3,
-         "`base_url` must be"),
-    case("base_url with a port out of range", site_value("https://example.org", "https://example.org:99999"),
-         SITE, 3, "`base_url` must be"),
-    case("base_url of another scheme", site_value("https://example.org", "javascript:alert(1)"), SITE, 3,
-         "`base_url` must be"),
-    case("feed_length huge", site_value("feed_length: 3", "feed_length: 1000000000000"), SITE, 6,
-         "`feed_length` must be a whole number from 1 to 1000"),
+    case(
+        "base_url with markup",
+        site_value("https://example.org", '"https://x.org/\\"><script>alert(1)</script>"'),
+        SITE,
+        3,
+        "`base_url` must be an absolute http(s) address",
+    ),
+    case(
+        "base_url with a query",
+        site_value("https://example.org", "https://example.org/?a=1"),
+        SITE,
+        3,
+        "`base_url` must be",
+    ),
+    case(
+        "base_url with a space",
+        site_value("https://example.org", '"https://exa mple.org"'),
+        SITE,
+        3,
+        "`base_url` must be",
+    ),
+    case(
+        "base_url with a port out of range",
+        site_value("https://example.org", "https://example.org:99999"),
+        SITE,
+        3,
+        "`base_url` must be",
+    ),
+    case(
+        "base_url of another scheme",
+        site_value("https://example.org", "javascript:alert(1)"),
+        SITE,
+        3,
+        "`base_url` must be",
+    ),
+    case(
+        "feed_length huge",
+        site_value("feed_length: 3", "feed_length: 1000000000000"),
+        SITE,
+        6,
+        "`feed_length` must be a whole number from 1 to 1000",
+    ),
     case("feed_length zero", site_value("feed_length: 3", "feed_length: 0"), SITE, 6, "`feed_length` must be"),
     case("time zone that is a folder", site_value("Europe/Moscow", "Europe"), SITE, 5, "unknown time zone 'Europe'"),
-    case("empty site title", site_value("title: {en: Mini Test Site,", 'title: {en: "",'), SITE, 1,
-         "`title` is empty"),
-    case("site title with NUL", site_value("title: {en: Mini Test Site,", 'title: {en: "Mini\\0Site",'), SITE, 1,
-         "control character U+0000"),
-    case("site description with ESC",
-         site_value("{en: A small fixture site for tests.,", '{en: "\\eA small fixture site for tests.",'),
-         SITE, 2, "control character U+001B"),
-    case("phone that is not a number", site_value('phones: ["+7 495-000-00-00"]', 'phones: ["call us"]'), SITE, 9,
-         "`press_contact.phones` must be a list of quoted numbers"),
-    case("email with a space", site_line('  email: "press office@example.org"\n'), SITE, 10,
-         "`press_contact.email` must be an email address"),
-    case("press contact name with ESC", site_value("{en: The Press Office,", '{en: "The\\e Press Office",'), SITE, 8,
-         "control character U+001B"),
+    case("empty site title", site_value("title: {en: Mini Test Site,", 'title: {en: "",'), SITE, 1, "`title` is empty"),
+    case(
+        "site title with NUL",
+        site_value("title: {en: Mini Test Site,", 'title: {en: "Mini\\0Site",'),
+        SITE,
+        1,
+        "control character U+0000",
+    ),
+    case(
+        "site description with ESC",
+        site_value("{en: A small fixture site for tests.,", '{en: "\\eA small fixture site for tests.",'),
+        SITE,
+        2,
+        "control character U+001B",
+    ),
+    case(
+        "phone that is not a number",
+        site_value('phones: ["+7 495-000-00-00"]', 'phones: ["call us"]'),
+        SITE,
+        9,
+        "`press_contact.phones` must be a list of quoted numbers",
+    ),
+    case(
+        "email with a space",
+        site_line('  email: "press office@example.org"\n'),
+        SITE,
+        10,
+        "`press_contact.email` must be an email address",
+    ),
+    case(
+        "press contact name with ESC",
+        site_value("{en: The Press Office,", '{en: "The\\e Press Office",'),
+        SITE,
+        8,
+        "control character U+001B",
+    ),
     # officials.yaml and organizations.yaml values.
-    case("roles as a number", official("pavel-sidorov:\n  name: Pavel Sidorov\n  roles: 5\n"), OFFICIALS, 16,
-         "`roles` must be a list of roles"),
-    case("roles as a mapping", official("pavel-sidorov:\n  name: Pavel Sidorov\n  roles: {title: Envoy}\n"),
-         OFFICIALS, 16, "`roles` must be a list of roles"),
-    case("role with an unknown key",
-         official("pavel-sidorov:\n  name: Pavel Sidorov\n  roles:\n    - title: Envoy\n      form: 2024-01-01\n"),
-         OFFICIALS, 18, "unknown key `form`"),
-    case("empty official name", official('pavel-sidorov:\n  name: {en: Pavel Sidorov, ru: ""}\n'), OFFICIALS, 15,
-         "`name` is empty"),
-    case("empty official alias", official('pavel-sidorov:\n  name: Pavel Sidorov\n  aliases: [P. S., ""]\n'),
-         OFFICIALS, 16, "the alias '' is empty"),
-    case("official alias with NUL", official('pavel-sidorov:\n  name: Pavel Sidorov\n  aliases: ["P.\\0S."]\n'),
-         OFFICIALS, 16, "control character U+0000"),
-    case("name shared by two officials", official("pavel-sidorov:\n  name: Pavel Sidorov\n  aliases: [i. orlov]\n"),
-         OFFICIALS, 14, '"i. orlov" names both `ivan-orlov` (line 8) and `pavel-sidorov`'),
-    case("empty organization short name", Edit(ORGANIZATIONS, '\nsea-council:\n  short: ""\n  name: Sea Council\n',
-                                               append=True), ORGANIZATIONS, 12, "`short` is empty"),
+    case(
+        "roles as a number",
+        official("pavel-sidorov:\n  name: Pavel Sidorov\n  roles: 5\n"),
+        OFFICIALS,
+        16,
+        "`roles` must be a list of roles",
+    ),
+    case(
+        "roles as a mapping",
+        official("pavel-sidorov:\n  name: Pavel Sidorov\n  roles: {title: Envoy}\n"),
+        OFFICIALS,
+        16,
+        "`roles` must be a list of roles",
+    ),
+    case(
+        "role with an unknown key",
+        official("pavel-sidorov:\n  name: Pavel Sidorov\n  roles:\n    - title: Envoy\n      form: 2024-01-01\n"),
+        OFFICIALS,
+        18,
+        "unknown key `form`",
+    ),
+    case(
+        "empty official name",
+        official('pavel-sidorov:\n  name: {en: Pavel Sidorov, ru: ""}\n'),
+        OFFICIALS,
+        15,
+        "`name` is empty",
+    ),
+    case(
+        "empty official alias",
+        official('pavel-sidorov:\n  name: Pavel Sidorov\n  aliases: [P. S., ""]\n'),
+        OFFICIALS,
+        16,
+        "the alias '' is empty",
+    ),
+    case(
+        "official alias with NUL",
+        official('pavel-sidorov:\n  name: Pavel Sidorov\n  aliases: ["P.\\0S."]\n'),
+        OFFICIALS,
+        16,
+        "control character U+0000",
+    ),
+    case(
+        "name shared by two officials",
+        official("pavel-sidorov:\n  name: Pavel Sidorov\n  aliases: [i. orlov]\n"),
+        OFFICIALS,
+        14,
+        '"i. orlov" names both `ivan-orlov` (line 8) and `pavel-sidorov`',
+    ),
+    case(
+        "empty organization short name",
+        Edit(ORGANIZATIONS, '\nsea-council:\n  short: ""\n  name: Sea Council\n', append=True),
+        ORGANIZATIONS,
+        12,
+        "`short` is empty",
+    ),
     # Section and item texts.
-    case("section title with ESC", Edit("content/alpha/_index.md", 'title: "Alpha\\e"', old="title: Alpha"),
-         "content/alpha/_index.md", 2, "control character U+001B"),
-    case("section description with NUL", Edit("content/alpha/_index.md", 'description: "\\0"',
-                                              old="description: The first test section."),
-         "content/alpha/_index.md", 3, "control character U+0000"),
+    case(
+        "section title with ESC",
+        Edit("content/alpha/_index.md", 'title: "Alpha\\e"', old="title: Alpha"),
+        "content/alpha/_index.md",
+        2,
+        "control character U+001B",
+    ),
+    case(
+        "section description with NUL",
+        Edit("content/alpha/_index.md", 'description: "\\0"', old="description: The first test section."),
+        "content/alpha/_index.md",
+        3,
+        "control character U+0000",
+    ),
     case("item title with NUL", item(title='"Hostile\\0value"'), ITEM, 2, "control character U+0000"),
     case("item title with a non-character", item(title='"Hostile\\uffff"'), ITEM, 2, "control character U+FFFF"),
     case("item summary with ESC", item('summary: "\\e[31mred"'), ITEM, 4, "control character U+001B"),
@@ -261,9 +488,22 @@ def site(built: Path, tmp_path: Path) -> Path:
 
 def command(name: str, site: Path, *extra: str) -> list[str]:
     """Return the arguments of a command on the site's own folders."""
-    return [name, "--content", str(site / "content"), "--out", str(site / "public"), "--templates",
-            str(site / "templates"), "--static", str(site / "static"), "--cache", str(site / "cache"),
-            "--no-search", "--quiet", *extra]
+    return [
+        name,
+        "--content",
+        str(site / "content"),
+        "--out",
+        str(site / "public"),
+        "--templates",
+        str(site / "templates"),
+        "--static",
+        str(site / "static"),
+        "--cache",
+        str(site / "cache"),
+        "--no-search",
+        "--quiet",
+        *extra,
+    ]
 
 
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
@@ -280,8 +520,9 @@ def place(site: Path, where: str, line: int) -> str:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_a_hostile_value_stops_the_build_at_its_line(case: Case, site: Path,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_hostile_value_stops_the_build_at_its_line(
+    case: Case, site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     before = snapshot(site / "public")
     for edit in case.edits:
         edit.apply(site)
@@ -296,8 +537,18 @@ def test_a_hostile_value_stops_the_build_at_its_line(case: Case, site: Path,
     assert snapshot(site / "public") == before
 
 
-CHECKED = [c for c in CASES if c.name in {"far-future date", "label home_items as text", "alias on the search bundle",
-                                         "alias with an encoded CR LF", "official id over 200 bytes"}]
+CHECKED = [
+    c
+    for c in CASES
+    if c.name
+    in {
+        "far-future date",
+        "label home_items as text",
+        "alias on the search bundle",
+        "alias with an encoded CR LF",
+        "official id over 200 bytes",
+    }
+]
 
 
 @pytest.mark.parametrize("case", CHECKED, ids=[c.name for c in CHECKED])
@@ -316,8 +567,21 @@ def test_check_reports_the_same_problem(case: Case, site: Path, capsys: pytest.C
 def test_new_refuses_a_date_the_build_would_refuse(date: str, site: Path, capsys: pytest.CaptureFixture[str]) -> None:
     before = sorted(p.relative_to(site) for p in (site / "content").rglob("*"))
 
-    status, printed = run(["new", "Hostile value", "--content", str(site / "content"), "--templates",
-                           str(site / "templates"), "--section", "alpha", "--date", date], capsys)
+    status, printed = run(
+        [
+            "new",
+            "Hostile value",
+            "--content",
+            str(site / "content"),
+            "--templates",
+            str(site / "templates"),
+            "--section",
+            "alpha",
+            "--date",
+            date,
+        ],
+        capsys,
+    )
 
     assert "Traceback" not in printed
     assert status == 1
@@ -328,12 +592,25 @@ def test_new_refuses_a_date_the_build_would_refuse(date: str, site: Path, capsys
 def test_new_refuses_a_title_the_build_would_refuse(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
     before = sorted(p.relative_to(site) for p in (site / "content").rglob("*"))
 
-    status, printed = run(["new", "Hostile\x1b[31m value", "--content", str(site / "content"), "--templates",
-                           str(site / "templates"), "--section", "alpha"], capsys)
+    status, printed = run(
+        [
+            "new",
+            "Hostile\x1b[31m value",
+            "--content",
+            str(site / "content"),
+            "--templates",
+            str(site / "templates"),
+            "--section",
+            "alpha",
+        ],
+        capsys,
+    )
 
     assert "Traceback" not in printed
-    assert (status, printed.splitlines()[0]) == (1, "TITLE: the title holds the invisible control character U+001B "
-                                                    "(type the title again without it)")
+    assert (status, printed.splitlines()[0]) == (
+        1,
+        "TITLE: the title holds the invisible control character U+001B (type the title again without it)",
+    )
     assert sorted(p.relative_to(site) for p in (site / "content").rglob("*")) == before
 
 
@@ -352,8 +629,9 @@ def test_the_longest_names_allowed_build_again_and_again(site: Path, capsys: pyt
     """The margin holds: a 200-byte name gets its `.gz` copy and, rewritten, its `.<pid>.tmp` name."""
     longest = "l" * 195 + ".html"
     big = "x" * 3000  # large enough for compressed copies
-    Edit(ITEM, f'---\ntitle: Hostile value\ndate: 2024-06-01 10:00\naliases: ["/old/{longest}"]\n---\n{big}\n'
-         ).apply(site)
+    Edit(ITEM, f'---\ntitle: Hostile value\ndate: 2024-06-01 10:00\naliases: ["/old/{longest}"]\n---\n{big}\n').apply(
+        site
+    )
     Edit(f"static/{'s' * 196}.txt", big).apply(site)
 
     status, printed = run(command("build", site), capsys)

@@ -93,9 +93,15 @@ class Content:
 
     def listing(self, now: datetime, lang: str, kind: str = "news", ident: str = "") -> list[Entry]:
         """Return the items of one listing (news, section, official, organization), newest first."""
+
         def belongs(e: Entry) -> bool:
-            return {"news": True, "sections": e.section == ident, "officials": ident in e.officials,
-                    "organizations": ident in e.organizations}[kind]
+            return {
+                "news": True,
+                "sections": e.section == ident,
+                "officials": ident in e.officials,
+                "organizations": ident in e.organizations,
+            }[kind]
+
         return [e for e in self.published(now) if e.lang == lang and belongs(e)]
 
     def listing_path(self, lang: str, kind: str = "news", ident: str = "") -> str:
@@ -104,8 +110,12 @@ class Content:
 
     def listings(self) -> list[tuple[str, str, str]]:
         """Return (lang, kind, id) of every listing that has a feed."""
-        kinds = [("news", [""]), ("sections", sorted(self.sections)), ("officials", sorted(self.official_names)),
-                 ("organizations", sorted(self.organization_names))]
+        kinds = [
+            ("news", [""]),
+            ("sections", sorted(self.sections)),
+            ("officials", sorted(self.official_names)),
+            ("organizations", sorted(self.organization_names)),
+        ]
         return [(lang, kind, ident) for lang in self.languages for kind, ids in kinds for ident in ids]
 
 
@@ -172,16 +182,28 @@ def read_content(root: Path) -> Content:
     for rel, key, lang, meta, published in raw:
         # A translation shares its original's slug unless it sets its own.
         owner = meta if meta.get("slug") or key not in originals else originals[key]
-        entries.append(Entry(
-            rel=rel, key=key, lang=lang, section=rel.split("/")[0], title=" ".join(meta["title"].split()),
-            published=published, slug=owner.get("slug") or make_slug(owner["title"]), summary=meta.get("summary"),
-            officials=_resolve(meta.get("officials"), official_index),
-            organizations=_resolve(meta.get("organizations"), organization_index),
-            draft=meta.get("draft", "false") == "true",
-        ))
+        entries.append(
+            Entry(
+                rel=rel,
+                key=key,
+                lang=lang,
+                section=rel.split("/")[0],
+                title=" ".join(meta["title"].split()),
+                published=published,
+                slug=owner.get("slug") or make_slug(owner["title"]),
+                summary=meta.get("summary"),
+                officials=_resolve(meta.get("officials"), official_index),
+                organizations=_resolve(meta.get("organizations"), organization_index),
+                draft=meta.get("draft", "false") == "true",
+            )
+        )
     return Content(
-        root=root, base_url=site["base_url"].rstrip("/"), languages=languages, tz=tz,
-        feed_length=int(site.get("feed_length", 50)), site_title=_localized(site["title"], languages),
+        root=root,
+        base_url=site["base_url"].rstrip("/"),
+        languages=languages,
+        tz=tz,
+        feed_length=int(site.get("feed_length", 50)),
+        site_title=_localized(site["title"], languages),
         sections=sections,
         official_names={i: _localized(o["name"], languages) for i, o in officials.items()},
         organization_short={i: _localized(o.get("short", o["name"]), languages) for i, o in organizations.items()},

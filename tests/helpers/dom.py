@@ -7,8 +7,7 @@ from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 
-VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
-                  "track", "wbr"})
+VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"})
 
 
 @dataclass
@@ -41,9 +40,15 @@ class Document:
 
     def find_all(self, tag: str, **attrs: str | None) -> list[Element]:
         """Return elements with this tag and these attribute values (None: the attribute is present)."""
-        return [e for e in self.elements if e.tag == tag
-                and all(name in e.attrs and (value is None or e.attrs[name] == value)
-                        for name, value in ((k.replace("_", "-"), v) for k, v in attrs.items()))]
+        return [
+            e
+            for e in self.elements
+            if e.tag == tag
+            and all(
+                name in e.attrs and (value is None or e.attrs[name] == value)
+                for name, value in ((k.replace("_", "-"), v) for k, v in attrs.items())
+            )
+        ]
 
     def find(self, tag: str, **attrs: str | None) -> Element | None:
         """Return the first matching element, or None."""

@@ -16,8 +16,9 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from .dom import Document, read_html
 
-URL_ATTRIBUTES = frozenset({"href", "src", "action", "formaction", "poster", "data", "cite", "background",
-                            "longdesc", "manifest", "icon"})
+URL_ATTRIBUTES = frozenset(
+    {"href", "src", "action", "formaction", "poster", "data", "cite", "background", "longdesc", "manifest", "icon"}
+)
 URL_META = frozenset({"og:url", "og:image", "og:image:url", "og:image:secure_url", "twitter:image"})
 
 
@@ -40,7 +41,7 @@ def locate(url: str, from_path: str, base_url: str) -> tuple[str, str] | None:
     """Return (site path, fragment) of an internal URL seen on page `from_path`; None if external."""
     url = url.strip()
     if url == base_url or url.startswith(base_url + "/") or url.startswith(base_url + "#"):
-        url = url[len(base_url):] or "/"
+        url = url[len(base_url) :] or "/"
     parts = urlsplit(url)
     if parts.scheme or parts.netloc:
         return None

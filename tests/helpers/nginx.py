@@ -89,8 +89,9 @@ class Nginx:
 
     def get(self, path: str, **headers: str) -> Response:
         """Request a path (headers as Accept_Encoding="gzip") without following redirects."""
-        request = urllib.request.Request(self.origin + path,
-                                         headers={k.replace("_", "-"): v for k, v in headers.items()})
+        request = urllib.request.Request(
+            self.origin + path, headers={k.replace("_", "-"): v for k, v in headers.items()}
+        )
         try:
             with urllib.request.build_opener(NoRedirects).open(request, timeout=10) as answer:
                 return Response(answer.status, answer.headers, answer.read())
@@ -108,8 +109,10 @@ def debian_paths(nginx: str) -> tuple[Path, Path]:
     options = subprocess.run([nginx, "-V"], capture_output=True, text=True, check=True).stderr
     conf = re.search(r"--conf-path=(\S+)", options)
     modules = re.search(r"--modules-path=(\S+)", options)
-    return ((Path(conf.group(1)).parent if conf else Path("/etc/nginx")) / "mime.types",
-            Path(modules.group(1)) if modules else Path("/usr/lib/nginx/modules"))
+    return (
+        (Path(conf.group(1)).parent if conf else Path("/etc/nginx")) / "mime.types",
+        Path(modules.group(1)) if modules else Path("/usr/lib/nginx/modules"),
+    )
 
 
 def free_port() -> int:
@@ -141,12 +144,20 @@ def running_nginx(work: Path, root: Path) -> Iterator[Nginx]:
     brotli = (modules / BROTLI_MODULE).is_file()
     port = free_port()
     config = work / "nginx.conf"
-    config.write_text(WRAPPER.format(
-        work=work, port=port, root=root, shipped=SHIPPED, mime_types=mime_types,
-        # Run as root, workers would switch to `nobody`, who cannot read pytest's private folders.
-        user="user root;" if os.geteuid() == 0 else "",
-        load_brotli=f"load_module {modules / BROTLI_MODULE};" if brotli else "",
-        brotli_static="brotli_static on;" if brotli else ""), encoding="utf-8")
+    config.write_text(
+        WRAPPER.format(
+            work=work,
+            port=port,
+            root=root,
+            shipped=SHIPPED,
+            mime_types=mime_types,
+            # Run as root, workers would switch to `nobody`, who cannot read pytest's private folders.
+            user="user root;" if os.geteuid() == 0 else "",
+            load_brotli=f"load_module {modules / BROTLI_MODULE};" if brotli else "",
+            brotli_static="brotli_static on;" if brotli else "",
+        ),
+        encoding="utf-8",
+    )
     log = work / "error.log"
     command = (nginx, "-p", str(work), "-c", str(config), "-e", str(log))
     checked = subprocess.run([command[0], "-t", *command[1:]], capture_output=True, text=True)

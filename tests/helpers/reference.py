@@ -66,8 +66,9 @@ class Declared:
         return self.digests.get(path, "")
 
 
-def reference_site(content: Path, templates: Path = TEMPLATES, static: Path = STATIC, now: datetime = NOW
-                   ) -> tuple[Site, list[Output]]:
+def reference_site(
+    content: Path, templates: Path = TEMPLATES, static: Path = STATIC, now: datetime = NOW
+) -> tuple[Site, list[Output]]:
     """Draw every output of the site in memory, with no cache; return the model and the outputs."""
     options = Options(content=content, templates=templates, static=static, cache=None, jobs=1)
     with Cache.open(None) as cache:
@@ -79,14 +80,21 @@ def draw_site(site: Site, renderer: Renderer, now: datetime = NOW, static: Path 
     """Draw every output of a site model whose items carry their bodies (built in memory by a test)."""
     items = [i for e in site.editions.values() for i in e.items]
     files, read_static = static_folder(static)
-    q = Queries(site, {i.path: digest(repr(i)) for i in items}, {i.path: digest(i.body_html) for i in items},
-                lambda item: item.body_html, now, {n: (f.published, f.digest) for n, f in files.items()},
-                template_digests(renderer.env, renderer.sources()))
+    q = Queries(
+        site,
+        {i.path: digest(repr(i)) for i in items},
+        {i.path: digest(i.body_html) for i in items},
+        lambda item: item.body_html,
+        now,
+        {n: (f.published, f.digest) for n, f in files.items()},
+        template_digests(renderer.env, renderer.sources()),
+    )
     return draw_catalogue(q, catalogue(renderer, read_static))[0]
 
 
-def reference_declared(content: Path, templates: Path = TEMPLATES, static: Path = STATIC, now: datetime = NOW
-                       ) -> Declared:
+def reference_declared(
+    content: Path, templates: Path = TEMPLATES, static: Path = STATIC, now: datetime = NOW
+) -> Declared:
     """Return everything the catalogue of a site declares."""
     options = Options(content=content, templates=templates, static=static, cache=None, jobs=1)
     with Cache.open(None) as cache:
@@ -119,8 +127,9 @@ def draw_catalogue(q: Queries, every: Catalogue) -> tuple[list[Output], Declared
     return outputs, declared
 
 
-def reference(content: Path, templates: Path = TEMPLATES, search: bool = False, now: datetime = NOW,
-              static: Path = STATIC) -> dict[str, bytes]:
+def reference(
+    content: Path, templates: Path = TEMPLATES, search: bool = False, now: datetime = NOW, static: Path = STATIC
+) -> dict[str, bytes]:
     """Return every file a build of `content` must publish, by path: outputs, search index, compressed copies."""
     _, outputs = reference_site(content, templates, static, now)
     if search:

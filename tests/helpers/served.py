@@ -124,8 +124,9 @@ def rebased(content: Path, dest: Path, base_url: str) -> Path:
 
 
 @contextmanager
-def served_site(workdir: Path, content: Path = SAMPLE, now: datetime = NOW,
-                headers: Mapping[str, str] = MappingProxyType({})) -> Iterator[ServedSite]:
+def served_site(
+    workdir: Path, content: Path = SAMPLE, now: datetime = NOW, headers: Mapping[str, str] = MappingProxyType({})
+) -> Iterator[ServedSite]:
     """Build `content` for the address it will be served at, serve it (with extra `headers`), and yield where."""
     out = workdir / "public"
     out.mkdir(parents=True)

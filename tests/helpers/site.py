@@ -30,8 +30,9 @@ def options(content: Path, out: Path, **flags: bool) -> Options:
 
     Each output folder gets its own build cache beside it, so tests never share or leave a cache behind.
     """
-    return Options(content=content, out=out, templates=TEMPLATES, static=STATIC,
-                   cache=out.parent / f".cache-{out.name}", **flags)
+    return Options(
+        content=content, out=out, templates=TEMPLATES, static=STATIC, cache=out.parent / f".cache-{out.name}", **flags
+    )
 
 
 def build_into(content: Path, out: Path, now: datetime = NOW, **flags: bool) -> Report:
@@ -47,16 +48,28 @@ def copy_fixture(dest: Path, source: Path = MINI) -> Path:
 
 def cli_args(command: str, content: Path, out: Path, *extra: str) -> list[str]:
     """Return `csto-site` arguments for a content folder, with the project's templates and static files."""
-    return [command, "--content", str(content), "--out", str(out),
-            "--templates", str(TEMPLATES), "--static", str(STATIC), *extra]
+    return [
+        command,
+        "--content",
+        str(content),
+        "--out",
+        str(out),
+        "--templates",
+        str(TEMPLATES),
+        "--static",
+        str(STATIC),
+        *extra,
+    ]
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
     """Describe every file and folder below `folder` (size and mtime), to prove nothing was touched."""
     if not folder.exists():
         return {}
-    return {p.relative_to(folder).as_posix(): (p.stat().st_size if p.is_file() else -1, p.stat().st_mtime_ns)
-            for p in sorted(folder.rglob("*"))} | {".": (-1, folder.stat().st_mtime_ns)}
+    return {
+        p.relative_to(folder).as_posix(): (p.stat().st_size if p.is_file() else -1, p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+    } | {".": (-1, folder.stat().st_mtime_ns)}
 
 
 def sitemap_files(out: Path, base_url: str) -> list[Path]:
@@ -65,10 +78,11 @@ def sitemap_files(out: Path, base_url: str) -> list[Path]:
     assert root.tag == f"{{{SITEMAP_NS['sm']}}}sitemapindex"
     locs = [loc.text or "" for loc in root.findall("sm:sitemap/sm:loc", SITEMAP_NS)]
     assert all(loc.startswith(base_url + "/") for loc in locs)
-    return [out / loc[len(base_url) + 1:] for loc in locs]
+    return [out / loc[len(base_url) + 1 :] for loc in locs]
 
 
 def sitemap_urls(out: Path, base_url: str) -> list[ET.Element]:
     """Return every <url> element of every sitemap of a built site."""
-    return [url for path in sitemap_files(out, base_url)
-            for url in ET.parse(path).getroot().findall("sm:url", SITEMAP_NS)]
+    return [
+        url for path in sitemap_files(out, base_url) for url in ET.parse(path).getroot().findall("sm:url", SITEMAP_NS)
+    ]

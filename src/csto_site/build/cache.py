@@ -33,13 +33,16 @@ FILE = "cache.sqlite"
 # folder's entries travel as one row, read and written together: a rebuild reads ~100 rows for a
 # 10,000-item archive, and an edit rewrites only the row of the folder it touched. Every value column
 # holds a digest of the row's key and value (16 bytes), then the value.
-TABLES = """
+TABLES = (
+    """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS folders (content TEXT NOT NULL, folder TEXT NOT NULL, entries BLOB NOT NULL,
                                     PRIMARY KEY (content, folder));
 CREATE TABLE IF NOT EXISTS bodies (key TEXT PRIMARY KEY, html BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS checked (key TEXT PRIMARY KEY, value BLOB NOT NULL);
-""" + STATE_TABLES
+"""
+    + STATE_TABLES
+)
 # Rows not used by the latest build are deleted once they outnumber the used ones this much.
 GARBAGE_FACTOR = 2
 T = TypeVar("T")
@@ -167,12 +170,37 @@ def encode_folder(folder: Folder) -> bytes:
         record = entry.record
         parsed = record.parsed
         item = parsed.item
-        row = _ItemRow(item.key, item.lang, item.path, item.section, item.title, _moment(item.published),
-                       _moment(item.updated) if item.updated is not None else None, item.slug, item.summary,
-                       item.body_html, item.officials, item.organizations, item.draft,
-                       tuple((a.url, a.line) for a in item.aliases), item.digest)
-        rows.append(_EntryRow(rel, entry.mtime_ns, entry.size, entry.ctime_ns, entry.digest, row,
-                              parsed.explicit_slug, dict(parsed.lines), record.head, record.body))
+        row = _ItemRow(
+            item.key,
+            item.lang,
+            item.path,
+            item.section,
+            item.title,
+            _moment(item.published),
+            _moment(item.updated) if item.updated is not None else None,
+            item.slug,
+            item.summary,
+            item.body_html,
+            item.officials,
+            item.organizations,
+            item.draft,
+            tuple((a.url, a.line) for a in item.aliases),
+            item.digest,
+        )
+        rows.append(
+            _EntryRow(
+                rel,
+                entry.mtime_ns,
+                entry.size,
+                entry.ctime_ns,
+                entry.digest,
+                row,
+                parsed.explicit_slug,
+                dict(parsed.lines),
+                record.head,
+                record.body,
+            )
+        )
     return _ENCODER.encode(_FolderRow(folder.context, rows))
 
 
@@ -182,20 +210,40 @@ def decode_folder(data: bytes | memoryview) -> Folder:
     entries = {}
     for e in row.entries:
         i = e.item
-        item = Item(i.key, i.lang, i.path, i.section, i.title, _datetime(i.published),
-                    _datetime(i.updated) if i.updated is not None else None, i.slug, i.summary, i.body_html,
-                    i.officials, i.organizations, i.draft, tuple(Alias(url, line) for url, line in i.aliases),
-                    i.digest)
-        entries[e.rel] = Entry(e.mtime_ns, e.size, e.digest, Record(ParsedItem(item, e.explicit_slug, e.lines),
-                                                                    e.head, e.body), e.ctime_ns)
+        item = Item(
+            i.key,
+            i.lang,
+            i.path,
+            i.section,
+            i.title,
+            _datetime(i.published),
+            _datetime(i.updated) if i.updated is not None else None,
+            i.slug,
+            i.summary,
+            i.body_html,
+            i.officials,
+            i.organizations,
+            i.draft,
+            tuple(Alias(url, line) for url, line in i.aliases),
+            i.digest,
+        )
+        entries[e.rel] = Entry(
+            e.mtime_ns, e.size, e.digest, Record(ParsedItem(item, e.explicit_slug, e.lines), e.head, e.body), e.ctime_ns
+        )
     return Folder(row.context, entries)
 
 
 class Cache:
     """The content cache of one build: read what is known, collect what is new, save it at the end."""
 
-    def __init__(self, db: sqlite3.Connection, path: Path | None, warnings: list[Problem],
-                 read_only: bool = False, memo: Memo | None = None) -> None:
+    def __init__(
+        self,
+        db: sqlite3.Connection,
+        path: Path | None,
+        warnings: list[Problem],
+        read_only: bool = False,
+        memo: Memo | None = None,
+    ) -> None:
         self.db = db
         self.path = path
         self.warnings = warnings
@@ -211,8 +259,7 @@ class Cache:
         self.flags = mmap.mmap(-1, 1)
 
     @classmethod
-    def open(cls, folder: Path | None, clean: bool = False, read_only: bool = False, memo: Memo | None = None
-             ) -> Cache:
+    def open(cls, folder: Path | None, clean: bool = False, read_only: bool = False, memo: Memo | None = None) -> Cache:
         """Open the cache in `folder` (None: keep nothing between builds); `clean` empties it first.
 
         A read-only cache is used if it exists and is never created or written (`csto-site check`).
@@ -295,9 +342,9 @@ class Cache:
 
     def _drop_damaged_bodies(self) -> None:
         """Delete every body whose row does not match its digest, and the parses that lead to bodies."""
+
         def drop() -> None:
-            bad = [(key,) for key, html in self.db.execute("SELECT key, html FROM bodies")
-                   if _body(html, key) is None]
+            bad = [(key,) for key, html in self.db.execute("SELECT key, html FROM bodies") if _body(html, key) is None]
             if bad:
                 with self.db:
                     self.db.executemany("DELETE FROM bodies WHERE key = ?", bad)
@@ -313,10 +360,12 @@ class Cache:
     def empty(self) -> None:
         """Forget every entry."""
         if not self.read_only:
+
             def empty() -> None:
                 with self.db:
-                    self.db.executescript("DELETE FROM folders; DELETE FROM bodies; DELETE FROM checked; "
-                                          "DELETE FROM targets;")
+                    self.db.executescript(
+                        "DELETE FROM folders; DELETE FROM bodies; DELETE FROM checked; DELETE FROM targets;"
+                    )
                     self._restamp()
 
             self._write(empty)
@@ -327,16 +376,19 @@ class Cache:
         """Return what the cache knows of each folder of a content tree (a damaged folder's row is dropped)."""
         if self.memo is not None and content in self.memo.folders:
             return dict(self.memo.folders[content])
-        rows: list[tuple[str, bytes]] = self._read(lambda: self.db.execute("SELECT folder, entries FROM folders WHERE content = ?",
-                                                  (content,)).fetchall(), [])
+        rows: list[tuple[str, bytes]] = self._read(
+            lambda: self.db.execute("SELECT folder, entries FROM folders WHERE content = ?", (content,)).fetchall(), []
+        )
         found: dict[str, Folder] = {}
         damaged_rows = []
         for folder, blob in rows:
             try:
                 found[folder] = decode_folder(unwrap(blob, content, folder))
             except (msgspec.DecodeError, StoreError, *_BAD_VALUE) as exc:
-                self._warn(f"discarded a damaged cache entry of {folder!r} ({exc})",
-                           "nothing to do: its items are parsed again")
+                self._warn(
+                    f"discarded a damaged cache entry of {folder!r} ({exc})",
+                    "nothing to do: its items are parsed again",
+                )
                 damaged_rows.append((content, folder))
         if damaged_rows and not self.read_only:
             self.gone_folders.update(damaged_rows)
@@ -344,8 +396,13 @@ class Cache:
             self.memo.folders[content] = dict(found)
         return found
 
-    def remember(self, content: str, folders: Mapping[str, Folder], gone: Iterable[str],
-                 remake: Callable[[Item, str], str | None] | None = None) -> None:
+    def remember(
+        self,
+        content: str,
+        folders: Mapping[str, Folder],
+        gone: Iterable[str],
+        remake: Callable[[Item, str], str | None] | None = None,
+    ) -> None:
         """Collect changed folders and vanished ones, to be saved by `save`, and how to remake a lost body."""
         self.new_folders.update({(content, name): folder for name, folder in folders.items()})
         self.gone_folders.update((content, name) for name in gone)
@@ -372,8 +429,9 @@ class Cache:
         try:
             return _CHECKED.decode(unwrap(row[0], key))
         except (msgspec.DecodeError, StoreError) as exc:
-            self._warn(f"discarded a damaged record of the templates' check ({exc})",
-                       "nothing to do: they are checked again")
+            self._warn(
+                f"discarded a damaged record of the templates' check ({exc})", "nothing to do: they are checked again"
+            )
             return None
 
     def record_check(self, key: str, value: Mapping[str, str]) -> None:
@@ -403,8 +461,9 @@ class Cache:
                 return self.new_bodies[key]
             pid = os.getpid()
             if pid == self.owner:
-                row = self._read(lambda: self.db.execute("SELECT html FROM bodies WHERE key = ?", (key,)).fetchone(),
-                                 None)
+                row = self._read(
+                    lambda: self.db.execute("SELECT html FROM bodies WHERE key = ?", (key,)).fetchone(), None
+                )
                 html = _body(row[0], key) if row is not None else None
                 if row is not None and html is None:
                     self.flags[0] = 1
@@ -439,8 +498,7 @@ class Cache:
             if html is None and self.remake is not None:
                 html = self.remake(item, key)
             if html is None:
-                raise ContentError([Problem(item.path, 0, "the file changed while the site was built",
-                                            "build again")])
+                raise ContentError([Problem(item.path, 0, "the file changed while the site was built", "build again")])
             return html
 
         return body
@@ -456,8 +514,10 @@ class Cache:
         """Write what is new; drop bodies the latest build did not use once they pile up."""
         if self.read_only:
             return
-        folders = [(content, name, wrap(encode_folder(folder), content, name))
-                   for (content, name), folder in sorted(self.new_folders.items())]
+        folders = [
+            (content, name, wrap(encode_folder(folder), content, name))
+            for (content, name), folder in sorted(self.new_folders.items())
+        ]
         bodies = [(key, wrap(html.encode(), key)) for key, html in self.new_bodies.items()]
 
         def save() -> None:

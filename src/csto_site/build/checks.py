@@ -77,7 +77,7 @@ class Names:
         for word in WORD.finditer(prose):
             for length, spellings in self.by_first_word.get(word.group().casefold(), ()):
                 end = word.start() + length
-                written = prose[word.start():end]
+                written = prose[word.start() : end]
                 owner = spellings.get(written.casefold())
                 if owner is not None and not WORD_CHAR.match(prose, end):
                     yield written, owner
@@ -94,10 +94,17 @@ def check_site(options: Options, now: datetime, published: str) -> Checked:
 
     site = check_outputs(options, now, published)
     # Reading and scanning every item's text is most of a check after a build: spread over the cores.
-    found = fork_map(partial(_chunk_warnings, registry_names(site)), chunked(every_item(site), WARNING_CHUNK),
-                     options.jobs or default_jobs())
-    warnings = sorted([*(w for chunk in found for w in chunk),
-                       *site_warnings(site, ignored_files(options.content), now, str(options.content))])
+    found = fork_map(
+        partial(_chunk_warnings, registry_names(site)),
+        chunked(every_item(site), WARNING_CHUNK),
+        options.jobs or default_jobs(),
+    )
+    warnings = sorted(
+        [
+            *(w for chunk in found for w in chunk),
+            *site_warnings(site, ignored_files(options.content), now, str(options.content)),
+        ]
+    )
     return Checked(sum(len(e.items) for e in site.editions.values()), tuple(warnings))
 
 
@@ -130,9 +137,16 @@ def site_warnings(site: Site, ignored: Sequence[str], now: datetime, content: st
     """Return the warnings about the content as a whole: missing translations, files the build ignores."""
     return [
         *translation_warnings(site, now, content),
-        *(Problem(path, 0, "not a Markdown file, so the build ignores it", "put images and documents under "
-                  "static/ and link them as /static/<name>; name news items <name>.md", warning=True)
-          for path in ignored),
+        *(
+            Problem(
+                path,
+                0,
+                "not a Markdown file, so the build ignores it",
+                "put images and documents under static/ and link them as /static/<name>; name news items <name>.md",
+                warning=True,
+            )
+            for path in ignored
+        ),
     ]
 
 
@@ -174,9 +188,15 @@ def mention_warnings(items: Iterable[Item], names: Names, bodies: Mapping[str, B
                     continue
                 listed.add(owner)
                 kind, ident = owner
-                problems.append(Problem(item.path, number, f'the text names "{written}" ({kind} `{ident}`), '
-                                        f"but `{kind}s` does not list it",
-                                        f"add {ident} to `{kind}s:` if the item is about them", warning=True))
+                problems.append(
+                    Problem(
+                        item.path,
+                        number,
+                        f'the text names "{written}" ({kind} `{ident}`), but `{kind}s` does not list it',
+                        f"add {ident} to `{kind}s:` if the item is about them",
+                        warning=True,
+                    )
+                )
     return problems
 
 
@@ -195,9 +215,16 @@ def translation_warnings(site: Site, now: datetime, content: str) -> list[Proble
             else:
                 problems += [translation_warning(site, item, lang, now) for lang in missing]
     if older:
-        problems.append(Problem(content, 0, f"{older} item{'s' * (older != 1)} published more than "
-                                f"{TRANSLATION_RECENT.days} days ago lack a translation",
-                                f"only the last {TRANSLATION_RECENT.days} days are listed one by one", warning=True))
+        problems.append(
+            Problem(
+                content,
+                0,
+                f"{older} item{'s' * (older != 1)} published more than "
+                f"{TRANSLATION_RECENT.days} days ago lack a translation",
+                f"only the last {TRANSLATION_RECENT.days} days are listed one by one",
+                warning=True,
+            )
+        )
     return problems
 
 
@@ -215,10 +242,20 @@ def translation_warning(site: Site, item: Item, lang: str, now: datetime) -> Pro
     days = (now - item.published).days
     age = f"{days} day{'s' * (days != 1)} after publication"
     if item.lang == site.config.default_language:
-        return Problem(item.path, 1, f"no {lang!r} translation yet, {age}",
-                       f'create it: csto-site new "<title>" --lang {lang} --translation-of {item.path}', warning=True)
-    return Problem(item.path, 1, f"no {lang!r} version of this item, {age}",
-                   f"if it needs one, write {_original_name(item)}", warning=True)
+        return Problem(
+            item.path,
+            1,
+            f"no {lang!r} translation yet, {age}",
+            f'create it: csto-site new "<title>" --lang {lang} --translation-of {item.path}',
+            warning=True,
+        )
+    return Problem(
+        item.path,
+        1,
+        f"no {lang!r} version of this item, {age}",
+        f"if it needs one, write {_original_name(item)}",
+        warning=True,
+    )
 
 
 def summary_warnings(items: Iterable[Item], bodies: Mapping[str, Body]) -> list[Problem]:
@@ -230,8 +267,15 @@ def summary_warnings(items: Iterable[Item], bodies: Mapping[str, Body]) -> list[
             continue
         words = body.words
         if words > LONG_ITEM_WORDS:
-            problems.append(Problem(item.path, body.first_line - 1, f"a long item ({words} words) with no summary",
-                                    "add `summary:` with one or two sentences above this line", warning=True))
+            problems.append(
+                Problem(
+                    item.path,
+                    body.first_line - 1,
+                    f"a long item ({words} words) with no summary",
+                    "add `summary:` with one or two sentences above this line",
+                    warning=True,
+                )
+            )
     return problems
 
 

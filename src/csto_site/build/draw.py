@@ -44,8 +44,9 @@ class Drawn:
 Make = Callable[[Draw, Recorder], bytes]
 
 
-def draw_all(draws: Sequence[Draw], make: Make, sink: Sink | None, jobs: int, progress: Progress | None,
-             stage: str = "render") -> list[Drawn]:
+def draw_all(
+    draws: Sequence[Draw], make: Make, sink: Sink | None, jobs: int, progress: Progress | None, stage: str = "render"
+) -> list[Drawn]:
     """Draw every scheduled output (in worker processes when there are many); return them in order."""
     total = len(draws)
     done = [0]
@@ -59,8 +60,11 @@ def draw_all(draws: Sequence[Draw], make: Make, sink: Sink | None, jobs: int, pr
     if progress and total:
         progress(stage, 0, total)
     workers = jobs if total >= PARALLEL_FROM else 1
-    return [d for chunk in fork_map(partial(_draw_chunk, make, sink), chunked(draws, CHUNK), workers, arrived)
-            for d in chunk]
+    return [
+        d
+        for chunk in fork_map(partial(_draw_chunk, make, sink), chunked(draws, CHUNK), workers, arrived)
+        for d in chunk
+    ]
 
 
 def _draw_chunk(make: Make, sink: Sink | None, chunk: Sequence[Draw]) -> list[Drawn]:

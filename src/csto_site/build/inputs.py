@@ -30,9 +30,25 @@ from ..util.files import Listing, checked_walk, walk
 RACY_NS = 2_000_000_000
 
 # The libraries whose version can change what a build writes (their distribution names, normalised).
-LIBRARIES = frozenset({"jinja2", "markupsafe", "markdown", "nh3", "pyyaml", "python_slugify", "text_unidecode",
-                       "unidecode", "feedgen", "lxml", "python_dateutil", "brotli", "cbor2", "pagefind_bin",
-                       "tzdata"})
+LIBRARIES = frozenset(
+    {
+        "jinja2",
+        "markupsafe",
+        "markdown",
+        "nh3",
+        "pyyaml",
+        "python_slugify",
+        "text_unidecode",
+        "unidecode",
+        "feedgen",
+        "lxml",
+        "python_dateutil",
+        "brotli",
+        "cbor2",
+        "pagefind_bin",
+        "tzdata",
+    }
+)
 
 
 def library_stamps() -> list[str]:
@@ -49,8 +65,11 @@ def library_stamps() -> list[str]:
             names = os.listdir(entry)
         except OSError:
             continue
-        found += [name for name in names if name.endswith((".dist-info", ".egg-info"))
-                  and name.split("-")[0].lower().replace(".", "_") in LIBRARIES]
+        found += [
+            name
+            for name in names
+            if name.endswith((".dist-info", ".egg-info")) and name.split("-")[0].lower().replace(".", "_") in LIBRARIES
+        ]
     return sorted(found)
 
 
@@ -124,17 +143,37 @@ def _read_inputs(options: Any) -> Inputs:
     """List and digest what a build reads (read_inputs, with the collector paused)."""
     started = time.time_ns()
     digest = hashlib.blake2b(digest_size=16)
-    digest.update("\x1f".join([repr((options.content, options.out, options.templates, options.static,
-                                      options.drafts, options.future, options.search, options.reindex)),
-                               sys.version, *library_stamps()]).encode())
+    digest.update(
+        "\x1f".join(
+            [
+                repr(
+                    (
+                        options.content,
+                        options.out,
+                        options.templates,
+                        options.static,
+                        options.drafts,
+                        options.future,
+                        options.search,
+                        options.reindex,
+                    )
+                ),
+                sys.version,
+                *library_stamps(),
+            ]
+        ).encode()
+    )
     listings: Listing = []
     content: Listing = []
     program = Path(__file__).parent.parent
     problems: list[Problem] = []  # content/ and static/ are listed as `publishable` lists them, all problems at once
     for folder in (options.content, options.templates, options.static, program):
         # the program's sources, not the bytecode Python writes beside them
-        listing = (checked_walk(folder, problems) if folder is options.content or folder is options.static
-                   else walk(folder, ".py" if folder is program else ""))
+        listing = (
+            checked_walk(folder, problems)
+            if folder is options.content or folder is options.static
+            else walk(folder, ".py" if folder is program else "")
+        )
         if folder is options.content:
             content = listing
         listings += listing
@@ -159,8 +198,11 @@ def fast_state(inputs: Inputs, moments: Iterable[float], now: datetime, summary:
     `moments` are the times at which the site changes by itself (an item's date, the end of its time in
     the news sitemap); the output stays right only while the clock stays between the same two of them.
     """
-    racy = {path: file_digest(Path(path)) for path, _, stat in inputs.listings
-            if max(stat.st_mtime_ns, stat.st_ctime_ns) >= inputs.started_ns - RACY_NS}
+    racy = {
+        path: file_digest(Path(path))
+        for path, _, stat in inputs.listings
+        if max(stat.st_mtime_ns, stat.st_ctime_ns) >= inputs.started_ns - RACY_NS
+    }
     ordered = sorted(set(moments))
     stamp = now.timestamp()
     index = bisect.bisect_left(ordered, stamp)

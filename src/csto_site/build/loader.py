@@ -77,8 +77,11 @@ def scan(listing: Listing) -> Scan:
                 ignored.append(path)
             continue
         if "/" not in rel:
-            problems.append(Problem(path, 1, "a news item must be inside a section folder",
-                                    "move it into a folder such as csto-news/"))
+            problems.append(
+                Problem(
+                    path, 1, "a news item must be inside a section folder", "move it into a folder such as csto-news/"
+                )
+            )
             continue
         found = Found(path, rel, stat.st_mtime_ns, stat.st_size, stat.st_ctime_ns)
         if is_section_index(rel):
@@ -163,8 +166,9 @@ class _BodyRenderer:
         return html
 
 
-def _parse_chunk(files: Iterable[Found], registry: Registry, config: SiteConfig,
-                 bodies: _BodyRenderer) -> list[_Result]:
+def _parse_chunk(
+    files: Iterable[Found], registry: Registry, config: SiteConfig, bodies: _BodyRenderer
+) -> list[_Result]:
     """Read and parse item files; return each one's record or problems."""
     results = []
     for found in files:
@@ -194,8 +198,16 @@ def head_digest(item: Item) -> str:
     return digest(repr(replace(item, body_html="", digest="")))
 
 
-def parse_items(found: Iterable[Found], registry: Registry, config: SiteConfig, context: str, cache: Cache,
-                jobs: int, content: str, progress: Callable[[str, int, int], None] | None = None) -> Parsed:
+def parse_items(
+    found: Iterable[Found],
+    registry: Registry,
+    config: SiteConfig,
+    context: str,
+    cache: Cache,
+    jobs: int,
+    content: str,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> Parsed:
     """Parse every item file, reusing cached results for unchanged files and spreading the rest over `jobs`."""
     known = cache.folders(content)
     found = list(found)
@@ -251,11 +263,15 @@ def parse_items(found: Iterable[Found], registry: Registry, config: SiteConfig, 
             old, new = before.record if before is not None else None, result.record
             # Parsed again (a touched file, a new registry) to the same head and body: nothing changed.
             if old is None or new is None or (old.head, old.body) != (new.head, new.body):
-                changed.append((old.parsed.item if old is not None else None,
-                                new.parsed.item if new is not None else None))
+                changed.append(
+                    (old.parsed.item if old is not None else None, new.parsed.item if new is not None else None)
+                )
             problems += result.problems
-            entry = (_restat(Entry(f.mtime_ns, f.size, result.file_digest, result.record), f, started_ns)
-                     if result.record is not None and result.file_digest is not None else None)
+            entry = (
+                _restat(Entry(f.mtime_ns, f.size, result.file_digest, result.record), f, started_ns)
+                if result.record is not None and result.file_digest is not None
+                else None
+            )
         if entry is None:
             continue
         folders.setdefault(f.rel.rpartition("/")[0], {})[f.rel] = entry
@@ -264,12 +280,23 @@ def parse_items(found: Iterable[Found], registry: Registry, config: SiteConfig, 
         heads[item.path] = entry.record.head
         bodies[item.path] = entry.record.body
     seen = {f.rel for f in found}
-    changed += [(entry.record.parsed.item, None) for folder in known.values() for rel, entry in folder.entries.items()
-                if rel not in seen]
+    changed += [
+        (entry.record.parsed.item, None)
+        for folder in known.values()
+        for rel, entry in folder.entries.items()
+        if rel not in seen
+    ]
     remake = _BodyRemaker(fingerprint, backlink_titles(config))
-    cache.remember(content, {name: Folder(context, entries) for name, entries in folders.items()
-                             if name not in known or known[name].context != context
-                             or not _same(known[name].entries, entries)}, set(known) - set(folders), remake.remake)
+    cache.remember(
+        content,
+        {
+            name: Folder(context, entries)
+            for name, entries in folders.items()
+            if name not in known or known[name].context != context or not _same(known[name].entries, entries)
+        },
+        set(known) - set(folders),
+        remake.remake,
+    )
     return Parsed(tuple(items), heads, bodies, tuple(problems), tuple(changed))
 
 

@@ -65,13 +65,27 @@ class Setting:
 
 def prepare(options: Options, now: datetime, cache: Cache, content: Content) -> Setting:
     """Model the site and prepare its queries and catalogue."""
-    site = build_site(content.items, content.registry, content.config, now, drafts=options.drafts,
-                      future=options.future)
+    site = build_site(
+        content.items, content.registry, content.config, now, drafts=options.drafts, future=options.future
+    )
     files, read_static = static_folder(options.static)
-    q = Queries(site, content.heads, content.body_keys, cache.body_reader(content.body_keys), now,
-                {name: (f.published, f.digest) for name, f in files.items()}, content.templates)
-    return Setting(options, content, site, q, catalogue(content.renderer, read_static, str(options.static)),
-                   options.jobs or default_jobs())
+    q = Queries(
+        site,
+        content.heads,
+        content.body_keys,
+        cache.body_reader(content.body_keys),
+        now,
+        {name: (f.published, f.digest) for name, f in files.items()},
+        content.templates,
+    )
+    return Setting(
+        options,
+        content,
+        site,
+        q,
+        catalogue(content.renderer, read_static, str(options.static)),
+        options.jobs or default_jobs(),
+    )
 
 
 def static_folder(static: Path) -> tuple[dict[str, StaticFile], Callable[[str], bytes]]:
@@ -104,8 +118,9 @@ def target(options: Options) -> str:
     return digest(str(options.content.resolve()), str(options.out.resolve()), str(options.drafts), str(options.future))
 
 
-def draw_site(options: Options, now: datetime, progress: Progress | None, trees: Outbox, inputs: Inputs,
-              memo: Memo | None = None) -> Done:
+def draw_site(
+    options: Options, now: datetime, progress: Progress | None, trees: Outbox, inputs: Inputs, memo: Memo | None = None
+) -> Done:
     """Read what changed, and draw the outputs it touched into the outbox; return what the build did."""
     with Cache.open(options.cache, clean=options.clean, memo=memo) as cache, collector_paused():
         # The model is gone when the collector resumes, so its first collection has little to walk.
@@ -113,8 +128,9 @@ def draw_site(options: Options, now: datetime, progress: Progress | None, trees:
     return replace(done, warnings=tuple(cache.warnings))  # closing the cache may warn too
 
 
-def _draw(options: Options, now: datetime, progress: Progress | None, trees: Outbox, inputs: Inputs,
-          cache: Cache) -> Done:
+def _draw(
+    options: Options, now: datetime, progress: Progress | None, trees: Outbox, inputs: Inputs, cache: Cache
+) -> Done:
     """Read the content, model it, and draw what changed into the outbox (draw_site, with the cache open)."""
     jobs = options.jobs or default_jobs()
     content = read_content(options, cache, jobs, progress, inputs.content)
@@ -127,15 +143,24 @@ def _draw(options: Options, now: datetime, progress: Progress | None, trees: Out
     try:
         planner, drawn = plan_and_draw(setting, state, trees.missing, trees, progress, now)
     except StateDamaged as exc:
-        cache.warnings.append(Problem(str(cache.path or "cache"), 0, f"discarded a damaged record of the last "
-                                      f"build ({exc}), drawing every output again", "nothing to do", warning=True))
+        cache.warnings.append(
+            Problem(
+                str(cache.path or "cache"),
+                0,
+                f"discarded a damaged record of the last build ({exc}), drawing every output again",
+                "nothing to do",
+                warning=True,
+            )
+        )
         state.trusted = False
         planner, drawn = plan_and_draw(setting, state, trees.missing, trees, progress, now)
     published = Changes()
     for d in drawn:
         published.written.update(d.written)
-        published.rendered[d.path] = ("", [Published(path, file_digest, d.indexed and path == d.path)
-                                          for path, file_digest in d.files])
+        published.rendered[d.path] = (
+            "",
+            [Published(path, file_digest, d.indexed and path == d.path) for path, file_digest in d.files],
+        )
     dropped = set(planner.changes.dropped_outputs)
     if not state.trusted:
         # Nothing was known of the last build: what it published and this one did not draw is gone.
@@ -147,8 +172,7 @@ def _draw(options: Options, now: datetime, progress: Progress | None, trees: Out
     elif f"{BUNDLE}/" in trees.signatures:
         dropped.add(f"{BUNDLE}/")
     generation = new_generation()
-    state.save(planner.changes, generation, clean=not state.trusted, built_at=now.timestamp(),
-               code=code_fingerprint())
+    state.save(planner.changes, generation, clean=not state.trusted, built_at=now.timestamp(), code=code_fingerprint())
     # The parses this build read are kept only now, after the record of what it drew: a build stopped
     # before leaves the old parses, so the next one finds the same changes again.
     cache.save(set(content.body_keys.values()))
@@ -159,14 +183,21 @@ def _draw(options: Options, now: datetime, progress: Progress | None, trees: Out
     return Done(published, dropped, generation, summary, moments_near(site, now), tuple(cache.warnings))
 
 
-def plan_and_draw(setting: Setting, state: OutputState, missing: set[str], sink: Outbox | None,
-                  progress: Progress | None, now: datetime) -> tuple[Planner, list[Drawn]]:
-    """Describe what changed, producers then post-producers, stop on any problem, then draw: nothing is written first."""
+def plan_and_draw(
+    setting: Setting,
+    state: OutputState,
+    missing: set[str],
+    sink: Outbox | None,
+    progress: Progress | None,
+    now: datetime,
+) -> tuple[Planner, list[Drawn]]:
+    """Describe what changed (producers, then post-producers), stop on any problem, and only then draw."""
     q, site = setting.q, setting.site
     planner = Planner(state, q, missing)
     if state.trusted:
-        scopes = changed_scopes((*setting.content.changed, *_clock_changes(setting.content.items, state, now)),
-                                state, site)
+        scopes = changed_scopes(
+            (*setting.content.changed, *_clock_changes(setting.content.items, state, now)), state, site
+        )
         planner.mark_dirty(state.candidates(scopes), q.value, state.wide_keys())
     scheduled = Scheduled()
     for producer in setting.catalogue.producers:
@@ -179,15 +210,18 @@ def plan_and_draw(setting: Setting, state: OutputState, missing: set[str], sink:
     touched = {f"output|{path}" for path in (*(d.spec.path for d in scheduled.draws), *scheduled.removed)}
     planner.mark_dirty(state.candidates(planner.changed_partitions() | touched), declared.value)
     for post in setting.catalogue.post:
-        _merge(scheduled, planner.describe(post.name, post.partitions(q, declared), partial(_post_specs, post, planner)))
+        _merge(
+            scheduled, planner.describe(post.name, post.partitions(q, declared), partial(_post_specs, post, planner))
+        )
     scheduled.problems += planner.check()
     _raise(scheduled)
     if sink is not None:
         sink.begin([d.spec.path for d in scheduled.draws], OwnPaths.of(q_urls(q), site.config.languages))
     makers: dict[str, Callable[[Queries, Spec], bytes]] = {p.name: p.draw for p in setting.catalogue.producers}
     makers |= {p.name: partial(_post_draw, p, planner) for p in setting.catalogue.post}
-    drawn = draw_all(scheduled.draws, lambda job, rec: makers[job.producer](q.recording(rec), job.spec),
-                     sink, setting.jobs, progress)
+    drawn = draw_all(
+        scheduled.draws, lambda job, rec: makers[job.producer](q.recording(rec), job.spec), sink, setting.jobs, progress
+    )
     planner.finish(scheduled.removed)
     for d in drawn:
         planner.changes.outputs[d.path] = (d.partition, d.files)

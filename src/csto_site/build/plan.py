@@ -90,8 +90,9 @@ class Planner:
         self.old_specs: dict[str, list[Spec] | None] = {}  # the stored specs of the partitions described
         self.describing = ""
 
-    def mark_dirty(self, candidates: Mapping[str, str], value: Callable[[str], str | None],
-                   wide: Mapping[str, str] | None = None) -> None:
+    def mark_dirty(
+        self, candidates: Mapping[str, str], value: Callable[[str], str | None], wide: Mapping[str, str] | None = None
+    ) -> None:
         """Mark the consumers of every candidate key (and wide key) whose value is no longer the stored one."""
         if not self.trusted:
             return
@@ -101,7 +102,9 @@ class Planner:
 
     def changed_partitions(self) -> set[str]:
         """Return the scopes of the partitions whose specs this build changed (for the post-producers)."""
-        return {f"group|{pid}" for pid, specs in self.described.items() if self.old_specs.get(pid) != specs} | {CATALOGUE}
+        return {f"group|{pid}" for pid, specs in self.described.items() if self.old_specs.get(pid) != specs} | {
+            CATALOGUE
+        }
 
     def describe(self, producer: str, partitions: Iterable[Partition], describe: Describe) -> Scheduled:
         """Describe the producer's partitions that are new or read a dirty key; schedule what changed."""
@@ -135,8 +138,11 @@ class Planner:
         for path, spec in new.items():
             self.index.setdefault(path, []).append((pid, spec))
         self.fresh += [(pid, s) for p, s in new.items() if p not in old]
-        scheduled.draws += [Draw(spec, producer, pid) for path, spec in new.items()
-                            if old.get(path) != spec or output_consumer(path) in self.dirty or path in self.missing]
+        scheduled.draws += [
+            Draw(spec, producer, pid)
+            for path, spec in new.items()
+            if old.get(path) != spec or output_consumer(path) in self.dirty or path in self.missing
+        ]
 
     def _stale(self, pid: str, producer: str, scheduled: Scheduled) -> None:
         """Schedule the outputs of an unchanged partition that read a dirty key or are missing from the site."""
@@ -174,30 +180,62 @@ class Planner:
         fresh, self.fresh = self.fresh, []
         paths = [s.path for _, s in fresh]
         copies = {p + suffix: p for p in paths for suffix in COPIES}
-        bases = {p[:-len(suffix)]: p for p in paths for suffix in COPIES if p.endswith(suffix)}
+        bases = {p[: -len(suffix)]: p for p in paths for suffix in COPIES if p.endswith(suffix)}
         owners = self._owners([*paths, *copies, *bases])
         problems = []
         folders = self._folders()
         for pid, spec in fresh:
             reason = output_path_error(spec.path)
             if reason:
-                problems.append(Problem(spec.source, 0, f"cannot write {spec.path!r}: {reason}",
-                                        "use a shorter address or name, made of letters, digits and hyphens"))
-            elif spec.path in folders or self._file_above(spec.path) or (self.trusted and self._stored_below(spec.path)):
-                problems.append(Problem(spec.source, 0, f"{spec.path} is written both as a file and as a folder",
-                                        "give one of them another address"))
+                problems.append(
+                    Problem(
+                        spec.source,
+                        0,
+                        f"cannot write {spec.path!r}: {reason}",
+                        "use a shorter address or name, made of letters, digits and hyphens",
+                    )
+                )
+            elif (
+                spec.path in folders or self._file_above(spec.path) or (self.trusted and self._stored_below(spec.path))
+            ):
+                problems.append(
+                    Problem(
+                        spec.source,
+                        0,
+                        f"{spec.path} is written both as a file and as a folder",
+                        "give one of them another address",
+                    )
+                )
             others = [s for p, s in owners.get(spec.path, []) if (p, s) != (pid, spec)]
             if others:
-                problems.append(Problem(spec.source, 0, f"{spec.path} is also written by {others[0].source}",
-                                        "give one of them another address"))
+                problems.append(
+                    Problem(
+                        spec.source,
+                        0,
+                        f"{spec.path} is also written by {others[0].source}",
+                        "give one of them another address",
+                    )
+                )
         for copy, path in copies.items():
             for _, spec in owners.get(copy, []):
-                problems.append(Problem(spec.source, 0, f"{copy} is also written by {_source(owners, path)} "
-                                        "(its compressed copy)", "rename one of them"))
+                problems.append(
+                    Problem(
+                        spec.source,
+                        0,
+                        f"{copy} is also written by {_source(owners, path)} (its compressed copy)",
+                        "rename one of them",
+                    )
+                )
         for base, path in bases.items():
             if base in owners:
-                problems.append(Problem(_source(owners, path), 0, f"{path} is also written by "
-                                        f"{_source(owners, base)} (its compressed copy)", "rename one of them"))
+                problems.append(
+                    Problem(
+                        _source(owners, path),
+                        0,
+                        f"{path} is also written by {_source(owners, base)} (its compressed copy)",
+                        "rename one of them",
+                    )
+                )
         return sorted(set(problems))
 
     def _folders(self) -> set[str]:
@@ -320,7 +358,7 @@ class Reading:
 
 def _output_of(path: str) -> str:
     """Return the output a file belongs to: itself, or the file it is a compressed copy of."""
-    return next((path[:-len(s)] for s in COPIES if path.endswith(s)), path)
+    return next((path[: -len(s)] for s in COPIES if path.endswith(s)), path)
 
 
 def _source(owners: Mapping[str, list[tuple[str, Spec]]], path: str) -> str:

@@ -41,8 +41,9 @@ class Content:
     changed: tuple[tuple[Item | None, Item | None], ...]
 
 
-def read_content(options: Options, cache: Cache, jobs: int, progress: Progress | None = None,
-                 listing: Listing | None = None) -> Content:
+def read_content(
+    options: Options, cache: Cache, jobs: int, progress: Progress | None = None, listing: Listing | None = None
+) -> Content:
     """Check templates, configuration, registries and items, parsing only what changed; raise on problems."""
     # Listed first: a link out of content/ is refused before site.yaml or any other file is read through it.
     listing = publishable(options.content) if listing is None else listing
@@ -67,8 +68,13 @@ def read_content(options: Options, cache: Cache, jobs: int, progress: Progress |
     registry, found_problems = read_registry(options.content, config, sections)
     problems += found_problems
     registry_digest = digest(registry_fingerprint(options.content, sections), *(s.digest for s in sections))
-    context = digest(code_fingerprint(), markup_fingerprint(), config.digest, registry_digest,
-                     *(f"{lang}:{title}" for lang, title in sorted(backlink_titles(config).items())))
+    context = digest(
+        code_fingerprint(),
+        markup_fingerprint(),
+        config.digest,
+        registry_digest,
+        *(f"{lang}:{title}" for lang, title in sorted(backlink_titles(config).items())),
+    )
     parsed = parse_items(found.items, registry, config, context, cache, jobs, str(options.content), progress)
     problems += parsed.problems
     items, found_problems = link_translations(parsed.items, config)
@@ -82,12 +88,22 @@ def read_content(options: Options, cache: Cache, jobs: int, progress: Progress |
         head = parsed.heads[item.path]
         # A translation that takes its original's slug changed after parsing: then its head must say so.
         heads[item.path] = head if item is parsed_item.item else digest(head, item.slug)
-    return Content(tuple(items), registry, config, renderer, heads, parsed.bodies, registry_digest, templates,
-                   _with_versions(parsed.changed, items))
+    return Content(
+        tuple(items),
+        registry,
+        config,
+        renderer,
+        heads,
+        parsed.bodies,
+        registry_digest,
+        templates,
+        _with_versions(parsed.changed, items),
+    )
 
 
-def _with_versions(changed: tuple[tuple[Item | None, Item | None], ...], items: list[Item]
-                   ) -> tuple[tuple[Item | None, Item | None], ...]:
+def _with_versions(
+    changed: tuple[tuple[Item | None, Item | None], ...], items: list[Item]
+) -> tuple[tuple[Item | None, Item | None], ...]:
     """Count every language version of a changed item as changed: a translation takes its original's slug."""
     keys = {i.key for pair in changed for i in pair if i is not None}
     if not keys:

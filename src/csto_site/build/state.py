@@ -45,8 +45,9 @@ CREATE TABLE IF NOT EXISTS wide_keys (target TEXT NOT NULL, key TEXT NOT NULL, v
                                       PRIMARY KEY (target, key));
 """
 WIDE = (GLOBAL, REGISTRY)
-_SPECS = msgspec.msgpack.Decoder(list[tuple[str, str, str, str, tuple[str, ...], tuple[tuple[str, str], ...], str,
-                                            str]])
+_SPECS = msgspec.msgpack.Decoder(
+    list[tuple[str, str, str, str, tuple[str, ...], tuple[tuple[str, str], ...], str, str]]
+)
 _FILES = msgspec.msgpack.Decoder(list[tuple[str, str]])
 _DEPS = msgspec.msgpack.Decoder(dict[str, str])
 _ENCODE = msgspec.msgpack.Encoder()
@@ -126,8 +127,10 @@ class OutputState:
 
     def pages(self) -> int:
         """Count the pages of the site: its HTML outputs but the redirect pages."""
-        row = self.db.execute("SELECT count(*) FROM outputs WHERE target = ? AND path LIKE '%.html' "
-                              "AND partition != 'redirect'", (self.target,)).fetchone()
+        row = self.db.execute(
+            "SELECT count(*) FROM outputs WHERE target = ? AND path LIKE '%.html' AND partition != 'redirect'",
+            (self.target,),
+        ).fetchone()
         return int(row[0])
 
     # -- reading ---------------------------------------------------------------------------------
@@ -141,16 +144,20 @@ class OutputState:
     def specs(self, part_id: str) -> list[Spec]:
         """Return a stored partition's specs."""
         if part_id not in self._specs:
-            row = self.db.execute("SELECT specs FROM partitions WHERE target = ? AND id = ?",
-                                  (self.target, part_id)).fetchone()
+            row = self.db.execute(
+                "SELECT specs FROM partitions WHERE target = ? AND id = ?", (self.target, part_id)
+            ).fetchone()
             self._specs[part_id] = decode_specs(row[0], self.target, part_id) if row else []
         return self._specs[part_id]
 
     def candidates(self, scopes: Iterable[str]) -> dict[str, str]:
         """Return the stored keys of the given item and listing scopes, with their values."""
         # The planner, seeing one target, would rather scan every row of it than use the scope index.
-        return dict(self._query_in("SELECT DISTINCT key, value FROM deps INDEXED BY deps_scope "
-                                   "WHERE target = ? AND scope IN", scopes))
+        return dict(
+            self._query_in(
+                "SELECT DISTINCT key, value FROM deps INDEXED BY deps_scope WHERE target = ? AND scope IN", scopes
+            )
+        )
 
     def wide_keys(self) -> dict[str, str]:
         """Return every global and registry key a consumer read, with its stored value."""
@@ -158,13 +165,19 @@ class OutputState:
 
     def sitemaps(self) -> dict[str, tuple[str, ...]]:
         """Return the sitemaps each stored partition's outputs are listed in, by partition id."""
-        return {part: tuple(filter(None, names.split(","))) for part, names in
-                self.db.execute("SELECT id, sitemaps FROM partitions WHERE target = ?", (self.target,))}
+        return {
+            part: tuple(filter(None, names.split(",")))
+            for part, names in self.db.execute("SELECT id, sitemaps FROM partitions WHERE target = ?", (self.target,))
+        }
 
     def consumers(self, keys: Iterable[str], wide: Iterable[str] = ()) -> set[str]:
         """Return the consumers that read any of `keys` (item and listing keys) or `wide` (global, registry)."""
-        found = {c for (c,) in self._query_in("SELECT DISTINCT consumer FROM deps INDEXED BY deps_key "
-                                              "WHERE target = ? AND key IN", keys)}
+        found = {
+            c
+            for (c,) in self._query_in(
+                "SELECT DISTINCT consumer FROM deps INDEXED BY deps_key WHERE target = ? AND key IN", keys
+            )
+        }
         wide = set(wide)
         if wide:
             for consumer, blob in self.db.execute("SELECT consumer, deps FROM wide WHERE target = ?", (self.target,)):
@@ -174,8 +187,9 @@ class OutputState:
 
     def value(self, key: str) -> str | None:
         """Return the stored value of one key (None when no consumer read it)."""
-        row = self.db.execute("SELECT value FROM deps WHERE target = ? AND key = ? LIMIT 1",
-                              (self.target, key)).fetchone()
+        row = self.db.execute(
+            "SELECT value FROM deps WHERE target = ? AND key = ? LIMIT 1", (self.target, key)
+        ).fetchone()
         return str(row[0]) if row else None
 
     def partitions_of(self, paths: Iterable[str]) -> dict[str, str]:
@@ -184,14 +198,19 @@ class OutputState:
 
     def outputs_of(self, part_id: str) -> dict[str, Files]:
         """Return the stored outputs of a partition with their files."""
-        return {path: tuple(_decode(_FILES, blob, path, self.target, path))
-                for path, blob in self.db.execute("SELECT path, files FROM outputs WHERE target = ? AND partition = ?",
-                                                  (self.target, part_id))}
+        return {
+            path: tuple(_decode(_FILES, blob, path, self.target, path))
+            for path, blob in self.db.execute(
+                "SELECT path, files FROM outputs WHERE target = ? AND partition = ?", (self.target, part_id)
+            )
+        }
 
     def files(self, paths: Iterable[str]) -> dict[str, Files]:
         """Return the stored files of some outputs."""
-        return {path: tuple(_decode(_FILES, blob, path, self.target, path))
-                for path, blob in self._query_in("SELECT path, files FROM outputs WHERE target = ? AND path IN", paths)}
+        return {
+            path: tuple(_decode(_FILES, blob, path, self.target, path))
+            for path, blob in self._query_in("SELECT path, files FROM outputs WHERE target = ? AND path IN", paths)
+        }
 
     def owners(self, paths: Iterable[str]) -> dict[str, str]:
         """Return the partition that owns each of `paths` that an output already has."""
@@ -200,14 +219,17 @@ class OutputState:
     def below(self, folder: str) -> str | None:
         """Return an output path inside `folder`, if any (a new file there would clash with it)."""
         prefix = folder + "/"
-        row = self.db.execute("SELECT path FROM outputs WHERE target = ? AND path >= ? AND path < ? LIMIT 1",
-                              (self.target, prefix, prefix[:-1] + "0")).fetchone()
+        row = self.db.execute(
+            "SELECT path FROM outputs WHERE target = ? AND path >= ? AND path < ? LIMIT 1",
+            (self.target, prefix, prefix[:-1] + "0"),
+        ).fetchone()
         return str(row[0]) if row else None
 
     def count(self, suffix: str = "") -> int:
         """Count the outputs (whose path ends with `suffix`)."""
-        row = self.db.execute("SELECT count(*) FROM outputs WHERE target = ? AND path LIKE ?",
-                              (self.target, f"%{suffix}")).fetchone()
+        row = self.db.execute(
+            "SELECT count(*) FROM outputs WHERE target = ? AND path LIKE ?", (self.target, f"%{suffix}")
+        ).fetchone()
         return int(row[0])
 
     def all_files(self) -> Iterator[tuple[str, str]]:
@@ -232,17 +254,34 @@ class OutputState:
             if clean:
                 for table in ("partitions", "outputs", "deps", "wide", "wide_keys"):
                     db.execute(f"DELETE FROM {table} WHERE target = ?", (target,))
-            db.executemany("DELETE FROM partitions WHERE target = ? AND id = ?",
-                           [(target, p) for p in sorted(changes.dropped_partitions)])
-            db.executemany("INSERT OR REPLACE INTO partitions VALUES (?, ?, ?, ?, ?)",
-                           [(target, p, producer, ",".join(sorted({s.sitemap for s in specs} - {""})),
-                             wrap(encode_specs(specs), target, p))
-                            for p, (producer, specs) in sorted(changes.partitions.items())])
-            db.executemany("DELETE FROM outputs WHERE target = ? AND path = ?",
-                           [(target, p) for p in sorted(changes.dropped_outputs)])
-            db.executemany("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?)",
-                           [(target, p, part, wrap(_ENCODE.encode(list(files)), target, p))
-                            for p, (part, files) in sorted(changes.outputs.items())])
+            db.executemany(
+                "DELETE FROM partitions WHERE target = ? AND id = ?",
+                [(target, p) for p in sorted(changes.dropped_partitions)],
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO partitions VALUES (?, ?, ?, ?, ?)",
+                [
+                    (
+                        target,
+                        p,
+                        producer,
+                        ",".join(sorted({s.sitemap for s in specs} - {""})),
+                        wrap(encode_specs(specs), target, p),
+                    )
+                    for p, (producer, specs) in sorted(changes.partitions.items())
+                ],
+            )
+            db.executemany(
+                "DELETE FROM outputs WHERE target = ? AND path = ?",
+                [(target, p) for p in sorted(changes.dropped_outputs)],
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?)",
+                [
+                    (target, p, part, wrap(_ENCODE.encode(list(files)), target, p))
+                    for p, (part, files) in sorted(changes.outputs.items())
+                ],
+            )
             gone = sorted(changes.dropped_consumers | set(changes.deps))
             db.executemany("DELETE FROM deps WHERE target = ? AND consumer = ?", [(target, c) for c in gone])
             db.executemany("DELETE FROM wide WHERE target = ? AND consumer = ?", [(target, c) for c in gone])
@@ -259,9 +298,15 @@ class OutputState:
                 wide.append((target, consumer, wrap(_ENCODE.encode(dict(sorted(kept.items()))), target, consumer)))
             db.executemany("INSERT INTO deps VALUES (?, ?, ?, ?, ?)", rows)
             db.executemany("INSERT INTO wide VALUES (?, ?, ?)", wide)
-            db.executemany("INSERT OR REPLACE INTO wide_keys VALUES (?, ?, ?)",
-                           [(target, key, value) for deps in changes.deps.values() for key, value in deps.items()
-                            if scope_of(key) in WIDE])
+            db.executemany(
+                "INSERT OR REPLACE INTO wide_keys VALUES (?, ?, ?)",
+                [
+                    (target, key, value)
+                    for deps in changes.deps.values()
+                    for key, value in deps.items()
+                    if scope_of(key) in WIDE
+                ],
+            )
             db.execute("INSERT OR REPLACE INTO targets VALUES (?, ?, ?, ?)", (target, generation, built_at, code))
 
 

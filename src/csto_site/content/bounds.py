@@ -56,16 +56,22 @@ TOC_SECONDS = 20e-9
 # definition (": ", "[^", "*["); any line that starts a block (also a list item, quote, table row, footnote or
 # abbreviation, HTML); the end of a block.
 SPLITTER = re.compile(r"^(?:[ ]{0,3}(?:#|[-*_][-*_ ]*$|=+[ ]*$|:[ \t]|\[\^)|\*\[)", re.M)
-BLOCK_START = re.compile(r"^(?:[ ]{0,3}(?:#|[-*_][-*_ ]*$|=+[ ]*$|:[ \t])"
-                         r"|[ \t]*(?:[-*+][ \t]|\d{1,9}[.)][ \t]|>|\||<|\[\^|\*\[))", re.M)
+BLOCK_START = re.compile(
+    r"^(?:[ ]{0,3}(?:#|[-*_][-*_ ]*$|=+[ ]*$|:[ \t])"
+    r"|[ \t]*(?:[-*+][ \t]|\d{1,9}[.)][ \t]|>|\||<|\[\^|\*\[))",
+    re.M,
+)
 BLOCK_END = re.compile(r"\n[ \t]*(?:\n|\Z)")
 # A line that may be nested deeper than MAX_NESTING: each level takes at least one of these characters.
 DEEP = re.compile(rf"^[ \t>*+\-.)0-9]{{{MAX_NESTING + 1},}}.*", re.M)
 # One level of list or quote at the start of a line (and the indentation before it).
 CONTAINER = re.compile(r"(?P<indent>[ \t]*)(?:>|(?:[-*+]|\d{1,9}[.)])(?=[ \t]|$))[ ]?")
 # A fenced code block's opening and closing lines, as Python-Markdown's fenced_code reads them.
-FENCE_OPEN = re.compile(r"""^(?P<fence>~{3,}|`{3,})[ ]*(?:\{[^\n]*\}|(?:\.?[\w#.+-]*[ ]*)?"""
-                        r"""(?:hl_lines=(?P<quote>["']).*?(?P=quote)[ ]*)?)$""", re.M)
+FENCE_OPEN = re.compile(
+    r"""^(?P<fence>~{3,}|`{3,})[ ]*(?:\{[^\n]*\}|(?:\.?[\w#.+-]*[ ]*)?"""
+    r"""(?:hl_lines=(?P<quote>["']).*?(?P=quote)[ ]*)?)$""",
+    re.M,
+)
 FENCE_CLOSE = re.compile(r"^(?P<fence>~{3,}|`{3,})[ ]*$", re.M)
 # What stands for a line of fenced code in the text the estimates read: no markup, not blank.
 CODE_LINE = "\x02"
@@ -73,11 +79,42 @@ CODE_LINE = "\x02"
 TAG = re.compile(r"<(?P<end>/?)(?P<name>[A-Za-z][A-Za-z0-9]*)(?:[\s/][^<>]*)?>")
 OPENING_TAG = re.compile(r"<[A-Za-z]")
 # Elements without content, and elements the HTML parser closes by itself when the next one starts.
-UNNESTED = frozenset({
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr",
-    "p", "li", "dt", "dd", "rt", "rp", "optgroup", "option", "thead", "tbody", "tfoot", "tr", "td", "th",
-    "colgroup", "caption", "html", "head", "body",
-})
+UNNESTED = frozenset(
+    {
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "source",
+        "track",
+        "wbr",
+        "p",
+        "li",
+        "dt",
+        "dd",
+        "rt",
+        "rp",
+        "optgroup",
+        "option",
+        "thead",
+        "tbody",
+        "tfoot",
+        "tr",
+        "td",
+        "th",
+        "colgroup",
+        "caption",
+        "html",
+        "head",
+        "body",
+    }
+)
 # What Python's HTML reader reads on from: a tag, an end tag, a comment or declaration; where they end.
 OPENER = re.compile(r"<(?:(?P<tag>[A-Za-z])|(?P<comment>!--)|[/!?])")
 OPENER_START = re.compile(r"<[A-Za-z/!?]")
@@ -114,16 +151,34 @@ class Fences:
 def body_problems(body: str, path: str, first_line: int) -> list[Problem]:
     """Return the problems of a Markdown body that starts on line `first_line` of the file `path`."""
     text, fences = without_code(body)
-    problems = [Problem(path, first_line + line - 1, message, hint)
-                for line, message, hint in (*nesting(text), *html_nesting(text))]
-    costs = [c for c in (*block_costs(text, fences), html_cost(text), definition_cost(text),
-                         fence_cost(body, fences), abbreviation_cost(text), toc_cost(text)) if c is not None]
+    problems = [
+        Problem(path, first_line + line - 1, message, hint)
+        for line, message, hint in (*nesting(text), *html_nesting(text))
+    ]
+    costs = [
+        c
+        for c in (
+            *block_costs(text, fences),
+            html_cost(text),
+            definition_cost(text),
+            fence_cost(body, fences),
+            abbreviation_cost(text),
+            toc_cost(text),
+        )
+        if c is not None
+    ]
     total = sum(c.seconds for c in costs)
     if total > BUDGET_SECONDS:
         worst = max(costs, key=lambda c: c.seconds)
-        problems.append(Problem(path, first_line + worst.line - 1,
-                                f"Markdown would take {duration(total)} on this text, more than the "
-                                f"{BUDGET_SECONDS:.0f} s an item may take: {worst.message}", worst.hint))
+        problems.append(
+            Problem(
+                path,
+                first_line + worst.line - 1,
+                f"Markdown would take {duration(total)} on this text, more than the "
+                f"{BUDGET_SECONDS:.0f} s an item may take: {worst.message}",
+                worst.hint,
+            )
+        )
     return problems
 
 
@@ -159,7 +214,7 @@ def without_code(body: str) -> tuple[str, Fences]:
             unclosed.append(opener.start())
             continue
         end = later[after][1]
-        pieces += [body[done:opener.start()], "\n".join([CODE_LINE] * (body.count("\n", opener.start(), end) + 1))]
+        pieces += [body[done : opener.start()], "\n".join([CODE_LINE] * (body.count("\n", opener.start(), end) + 1))]
         done = end
         blocks += 1
     return "".join([*pieces, body[done:]]), Fences(blocks, tuple(unclosed))
@@ -170,9 +225,11 @@ def nesting(text: str) -> Iterator[tuple[int, str, str]]:
     for candidate in DEEP.finditer(text):
         line = candidate.group()
         if not is_rule(line) and depth(line) > MAX_NESTING:
-            yield (text.count("\n", 0, candidate.start()) + 1,
-                   f"this line is nested more than {MAX_NESTING} levels deep in lists and quotes",
-                   f"at most {MAX_NESTING}: use fewer leading >, list markers or indentation")
+            yield (
+                text.count("\n", 0, candidate.start()) + 1,
+                f"this line is nested more than {MAX_NESTING} levels deep in lists and quotes",
+                f"at most {MAX_NESTING}: use fewer leading >, list markers or indentation",
+            )
             return
 
 
@@ -180,8 +237,13 @@ def is_rule(line: str) -> bool:
     """Tell whether a line is a horizontal rule ("- - -", "***"), which looks like list markers but nests nothing."""
     marks = line.strip(" ")
     mark = marks[:1]
-    return (mark in ("-", "*", "_") and len(line) - len(line.lstrip(" ")) <= 3 and marks.count(mark) >= 3
-            and not marks.replace(mark, "").strip(" ") and "   " not in marks)
+    return (
+        mark in ("-", "*", "_")
+        and len(line) - len(line.lstrip(" ")) <= 3
+        and marks.count(mark) >= 3
+        and not marks.replace(mark, "").strip(" ")
+        and "   " not in marks
+    )
 
 
 def depth(line: str) -> int:
@@ -193,7 +255,7 @@ def depth(line: str) -> int:
         position = marker.end()
     if levels <= MAX_NESTING:
         rest = line[position:]
-        columns += _columns(rest[:len(rest) - len(rest.lstrip(" \t"))])
+        columns += _columns(rest[: len(rest) - len(rest.lstrip(" \t"))])
     return levels + columns // 4
 
 
@@ -212,10 +274,12 @@ def html_nesting(text: str) -> Iterator[tuple[int, str, str]]:
             continue
         open_tags = max(open_tags - 1, 0) if tag["end"] else open_tags + 1
         if open_tags > MAX_HTML_NESTING:
-            yield (text.count("\n", 0, tag.start()) + 1,
-                   f"more than {MAX_HTML_NESTING} HTML elements are open inside each other here",
-                   f"at most {MAX_HTML_NESTING}: close each HTML tag (</{tag['name']}>), or write &lt; "
-                   f"for a < that does not start one")
+            yield (
+                text.count("\n", 0, tag.start()) + 1,
+                f"more than {MAX_HTML_NESTING} HTML elements are open inside each other here",
+                f"at most {MAX_HTML_NESTING}: close each HTML tag (</{tag['name']}>), or write &lt; "
+                f"for a < that does not start one",
+            )
             return
 
 
@@ -226,13 +290,17 @@ def block_costs(text: str, fences: Fences) -> Iterator[Cost]:
     blocks = text.count("\n\n") + 1 + fences.blocks
     starts = len(BLOCK_START.findall(text))
     queued = blocks + starts
-    yield Cost(queued * BLOCK_SECONDS + queued * queued * QUEUE_SECONDS, 1,
-               f"it has {blocks:,} paragraphs or blank lines and {starts:,} lines that start a heading, list "
-               "item, quote or table row",
-               "split it into several items")
+    yield Cost(
+        queued * BLOCK_SECONDS + queued * queued * QUEUE_SECONDS,
+        1,
+        f"it has {blocks:,} paragraphs or blank lines and {starts:,} lines that start a heading, list "
+        "item, quote or table row",
+        "split it into several items",
+    )
     cells = text.count("|")
-    yield Cost(cells * CELL_SECONDS, 1, f'it has {cells:,} table cells (or "|" signs)',
-               "split the table into several items")
+    yield Cost(
+        cells * CELL_SECONDS, 1, f'it has {cells:,} table cells (or "|" signs)', "split the table into several items"
+    )
     # Each line that starts a block inside a block makes Markdown search the rest of that block again,
     # with every kind of block tried before it: an abbreviation's definition is tried nearly last.
     work: dict[int, list[tuple[int, float]]] = {}  # the end of a block: its splitting lines, weighted
@@ -242,17 +310,25 @@ def block_costs(text: str, fences: Fences) -> Iterator[Cost]:
             found = BLOCK_END.search(text, splitter.start())
             end = found.start() if found else len(text)
         line = splitter.group().lstrip(" ")
-        weight = (ABBREVIATION_SPLIT_SECONDS if line.startswith("*[")
-                  else HEADING_SPLIT_SECONDS if line[:1] in ("#", "=") else SPLIT_SECONDS)
+        weight = (
+            ABBREVIATION_SPLIT_SECONDS
+            if line.startswith("*[")
+            else HEADING_SPLIT_SECONDS
+            if line[:1] in ("#", "=")
+            else SPLIT_SECONDS
+        )
         work.setdefault(end, []).append((splitter.start(), weight))
     if work:
         seconds = {e: sum((e - p) * w for p, w in lines) for e, lines in work.items()}
         block_end = max(seconds, key=seconds.__getitem__)
         first = work[block_end][0][0]
-        yield Cost(sum(seconds.values()), text.count("\n", 0, first) + 1,
-                   f"this block has {len(work[block_end]):,} lines that start a heading, rule or definition in "
-                   f"{block_end - first:,} characters, and Markdown reads the rest of the block again for each",
-                   "put a blank line before and after each heading, rule and list of definitions")
+        yield Cost(
+            sum(seconds.values()),
+            text.count("\n", 0, first) + 1,
+            f"this block has {len(work[block_end]):,} lines that start a heading, rule or definition in "
+            f"{block_end - first:,} characters, and Markdown reads the rest of the block again for each",
+            "put a blank line before and after each heading, rule and list of definitions",
+        )
 
 
 def html_cost(text: str) -> Cost | None:
@@ -269,10 +345,13 @@ def html_cost(text: str) -> Cost | None:
     stopping = signs * SIGN_SECONDS + tags * TAG_SECONDS
     if not tags or stopping > BUDGET_SECONDS:
         first = min(i for i in (text.find("<"), text.find("&")) if i >= 0)
-        return Cost(stopping, text.count("\n", 0, first) + 1,
-                    f'it has {signs:,} "<" and "&" signs ({tags:,} of them may start an HTML tag), and '
-                    "Markdown's HTML reader stops at each; this is the first",
-                    "put long runs of them in a code block, or remove them")
+        return Cost(
+            stopping,
+            text.count("\n", 0, first) + 1,
+            f'it has {signs:,} "<" and "&" signs ({tags:,} of them may start an HTML tag), and '
+            "Markdown's HTML reader stops at each; this is the first",
+            "put long runs of them in a code block, or remove them",
+        )
     ends = [m.start() for m in GREATER.finditer(text)]
     values = list(QUOTED_VALUE.finditer(text))
     value_starts = [v.start() for v in values]
@@ -308,10 +387,13 @@ def html_cost(text: str) -> Cost | None:
         read += span
         if span > worst:
             worst, worst_at = span, opener.start()
-    return Cost(read * HTML_SECONDS + stopping, text.count("\n", 0, worst_at) + 1,
-                f'its HTML tags and "<" signs make Markdown\'s HTML reader read {read:,} characters; the '
-                f'"<" on this line is not closed for {worst:,} characters',
-                "close each HTML tag with >, and write &lt; for a < that does not start a tag")
+    return Cost(
+        read * HTML_SECONDS + stopping,
+        text.count("\n", 0, worst_at) + 1,
+        f'its HTML tags and "<" signs make Markdown\'s HTML reader read {read:,} characters; the '
+        f'"<" on this line is not closed for {worst:,} characters',
+        "close each HTML tag with >, and write &lt; for a < that does not start a tag",
+    )
 
 
 def definition_cost(text: str) -> Cost | None:
@@ -334,10 +416,13 @@ def definition_cost(text: str) -> Cost | None:
                 worst, worst_at = span, start
     if not read:
         return None
-    return Cost(read * DEFINITION_SECONDS, text.count("\n", 0, worst_at) + 1,
-                f'its lines that start with "[^" or "*[" make Markdown read {read:,} characters looking for the '
-                "end of a footnote's or abbreviation's label; this one is not closed for the longest",
-                "write \\[ at the start of a line that is not a definition")
+    return Cost(
+        read * DEFINITION_SECONDS,
+        text.count("\n", 0, worst_at) + 1,
+        f'its lines that start with "[^" or "*[" make Markdown read {read:,} characters looking for the '
+        "end of a footnote's or abbreviation's label; this one is not closed for the longest",
+        "write \\[ at the start of a line that is not a definition",
+    )
 
 
 def fence_cost(body: str, fences: Fences) -> Cost | None:
@@ -345,10 +430,13 @@ def fence_cost(body: str, fences: Fences) -> Cost | None:
     if not fences.unclosed:
         return None
     read = sum(len(body) - start for start in fences.unclosed)
-    return Cost(read * FENCE_SECONDS, body.count("\n", 0, fences.unclosed[0]) + 1,
-                f"it has {len(fences.unclosed):,} code fences (``` or ~~~) that are never closed, and Markdown "
-                "reads on to the end of the text from each; this is the first",
-                "close each fenced code block with a line of the same fence")
+    return Cost(
+        read * FENCE_SECONDS,
+        body.count("\n", 0, fences.unclosed[0]) + 1,
+        f"it has {len(fences.unclosed):,} code fences (``` or ~~~) that are never closed, and Markdown "
+        "reads on to the end of the text from each; this is the first",
+        "close each fenced code block with a line of the same fence",
+    )
 
 
 def abbreviation_cost(text: str) -> Cost | None:
@@ -360,12 +448,21 @@ def abbreviation_cost(text: str) -> Cost | None:
     line = text.count("\n", 0, first) + 1
     searching = len(terms) * len(text) * ABBREVIATION_SECONDS
     if searching > BUDGET_SECONDS:
-        return Cost(searching, line, f"it defines {len(terms):,} abbreviations (*[...]:), and Markdown looks for "
-                    "each in all the text; this is the first", "define only the abbreviations the text uses")
+        return Cost(
+            searching,
+            line,
+            f"it defines {len(terms):,} abbreviations (*[...]:), and Markdown looks for "
+            "each in all the text; this is the first",
+            "define only the abbreviations the text uses",
+        )
     uses = sum(len(re.findall(rf"\b{re.escape(term)}\b", text)) for term in terms)
-    return Cost(searching + uses * ABBREVIATION_USE_SECONDS, line,
-                f"it defines {len(terms):,} abbreviations (*[...]:) used {uses:,} times, and Markdown marks each "
-                "use; this is the first definition", "define only the abbreviations the text needs explained")
+    return Cost(
+        searching + uses * ABBREVIATION_USE_SECONDS,
+        line,
+        f"it defines {len(terms):,} abbreviations (*[...]:) used {uses:,} times, and Markdown marks each "
+        "use; this is the first definition",
+        "define only the abbreviations the text needs explained",
+    )
 
 
 def toc_cost(text: str) -> Cost | None:
@@ -373,6 +470,9 @@ def toc_cost(text: str) -> Cost | None:
     count = text.count(TOC_MARKER)
     if not count:
         return None
-    return Cost(count * len(text) * TOC_SECONDS, text.count("\n", 0, text.index(TOC_MARKER)) + 1,
-                f"it has {count:,} [TOC] markers, and Markdown walks the whole text for each; this is the first",
-                "keep one [TOC] at most")
+    return Cost(
+        count * len(text) * TOC_SECONDS,
+        text.count("\n", 0, text.index(TOC_MARKER)) + 1,
+        f"it has {count:,} [TOC] markers, and Markdown walks the whole text for each; this is the first",
+        "keep one [TOC] at most",
+    )

@@ -13,13 +13,24 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ..util.errors import ContentError, Problem, did_you_mean
 from .frontmatter import load_yaml, yaml_line
 
-SITE_KEYS = ("title", "description", "base_url", "languages", "timezone", "feed_length",
-             "press_contact", "labels", "redirects")
+SITE_KEYS = (
+    "title",
+    "description",
+    "base_url",
+    "languages",
+    "timezone",
+    "feed_length",
+    "press_contact",
+    "labels",
+    "redirects",
+)
 LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 # An absolute http(s) address: a plain host name (letters, digits, dots, hyphens), an optional port,
 # and an optional path of unreserved characters and %-escapes; nothing that could end an attribute.
-BASE_URL = re.compile(r"^https?://[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
-                      r"(?::[0-9]{1,5})?(?:/(?:[A-Za-z0-9._~/-]|%[0-9A-Fa-f]{2})*)?$")
+BASE_URL = re.compile(
+    r"^https?://[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
+    r"(?::[0-9]{1,5})?(?:/(?:[A-Za-z0-9._~/-]|%[0-9A-Fa-f]{2})*)?$"
+)
 # A feed of a few hundred items is already larger than feed readers fetch comfortably.
 FEED_LENGTHS = range(1, 1001)
 # Characters XML 1.0 forbids or that nobody sees: YAML's escapes ("\0", "\e", "\x1b") can write them
@@ -40,11 +51,35 @@ PLURAL_LABELS = frozenset({"items", "search_results"})
 # numbers of items, twelve month names, plural forms, a text with one placeholder, texts. A template
 # that names a label labels.yaml lacks is reported at its line when drawn; the code would crash.
 CODE_LABELS: Mapping[str, Any] = {
-    "home_items": 10, "listing_items": 20, "months": ("",) * 12, "months_of": ("",) * 12,
-    "items": ("",), "search_results": ("",), "footnote_back": "%d", "search_for": "%s",
-    **dict.fromkeys(("all_news", "back_to_news", "by_month", "by_year", "feed", "feed_all", "language_name",
-                     "latest", "locale", "moved", "not_found", "officials", "organizations", "read_in", "search",
-                     "since"), "text"),
+    "home_items": 10,
+    "listing_items": 20,
+    "months": ("",) * 12,
+    "months_of": ("",) * 12,
+    "items": ("",),
+    "search_results": ("",),
+    "footnote_back": "%d",
+    "search_for": "%s",
+    **dict.fromkeys(
+        (
+            "all_news",
+            "back_to_news",
+            "by_month",
+            "by_year",
+            "feed",
+            "feed_all",
+            "language_name",
+            "latest",
+            "locale",
+            "moved",
+            "not_found",
+            "officials",
+            "organizations",
+            "read_in",
+            "search",
+            "since",
+        ),
+        "text",
+    ),
 }
 # Placeholders the code fills in a label: a label may hold each at most as often as its default.
 PLACEHOLDERS = ("%d", "%s")
@@ -102,8 +137,9 @@ class FieldChecker:
     that value's own line (`base` leads from the top of the file to the mapping read).
     """
 
-    def __init__(self, path: str, lines: dict[str, int], text: str = "", base: tuple[str | int, ...] = (),
-                 first_line: int = 1) -> None:
+    def __init__(
+        self, path: str, lines: dict[str, int], text: str = "", base: tuple[str | int, ...] = (), first_line: int = 1
+    ) -> None:
         self.path = path
         self.lines = lines
         self.text = text
@@ -117,12 +153,20 @@ class FieldChecker:
 
     def fail_at(self, keys: tuple[str | int, ...], message: str, hint: str = "") -> None:
         """Record a problem at the line of a nested value: `keys` lead to it from the mapping read."""
-        line = (yaml_line(self.text, (*self.base, *keys), self.first_line) if self.text
-                else self.lines.get(str(keys[0]), 1))
+        line = (
+            yaml_line(self.text, (*self.base, *keys), self.first_line) if self.text else self.lines.get(str(keys[0]), 1)
+        )
         self.problems.append(Problem(self.path, line, message, hint))
 
-    def localized(self, data: Mapping[str, Any], key: str, languages: tuple[str, ...],
-                  required: bool = True, at: tuple[str | int, ...] = (), blank: bool = False) -> dict[str, str]:
+    def localized(
+        self,
+        data: Mapping[str, Any],
+        key: str,
+        languages: tuple[str, ...],
+        required: bool = True,
+        at: tuple[str | int, ...] = (),
+        blank: bool = False,
+    ) -> dict[str, str]:
         """Read `{en: ..., ru: ...}` (or one plain text for all languages); `at` leads to `data`.
 
         Each text must say something, unless `blank` allows an empty one.
@@ -142,11 +186,15 @@ class FieldChecker:
             return {}
         unknown = [str(lang) for lang in value if lang not in languages]
         if unknown:
-            self.fail_at((*where, unknown[0]), f"`{name}` has unknown language {unknown[0]!r}",
-                         f"languages in site.yaml: {', '.join(languages)}")
+            self.fail_at(
+                (*where, unknown[0]),
+                f"`{name}` has unknown language {unknown[0]!r}",
+                f"languages in site.yaml: {', '.join(languages)}",
+            )
         if languages[0] not in value:
-            self.fail_at(where, f"`{name}` has no text in the default language {languages[0]!r}",
-                         f"add `{languages[0]}: ...`")
+            self.fail_at(
+                where, f"`{name}` has no text in the default language {languages[0]!r}", f"add `{languages[0]}: ...`"
+            )
             return {}
         for lang, text in value.items():
             reason, hint = text_error(text, required=not blank)
@@ -162,8 +210,10 @@ def text_error(text: str, required: bool = True) -> tuple[str, str]:
         return "is empty", "write the text, or remove the line"
     bad = INVISIBLE.search(text)
     if bad:
-        return (f"holds the invisible control character U+{ord(bad.group()):04X}",
-                'delete it: in quotes, YAML escapes such as "\\e" or "\\x1b" write such characters')
+        return (
+            f"holds the invisible control character U+{ord(bad.group()):04X}",
+            'delete it: in quotes, YAML escapes such as "\\e" or "\\x1b" write such characters',
+        )
     return "", ""
 
 
@@ -174,17 +224,21 @@ def year_error(year: int) -> str:
     return f"the year {year} is outside {FIRST_YEAR}–{LAST_YEAR}"
 
 
-def load_config(content: Path, default_labels: Mapping[str, Mapping[str, Any]],
-                label_path: str = "templates/labels.yaml",
-                address_error: Callable[[str], str] = lambda url: "") -> SiteConfig:
+def load_config(
+    content: Path,
+    default_labels: Mapping[str, Mapping[str, Any]],
+    label_path: str = "templates/labels.yaml",
+    address_error: Callable[[str], str] = lambda url: "",
+) -> SiteConfig:
     """Read and check site.yaml; raise ContentError listing every problem."""
     path = content / "site.yaml"
     shown = str(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise ContentError([Problem(shown, 0, "site.yaml is missing",
-                                    "create it with title, base_url and languages")]) from None
+        raise ContentError(
+            [Problem(shown, 0, "site.yaml is missing", "create it with title, base_url and languages")]
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ContentError([Problem(shown, 0, f"cannot read site.yaml: {exc}", "save it as UTF-8")]) from None
     data, lines, entry_lines, problems = load_yaml(text, shown)
@@ -205,8 +259,11 @@ def load_config(content: Path, default_labels: Mapping[str, Mapping[str, Any]],
         check.fail("timezone", f"unknown time zone {timezone!r}", 'use a name like "Europe/Moscow"')
     feed_length = data.get("feed_length", 50)
     if not isinstance(feed_length, int) or isinstance(feed_length, bool) or feed_length not in FEED_LENGTHS:
-        check.fail("feed_length", f"`feed_length` must be a whole number from {FEED_LENGTHS.start} to "
-                   f"{FEED_LENGTHS.stop - 1}", "e.g. `feed_length: 50`")
+        check.fail(
+            "feed_length",
+            f"`feed_length` must be a whole number from {FEED_LENGTHS.start} to {FEED_LENGTHS.stop - 1}",
+            "e.g. `feed_length: 50`",
+        )
     title = check.localized(data, "title", languages)
     description = check.localized(data, "description", languages, required=False, blank=True)
     contact = _contact(data.get("press_contact") or {}, check, languages)
@@ -231,8 +288,7 @@ def load_config(content: Path, default_labels: Mapping[str, Mapping[str, Any]],
 def _languages(data: Mapping[str, Any], check: FieldChecker) -> tuple[str, ...]:
     """Read the list of languages; the first is the default."""
     value = data.get("languages", ["en"])
-    if (not isinstance(value, list) or not value
-            or not all(isinstance(v, str) and LANGUAGE.match(v) for v in value)):
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and LANGUAGE.match(v) for v in value):
         check.fail("languages", "`languages` must be a list of language codes", "e.g. `languages: [en, ru]`")
         return ("en",)
     if len(set(value)) != len(value):
@@ -244,8 +300,12 @@ def _base_url(data: Mapping[str, Any], check: FieldChecker) -> str:
     """Read the absolute base URL, without a trailing slash."""
     value = data.get("base_url")
     if not isinstance(value, str) or not BASE_URL.match(value) or int(_port(value) or 1) > 65535:
-        check.fail("base_url", "`base_url` must be an absolute http(s) address: a host name, an optional port "
-                   "and path, no query, quotes or spaces", "e.g. `base_url: https://odkb-csto.org`")
+        check.fail(
+            "base_url",
+            "`base_url` must be an absolute http(s) address: a host name, an optional port "
+            "and path, no query, quotes or spaces",
+            "e.g. `base_url: https://odkb-csto.org`",
+        )
         return "https://example.org"
     return value.rstrip("/")
 
@@ -264,38 +324,58 @@ def _contact(value: Any, check: FieldChecker, languages: tuple[str, ...]) -> Con
     name = check.localized(value, "name", languages, required=False, at=("press_contact",))
     phones = value.get("phones", [])
     if not isinstance(phones, list) or not all(isinstance(p, str) and PHONE.match(p) for p in phones):
-        check.fail_at(("press_contact", "phones"), "`press_contact.phones` must be a list of quoted numbers",
-                      'digits, spaces, "+", "-" and brackets, e.g. `phones: ["+7 495-795-27-10"]`')
+        check.fail_at(
+            ("press_contact", "phones"),
+            "`press_contact.phones` must be a list of quoted numbers",
+            'digits, spaces, "+", "-" and brackets, e.g. `phones: ["+7 495-795-27-10"]`',
+        )
         phones = []
     email = value.get("email", "")
     if not isinstance(email, str) or (email and not EMAIL.match(email)):
-        check.fail_at(("press_contact", "email"), "`press_contact.email` must be an email address",
-                      "e.g. `email: press@odkb-csto.org`")
+        check.fail_at(
+            ("press_contact", "email"),
+            "`press_contact.email` must be an email address",
+            "e.g. `email: press@odkb-csto.org`",
+        )
         email = ""
     unknown = [k for k in value if k not in ("name", "phones", "email")]
     if unknown:
-        check.fail("press_contact", f"unknown key `{unknown[0]}` in press_contact",
-                   did_you_mean(str(unknown[0]), ("name", "phones", "email")))
+        check.fail(
+            "press_contact",
+            f"unknown key `{unknown[0]}` in press_contact",
+            did_you_mean(str(unknown[0]), ("name", "phones", "email")),
+        )
     return Contact({lang: name.get(lang, "") for lang in languages}, tuple(phones), email)
 
 
-def _labels(overrides: Any, defaults: Mapping[str, Mapping[str, Any]], check: FieldChecker,
-            languages: tuple[str, ...], label_path: str) -> dict[str, dict[str, Any]]:
+def _labels(
+    overrides: Any,
+    defaults: Mapping[str, Mapping[str, Any]],
+    check: FieldChecker,
+    languages: tuple[str, ...],
+    label_path: str,
+) -> dict[str, dict[str, Any]]:
     """Merge the theme's interface labels with site.yaml's `labels` overrides, each of its default's kind."""
     if not isinstance(overrides, dict):
         check.fail("labels", "`labels` must map a language to `label: text` lines", "")
         overrides = {}
     for lang in overrides:
         if lang not in languages:
-            check.fail_at(("labels", lang), f"`labels` has unknown language {lang!r}",
-                          f"languages in site.yaml: {', '.join(languages)}")
+            check.fail_at(
+                ("labels", lang),
+                f"`labels` has unknown language {lang!r}",
+                f"languages in site.yaml: {', '.join(languages)}",
+            )
     theme = _theme_problems(defaults, languages, label_path)
     check.problems += theme
     merged: dict[str, dict[str, Any]] = {}
     for lang in languages:
         if lang not in defaults:
-            check.fail("languages", f"the templates have no labels for language {lang!r}",
-                       f"add a `{lang}:` block to {label_path}")
+            check.fail(
+                "languages",
+                f"the templates have no labels for language {lang!r}",
+                f"add a `{lang}:` block to {label_path}",
+            )
             continue
         mine = overrides.get(lang) or {}
         if not isinstance(mine, dict):
@@ -306,8 +386,11 @@ def _labels(overrides: Any, defaults: Mapping[str, Mapping[str, Any]], check: Fi
                 check.fail_at(("labels", lang, key), f"unknown label `{key}`", did_you_mean(str(key), defaults[lang]))
             elif not theme and (reason := label_error(key, value, defaults[lang][key], plural_free=False)):
                 shown = repr(defaults[lang][key])
-                check.fail_at(("labels", lang, key), f"the label `{lang}.{key}` {reason}",
-                              f"like its default in {label_path}: {shown[:40] + '...' * (len(shown) > 40)}")
+                check.fail_at(
+                    ("labels", lang, key),
+                    f"the label `{lang}.{key}` {reason}",
+                    f"like its default in {label_path}: {shown[:40] + '...' * (len(shown) > 40)}",
+                )
         merged[lang] = {**defaults[lang], **mine}
     return merged
 
@@ -341,8 +424,9 @@ def label_error(key: str, value: Any, default: Any, plural_free: bool) -> str:
     return ""
 
 
-def _theme_problems(defaults: Mapping[str, Mapping[str, Any]], languages: tuple[str, ...],
-                    label_path: str) -> list[Problem]:
+def _theme_problems(
+    defaults: Mapping[str, Mapping[str, Any]], languages: tuple[str, ...], label_path: str
+) -> list[Problem]:
     """Check the templates' labels of the site's languages against those of labels.yaml's first language."""
     if not defaults:
         return []
@@ -376,20 +460,33 @@ def _theme_problems(defaults: Mapping[str, Mapping[str, Any]], languages: tuple[
     return [Problem(label_path, yaml_line(text, keys) if text else 0, message, hint) for keys, message, hint in found]
 
 
-def _redirects(value: Any, lines: tuple[int, ...], check: FieldChecker,
-               address_error: Callable[[str], str]) -> tuple[Move, ...]:
+def _redirects(
+    value: Any, lines: tuple[int, ...], check: FieldChecker, address_error: Callable[[str], str]
+) -> tuple[Move, ...]:
     """Read `redirects`: old address -> new address, each checked by `address_error` (the site's URL rules)."""
     if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        check.fail("redirects", "`redirects` must map old addresses to new ones",
-                   'e.g. `"/sections/old-name/": /sections/new-name/`')
+        check.fail(
+            "redirects",
+            "`redirects` must map old addresses to new ones",
+            'e.g. `"/sections/old-name/": /sections/new-name/`',
+        )
         return ()
     moves = []
     for (old, new), line in zip(value.items(), lines or (check.lines.get("redirects", 1),) * len(value), strict=True):
-        reasons = [f"the {which} address {url!r}: {reason}"
-                   for which, url in (("old", old), ("new", new)) if (reason := address_error(url))]
+        reasons = [
+            f"the {which} address {url!r}: {reason}"
+            for which, url in (("old", old), ("new", new))
+            if (reason := address_error(url))
+        ]
         if reasons:
-            check.problems.append(Problem(check.path, line, f"the redirect cannot be used: {'; '.join(reasons)}",
-                                          'write paths on this site, e.g. "/sections/old-name/": /sections/new-name/'))
+            check.problems.append(
+                Problem(
+                    check.path,
+                    line,
+                    f"the redirect cannot be used: {'; '.join(reasons)}",
+                    'write paths on this site, e.g. "/sections/old-name/": /sections/new-name/',
+                )
+            )
         elif old == new:
             check.problems.append(Problem(check.path, line, f"{old!r} redirects to itself", "remove the line"))
         else:

@@ -47,8 +47,19 @@ def load_yaml(
     try:
         deep = _too_deep(text)
         if deep is not None:
-            return None, {}, {}, [Problem(path, first_line + deep, f"the YAML nests more than {MAX_DEPTH} levels deep",
-                                          "write plain `key: value` lines and short lists")]
+            return (
+                None,
+                {},
+                {},
+                [
+                    Problem(
+                        path,
+                        first_line + deep,
+                        f"the YAML nests more than {MAX_DEPTH} levels deep",
+                        "write plain `key: value` lines and short lists",
+                    )
+                ],
+            )
         node = loader.get_single_node()
         problem = _check_nodes(node, path, first_line) if node is not None else None
         if problem is not None:
@@ -56,8 +67,19 @@ def load_yaml(
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         if exc.context == "while scanning a quoted scalar" and exc.context_mark:
-            return None, {}, {}, [Problem(path, first_line + exc.context_mark.line, "a quote is not closed",
-                                          "end the text with the same quote mark it starts with")]
+            return (
+                None,
+                {},
+                {},
+                [
+                    Problem(
+                        path,
+                        first_line + exc.context_mark.line,
+                        "a quote is not closed",
+                        "end the text with the same quote mark it starts with",
+                    )
+                ],
+            )
         mark = exc.problem_mark or exc.context_mark
         line = first_line + mark.line if mark else first_line
         reason = exc.problem or "invalid YAML"
@@ -67,8 +89,12 @@ def load_yaml(
         char = chr(exc.character) if isinstance(exc.character, int) else str(exc.character)
         line = first_line + text[: max(text.find(char), 0)].count("\n")
         message = f"invisible control character U+{ord(char[:1] or ' '):04X} in the YAML"
-        return None, {}, {}, [Problem(path, line, message,
-                                      "delete it (it often comes with text pasted from a word processor)")]
+        return (
+            None,
+            {},
+            {},
+            [Problem(path, line, message, "delete it (it often comes with text pasted from a word processor)")],
+        )
     except yaml.YAMLError as exc:
         return None, {}, {}, [Problem(path, first_line, f"invalid YAML: {exc}", "")]
     finally:
@@ -114,8 +140,12 @@ def _check_nodes(root: yaml.Node, path: str, first_line: int) -> Problem | None:
     while stack:
         node = stack.pop()
         if id(node) in seen:
-            return Problem(path, first_line + node.start_mark.line,
-                           "YAML anchors and aliases (&, *) are not allowed", "write each value out in full")
+            return Problem(
+                path,
+                first_line + node.start_mark.line,
+                "YAML anchors and aliases (&, *) are not allowed",
+                "write each value out in full",
+            )
         seen.add(id(node))
         if isinstance(node, yaml.SequenceNode):
             stack.extend(node.value)
@@ -125,8 +155,12 @@ def _check_nodes(root: yaml.Node, path: str, first_line: int) -> Problem | None:
                 if isinstance(key, yaml.ScalarNode):
                     line = first_line + key.start_mark.line
                     if key.value in keys:
-                        return Problem(path, line, f"`{key.value}` is given twice (first on line {keys[key.value]})",
-                                       "keep one of them")
+                        return Problem(
+                            path,
+                            line,
+                            f"`{key.value}` is given twice (first on line {keys[key.value]})",
+                            "keep one of them",
+                        )
                     keys[key.value] = line
                 stack.extend((key, value))
     return None
@@ -147,26 +181,45 @@ def split(text: str, path: str) -> tuple[FrontMatter | None, list[Problem]]:
     """Split `---` front matter from the body; report what is wrong with it."""
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
-        return None, [Problem(path, 1, "the file is empty",
-                              'start it with "---", a `title:` and a `date:` line, and "---"; or delete it')]
+        return None, [
+            Problem(
+                path,
+                1,
+                "the file is empty",
+                'start it with "---", a `title:` and a `date:` line, and "---"; or delete it',
+            )
+        ]
     lines = text.split("\n")
     if lines[0].strip() != "---":
-        return None, [Problem(path, 1, "the file does not start with front matter",
-                              'put a line "---", the title and date, and another "---" at the top')]
+        return None, [
+            Problem(
+                path,
+                1,
+                "the file does not start with front matter",
+                'put a line "---", the title and date, and another "---" at the top',
+            )
+        ]
     try:
         end = next(i for i in range(1, len(lines)) if lines[i].rstrip() in ("---", "..."))
     except StopIteration:
-        return None, [Problem(path, 1, "the front matter is not closed",
-                              'add a line "---" after the last front-matter line')]
+        return None, [
+            Problem(path, 1, "the front matter is not closed", 'add a line "---" after the last front-matter line')
+        ]
     data, key_lines, item_lines, problems = load_yaml("\n".join(lines[1:end]), path, first_line=2)
     if problems:
         return None, problems
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        return None, [Problem(path, 2, "the front matter is not a list of `key: value` lines",
-                              "write one `key: value` per line, e.g. `title: ...`")]
-    body = "\n".join(lines[end + 1:])
+        return None, [
+            Problem(
+                path,
+                2,
+                "the front matter is not a list of `key: value` lines",
+                "write one `key: value` per line, e.g. `title: ...`",
+            )
+        ]
+    body = "\n".join(lines[end + 1 :])
     return FrontMatter(data, key_lines, item_lines, body, end + 2), []
 
 
@@ -186,8 +239,9 @@ def yaml_line(text: str, keys: tuple[str | int, ...], first_line: int = 1) -> in
     line = first_line
     for key in keys:
         if isinstance(node, yaml.MappingNode):
-            found = next(((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == str(key)),
-                         None)
+            found = next(
+                ((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == str(key)), None
+            )
             if found is None:
                 break
             line, node = first_line + found[0].start_mark.line, found[1]

@@ -20,8 +20,7 @@ from .model import Alias, Item
 from .registry import IDENTIFIER, Registry
 from .sources import SourceFile
 
-ITEM_KEYS = ("title", "date", "officials", "organizations", "summary", "slug", "draft", "aliases",
-             "updated")
+ITEM_KEYS = ("title", "date", "officials", "organizations", "summary", "slug", "draft", "aliases", "updated")
 SLUG_LENGTH = 100
 # Officials (and organizations) one item may name: a summit names a few dozen.
 MAX_NAMES = 200
@@ -60,8 +59,9 @@ def item_language(rel: str, config: SiteConfig) -> tuple[str, str] | str:
     return stem, config.default_language
 
 
-def parse_item(source: SourceFile, registry: Registry, config: SiteConfig,
-               render: Callable[[str, str], str]) -> tuple[ParsedItem | None, list[Problem]]:
+def parse_item(
+    source: SourceFile, registry: Registry, config: SiteConfig, render: Callable[[str, str], str]
+) -> tuple[ParsedItem | None, list[Problem]]:
     """Check one item file's front matter and render its body (render(text, language))."""
     language = item_language(source.rel, config)
     if isinstance(language, str):
@@ -70,33 +70,47 @@ def parse_item(source: SourceFile, registry: Registry, config: SiteConfig,
     key, lang = language
     reason = name_error(source.rel)
     if reason:
-        return None, [Problem(source.path, 0, f"the file cannot be an item: {reason}",
-                              "rename it: a short name of letters, digits and hyphens")]
+        return None, [
+            Problem(
+                source.path,
+                0,
+                f"the file cannot be an item: {reason}",
+                "rename it: a short name of letters, digits and hyphens",
+            )
+        ]
     front, problems = split(source.text, source.path)
     if front is None:
         return None, problems
     field = _Fields(source.path, front)
     for name in front.meta:
         if name not in ITEM_KEYS:
-            field.fail(str(name), f"unknown front-matter key `{name}`", did_you_mean(str(name), ITEM_KEYS)
-                       or "allowed: " + ", ".join(ITEM_KEYS))
+            field.fail(
+                str(name),
+                f"unknown front-matter key `{name}`",
+                did_you_mean(str(name), ITEM_KEYS) or "allowed: " + ", ".join(ITEM_KEYS),
+            )
     title = field.text("title", required=True)
     published = field.moment("date", config, required=True)
     updated = field.moment("updated", config)
     if published is not None and updated is not None and updated < published:
-        field.fail("updated", f"the item is updated ({updated:%Y-%m-%d %H:%M}) before it is published "
-                   f"({published:%Y-%m-%d %H:%M})", "`updated` is the date of a later change; correct or remove it")
+        field.fail(
+            "updated",
+            f"the item is updated ({updated:%Y-%m-%d %H:%M}) before it is published ({published:%Y-%m-%d %H:%M})",
+            "`updated` is the date of a later change; correct or remove it",
+        )
     officials = field.names("officials", registry.official, registry.official_hint, "official")
-    organizations = field.names("organizations", registry.organization, registry.organization_hint,
-                                "organization")
+    organizations = field.names("organizations", registry.organization, registry.organization_hint, "organization")
     summary = field.text("summary")
     slug = field.slug()
     draft = field.flag("draft")
     aliases = field.aliases()
     section = source.rel.split("/")[0]
     if section not in {s.id for s in registry.sections}:
-        field.fail("", f"the folder {section!r} has no _index.md, so it is not a section",
-                   f"create {section}/_index.md with a `title:` line")
+        field.fail(
+            "",
+            f"the folder {section!r} has no _index.md, so it is not a section",
+            f"create {section}/_index.md with a `title:` line",
+        )
     # Bodies Python-Markdown would take minutes on, or crash on, are refused before it runs.
     refused = body_problems(front.body, source.path, front.body_line)
     if field.problems or refused or published is None:
@@ -106,11 +120,20 @@ def parse_item(source: SourceFile, registry: Registry, config: SiteConfig,
     except MarkupError as exc:
         return None, [Problem(source.path, front.body_line + exc.line - 1, exc.message, exc.hint)]
     item = Item(
-        key=key, lang=lang, path=source.path, section=section, title=title,
-        published=published, updated=updated,
+        key=key,
+        lang=lang,
+        path=source.path,
+        section=section,
+        title=title,
+        published=published,
+        updated=updated,
         slug=slug or make_slug(title) or FALLBACK_SLUG,
-        summary=summary or first_paragraph(body_html), body_html=body_html,
-        officials=officials, organizations=organizations, draft=draft, aliases=aliases,
+        summary=summary or first_paragraph(body_html),
+        body_html=body_html,
+        officials=officials,
+        organizations=organizations,
+        draft=draft,
+        aliases=aliases,
         digest=source.digest,
     )
     return ParsedItem(item, bool(slug), front.lines), []
@@ -155,9 +178,14 @@ def link_translations(parsed: Iterable[ParsedItem], config: SiteConfig) -> tuple
         if original is not None and item is not original:
             if item.day != original.day:
                 stamp = original.published.strftime("%Y-%m-%d %H:%M")
-                problems.append(Problem(item.path, p.lines.get("date", 2),
-                                        f"this translation is dated {item.day}, its original {original.day}",
-                                        f"use the original's date: `date: {stamp}`"))
+                problems.append(
+                    Problem(
+                        item.path,
+                        p.lines.get("date", 2),
+                        f"this translation is dated {item.day}, its original {original.day}",
+                        f"use the original's date: `date: {stamp}`",
+                    )
+                )
             if not p.explicit_slug:
                 item = replace(item, slug=original.slug)
         items.append(item)
@@ -209,8 +237,9 @@ class _Fields:
             self.fail(key, str(exc), exc.hint)
             return None
 
-    def names(self, key: str, resolve: Callable[[str], str | None], hint: Callable[[str], str],
-              kind: str) -> tuple[str, ...]:
+    def names(
+        self, key: str, resolve: Callable[[str], str | None], hint: Callable[[str], str], kind: str
+    ) -> tuple[str, ...]:
         """Resolve a list of registry names to ids."""
         value = self.meta.get(key)
         if value is None:
@@ -223,8 +252,11 @@ class _Fields:
         if len(value) > MAX_NAMES:
             # Each one lists the item in its own feed with every name as a category: the output grows
             # as the square of the number, and no news item is about this many.
-            self.fail(key, f"`{key}` names {len(value):,} {kind}s; at most {MAX_NAMES} in one item",
-                      f"list only the {kind}s the item is about")
+            self.fail(
+                key,
+                f"`{key}` names {len(value):,} {kind}s; at most {MAX_NAMES} in one item",
+                f"list only the {kind}s the item is about",
+            )
             return ()
         ids: dict[str, None] = {}  # in the order given, without repeats
         hints: dict[str, str] = {}  # one search of the registry per misspelling, however often it recurs
@@ -247,8 +279,11 @@ class _Fields:
         if value is None:
             return ""
         if not isinstance(value, str) or not IDENTIFIER.match(value) or len(value) > SLUG_LENGTH:
-            self.fail("slug", f"{value!r} is not a valid slug",
-                      f"use lowercase letters, digits and hyphens, e.g. {make_slug(str(value)) or 'zas-meets'!r}")
+            self.fail(
+                "slug",
+                f"{value!r} is not a valid slug",
+                f"use lowercase letters, digits and hyphens, e.g. {make_slug(str(value)) or 'zas-meets'!r}",
+            )
             return ""
         return value
 
@@ -273,4 +308,3 @@ class _Fields:
         lines = self.item_lines.get("aliases") or (self.lines.get("aliases", 1),) * len(value)
         # Written as given: whether each is an address of the site is the site's rule (site/addresses.py).
         return tuple(Alias(url.strip(), line) for url, line in zip(value, lines, strict=True))
-

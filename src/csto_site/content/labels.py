@@ -15,8 +15,9 @@ def load_labels(templates: Path) -> tuple[dict[str, dict[str, Any]], list[Proble
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        return {}, [Problem(str(path), 0, f"cannot read the labels: {exc.strerror}",
-                            "the templates folder needs a labels.yaml")]
+        return {}, [
+            Problem(str(path), 0, f"cannot read the labels: {exc.strerror}", "the templates folder needs a labels.yaml")
+        ]
     data, _, _, problems = load_yaml(text, str(path))
     if not problems and not isinstance(data, dict):
         problems = [Problem(str(path), 1, "labels.yaml must map languages to labels", "")]

@@ -25,12 +25,59 @@ from markdown.util import AtomicString
 
 from .bounds import duration
 
-ALLOWED_TAGS = frozenset({
-    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "details", "div",
-    "dl", "dt", "em", "figcaption", "figure", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins",
-    "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "small", "span", "strong", "sub", "summary",
-    "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
-})
+ALLOWED_TAGS = frozenset(
+    {
+        "a",
+        "abbr",
+        "b",
+        "blockquote",
+        "br",
+        "caption",
+        "cite",
+        "code",
+        "dd",
+        "del",
+        "details",
+        "div",
+        "dl",
+        "dt",
+        "em",
+        "figcaption",
+        "figure",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "i",
+        "img",
+        "ins",
+        "kbd",
+        "li",
+        "mark",
+        "ol",
+        "p",
+        "pre",
+        "q",
+        "s",
+        "small",
+        "span",
+        "strong",
+        "sub",
+        "summary",
+        "sup",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "u",
+        "ul",
+    }
+)
 ALLOWED_ATTRIBUTES = {
     "*": {"id", "class", "title", "lang", "dir"},
     "a": {"href"},
@@ -117,27 +164,40 @@ class _InlineCost(Treeprocessor):
                 reread += cost
                 if cost > worst[0]:
                     worst = (cost, text, brackets, others)
-        parts = {"blocks": blocks * BLOCK_SECONDS,
-                 "marks": links * LINK_SECONDS + attempts * ATTEMPT_SECONDS + marks * ELEMENT_SECONDS,
-                 "reread": reread}
+        parts = {
+            "blocks": blocks * BLOCK_SECONDS,
+            "marks": links * LINK_SECONDS + attempts * ATTEMPT_SECONDS + marks * ELEMENT_SECONDS,
+            "reread": reread,
+        }
         total = sum(parts.values())
         if total <= INLINE_BUDGET_SECONDS:
             return
         largest = max(parts, key=lambda k: parts[k])
-        said = f"Markdown would take {duration(total)} on this text, more than the {INLINE_BUDGET_SECONDS:.0f} s an " \
-               "item may take: "
+        said = (
+            f"Markdown would take {duration(total)} on this text, more than the {INLINE_BUDGET_SECONDS:.0f} s an "
+            "item may take: "
+        )
         if largest == "reread":
             _, text, brackets, others = worst
-            raise _TooCostly(said + f'this paragraph has {len(text):,} characters with {brackets:,} "[" and '
-                             f"{others:,} other markup characters, and Markdown reads it again for each",
-                             "split it into shorter paragraphs, or remove markup characters that are not links "
-                             "or emphasis (write \\[ for a [ that is text)", text)
+            raise _TooCostly(
+                said + f'this paragraph has {len(text):,} characters with {brackets:,} "[" and '
+                f"{others:,} other markup characters, and Markdown reads it again for each",
+                "split it into shorter paragraphs, or remove markup characters that are not links "
+                "or emphasis (write \\[ for a [ that is text)",
+                text,
+            )
         if largest == "blocks":
-            raise _TooCostly(said + f"it has {blocks:,} paragraphs, list items, table cells and headings",
-                             "split it into several items", "")
-        raise _TooCostly(said + f'it has {links:,} links, {attempts:,} other "[" and {marks:,} other markup '
-                         "characters (*, _, `, <, &, \\, !)",
-                         "split it into several items, or remove markup characters", "")
+            raise _TooCostly(
+                said + f"it has {blocks:,} paragraphs, list items, table cells and headings",
+                "split it into several items",
+                "",
+            )
+        raise _TooCostly(
+            said + f'it has {links:,} links, {attempts:,} other "[" and {marks:,} other markup '
+            "characters (*, _, `, <, &, \\, !)",
+            "split it into several items, or remove markup characters",
+            "",
+        )
 
 
 class _Guards(Extension):
@@ -222,8 +282,10 @@ def _extensions(backlink_title: str | None) -> list[Extension]:
     if backlink_title is not None:
         # Python-Markdown turns "%d" into "{}" and formats the title: other braces stay text.
         configs["footnotes"] = {"BACKLINK_TITLE": backlink_title.replace("{", "{{").replace("}", "}}")}
-    members = [importlib.import_module(f"markdown.extensions.{name}").makeExtension(**configs.get(name, {}))
-               for name in extra.extensions]
+    members = [
+        importlib.import_module(f"markdown.extensions.{name}").makeExtension(**configs.get(name, {}))
+        for name in extra.extensions
+    ]
     # The headline is the page's h1, so a body's "#" heading becomes an h2.
     return [*members, SaneListExtension(), TocExtension(baselevel=2), AlignmentClasses(), _Guards()]
 
@@ -254,18 +316,29 @@ class Markup:
         try:
             with time_limit(TIME_LIMIT_SECONDS):
                 html = parser.convert(text)
-                return nh3.clean(html, tags=set(ALLOWED_TAGS), attributes=ALLOWED_ATTRIBUTES,
-                                 url_schemes=set(URL_SCHEMES), link_rel="noopener")
+                return nh3.clean(
+                    html,
+                    tags=set(ALLOWED_TAGS),
+                    attributes=ALLOWED_ATTRIBUTES,
+                    url_schemes=set(URL_SCHEMES),
+                    link_rel="noopener",
+                )
         except _TooCostly as exc:
             self._parsers.pop(lang, None)  # stopped half-way: start the next body with a fresh parser
             raise MarkupError(line_of(text, exc.text), exc.message, exc.hint) from None
         except RecursionError:
             self._parsers.pop(lang, None)
-            raise MarkupError(1, "this text nests markup too deeply for Markdown (emphasis, links, lists, "
-                                 "quotes or HTML inside each other)",
-                              "nest less: close emphasis and HTML tags where they end") from None
+            raise MarkupError(
+                1,
+                "this text nests markup too deeply for Markdown (emphasis, links, lists, "
+                "quotes or HTML inside each other)",
+                "nest less: close emphasis and HTML tags where they end",
+            ) from None
         except _TimeUp:
             self._parsers.pop(lang, None)
-            raise MarkupError(1, f"Markdown was stopped after {TIME_LIMIT_SECONDS:g} s on this text",
-                              "look for a long run of one markup character ([, <, *, `, \\) or deep nesting, "
-                              "and remove it or put it in a code block") from None
+            raise MarkupError(
+                1,
+                f"Markdown was stopped after {TIME_LIMIT_SECONDS:g} s on this text",
+                "look for a long run of one markup character ([, <, *, `, \\) or deep nesting, "
+                "and remove it or put it in a code block",
+            ) from None

@@ -44,8 +44,7 @@ class Registry:
 
     def organization_hint(self, name: str) -> str:
         """Suggest the organization the editor probably meant."""
-        return did_you_mean(name, _spellings(self.organizations,
-                                             lambda o: [*o.short.values(), *o.name.values()]))
+        return did_you_mean(name, _spellings(self.organizations, lambda o: [*o.short.values(), *o.name.values()]))
 
     def section_hint(self, name: str) -> str:
         """Suggest the section the editor probably meant."""
@@ -65,23 +64,30 @@ def load_registry(content: Path, config: SiteConfig, section_sources: Iterable[S
     return registry
 
 
-def read_registry(content: Path, config: SiteConfig,
-                  section_sources: Iterable[SourceFile]) -> tuple[Registry, list[Problem]]:
+def read_registry(
+    content: Path, config: SiteConfig, section_sources: Iterable[SourceFile]
+) -> tuple[Registry, list[Problem]]:
     """Read the registries and section indexes: the entries that are right, and the problems of the others."""
     problems: list[Problem] = []
     officials, official_lines = _load_entries(content / "officials.yaml", config, problems, _official)
-    organizations, organization_lines = _load_entries(content / "organizations.yaml", config, problems,
-                                                      _organization)
+    organizations, organization_lines = _load_entries(content / "organizations.yaml", config, problems, _organization)
     sections = _load_sections(section_sources, config, problems)
-    official_names = _name_index(officials, lambda o: o.name.values(), content / "officials.yaml", problems,
-                                 official_lines)
-    organization_names = _name_index(organizations, lambda o: [*o.short.values(), *o.name.values()],
-                                     content / "organizations.yaml", problems, organization_lines)
+    official_names = _name_index(
+        officials, lambda o: o.name.values(), content / "officials.yaml", problems, official_lines
+    )
+    organization_names = _name_index(
+        organizations,
+        lambda o: [*o.short.values(), *o.name.values()],
+        content / "organizations.yaml",
+        problems,
+        organization_lines,
+    )
     return Registry(officials, organizations, sections, official_names, organization_names), problems
 
 
-def _load_entries(path: Path, config: SiteConfig, problems: list[Problem],
-                  make: Any) -> tuple[tuple[Any, ...], dict[str, int]]:
+def _load_entries(
+    path: Path, config: SiteConfig, problems: list[Problem], make: Any
+) -> tuple[tuple[Any, ...], dict[str, int]]:
     """Read one registry file: a mapping of id to entry; return the entries and the line of each id."""
     shown = str(path)
     if not path.exists():
@@ -96,18 +102,28 @@ def _load_entries(path: Path, config: SiteConfig, problems: list[Problem],
     if data is None:
         return (), {}
     if not isinstance(data, dict):
-        problems.append(Problem(shown, 1, "the file must map ids to entries",
-                                "e.g. `stanislav-zas:` then indented lines"))
+        problems.append(
+            Problem(shown, 1, "the file must map ids to entries", "e.g. `stanislav-zas:` then indented lines")
+        )
         return (), {}
     entries = []
     for key, value in data.items():
-        check = FieldChecker(shown, {k: lines.get(str(key), 1) for k in ("id", *(value or {}))}
-                             if isinstance(value, dict) else {"id": lines.get(str(key), 1)}, text, (str(key),))
+        check = FieldChecker(
+            shown,
+            {k: lines.get(str(key), 1) for k in ("id", *(value or {}))}
+            if isinstance(value, dict)
+            else {"id": lines.get(str(key), 1)},
+            text,
+            (str(key),),
+        )
         if not isinstance(key, str) or not IDENTIFIER.match(key):
             check.fail("id", f"{key!r} is not a valid id", "use lowercase letters, digits and hyphens")
         elif len(key) > NAME_BYTES:
-            check.fail("id", f"the id is {len(key)} characters long, more than the {NAME_BYTES} an address part "
-                       "may have", "shorten it: it is the address of the entry's page")
+            check.fail(
+                "id",
+                f"the id is {len(key)} characters long, more than the {NAME_BYTES} an address part may have",
+                "shorten it: it is the address of the entry's page",
+            )
         elif not isinstance(value, dict):
             check.fail("id", f"`{key}` must have indented `key: value` lines", "")
         else:
@@ -130,8 +146,9 @@ def _aliases(value: Mapping[str, Any], check: FieldChecker) -> tuple[str, ...]:
     return tuple(aliases)
 
 
-def _unknown_keys(value: Mapping[str, Any], allowed: tuple[str, ...], check: FieldChecker,
-                  at: tuple[str | int, ...] = ()) -> None:
+def _unknown_keys(
+    value: Mapping[str, Any], allowed: tuple[str, ...], check: FieldChecker, at: tuple[str | int, ...] = ()
+) -> None:
     """Report keys the entry (or the mapping `at` leads to in it) does not know."""
     for key in value:
         if key not in allowed:
@@ -144,8 +161,11 @@ def _official(key: str, value: Mapping[str, Any], check: FieldChecker, languages
     roles = []
     listed = value.get("roles") or []
     if not isinstance(listed, list):
-        check.fail_at(("roles",), "`roles` must be a list of roles",
-                      "write each as `- {title: ..., from: 2020-01-01, to: 2022-12-31}`")
+        check.fail_at(
+            ("roles",),
+            "`roles` must be a list of roles",
+            "write each as `- {title: ..., from: 2020-01-01, to: 2022-12-31}`",
+        )
         listed = []
     for index, role in enumerate(listed):
         at = ("roles", index)
@@ -155,8 +175,11 @@ def _official(key: str, value: Mapping[str, Any], check: FieldChecker, languages
         _unknown_keys(role, ("title", "from", "to"), check, at)
         start, end = (_day(role.get(k), check, (*at, k)) for k in ("from", "to"))
         if start is not None and end is not None and end < start:
-            check.fail_at((*at, "to"), f"the role ends ({end}) before it begins ({start})",
-                          "swap `from` and `to`, or correct the year")
+            check.fail_at(
+                (*at, "to"),
+                f"the role ends ({end}) before it begins ({start})",
+                "swap `from` and `to`, or correct the year",
+            )
         roles.append(Role(check.localized(role, "title", languages, at=at), start, end))
     return Official(key, check.localized(value, "name", languages), _aliases(value, check), tuple(roles))
 
@@ -177,8 +200,7 @@ def _day(value: Any, check: FieldChecker, at: tuple[str | int, ...]) -> date | N
     return day
 
 
-def _organization(key: str, value: Mapping[str, Any], check: FieldChecker,
-                  languages: tuple[str, ...]) -> Organization:
+def _organization(key: str, value: Mapping[str, Any], check: FieldChecker, languages: tuple[str, ...]) -> Organization:
     """Build one organization from its registry entry."""
     _unknown_keys(value, ("short", "name", "aliases"), check)
     name = check.localized(value, "name", languages)
@@ -186,22 +208,27 @@ def _organization(key: str, value: Mapping[str, Any], check: FieldChecker,
     return Organization(key, short, name, _aliases(value, check))
 
 
-def _name_index(entries: tuple[Any, ...], names: Any, path: Path, problems: list[Problem],
-                lines: Mapping[str, int]) -> dict[str, str]:
+def _name_index(
+    entries: tuple[Any, ...], names: Any, path: Path, problems: list[Problem], lines: Mapping[str, int]
+) -> dict[str, str]:
     """Map every id, name and alias (case-insensitive) to its entry; report clashes at the later entry."""
     index: dict[str, str] = {}
     for entry in entries:
         for spelling in {s.strip().casefold() for s in (entry.id, *names(entry), *entry.aliases)}:
             owner = index.setdefault(spelling, entry.id)
             if owner != entry.id:
-                problems.append(Problem(str(path), lines.get(entry.id, 0),
-                                        f'"{spelling}" names both `{owner}` (line {lines.get(owner, 0)}) and '
-                                        f'`{entry.id}`', "remove it from one of them"))
+                problems.append(
+                    Problem(
+                        str(path),
+                        lines.get(entry.id, 0),
+                        f'"{spelling}" names both `{owner}` (line {lines.get(owner, 0)}) and `{entry.id}`',
+                        "remove it from one of them",
+                    )
+                )
     return index
 
 
-def _load_sections(sources: Iterable[SourceFile], config: SiteConfig,
-                   problems: list[Problem]) -> tuple[Section, ...]:
+def _load_sections(sources: Iterable[SourceFile], config: SiteConfig, problems: list[Problem]) -> tuple[Section, ...]:
     """Read each section's _index.md (and _index.<lang>.md) for its titles."""
     titles: dict[str, dict[str, str]] = {}
     descriptions: dict[str, dict[str, str]] = {}
@@ -210,13 +237,24 @@ def _load_sections(sources: Iterable[SourceFile], config: SiteConfig,
         parts = name.split(".")
         lang = parts[1] if len(parts) == 3 else config.default_language
         if not IDENTIFIER.match(folder) or folder in RESERVED_SECTIONS:
-            problems.append(Problem(source.path, 0, f"{folder!r} cannot be a section name",
-                                    "use lowercase letters, digits and hyphens, not "
-                                    + ", ".join(sorted(RESERVED_SECTIONS))))
+            problems.append(
+                Problem(
+                    source.path,
+                    0,
+                    f"{folder!r} cannot be a section name",
+                    "use lowercase letters, digits and hyphens, not " + ", ".join(sorted(RESERVED_SECTIONS)),
+                )
+            )
             continue
         if lang not in config.languages or (len(parts) == 3 and lang == config.default_language):
-            problems.append(Problem(source.path, 0, f"unknown language suffix {parts[1]!r}",
-                                    f"name it _index.md or _index.<{'|'.join(config.languages[1:])}>.md"))
+            problems.append(
+                Problem(
+                    source.path,
+                    0,
+                    f"unknown language suffix {parts[1]!r}",
+                    f"name it _index.md or _index.<{'|'.join(config.languages[1:])}>.md",
+                )
+            )
             continue
         front, found = split(source.text, source.path)
         problems.extend(found)
@@ -225,8 +263,12 @@ def _load_sections(sources: Iterable[SourceFile], config: SiteConfig,
         check = FieldChecker(source.path, front.lines)
         _unknown_keys(front.meta, ("title", "description"), check)
         if len(folder) > NAME_BYTES:
-            check.fail("", f"the folder name is {len(folder)} characters long, more than the {NAME_BYTES} an "
-                       "address part may have", "shorten it: it is the section's address")
+            check.fail(
+                "",
+                f"the folder name is {len(folder)} characters long, more than the {NAME_BYTES} an "
+                "address part may have",
+                "shorten it: it is the section's address",
+            )
         for key in ("title", "description"):
             text = front.meta.get(key, "")
             if not isinstance(text, str) or (key == "title" and not text.strip()):
@@ -242,13 +284,18 @@ def _load_sections(sources: Iterable[SourceFile], config: SiteConfig,
     for folder in sorted(titles):
         title = titles[folder]
         if config.default_language not in title:
-            problems.append(Problem(f"{folder}/_index.md", 0, f"section {folder!r} has no _index.md",
-                                    "create it with a `title:` line"))
+            problems.append(
+                Problem(
+                    f"{folder}/_index.md", 0, f"section {folder!r} has no _index.md", "create it with a `title:` line"
+                )
+            )
             continue
         default = title[config.default_language]
-        sections.append(Section(
-            folder,
-            {lang: title.get(lang) or default for lang in config.languages},
-            {lang: descriptions.get(folder, {}).get(lang, "") for lang in config.languages},
-        ))
+        sections.append(
+            Section(
+                folder,
+                {lang: title.get(lang) or default for lang in config.languages},
+                {lang: descriptions.get(folder, {}).get(lang, "") for lang in config.languages},
+            )
+        )
     return tuple(sections)

@@ -79,11 +79,20 @@ def create_item(request: Request, content: Path, templates: Path, now: datetime)
         folder.mkdir(parents=True, exist_ok=True)
         file = plan.path.open("x", encoding="utf-8")
     except FileExistsError:
-        raise ContentError([Problem(str(plan.path), 0, "this file already exists",
-                                    "edit it, or choose another title")]) from None
+        raise ContentError(
+            [Problem(str(plan.path), 0, "this file already exists", "edit it, or choose another title")]
+        ) from None
     except OSError as exc:
-        raise ContentError([Problem(str(plan.path), 0, f"cannot write the file: {exc.strerror}",
-                                    "check that the folder can be written to")]) from None
+        raise ContentError(
+            [
+                Problem(
+                    str(plan.path),
+                    0,
+                    f"cannot write the file: {exc.strerror}",
+                    "check that the folder can be written to",
+                )
+            ]
+        ) from None
     try:
         with file:
             file.write(plan.text)
@@ -96,18 +105,26 @@ def create_item(request: Request, content: Path, templates: Path, now: datetime)
     return Created(plan.path, plan.lang, plan.published, plan.slug, config)
 
 
-def _original(request: Request, title: str, content: Path, config: SiteConfig, registry: Registry,
-              now: datetime) -> Plan:
+def _original(
+    request: Request, title: str, content: Path, config: SiteConfig, registry: Registry, now: datetime
+) -> Plan:
     """Plan a new item in its section's folder for its year."""
     problems: list[Problem] = []
     lang = _language(request.lang, config, problems)
     section = request.section or ""
     if section not in {s.id for s in registry.sections}:
-        problems.append(Problem("--section", 0, f'unknown section "{section}"',
-                                registry.section_hint(section) or f"create {section}/_index.md with a `title:` line"))
+        problems.append(
+            Problem(
+                "--section",
+                0,
+                f'unknown section "{section}"',
+                registry.section_hint(section) or f"create {section}/_index.md with a `title:` line",
+            )
+        )
     officials = _resolve(request.officials, registry.official, registry.official_hint, "official", problems)
-    organizations = _resolve(request.organizations, registry.organization, registry.organization_hint,
-                             "organization", problems)
+    organizations = _resolve(
+        request.organizations, registry.organization, registry.organization_hint, "organization", problems
+    )
     published = now.astimezone(config.tz).replace(second=0, microsecond=0)
     if request.date is not None:
         try:
@@ -120,36 +137,50 @@ def _original(request: Request, title: str, content: Path, config: SiteConfig, r
     suffix = "" if lang == config.default_language else f".{lang}"
     path = content / section / f"{published:%Y}" / f"{published:%Y-%m-%d}-{slug}{suffix}.md"
     date = request.date.strip() if request.date else f"{published:%Y-%m-%d %H:%M}"
-    text = front_matter(title, date, [_official_name(registry, o, lang) for o in officials],
-                        [_organization_name(registry, o, lang) for o in organizations])
+    text = front_matter(
+        title,
+        date,
+        [_official_name(registry, o, lang) for o in officials],
+        [_organization_name(registry, o, lang) for o in organizations],
+    )
     return Plan(path, text, lang, published, slug)
 
 
-def _translation(request: Request, title: str, content: Path, config: SiteConfig,
-                 registry: Registry) -> Plan:
+def _translation(request: Request, title: str, content: Path, config: SiteConfig, registry: Registry) -> Plan:
     """Plan the translation of an existing item: same folder, date and people, the language's suffix."""
     original = _read_original(request.translation_of or Path(), content, config, registry)
     problems: list[Problem] = []
     others = config.languages[1:]
     lang = _language(request.lang or (others[0] if others else None), config, problems)
     if lang == config.default_language:
-        problems.append(Problem("--lang", 0, f"{lang!r} is the language of the original",
-                                f"choose one of: {', '.join(others)}"))
+        problems.append(
+            Problem("--lang", 0, f"{lang!r} is the language of the original", f"choose one of: {', '.join(others)}")
+        )
     if request.section not in (None, original.section):
-        problems.append(Problem("--section", 0, f"the original is in the section {original.section!r}",
-                                "leave out --section: a translation stays beside its original"))
+        problems.append(
+            Problem(
+                "--section",
+                0,
+                f"the original is in the section {original.section!r}",
+                "leave out --section: a translation stays beside its original",
+            )
+        )
     if request.date is not None:
         problems.append(Problem("--date", 0, "a translation carries its original's date", "leave out --date"))
     officials = _resolve(request.officials, registry.official, registry.official_hint, "official", problems)
-    organizations = _resolve(request.organizations, registry.organization, registry.organization_hint,
-                             "organization", problems)
+    organizations = _resolve(
+        request.organizations, registry.organization, registry.organization_hint, "organization", problems
+    )
     if problems:
         raise ContentError(problems)
     source = Path(original.path)
     path = source.with_name(source.name.removesuffix(".md") + f".{lang}.md")
-    text = front_matter(title, f"{original.published:%Y-%m-%d %H:%M}",
-                        [_official_name(registry, o, lang) for o in officials or original.officials],
-                        [_organization_name(registry, o, lang) for o in organizations or original.organizations])
+    text = front_matter(
+        title,
+        f"{original.published:%Y-%m-%d %H:%M}",
+        [_official_name(registry, o, lang) for o in officials or original.officials],
+        [_organization_name(registry, o, lang) for o in organizations or original.organizations],
+    )
     return Plan(path, text, lang, original.published, original.slug)
 
 
@@ -158,15 +189,31 @@ def _read_original(path: Path, content: Path, config: SiteConfig, registry: Regi
     try:
         rel = path.resolve().relative_to(content.resolve()).as_posix()
     except ValueError:
-        raise ContentError([Problem(str(path), 0, f"the file is not inside the content folder {content}",
-                                    "give the path of an item under the content folder")]) from None
+        raise ContentError(
+            [
+                Problem(
+                    str(path),
+                    0,
+                    f"the file is not inside the content folder {content}",
+                    "give the path of an item under the content folder",
+                )
+            ]
+        ) from None
     source = read_source(path, rel)
     if isinstance(source, Problem):
         raise ContentError([source])
     language = item_language(rel, config)
     if language != (rel.removesuffix(".md"), config.default_language):
-        raise ContentError([Problem(str(path), 0, "this file is not an original in the default language",
-                                    f"give the {config.default_language!r} file (name.md), not a translation")])
+        raise ContentError(
+            [
+                Problem(
+                    str(path),
+                    0,
+                    "this file is not an original in the default language",
+                    f"give the {config.default_language!r} file (name.md), not a translation",
+                )
+            ]
+        )
     parsed, problems = parse_item(source, registry, config, lambda body, lang: "")
     if parsed is None:
         raise ContentError(problems)
@@ -178,21 +225,28 @@ def _language(lang: str | None, config: SiteConfig, problems: list[Problem]) -> 
     if lang is None:
         return config.default_language
     if lang not in config.languages:
-        problems.append(Problem("--lang", 0, f"unknown language {lang!r}",
-                                f"languages in site.yaml: {', '.join(config.languages)}"))
+        problems.append(
+            Problem("--lang", 0, f"unknown language {lang!r}", f"languages in site.yaml: {', '.join(config.languages)}")
+        )
         return config.default_language
     return lang
 
 
-def _resolve(names: Sequence[str], resolve: Callable[[str], str | None], hint: Callable[[str], str], kind: str,
-             problems: list[Problem]) -> tuple[str, ...]:
+def _resolve(
+    names: Sequence[str],
+    resolve: Callable[[str], str | None],
+    hint: Callable[[str], str],
+    kind: str,
+    problems: list[Problem],
+) -> tuple[str, ...]:
     """Return the ids of registry names, recording the build's error and hint for unknown ones."""
     ids: list[str] = []
     for name in names:
         found = resolve(name)
         if found is None:
-            problems.append(Problem(f"--{kind}", 0, f'unknown {kind} "{name}"',
-                                    hint(name) or f"add it to {kind}s.yaml"))
+            problems.append(
+                Problem(f"--{kind}", 0, f'unknown {kind} "{name}"', hint(name) or f"add it to {kind}s.yaml")
+            )
         elif found not in ids:
             ids.append(found)
     return tuple(ids)
@@ -227,6 +281,7 @@ def front_matter(title: str, date: str, officials: Sequence[str], organizations:
 
 def _yaml(value: str | list[str]) -> str:
     """Write text or a list of texts as one line of YAML, quoted where plain text would be misread."""
-    text = yaml.safe_dump(value if isinstance(value, list) else [value], allow_unicode=True,
-                          default_flow_style=True, width=2**31).strip()
+    text = yaml.safe_dump(
+        value if isinstance(value, list) else [value], allow_unicode=True, default_flow_style=True, width=2**31
+    ).strip()
     return text if isinstance(value, list) else text[1:-1]

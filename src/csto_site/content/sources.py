@@ -49,11 +49,19 @@ def read_source(path: Path, rel: str) -> SourceFile | Problem:
     if data.startswith(UTF16_BOMS):
         return Problem(shown, 1, "the file is saved as UTF-16", "save it with the UTF-8 encoding")
     if b"\0" in data:
-        return Problem(shown, _binary_line(data), "this is not a text file (it contains NUL bytes)",
-                       "only Markdown (.md) text files belong here; put images and documents under static/")
+        return Problem(
+            shown,
+            _binary_line(data),
+            "this is not a text file (it contains NUL bytes)",
+            "only Markdown (.md) text files belong here; put images and documents under static/",
+        )
     if len(data) > MAX_ITEM_BYTES:
-        return Problem(shown, 1, f"the file is {len(data) / 2**20:.1f} MB, more than the 1 MB a news item may have",
-                       "split it into several items, or put the document under static/ and link to it")
+        return Problem(
+            shown,
+            1,
+            f"the file is {len(data) / 2**20:.1f} MB, more than the 1 MB a news item may have",
+            "split it into several items, or put the document under static/ and link to it",
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -62,8 +70,12 @@ def read_source(path: Path, rel: str) -> SourceFile | Problem:
     bad = FORBIDDEN.search(text)
     if bad:
         line = text.count("\n", 0, bad.start()) + 1
-        return Problem(shown, line, f"invisible control character U+{ord(bad.group()):04X}",
-                       "delete it (it often comes with text pasted from a word processor)")
+        return Problem(
+            shown,
+            line,
+            f"invisible control character U+{ord(bad.group()):04X}",
+            "delete it (it often comes with text pasted from a word processor)",
+        )
     digest = hashlib.blake2b(data, digest_size=16).hexdigest()
     return SourceFile(shown, rel, text, digest)
 
@@ -124,8 +136,14 @@ def discover(content: Path) -> ContentTree:
         if path.suffix != ".md":
             continue
         if "/" not in rel:
-            problems.append(Problem(str(path), 1, "a news item must be inside a section folder",
-                                    "move it into a folder such as csto-news/"))
+            problems.append(
+                Problem(
+                    str(path),
+                    1,
+                    "a news item must be inside a section folder",
+                    "move it into a folder such as csto-news/",
+                )
+            )
             continue
         source = read_source(path, rel)
         if isinstance(source, Problem):

@@ -40,9 +40,16 @@ def static_files(files: Mapping[str, bytes], required: Iterable[str] = REQUIRED)
     for name, data in sorted(files.items()):
         published = fingerprinted_name(name, data) if name.endswith(FINGERPRINTED) else name
         found[name] = StaticFile(name, published, hashlib.blake2b(data, digest_size=16).hexdigest())
-    missing = [Problem(STATIC + name, 0, "the templates need this file but the static folder has none",
-                       "restore it from the csto_site repository, or pass --static DIR")
-               for name in required if name not in found]
+    missing = [
+        Problem(
+            STATIC + name,
+            0,
+            "the templates need this file but the static folder has none",
+            "restore it from the csto_site repository, or pass --static DIR",
+        )
+        for name in required
+        if name not in found
+    ]
     if missing:
         raise ContentError(missing)
     return found

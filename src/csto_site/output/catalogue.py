@@ -29,11 +29,23 @@ class Catalogue:
 
 
 def catalogue(renderer: Renderer, read_static: Callable[[str], bytes], static: str = "static") -> Catalogue:
-    """Return the site's catalogue, drawing pages with `renderer` and copying the files of `static` with `read_static`."""
+    """Return the site's catalogue: pages drawn with `renderer`, the files of `static` copied with `read_static`."""
     return Catalogue(
-        producers=(Home(renderer), NotFound(renderer), SearchPage(renderer), NewsIndex(renderer), Archive(renderer),
-                   SectionIndex(renderer), RegistryIndex(renderer), People(renderer, OFFICIAL),
-                   People(renderer, ORGANIZATION), ItemPages(renderer), Feeds(), NewsSitemap(), Robots(),
-                   Static(read_static, static)),
+        producers=(
+            Home(renderer),
+            NotFound(renderer),
+            SearchPage(renderer),
+            NewsIndex(renderer),
+            Archive(renderer),
+            SectionIndex(renderer),
+            RegistryIndex(renderer),
+            People(renderer, OFFICIAL),
+            People(renderer, ORGANIZATION),
+            ItemPages(renderer),
+            Feeds(),
+            NewsSitemap(),
+            Robots(),
+            Static(read_static, static),
+        ),
         post=(Sitemaps(), Redirects(renderer), NginxRedirects()),
     )

@@ -24,7 +24,12 @@ def compressed(output: Output) -> list[Output]:
     if len(output.data) < MIN_SIZE or not output.path.endswith(COMPRESSIBLE):
         return []
     # mtime=0 and no file name in the header: the same bytes always give the same .gz.
-    copies = {".gz": gzip.compress(output.data, GZIP_LEVEL, mtime=0),
-              ".br": brotli.compress(output.data, quality=BROTLI_QUALITY)}
-    return [Output(output.path + suffix, data, output.source)
-            for suffix, data in copies.items() if len(data) < len(output.data)]
+    copies = {
+        ".gz": gzip.compress(output.data, GZIP_LEVEL, mtime=0),
+        ".br": brotli.compress(output.data, quality=BROTLI_QUALITY),
+    }
+    return [
+        Output(output.path + suffix, data, output.source)
+        for suffix, data in copies.items()
+        if len(data) < len(output.data)
+    ]

@@ -36,10 +36,12 @@ class Feeds:
 
     def partitions(self, q: Queries) -> Iterable[Partition]:
         """One partition per listing: all news, then each section, official and organization."""
-        return [Partition(self.name, (NEWS, "")),
-                *(Partition(self.name, (SECTION, s.id)) for s in q.sections),
-                *(Partition(self.name, (OFFICIAL, o.id)) for o in q.officials),
-                *(Partition(self.name, (ORGANIZATION, o.id)) for o in q.organizations)]
+        return [
+            Partition(self.name, (NEWS, "")),
+            *(Partition(self.name, (SECTION, s.id)) for s in q.sections),
+            *(Partition(self.name, (OFFICIAL, o.id)) for o in q.officials),
+            *(Partition(self.name, (ORGANIZATION, o.id)) for o in q.organizations),
+        ]
 
     def specs(self, q: Queries, part: Partition) -> Iterable[Spec]:
         """Describe the listing's feed in every language."""
@@ -47,13 +49,14 @@ class Feeds:
         for lang in q.languages:
             page = urls.listing(Scope(part.args[0], lang, part.args[1]))
             url = urls.feed(page)
-            yield Spec(output_path(url), url, lang, url[len(urls.prefix(lang)):], part.args, source=page)
+            yield Spec(output_path(url), url, lang, url[len(urls.prefix(lang)) :], part.args, source=page)
 
     def draw(self, q: Queries, spec: Spec) -> bytes:
         """Render one feed."""
         urls = Urls(q.config.default_language, q.config.base_url)
-        return render_feed(channel(q, urls, Scope(spec.args[0], spec.lang, spec.args[1])), urls,
-                           lambda item: categories(q, urls, item))
+        return render_feed(
+            channel(q, urls, Scope(spec.args[0], spec.lang, spec.args[1])), urls, lambda item: categories(q, urls, item)
+        )
 
 
 def channel(q: Queries, urls: Urls, scope: Scope) -> Channel:
@@ -72,8 +75,9 @@ def channel(q: Queries, urls: Urls, scope: Scope) -> Channel:
         organization = q.organization(scope.id)
         title, description = organization.short[lang], organization.name[lang]
     page = urls.listing(scope)
-    return Channel(urls.feed(page), page, lang, f"{site_title}: {title}", str(description),
-                   q.latest(scope, config.feed_length))
+    return Channel(
+        urls.feed(page), page, lang, f"{site_title}: {title}", str(description), q.latest(scope, config.feed_length)
+    )
 
 
 def categories(q: Queries, urls: Urls, item: Item) -> tuple[tuple[str, str], ...]:

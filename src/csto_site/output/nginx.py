@@ -25,6 +25,7 @@ def render_redirects(redirects: Iterable[tuple[str, str]]) -> bytes:
     """Write one exact-match location per old path answering 301 with its new URL, sorted by old path."""
     # nginx matches locations against the decoded path, so `/old%20page/` is written as "/old page/".
     targets = {unquote(old): quote(new, safe=TARGET_SAFE) for old, new in redirects}
-    lines = [f"location = {nginx_string(old)} {{ return 301 {nginx_string(targets[old])}; }}"
-             for old in sorted(targets)]
+    lines = [
+        f"location = {nginx_string(old)} {{ return 301 {nginx_string(targets[old])}; }}" for old in sorted(targets)
+    ]
     return (HEADER + "".join(line + "\n" for line in lines)).encode()

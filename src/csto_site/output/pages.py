@@ -23,11 +23,27 @@ def _alternates(kit: Kit, url_of: dict[str, str]) -> tuple[tuple[str, str], ...]
     return tuple((lang, url_of[lang]) for lang in kit.config.languages if lang in url_of)
 
 
-def _spec(kit: Kit, url: str, lang: str, url_of: dict[str, str], sitemap: str, source: str,
-          args: tuple[str, ...] = (), key: str = "") -> Spec:
+def _spec(
+    kit: Kit,
+    url: str,
+    lang: str,
+    url_of: dict[str, str],
+    sitemap: str,
+    source: str,
+    args: tuple[str, ...] = (),
+    key: str = "",
+) -> Spec:
     """Describe one page."""
-    return Spec(output_path(url), url, lang, key or url[len(kit.urls.prefix(lang)):], args,
-                _alternates(kit, url_of), sitemap, source)
+    return Spec(
+        output_path(url),
+        url,
+        lang,
+        key or url[len(kit.urls.prefix(lang)) :],
+        args,
+        _alternates(kit, url_of),
+        sitemap,
+        source,
+    )
 
 
 class _Pages:
@@ -44,14 +60,17 @@ class _Pages:
         kit = Kit(q)
         page = self.page(kit, spec)
         alternates, switch = kit.versions(spec.alternates)
-        return self.renderer.render(q, replace(page, alternates=alternates, switch=switch, in_sitemap=bool(spec.sitemap)))
+        return self.renderer.render(
+            q, replace(page, alternates=alternates, switch=switch, in_sitemap=bool(spec.sitemap))
+        )
 
     def page(self, kit: Kit, spec: Spec) -> Page:
         """Build the page a spec describes (without its language versions)."""
         raise NotImplementedError
 
-    def every_language(self, q: Queries, url_of: dict[str, str], sitemap: str, args: tuple[str, ...] = ()
-                       ) -> Iterator[Spec]:
+    def every_language(
+        self, q: Queries, url_of: dict[str, str], sitemap: str, args: tuple[str, ...] = ()
+    ) -> Iterator[Spec]:
         """Describe one page that exists in every language."""
         kit = Kit(q)
         for lang, url in url_of.items():
@@ -78,7 +97,11 @@ class Home(_Pages):
         q, urls, lang = kit.q, kit.urls, spec.lang
         labels = kit.labels(lang)
         return kit.page(
-            spec.url, self.template, lang, "", feed=news_feed_link(kit, lang),
+            spec.url,
+            self.template,
+            lang,
+            "",
+            feed=news_feed_link(kit, lang),
             latest=kit.teasers(q.latest(Scope(NEWS, lang), labels["home_items"])),
             sections=tuple(Link(urls.section(lang, s.id), s.title[lang], s.description[lang]) for s in q.sections),
             news=Link(urls.news(lang), labels["all_news"]),
@@ -124,9 +147,16 @@ class SearchPage(_Pages):
         """Build the search page of a language."""
         q, urls, lang = kit.q, kit.urls, spec.lang
         labels = kit.labels(lang)
-        return kit.page(spec.url, self.template, lang, labels["search"],
-                        stylesheet=urls.static(q.asset("search.css")), script=urls.static(q.asset("search.js")),
-                        bundle=SEARCH_BUNDLE, news=Link(urls.news(lang), labels["all_news"]))
+        return kit.page(
+            spec.url,
+            self.template,
+            lang,
+            labels["search"],
+            stylesheet=urls.static(q.asset("search.css")),
+            script=urls.static(q.asset("search.js")),
+            bundle=SEARCH_BUNDLE,
+            news=Link(urls.news(lang), labels["all_news"]),
+        )
 
 
 def news_feed_link(kit: Kit, lang: str) -> Link:
@@ -136,21 +166,31 @@ def news_feed_link(kit: Kit, lang: str) -> Link:
 
 def section_feed_link(kit: Kit, lang: str, section: str) -> Link:
     """Link a section's feed."""
-    return Link(kit.urls.feed(kit.urls.section(lang, section)),
-                f"{kit.labels(lang)['feed']}: {kit.q.section(section).title[lang]}")
+    return Link(
+        kit.urls.feed(kit.urls.section(lang, section)),
+        f"{kit.labels(lang)['feed']}: {kit.q.section(section).title[lang]}",
+    )
 
 
 def year_links(kit: Kit, scope: Scope) -> tuple[Link, ...]:
     """Link every year of a listing, with its item count."""
-    return tuple(Link(kit.urls.listing(scope.at(year)), str(year), kit.count_text(count, scope.lang))
-                 for year, count in kit.q.periods(scope))
+    return tuple(
+        Link(kit.urls.listing(scope.at(year)), str(year), kit.count_text(count, scope.lang))
+        for year, count in kit.q.periods(scope)
+    )
 
 
 def month_links(kit: Kit, scope: Scope) -> tuple[Link, ...]:
     """Link every month of a listing's year, with its item count."""
     assert scope.year is not None
-    return tuple(Link(kit.urls.listing(scope.at(scope.year, month)), kit.month_text(scope.year, month, scope.lang),
-                      kit.count_text(count, scope.lang)) for month, count in kit.q.periods(scope))
+    return tuple(
+        Link(
+            kit.urls.listing(scope.at(scope.year, month)),
+            kit.month_text(scope.year, month, scope.lang),
+            kit.count_text(count, scope.lang),
+        )
+        for month, count in kit.q.periods(scope)
+    )
 
 
 class NewsIndex(_Pages):
@@ -174,9 +214,15 @@ class NewsIndex(_Pages):
         labels = kit.labels(lang)
         scope = Scope(NEWS, lang)
         return kit.page(
-            spec.url, self.template, lang, labels["all_news"], feed=news_feed_link(kit, lang),
+            spec.url,
+            self.template,
+            lang,
+            labels["all_news"],
+            feed=news_feed_link(kit, lang),
             groups=(TeaserGroup(labels["latest"], kit.teasers(kit.q.latest(scope, labels["listing_items"]))),),
-            periods=year_links(kit, scope), periods_heading=labels["by_year"], up=None,
+            periods=year_links(kit, scope),
+            periods_heading=labels["by_year"],
+            up=None,
         )
 
 
@@ -194,8 +240,9 @@ class SectionIndex(_Pages):
         """Describe the section's page in every language."""
         kit = Kit(q)
         section = part.args[0]
-        return self.every_language(q, {lang: kit.urls.section(lang, section) for lang in q.languages}, UNDATED,
-                                   part.args)
+        return self.every_language(
+            q, {lang: kit.urls.section(lang, section) for lang in q.languages}, UNDATED, part.args
+        )
 
     def page(self, kit: Kit, spec: Spec) -> Page:
         """Build a section's page in a language."""
@@ -204,10 +251,15 @@ class SectionIndex(_Pages):
         section = kit.q.section(section_id)
         scope = Scope(SECTION, lang, section_id)
         return kit.page(
-            spec.url, self.template, lang, section.title[lang], description=section.description[lang],
+            spec.url,
+            self.template,
+            lang,
+            section.title[lang],
+            description=section.description[lang],
             feed=section_feed_link(kit, lang, section_id),
             groups=(TeaserGroup(labels["latest"], kit.teasers(kit.q.latest(scope, labels["listing_items"]))),),
-            periods=year_links(kit, scope), periods_heading=labels["by_year"],
+            periods=year_links(kit, scope),
+            periods_heading=labels["by_year"],
             up=Link(kit.urls.news(lang), labels["all_news"]),
         )
 
@@ -234,9 +286,11 @@ class Archive(_Pages):
                     found += [(lang, kit.urls.listing(s), _scope_args(s)) for s in self.dated(q, scope.at(year))]
         url_of: dict[str, dict[str, str]] = {}
         for lang, url, _ in found:
-            url_of.setdefault(url[len(kit.urls.prefix(lang)):], {})[lang] = url
-        return [_spec(kit, url, lang, url_of[url[len(kit.urls.prefix(lang)):]], str(year), self.template, args)
-                for lang, url, args in found]
+            url_of.setdefault(url[len(kit.urls.prefix(lang)) :], {})[lang] = url
+        return [
+            _spec(kit, url, lang, url_of[url[len(kit.urls.prefix(lang)) :]], str(year), self.template, args)
+            for lang, url, args in found
+        ]
 
     def dated(self, q: Queries, year: Scope) -> Iterator[Scope]:
         """List a listing's dated pages of a year: the year, then each month (and for all news each day)."""
@@ -261,22 +315,50 @@ class Archive(_Pages):
             feed = section_feed_link(kit, lang, scope.id)
         assert scope.year is not None
         if scope.month is None:
-            return kit.page(spec.url, self.template, lang, f"{name}: {scope.year}", feed=feed, groups=(),
-                            periods=month_links(kit, scope), periods_heading=labels["by_month"], up=Link(top, name))
+            return kit.page(
+                spec.url,
+                self.template,
+                lang,
+                f"{name}: {scope.year}",
+                feed=feed,
+                groups=(),
+                periods=month_links(kit, scope),
+                periods_heading=labels["by_month"],
+                up=Link(top, name),
+            )
         if scope.day is None:
-            groups = tuple(TeaserGroup(kit.day_text(items[0].day, lang), kit.teasers(items),
-                                       urls.archive(lang, scope.year, scope.month, items[0].day.day))
-                           for items in self.by_day(q, scope))
-            return kit.page(spec.url, self.template, lang,
-                            f"{name}: {kit.month_text(scope.year, scope.month, lang)}", feed=feed, groups=groups,
-                            periods=(), periods_heading="",
-                            up=Link(urls.listing(scope.at(scope.year)), str(scope.year)))
+            groups = tuple(
+                TeaserGroup(
+                    kit.day_text(items[0].day, lang),
+                    kit.teasers(items),
+                    urls.archive(lang, scope.year, scope.month, items[0].day.day),
+                )
+                for items in self.by_day(q, scope)
+            )
+            return kit.page(
+                spec.url,
+                self.template,
+                lang,
+                f"{name}: {kit.month_text(scope.year, scope.month, lang)}",
+                feed=feed,
+                groups=groups,
+                periods=(),
+                periods_heading="",
+                up=Link(urls.listing(scope.at(scope.year)), str(scope.year)),
+            )
         items = q.items(scope)
         day_text = kit.day_text(items[0].day, lang)
-        return kit.page(spec.url, self.template, lang, f"{name}: {day_text}", feed=feed,
-                        groups=(TeaserGroup(day_text, kit.teasers(items)),), periods=(), periods_heading="",
-                        up=Link(urls.listing(scope.at(scope.year, scope.month)),
-                                kit.month_text(scope.year, scope.month, lang)))
+        return kit.page(
+            spec.url,
+            self.template,
+            lang,
+            f"{name}: {day_text}",
+            feed=feed,
+            groups=(TeaserGroup(day_text, kit.teasers(items)),),
+            periods=(),
+            periods_heading="",
+            up=Link(urls.listing(scope.at(scope.year, scope.month)), kit.month_text(scope.year, scope.month, lang)),
+        )
 
     def by_day(self, q: Queries, month: Scope) -> Iterator[tuple[Item, ...]]:
         """Group a month's items by day, newest first."""
@@ -321,9 +403,14 @@ class RegistryIndex(_Pages):
         entries: Sequence[Official | Organization] = q.officials if kind == "officials" else q.organizations
         scope_kind = OFFICIAL if kind == "officials" else ORGANIZATION
         url_of = kit.urls.official if kind == "officials" else kit.urls.organization
-        links = tuple(Link(url_of(lang, e.id), entry_name(e, lang),
-                           kit.count_text(sum(n for _, n in q.periods(Scope(scope_kind, lang, e.id))), lang))
-                      for e in sorted(entries, key=lambda e: entry_name(e, lang).casefold()))
+        links = tuple(
+            Link(
+                url_of(lang, e.id),
+                entry_name(e, lang),
+                kit.count_text(sum(n for _, n in q.periods(Scope(scope_kind, lang, e.id))), lang),
+            )
+            for e in sorted(entries, key=lambda e: entry_name(e, lang).casefold())
+        )
         return kit.page(spec.url, self.template, lang, kit.labels(lang)[kind], entries=links)
 
 
@@ -351,13 +438,13 @@ class People(_Pages):
         kit = Kit(q)
         ident = part.args[0]
         scopes = {lang: Scope(self.kind, lang, ident) for lang in q.languages}
-        yield from self.every_language(q, {lang: kit.urls.listing(s) for lang, s in scopes.items()}, UNDATED,
-                                       part.args)
+        yield from self.every_language(q, {lang: kit.urls.listing(s) for lang, s in scopes.items()}, UNDATED, part.args)
         years = {lang: [year for year, _ in q.periods(scope)] for lang, scope in scopes.items()}
-        for lang, scope in scopes.items():
+        for lang in scopes:
             for year in years[lang]:
-                url_of = {other: kit.urls.listing(scopes[other].at(year)) for other in q.languages
-                          if year in years[other]}
+                url_of = {
+                    other: kit.urls.listing(scopes[other].at(year)) for other in q.languages if year in years[other]
+                }
                 yield _spec(kit, url_of[lang], lang, url_of, str(year), self.template, (ident, str(year)))
 
     def page(self, kit: Kit, spec: Spec) -> Page:
@@ -368,8 +455,9 @@ class People(_Pages):
         if self.kind == OFFICIAL:
             official = q.official(ident)
             name, feed_name, subtitle = official.name[lang], official.name[lang], ""
-            roles = tuple(Link("", role.title[lang], period_text(kit, role.start, role.end, lang))
-                          for role in official.roles)
+            roles = tuple(
+                Link("", role.title[lang], period_text(kit, role.start, role.end, lang)) for role in official.roles
+            )
             top = Link(kit.urls.officials(lang), labels["officials"])
         else:
             organization = q.organization(ident)
@@ -382,14 +470,35 @@ class People(_Pages):
         if len(spec.args) == 2:  # a year's page
             year = int(spec.args[1])
             items = q.items(scope.at(year))
-            return kit.page(spec.url, self.template, lang, f"{name}: {year}", feed=feed, subtitle="", roles=(),
-                            groups=(TeaserGroup(str(year), kit.teasers(items)),),
-                            count=kit.count_text(len(items), lang), periods=(), periods_heading="",
-                            up=Link(kit.urls.listing(scope), name))
+            return kit.page(
+                spec.url,
+                self.template,
+                lang,
+                f"{name}: {year}",
+                feed=feed,
+                subtitle="",
+                roles=(),
+                groups=(TeaserGroup(str(year), kit.teasers(items)),),
+                count=kit.count_text(len(items), lang),
+                periods=(),
+                periods_heading="",
+                up=Link(kit.urls.listing(scope), name),
+            )
         newest = (TeaserGroup(str(periods[0][0]), kit.teasers(q.items(scope.at(periods[0][0])))),) if periods else ()
-        return kit.page(spec.url, self.template, lang, name, feed=feed, subtitle=subtitle, roles=roles,
-                        groups=newest, count=kit.count_text(sum(n for _, n in periods), lang),
-                        periods=year_links(kit, scope), periods_heading=labels["by_year"], up=top)
+        return kit.page(
+            spec.url,
+            self.template,
+            lang,
+            name,
+            feed=feed,
+            subtitle=subtitle,
+            roles=roles,
+            groups=newest,
+            count=kit.count_text(sum(n for _, n in periods), lang),
+            periods=year_links(kit, scope),
+            periods_heading=labels["by_year"],
+            up=top,
+        )
 
 
 def period_text(kit: Kit, start: Any, end: Any, lang: str) -> str:
@@ -420,8 +529,9 @@ class ItemPages(_Pages):
         for lang in q.languages:
             for item in q.items(Scope(NEWS, lang, "", int(year))):
                 url_of = {v.lang: kit.urls.item(v) for v in q.versions(item).values()}
-                found.append(_spec(kit, kit.urls.item(item), lang, url_of, year, item.path, (item.path,),
-                                   key=f"item:{item.key}"))
+                found.append(
+                    _spec(kit, kit.urls.item(item), lang, url_of, year, item.path, (item.path,), key=f"item:{item.key}")
+                )
         return found
 
     def page(self, kit: Kit, spec: Spec) -> Page:
@@ -436,10 +546,16 @@ class ItemPages(_Pages):
         versions = q.versions(item)
         older, newer = q.older(item), q.newer(item)
         officials = tuple(Link(urls.official(lang, o.id), o.name[lang]) for o in q.officials_of(item))
-        organizations = tuple(Link(urls.organization(lang, o.id), o.short[lang], o.name[lang])
-                              for o in q.organizations_of(item))
+        organizations = tuple(
+            Link(urls.organization(lang, o.id), o.short[lang], o.name[lang]) for o in q.organizations_of(item)
+        )
         return kit.page(
-            spec.url, self.template, lang, item.title, key=spec.key, nav_url=section_link.url,
+            spec.url,
+            self.template,
+            lang,
+            item.title,
+            key=spec.key,
+            nav_url=section_link.url,
             description=item.summary,
             feed=Link(urls.feed(section_link.url), f"{labels['feed']}: {section.title[lang]}"),
             item=item,
@@ -453,8 +569,11 @@ class ItemPages(_Pages):
             tags=tuple(link.text for link in (*officials, *organizations)),
             locales=tuple(kit.labels(t)["locale"] for t in versions if t != lang),
             json_ld=news_article(kit, item, section.title[lang]),
-            translations=tuple(Link(urls.item(t), kit.labels(t.lang)["read_in"], t.lang)
-                               for t_lang, t in versions.items() if t_lang != lang),
+            translations=tuple(
+                Link(urls.item(t), kit.labels(t.lang)["read_in"], t.lang)
+                for t_lang, t in versions.items()
+                if t_lang != lang
+            ),
             older=Link(urls.item(older), older.title) if older else None,
             newer=Link(urls.item(newer), newer.title) if newer else None,
             news=Link(urls.news(lang), labels["back_to_news"]),

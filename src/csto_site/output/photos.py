@@ -11,10 +11,12 @@ from __future__ import annotations
 import io
 import warnings
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import astuple, dataclass
+from typing import Any, cast
 
+import PIL
 from PIL import Image, ImageCms, UnidentifiedImageError, features
 from slugify import slugify
 
@@ -27,15 +29,40 @@ PIXEL_LIMIT = 100_000_000
 # (PSD, ICO, PCX, ...) ever reads a file the site publishes.
 OPENED = ("JPEG", "PNG", "WEBP", "AVIF", "TIFF")
 # The colour modes Pillow opens photos in that this module turns into 8-bit sRGB; Lab and others are refused.
-MODES = frozenset({"1", "L", "LA", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr", "I", "F", "I;16",
-                   "I;16B", "I;16L", "I;16N"})
+MODES = frozenset(
+    {
+        "1",
+        "L",
+        "LA",
+        "P",
+        "PA",
+        "RGB",
+        "RGBA",
+        "RGBa",
+        "RGBX",
+        "CMYK",
+        "YCbCr",
+        "I",
+        "F",
+        "I;16",
+        "I;16B",
+        "I;16L",
+        "I;16N",
+    }
+)
 # The HEIF brands of the photos phones take (HEVC inside); AVIF, also HEIF, is Pillow's own.
 HEIC_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"})
 HEIF_BRANDS = frozenset({b"mif1", b"msf1"})
 # The transpositions that make an image upright, by EXIF orientation.
-UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
-           5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
-           8: Image.Transpose.ROTATE_90}
+UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 ORIENTATION = 0x0112
 # A listed width within 10% of the widest variant would be a near copy of it, not worth its bytes.
 NEAR = 0.9
@@ -130,8 +157,14 @@ def inspect(data: bytes, name: str) -> PhotoInfo | FileProblem:
     if isinstance(source, FileProblem):
         return source
     image = source.image
-    info = PhotoInfo(source.format, *_upright_size(image.size, source.turn), image.mode, source.bits,
-                     bool(image.info.get("icc_profile")), source.orientation)
+    info = PhotoInfo(
+        source.format,
+        *_upright_size(image.size, source.turn),
+        image.mode,
+        source.bits,
+        bool(image.info.get("icc_profile")),
+        source.orientation,
+    )
     # The smallest scale a JPEG decodes at still reads every byte, so truncation shows at an eighth of the cost.
     problem = _decode(image, name, (max(1, image.width // 8), max(1, image.height // 8)))
     return problem or info
@@ -157,8 +190,10 @@ def variants(data: bytes, name: str, settings: Settings = SETTINGS) -> list[Vari
     made = []
     for size in sizes:
         picture = largest if size == largest.size else largest.resize(size, Image.Resampling.LANCZOS)
-        made += [Variant(fmt, *size, _encode(picture, fmt, settings), f"{stem}.{size[0]}.{EXTENSIONS[fmt]}")
-                 for fmt in EXTENSIONS]
+        made += [
+            Variant(fmt, *size, _encode(picture, fmt, settings), f"{stem}.{size[0]}.{EXTENSIONS[fmt]}")
+            for fmt in EXTENSIONS
+        ]
     return made
 
 
@@ -183,14 +218,15 @@ def _versions() -> tuple[str, ...]:
     """Return the versions of every library whose output ends up in a variant."""
     import pi_heif  # imported here: only a build that makes variants needs libheif
 
-    libraries = [Image.__version__, pi_heif.__version__, pi_heif.libheif_version()]
+    libraries = [PIL.__version__, pi_heif.__version__, pi_heif.libheif_version()]
     return (*libraries, *(str(features.version(f)) for f in ("jpg", "webp", "avif", "littlecms2")))
 
 
 def _open(data: bytes, name: str) -> Source | FileProblem:
     """Open a photo's header (no pixels yet) and check it is a photo of a size the site accepts."""
-    if data[4:8] == b"ftyp" and (data[8:12] in HEIC_BRANDS or (data[8:12] in HEIF_BRANDS and b"avif" not in
-                                                                data[16:64])):
+    if data[4:8] == b"ftyp" and (
+        data[8:12] in HEIC_BRANDS or (data[8:12] in HEIF_BRANDS and b"avif" not in data[16:64])
+    ):
         return _open_heic(data, name)
     try:
         with _quiet():
@@ -204,8 +240,10 @@ def _open(data: bytes, name: str) -> Source | FileProblem:
     if image.width * image.height > PIXEL_LIMIT:
         return _too_large(name, image.size)
     if image.mode not in MODES:
-        return FileProblem(f"{name} has colours in the {image.mode} mode, which the site cannot convert",
-                           "save it as an RGB JPEG in a photo editor")
+        return FileProblem(
+            f"{name} has colours in the {image.mode} mode, which the site cannot convert",
+            "save it as an RGB JPEG in a photo editor",
+        )
     if getattr(image, "n_frames", 1) > 1 and image.format != "TIFF":
         return FileProblem(f"{name} is an animation, not a photo", "save the frame you want as JPEG")
     try:
@@ -262,7 +300,8 @@ def _eight_bit(image: Image.Image) -> Image.Image:
     """Return the image with 8 bits per channel in L, RGB or CMYK, transparency flattened onto white."""
     if image.mode.startswith("I;16") or image.mode == "I":
         # Scale down to 8 bits (a plain conversion would clip everything above 255 to white).
-        top = 65535 if image.mode.startswith("I;16") else max(1, image.getextrema()[1])  # type: ignore[index]
+        extrema = cast(tuple[int, int], image.getextrema())  # one band: its lowest and highest value
+        top = 65535 if image.mode.startswith("I;16") else max(1, extrema[1])
         return image.convert("I").point(lambda v: v * (255 / top), "L")
     if image.mode == "F":
         return image.point(lambda v: v * 255).convert("L")
@@ -276,15 +315,16 @@ def _eight_bit(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def _to_srgb(image: Image.Image, info: dict[str, object]) -> Image.Image:
+def _to_srgb(image: Image.Image, info: Mapping[str | tuple[int, int], Any]) -> Image.Image:
     """Convert an L, RGB or CMYK image to sRGB through its embedded ICC profile, if it has a usable one."""
     icc = info.get("icc_profile")
     if not isinstance(icc, bytes) or not icc:
         return image.convert("RGB")
     try:
         profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        converted = ImageCms.profileToProfile(image, profile, ImageCms.createProfile("sRGB"),
-                                              ImageCms.Intent.PERCEPTUAL, "RGB")
+        converted = ImageCms.profileToProfile(
+            image, profile, ImageCms.createProfile("sRGB"), ImageCms.Intent.PERCEPTUAL, "RGB"
+        )
     except (ImageCms.PyCMSError, OSError, ValueError):
         # A damaged profile, or one for other colours than the pixels': read them as sRGB, as browsers do.
         return image.convert("RGB")
@@ -321,8 +361,10 @@ def _png_depth(data: bytes) -> int:
 def _too_large(name: str, size: tuple[int, int] | None = None) -> FileProblem:
     """Refuse a photo over the pixel limit: a mistake or a decompression bomb."""
     claimed = f"{size[0]}×{size[1]} pixels, " if size else ""
-    return FileProblem(f"{name} is too large: {claimed}over {PIXEL_LIMIT // 1_000_000} megapixels",
-                       "scale it down to at most 4000 pixels wide in a photo editor")
+    return FileProblem(
+        f"{name} is too large: {claimed}over {PIXEL_LIMIT // 1_000_000} megapixels",
+        "scale it down to at most 4000 pixels wide in a photo editor",
+    )
 
 
 def _damaged(name: str, error: Exception) -> FileProblem:
@@ -332,16 +374,20 @@ def _damaged(name: str, error: Exception) -> FileProblem:
 
 def _not_a_photo(name: str) -> FileProblem:
     """Refuse a file that is no photo of the accepted formats."""
-    return FileProblem(f"{name} is not a photo (JPEG, PNG, WebP, AVIF, TIFF or HEIC)",
-                       "check that it is the right file; " + CONVERT_HINT)
+    return FileProblem(
+        f"{name} is not a photo (JPEG, PNG, WebP, AVIF, TIFF or HEIC)",
+        "check that it is the right file; " + CONVERT_HINT,
+    )
 
 
 # 50 MiB: a scanned statement of a hundred pages is a fifth of that, and git hosts warn at this size.
 DOCUMENT_LIMIT = 50 * 1024 * 1024
 OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the container of Office 97-2003 files
-ODF_TYPES = {b"application/vnd.oasis.opendocument.text": "odt",
-             b"application/vnd.oasis.opendocument.spreadsheet": "ods",
-             b"application/vnd.oasis.opendocument.presentation": "odp"}
+ODF_TYPES = {
+    b"application/vnd.oasis.opendocument.text": "odt",
+    b"application/vnd.oasis.opendocument.spreadsheet": "ods",
+    b"application/vnd.oasis.opendocument.presentation": "odp",
+}
 OOXML_PARTS = {"word/document.xml": "docx", "xl/workbook.xml": "xlsx", "ppt/presentation.xml": "pptx"}
 OPENXML = "application/vnd.openxmlformats-officedocument."
 
@@ -395,20 +441,24 @@ def document_info(data: bytes, name: str) -> DocumentInfo | FileProblem:
     if not data:
         return FileProblem(f"{name} is empty", "copy the document again from where it was made")
     if len(data) > DOCUMENT_LIMIT:
-        return FileProblem(f"{name} is too large ({len(data):,} bytes): a document may have up to "
-                           f"{size_text(DOCUMENT_LIMIT, 'en')}", "reduce its size (for a PDF, save it again with "
-                           "compressed images) or split it into parts")
+        return FileProblem(
+            f"{name} is too large ({len(data):,} bytes): a document may have up to {size_text(DOCUMENT_LIMIT, 'en')}",
+            "reduce its size (for a PDF, save it again with compressed images) or split it into parts",
+        )
     found = _document_kind(data)
     expected = DOCUMENT_TYPES[extension].label
     if found == "ole" and extension in ("doc", "xls", "ppt"):
         found = extension  # the OLE container holds Word, Excel and PowerPoint 97-2003 alike: the name tells
     if found is None or found == "ole":
-        return FileProblem(f"{name} is not a {expected} file: its content is damaged or of another kind",
-                           f"open it and save it again as {expected}")
+        return FileProblem(
+            f"{name} is not a {expected} file: its content is damaged or of another kind",
+            f"open it and save it again as {expected}",
+        )
     if found != extension:
         stem = name.rsplit(".", 1)[0]
-        return FileProblem(f"{name} is named .{extension} but is a {DOCUMENT_TYPES[found].label} file",
-                           f"rename it {stem}.{found}")
+        return FileProblem(
+            f"{name} is named .{extension} but is a {DOCUMENT_TYPES[found].label} file", f"rename it {stem}.{found}"
+        )
     kind = DOCUMENT_TYPES[extension]
     return DocumentInfo(extension, kind.label, kind.media_type, len(data))
 

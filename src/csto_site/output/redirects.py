@@ -55,8 +55,14 @@ class Redirect:
 
     def spec(self) -> Spec:
         """Describe the redirect as an output (its page, when it has one)."""
-        return Spec(self.path, self.old, self.lang, f"redirect:{self.old}",
-                    (self.new, self.title, str(self.line), self.entry), source=self.source)
+        return Spec(
+            self.path,
+            self.old,
+            self.lang,
+            f"redirect:{self.old}",
+            (self.new, self.title, str(self.line), self.entry),
+            source=self.source,
+        )
 
 
 def redirect_of(spec: Spec) -> Redirect:
@@ -90,8 +96,14 @@ class Redirects:
         redirect = redirect_of(spec)
         kit = Kit(q)
         labels = kit.labels(redirect.lang)
-        page = kit.page(redirect.old, "redirect.html", redirect.lang, str(labels["moved"]), key=spec.key,
-                        target=Link(redirect.new, redirect.title or kit.urls.absolute(redirect.new)))
+        page = kit.page(
+            redirect.old,
+            "redirect.html",
+            redirect.lang,
+            str(labels["moved"]),
+            key=spec.key,
+            target=Link(redirect.new, redirect.title or kit.urls.absolute(redirect.new)),
+        )
         return self.renderer.render(q, replace(page, canonical=kit.urls.absolute(redirect.new), in_sitemap=False))
 
 
@@ -106,8 +118,7 @@ class NginxRedirects:
 
     def specs(self, q: Queries, declared: Declared, part: Partition) -> Iterable[Spec]:
         """Describe the include."""
-        return [Spec(REDIRECTS_CONF, "/" + REDIRECTS_CONF, q.config.default_language, REDIRECTS_CONF,
-                     source="aliases")]
+        return [Spec(REDIRECTS_CONF, "/" + REDIRECTS_CONF, q.config.default_language, REDIRECTS_CONF, source="aliases")]
 
     def draw(self, q: Queries, declared: Declared, spec: Spec) -> bytes:
         """Write one exact-match location per old address."""
@@ -119,8 +130,12 @@ def collect(q: Queries, declared: Declared) -> list[Redirect]:
     """List every redirect: the aliases of published items, then site.yaml's `redirects` in order."""
     config = q.config
     urls = Urls(config.default_language, config.base_url)
-    found = [Redirect(alias.url, urls.item(item), item.lang, item.title, item.path, alias.line)
-             for lang in config.languages for item in q.items(Scope(NEWS, lang)) for alias in item.aliases]
+    found = [
+        Redirect(alias.url, urls.item(item), item.lang, item.title, item.path, alias.line)
+        for lang in config.languages
+        for item in q.items(Scope(NEWS, lang))
+        for alias in item.aliases
+    ]
     moves = config.redirects
     pages: list[str] = []
     if any(m.old.endswith("/") and m.new.endswith("/") for m in moves):
@@ -130,15 +145,23 @@ def collect(q: Queries, declared: Declared) -> list[Redirect]:
         found.append(Redirect(move.old, move.new, lang, "", move.source, move.line))
         if move.old.endswith("/") and move.new.endswith("/"):
             # A moved folder (a section) keeps every address below it: its dated archive too.
-            found += [Redirect(move.old + url[len(move.new):], url, lang, "", move.source, move.line, move.old)
-                      for url in pages if url.startswith(move.new) and url != move.new]
+            found += [
+                Redirect(move.old + url[len(move.new) :], url, lang, "", move.source, move.line, move.old)
+                for url in pages
+                if url.startswith(move.new) and url != move.new
+            ]
     return found
 
 
 def clashes(redirects: Sequence[Redirect], q: Queries, declared: Declared) -> list[Problem]:
     """Report old addresses that are real pages or given twice, and redirects to addresses that do not exist."""
-    owners = declared.owners([*(r.place for r in redirects), *(uncompressed(r.place) for r in redirects),
-                               *(output_path(r.new) for r in redirects)])
+    owners = declared.owners(
+        [
+            *(r.place for r in redirects),
+            *(uncompressed(r.place) for r in redirects),
+            *(output_path(r.new) for r in redirects),
+        ]
+    )
     owners[REDIRECTS_CONF] = "aliases"  # the include the redirects themselves make, declared after them
     # One problem per address the files give: a moved folder's derived addresses share its entry.
     problems: dict[tuple[str, int, str], Problem] = {}
@@ -147,21 +170,34 @@ def clashes(redirects: Sequence[Redirect], q: Queries, declared: Declared) -> li
         where = (redirect.source, redirect.line)
         earlier = first.setdefault(redirect.place, redirect)
         if redirect.place in owners:
-            problem = Problem(*where, f"the old address {redirect.old} is {_owner(redirect.place, owners)}",
-                              "remove it: a redirect there would hide that page")
+            problem = Problem(
+                *where,
+                f"the old address {redirect.old} is {_owner(redirect.place, owners)}",
+                "remove it: a redirect there would hide that page",
+            )
         elif build_owns(redirect.place, owners):
-            problem = Problem(*where, f"the old address {redirect.old} is a file the build writes itself",
-                              "remove it: a redirect there would hide that file (search, static files, "
-                              "feeds and their .gz and .br copies belong to the build)")
+            problem = Problem(
+                *where,
+                f"the old address {redirect.old} is a file the build writes itself",
+                "remove it: a redirect there would hide that file (search, static files, "
+                "feeds and their .gz and .br copies belong to the build)",
+            )
         elif reason := path_error(redirect.place):
-            problem = Problem(*where, f"the old address {redirect.old} cannot be written: {reason}",
-                              "shorten the old address")
+            problem = Problem(
+                *where, f"the old address {redirect.old} cannot be written: {reason}", "shorten the old address"
+            )
         elif earlier is not redirect:
-            problem = Problem(*where, f"the old address {redirect.old} is also given in "
-                                      f"{earlier.source}:{earlier.line}", "keep it in one place only")
+            problem = Problem(
+                *where,
+                f"the old address {redirect.old} is also given in {earlier.source}:{earlier.line}",
+                "keep it in one place only",
+            )
         elif output_path(redirect.new) not in owners:
-            problem = Problem(*where, f"the new address {redirect.new} is not a page of the site",
-                              "point it at a page the build writes, e.g. /sections/<section>/")
+            problem = Problem(
+                *where,
+                f"the new address {redirect.new} is not a page of the site",
+                "point it at a page the build writes, e.g. /sections/<section>/",
+            )
         else:
             continue
         problems.setdefault((*where, redirect.entry or redirect.old), problem)
@@ -171,4 +207,6 @@ def clashes(redirects: Sequence[Redirect], q: Queries, declared: Declared) -> li
 def _owner(path: str, owners: dict[str, str]) -> str:
     """Name what an output path is: an item's address (by its file), or a page's."""
     source = owners[path]
-    return f"the address of {source}" if source.endswith(".md") else f"the address of /{path.removesuffix('index.html')}"
+    return (
+        f"the address of {source}" if source.endswith(".md") else f"the address of /{path.removesuffix('index.html')}"
+    )

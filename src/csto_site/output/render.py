@@ -41,8 +41,14 @@ class Renderer:
             try:
                 self.env.get_template(name)
             except jinja2.TemplateSyntaxError as exc:
-                problems.append(Problem(str(self.templates / name), exc.lineno, exc.message or "syntax error",
-                                        "fix the template tag on that line"))
+                problems.append(
+                    Problem(
+                        str(self.templates / name),
+                        exc.lineno,
+                        exc.message or "syntax error",
+                        "fix the template tag on that line",
+                    )
+                )
         return problems
 
     def render(self, q: Queries, page: Page) -> bytes:
@@ -67,8 +73,12 @@ class Renderer:
         root = str(self.templates.resolve())
         frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(root)]
         path, line = (frames[-1].filename, frames[-1].lineno or 0) if frames else (str(self.templates / name), 0)
-        return Problem(path, line, exc.message or type(exc).__name__,
-                       "a template uses a name the page does not have; check its spelling")
+        return Problem(
+            path,
+            line,
+            exc.message or type(exc).__name__,
+            "a template uses a name the page does not have; check its spelling",
+        )
 
 
 def template_digests(env: jinja2.Environment, sources: Mapping[str, str]) -> dict[str, str]:

@@ -60,15 +60,17 @@ def bundle_files(site: Path) -> dict[str, bytes]:
     with tempfile.TemporaryDirectory(prefix="csto-search-bundle-", dir=site.parent) as tmp:
         bundle = Path(tmp)
         run_pagefind(site, bundle)
-        files = {path.relative_to(bundle).as_posix(): path.read_bytes()
-                 for path in bundle.rglob("*") if path.is_file()}
+        files = {path.relative_to(bundle).as_posix(): path.read_bytes() for path in bundle.rglob("*") if path.is_file()}
     return stable_bundle(runtime(files))
 
 
 def runtime(files: dict[str, bytes]) -> dict[str, bytes]:
     """Keep the bundle files the search page loads; leave out Pagefind's own interfaces."""
-    return {name: data for name, data in files.items()
-            if name in RUNTIME or name.startswith(RUNTIME_FOLDERS) or name.endswith(RUNTIME_SUFFIXES)}
+    return {
+        name: data
+        for name, data in files.items()
+        if name in RUNTIME or name.startswith(RUNTIME_FOLDERS) or name.endswith(RUNTIME_SUFFIXES)
+    }
 
 
 def run_pagefind(site: Path, bundle: Path) -> None:
@@ -78,18 +80,39 @@ def run_pagefind(site: Path, bundle: Path) -> None:
 
         executable = get_executable()
     except (ImportError, FileNotFoundError) as exc:
-        raise ContentError([Problem(BUNDLE, 0, f"the Pagefind binary is missing: {exc}",
-                                    "install the project again (pip install -e .) or build with --no-search")]
-                           ) from exc
+        raise ContentError(
+            [
+                Problem(
+                    BUNDLE,
+                    0,
+                    f"the Pagefind binary is missing: {exc}",
+                    "install the project again (pip install -e .) or build with --no-search",
+                )
+            ]
+        ) from exc
     # Hermetic: no pagefind.yml from the working folder and no PAGEFIND_* variables change the index.
     environment = {name: value for name, value in os.environ.items() if not name.startswith("PAGEFIND_")}
     try:
-        done = subprocess.run([str(executable), "--site", str(site.resolve()), "--output-path",
-                               str(bundle.resolve()), "--silent"], cwd=bundle, env=environment, capture_output=True,
-                              text=True, check=False, timeout=PAGEFIND_SECONDS)
+        done = subprocess.run(
+            [str(executable), "--site", str(site.resolve()), "--output-path", str(bundle.resolve()), "--silent"],
+            cwd=bundle,
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=PAGEFIND_SECONDS,
+        )
     except subprocess.TimeoutExpired:
-        raise ContentError([Problem(BUNDLE, 0, f"Pagefind did not finish within {PAGEFIND_SECONDS // 60} minutes "
-                                    "and was stopped", "build with --no-search to skip it")]) from None
+        raise ContentError(
+            [
+                Problem(
+                    BUNDLE,
+                    0,
+                    f"Pagefind did not finish within {PAGEFIND_SECONDS // 60} minutes and was stopped",
+                    "build with --no-search to skip it",
+                )
+            ]
+        ) from None
     if done.returncode != 0:
         message = (done.stderr or done.stdout).strip() or f"exit status {done.returncode}"
         raise ContentError([Problem(BUNDLE, 0, f"Pagefind failed: {message}", "build with --no-search to skip it")])
@@ -115,8 +138,16 @@ def stable_bundle(files: dict[str, bytes]) -> dict[str, bytes]:
             languages[lang] = {**info, "hash": f"{lang}_{content_hash(data, 10)}"}
             files[f"pagefind.{languages[lang]['hash']}.pf_meta"] = data
     except (KeyError, IndexError, TypeError, ValueError) as exc:
-        raise ContentError([Problem(BUNDLE, 0, f"the Pagefind bundle has an unexpected layout ({exc!r})",
-                                    "install the pagefind-bin version pyproject.toml names")]) from exc
+        raise ContentError(
+            [
+                Problem(
+                    BUNDLE,
+                    0,
+                    f"the Pagefind bundle has an unexpected layout ({exc!r})",
+                    "install the pagefind-bin version pyproject.toml names",
+                )
+            ]
+        ) from exc
     entry["languages"] = languages
     files[ENTRY] = json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode()
     return files
@@ -127,7 +158,7 @@ def unpack(data: bytes) -> Any:
     raw = gzip.decompress(data)
     if not raw.startswith(TAG):
         raise ValueError("not a Pagefind index file")
-    return cbor2.loads(raw[len(TAG):])
+    return cbor2.loads(raw[len(TAG) :])
 
 
 def pack(value: Any) -> bytes:

@@ -45,8 +45,10 @@ class Sitemaps:
 
     def partitions(self, q: Queries, declared: Declared) -> Iterable[Partition]:
         """One partition per sitemap, then the index."""
-        return [*(Partition(self.name, (name,)) for name in ordered_sitemaps(declared.sitemaps())),
-                Partition(self.name, ())]
+        return [
+            *(Partition(self.name, (name,)) for name in ordered_sitemaps(declared.sitemaps())),
+            Partition(self.name, ()),
+        ]
 
     def specs(self, q: Queries, declared: Declared, part: Partition) -> Iterable[Spec]:
         """Describe one sitemap, or the index."""
@@ -61,8 +63,12 @@ class Sitemaps:
             return render_sitemap_index(ordered_sitemaps(sitemaps), urls)
         name = spec.args[0]
         languages = {lang: i for i, lang in enumerate(q.languages)}
-        listed = [(languages[s.lang], p, i, s) for p, part in enumerate(sitemaps.get(name, ()))
-                  for i, s in enumerate(declared.specs(part)) if s.sitemap == name]
+        listed = [
+            (languages[s.lang], p, i, s)
+            for p, part in enumerate(sitemaps.get(name, ()))
+            for i, s in enumerate(declared.specs(part))
+            if s.sitemap == name
+        ]
         return render_sitemap([s for *_, s in sorted(listed, key=lambda entry: entry[:3])], urls)
 
 
@@ -77,8 +83,11 @@ class NewsSitemap:
 
     def specs(self, q: Queries, part: Partition) -> Iterable[Spec]:
         """Describe the news sitemap."""
-        return [Spec(output_path(NEWS_SITEMAP), NEWS_SITEMAP, q.config.default_language, NEWS_SITEMAP,
-                     source="news sitemap")]
+        return [
+            Spec(
+                output_path(NEWS_SITEMAP), NEWS_SITEMAP, q.config.default_language, NEWS_SITEMAP, source="news sitemap"
+            )
+        ]
 
     def draw(self, q: Queries, spec: Spec) -> bytes:
         """List the items of the last two days."""
@@ -102,15 +111,16 @@ class Robots:
         """Allow everything and point crawlers at both sitemaps."""
         urls = _urls(q)
         return (
-            "User-agent: *\nAllow: /\n\n"
-            f"Sitemap: {urls.absolute(SITEMAP)}\nSitemap: {urls.absolute(NEWS_SITEMAP)}\n"
+            f"User-agent: *\nAllow: /\n\nSitemap: {urls.absolute(SITEMAP)}\nSitemap: {urls.absolute(NEWS_SITEMAP)}\n"
         ).encode()
 
 
 def render_sitemap_index(names: Iterable[str], urls: Urls) -> bytes:
     """Name every sitemap of the site (sitemap index 0.9)."""
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
-             '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">',
+    ]
     lines += [f"  <sitemap><loc>{escape(urls.absolute(sitemap_url(name)))}</loc></sitemap>" for name in names]
     lines.append("</sitemapindex>")
     return ("\n".join(lines) + "\n").encode()
@@ -120,14 +130,15 @@ def render_sitemap(pages: Sequence[Spec], urls: Urls) -> bytes:
     """List pages with their language versions (sitemap 0.9 + xhtml:link)."""
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
-        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
-        'xmlns:xhtml="http://www.w3.org/1999/xhtml">',
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:xhtml="http://www.w3.org/1999/xhtml">',
     ]
     for page in pages:
         lines.append(f"  <url><loc>{escape(urls.absolute(page.url))}</loc>")
         if len(page.alternates) > 1:
             for lang, url in page.alternates:
-                lines.append(f'    <xhtml:link rel="alternate" hreflang="{lang}" href={quoteattr(urls.absolute(url))}/>')
+                lines.append(
+                    f'    <xhtml:link rel="alternate" hreflang="{lang}" href={quoteattr(urls.absolute(url))}/>'
+                )
         lines.append("  </url>")
     lines.append("</urlset>")
     return ("\n".join(lines) + "\n").encode()

@@ -183,22 +183,41 @@ class Kit:
         """Build the listing views of items."""
         return tuple(self.teaser(i) for i in items)
 
-    def page(self, url: str, template: str, lang: str, title: str, key: str | None = None,
-             description: str = "", feed: Link | None = None, nav_url: str = "", **context: Any) -> Page:
+    def page(
+        self,
+        url: str,
+        template: str,
+        lang: str,
+        title: str,
+        key: str | None = None,
+        description: str = "",
+        feed: Link | None = None,
+        nav_url: str = "",
+        **context: Any,
+    ) -> Page:
         """Build a page with the chrome and title of its language; `nav_url` marks its menu entry."""
         full_title = f"{title} — {self.config.title[lang]}" if title else self.config.title[lang]
         chrome = self.chrome(lang)
         nav_current = nav_url or max((link.url for link in chrome.nav if url.startswith(link.url)), key=len, default="")
-        return Page(url=url, template=template, lang=lang, key=key or url[len(self.urls.prefix(lang)):],
-                    title=full_title, description=description or self.config.description[lang],
-                    canonical=self.urls.absolute(url), feed=feed,
-                    context={"chrome": chrome, "heading": title, "nav_current": nav_current, **context})
+        return Page(
+            url=url,
+            template=template,
+            lang=lang,
+            key=key or url[len(self.urls.prefix(lang)) :],
+            title=full_title,
+            description=description or self.config.description[lang],
+            canonical=self.urls.absolute(url),
+            feed=feed,
+            context={"chrome": chrome, "heading": title, "nav_current": nav_current, **context},
+        )
 
     def versions(self, alternates: Sequence[tuple[str, str]]) -> tuple[tuple[Alternate, ...], tuple[Alternate, ...]]:
         """Return a page's language versions, and its language switch (each language's version, else its home)."""
         names = {lang: self.labels(lang)["language_name"] for lang in self.config.languages}
         found = {lang: Alternate(lang, url, self.urls.absolute(url), names[lang]) for lang, url in alternates}
-        switch = tuple(found.get(lang) or Alternate(lang, self.urls.home(lang),
-                                                    self.urls.absolute(self.urls.home(lang)), names[lang])
-                       for lang in self.config.languages)
+        switch = tuple(
+            found.get(lang)
+            or Alternate(lang, self.urls.home(lang), self.urls.absolute(self.urls.home(lang)), names[lang])
+            for lang in self.config.languages
+        )
         return tuple(found.values()), switch

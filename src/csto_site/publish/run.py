@@ -33,9 +33,16 @@ def build(options: Options, now: datetime, progress: Progress | None = None, mem
             fast = trees.fast_state()
             if fast is not None and fast_path_holds(fast, inputs.digest, now):
                 summary = fast.summary
-                return Report(items=summary.items, pages=summary.pages, written=0, held_back=summary.held_back,
-                              next_due=summary.next_due, seconds=time.perf_counter() - started,
-                              unchanged=summary.files, warnings=tuple(trees.warnings))
+                return Report(
+                    items=summary.items,
+                    pages=summary.pages,
+                    written=0,
+                    held_back=summary.held_back,
+                    next_due=summary.next_due,
+                    seconds=time.perf_counter() - started,
+                    unchanged=summary.files,
+                    warnings=tuple(trees.warnings),
+                )
         from ..build.pipeline import draw_site  # not loaded by a build that finds nothing changed
 
         if not options.clean:
@@ -44,10 +51,17 @@ def build(options: Options, now: datetime, progress: Progress | None = None, mem
         trees.complete(done.changes, done.dropped, done.generation)
         trees.record_fast(fast_state(inputs, done.moments, now, replace(done.summary, files=done.changes.files)))
     summary = done.summary
-    return Report(items=summary.items, pages=summary.pages, written=len(done.changes.written),
-                  held_back=summary.held_back, next_due=summary.next_due, seconds=time.perf_counter() - started,
-                  unchanged=done.changes.unchanged, removed=len(done.changes.removed),
-                  warnings=(*done.warnings, *trees.warnings))
+    return Report(
+        items=summary.items,
+        pages=summary.pages,
+        written=len(done.changes.written),
+        held_back=summary.held_back,
+        next_due=summary.next_due,
+        seconds=time.perf_counter() - started,
+        unchanged=done.changes.unchanged,
+        removed=len(done.changes.removed),
+        warnings=(*done.warnings, *trees.warnings),
+    )
 
 
 def check(options: Options, now: datetime) -> Checked:

@@ -88,9 +88,17 @@ def exchange(a: Path, b: Path) -> None:
             return
         code = ctypes.get_errno()
         if code in (errno.EBUSY, errno.EXDEV):
-            raise ContentError([Problem(str(a), 0, "cannot swap the new site in: the output folder is a mount "
-                                        "point, or on another file system than the folder that holds it",
-                                        "build into a folder inside it (--out public/site) and serve that")])
+            raise ContentError(
+                [
+                    Problem(
+                        str(a),
+                        0,
+                        "cannot swap the new site in: the output folder is a mount "
+                        "point, or on another file system than the folder that holds it",
+                        "build into a folder inside it (--out public/site) and serve that",
+                    )
+                ]
+            )
         if code not in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
             raise OSError(code, os.strerror(code), str(a))
     # Without an atomic exchange there is a moment with no `a`: readers get a 404, never a mix.
@@ -147,8 +155,16 @@ class Trees:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise ContentError([Problem(self.shown, 0, "another build is writing this output folder right now",
-                                        "wait for it to finish, then build again")]) from None
+            raise ContentError(
+                [
+                    Problem(
+                        self.shown,
+                        0,
+                        "another build is writing this output folder right now",
+                        "wait for it to finish, then build again",
+                    )
+                ]
+            ) from None
         self.lock_fd = fd
 
     def lock_if_known(self) -> bool:
@@ -210,8 +226,15 @@ class Trees:
                 raise StoreError("a quick-answer state of another shape")
         except (StoreError, ValueError) as exc:
             # Only this answer is lost (the rest has digests of its own): the build goes on.
-            self.warnings.append(Problem(str(self.manifest), 0, f"discarded a damaged value of the publish manifest "
-                                         f"({exc})", "nothing to do: the build looks at everything", warning=True))
+            self.warnings.append(
+                Problem(
+                    str(self.manifest),
+                    0,
+                    f"discarded a damaged value of the publish manifest ({exc})",
+                    "nothing to do: the build looks at everything",
+                    warning=True,
+                )
+            )
             return None
         except sqlite3.DatabaseError:
             return None  # the build goes on, and `open` discards a damaged manifest
@@ -228,8 +251,15 @@ class Trees:
         except (sqlite3.DatabaseError, StoreError, ValueError) as exc:
             if isinstance(exc, sqlite3.DatabaseError) and not damaged(exc):
                 raise
-            self.warnings.append(Problem(str(self.manifest), 0, f"discarded a damaged publish manifest ({exc})",
-                                         CHECKED_BY_FILE, warning=True))
+            self.warnings.append(
+                Problem(
+                    str(self.manifest),
+                    0,
+                    f"discarded a damaged publish manifest ({exc})",
+                    CHECKED_BY_FILE,
+                    warning=True,
+                )
+            )
             db.close()
             self.db = None
             discard(self.manifest)
@@ -239,12 +269,16 @@ class Trees:
         self.live_id, self.standby_id = _inode(self.live), _inode(self.standby)
         recorded_live = ids[0] if isinstance(ids, tuple) and ids else 0
         # An unfinished build may have emptied or half-written the standby; the live folder it never touched.
-        trusted = not verify and self.live_id != 0 and (ids == (self.live_id, self.standby_id)
-                                                        or (dirty and recorded_live == self.live_id))
+        trusted = (
+            not verify
+            and self.live_id != 0
+            and (ids == (self.live_id, self.standby_id) or (dirty and recorded_live == self.live_id))
+        )
         self.verify = not trusted
         if self.live.exists() and not self.live.is_dir():
-            raise ContentError([Problem(self.shown, 0, "the output path is a file, not a folder",
-                                        "choose another --out")])
+            raise ContentError(
+                [Problem(self.shown, 0, "the output path is a file, not a folder", "choose another --out")]
+            )
         if trusted and dirty:
             # A build stopped (killed, Ctrl+C, a full disk) after it began changing the standby and before
             # its swap: the live folder is as recorded, only the standby is not. Brought back to a copy of
@@ -252,8 +286,9 @@ class Trees:
             self._restandby()
         if not self.verify:
             self._scan_changes()
-            self.standby_foreign = {p for (p,) in db.execute(
-                "SELECT path FROM foreign_entries WHERE tree = ?", (self.standby_id,))}
+            self.standby_foreign = {
+                p for (p,) in db.execute("SELECT path FROM foreign_entries WHERE tree = ?", (self.standby_id,))
+            }
 
     def _restandby(self) -> None:
         """Bring the standby back to a hard-link copy of the live folder's files of ours, as recorded.
@@ -294,8 +329,9 @@ class Trees:
             db.execute("DELETE FROM stale")
             db.execute("DELETE FROM stamps WHERE tree != ?", (self.live_id,))
             db.execute("DELETE FROM foreign_entries WHERE tree != ?", (self.live_id,))
-            db.executemany("INSERT INTO stamps VALUES (?, ?, 0)",
-                           [(self.standby_id, folder) for folder in sorted(folders)])
+            db.executemany(
+                "INSERT INTO stamps VALUES (?, ?, 0)", [(self.standby_id, folder) for folder in sorted(folders)]
+            )
             self._put(db, "ids", (self.live_id, self.standby_id))
 
     def generation(self) -> str:
@@ -349,10 +385,12 @@ class Trees:
         stamps, ctimes = self._live_stamps()
         folders = [folder for folder, _ in stamps]
         self.folders = set(folders)
-        self.recorded_foreign = {p for (p,) in db.execute("SELECT path FROM foreign_entries WHERE tree = ?",
-                                                          (self.live_id,))}
-        fresh = {folder: ctime for (folder, stamp), ctime in zip(stamps, ctimes, strict=True)
-                 if ctime == 0 or ctime != stamp}
+        self.recorded_foreign = {
+            p for (p,) in db.execute("SELECT path FROM foreign_entries WHERE tree = ?", (self.live_id,))
+        }
+        fresh = {
+            folder: ctime for (folder, stamp), ctime in zip(stamps, ctimes, strict=True) if ctime == 0 or ctime != stamp
+        }
         changed = ["", *fresh]
         changed_set = set(changed)
         self.foreign = {p for p in self.recorded_foreign if p.rpartition("/")[0] not in changed_set}
@@ -378,8 +416,11 @@ class Trees:
                 entries = {}
             ours, subs = files.get(folder, no_names), subfolders.get(folder, no_names)
             # Most listed folders hold just what they held (their stamp was racy): nothing to record.
-            if (entries.keys() == ours | subs and all(entries[name].is_file(follow_symlinks=False) for name in ours)
-                    and all(entries[name].is_dir(follow_symlinks=False) for name in subs)):
+            if (
+                entries.keys() == ours | subs
+                and all(entries[name].is_file(follow_symlinks=False) for name in ours)
+                and all(entries[name].is_dir(follow_symlinks=False) for name in subs)
+            ):
                 continue
             prefix = f"{folder}/" if folder else ""
             for name in ours:
@@ -397,10 +438,15 @@ class Trees:
             if entries:
                 self.foreign.update(prefix + name for name in entries)
         for folder in gone:
-            self.missing.update(p for (p,) in db.execute("SELECT path FROM files WHERE path LIKE ? ESCAPE '\\'",
-                                                         (_like_prefix(folder),)))
-        self.missing_groups = ({g for (g,) in self._query_in("SELECT DISTINCT grp FROM files WHERE path IN",
-                                                             self.missing)} if self.missing else set())
+            self.missing.update(
+                p
+                for (p,) in db.execute("SELECT path FROM files WHERE path LIKE ? ESCAPE '\\'", (_like_prefix(folder),))
+            )
+        self.missing_groups = (
+            {g for (g,) in self._query_in("SELECT DISTINCT grp FROM files WHERE path IN", self.missing)}
+            if self.missing
+            else set()
+        )
         # The new stamps are recorded by finish(), with what this scan found: a build refused before then
         # (a content error) must not leave stamps saying these folders were seen, and their finds unrecorded.
         # Whether a ctime is racy depends on when it was read: now.
@@ -552,8 +598,16 @@ class Trees:
         _make_folder(target)
         # An emptied standby holds only what this build made; a kept one may hold hand-placed links.
         if not self.verify and not os.path.realpath(target).startswith(os.path.realpath(self.standby)):
-            raise ContentError([Problem(folder, 0, "a link in the output folder leads out of it",
-                                        "remove the link from the output folder")])
+            raise ContentError(
+                [
+                    Problem(
+                        folder,
+                        0,
+                        "a link in the output folder leads out of it",
+                        "remove the link from the output folder",
+                    )
+                ]
+            )
         self.safe_folders.add(folder)
 
     @contextlib.contextmanager
@@ -580,9 +634,15 @@ class Trees:
 
     def indexed(self, dropped: set[str], changes: Changes) -> list[tuple[str, str]]:
         """Return (path, digest) of every indexed page of the new site (none of `dropped`), sorted."""
-        found = {path: dig for path, dig, group in self._store().execute(
-                     "SELECT path, digest, grp FROM files WHERE indexed = 1")
-                 if group not in dropped and group not in changes.rendered} if not self.verify else {}
+        found = (
+            {
+                path: dig
+                for path, dig, group in self._store().execute("SELECT path, digest, grp FROM files WHERE indexed = 1")
+                if group not in dropped and group not in changes.rendered
+            }
+            if not self.verify
+            else {}
+        )
         for _, files in changes.rendered.values():
             found.update((f.path, f.digest) for f in files if f.indexed)
         return sorted(found.items())
@@ -617,22 +677,36 @@ class Trees:
         if self.verify:
             old = {p for (p,) in db.execute("SELECT path FROM files")}
         else:
-            old = {p for p, _ in self._query_in("SELECT path, grp FROM files WHERE grp IN",
-                                                dropped | set(changes.rendered))}
+            old = {
+                p
+                for p, _ in self._query_in("SELECT path, grp FROM files WHERE grp IN", dropped | set(changes.rendered))
+            }
         changes.removed = old - new_files
         if self.verify:
             self.foreign, self.unwanted = self._walk_foreign(new_files, _folders(new_files))
             if self.unwanted:
                 shown = ", ".join(sorted(self.unwanted)[:3])
-                self.warnings.append(Problem(self.shown, 0, f"removed {len(self.unwanted)} entries no recorded build "
-                                             f"made where this program writes: {shown}",
-                                             "place files by hand only outside the site's own addresses",
-                                             warning=True))
+                self.warnings.append(
+                    Problem(
+                        self.shown,
+                        0,
+                        f"removed {len(self.unwanted)} entries no recorded build "
+                        f"made where this program writes: {shown}",
+                        "place files by hand only outside the site's own addresses",
+                        warning=True,
+                    )
+                )
             if self.foreign and not self.known:
                 shown = ", ".join(sorted(self.foreign)[:3])
-                self.warnings.append(Problem(self.shown, 0, f"kept {len(self.foreign)} entries no recorded build "
-                                             f"made: {shown}", "delete them by hand if they are left over",
-                                             warning=True))
+                self.warnings.append(
+                    Problem(
+                        self.shown,
+                        0,
+                        f"kept {len(self.foreign)} entries no recorded build made: {shown}",
+                        "delete them by hand if they are left over",
+                        warning=True,
+                    )
+                )
         self._drop_clashes(new_files)
         self._warn_placed_at_own_paths()
         swap = bool(changes.written or changes.removed or self.unwanted) or self.live_id == 0
@@ -643,8 +717,12 @@ class Trees:
         elif swap:
             # A stale path is still published if its group was kept as it was, or rendered anew.
             stale_groups = self._groups_of(stale)
-            current = {p for p in stale if p in new_files or ((g := stale_groups.get(p)) is not None
-                                                               and g not in dropped and g not in changes.rendered)}
+            current = {
+                p
+                for p in stale
+                if p in new_files
+                or ((g := stale_groups.get(p)) is not None and g not in dropped and g not in changes.rendered)
+            }
             relink = current - changes.written
             drop = changes.removed | (stale - current)
         else:
@@ -669,8 +747,11 @@ class Trees:
             carried = self.foreign | self.standby_foreign
         touched = _folders(changes.written | relink | drop | carried) | {""}
         self._prune(touched)
-        ours = (_folders(new_files) if self.verify
-                else (self.folders | _folders(new_files)) - {f for f in touched if not (self.standby / f).is_dir()})
+        ours = (
+            _folders(new_files)
+            if self.verify
+            else (self.folders | _folders(new_files)) - {f for f in touched if not (self.standby / f).is_dir()}
+        )
         restamp = touched & ours
         if swap and not self.verify:
             # Folders of the standby left unstamped when last written (after a first build, all of them,
@@ -695,8 +776,10 @@ class Trees:
         live_id, standby_id = ids
         with db:
             # Every folder of `fresh` has its row: an update in place, no delete and insert as a replace.
-            db.executemany("UPDATE stamps SET ctime_ns = ? WHERE tree = ? AND dir = ?",
-                           [(c, self.live_id, d) for d, c in self.fresh.items()])
+            db.executemany(
+                "UPDATE stamps SET ctime_ns = ? WHERE tree = ? AND dir = ?",
+                [(c, self.live_id, d) for d, c in self.fresh.items()],
+            )
             if self.verify:
                 db.execute("DELETE FROM files")
                 db.execute("DELETE FROM groups")
@@ -704,30 +787,40 @@ class Trees:
             else:
                 db.executemany("DELETE FROM files WHERE path = ?", ((p,) for p in sorted(old)))
                 db.executemany("DELETE FROM groups WHERE grp = ?", ((g,) for g in sorted(dropped)))
-            db.executemany("INSERT OR REPLACE INTO groups VALUES (?, ?)",
-                           [(g, sig) for g, (sig, _) in changes.rendered.items()])
-            db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
-                           [(f.path, g, f.path.rpartition("/")[0], f.digest, int(f.indexed))
-                            for g, (_, files) in changes.rendered.items() for f in files])
+            db.executemany(
+                "INSERT OR REPLACE INTO groups VALUES (?, ?)", [(g, sig) for g, (sig, _) in changes.rendered.items()]
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
+                [
+                    (f.path, g, f.path.rpartition("/")[0], f.digest, int(f.indexed))
+                    for g, (_, files) in changes.rendered.items()
+                    for f in files
+                ],
+            )
             if swap or self.verify:
                 db.execute("DELETE FROM stale")
             if swap and self.live_id:
                 # The entries removed as ours are still in the old site, the next standby: gone from it next time.
-                db.executemany("INSERT OR REPLACE INTO stale VALUES (?)",
-                               ((p,) for p in sorted(changes.written | changes.removed | self.unwanted)))
+                db.executemany(
+                    "INSERT OR REPLACE INTO stale VALUES (?)",
+                    ((p,) for p in sorted(changes.written | changes.removed | self.unwanted)),
+                )
             db.execute("DELETE FROM stamps WHERE tree NOT IN (?, ?)", ids)
             if not self.verify:
                 gone = self.folders - ours
                 db.executemany("DELETE FROM stamps WHERE dir = ?", ((d,) for d in sorted(gone)))
-            db.executemany("INSERT OR REPLACE INTO stamps VALUES (?, ?, ?)",
-                           [(live_id, d, c) for d, c in stamps.items()]
-                           + [(standby_id, d, c) for d, c in other.items()])
+            db.executemany(
+                "INSERT OR REPLACE INTO stamps VALUES (?, ?, ?)",
+                [(live_id, d, c) for d, c in stamps.items()] + [(standby_id, d, c) for d, c in other.items()],
+            )
             if swap or self.verify or self.foreign != self.recorded_foreign:
                 db.execute("DELETE FROM foreign_entries")
                 standby_foreign = self.foreign if swap or self.verify else self.standby_foreign
-                db.executemany("INSERT INTO foreign_entries VALUES (?, ?)",
-                               [(live_id, p) for p in sorted(self.foreign)]
-                               + [(standby_id, p) for p in sorted(standby_foreign)])
+                db.executemany(
+                    "INSERT INTO foreign_entries VALUES (?, ?)",
+                    [(live_id, p) for p in sorted(self.foreign)] + [(standby_id, p) for p in sorted(standby_foreign)],
+                )
             self._put(db, "ids", ids)
             self._put(db, "dirty", False)
             self._put(db, "generation", generation)
@@ -743,9 +836,15 @@ class Trees:
         clashes = sorted(p for p in self.foreign if p in produced or p in folders)
         if clashes:
             more = f" and {len(clashes) - 1} more" if len(clashes) > 1 else ""
-            self.warnings.append(Problem(f"{self.shown}/{clashes[0]}", 0,
-                                         f"a file placed here by hand{more} is replaced by the site's own",
-                                         "move hand-placed files to addresses the site does not use", warning=True))
+            self.warnings.append(
+                Problem(
+                    f"{self.shown}/{clashes[0]}",
+                    0,
+                    f"a file placed here by hand{more} is replaced by the site's own",
+                    "move hand-placed files to addresses the site does not use",
+                    warning=True,
+                )
+            )
         self.foreign -= set(clashes)
 
     def _published(self, path: str) -> bool:
@@ -758,14 +857,22 @@ class Trees:
             with self._store() as db:
                 self._put(db, "fast", fast)
         except sqlite3.OperationalError as exc:  # a full disk: the site is published and recorded all the same
-            self.warnings.append(Problem(str(self.home), 0, f"the quick answer of the next build was not saved ({exc})",
-                                         "nothing to do: the next build looks for changes instead", warning=True))
+            self.warnings.append(
+                Problem(
+                    str(self.home),
+                    0,
+                    f"the quick answer of the next build was not saved ({exc})",
+                    "nothing to do: the next build looks for changes instead",
+                    warning=True,
+                )
+            )
 
     def _groups_of(self, paths: Iterable[str]) -> dict[str, str]:
         """Return the output group each of the published paths belongs to."""
         db = self._store()
-        return {path: group for path in paths for (group,) in db.execute("SELECT grp FROM files WHERE path = ?",
-                                                                         (path,))}
+        return {
+            path: group for path in paths for (group,) in db.execute("SELECT grp FROM files WHERE path = ?", (path,))
+        }
 
     def _carry(self, path: str) -> None:
         """Give the standby the live folder's hand-placed file or folder at `path`."""
@@ -774,8 +881,13 @@ class Trees:
         if source.is_dir() and not source.is_symlink():
             if target.exists() or target.is_symlink():
                 _remove(target)
-            shutil.copytree(source, target, symlinks=True, copy_function=_link_or_copy,
-                            ignore=self._unwanted_names if self.unwanted else None)
+            shutil.copytree(
+                source,
+                target,
+                symlinks=True,
+                copy_function=_link_or_copy,
+                ignore=self._unwanted_names if self.unwanted else None,
+            )
             return
         try:
             if os.stat(target, follow_symlinks=False).st_ino == os.stat(source, follow_symlinks=False).st_ino:
@@ -796,10 +908,17 @@ class Trees:
         placed = sorted(p for p in self.foreign - self.recorded_foreign if p in self.own)
         if placed and not self.verify:
             more = f" and {len(placed) - 1} more" if len(placed) > 1 else ""
-            self.warnings.append(Problem(f"{self.shown}/{placed[0]}", 0, f"a file placed here by hand{more} is where "
-                                         "the site writes its own files: a build that cannot trust its record "
-                                         "(--clean, or after a crash) removes it",
-                                         "put it under static/, or outside the site's own addresses", warning=True))
+            self.warnings.append(
+                Problem(
+                    f"{self.shown}/{placed[0]}",
+                    0,
+                    f"a file placed here by hand{more} is where "
+                    "the site writes its own files: a build that cannot trust its record "
+                    "(--clean, or after a crash) removes it",
+                    "put it under static/, or outside the site's own addresses",
+                    warning=True,
+                )
+            )
 
     def _prune(self, folders: Iterable[str]) -> None:
         """Remove standby folders left empty, from the deepest up."""
@@ -812,8 +931,9 @@ class Trees:
 
     def _unstamped(self, tree_id: int) -> set[str]:
         """Return the folders of a tree whose ctime was too recent to record when it was last written."""
-        return {d for (d,) in self._store().execute("SELECT dir FROM stamps WHERE tree = ? AND ctime_ns = 0",
-                                                    (tree_id,))}
+        return {
+            d for (d,) in self._store().execute("SELECT dir FROM stamps WHERE tree = ? AND ctime_ns = 0", (tree_id,))
+        }
 
     def _stamps(self, tree: Path, folders: Iterable[str]) -> Iterator[tuple[str, int]]:
         """Read the ctime of folders of a tree (racy ones as 0: listed next time)."""
@@ -860,8 +980,12 @@ def published_generation(out: Path) -> str:
             schema = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
             dirty = db.execute("SELECT value FROM meta WHERE key = 'dirty'").fetchone()
             generation = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
-            if (schema != (str(SCHEMA),) or dirty is None or generation is None
-                    or json.loads(bytes(unwrap(dirty[0], "dirty"))) is not False):
+            if (
+                schema != (str(SCHEMA),)
+                or dirty is None
+                or generation is None
+                or json.loads(bytes(unwrap(dirty[0], "dirty"))) is not False
+            ):
                 return ""
             found = json.loads(bytes(unwrap(generation[0], "generation")))
         finally:
@@ -888,10 +1012,19 @@ def _fast_data(fast: FastState) -> dict[str, Any]:
     """Describe a quick-answer state as JSON data."""
     summary = fast.summary
     due = summary.next_due
-    return {"inputs": fast.inputs, "racy": dict(fast.racy), "valid_from": fast.valid_from,
-            "valid_until": fast.valid_until,
-            "summary": [summary.items, summary.pages, summary.files, summary.held_back,
-                        None if due is None else [due.replace(tzinfo=None).isoformat(), due.fold, str(due.tzinfo)]]}
+    return {
+        "inputs": fast.inputs,
+        "racy": dict(fast.racy),
+        "valid_from": fast.valid_from,
+        "valid_until": fast.valid_until,
+        "summary": [
+            summary.items,
+            summary.pages,
+            summary.files,
+            summary.held_back,
+            None if due is None else [due.replace(tzinfo=None).isoformat(), due.fold, str(due.tzinfo)],
+        ],
+    }
 
 
 def _fast_state(data: Any) -> FastState | None:
@@ -900,13 +1033,17 @@ def _fast_state(data: Any) -> FastState | None:
         items, pages, files, held_back, due = _typed(data["summary"], list)
         if due is not None:
             wall, fold, zone = _typed(due, list)
-            due = datetime.fromisoformat(_typed(wall, str)).replace(tzinfo=ZoneInfo(_typed(zone, str)),
-                                                                    fold=_typed(fold, int))
+            due = datetime.fromisoformat(_typed(wall, str)).replace(
+                tzinfo=ZoneInfo(_typed(zone, str)), fold=_typed(fold, int)
+            )
         racy = {_typed(path, str): _typed(value, str) for path, value in _typed(data["racy"], dict).items()}
-        return FastState(_typed(data["inputs"], str), racy, _typed(data["valid_from"], float),
-                         _typed(data["valid_until"], float),
-                         Summary(_typed(items, int), _typed(pages, int), _typed(files, int), _typed(held_back, int),
-                                 due))
+        return FastState(
+            _typed(data["inputs"], str),
+            racy,
+            _typed(data["valid_from"], float),
+            _typed(data["valid_until"], float),
+            Summary(_typed(items, int), _typed(pages, int), _typed(files, int), _typed(held_back, int), due),
+        )
     except (TypeError, KeyError, ValueError):
         return None
 
@@ -1022,7 +1159,7 @@ def _write_file(path: str, data: bytes) -> None:
     try:
         view = memoryview(data)
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
     except OSError as exc:  # a write error (a full disk) names no file: the message must
         raise _naming(exc, path) from None
     finally:

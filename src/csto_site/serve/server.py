@@ -113,8 +113,12 @@ class BuildStatus:
 class DevServer:
     """Build the site, serve its output folder and rebuild it when the sources change."""
 
-    def __init__(self, options: Options, reporter: Reporter,
-                 clock: Callable[[], datetime] = lambda: datetime.now(ZoneInfo("UTC"))) -> None:
+    def __init__(
+        self,
+        options: Options,
+        reporter: Reporter,
+        clock: Callable[[], datetime] = lambda: datetime.now(ZoneInfo("UTC")),
+    ) -> None:
         self.options = options
         self.reporter = reporter
         self.clock = clock
@@ -153,8 +157,9 @@ class DevServer:
         """Rebuild whenever content/, templates/ or static/ change, until stopped."""
         folders = (self.options.content, self.options.templates, self.options.static)
         caught_up = self.first is None
-        for changes in watch(*folders, stop_event=self.stopping, debounce=DEBOUNCE_MS, rust_timeout=CATCH_UP_MS,
-                             yield_on_timeout=True):
+        for changes in watch(
+            *folders, stop_event=self.stopping, debounce=DEBOUNCE_MS, rust_timeout=CATCH_UP_MS, yield_on_timeout=True
+        ):
             if not changes:
                 # Watching now: a file saved before (while the first build ran) was not seen, and is built now.
                 if not caught_up and read_inputs(self.options).digest != self.first:
@@ -321,9 +326,10 @@ def error_page(status: Status) -> bytes:
     """Draw the problems of a failed build as a page, so the browser shows what the terminal shows."""
     items = "\n".join(f"<li><code>{html.escape(str(p))}</code></li>" for p in status.problems)
     count = len(status.problems)
-    return with_reload(f"""<!DOCTYPE html>
+    return with_reload(
+        f"""<!DOCTYPE html>
 <html lang="en">
-<head><meta charset="utf-8"><title>Build failed: {count} problem{'s' * (count != 1)}</title>
+<head><meta charset="utf-8"><title>Build failed: {count} problem{"s" * (count != 1)}</title>
 <style>body{{font:16px/1.5 system-ui,sans-serif;margin:2rem;max-width:60rem}}code{{white-space:pre-wrap}}
 li{{margin:.5rem 0}}h1{{color:#a00}}</style></head>
 <body>
@@ -334,4 +340,5 @@ li{{margin:.5rem 0}}h1{{color:#a00}}</style></head>
 </ol>
 </body>
 </html>
-""".encode())
+""".encode()
+    )

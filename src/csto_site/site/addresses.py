@@ -11,6 +11,14 @@ from .urls import redirect_error
 
 def address_problems(items: Iterable[Item]) -> list[Problem]:
     """Report every alias that is not an address of this site, at its line (site.yaml's redirects: load_config)."""
-    return [Problem(item.path, alias.line, f"the alias {alias.url!r} cannot be used: {reason}",
-                    'write the old address as a path, e.g. "/news/2019/old-title.html"')
-            for item in items for alias in item.aliases if (reason := redirect_error(alias.url))]
+    return [
+        Problem(
+            item.path,
+            alias.line,
+            f"the alias {alias.url!r} cannot be used: {reason}",
+            'write the old address as a path, e.g. "/news/2019/old-title.html"',
+        )
+        for item in items
+        for alias in item.aliases
+        if (reason := redirect_error(alias.url))
+    ]

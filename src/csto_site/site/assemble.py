@@ -58,8 +58,14 @@ def find_duplicate_urls(items: Iterable[Item], urls: Urls) -> list[Problem]:
         url = urls.item(item)
         first = owners.setdefault(url, item)
         if first is not item:
-            problems.append(Problem(item.path, 1, f"{url} is already the address of {first.path}",
-                                    "give one of them another title or an explicit `slug:`"))
+            problems.append(
+                Problem(
+                    item.path,
+                    1,
+                    f"{url} is already the address of {first.path}",
+                    "give one of them another title or an explicit `slug:`",
+                )
+            )
     return problems
 
 
@@ -96,8 +102,14 @@ def _freeze(groups: Mapping[str, list[Item]]) -> dict[str, tuple[Item, ...]]:
     return {key: tuple(items) for key, items in groups.items()}
 
 
-def build_site(items: Iterable[Item], registry: Registry, config: SiteConfig, now: datetime,
-               drafts: bool = False, future: bool = False) -> Site:
+def build_site(
+    items: Iterable[Item],
+    registry: Registry,
+    config: SiteConfig,
+    now: datetime,
+    drafts: bool = False,
+    future: bool = False,
+) -> Site:
     """Build the site model: editions per language, translations, held-back items."""
     shown_list: list[Item] = []
     held_list: list[Item] = []

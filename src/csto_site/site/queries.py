@@ -55,12 +55,19 @@ def scopes(item: Item) -> list[str]:
     """List the scopes an item belongs to: its own, its translation key's, and every listing it appears in."""
     lang, day = item.lang, item.day
     found = [f"item|{item.path}", f"key|{item.key}"]
-    tops = [Scope(NEWS, lang), Scope(SECTION, lang, item.section),
-            *(Scope(OFFICIAL, lang, o) for o in item.officials),
-            *(Scope(ORGANIZATION, lang, o) for o in item.organizations)]
+    tops = [
+        Scope(NEWS, lang),
+        Scope(SECTION, lang, item.section),
+        *(Scope(OFFICIAL, lang, o) for o in item.officials),
+        *(Scope(ORGANIZATION, lang, o) for o in item.organizations),
+    ]
     for top in tops:
-        found += [top.key, top.at(day.year).key, top.at(day.year, day.month).key,
-                  top.at(day.year, day.month, day.day).key]
+        found += [
+            top.key,
+            top.at(day.year).key,
+            top.at(day.year, day.month).key,
+            top.at(day.year, day.month, day.day).key,
+        ]
     return found
 
 
@@ -87,9 +94,18 @@ class _Memo:
 class Queries:
     """Answer the producers' questions about a site, recording each answer's digest."""
 
-    def __init__(self, site: Site, heads: Mapping[str, str], bodies: Mapping[str, str],
-                 body: Callable[[Item], str], now: datetime, files: Mapping[str, tuple[str, str]],
-                 templates: Mapping[str, str], recorder: Recorder | None = None, memo: _Memo | None = None) -> None:
+    def __init__(
+        self,
+        site: Site,
+        heads: Mapping[str, str],
+        bodies: Mapping[str, str],
+        body: Callable[[Item], str],
+        now: datetime,
+        files: Mapping[str, tuple[str, str]],
+        templates: Mapping[str, str],
+        recorder: Recorder | None = None,
+        memo: _Memo | None = None,
+    ) -> None:
         self.site = site
         self.heads = heads
         self.bodies = bodies
@@ -102,8 +118,9 @@ class Queries:
 
     def recording(self, recorder: Recorder | None) -> Queries:
         """Return queries of the same site that record into `recorder`."""
-        return Queries(self.site, self.heads, self.bodies, self._body, self.now, self.files, self.templates, recorder,
-                       self._memo)
+        return Queries(
+            self.site, self.heads, self.bodies, self._body, self.now, self.files, self.templates, recorder, self._memo
+        )
 
     def _note(self, key: str, value: str) -> None:
         """Record a dependency."""
@@ -204,8 +221,11 @@ class Queries:
     def organizations_of(self, item: Item) -> list[Organization]:
         """Return the organizations an item names, in the registry's order."""
         rank = self._rank(self.site.organizations)
-        return [self.organization(id) for id in sorted(item.organizations, key=lambda i: rank.get(i, len(rank)))
-                if id in rank]
+        return [
+            self.organization(id)
+            for id in sorted(item.organizations, key=lambda i: rank.get(i, len(rank)))
+            if id in rank
+        ]
 
     def _rank(self, entries: Sequence[Official | Organization]) -> dict[str, int]:
         """Index registry entries by id (memoised): a lookup, not a scan of the registry, for each name of an item."""
@@ -247,7 +267,7 @@ class Queries:
         return found
 
     def periods(self, scope: Scope) -> tuple[tuple[int, int], ...]:
-        """Return the years of a scope (or months of its year, days of its month) with their item counts, newest first."""
+        """Return a scope's years (or its year's months, its month's days) with their item counts, newest first."""
         found = self._periods(scope)
         self._note(f"periods|{scope.key}", ",".join(f"{p}:{n}" for p, n in found))
         return found
@@ -367,8 +387,9 @@ class Queries:
                     for month in year.months:
                         if scope.month is not None and month.month != scope.month:
                             continue
-                        found += tuple(i for day, items in month.days for i in items
-                                       if scope.day is None or day.day == scope.day)
+                        found += tuple(
+                            i for day, items in month.days for i in items if scope.day is None or day.day == scope.day
+                        )
             self._memo.items[key] = found
         return found
 
@@ -383,8 +404,14 @@ class Queries:
             elif scope.month is None:
                 found = tuple((m.month, len(m.items)) for y in tree if y.year == scope.year for m in y.months)
             else:
-                found = tuple((d.day, len(items)) for y in tree if y.year == scope.year for m in y.months
-                              if m.month == scope.month for d, items in m.days)
+                found = tuple(
+                    (d.day, len(items))
+                    for y in tree
+                    if y.year == scope.year
+                    for m in y.months
+                    if m.month == scope.month
+                    for d, items in m.days
+                )
             self._memo.periods[key] = found
         return found
 

@@ -36,8 +36,9 @@ class Urls:
         """Return the all-news page URL."""
         return f"{self.prefix(lang)}/news/"
 
-    def archive(self, lang: str, year: int, month: int | None = None, day: int | None = None,
-                section: str | None = None) -> str:
+    def archive(
+        self, lang: str, year: int, month: int | None = None, day: int | None = None, section: str | None = None
+    ) -> str:
         """Return a dated archive page: of all news, or of one section."""
         base = self.section(lang, section) if section else self.news(lang)
         parts = [f"{year:04d}"]
@@ -49,11 +50,17 @@ class Urls:
 
     def listing(self, scope: Scope) -> str:
         """Return the page of a listing (all news, a section, an official, an organization), maybe of one period."""
-        top = {"news": lambda: self.news(scope.lang), "section": lambda: self.section(scope.lang, scope.id),
-               "official": lambda: self.official(scope.lang, scope.id),
-               "organization": lambda: self.organization(scope.lang, scope.id)}[scope.kind]()
-        numbers = [f"{n:04d}" if i == 0 else f"{n:02d}" for i, n in enumerate((scope.year, scope.month, scope.day))
-                   if n is not None]
+        top = {
+            "news": lambda: self.news(scope.lang),
+            "section": lambda: self.section(scope.lang, scope.id),
+            "official": lambda: self.official(scope.lang, scope.id),
+            "organization": lambda: self.organization(scope.lang, scope.id),
+        }[scope.kind]()
+        numbers = [
+            f"{n:04d}" if i == 0 else f"{n:02d}"
+            for i, n in enumerate((scope.year, scope.month, scope.day))
+            if n is not None
+        ]
         return top + "".join(f"{n}/" for n in numbers)
 
     def item(self, item: Item) -> str:
@@ -219,8 +226,10 @@ def language_of(url: str, languages: Sequence[str], urls: Urls) -> str:
 # record) removes every entry here that it does not make itself; anything else is kept as placed by hand.
 GENERATOR = "csto-site"
 # How a page or feed says this program made it: templates/base.html and redirect.html, and every feed.
-GENERATOR_MARKS = (f'<meta name="generator" content="{GENERATOR}">'.encode(),
-                   f"<generator>{GENERATOR}</generator>".encode())
+GENERATOR_MARKS = (
+    f'<meta name="generator" content="{GENERATOR}">'.encode(),
+    f"<generator>{GENERATOR}</generator>".encode(),
+)
 MARKED_SUFFIXES = (".html", ".htm", ".xml")
 # The mark sits in a page's <head>, or a feed's channel before its first item: within this many bytes.
 MARK_WINDOW = 64 * 1024
@@ -229,9 +238,21 @@ MARK_WINDOW = 64 * 1024
 def _root_names() -> frozenset[str]:
     """Name the entries at the root of the output that the default language's addresses and the site's files take."""
     urls = Urls("", "")
-    addresses = (urls.home(""), urls.not_found(""), urls.news(""), urls.section("", "x"), urls.officials(""),
-                 urls.organizations(""), urls.search(""), urls.static("x"), SEARCH_BUNDLE, ROBOTS, SITEMAP,
-                 NEWS_SITEMAP, f"/{REDIRECTS_CONF}")
+    addresses = (
+        urls.home(""),
+        urls.not_found(""),
+        urls.news(""),
+        urls.section("", "x"),
+        urls.officials(""),
+        urls.organizations(""),
+        urls.search(""),
+        urls.static("x"),
+        SEARCH_BUNDLE,
+        ROBOTS,
+        SITEMAP,
+        NEWS_SITEMAP,
+        f"/{REDIRECTS_CONF}",
+    )
     return frozenset(output_path(url).split("/")[0] for url in addresses)
 
 

@@ -115,19 +115,31 @@ def _follow(path: str, root: str, shown: str) -> tuple[str, os.stat_result] | Pr
         real = os.path.realpath(path)
         rel = os.path.relpath(real, root)
         if rel == os.pardir or rel.startswith(os.pardir + os.sep):
-            return Problem(path, 0, f"a symbolic link that leads outside {shown.rstrip('/')}/ ({target})",
-                           "replace it with the file itself")
+            return Problem(
+                path,
+                0,
+                f"a symbolic link that leads outside {shown.rstrip('/')}/ ({target})",
+                "replace it with the file itself",
+            )
         linked = os.stat(real)
     except OSError as exc:
         reason = "leads round in a loop" if exc.errno == errno.ELOOP else "leads nowhere"
         return Problem(path, 0, f"a symbolic link that {reason} ({target})", "replace it with the file itself")
     if not S_ISREG(linked.st_mode):
         what = "a folder" if S_ISDIR(linked.st_mode) else _kind(linked.st_mode)
-        return Problem(path, 0, f"a symbolic link to {what} ({target})",
-                       "replace it with the file or folder itself: only links to files are followed")
+        return Problem(
+            path,
+            0,
+            f"a symbolic link to {what} ({target})",
+            "replace it with the file or folder itself: only links to files are followed",
+        )
     if any(part.startswith(".") for part in rel.split(os.sep)):
-        return Problem(path, 0, f"a symbolic link to a hidden file ({target})",
-                       "hidden files are never published: replace the link with the file itself")
+        return Problem(
+            path,
+            0,
+            f"a symbolic link to a hidden file ({target})",
+            "hidden files are never published: replace the link with the file itself",
+        )
     return real, linked
 
 
@@ -147,8 +159,13 @@ def _kind(mode: int) -> str:
 
 # Reading never follows a link in place of the listed file's name (one swapped in after the listing is
 # refused, or checked again like a listed link) and never waits (a named pipe swapped in would block).
-READ_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-              | getattr(os, "O_BINARY", 0))
+READ_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
 
 
 def read_listed(path: str, folder: str | os.PathLike[str]) -> bytes | Problem:
@@ -201,6 +218,7 @@ def name_error(path: str, suffixes: tuple[str, ...] = ()) -> str:
         for part in path.split("/"):
             length = len(part.encode()) - max((len(s) for s in suffixes if part.endswith(s)), default=0)
             if length > NAME_BYTES:
-                return (f"its part {part[:24] + '...'!r} is {length} bytes long, "
-                        f"more than the {NAME_BYTES} a name may have")
+                return (
+                    f"its part {part[:24] + '...'!r} is {length} bytes long, more than the {NAME_BYTES} a name may have"
+                )
     return ""

@@ -39,8 +39,9 @@ def can_fork() -> bool:
     return sys.platform == "linux"
 
 
-def fork_map(work: Callable[[T], R], chunks: Sequence[T], jobs: int,
-             arrived: Callable[[R], R] | None = None) -> list[R]:
+def fork_map(
+    work: Callable[[T], R], chunks: Sequence[T], jobs: int, arrived: Callable[[R], R] | None = None
+) -> list[R]:
     """Run `work` on every chunk in up to `jobs` forked processes; return the results in chunk order.
 
     Forked workers see everything the parent built (the site model, compiled templates), so only
@@ -79,8 +80,9 @@ def fork_map(work: Callable[[T], R], chunks: Sequence[T], jobs: int,
                     worker = owner[pipe]
                     worker.join(END_SECONDS)
                     if worker.exitcode != 0:
-                        raise WorkerError(f"a worker process died before finishing its chunks "
-                                          f"(exit code {worker.exitcode})") from None
+                        raise WorkerError(
+                            f"a worker process died before finishing its chunks (exit code {worker.exitcode})"
+                        ) from None
                     continue
                 if not ok:  # the first failure is raised; the other workers are stopped
                     failure = value
@@ -229,4 +231,4 @@ def _picklable(exc: BaseException) -> BaseException | None:
 
 def chunked(items: Sequence[T], size: int) -> list[Sequence[T]]:
     """Split a sequence into consecutive chunks of at most `size`."""
-    return [items[i:i + size] for i in range(0, len(items), size)]
+    return [items[i : i + size] for i in range(0, len(items), size)]

@@ -30,8 +30,9 @@ def damaged(exc: sqlite3.Error) -> bool:
     return getattr(exc, "sqlite_errorcode", 0) & 0xFF in DAMAGED_CODES
 
 
-def open_store(path: Path | None, schema: int, tables: str, kind: str = "cache file",
-               hint: str = "nothing to do: it is rebuilt") -> tuple[sqlite3.Connection, list[Problem]]:
+def open_store(
+    path: Path | None, schema: int, tables: str, kind: str = "cache file", hint: str = "nothing to do: it is rebuilt"
+) -> tuple[sqlite3.Connection, list[Problem]]:
     """Open (or create) an SQLite store; discard it with a warning when damaged or of another schema."""
     if path is None:
         db = sqlite3.connect(":memory:")
