@@ -212,21 +212,7 @@ def parse_items(
     known = cache.folders(content)
     found = list(found)
     started_ns = time.time_ns()
-    reused: dict[str, Entry] = {}
-    pending: list[Found] = []
-    for f in found:
-        folder = known.get(f.rel.rpartition("/")[0])
-        known_entry = folder.entries.get(f.rel) if folder is not None and folder.context == context else None
-        if known_entry is None or known_entry.size != f.size:
-            pending.append(f)
-        elif known_entry.mtime_ns == f.mtime_ns and known_entry.ctime_ns == f.ctime_ns:
-            reused[f.rel] = known_entry
-        elif file_digest(Path(f.path)) == known_entry.digest:
-            # The stat moved, the bytes did not (a touch, a fresh checkout): the parse stands, under the new stat.
-            reused[f.rel] = _restat(known_entry, f, started_ns)
-        else:
-            # The ctime moved and the bytes changed, though the mtime may say otherwise (`cp -p`, `touch -r`).
-            pending.append(f)
+    reused, pending = _triage(found, known, context, started_ns)
     fingerprint = markup_fingerprint()
     total = len(pending)
     if progress and total:
@@ -259,13 +245,7 @@ def parse_items(
             entry: Entry | None = reused[f.rel]
         else:
             result = results[f.rel]
-            before = _entry(known, f.rel)
-            old, new = before.record if before is not None else None, result.record
-            # Parsed again (a touched file, a new registry) to the same head and body: nothing changed.
-            if old is None or new is None or (old.head, old.body) != (new.head, new.body):
-                changed.append(
-                    (old.parsed.item if old is not None else None, new.parsed.item if new is not None else None)
-                )
+            changed += _change(_entry(known, f.rel), result)
             problems += result.problems
             entry = (
                 _restat(Entry(f.mtime_ns, f.size, result.file_digest, result.record), f, started_ns)
@@ -298,6 +278,37 @@ def parse_items(
         remake.remake,
     )
     return Parsed(tuple(items), heads, bodies, tuple(problems), tuple(changed))
+
+
+def _triage(
+    found: Sequence[Found], known: Mapping[str, Folder], context: str, started_ns: int
+) -> tuple[dict[str, Entry], list[Found]]:
+    """Sort the files into those whose cached parse stands (under their current stat) and those to parse."""
+    reused: dict[str, Entry] = {}
+    pending: list[Found] = []
+    for f in found:
+        folder = known.get(f.rel.rpartition("/")[0])
+        entry = folder.entries.get(f.rel) if folder is not None and folder.context == context else None
+        if entry is None or entry.size != f.size:
+            pending.append(f)
+        elif entry.mtime_ns == f.mtime_ns and entry.ctime_ns == f.ctime_ns:
+            reused[f.rel] = entry
+        elif file_digest(Path(f.path)) == entry.digest:
+            # The stat moved, the bytes did not (a touch, a fresh checkout): the parse stands, under the new stat.
+            reused[f.rel] = _restat(entry, f, started_ns)
+        else:
+            # The ctime moved and the bytes changed, though the mtime may say otherwise (`cp -p`, `touch -r`).
+            pending.append(f)
+    return reused, pending
+
+
+def _change(before: Entry | None, result: _Result) -> list[tuple[Item | None, Item | None]]:
+    """Return the (old, new) item of a file parsed again, unless it parsed to the same head and body."""
+    old, new = before.record if before is not None else None, result.record
+    # Parsed again (a touched file, a new registry) to the same head and body: nothing changed.
+    if old is not None and new is not None and (old.head, old.body) == (new.head, new.body):
+        return []
+    return [(old.parsed.item if old is not None else None, new.parsed.item if new is not None else None)]
 
 
 def _entry(known: Mapping[str, Folder], rel: str) -> Entry | None:

@@ -432,13 +432,7 @@ def _theme_problems(
         return []
     first = next(iter(defaults))
     reference = defaults[first]
-    found: list[tuple[tuple[str, ...], str, str]] = []
-    if isinstance(reference, dict):
-        for key, example in CODE_LABELS.items():
-            if key not in reference:
-                found.append(((first,), f"the `{first}` labels lack `{key}`", "the site's code reads it"))
-            elif reason := label_error(key, reference[key], example, plural_free=True):
-                found.append(((first, key), f"the label `{first}.{key}` {reason}", "the site's code reads it"))
+    found = _code_label_problems(first, reference)
     for lang in dict.fromkeys((first, *languages)):
         labels = defaults.get(lang)
         if labels is None:
@@ -458,6 +452,18 @@ def _theme_problems(
     except OSError:
         text = ""
     return [Problem(label_path, yaml_line(text, keys) if text else 0, message, hint) for keys, message, hint in found]
+
+
+def _code_label_problems(first: str, reference: Any) -> list[tuple[tuple[str, ...], str, str]]:
+    """Report the labels the site's code reads that labels.yaml's first language lacks or gives of another kind."""
+    found: list[tuple[tuple[str, ...], str, str]] = []
+    if isinstance(reference, dict):
+        for key, example in CODE_LABELS.items():
+            if key not in reference:
+                found.append(((first,), f"the `{first}` labels lack `{key}`", "the site's code reads it"))
+            elif reason := label_error(key, reference[key], example, plural_free=True):
+                found.append(((first, key), f"the label `{first}.{key}` {reason}", "the site's code reads it"))
+    return found
 
 
 def _redirects(
