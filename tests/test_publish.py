@@ -18,11 +18,13 @@ from test_incremental import assert_same, options, reference, stamps, tree, writ
 from csto_site.build.plan import Planner
 from csto_site.build.state import OutputState
 from csto_site.output.spec import Partition, Spec
-from csto_site.publish import trees as publish
+from csto_site.publish import scan
+from csto_site.publish.manifest import Manifest
 from csto_site.publish.run import build
-from csto_site.publish.trees import Trees, exchange
+from csto_site.publish.trees import Trees, swap
 from csto_site.site.urls import output_path_error
 from csto_site.util.errors import ContentError, Problem
+from csto_site.util.fs import ctimes, exchange
 
 
 @pytest.fixture
@@ -330,7 +332,7 @@ def test_an_output_folder_that_cannot_be_swapped_is_a_clear_error(tmp_path, monk
     (tmp_path / "b").mkdir()
     monkeypatch.setattr(ctypes, "CDLL", lambda *args, **kwargs: MountPoint())
     with pytest.raises(ContentError, match="mount point"):
-        exchange(tmp_path / "a", tmp_path / "b")
+        swap(tmp_path / "a", tmp_path / "b")
 
 
 def test_exchange_swaps_two_folders(tmp_path):
@@ -365,7 +367,7 @@ DEEP = "news/2023/11/14/annual-report-published"
 @pytest.fixture
 def trusted(monkeypatch: pytest.MonkeyPatch) -> None:
     """Trust every folder stamp at once, as a build does once the clock has moved on (no racy stamps)."""
-    monkeypatch.setattr(publish, "RACY_NS", 0)
+    monkeypatch.setattr(scan, "RACY_NS", 0)
 
 
 def after_the_stamps(tmp_path: Path) -> None:
@@ -435,8 +437,8 @@ def test_a_hand_placed_file_deep_in_the_site_is_found_by_its_folder_stamp(site, 
     (out / "news" / "2024" / "note.txt").write_text("a note", encoding="utf-8")
     trees, listed = listed_by_scan(out, monkeypatch)
     assert listed == {".", "news/2024"}
-    assert trees.foreign == {"news/2024/note.txt", f"{DEEP}/annex.pdf", f"{DEEP}/files"}
-    assert trees.missing == set() and trees.folders == set(stamped)
+    assert trees.scan.foreign == {"news/2024/note.txt", f"{DEEP}/annex.pdf", f"{DEEP}/files"}
+    assert trees.missing == set() and trees.scan.folders == set(stamped)
 
 
 def test_stamps_read_early_by_a_second_process_find_what_reading_them_in_open_finds(
@@ -459,10 +461,10 @@ def test_stamps_read_early_by_a_second_process_find_what_reading_them_in_open_fi
                     raise AssertionError("open read the folders' ctimes again instead of taking the early ones")
 
                 # The second process was forked before this: it reads the ctimes as a build does.
-                patch.setattr(publish, "_ctimes", read_again)
+                patch.setattr(scan, "ctimes", read_again)
             trees.open(verify=False)
             assert trees.early is None
-            found.append((trees.foreign, trees.missing, trees.fresh))
+            found.append((trees.scan.foreign, trees.missing, trees.scan.fresh))
     assert found[1] == found[0]
     assert found[0][0] == {f"{DEEP}/annex.pdf"} and found[0][1] == {"news/2024/index.html"}
     assert set(found[0][2]) == {DEEP, "news/2024"}
@@ -471,9 +473,9 @@ def test_stamps_read_early_by_a_second_process_find_what_reading_them_in_open_fi
 def test_folders_too_new_to_stamp_after_a_first_build_are_stamped_by_the_next_swap(site, tmp_path, monkeypatch):
     content, out = site
     # Every ctime is too recent to trust, as for the standby a first build copies at its very end.
-    monkeypatch.setattr(publish, "RACY_NS", 10**18)
+    monkeypatch.setattr(scan, "RACY_NS", 10**18)
     build(options(content, out), NOW)
-    monkeypatch.setattr(publish, "RACY_NS", 0)  # then the clock moves on
+    monkeypatch.setattr(scan, "RACY_NS", 0)  # then the clock moves on
     write_item(content / "beta" / "2024" / "new.md", "A new item", "2024-06-01 10:00", "News.")
     assert build(options(content, out), NOW).written > 0
     stamped = live_stamps(out)
@@ -515,8 +517,8 @@ def test_ctimes_reads_each_folder_and_marks_one_it_cannot_read(tmp_path):
     (tmp_path / "file").write_text("x", encoding="utf-8")
     folders = ["a", "a/b", "gone", "a/gone/deeper", "file"]
     expected = [os.stat(tmp_path / f).st_ctime_ns if (tmp_path / f).exists() else 0 for f in folders]
-    assert publish._ctimes(tmp_path, folders) == expected
-    assert publish._ctimes(tmp_path / "missing", folders) == [0] * len(folders)
+    assert ctimes(tmp_path, folders) == expected
+    assert ctimes(tmp_path / "missing", folders) == [0] * len(folders)
 
 
 def test_a_build_refused_after_the_scan_forgets_nothing_the_scan_found(site, trusted, tmp_path):
@@ -544,14 +546,14 @@ def test_a_full_disk_after_the_site_is_recorded_costs_only_the_next_quick_answer
     content, out = site
     build(options(content, out), NOW)
     write_item(content / "beta" / "2024" / "late.md", "Late item", "2024-05-22 10:00", "Published.")
-    put = Trees._put
+    put = Manifest.put
 
-    def full(self: Trees, db: sqlite3.Connection, key: str, value: object) -> None:
+    def full(self: Manifest, key: str, value: object) -> None:
         if key == "fast" and value is not None:  # the last write of a build: its quick answer for the next one
             raise sqlite3.OperationalError("database or disk is full")
-        put(self, db, key, value)
+        put(self, key, value)
 
-    monkeypatch.setattr(Trees, "_put", full)
+    monkeypatch.setattr(Manifest, "put", full)
     report = build(options(content, out), NOW)
     assert [w.message for w in report.warnings] == [
         "the quick answer of the next build was not saved (database or disk is full)"
@@ -569,14 +571,15 @@ def test_a_build_stopped_after_its_swap_while_recording_it_swaps_the_old_site_ba
     build(options(content, out), NOW)
     before, files = stamps(out), tree(out)
     write_item(content / "beta" / "2024" / "late.md", "Late item", "2024-05-22 10:00", "Published.")
-    put = Trees._put
+    put = Manifest.put
+    live = os.stat(out).st_ino
 
-    def stopped(self: Trees, db: sqlite3.Connection, key: str, value: object) -> None:
-        if key == "ids" and self.live_id:  # recording the swap it has just made
+    def stopped(self: Manifest, key: str, value: object) -> None:
+        if key == "ids" and isinstance(value, tuple) and value[0] != live:  # recording the swap it has just made
             raise stop
-        put(self, db, key, value)
+        put(self, key, value)
 
-    monkeypatch.setattr(Trees, "_put", stopped)
+    monkeypatch.setattr(Manifest, "put", stopped)
     with pytest.raises(type(stop)):
         build(options(content, out), NOW)
     assert stamps(out) == before, "public/ is as it was: the same files, inodes and times"

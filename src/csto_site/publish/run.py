@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 from ..build.inputs import fast_path_holds, fast_state, read_inputs
 from ..build.options import Options, Progress, Report
-from .trees import Trees, published_generation
+from .manifest import published_generation
+from .trees import Trees
 
 if TYPE_CHECKING:
     from ..build.cache import Memo
