@@ -232,3 +232,22 @@ def test_the_readme_is_short_and_the_docs_hold_the_rest() -> None:
     assert len(readme.splitlines()) < 150
     for name in ("guide.md", "reference.md", "publishing.md", "development.md"):
         assert f"docs/{name}" in readme, f"the README does not lead to docs/{name}"
+
+
+def anchors(page: Path) -> set[str]:
+    """Return the anchors GitHub gives the headings of a page."""
+    headings = re.findall(r"^#+ (.+)$", page.read_text(encoding="utf-8"), re.M)
+    return {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-") for heading in headings}
+
+
+@pytest.mark.parametrize("page", DOCS, ids=[page.name for page in DOCS])
+def test_every_link_between_the_docs_leads_to_a_file_and_heading(page: Path) -> None:
+    text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.S)
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if re.match(r"[a-z]+:", target):
+            continue
+        name, _, anchor = target.partition("#")
+        linked = (page.parent / name).resolve() if name else page
+        assert linked.exists(), f"{page.name}: the link {target} leads to no file"
+        if anchor and linked.suffix == ".md":
+            assert anchor in anchors(linked), f"{page.name}: the link {target} leads to no heading of {linked.name}"
