@@ -255,3 +255,39 @@ def test_the_workflow_builds_incrementally_and_publishes_with_the_script():
     build = next(i for i, run in enumerate(runs) if "csto-site build" in run)
     deploy = next(i for i, run in enumerate(runs) if "deploy/publish.sh public" in run)
     assert steps.index(cache) < build < deploy
+
+
+def test_the_pre_commit_configuration_to_copy_stops_a_commit_with_a_problem(tmp_path):
+    try:
+        import pre_commit  # noqa: F401  (only its presence matters: it runs as a command)
+    except ImportError:
+        missing("pre-commit is missing: pip install -e '.[test]'")
+    repository = content_repository(tmp_path / "site")
+    shutil.copy(ROOT / "deploy" / "pre-commit-config.yaml", repository / ".pre-commit-config.yaml")
+    scripts = str(Path(sys.executable).parent)
+    environment = {
+        **os.environ,
+        "PATH": scripts + os.pathsep + os.environ.get("PATH", ""),
+        "PYTHONPATH": str(ROOT / "src"),
+        "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
+        "GIT_AUTHOR_NAME": "Press",
+        "GIT_AUTHOR_EMAIL": "press@example.org",
+        "GIT_COMMITTER_NAME": "Press",
+        "GIT_COMMITTER_EMAIL": "press@example.org",
+    }
+
+    def run(*command: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(command, cwd=repository, env=environment, capture_output=True, text=True, timeout=300)
+
+    assert run("git", "init", "-q").returncode == 0
+    assert run(sys.executable, "-m", "pre_commit", "install").returncode == 0
+    run("git", "add", ".")
+    clean = run("git", "commit", "-q", "-m", "The site")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    item = repository / "content" / ITEM
+    item.write_text(item.read_text(encoding="utf-8").replace("title:", "titel:", 1), encoding="utf-8")
+    run("git", "add", ".")
+    stopped = run("git", "commit", "-q", "-m", "A typo")
+    assert stopped.returncode != 0
+    assert f"content/{ITEM}:2: unknown front-matter key `titel`" in stopped.stdout + stopped.stderr
+    assert run("git", "log", "--oneline").stdout.count("\n") == 1
