@@ -584,11 +584,13 @@ def news_article(kit: Kit, item: Item, section: str) -> str:
     """Describe an item as schema.org NewsArticle JSON-LD, safe inside a script element."""
     urls = kit.urls
     url = urls.absolute(urls.item(item))
-    publisher = {
+    publisher: dict[str, object] = {
         "@type": "Organization",
         "name": kit.config.title[item.lang],
         "url": urls.absolute(urls.home(item.lang)),
     }
+    if kit.config.logo:
+        publisher["logo"] = {"@type": "ImageObject", "url": urls.absolute(urls.static(kit.config.logo))}
     data = {
         "@context": "https://schema.org",
         "@type": "NewsArticle",
