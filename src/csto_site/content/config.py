@@ -68,6 +68,7 @@ CODE_LABELS: Mapping[str, Any] = {
             "by_year",
             "feed",
             "feed_all",
+            "home",
             "language_name",
             "latest",
             "locale",

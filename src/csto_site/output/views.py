@@ -49,6 +49,15 @@ class Teaser:
 
 
 @dataclass(frozen=True)
+class Change:
+    """An entry of an item's public log of updates, as its page shows it."""
+
+    when: str  # ISO 8601, for <time datetime>
+    date_text: str
+    note: str
+
+
+@dataclass(frozen=True)
 class TeaserGroup:
     """A titled run of teasers: a day, a month or a year."""
 
