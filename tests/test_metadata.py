@@ -50,12 +50,24 @@ def canonical(doc: Document) -> str:
     return one([link.get("href") for link in doc.find_all("link", rel="canonical")], "canonical")
 
 
-def json_ld(doc: Document) -> dict:
-    """Parse the page's only JSON-LD block."""
-    block = one(doc.find_all("script", type="application/ld+json"), "JSON-LD block")
-    raw = "".join(block.parts)
-    assert "<" not in raw, "markup characters inside the data block are escaped"
-    return json.loads(raw)
+def json_ld(doc: Document, kind: str = "NewsArticle") -> dict:
+    """Parse the page's only JSON-LD block of this @type (an item page also has its BreadcrumbList)."""
+    blocks = []
+    for block in doc.find_all("script", type="application/ld+json"):
+        raw = "".join(block.parts)
+        assert "<" not in raw, "markup characters inside the data block are escaped"
+        blocks.append(json.loads(raw))
+    assert len({b["@type"] for b in blocks}) == len(blocks), "one block per @type"
+    found = [b for b in blocks if b["@type"] == kind]
+    assert len(found) == 1, f"{kind}: expected one JSON-LD block, found {len(found)}"
+    return found[0]
+
+
+def header_times(doc: Document) -> list[str]:
+    """Return the datetimes of the <time> elements in the item's header (before its body)."""
+    body = doc.find("div", **{"class": "item-body"})
+    assert body is not None
+    return [t.get("datetime") for t in doc.find_all("time") if t.line < body.line]
 
 
 def twins(site, entry: Entry) -> list[Entry]:
@@ -121,14 +133,15 @@ def test_every_item_page_describes_itself_as_a_news_article(site):
             assert W3C_DATETIME.match(data[key]), (where, key, data[key])
         assert datetime.fromisoformat(data["datePublished"]) == entry.published, where
         assert data["datePublished"] == doc.find("time").get("datetime"), where
-        times = [t.get("datetime") for t in doc.find_all("time")]
-        assert data["dateModified"] == times[-1], "dateModified is the update shown, else the publication"
+        assert data["dateModified"] == header_times(doc)[-1], "dateModified is the update shown, else the publication"
         assert datetime.fromisoformat(data["dateModified"]) >= entry.published, where
         organization = {
             "@type": "Organization",
             "name": expected.site_title[entry.lang],
             "url": expected.absolute(expected.prefix(entry.lang) + "/"),
         }
+        if expected.logo:
+            organization["logo"] = {"@type": "ImageObject", "url": expected.absolute(f"/static/{expected.logo}")}
         assert data["author"] == organization, where
         assert data["publisher"] == organization, where
 

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 import yaml
-from helpers.served import ServedSite
-from helpers.site import NOW, ROOT
+from helpers.served import ServedSite, served_site
+from helpers.site import MINI, NOW, ROOT
 from playwright.sync_api import Browser, Page, expect
 
 LABELS = yaml.safe_load((ROOT / "templates" / "labels.yaml").read_text(encoding="utf-8"))
@@ -53,6 +53,26 @@ def violations(page: Page, axe_source: str) -> list[str]:
 def test_axe_finds_no_violation(audit_page: Page, served: ServedSite, axe_source: str, kind: str, lang: str):
     audit_page.goto(served.url(path_of(served, kind, lang)))
     expect(audit_page.locator("html")).to_have_attribute("lang", lang)
+    assert violations(audit_page, axe_source) == []
+
+
+@pytest.fixture(scope="module")
+def served_mini(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedSite]:
+    """The mini fixture served: its annual report has a dateline, a log of updates and related news."""
+    with served_site(tmp_path_factory.mktemp("browser-mini"), content=MINI) as site:
+        yield site
+
+
+@pytest.mark.parametrize("path", ["/news/2023/11/14/annual-report-published/", "/ru/news/2024/05/20/joint-statement/"])
+def test_axe_finds_no_violation_in_dateline_updates_and_related_news(
+    audit_page: Page, served_mini: ServedSite, axe_source: str, path: str
+):
+    audit_page.goto(served_mini.url(path))
+    for part in (".trail", ".related"):
+        expect(audit_page.locator(part)).to_be_visible()
+    if path.startswith("/news/"):
+        for part in (".dateline .place", "#updates"):
+            expect(audit_page.locator(part)).to_be_visible()
     assert violations(audit_page, axe_source) == []
 
 

@@ -68,6 +68,7 @@ class Content:
     organization_short: dict[str, dict[str, str]]
     organization_names: dict[str, dict[str, str]]
     entries: list[Entry]
+    logo: str = ""  # site.yaml's emblem, a file of static/
 
     @property
     def default(self) -> str:
@@ -209,4 +210,5 @@ def read_content(root: Path) -> Content:
         organization_short={i: _localized(o.get("short", o["name"]), languages) for i, o in organizations.items()},
         organization_names={i: _localized(o["name"], languages) for i, o in organizations.items()},
         entries=entries,
+        logo=site.get("logo") or "",
     )

@@ -22,12 +22,12 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from ..content.items import ParsedItem
-from ..content.model import Alias, Item
+from ..content.model import Alias, Item, Update
 from ..util.errors import ContentError, Problem
 from ..util.store import StoreError, connect_read_only, damaged, discard, intact, open_store, seal, sealed, unwrap, wrap
 from .state import TABLES as STATE_TABLES
 
-SCHEMA = 5
+SCHEMA = 6
 FILE = "cache.sqlite"
 # `folders` keeps, per content folder, what each item file of it said: its stat, digest and parse. A
 # folder's entries travel as one row, read and written together: a rebuild reads ~100 rows for a
@@ -118,6 +118,8 @@ class _ItemRow(msgspec.Struct, array_like=True, gc=False):
     draft: bool
     aliases: tuple[tuple[str, int], ...]
     digest: str
+    place: str
+    updates: tuple[tuple[Moment, str], ...]
 
 
 class _EntryRow(msgspec.Struct, array_like=True, gc=False):
@@ -186,6 +188,8 @@ def encode_folder(folder: Folder) -> bytes:
             item.draft,
             tuple((a.url, a.line) for a in item.aliases),
             item.digest,
+            item.place,
+            tuple((_moment(u.when), u.note) for u in item.updates),
         )
         rows.append(
             _EntryRow(
@@ -226,6 +230,8 @@ def decode_folder(data: bytes | memoryview) -> Folder:
             i.draft,
             tuple(Alias(url, line) for url, line in i.aliases),
             i.digest,
+            i.place,
+            tuple(Update(_datetime(when), note) for when, note in i.updates),
         )
         entries[e.rel] = Entry(
             e.mtime_ns, e.size, e.digest, Record(ParsedItem(item, e.explicit_slug, e.lines), e.head, e.body), e.ctime_ns

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from ..content.model import Item
 from ..output.spec import Partition, Spec
 from ..site.model import Site
-from ..site.queries import CATALOGUE, Queries, Recorder, scopes
+from ..site.queries import CATALOGUE, Queries, Recorder, related_scopes, scopes
 from ..site.urls import output_path_error
 from ..util.digest import digest_text
 from ..util.errors import Problem
@@ -59,6 +59,7 @@ def changed_scopes(changed: Iterable[tuple[Item | None, Item | None]], state: Ou
         for item in (old, new):
             if item is not None:
                 found.update(scopes(item))
+                found.update(related_scopes(site, item))  # the items it is, was or may become related to
                 for side in ("older", "newer"):  # the neighbours it had
                     stored = state.value(f"{side}|{item.path}")
                     if stored:

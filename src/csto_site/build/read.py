@@ -14,6 +14,7 @@ from ..content.labels import load_labels
 from ..content.model import Item
 from ..content.registry import Registry, read_registry
 from ..content.sources import SourceFile, read_source
+from ..output.assets import logo_error
 from ..output.render import Renderer, template_digests
 from ..site.addresses import address_problems
 from ..site.assemble import find_duplicate_urls
@@ -54,7 +55,9 @@ def read_content(
     problems += found_problems
     if problems:
         raise ContentError(problems)
-    config = load_config(options.content, labels, str(options.templates / "labels.yaml"), redirect_error)
+    config = load_config(
+        options.content, labels, str(options.templates / "labels.yaml"), redirect_error, logo_error(options.static)
+    )
     found = scan(listing)
     problems = list(found.problems)
     sections: list[SourceFile] = []

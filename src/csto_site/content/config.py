@@ -23,6 +23,7 @@ SITE_KEYS = (
     "press_contact",
     "labels",
     "redirects",
+    "logo",
 )
 LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 # An absolute http(s) address: a plain host name (letters, digits, dots, hyphens), an optional port,
@@ -67,6 +68,7 @@ CODE_LABELS: Mapping[str, Any] = {
             "by_year",
             "feed",
             "feed_all",
+            "home",
             "language_name",
             "latest",
             "locale",
@@ -118,6 +120,8 @@ class SiteConfig:
     labels: Mapping[str, Mapping[str, Any]]
     digest: str
     redirects: tuple[Move, ...] = ()
+    # The emblem: a file of the static folder shown in the masthead, as the icon and the publisher's logo.
+    logo: str = ""
 
     @property
     def default_language(self) -> str:
@@ -229,8 +233,13 @@ def load_config(
     default_labels: Mapping[str, Mapping[str, Any]],
     label_path: str = "templates/labels.yaml",
     address_error: Callable[[str], str] = lambda url: "",
+    logo_error: Callable[[str], tuple[str, str]] = lambda name: ("", ""),
 ) -> SiteConfig:
-    """Read and check site.yaml; raise ContentError listing every problem."""
+    """Read and check site.yaml; raise ContentError listing every problem.
+
+    `address_error` and `logo_error` are the site's rules for an address and for the emblem's file (they
+    live above this package): each returns why a value cannot be used, or "".
+    """
     path = content / "site.yaml"
     shown = str(path)
     try:
@@ -269,6 +278,7 @@ def load_config(
     contact = _contact(data.get("press_contact") or {}, check, languages)
     labels = _labels(data.get("labels") or {}, default_labels, check, languages, label_path)
     redirects = _redirects(data.get("redirects") or {}, entry_lines.get("redirects", ()), check, address_error)
+    logo = _logo(data.get("logo"), check, logo_error)
     if check.problems:
         raise ContentError(check.problems)
     return SiteConfig(
@@ -282,7 +292,22 @@ def load_config(
         labels=labels,
         digest=hashlib.blake2b(text.encode(), digest_size=16).hexdigest(),
         redirects=redirects,
+        logo=logo,
     )
+
+
+def _logo(value: Any, check: FieldChecker, logo_error: Callable[[str], tuple[str, str]]) -> str:
+    """Read `logo`: the name of an SVG or PNG file in the static folder, checked by `logo_error`."""
+    if value is None:
+        return ""
+    if not isinstance(value, str) or not value.strip():
+        check.fail("logo", "`logo` must name the emblem's file in the static folder", "e.g. `logo: emblem.svg`")
+        return ""
+    reason, hint = logo_error(value.strip())
+    if reason:
+        check.fail("logo", f"`logo`: {reason}", hint)
+        return ""
+    return value.strip()
 
 
 def _languages(data: Mapping[str, Any], check: FieldChecker) -> tuple[str, ...]:

@@ -16,11 +16,26 @@ from .bounds import body_problems
 from .config import SiteConfig, text_error, year_error
 from .frontmatter import FrontMatter, split
 from .markup import MarkupError
-from .model import Alias, Item
+from .model import Alias, Item, Update
 from .registry import IDENTIFIER, Registry
 from .sources import SourceFile
 
-ITEM_KEYS = ("title", "date", "officials", "organizations", "summary", "slug", "draft", "aliases", "updated")
+ITEM_KEYS = (
+    "title",
+    "date",
+    "officials",
+    "organizations",
+    "summary",
+    "slug",
+    "draft",
+    "aliases",
+    "updated",
+    "place",
+    "updates",
+)
+UPDATE_KEYS = ("date", "note")
+# A dateline names a city or a venue: a longer text is a sentence that belongs in the body.
+PLACE_LENGTH = 100
 SLUG_LENGTH = 100
 # Officials (and organizations) one item may name: a summit names a few dozen.
 MAX_NAMES = 200
@@ -98,6 +113,8 @@ def parse_item(
             f"the item is updated ({updated:%Y-%m-%d %H:%M}) before it is published ({published:%Y-%m-%d %H:%M})",
             "`updated` is the date of a later change; correct or remove it",
         )
+    place = field.place()
+    updates = field.updates(config, published)
     officials = field.names("officials", registry.official, registry.official_hint, "official")
     organizations = field.names("organizations", registry.organization, registry.organization_hint, "organization")
     summary = field.text("summary")
@@ -126,7 +143,8 @@ def parse_item(
         section=section,
         title=title,
         published=published,
-        updated=updated,
+        # One notion of the last change: the latest of `updated` and the dates of the public log.
+        updated=max([*(u.when for u in updates), *([updated] if updated else [])], default=None),
         slug=slug or make_slug(title) or FALLBACK_SLUG,
         summary=summary or first_paragraph(body_html),
         body_html=body_html,
@@ -135,6 +153,8 @@ def parse_item(
         draft=draft,
         aliases=aliases,
         digest=source.digest,
+        place=place,
+        updates=updates,
     )
     return ParsedItem(item, bool(slug), front.lines), []
 
@@ -286,6 +306,97 @@ class _Fields:
             )
             return ""
         return value
+
+    def place(self) -> str:
+        """Read the place of the dateline: a short text in the file's own language."""
+        value = self.meta.get("place")
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            self.fail(
+                "place",
+                "`place` must be text: the city or venue the item is reported from",
+                "write it in this file's language, e.g. `place: Moscow` (a translation's file gives its own)",
+            )
+            return ""
+        place = self.text("place")
+        if len(place) > PLACE_LENGTH:
+            self.fail(
+                "place",
+                f"`place` has {len(place)} characters; a dateline's place has at most {PLACE_LENGTH}",
+                "name the city or venue only, e.g. `place: Moscow`; say more in the text",
+            )
+            return ""
+        return place
+
+    def updates(self, config: SiteConfig, published: datetime | None) -> tuple[Update, ...]:
+        """Read the public log of updates: a list of changes, each with a date and a note, oldest first."""
+        value = self.meta.get("updates")
+        if value is None:
+            return ()
+        example = "e.g. `- {date: 2024-07-03, note: Corrected the name of the Deputy Foreign Minister}`"
+        if not isinstance(value, list):
+            self.fail("updates", "`updates` must be a list of changes, each with a `date` and a `note`", example)
+            return ()
+        lines = self.item_lines.get("updates", ())
+        found: list[Update] = []
+        for i, entry in enumerate(value):
+            line = lines[i] if i < len(lines) else self.lines.get("updates", 1)
+            update = self._update(entry, line, config, published, example)
+            if update is not None:
+                found.append(update)
+        return tuple(sorted(found, key=lambda u: u.when))
+
+    def _update(
+        self, entry: object, line: int, config: SiteConfig, published: datetime | None, example: str
+    ) -> Update | None:
+        """Read one entry of `updates`, reporting its mistakes at its line."""
+        if not isinstance(entry, dict):
+            self.fail("updates", "an entry of `updates` must have a `date` and a `note`", example, line)
+            return None
+        for key in entry:
+            if key not in UPDATE_KEYS:
+                self.fail(
+                    "updates",
+                    f"unknown key `{key}` in an entry of `updates`",
+                    did_you_mean(str(key), UPDATE_KEYS) or "an update has a `date` and a `note`",
+                    line,
+                )
+        when = None
+        if entry.get("date") is None:
+            self.fail("updates", "this update has no `date`", "add the day of the change: `date: 2024-07-03`", line)
+        else:
+            try:
+                when = read_moment(str(entry["date"]), config.tz)
+            except DateError as exc:
+                self.fail("updates", f"the update's date {exc}", exc.hint, line)
+        if when is not None and published is not None and when < published:
+            self.fail(
+                "updates",
+                f"the update of {when:%Y-%m-%d %H:%M} comes before the item's date ({published:%Y-%m-%d %H:%M})",
+                "an update is a change made after publication: correct its date",
+                line,
+            )
+            when = None
+        note = entry.get("note")
+        if isinstance(note, (int, float)) and not isinstance(note, bool):
+            note = str(note)
+        if note is None or (isinstance(note, str) and not note.strip()):
+            self.fail(
+                "updates",
+                "this update has no `note`",
+                "say what changed, e.g. `note: Corrected the name of the Deputy Foreign Minister`",
+                line,
+            )
+            return None
+        if not isinstance(note, str):
+            self.fail("updates", "the update's `note` must be text", 'put it in quotes: `note: "..."`', line)
+            return None
+        reason, hint = text_error(note)
+        if reason:
+            self.fail("updates", f"the update's `note` {reason}", hint, line)
+            return None
+        return Update(when, " ".join(note.split())) if when is not None else None
 
     def flag(self, key: str) -> bool:
         """Read a yes/no value."""

@@ -54,6 +54,14 @@ class Alias:
 
 
 @dataclass(frozen=True)
+class Update:
+    """A change made after publication, as the item's public log of updates states it."""
+
+    when: datetime
+    note: str
+
+
+@dataclass(frozen=True)
 class Item:
     """One news item in one language."""
 
@@ -72,6 +80,10 @@ class Item:
     draft: bool
     aliases: tuple[Alias, ...]
     digest: str
+    # Where the item was reported from (its dateline), in its own language; "" when not given.
+    place: str = ""
+    # The public log of changes, oldest first; `updated` is the latest of its dates and the `updated:` key.
+    updates: tuple[Update, ...] = ()
     # The site-local day the item is filed under: derived, kept because every listing groups by it.
     day: date = field(init=False, repr=False, compare=False)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -13,7 +13,7 @@ from ..site.queries import Queries
 from ..site.urls import SEARCH_BUNDLE, output_path
 from .render import Renderer
 from .spec import Partition, Spec
-from .views import Kit, Link, Page, TeaserGroup, entry_name
+from .views import Change, Kit, Link, Page, TeaserGroup, entry_name
 
 UNDATED = "pages"  # the sitemap of the pages that are not filed under a year
 
@@ -545,6 +545,11 @@ class ItemPages(_Pages):
         section_link = Link(urls.section(lang, section.id), section.title[lang])
         versions = q.versions(item)
         older, newer = q.older(item), q.newer(item)
+        crumbs = (
+            Link(urls.home(lang), labels["home"]),
+            section_link,
+            Link(urls.listing(Scope(SECTION, lang, section.id).at(item.day.year)), str(item.day.year)),
+        )
         officials = tuple(Link(urls.official(lang, o.id), o.name[lang]) for o in q.officials_of(item))
         organizations = tuple(
             Link(urls.organization(lang, o.id), o.short[lang], o.name[lang]) for o in q.organizations_of(item)
@@ -563,6 +568,10 @@ class ItemPages(_Pages):
             date_text=kit.day_text(item.day, lang),
             updated=item.updated.isoformat() if item.updated else "",
             updated_text=kit.day_text(item.updated.date(), lang) if item.updated else "",
+            updates=tuple(Change(u.when.isoformat(), kit.day_text(u.when.date(), lang), u.note) for u in item.updates),
+            crumbs=crumbs,
+            breadcrumbs_ld=breadcrumb_list(kit, crumbs),
+            related=kit.teasers(q.related(item)),
             section=section_link,
             officials=officials,
             organizations=organizations,
@@ -584,11 +593,13 @@ def news_article(kit: Kit, item: Item, section: str) -> str:
     """Describe an item as schema.org NewsArticle JSON-LD, safe inside a script element."""
     urls = kit.urls
     url = urls.absolute(urls.item(item))
-    publisher = {
+    publisher: dict[str, object] = {
         "@type": "Organization",
         "name": kit.config.title[item.lang],
         "url": urls.absolute(urls.home(item.lang)),
     }
+    if kit.config.logo:
+        publisher["logo"] = {"@type": "ImageObject", "url": urls.absolute(urls.static(kit.config.logo))}
     data = {
         "@context": "https://schema.org",
         "@type": "NewsArticle",
@@ -603,5 +614,24 @@ def news_article(kit: Kit, item: Item, section: str) -> str:
         "author": publisher,
         "publisher": publisher,
     }
+    return json_ld(data)
+
+
+def breadcrumb_list(kit: Kit, crumbs: Sequence[Link]) -> str:
+    """Describe a page's breadcrumbs (home, section, year) as schema.org BreadcrumbList JSON-LD."""
+    return json_ld(
+        {
+            "@context": "https://schema.org",
+            "@type": "BreadcrumbList",
+            "itemListElement": [
+                {"@type": "ListItem", "position": n, "name": crumb.text, "item": kit.urls.absolute(crumb.url)}
+                for n, crumb in enumerate(crumbs, start=1)
+            ],
+        }
+    )
+
+
+def json_ld(data: Mapping[str, object]) -> str:
+    """Write JSON-LD that is safe inside a script element: no markup characters."""
     text = json.dumps(data, ensure_ascii=False, sort_keys=True)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

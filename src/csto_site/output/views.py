@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import PurePosixPath
 from typing import Any
 
 from ..content.model import Item, Official, Organization
 from ..site.queries import Queries
 from ..site.urls import Urls, output_path
+from .assets import LOGO_TYPES
 
 # The site's icon in static/; without one, browsers ask for /favicon.ico on every visit and get a 404.
 ICON = "favicon.svg"
@@ -47,6 +49,15 @@ class Teaser:
 
 
 @dataclass(frozen=True)
+class Change:
+    """An entry of an item's public log of updates, as its page shows it."""
+
+    when: str  # ISO 8601, for <time datetime>
+    date_text: str
+    note: str
+
+
+@dataclass(frozen=True)
 class TeaserGroup:
     """A titled run of teasers: a day, a month or a year."""
 
@@ -70,6 +81,8 @@ class Chrome:
     stylesheet: str
     script: str
     icon: str
+    icon_type: str
+    logo: str  # the emblem in the masthead, or "" when site.yaml names none
 
 
 @dataclass(frozen=True)
@@ -161,7 +174,10 @@ class Kit:
             email=self.config.contact.email,
             stylesheet=urls.static(q.asset("style.css")),
             script=urls.static(q.asset("nav.js")),
-            icon=urls.static(ICON),
+            # The office's emblem, where site.yaml names one, is also the icon browsers show.
+            icon=urls.static(self.config.logo or ICON),
+            icon_type=LOGO_TYPES[PurePosixPath(self.config.logo or ICON).suffix.lower()],
+            logo=urls.static(self.config.logo) if self.config.logo else "",
         )
 
     def section_link(self, section_id: str, lang: str) -> Link:

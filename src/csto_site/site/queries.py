@@ -14,6 +14,7 @@ registry when a registry changed, and the global keys always.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -27,6 +28,11 @@ from .model import NEWS, OFFICIAL, ORGANIZATION, SECTION, Edition, Scope, Site, 
 GLOBAL, REGISTRY = "global", "registry"
 CATALOGUE = "catalogue"  # what the producers declared, as post-producers read it
 NEWS_WINDOW = timedelta(days=2)  # Google News lists items of the last two days
+RELATED_SHOWN = 5  # the related items an item page lists
+# How far an item looks for related ones: this many items on each side of it in the listing of each of
+# its officials and organizations. It bounds the work per page (not the whole listing: the Secretary
+# General's may hold tens of thousands of items), and the pages a new or changed item can change.
+RELATED_SPAN = 10
 
 
 def scope_of(key: str) -> str:
@@ -36,11 +42,11 @@ def scope_of(key: str) -> str:
         return rest
     if kind == "latest":
         return rest.partition("|")[2]
-    if kind in ("item", "body", "older", "newer"):
+    if kind in ("item", "body", "older", "newer", "related"):
         return f"item|{rest}"
     if kind == "versions":
         return f"key|{rest}"
-    if kind in ("sections", "officials", "organizations", "official", "organization", "section"):
+    if kind in ("sections", "officials", "organizations", "official", "organization", "section", "publisher"):
         return REGISTRY
     if kind == "specs":
         return f"group|{rest}"
@@ -71,6 +77,70 @@ def scopes(item: Item) -> list[str]:
     return found
 
 
+def related_scopes(site: Site, item: Item) -> list[str]:
+    """List the item scopes whose related items a change of `item` (its old or its new version) can change.
+
+    An item's related ones come from within RELATED_SPAN places of it in its listings (`related_items`).
+    So a change can reach only the items within RELATED_SPAN places of where the changed version stands,
+    or stood, in the listings of its officials and organizations on the new site: a version that is gone
+    stood where it would be sorted now, and any item that came between is itself a changed version.
+    """
+    edition = site.editions.get(item.lang)
+    if edition is None:
+        return []
+    found = []
+    for kind, ident in _related_tags(item, publisher_ids(site)):
+        listing = _listing(edition, kind, ident)
+        at = _place(listing, item)
+        found += [f"item|{other.path}" for other in listing[max(0, at - RELATED_SPAN) : at + RELATED_SPAN + 1]]
+    return found
+
+
+def related_items(site: Site, item: Item, publisher: frozenset[str]) -> tuple[Item, ...]:
+    """Return the items related to an item: those sharing most officials and organizations, then the newest.
+
+    Candidates are the items within RELATED_SPAN places of it in each of its listings, of its language,
+    but never itself or its translation; the publisher's own organization (`publisher`) relates nothing.
+    """
+    edition = site.editions[item.lang]
+    mine = set(_related_tags(item, publisher))
+    pool: dict[str, Item] = {}
+    for kind, ident in mine:
+        listing = _listing(edition, kind, ident)
+        at = _place(listing, item)
+        for other in listing[max(0, at - RELATED_SPAN) : at + RELATED_SPAN + 1]:
+            if other.key != item.key:
+                pool[other.path] = other
+    shared = {path: len(mine.intersection(_related_tags(other, publisher))) for path, other in pool.items()}
+    ranked = sorted(pool.values(), key=lambda o: (-shared[o.path], -o.published.timestamp(), o.path))
+    return tuple(ranked[:RELATED_SHOWN])
+
+
+def publisher_ids(site: Site) -> frozenset[str]:
+    """Return the organizations that publish the site: those named as the site's title (the CSTO itself)."""
+    titles = {title.strip().casefold() for title in site.config.title.values()}
+    return frozenset(o.id for o in site.organizations if titles & {n.strip().casefold() for n in o.name.values()})
+
+
+def _related_tags(item: Item, publisher: frozenset[str]) -> list[tuple[str, str]]:
+    """List what relates items: an item's officials and its organizations but the publisher."""
+    return [(OFFICIAL, o) for o in item.officials] + [
+        (ORGANIZATION, o) for o in item.organizations if o not in publisher
+    ]
+
+
+def _listing(edition: Edition, kind: str, ident: str) -> tuple[Item, ...]:
+    """Return an official's or organization's items in one language, newest first."""
+    return (edition.officials if kind == OFFICIAL else edition.organizations).get(ident, ())
+
+
+def _place(listing: Sequence[Item], item: Item) -> int:
+    """Return where an item stands, or would stand, in a newest-first listing (newest_first's order)."""
+    return bisect_left(
+        listing, (-item.published.timestamp(), item.path), key=lambda i: (-i.published.timestamp(), i.path)
+    )
+
+
 class Recorder:
     """The dependencies read while describing or drawing one thing: key -> value."""
 
@@ -89,6 +159,7 @@ class _Memo:
     keys: dict[str, Item] = field(default_factory=dict)
     ranks: dict[int, dict[str, int]] = field(default_factory=dict)
     values: dict[str, str] = field(default_factory=dict)
+    publisher: list[frozenset[str]] = field(default_factory=list)
 
 
 class Queries:
@@ -288,6 +359,20 @@ class Queries:
         """Describe a neighbour by its path and head (the path lets a later build find it again)."""
         return f"{item.path}\x1f{self.heads[item.path]}" if item is not None else ""
 
+    def publisher(self) -> frozenset[str]:
+        """Return the ids of the organizations that publish the site (`publisher_ids`)."""
+        memo = self._memo.publisher
+        if not memo:
+            memo.append(publisher_ids(self.site))
+        self._note("publisher", ",".join(sorted(memo[0])))
+        return memo[0]
+
+    def related(self, item: Item) -> tuple[Item, ...]:
+        """Return the items related to an item (`related_items`): most shared first, then the newest."""
+        found = related_items(self.site, item, self.publisher())
+        self._note(f"related|{item.path}", self._heads(found))
+        return found
+
     def versions(self, item: Item) -> Mapping[str, Item]:
         """Return every published language version of an item (itself included), by language."""
         return self._versions(item.key)
@@ -442,6 +527,8 @@ _ASK: dict[str, Callable[[Queries, str], object]] = {
     "body": lambda q, rest: q.body_key(q.item(rest)),
     "older": lambda q, rest: q.older(q.item(rest)),
     "newer": lambda q, rest: q.newer(q.item(rest)),
+    "related": lambda q, rest: q.related(q.item(rest)),
+    "publisher": lambda q, rest: q.publisher(),
     "versions": lambda q, rest: q._versions(rest),
     "labels": lambda q, rest: q.labels(rest),
     "asset": lambda q, rest: q.asset(rest),
