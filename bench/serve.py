@@ -4,7 +4,7 @@
 
 bench/run.py calls this for its "one new item (serve)" column. It builds once (the imports, and the
 memo of the build cache that serve keeps between its builds), then R times adds one item with
-bench/generate.py's `added_item` and times `builder.build` with the same memo, as serve's watcher
+bench/generate.py's `added_item` and times `csto_site.publish.run.build` with the same memo, as serve's watcher
 calls it after a save (its 0.3 s wait for more changes not counted). It prints one line per run:
 the seconds, and the peak resident memory of the process so far in KiB.
 
