@@ -11,6 +11,7 @@ from helpers.site import NOW, TEMPLATES, build_into, snapshot
 
 from csto_site import cli
 from csto_site.content.scaffold import Request, create_item
+from csto_site.util.errors import ContentError
 
 
 def new(content: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -38,6 +39,10 @@ def test_new_item_is_built_into_its_section_archive_and_feeds(mini_copy: Path, t
         "officials: [Ivan Orlov]\norganizations: [RC, NC]\n"
     )
     out = tmp_path / "public"
+    with pytest.raises(ContentError, match="the item has no text"):  # `new` leaves the text to the editor
+        build_into(mini_copy, out, search=False)
+    with created.path.open("a", encoding="utf-8") as file:
+        file.write("The first round of talks was held.\n")
     build_into(mini_copy, out, search=False)
     url = "/news/2026/11/29/talks-on-river-navigation-a-first-round/"
     page = (out / url.lstrip("/") / "index.html").read_text(encoding="utf-8")
@@ -154,6 +159,8 @@ def test_a_translation_takes_the_original_date_people_and_address(
         "organizations: [РК, СС]\n"
     )
     out_dir = tmp_path / "public"
+    with twin.open("a", encoding="utf-8") as file:
+        file.write("Состоялся рабочий визит.\n")
     build_into(mini_copy, out_dir, search=False)
     english = (out_dir / "news/2024/03/12/working-visit-to-the-river-commission/index.html").read_text(encoding="utf-8")
     assert 'href="/ru/news/2024/03/12/working-visit-to-the-river-commission/"' in english

@@ -214,7 +214,7 @@ def _read_original(path: Path, content: Path, config: SiteConfig, registry: Regi
                 )
             ]
         )
-    parsed, problems = parse_item(source, registry, config, lambda body, lang: "")
+    parsed, problems = parse_item(source, registry, config, lambda body, lang: "", need_text=False)
     if parsed is None:
         raise ContentError(problems)
     return parsed.item
