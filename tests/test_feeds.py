@@ -153,3 +153,18 @@ def test_a_listing_without_items_has_no_feed_and_no_1970_date(sample):
         assert "1970" not in channel.findtext("lastBuildDate"), feed
     for page in sample.out.rglob("*.html"):
         assert f"/officials/{press_secretary}/" not in page.read_text(encoding="utf-8"), page
+
+
+def test_the_archive_has_no_empty_feed_page_or_1970_date(archive):
+    """Officials with nothing in Russian (the generated archive has some) get no Russian page, feed or link."""
+    english = {p.parent.name for p in (archive.out / "officials").glob("*/rss.xml")}
+    russian = {p.parent.name for p in (archive.out / "ru" / "officials").glob("*/rss.xml")}
+    missing = english - russian
+    assert missing, "the archive has an official with nothing in Russian"
+    for ident in missing:
+        assert not (archive.out / "ru" / "officials" / ident).exists(), ident
+    for path in archive.out.rglob("*"):
+        if path.suffix in (".html", ".xml"):
+            text = path.read_text(encoding="utf-8")
+            assert "1970-01-01" not in text and "Jan 1970" not in text, path
+            assert not any(f"/ru/officials/{ident}/" in text for ident in missing), path
