@@ -111,11 +111,17 @@ def test_an_existing_file_is_never_overwritten(mini_copy: Path, capsys: pytest.C
         (("--section", "alfa"), '--section: unknown section "alfa" (did you mean "alpha"?)'),
         (
             ("--section", "alpha", "--official", "Anna Petrowa"),
-            '--official: unknown official "Anna Petrowa" (did you mean "Anna Petrova"?)',
+            '--official: unknown official "Anna Petrowa" (did you mean "Anna Petrova"? If not, add a line to ',
         ),
         (
             ("--section", "alpha", "--organization", "River Comission"),
-            '--organization: unknown organization "River Comission" (did you mean "River Commission"?)',
+            '--organization: unknown organization "River Comission" (did you mean "River Commission"? If not, ',
+        ),
+        (
+            ("--section", "alpha", "--official", "Sergei Ivanov"),
+            '--official: unknown official "Sergei Ivanov" (if this is a new official, add a line to '
+            "CONTENT/officials.yaml: sergei-ivanov: {name: {en: Sergei Ivanov, ru: Sergei Ivanov}}, "
+            "then translate the name)",
         ),
         (("--section", "alpha", "--date", "2024-02-30"), "--date: '2024-02-30' is not a valid date"),
         (("--section", "alpha", "--lang", "de"), "--lang: unknown language 'de' (languages in site.yaml: en, ru)"),
@@ -129,7 +135,7 @@ def test_unknown_names_get_the_build_hint_and_nothing_is_written(
     status, _, err = new(mini_copy, capsys, "A title", *args)
 
     assert status == 1
-    assert expected in err
+    assert expected.replace("CONTENT", str(mini_copy)) in err
     assert err.endswith("found; nothing was written.\n")
     assert snapshot(mini_copy) == before
 

@@ -111,12 +111,12 @@ def parse_item(
         )
     content = source.path.removesuffix(source.rel)  # the content folder, as the editor named it
     officials = field.names(
-        "officials", registry.official, partial(_unknown_name, registry.official_hint, content, config), "official"
+        "officials", registry.official, partial(unknown_name_hint, registry.official_hint, content, config), "official"
     )
     organizations = field.names(
         "organizations",
         registry.organization,
-        partial(_unknown_name, registry.organization_hint, content, config),
+        partial(unknown_name_hint, registry.organization_hint, content, config),
         "organization",
     )
     summary = field.text("summary")
@@ -168,7 +168,7 @@ def parse_item(
     return ParsedItem(item, bool(slug), front.lines), []
 
 
-def _unknown_name(close: Callable[[str], str], content: str, config: SiteConfig, name: str, kind: str) -> str:
+def unknown_name_hint(close: Callable[[str], str], content: str, config: SiteConfig, name: str, kind: str) -> str:
     """Say what to do about a name the registry lacks: the registered name it resembles, and the entry to add."""
     spelled = json.dumps(name, ensure_ascii=False) if YAML_SPECIAL.search(name) else name
     names = ", ".join(f"{lang}: {spelled}" for lang in config.languages)
