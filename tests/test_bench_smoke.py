@@ -44,7 +44,7 @@ def test_the_benchmark_times_every_scenario_of_a_build(tmp_path):
     assert len(items) == N + 3, "the archive, the item added for a build, and two added in the serve process"
     assert (archive / "public" / "news" / "rss.xml").is_file()
     # The program was timed as installed, from bytecode compiled before the first run.
-    assert Path(cache_from_source(str(ROOT / "src" / "csto_site" / "build" / "builder.py"))).is_file()
+    assert Path(cache_from_source(str(ROOT / "src" / "csto_site" / "build" / "pipeline.py"))).is_file()
 
 
 def test_hugo_and_pelican_build_the_same_archive(tmp_path):
