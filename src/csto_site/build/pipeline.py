@@ -29,8 +29,8 @@ from ..util.errors import ContentError, Problem
 from ..util.files import publishable, read_listed
 from ..util.parallel import default_jobs
 from .cache import Cache, Memo
-from .checks import model_warnings
 from .draw import Drawn, draw_all
+from .editorial import model_warnings
 from .inputs import Inputs, Summary, collector_paused
 from .loader import code_fingerprint
 from .options import Options, Progress
