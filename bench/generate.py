@@ -4,8 +4,9 @@
 
 N is the number of item files (one news item in one language, as the model counts
 them); about a quarter of the English items also get a Russian translation. Items
-have about 540 words, spread over 6 sections, 40 officials and 20 organizations,
-dated over twenty years. The same seed always gives the same files, byte for byte.
+have about 540 words (paragraphs, `##` and `###` headings, lists, quotes, tables,
+footnotes), spread over 6 sections, 40 officials and 20 organizations, dated over
+twenty years. The same seed always gives the same files, byte for byte.
 """
 
 from __future__ import annotations
@@ -169,20 +170,45 @@ def sentence(rng: random.Random, words: tuple[str, ...] | list[str], n: int) -> 
     return text[0].upper() + text[1:] + "."
 
 
-def body(rng: random.Random, words: list[str], names: list[str]) -> str:
-    """Return a Markdown body of about WORDS_PER_ITEM words: paragraphs, a heading, a list, emphasis, links."""
+def table(rng: random.Random, words: tuple[str, ...] | list[str]) -> str:
+    """Return a Markdown table of 2 to 4 columns, some aligned, with a header row."""
+    columns = rng.randint(2, 4)
+    header = [sentence(rng, words, rng.randint(1, 2)).rstrip(".") for _ in range(columns)]
+    rule = [rng.choice(("---", ":---", ":---:", "---:")) for _ in range(columns)]
+    rows = [
+        [str(rng.randint(1, 999)) if c else rng.choice(words) for c in range(columns)] for _ in range(rng.randint(2, 5))
+    ]
+    return "\n".join("| " + " | ".join(row) + " |" for row in (header, rule, *rows))
+
+
+def body(rng: random.Random, words: tuple[str, ...] | list[str], names: list[str]) -> str:
+    """Return a Markdown body of about WORDS_PER_ITEM words.
+
+    Paragraphs (with emphasis, links and footnotes), `##` and `###` headings (a `###` may come before any
+    `##`, as authors write them), lists, quotes and tables: what the press office writes.
+    """
     blocks: list[str] = []
+    notes: list[str] = []
     count = 0
     while count < WORDS_PER_ITEM:
         kind = rng.random()
-        if kind < 0.08 and blocks:
-            heading = sentence(rng, words, rng.randint(3, 6)).rstrip(".")
-            blocks.append(f"## {heading}")
+        if kind < 0.06 and blocks:
+            blocks.append(f"## {sentence(rng, words, rng.randint(3, 6)).rstrip('.')}")
             count += 5
-        elif kind < 0.18:
+        elif kind < 0.09 and blocks:
+            blocks.append(f"### {sentence(rng, words, rng.randint(2, 5)).rstrip('.')}")
+            count += 4
+        elif kind < 0.17:
             items = [f"- {sentence(rng, words, rng.randint(4, 9))}" for _ in range(rng.randint(2, 4))]
             blocks.append("\n".join(items))
             count += 6 * len(items)
+        elif kind < 0.20 and blocks:
+            quote = " ".join(sentence(rng, words, rng.randint(8, 14)) for _ in range(rng.randint(1, 3)))
+            blocks.append(f"> {quote}")
+            count += len(quote.split())
+        elif kind < 0.22 and blocks:
+            blocks.append(table(rng, words))
+            count += 12
         else:
             sentences = []
             for _ in range(rng.randint(3, 6)):
@@ -191,10 +217,13 @@ def body(rng: random.Random, words: list[str], names: list[str]) -> str:
                     s = f"{rng.choice(names)} said: *{s}*"
                 elif rng.random() < 0.1:
                     s = s.rstrip(".") + " ([details](https://odkb-csto.org/))."
+                elif rng.random() < 0.05:
+                    notes.append(f"[^{len(notes) + 1}]: {sentence(rng, words, rng.randint(5, 12))}")
+                    s = s.rstrip(".") + f"[^{len(notes)}]."
                 sentences.append(s)
                 count += len(s.split())
             blocks.append(" ".join(sentences))
-    return "\n\n".join(blocks) + "\n"
+    return "\n\n".join(blocks + notes) + "\n"
 
 
 def registry(rng: random.Random) -> tuple[list[Person], list[Person]]:

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 from helpers.content import Content, Entry, read_content
-from helpers.site import MINI, NOW, SAMPLE, build_into, copy_fixture
+from helpers.site import MINI, NOW, SAMPLE, build_into, copy_fixture, generate_archive
 
 SITES = {"mini": MINI, "sample": SAMPLE}
+ARCHIVE_ITEMS = 300  # a few hundred items: every shape of body, officials with nothing in Russian
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -63,6 +64,16 @@ def mini(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
 def sample(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
     """The sample content of content/, built once per session."""
     return _build("sample", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
+    """A realistic archive of 300 items (bench/generate.py: headings, tables, footnotes, quotes), built once."""
+    content = tmp_path_factory.mktemp("archive") / "content"
+    generate_archive(content, ARCHIVE_ITEMS)
+    out = content.parent / "public"
+    build_into(content, out, search=False)
+    return BuiltSite("archive", content, out, read_content(content))
 
 
 @pytest.fixture(scope="session")

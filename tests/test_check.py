@@ -267,8 +267,9 @@ def test_the_publisher_itself_is_not_flagged(mini_copy: Path, tmp_path: Path) ->
     assert [w.split(" warning: ")[1].split(" (")[0] for w in found] == ['the text names "River Commission"']
 
 
-def dated(content: Path, rel: str, age: timedelta, title: str = "Item") -> Path:
-    """Write an item published `age` before the fixed time."""
+def dated(content: Path, rel: str, age: timedelta, title: str = "") -> Path:
+    """Write an item published `age` before the fixed time (titled in its language)."""
+    title = title or ("Новость" if rel.endswith(".ru.md") else "Item")
     return write(content, rel, f"---\ntitle: {title}\ndate: {NOW - age:%Y-%m-%d %H:%M}\n---\nText.\n")
 
 
@@ -346,3 +347,68 @@ def test_warnings_do_not_fail_the_check(mini_copy: Path, tmp_path: Path, capsys:
 def test_the_sample_content_leaves_a_careful_editor_nothing_to_fix(tmp_path: Path) -> None:
     """The sample is a model for press secretaries: every name in a text is listed, every item translated."""
     assert warnings(SAMPLE, tmp_path) == []
+
+
+def test_one_old_untranslated_item_lacks_a_translation(mini_copy: Path, tmp_path: Path) -> None:
+    for rel in ("alpha/2024/2024-03-12-working-visit.md", "beta/2024/2024-05-20-night-session.md"):
+        (mini_copy / rel).unlink()  # two of the three untranslated items: one is left
+    counted = [w for w in warnings(mini_copy, tmp_path) if "days ago lack" in w]
+    assert counted == [
+        f"{mini_copy}: warning: 1 item published more than 30 days ago lacks a translation "
+        "(only the last 30 days are listed one by one)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rel", "title", "message"),
+    [
+        (
+            "alpha/2024/2024-06-01-talks.md",
+            "Переговоры в Минске",
+            'the title "Переговоры в Минске" is in Cyrillic letters, but this is the English file '
+            "(write the English title here; the Russian version goes in 2024-06-01-talks.ru.md)",
+        ),
+        (
+            "alpha/2024/2024-06-01-talks.ru.md",
+            "Talks in Minsk",
+            'the title "Talks in Minsk" is in Latin letters, but this is the Russian file '
+            "(write the Russian title here; the English version goes in 2024-06-01-talks.md)",
+        ),
+    ],
+)
+def test_a_title_in_the_other_language_s_letters_is_flagged_by_check_build_and_serve(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], rel: str, title: str, message: str
+) -> None:
+    item = write(mini_copy, rel, f"---\ntitle: {title}\ndate: 2024-06-01\n---\nText.\n")
+    expected = f"{item}:2: warning: {message}"
+    assert expected in warnings(mini_copy, tmp_path)
+    assert cli.main(cli_args("build", mini_copy, tmp_path / "public")) == 0
+    assert expected in capsys.readouterr().err.splitlines()
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["Переговоры ОДКБ и ООН", "Визит в UN Headquarters в Нью-Йорке", "ОДКБ"],
+)
+def test_a_russian_title_may_hold_latin_names_and_acronyms(mini_copy: Path, tmp_path: Path, title: str) -> None:
+    write(mini_copy, "alpha/2024/2024-06-01-talks.ru.md", f"---\ntitle: {title}\ndate: 2024-06-01\n---\nText.\n")
+    write(
+        mini_copy,
+        "alpha/2024/2024-06-01-talks.md",
+        "---\ntitle: CSTO talks with the UN\ndate: 2024-06-01\n---\nText.\n",
+    )
+    assert not [w for w in warnings(mini_copy, tmp_path) if "letters, but this is" in w]
+
+
+def test_a_section_without_its_russian_index_is_flagged(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (mini_copy / "beta/_index.ru.md").unlink()
+    expected = (
+        f"{mini_copy / 'beta/_index.md'}: warning: the section has no _index.ru.md: its Russian pages show the "
+        f'English title "Beta" (create {mini_copy / "beta/_index.ru.md"} with `title:` and `description:` lines '
+        "in Russian)"
+    )
+    assert [w for w in warnings(mini_copy, tmp_path) if "_index" in w] == [expected]
+    assert cli.main(cli_args("build", mini_copy, tmp_path / "public")) == 0
+    assert expected in capsys.readouterr().err.splitlines()

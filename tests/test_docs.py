@@ -149,6 +149,17 @@ def write_the_item(root: Path) -> None:
     item.write_text(item.read_text(encoding="utf-8") + text, encoding="utf-8")
 
 
+def write_the_translation(root: Path) -> None:
+    """Write the text of the translation the guide starts, as the guide tells the reader to."""
+    (item,) = root.glob("content/csto-news/2021/*-helga-schmid-addresses-*.ru.md")
+    text = (
+        "22 июня 2021 года Генеральный секретарь ОБСЕ Хельга Шмид, впервые посетившая Секретариат ОДКБ,"
+        " выступила на расширенном заседании Постоянного совета ОДКБ. Ранее в тот же день она встретилась"
+        " с Генеральным секретарём ОДКБ Станиславом Засем.\n"
+    )
+    item.write_text(item.read_text(encoding="utf-8") + text, encoding="utf-8")
+
+
 def break_names(root: Path) -> None:
     """Misspell a key and an official in one sample item."""
     item = root / "content/csto-news/2021/2021-06-22-zas-meets-schmid.md"
@@ -177,6 +188,7 @@ def break_addresses(root: Path) -> None:
 
 SETUPS: dict[str, Callable[[Path], None]] = {
     "write-the-item": write_the_item,
+    "write-the-translation": write_the_translation,
     "break-names": break_names,
     "link-a-secret": link_a_secret,
     "break-addresses": break_addresses,

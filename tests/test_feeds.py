@@ -22,7 +22,7 @@ RFC_822 = re.compile(
 
 def feeds(site):
     """Yield (lang, kind, id, site path of the listing page, site path of its feed)."""
-    for lang, kind, ident in site.expected.listings():
+    for lang, kind, ident in site.expected.listings(NOW):
         page = site.expected.listing_path(lang, kind, ident)
         yield lang, kind, ident, page, f"{page}rss.xml"
 
@@ -142,12 +142,29 @@ def test_last_build_date_is_the_newest_item_date(site):
         assert built <= NOW, path
 
 
-def test_an_empty_feed_does_not_depend_on_the_clock(sample):
-    empty = []
-    for *_, path in feeds(sample):
-        channel = ET.parse(target_file(sample.out, path)).getroot().find("channel")
-        if not channel.findall("item"):
-            empty.append(path)
-            # A fixed date, not the clock: feedgen would otherwise stamp the build time.
-            assert channel.findtext("lastBuildDate") == "Thu, 01 Jan 1970 00:00:00 +0000", path
-    assert empty, "the sample site has an official without items (the press secretary)"
+def test_a_listing_without_items_has_no_feed_and_no_1970_date(sample):
+    """An empty feed would say nothing and carry no real date: it is not written, nor linked."""
+    press_secretary = "vladimir-zaynetdinov"  # in the registry, in no item
+    assert not sample.expected.listing(NOW, "en", "officials", press_secretary)
+    assert not (sample.out / "officials" / press_secretary / "rss.xml").exists()
+    for feed in sample.out.rglob("rss.xml"):
+        channel = ET.parse(feed).getroot().find("channel")
+        assert channel.findall("item"), feed
+        assert "1970" not in channel.findtext("lastBuildDate"), feed
+    for page in sample.out.rglob("*.html"):
+        assert f"/officials/{press_secretary}/" not in page.read_text(encoding="utf-8"), page
+
+
+def test_the_archive_has_no_empty_feed_page_or_1970_date(archive):
+    """Officials with nothing in Russian (the generated archive has some) get no Russian page, feed or link."""
+    english = {p.parent.name for p in (archive.out / "officials").glob("*/rss.xml")}
+    russian = {p.parent.name for p in (archive.out / "ru" / "officials").glob("*/rss.xml")}
+    missing = english - russian
+    assert missing, "the archive has an official with nothing in Russian"
+    for ident in missing:
+        assert not (archive.out / "ru" / "officials" / ident).exists(), ident
+    for path in archive.out.rglob("*"):
+        if path.suffix in (".html", ".xml"):
+            text = path.read_text(encoding="utf-8")
+            assert "1970-01-01" not in text and "Jan 1970" not in text, path
+            assert not any(f"/ru/officials/{ident}/" in text for ident in missing), path

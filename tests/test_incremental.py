@@ -145,7 +145,8 @@ def test_an_edit_rewrites_only_what_shows_it(site):
     assert_same(tree(out), reference(content))
 
 
-def test_a_new_item_rewrites_only_the_sitemap_of_its_year(site):
+def test_a_new_item_rewrites_the_sitemap_of_its_year_and_the_dates_it_moves_only(site):
+    """Its year's sitemap lists it; the newest item dates the listings (sitemap-pages) and the index; 2023 stays."""
     content, out = site
     build(options(content, out), NOW)
     before = stamps(out)
@@ -155,9 +156,9 @@ def test_a_new_item_rewrites_only_the_sitemap_of_its_year(site):
     sitemaps = sorted(p for p in after if p.startswith("sitemap"))
     assert {"sitemap.xml", "sitemap-pages.xml", "sitemap-2023.xml", "sitemap-2024.xml"} <= set(sitemaps)
     changed = [p for p in sitemaps if after[p] != before.get(p)]
-    assert changed == ["sitemap-2024.xml"] + (
-        ["sitemap-2024.xml.br", "sitemap-2024.xml.gz"] if "sitemap-2024.xml.gz" in after else []
-    )
+    rewritten = ["sitemap-2024.xml", "sitemap-pages.xml", "sitemap.xml"]
+    compressed = [f"{name}.{ext}" for name in rewritten for ext in ("br", "gz") if f"{name}.gz" in after]
+    assert changed == sorted(rewritten + compressed)
     assert_same(tree(out), reference(content))
 
 

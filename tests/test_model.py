@@ -362,3 +362,36 @@ def test_a_table_keeps_its_column_alignment_as_classes_the_stylesheet_aligns(wor
     css = (STATIC / "style.css").read_text(encoding="utf-8")
     for side in ("center", "right"):
         assert f".item-body .align-{side} {{ text-align: {side}; }}" in css
+
+
+HEADING = re.compile(r"<h([1-6])\b[^>]*>(.*?)</h\1>")
+
+
+@pytest.mark.parametrize(
+    ("body", "levels"),
+    [
+        ("## Talks\n\n### Results", [("Talks", 2), ("Results", 3)]),  # what the README tells authors to write
+        ("# Talks\n\n### Results", [("Talks", 2), ("Results", 3)]),
+        ("### Early\n\n## Talks\n\n#### Detail", [("Early", 2), ("Talks", 2), ("Detail", 3)]),
+        ("#### Alone", [("Alone", 2)]),
+        ("## A\n\n<h5>Written in HTML</h5>\n\n## B", [("A", 2), ("Written in HTML", 3), ("B", 2)]),
+        (
+            "\n\n".join(f"{'#' * n} L{n}" for n in range(1, 7)) + "\n\n###### Deep",
+            [(f"L{n}", n + 1) for n in range(1, 6)] + [("L6", 6), ("Deep", 6)],
+        ),
+        ("```\n<h1>code</h1>\n```\n\n`<h3>` in text", []),  # markup shown, not made: no heading
+    ],
+)
+def test_a_body_s_headings_start_at_h2_and_never_skip_a_level(body, levels):
+    html = Markup().render(body, "en")
+    assert [(text, int(level)) for level, text in HEADING.findall(html)] == levels, html
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=6), min_size=1, max_size=12))
+def test_no_written_sequence_of_headings_skips_a_level(written):
+    html = Markup().render("\n\n".join(f"{'#' * n} H{i}\n\nText." for i, n in enumerate(written)), "en")
+    given_levels = [int(level) for level, _ in HEADING.findall(html)]
+    assert len(given_levels) == len(written)
+    assert given_levels[0] == 2
+    assert all(2 <= b <= a + 1 for a, b in pairwise(given_levels)), (written, given_levels)

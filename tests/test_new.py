@@ -11,6 +11,7 @@ from helpers.site import NOW, TEMPLATES, build_into, snapshot
 
 from csto_site import cli
 from csto_site.content.scaffold import Request, create_item
+from csto_site.util.errors import ContentError
 
 
 def new(content: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -38,6 +39,10 @@ def test_new_item_is_built_into_its_section_archive_and_feeds(mini_copy: Path, t
         "officials: [Ivan Orlov]\norganizations: [RC, NC]\n"
     )
     out = tmp_path / "public"
+    with pytest.raises(ContentError, match="the item has no text"):  # `new` leaves the text to the editor
+        build_into(mini_copy, out, search=False)
+    with created.path.open("a", encoding="utf-8") as file:
+        file.write("The first round of talks was held.\n")
     build_into(mini_copy, out, search=False)
     url = "/news/2026/11/29/talks-on-river-navigation-a-first-round/"
     page = (out / url.lstrip("/") / "index.html").read_text(encoding="utf-8")
@@ -106,11 +111,17 @@ def test_an_existing_file_is_never_overwritten(mini_copy: Path, capsys: pytest.C
         (("--section", "alfa"), '--section: unknown section "alfa" (did you mean "alpha"?)'),
         (
             ("--section", "alpha", "--official", "Anna Petrowa"),
-            '--official: unknown official "Anna Petrowa" (did you mean "Anna Petrova"?)',
+            '--official: unknown official "Anna Petrowa" (did you mean "Anna Petrova"? If not, add a line to ',
         ),
         (
             ("--section", "alpha", "--organization", "River Comission"),
-            '--organization: unknown organization "River Comission" (did you mean "River Commission"?)',
+            '--organization: unknown organization "River Comission" (did you mean "River Commission"? If not, ',
+        ),
+        (
+            ("--section", "alpha", "--official", "Sergei Ivanov"),
+            '--official: unknown official "Sergei Ivanov" (if this is a new official, add a line to '
+            "CONTENT/officials.yaml: sergei-ivanov: {name: {en: Sergei Ivanov, ru: Sergei Ivanov}}, "
+            "then translate the name)",
         ),
         (("--section", "alpha", "--date", "2024-02-30"), "--date: '2024-02-30' is not a valid date"),
         (("--section", "alpha", "--lang", "de"), "--lang: unknown language 'de' (languages in site.yaml: en, ru)"),
@@ -124,7 +135,7 @@ def test_unknown_names_get_the_build_hint_and_nothing_is_written(
     status, _, err = new(mini_copy, capsys, "A title", *args)
 
     assert status == 1
-    assert expected in err
+    assert expected.replace("CONTENT", str(mini_copy)) in err
     assert err.endswith("found; nothing was written.\n")
     assert snapshot(mini_copy) == before
 
@@ -154,6 +165,8 @@ def test_a_translation_takes_the_original_date_people_and_address(
         "organizations: [РК, СС]\n"
     )
     out_dir = tmp_path / "public"
+    with twin.open("a", encoding="utf-8") as file:
+        file.write("Состоялся рабочий визит.\n")
     build_into(mini_copy, out_dir, search=False)
     english = (out_dir / "news/2024/03/12/working-visit-to-the-river-commission/index.html").read_text(encoding="utf-8")
     assert 'href="/ru/news/2024/03/12/working-visit-to-the-river-commission/"' in english

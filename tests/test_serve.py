@@ -113,6 +113,19 @@ def test_a_content_error_shows_in_the_browser_and_the_server_keeps_going(served:
     wait_for(lambda: served.get(ITEM_URL)[0] == 200, "the page after the fix")
 
 
+def test_an_editorial_warning_is_printed_by_serve_and_the_page_still_built(served: Served) -> None:
+    path = served.content / ITEM
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            "title: Working visit to the River Commission", "title: Рабочий визит"
+        ),
+        encoding="utf-8",
+    )
+    warning = f'{path}:2: warning: the title "Рабочий визит" is in Cyrillic letters, but this is the English file'
+    wait_for(lambda: warning in served.log.getvalue(), "the warning")
+    assert served.get("/news/2024/03/12/rabochii-vizit/")[0] == 200
+
+
 TRAVERSALS = (
     "/../secret.txt",
     "/../../secret.txt",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -97,12 +98,35 @@ def test_unknown_official_suggests_the_closest_name(run):
         "alpha/a.md",
         "---\ntitle: A\ndate: 2024-01-01\nofficials:\n  - ivan-orlov\n  - Ana Petrova\n---\nBody.\n",
     )
-    run.expect("alpha/a.md", 6, 'unknown official "Ana Petrova"', '(did you mean "Anna Petrova"?)')
+    run.expect(
+        "alpha/a.md",
+        6,
+        'unknown official "Ana Petrova" (did you mean "Anna Petrova"? If not, ',
+        f"add a line to {run.content}/officials.yaml: ana-petrova: {{name: {{en: Ana Petrova, ru: Ana Petrova}}}}, "
+        "then translate the name)",
+    )
 
 
 def test_unknown_organization_suggests_the_closest_name(run):
     write(run.content, "beta/a.md", "---\ntitle: A\ndate: 2024-01-01\norganizations: [Nothern Council]\n---\nBody.\n")
-    run.expect("beta/a.md", 4, 'unknown organization "Nothern Council"', '(did you mean "Northern Council"?)')
+    run.expect("beta/a.md", 4, 'unknown organization "Nothern Council" (did you mean "Northern Council"? If not, ', ")")
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "entry"),
+    [
+        ("official", "Sergei Ivanov", "sergei-ivanov: {name: {en: Sergei Ivanov, ru: Sergei Ivanov}}"),
+        ("organization", "Академия наук", "akademiia-nauk: {name: {en: Академия наук, ru: Академия наук}}"),
+        ("official", "Dr. Who: the #1", 'dr-who-the-1: {name: {en: "Dr. Who: the #1", ru: "Dr. Who: the #1"}}'),
+    ],
+)
+def test_an_unknown_name_says_which_entry_to_paste_where_and_the_entry_works(run, kind, name, entry):
+    write(run.content, "alpha/a.md", f"---\ntitle: A\ndate: 2024-01-01\n{kind}s: [{json.dumps(name)}]\n---\nBody.\n")
+    registry = run.content / f"{kind}s.yaml"
+    hint = f"(if this is a new {kind}, add a line to {registry}: {entry}, then translate the name)"
+    run.expect("alpha/a.md", 4, f'unknown {kind} "{name}"', hint)
+    registry.write_text(registry.read_text(encoding="utf-8") + f"\n{entry}\n", encoding="utf-8")
+    assert cli.main(cli_args("check", run.content, run.out)) == 0  # pasted as it is, the entry names them
 
 
 def test_two_items_on_one_url_name_both_files(run):
@@ -200,3 +224,34 @@ def test_a_registry_mistake_does_not_hide_item_mistakes(run):
     text = "\n".join(run.build())
     assert "officials.yaml" in text
     assert "alpha/a.md:1: missing `date`" in text
+
+
+def test_an_item_with_no_text_is_refused_with_what_to_write(run):
+    write(run.content, "alpha/a.md", "---\ntitle: A\ndate: 2024-01-01\n---\n\n  \n")
+    run.expect(
+        "alpha/a.md",
+        5,
+        "the item has no text",
+        '(write it below the second "---": who did what, where and when first, then the details; '
+        "or add `draft: true` to the front matter to keep the item off the site meanwhile)",
+    )
+
+
+def test_a_draft_may_have_no_text_yet(run):
+    write(run.content, "alpha/a.md", "---\ntitle: A\ndate: 2024-01-01\ndraft: true\n---\n")
+    assert cli.main(cli_args("check", run.content, run.out)) == 0
+
+
+def test_a_rule_in_the_text_of_an_unclosed_front_matter_says_not_closed(run):
+    """The body's "---" (a rule) ends a front matter left open: the YAML error it would give misleads."""
+    text = "---\ntitle: A\ndate: 2024-01-01\n\nThe talks were held: both sides agreed.\n\n---\n\nMore text.\n"
+    write(run.content, "alpha/a.md", text)
+    run.expect(
+        "alpha/a.md", 1, "the front matter is not closed", '(add a line "---" before line 5, where the text begins)'
+    )
+
+
+def test_a_yaml_mistake_in_a_closed_front_matter_is_still_a_yaml_error(run):
+    write(run.content, "alpha/a.md", "---\ntitle: A\ndate: 2024-01-01\nofficials: [Anna Petrova\n---\nText.\n")
+    problem = run.expect("alpha/a.md", 5, "invalid YAML", ")")
+    assert "not closed" not in problem

@@ -109,15 +109,16 @@ class Content:
         """Return the site path of a listing page."""
         return f"{self.prefix(lang)}/news/" if kind == "news" else f"{self.prefix(lang)}/{kind}/{ident}/"
 
-    def listings(self) -> list[tuple[str, str, str]]:
-        """Return (lang, kind, id) of every listing that has a feed."""
+    def listings(self, now: datetime) -> list[tuple[str, str, str]]:
+        """Return (lang, kind, id) of every listing with items at `now`: each has a feed (and a person a page)."""
         kinds = [
             ("news", [""]),
             ("sections", sorted(self.sections)),
             ("officials", sorted(self.official_names)),
             ("organizations", sorted(self.organization_names)),
         ]
-        return [(lang, kind, ident) for lang in self.languages for kind, ids in kinds for ident in ids]
+        every = [(lang, kind, ident) for lang in self.languages for kind, ids in kinds for ident in ids]
+        return [listing for listing in every if self.listing(now, *listing)]
 
 
 def _names(entries: dict, *fields: str) -> dict[str, str]:

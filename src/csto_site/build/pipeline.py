@@ -30,6 +30,7 @@ from ..util.files import publishable, read_listed
 from ..util.parallel import default_jobs
 from .cache import Cache, Memo
 from .draw import Drawn, draw_all
+from .editorial import model_warnings
 from .inputs import Inputs, Summary, collector_paused
 from .loader import code_fingerprint
 from .options import Options, Progress
@@ -177,6 +178,8 @@ def _draw(
     # before leaves the old parses, so the next one finds the same changes again.
     cache.save(set(content.body_keys.values()))
     site = setting.site
+    # What a press secretary should fix, told by every build (and serve), not only by check.
+    cache.warnings.extend(model_warnings(site, options.content))
     items = sum(len(e.items) for e in site.editions.values())
     future = [i.published for i in site.held_back if not i.draft and i.published > now]
     summary = Summary(items, state.pages(), 0, len(site.held_back), min(future, default=None))

@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS wide_keys (target TEXT NOT NULL, key TEXT NOT NULL, v
 """
 WIDE = (GLOBAL, REGISTRY)
 _SPECS = msgspec.msgpack.Decoder(
-    list[tuple[str, str, str, str, tuple[str, ...], tuple[tuple[str, str], ...], str, str]]
+    list[tuple[str, str, str, str, tuple[str, ...], tuple[tuple[str, str], ...], str, str, str]]
 )
 _FILES = msgspec.msgpack.Decoder(list[tuple[str, str]])
 _DEPS = msgspec.msgpack.Decoder(dict[str, str])
@@ -79,7 +79,9 @@ def _decode(decoder: msgspec.msgpack.Decoder[Any], column: object, what: str, *k
 
 def encode_specs(specs: Sequence[Spec]) -> bytes:
     """Encode a partition's specs."""
-    return _ENCODE.encode([(s.path, s.url, s.lang, s.key, s.args, s.alternates, s.sitemap, s.source) for s in specs])
+    return _ENCODE.encode(
+        [(s.path, s.url, s.lang, s.key, s.args, s.alternates, s.sitemap, s.source, s.lastmod) for s in specs]
+    )
 
 
 def decode_specs(column: object, *key: str) -> list[Spec]:

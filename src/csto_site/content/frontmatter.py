@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,9 @@ _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_DEPTH = 32
 # Below these sizes the nesting cannot reach a harmful depth, so the extra pass is skipped.
 DEPTH_CHECK_CHARS = 2048
+# A line front matter may hold: blank, indented, a comment, a list entry, or a `key:` (a key has no space).
+# Any other line is text: the body began there, before a "---" was written to close the front matter.
+FRONT_MATTER_LINE = re.compile(r"^(\s|#|-|\.\.\.|[^\s:]+\s*:(\s|$)|$)")
 
 
 class _Loader(_BaseLoader):  # type: ignore[misc]
@@ -206,6 +210,21 @@ def split(text: str, path: str) -> tuple[FrontMatter | None, list[Problem]]:
             Problem(path, 1, "the front matter is not closed", 'add a line "---" after the last front-matter line')
         ]
     data, key_lines, item_lines, problems = load_yaml("\n".join(lines[1:end]), path, first_line=2)
+    # A "---" in the body (a rule) closed a front matter left open: the YAML error or the unknown keys its
+    # text would give mislead. Text is a line no front matter has, after a blank line (or any, when YAML fails).
+    text_starts = next(
+        (i for i in range(1, end) if not FRONT_MATTER_LINE.match(lines[i]) and (problems or not lines[i - 1].strip())),
+        None,
+    )
+    if text_starts is not None:
+        return None, [
+            Problem(
+                path,
+                1,
+                "the front matter is not closed",
+                f'add a line "---" before line {text_starts + 1}, where the text begins',
+            )
+        ]
     if problems:
         return None, problems
     if data is None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
+from functools import partial
 from html import unescape
 
 from slugify import slugify
@@ -43,6 +45,8 @@ FALLBACK_SLUG = "item"  # the slug of a title with no letters or digits
 FIRST_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.S)
 FOOTNOTE_REF = re.compile(r"<sup[^>]*>.*?</sup>", re.S)
 TAG = re.compile(r"<[^>]+>")
+# A name that YAML would not read back as written in a one-line entry is quoted (JSON's quotes are YAML's).
+YAML_SPECIAL = re.compile(r"""^[\s!&*%@`'"|>?#-]|[:#{}\[\],]|\s$""")
 DATE_HINT = "write `date: 2021-06-22`, `date: 2021-06-22 14:30` or ISO 8601 with an offset"
 
 
@@ -75,9 +79,16 @@ def item_language(rel: str, config: SiteConfig) -> tuple[str, str] | str:
 
 
 def parse_item(
-    source: SourceFile, registry: Registry, config: SiteConfig, render: Callable[[str, str], str]
+    source: SourceFile,
+    registry: Registry,
+    config: SiteConfig,
+    render: Callable[[str, str], str],
+    need_text: bool = True,
 ) -> tuple[ParsedItem | None, list[Problem]]:
-    """Check one item file's front matter and render its body (render(text, language))."""
+    """Check one item file's front matter and render its body (render(text, language)).
+
+    An item to publish needs a text; `new` reads an original (`need_text=False`) that may not have one yet.
+    """
     language = item_language(source.rel, config)
     if isinstance(language, str):
         hint = f"translations are named name.{config.languages[-1]}.md" if len(config.languages) > 1 else ""
@@ -115,8 +126,16 @@ def parse_item(
         )
     place = field.place()
     updates = field.updates(config, published)
-    officials = field.names("officials", registry.official, registry.official_hint, "official")
-    organizations = field.names("organizations", registry.organization, registry.organization_hint, "organization")
+    content = source.path.removesuffix(source.rel)  # the content folder, as the editor named it
+    officials = field.names(
+        "officials", registry.official, partial(unknown_name_hint, registry.official_hint, content, config), "official"
+    )
+    organizations = field.names(
+        "organizations",
+        registry.organization,
+        partial(unknown_name_hint, registry.organization_hint, content, config),
+        "organization",
+    )
     summary = field.text("summary")
     slug = field.slug()
     draft = field.flag("draft")
@@ -127,6 +146,16 @@ def parse_item(
             "",
             f"the folder {section!r} has no _index.md, so it is not a section",
             f"create {section}/_index.md with a `title:` line",
+        )
+    if need_text and not draft and not front.body.strip():
+        field.problems.append(
+            Problem(
+                source.path,
+                front.body_line,
+                "the item has no text",
+                'write it below the second "---": who did what, where and when first, then the details; '
+                "or add `draft: true` to the front matter to keep the item off the site meanwhile",
+            )
         )
     # Bodies Python-Markdown would take minutes on, or crash on, are refused before it runs.
     refused = body_problems(front.body, source.path, front.body_line)
@@ -157,6 +186,19 @@ def parse_item(
         updates=updates,
     )
     return ParsedItem(item, bool(slug), front.lines), []
+
+
+def unknown_name_hint(close: Callable[[str], str], content: str, config: SiteConfig, name: str, kind: str) -> str:
+    """Say what to do about a name the registry lacks: the registered name it resembles, and the entry to add."""
+    spelled = json.dumps(name, ensure_ascii=False) if YAML_SPECIAL.search(name) else name
+    names = ", ".join(f"{lang}: {spelled}" for lang in config.languages)
+    add = f"add a line to {content}{kind}s.yaml: {make_slug(name) or 'new-id'}: {{name: {{{names}}}}}"
+    if len(config.languages) > 1:
+        add += ", then translate the name"
+    suggestion = close(name)
+    if suggestion.startswith("did you mean"):
+        return f"{suggestion} If not, {add}"
+    return f"if this is a new {kind}, {add}"
 
 
 def make_slug(title: str) -> str:
@@ -258,7 +300,7 @@ class _Fields:
             return None
 
     def names(
-        self, key: str, resolve: Callable[[str], str | None], hint: Callable[[str], str], kind: str
+        self, key: str, resolve: Callable[[str], str | None], hint: Callable[[str, str], str], kind: str
     ) -> tuple[str, ...]:
         """Resolve a list of registry names to ids."""
         value = self.meta.get(key)
@@ -287,7 +329,7 @@ class _Fields:
             if found is None:
                 shown = str(name)
                 if shown not in hints:
-                    hints[shown] = hint(shown) or f"add it to {kind}s.yaml"
+                    hints[shown] = hint(shown, kind)
                 self.fail(key, f'unknown {kind} "{shown}"', hints[shown], line)
             else:
                 ids.setdefault(found)

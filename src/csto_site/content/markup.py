@@ -44,6 +44,7 @@ ALLOWED_TAGS = frozenset(
         "em",
         "figcaption",
         "figure",
+        "h1",
         "h2",
         "h3",
         "h4",
@@ -90,6 +91,10 @@ ALLOWED_ATTRIBUTES = {
 URL_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
 # The tables extension aligns a column (`:---:`, `---:`) with a style attribute on each cell.
 TEXT_ALIGN = re.compile(r"^\s*text-align:\s*(left|center|right);?\s*$")
+# A tag of nh3's output: it quotes every attribute value with " (and writes a " inside as &quot;) and a
+# text's "<" as &lt;, so a "<" starts a tag and the first ">" outside quotes ends it. Headings captured.
+TAG = re.compile(r'<(/?)(?:h([1-6])\b)?[^>"]*(?:"[^"]*"[^>"]*)*>')
+TOP_HEADING = 2  # the headline is the page's h1: a body's headings start below it
 
 # Python-Markdown reads each text (a paragraph, list item, table cell, heading) for inline markup. After
 # each link it makes (and twice besides, four times with images) it reads the whole text again to match
@@ -286,8 +291,36 @@ def _extensions(backlink_title: str | None) -> list[Extension]:
         importlib.import_module(f"markdown.extensions.{name}").makeExtension(**configs.get(name, {}))
         for name in extra.extensions
     ]
-    # The headline is the page's h1, so a body's "#" heading becomes an h2.
-    return [*members, SaneListExtension(), TocExtension(baselevel=2), AlignmentClasses(), _Guards()]
+    # Headings keep the levels written here (ids come from toc); heading_levels moves them below the headline.
+    return [*members, SaneListExtension(), TocExtension(), AlignmentClasses(), _Guards()]
+
+
+def heading_levels(html: str) -> str:
+    """Renumber a body's headings so that none skips a level: its top heading is an h2, whatever was written.
+
+    The headline is the page's only h1. Each heading goes one level below the nearest heading before it
+    written at a higher level (or becomes an h2 without one), at most h6: `###` then `#####` become h2 and
+    h3, and `#` then `###` h2 and h3. Markdown's headings and HTML ones written in the body alike.
+    """
+    levels: list[tuple[int, int]] = []  # (written, given) of the headings the next one may go under
+    opened: list[int] = []  # the levels given to the headings open at this point, innermost last
+
+    def renumber(tag: re.Match[str]) -> str:
+        closing, written = tag.group(1), tag.group(2)
+        if written is None:
+            return tag.group(0)
+        if closing:
+            level = opened.pop() if opened else TOP_HEADING
+        else:
+            while levels and levels[-1][0] >= int(written):
+                levels.pop()
+            level = min(levels[-1][1] + 1, 6) if levels else TOP_HEADING
+            levels.append((int(written), level))
+            opened.append(level)
+        text = tag.group(0)
+        return text[: 2 + len(closing)] + str(level) + text[3 + len(closing) :]
+
+    return TAG.sub(renumber, html)
 
 
 class Markup:
@@ -316,12 +349,14 @@ class Markup:
         try:
             with time_limit(TIME_LIMIT_SECONDS):
                 html = parser.convert(text)
-                return nh3.clean(
-                    html,
-                    tags=set(ALLOWED_TAGS),
-                    attributes=ALLOWED_ATTRIBUTES,
-                    url_schemes=set(URL_SCHEMES),
-                    link_rel="noopener",
+                return heading_levels(
+                    nh3.clean(
+                        html,
+                        tags=set(ALLOWED_TAGS),
+                        attributes=ALLOWED_ATTRIBUTES,
+                        url_schemes=set(URL_SCHEMES),
+                        link_rel="noopener",
+                    )
                 )
         except _TooCostly as exc:
             self._parsers.pop(lang, None)  # stopped half-way: start the next body with a fresh parser

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import yaml
 
 from ..util.errors import ContentError, Problem
 from .config import SiteConfig, load_config, text_error
-from .items import FALLBACK_SLUG, DateError, item_language, make_slug, parse_item, read_moment
+from .items import FALLBACK_SLUG, DateError, item_language, make_slug, parse_item, read_moment, unknown_name_hint
 from .labels import load_labels
 from .model import Item
 from .registry import Registry, load_registry
@@ -121,9 +122,15 @@ def _original(
                 registry.section_hint(section) or f"create {section}/_index.md with a `title:` line",
             )
         )
-    officials = _resolve(request.officials, registry.official, registry.official_hint, "official", problems)
+    officials = _resolve(
+        request.officials, registry.official, _hint(registry.official_hint, content, config), "official", problems
+    )
     organizations = _resolve(
-        request.organizations, registry.organization, registry.organization_hint, "organization", problems
+        request.organizations,
+        registry.organization,
+        _hint(registry.organization_hint, content, config),
+        "organization",
+        problems,
     )
     published = now.astimezone(config.tz).replace(second=0, microsecond=0)
     if request.date is not None:
@@ -167,9 +174,15 @@ def _translation(request: Request, title: str, content: Path, config: SiteConfig
         )
     if request.date is not None:
         problems.append(Problem("--date", 0, "a translation carries its original's date", "leave out --date"))
-    officials = _resolve(request.officials, registry.official, registry.official_hint, "official", problems)
+    officials = _resolve(
+        request.officials, registry.official, _hint(registry.official_hint, content, config), "official", problems
+    )
     organizations = _resolve(
-        request.organizations, registry.organization, registry.organization_hint, "organization", problems
+        request.organizations,
+        registry.organization,
+        _hint(registry.organization_hint, content, config),
+        "organization",
+        problems,
     )
     if problems:
         raise ContentError(problems)
@@ -214,7 +227,7 @@ def _read_original(path: Path, content: Path, config: SiteConfig, registry: Regi
                 )
             ]
         )
-    parsed, problems = parse_item(source, registry, config, lambda body, lang: "")
+    parsed, problems = parse_item(source, registry, config, lambda body, lang: "", need_text=False)
     if parsed is None:
         raise ContentError(problems)
     return parsed.item
@@ -232,10 +245,15 @@ def _language(lang: str | None, config: SiteConfig, problems: list[Problem]) -> 
     return lang
 
 
+def _hint(close: Callable[[str], str], content: Path, config: SiteConfig) -> Callable[[str, str], str]:
+    """Return the build's hint for an unknown name: the close one, and the registry entry to paste."""
+    return partial(unknown_name_hint, close, f"{content}/", config)
+
+
 def _resolve(
     names: Sequence[str],
     resolve: Callable[[str], str | None],
-    hint: Callable[[str], str],
+    hint: Callable[[str, str], str],
     kind: str,
     problems: list[Problem],
 ) -> tuple[str, ...]:
@@ -244,9 +262,7 @@ def _resolve(
     for name in names:
         found = resolve(name)
         if found is None:
-            problems.append(
-                Problem(f"--{kind}", 0, f'unknown {kind} "{name}"', hint(name) or f"add it to {kind}s.yaml")
-            )
+            problems.append(Problem(f"--{kind}", 0, f'unknown {kind} "{name}"', hint(name, kind)))
         elif found not in ids:
             ids.append(found)
     return tuple(ids)

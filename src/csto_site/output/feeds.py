@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from html import escape
 
 from ..content.model import Item
@@ -12,9 +11,6 @@ from ..site.model import NEWS, OFFICIAL, ORGANIZATION, SECTION, Scope
 from ..site.queries import Queries
 from ..site.urls import GENERATOR, Urls, output_path
 from .spec import Partition, Spec
-
-# feedgen stamps the clock into a feed without a date; an empty feed gets this fixed one instead.
-EMPTY_FEED_DATE = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -44,10 +40,13 @@ class Feeds:
         ]
 
     def specs(self, q: Queries, part: Partition) -> Iterable[Spec]:
-        """Describe the listing's feed in every language."""
+        """Describe the listing's feed in every language it has items in (an empty feed would say nothing)."""
         urls = Urls(q.config.default_language, q.config.base_url)
         for lang in q.languages:
-            page = urls.listing(Scope(part.args[0], lang, part.args[1]))
+            scope = Scope(part.args[0], lang, part.args[1])
+            if not q.has_items(scope):
+                continue
+            page = urls.listing(scope)
             url = urls.feed(page)
             yield Spec(output_path(url), url, lang, url[len(urls.prefix(lang)) :], part.args, source=page)
 
@@ -106,8 +105,8 @@ def render_feed(feed: Channel, urls: Urls, categories_of: Callable[[Item], Seque
     fg.language(feed.lang)
     fg.generator(GENERATOR)
     fg.docs("https://www.rssboard.org/rss-specification")
-    # The newest item's time, not the clock: same content, same bytes.
-    fg.lastBuildDate(max((i.updated or i.published for i in feed.items), default=EMPTY_FEED_DATE))
+    # The newest item's time, not the clock: same content, same bytes. A feed has items (see Feeds.specs).
+    fg.lastBuildDate(max(i.updated or i.published for i in feed.items))
     for item in reversed(feed.items):
         entry = fg.add_entry()
         link = urls.absolute(urls.item(item))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from ..content.model import Item, Official, Organization
@@ -32,6 +33,7 @@ def _spec(
     source: str,
     args: tuple[str, ...] = (),
     key: str = "",
+    lastmod: datetime | None = None,
 ) -> Spec:
     """Describe one page."""
     return Spec(
@@ -43,6 +45,7 @@ def _spec(
         _alternates(kit, url_of),
         sitemap,
         source,
+        lastmod.isoformat() if lastmod is not None else "",
     )
 
 
@@ -69,12 +72,18 @@ class _Pages:
         raise NotImplementedError
 
     def every_language(
-        self, q: Queries, url_of: dict[str, str], sitemap: str, args: tuple[str, ...] = ()
+        self,
+        q: Queries,
+        url_of: dict[str, str],
+        sitemap: str,
+        args: tuple[str, ...] = (),
+        listing: Callable[[str], Scope] | None = None,
     ) -> Iterator[Spec]:
-        """Describe one page that exists in every language."""
+        """Describe one page in each language of `url_of`; it last changed with its `listing`'s items."""
         kit = Kit(q)
         for lang, url in url_of.items():
-            yield _spec(kit, url, lang, url_of, sitemap, self.template, args)
+            lastmod = q.last_change(listing(lang)) if listing is not None and sitemap else None
+            yield _spec(kit, url, lang, url_of, sitemap, self.template, args, lastmod=lastmod)
 
 
 class Home(_Pages):
@@ -90,7 +99,9 @@ class Home(_Pages):
     def specs(self, q: Queries, part: Partition) -> Iterable[Spec]:
         """Describe each language's home page."""
         kit = Kit(q)
-        return self.every_language(q, {lang: kit.urls.home(lang) for lang in q.languages}, UNDATED)
+        return self.every_language(
+            q, {lang: kit.urls.home(lang) for lang in q.languages}, UNDATED, listing=lambda lang: Scope(NEWS, lang)
+        )
 
     def page(self, kit: Kit, spec: Spec) -> Page:
         """Build the home page of a language."""
@@ -159,13 +170,17 @@ class SearchPage(_Pages):
         )
 
 
-def news_feed_link(kit: Kit, lang: str) -> Link:
-    """Link the all-news feed of a language."""
+def news_feed_link(kit: Kit, lang: str) -> Link | None:
+    """Link the all-news feed of a language (none without items: an empty feed is not written)."""
+    if not kit.q.has_items(Scope(NEWS, lang)):
+        return None
     return Link(kit.urls.feed(kit.urls.news(lang)), kit.labels(lang)["feed_all"])
 
 
-def section_feed_link(kit: Kit, lang: str, section: str) -> Link:
-    """Link a section's feed."""
+def section_feed_link(kit: Kit, lang: str, section: str) -> Link | None:
+    """Link a section's feed (none while the section has no item in the language)."""
+    if not kit.q.has_items(Scope(SECTION, lang, section)):
+        return None
     return Link(
         kit.urls.feed(kit.urls.section(lang, section)),
         f"{kit.labels(lang)['feed']}: {kit.q.section(section).title[lang]}",
@@ -206,7 +221,9 @@ class NewsIndex(_Pages):
     def specs(self, q: Queries, part: Partition) -> Iterable[Spec]:
         """Describe each language's all-news page."""
         kit = Kit(q)
-        return self.every_language(q, {lang: kit.urls.news(lang) for lang in q.languages}, UNDATED)
+        return self.every_language(
+            q, {lang: kit.urls.news(lang) for lang in q.languages}, UNDATED, listing=lambda lang: Scope(NEWS, lang)
+        )
 
     def page(self, kit: Kit, spec: Spec) -> Page:
         """Build the all-news page of a language."""
@@ -241,7 +258,11 @@ class SectionIndex(_Pages):
         kit = Kit(q)
         section = part.args[0]
         return self.every_language(
-            q, {lang: kit.urls.section(lang, section) for lang in q.languages}, UNDATED, part.args
+            q,
+            {lang: kit.urls.section(lang, section) for lang in q.languages},
+            UNDATED,
+            part.args,
+            lambda lang: Scope(SECTION, lang, section),
         )
 
     def page(self, kit: Kit, spec: Spec) -> Page:
@@ -279,17 +300,26 @@ class Archive(_Pages):
         """Describe the year's pages in every language: all news' first, then each section's."""
         kit = Kit(q)
         year = int(part.args[0])
-        found: list[tuple[str, str, tuple[str, ...]]] = []  # (lang, url, args)
+        found: list[tuple[str, str, Scope]] = []  # (lang, url, dated scope)
         for lang in q.languages:
             for scope in (Scope(NEWS, lang), *(Scope(SECTION, lang, s.id) for s in q.sections)):
                 if q.periods(scope.at(year)):  # the year has months with items
-                    found += [(lang, kit.urls.listing(s), _scope_args(s)) for s in self.dated(q, scope.at(year))]
+                    found += [(lang, kit.urls.listing(s), s) for s in self.dated(q, scope.at(year))]
         url_of: dict[str, dict[str, str]] = {}
         for lang, url, _ in found:
             url_of.setdefault(url[len(kit.urls.prefix(lang)) :], {})[lang] = url
         return [
-            _spec(kit, url, lang, url_of[url[len(kit.urls.prefix(lang)) :]], str(year), self.template, args)
-            for lang, url, args in found
+            _spec(
+                kit,
+                url,
+                lang,
+                url_of[url[len(kit.urls.prefix(lang)) :]],
+                str(year),
+                self.template,
+                _scope_args(scope),
+                lastmod=q.last_change(scope),
+            )
+            for lang, url, scope in found
         ]
 
     def dated(self, q: Queries, year: Scope) -> Iterator[Scope]:
@@ -394,31 +424,41 @@ class RegistryIndex(_Pages):
     def specs(self, q: Queries, part: Partition) -> Iterable[Spec]:
         """Describe the list in every language."""
         kit = Kit(q)
-        url = kit.urls.officials if part.args[0] == "officials" else kit.urls.organizations
-        return self.every_language(q, {lang: url(lang) for lang in q.languages}, UNDATED, part.args)
+        kind = part.args[0]
+        url = kit.urls.officials if kind == "officials" else kit.urls.organizations
+        for spec in self.every_language(q, {lang: url(lang) for lang in q.languages}, UNDATED, part.args):
+            changes = [q.last_change(scope) for scope in _registry_scopes(q, kind, spec.lang)]
+            latest = max((c for c in changes if c is not None), default=None)
+            yield replace(spec, lastmod=latest.isoformat() if latest is not None else "")
 
     def page(self, kit: Kit, spec: Spec) -> Page:
-        """Build the list of all officials or all organizations in a language."""
+        """Build the list of all officials or all organizations in a language: those with items in it."""
         q, lang, kind = kit.q, spec.lang, spec.args[0]
         entries: Sequence[Official | Organization] = q.officials if kind == "officials" else q.organizations
         scope_kind = OFFICIAL if kind == "officials" else ORGANIZATION
         url_of = kit.urls.official if kind == "officials" else kit.urls.organization
+        counts = {e.id: sum(n for _, n in q.periods(Scope(scope_kind, lang, e.id))) for e in entries}
         links = tuple(
-            Link(
-                url_of(lang, e.id),
-                entry_name(e, lang),
-                kit.count_text(sum(n for _, n in q.periods(Scope(scope_kind, lang, e.id))), lang),
-            )
+            Link(url_of(lang, e.id), entry_name(e, lang), kit.count_text(counts[e.id], lang))
             for e in sorted(entries, key=lambda e: entry_name(e, lang).casefold())
+            if counts[e.id]  # one with nothing in this language has no page in it
         )
         return kit.page(spec.url, self.template, lang, kit.labels(lang)[kind], entries=links)
+
+
+def _registry_scopes(q: Queries, kind: str, lang: str) -> list[Scope]:
+    """List the listings of every official (or organization) in a language."""
+    if kind == "officials":
+        return [Scope(OFFICIAL, lang, e.id) for e in q.officials]
+    return [Scope(ORGANIZATION, lang, e.id) for e in q.organizations]
 
 
 class People(_Pages):
     """One official's or one organization's pages: who they are, their newest year's items, and a page per year.
 
     The first page shows the newest year and links every year, so that twenty years of an official's
-    items are never one page thousands of pixels long; a year's page lists that year's items.
+    items are never one page thousands of pixels long; a year's page lists that year's items. A language
+    in which they have no item has none of their pages (nor a feed): an empty page says nothing.
     """
 
     template = "taxonomy.html"
@@ -437,15 +477,24 @@ class People(_Pages):
         """Describe the first page in every language, then each year's page."""
         kit = Kit(q)
         ident = part.args[0]
-        scopes = {lang: Scope(self.kind, lang, ident) for lang in q.languages}
-        yield from self.every_language(q, {lang: kit.urls.listing(s) for lang, s in scopes.items()}, UNDATED, part.args)
-        years = {lang: [year for year, _ in q.periods(scope)] for lang, scope in scopes.items()}
+        years = {lang: [year for year, _ in q.periods(Scope(self.kind, lang, ident))] for lang in q.languages}
+        scopes = {lang: Scope(self.kind, lang, ident) for lang in q.languages if years[lang]}
+        yield from self.every_language(
+            q, {lang: kit.urls.listing(s) for lang, s in scopes.items()}, UNDATED, part.args, scopes.__getitem__
+        )
         for lang in scopes:
             for year in years[lang]:
-                url_of = {
-                    other: kit.urls.listing(scopes[other].at(year)) for other in q.languages if year in years[other]
-                }
-                yield _spec(kit, url_of[lang], lang, url_of, str(year), self.template, (ident, str(year)))
+                url_of = {other: kit.urls.listing(scopes[other].at(year)) for other in scopes if year in years[other]}
+                yield _spec(
+                    kit,
+                    url_of[lang],
+                    lang,
+                    url_of,
+                    str(year),
+                    self.template,
+                    (ident, str(year)),
+                    lastmod=q.last_change(scopes[lang].at(year)),
+                )
 
     def page(self, kit: Kit, spec: Spec) -> Page:
         """Build the first page, or one year's page, of an official or organization in a language."""
@@ -530,7 +579,17 @@ class ItemPages(_Pages):
             for item in q.items(Scope(NEWS, lang, "", int(year))):
                 url_of = {v.lang: kit.urls.item(v) for v in q.versions(item).values()}
                 found.append(
-                    _spec(kit, kit.urls.item(item), lang, url_of, year, item.path, (item.path,), key=f"item:{item.key}")
+                    _spec(
+                        kit,
+                        kit.urls.item(item),
+                        lang,
+                        url_of,
+                        year,
+                        item.path,
+                        (item.path,),
+                        key=f"item:{item.key}",
+                        lastmod=item.updated or item.published,
+                    )
                 )
         return found
 

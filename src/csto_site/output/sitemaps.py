@@ -60,20 +60,35 @@ class Sitemaps:
         urls = _urls(q)
         sitemaps = declared.sitemaps()
         if not spec.args:
-            return render_sitemap_index(ordered_sitemaps(sitemaps), urls)
-        name = spec.args[0]
-        languages = {lang: i for i, lang in enumerate(q.languages)}
-        listed = [
-            (languages[s.lang], p, i, s)
-            for p, part in enumerate(sitemaps.get(name, ()))
-            for i, s in enumerate(declared.specs(part))
-            if s.sitemap == name
-        ]
-        return render_sitemap([s for *_, s in sorted(listed, key=lambda entry: entry[:3])], urls)
+            names = ordered_sitemaps(sitemaps)
+            return render_sitemap_index([(name, latest(listed(q, declared, sitemaps, name))) for name in names], urls)
+        return render_sitemap(listed(q, declared, sitemaps, spec.args[0]), urls, q.config.default_language)
+
+
+def listed(q: Queries, declared: Declared, sitemaps: dict[str, list[Partition]], name: str) -> list[Spec]:
+    """Return the pages one sitemap lists: by language, then in catalogue order."""
+    languages = {lang: i for i, lang in enumerate(q.languages)}
+    found = [
+        (languages[s.lang], p, i, s)
+        for p, part in enumerate(sitemaps.get(name, ()))
+        for i, s in enumerate(declared.specs(part))
+        if s.sitemap == name
+    ]
+    return [s for *_, s in sorted(found, key=lambda entry: entry[:3])]
+
+
+def latest(pages: Iterable[Spec]) -> str:
+    """Return the latest `lastmod` of pages (compared as times: offsets may differ), or "" when none has one."""
+    dated = [page.lastmod for page in pages if page.lastmod]
+    return max(dated, key=datetime.fromisoformat, default="")
 
 
 class NewsSitemap:
-    """The Google News sitemap: the items of the last two days."""
+    """The Google News sitemap: the items of the last two days.
+
+    Written only while there are such items: the sitemaps.org schema requires a <url> in every <urlset>,
+    so an empty news sitemap would be invalid. robots.txt names it only while it is written.
+    """
 
     name = "news-sitemap"
 
@@ -82,7 +97,9 @@ class NewsSitemap:
         return [Partition(self.name)]
 
     def specs(self, q: Queries, part: Partition) -> Iterable[Spec]:
-        """Describe the news sitemap."""
+        """Describe the news sitemap, when there is news."""
+        if not q.news_window():
+            return []
         return [
             Spec(
                 output_path(NEWS_SITEMAP), NEWS_SITEMAP, q.config.default_language, NEWS_SITEMAP, source="news sitemap"
@@ -108,34 +125,47 @@ class Robots:
         return [Spec(output_path(ROBOTS), ROBOTS, q.config.default_language, ROBOTS, source="robots")]
 
     def draw(self, q: Queries, spec: Spec) -> bytes:
-        """Allow everything and point crawlers at both sitemaps."""
+        """Allow everything and point crawlers at the sitemap index, and at the news sitemap while there is news."""
         urls = _urls(q)
-        return (
-            f"User-agent: *\nAllow: /\n\nSitemap: {urls.absolute(SITEMAP)}\nSitemap: {urls.absolute(NEWS_SITEMAP)}\n"
-        ).encode()
+        news = f"Sitemap: {urls.absolute(NEWS_SITEMAP)}\n" if q.news_window() else ""
+        return f"User-agent: *\nAllow: /\n\nSitemap: {urls.absolute(SITEMAP)}\n{news}".encode()
 
 
-def render_sitemap_index(names: Iterable[str], urls: Urls) -> bytes:
-    """Name every sitemap of the site (sitemap index 0.9)."""
+def render_sitemap_index(sitemaps: Iterable[tuple[str, str]], urls: Urls) -> bytes:
+    """Name every sitemap of the site with the latest `lastmod` of its pages (sitemap index 0.9)."""
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">',
     ]
-    lines += [f"  <sitemap><loc>{escape(urls.absolute(sitemap_url(name)))}</loc></sitemap>" for name in names]
+    lines += [
+        f"  <sitemap><loc>{escape(urls.absolute(sitemap_url(name)))}</loc>"
+        + (f"<lastmod>{lastmod}</lastmod>" if lastmod else "")
+        + "</sitemap>"
+        for name, lastmod in sitemaps
+    ]
     lines.append("</sitemapindex>")
     return ("\n".join(lines) + "\n").encode()
 
 
-def render_sitemap(pages: Sequence[Spec], urls: Urls) -> bytes:
-    """List pages with their language versions (sitemap 0.9 + xhtml:link)."""
+def render_sitemap(pages: Sequence[Spec], urls: Urls, default_language: str) -> bytes:
+    """List pages with their last change and language versions (sitemap 0.9 + xhtml:link), as the pages do.
+
+    Like a page's own hreflang links, the alternates end with x-default: the default language's version.
+    """
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:xhtml="http://www.w3.org/1999/xhtml">',
     ]
     for page in pages:
         lines.append(f"  <url><loc>{escape(urls.absolute(page.url))}</loc>")
+        if page.lastmod:
+            lines.append(f"    <lastmod>{page.lastmod}</lastmod>")
         if len(page.alternates) > 1:
-            for lang, url in page.alternates:
+            versions = [
+                *page.alternates,
+                *(("x-default", url) for lang, url in page.alternates if lang == default_language),
+            ]
+            for lang, url in versions:
                 lines.append(
                     f'    <xhtml:link rel="alternate" hreflang="{lang}" href={quoteattr(urls.absolute(url))}/>'
                 )

@@ -46,7 +46,8 @@ class Spec:
 
     `key` is the page's identity across languages (its versions share it); `alternates` lists every
     language version as (language, URL), itself included; `sitemap` names the sitemap that lists the
-    page ("" for none); `args` is what the producer needs to draw it again.
+    page ("" for none); `args` is what the producer needs to draw it again; `lastmod` is when what the
+    page shows last changed (ISO 8601: an item's `updated` or date, the latest of a listing's), or "".
     """
 
     path: str
@@ -57,6 +58,7 @@ class Spec:
     alternates: tuple[tuple[str, str], ...] = ()
     sitemap: str = ""
     source: str = ""
+    lastmod: str = ""
 
 
 class Producer(Protocol):

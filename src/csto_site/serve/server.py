@@ -150,6 +150,7 @@ class DevServer:
             problems = (io_problem(exc, records(self.options.out, self.options.cache)),)
             self.reporter.problems(problems)
             return self.status.publish(problems)
+        self.reporter.problems(report.warnings)  # the editorial warnings, as build prints them
         self.reporter.built(report, str(self.options.out))
         return self.status.publish(())
 

@@ -38,7 +38,7 @@ RELATED_SPAN = 10
 def scope_of(key: str) -> str:
     """Return the scope of a dependency key: what must change for its value to change."""
     kind, _, rest = key.partition("|")
-    if kind in ("items", "periods"):
+    if kind in ("items", "periods", "any", "changed"):
         return rest
     if kind == "latest":
         return rest.partition("|")[2]
@@ -337,6 +337,18 @@ class Queries:
         self._note(f"latest|{n}|{scope.key}", self._heads(found))
         return found
 
+    def has_items(self, scope: Scope) -> bool:
+        """Tell whether a scope has any item (a listing without one has no feed, nor, for a person, a page)."""
+        found = bool(self._items(scope))
+        self._note(f"any|{scope.key}", "1" if found else "")
+        return found
+
+    def last_change(self, scope: Scope) -> datetime | None:
+        """Return the latest date (updated, else published) of a scope's items: when its listing last changed."""
+        found = max((i.updated or i.published for i in self._items(scope)), default=None)
+        self._note(f"changed|{scope.key}", found.isoformat() if found is not None else "")
+        return found
+
     def periods(self, scope: Scope) -> tuple[tuple[int, int], ...]:
         """Return a scope's years (or its year's months, its month's days) with their item counts, newest first."""
         found = self._periods(scope)
@@ -523,6 +535,8 @@ _ASK: dict[str, Callable[[Queries, str], object]] = {
     "items": lambda q, rest: q.items(_parse_scope(rest)),
     "latest": _latest,
     "periods": lambda q, rest: q.periods(_parse_scope(rest)),
+    "any": lambda q, rest: q.has_items(_parse_scope(rest)),
+    "changed": lambda q, rest: q.last_change(_parse_scope(rest)),
     "item": lambda q, rest: q.item(rest),
     "body": lambda q, rest: q.body_key(q.item(rest)),
     "older": lambda q, rest: q.older(q.item(rest)),

@@ -1,0 +1,94 @@
+"""Editorial warnings the site model shows at once, printed by check, build and serve alike.
+
+A title in the other language's letters, a section without an index in a language: each costs a
+pass over the titles or the sections, so every build can afford them (check adds those that read texts).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from ..content.model import Item
+from ..site.model import Site
+from ..util.errors import Problem
+
+# The script each language is written in, and the letters of each: a title mostly in the letters of another
+# script was written for another language's file (a name in Latin letters inside a Russian title is fine).
+SCRIPT_OF = {
+    **dict.fromkeys(("en", "fr", "de", "es", "it", "pt", "uz", "az", "tk"), "Latin"),
+    **dict.fromkeys(("ru", "uk", "be", "kk", "ky", "tg", "mn", "sr", "bg"), "Cyrillic"),
+}
+LETTERS = {"Latin": re.compile(r"[A-Za-z\u00c0-\u024f]"), "Cyrillic": re.compile(r"[\u0400-\u04ff]")}
+LANGUAGE_NAMES = {"en": "English", "ru": "Russian", "fr": "French", "de": "German", "es": "Spanish", "zh": "Chinese"}
+
+
+def model_warnings(site: Site, content: Path) -> list[Problem]:
+    """Return the warnings the site model shows at once, which build and serve print too: titles, sections."""
+    items = (*(item for edition in site.editions.values() for item in edition.items), *site.held_back)
+    return [*title_warnings(items, site.config.languages), *section_warnings(site, content)]
+
+
+def language_name(lang: str) -> str:
+    """Name a language for a message: English, Russian, or its code."""
+    return LANGUAGE_NAMES.get(lang, repr(lang))
+
+
+def title_warnings(items: Iterable[Item], languages: Sequence[str]) -> list[Problem]:
+    """Warn about titles written mostly in the letters of another language's script (Cyrillic in an English file)."""
+    problems = []
+    for item in items:
+        expected = SCRIPT_OF.get(item.lang)
+        if expected is None or not any(LETTERS[s].search(item.title) for s in LETTERS if s != expected):
+            continue  # the usual case, one search per title: a build runs this over every item
+        counts = {script: len(letters.findall(item.title)) for script, letters in LETTERS.items()}
+        written = max(counts, key=lambda script: counts[script])
+        if written == expected or counts[written] <= counts[expected]:
+            continue
+        lang = language_name(item.lang)
+        meant = next((other for other in languages if SCRIPT_OF.get(other) == written), "")
+        hint = f"write the {lang} title here"
+        if meant:
+            name = Path(item.path).name.removesuffix(f".{item.lang}.md").removesuffix(".md")
+            hint += (
+                f"; the {language_name(meant)} version goes in {name}{'' if meant == languages[0] else '.' + meant}.md"
+            )
+        problems.append(
+            Problem(
+                item.path,
+                _title_line(item.path),
+                f'the title "{item.title}" is in {written} letters, but this is the {lang} file',
+                hint,
+                warning=True,
+            )
+        )
+    return problems
+
+
+def _title_line(path: str) -> int:
+    """Return the line of an item's `title:` (1 when the file cannot be read again)."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8-sig").split("\n")
+    except (OSError, UnicodeDecodeError):
+        return 1
+    return next((n for n, line in enumerate(lines, start=1) if line.startswith("title:")), 1)
+
+
+def section_warnings(site: Site, content: Path) -> list[Problem]:
+    """Warn about sections without an index in a language: their pages in it show the default language's title."""
+    default = site.config.default_language
+    return [
+        Problem(
+            str(content / section.id / "_index.md"),
+            0,
+            f"the section has no _index.{lang}.md: its {language_name(lang)} pages show the "
+            f'{language_name(default)} title "{section.title[default]}"',
+            f"create {content / section.id / f'_index.{lang}.md'} with `title:` and `description:` lines "
+            f"in {language_name(lang)}",
+            warning=True,
+        )
+        for section in site.sections
+        for lang in site.config.languages[1:]
+        if not (content / section.id / f"_index.{lang}.md").is_file()
+    ]
