@@ -9,6 +9,7 @@ standby) -> post-producers (sitemaps, redirects) -> the search index -> publish 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -16,14 +17,16 @@ from functools import partial
 from pathlib import Path
 
 from ..content.model import Item
+from ..content.record import format_record, record_digest
 from ..output.assets import StaticFile, static_files
 from ..output.catalogue import Catalogue, catalogue
+from ..output.redirects import Redirects
 from ..output.search import BUNDLE, SOURCE, bundle_files
 from ..output.spec import Output, Partition, PostProducer, Spec
 from ..site.assemble import build_site
 from ..site.model import Site
 from ..site.queries import NEWS_WINDOW, Queries, Recorder
-from ..site.urls import OwnPaths, Urls
+from ..site.urls import OwnPaths, Urls, is_cited
 from ..util.digest import digest
 from ..util.errors import ContentError, Problem
 from ..util.files import publishable, read_listed
@@ -49,6 +52,7 @@ class Done:
     summary: Summary
     moments: list[float]
     warnings: tuple[Problem, ...]
+    record: str = ""  # content/addresses.txt as it must be after publishing, or "" when it stays as it is
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,13 @@ class Setting:
 def prepare(options: Options, now: datetime, cache: Cache, content: Content) -> Setting:
     """Model the site and prepare its queries and catalogue."""
     site = build_site(
-        content.items, content.registry, content.config, now, drafts=options.drafts, future=options.future
+        content.items,
+        content.registry,
+        content.config,
+        now,
+        drafts=options.drafts,
+        future=options.future,
+        record=content.record,
     )
     files, read_static = static_folder(options.static)
     q = Queries(
@@ -180,7 +190,25 @@ def _draw(
     items = sum(len(e.items) for e in site.editions.values())
     future = [i.published for i in site.held_back if not i.draft and i.published > now]
     summary = Summary(items, state.pages(), 0, len(site.held_back), min(future, default=None))
-    return Done(published, dropped, generation, summary, moments_near(site, now), tuple(cache.warnings))
+    record = "" if options.drafts or options.future else new_record(content, planner, options.content)
+    return Done(published, dropped, generation, summary, moments_near(site, now), tuple(cache.warnings), record)
+
+
+def new_record(content: Content, planner: Planner, root: Path) -> str:
+    """Return the record with every address this build publishes added, or "" when it holds them all already.
+
+    Pages, feeds and old addresses are recorded (not assets, sitemaps or the search bundle, whose
+    names change by design), each with the item file it is the page of or leads to.
+    """
+    prefix = os.path.join(os.fspath(root), "")
+    sources = {address: entry.source.removeprefix(prefix) for address, entry in content.record.entries.items()}
+    for part in planner.order:
+        for spec in planner.specs_of(part.id):
+            if part.producer == Redirects.name or is_cited(spec.url):
+                item = spec.source.removeprefix(prefix) if spec.source.endswith(".md") else ""
+                sources[spec.url] = item or sources.get(spec.url, "")
+    text = format_record(sources)
+    return "" if record_digest(text) == content.record.digest else text
 
 
 def plan_and_draw(
@@ -207,7 +235,8 @@ def plan_and_draw(
     # The post-producers read what the producers declared: the partitions described again and the outputs
     # that came or went are their changed inputs.
     declared = Reading(planner, q, {})
-    touched = {f"output|{path}" for path in (*(d.spec.path for d in scheduled.draws), *scheduled.removed)}
+    gone = planner.vanished_outputs()
+    touched = {f"output|{path}" for path in (*(d.spec.path for d in scheduled.draws), *scheduled.removed, *gone)}
     planner.mark_dirty(state.candidates(planner.changed_partitions() | touched), declared.value)
     for post in setting.catalogue.post:
         _merge(
