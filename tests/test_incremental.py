@@ -37,6 +37,7 @@ from csto_site.content.sources import discover, ignored_files
 from csto_site.publish.run import build
 from csto_site.site.model import Site
 from csto_site.site.queries import Queries
+from csto_site.site.urls import place_of
 
 
 def generate(content: Path, n: int, seed: int) -> None:
@@ -511,6 +512,7 @@ class EditSequences(RuleBasedStateMachine):
         self.count = 0
         self.items: dict[str, str] = {}  # path of each original we made -> its date
         self.years: list[Path] = []  # items that gave an official a year of their own
+        self.gone: list[str] = []  # the addresses retracted so far
         self.memo = Memo()
 
     @initialize()
@@ -585,11 +587,21 @@ class EditSequences(RuleBasedStateMachine):
 
     @precondition(lambda self: self.items)
     @rule(data=st.data())
-    def delete_item(self, data: st.DataObject) -> None:
+    def retract_item(self, data: st.DataObject) -> None:
         key = data.draw(st.sampled_from(sorted(self.items)))
-        Path(key).unlink()
-        translation_of(Path(key)).unlink(missing_ok=True)
+        self.retract(Path(key), translation_of(Path(key)))
         del self.items[key]
+
+    def retract(self, *paths: Path) -> None:
+        """Delete item files and retract every address the record gives them, in site.yaml's `gone:`."""
+        files = {path.relative_to(self.content).as_posix() for path in paths if path.exists()}
+        for path in paths:
+            path.unlink(missing_ok=True)
+        self.gone += [address for address, source in recorded(self.content).items() if source in files]
+        site = self.content / "site.yaml"
+        lines = [line for line in site.read_text(encoding="utf-8").splitlines() if not line.startswith("gone:")]
+        entries = ", ".join(f'"{address}": Withdrawn by the editors.' for address in self.gone)
+        site.write_text("\n".join([*lines, f"gone: {{{entries}}}"]) + "\n", encoding="utf-8")
 
     @precondition(lambda self: any(not translation_of(Path(p)).exists() for p in self.items))
     @rule(data=st.data())
@@ -648,7 +660,7 @@ class EditSequences(RuleBasedStateMachine):
     @rule(data=st.data())
     def remove_a_year_of_an_official(self, data: st.DataObject) -> None:
         path = data.draw(st.sampled_from(self.years))
-        path.unlink()
+        self.retract(path)
         self.years.remove(path)
 
     @rule()
@@ -663,8 +675,23 @@ class EditSequences(RuleBasedStateMachine):
         self.build()
         assert_same(tree(self.out), reference(self.content, self.templates))
 
+    @invariant()
+    def every_recorded_address_is_kept(self) -> None:
+        if not self.out.exists():
+            return
+        conf = (self.out / "nginx-redirects.conf").read_text(encoding="utf-8")
+        for address in recorded(self.content):
+            assert (self.out / place_of(address)).is_file() or f'location = "{address}" ' in conf, address
+
     def teardown(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def recorded(content: Path) -> dict[str, str]:
+    """Read the record of published addresses: address -> item file."""
+    lines = (content / "addresses.txt").read_text(encoding="utf-8").splitlines()
+    pairs = (line.partition(" ") for line in lines if line and not line.startswith("#"))
+    return {address: source for address, _, source in pairs}
 
 
 def translation_of(path: Path) -> Path:
