@@ -259,3 +259,18 @@ def test_a_merge_conflict_in_the_record_is_an_error(
     err = refused(mini_copy, tmp_path / "public", capsys)
 
     assert f"{mini_copy / 'addresses.txt'}:2: a merge conflict mark" in err
+
+
+def test_an_emptied_archive_that_fills_again_is_a_page_again(mini_copy: Path, tmp_path: Path) -> None:
+    out = built(mini_copy, tmp_path / "public")
+    first, second = mini_copy / "beta/2024/added.md", mini_copy / "alpha/2024/added.md"
+    first.write_text("---\ntitle: Added\ndate: 2024-03-12 09:00\n---\nBody.\n", encoding="utf-8")
+    built(mini_copy, out)
+    first.rename(second)
+    built(mini_copy, out)
+    assert redirects_to(out, "/sections/beta/2024/03/", "/sections/beta/2024/")
+    second.rename(first)
+    built(mini_copy, out)
+
+    assert "http-equiv" not in page(out, "/sections/beta/2024/03/")
+    assert '"/sections/beta/2024/03/"' not in (out / "nginx-redirects.conf").read_text(encoding="utf-8")

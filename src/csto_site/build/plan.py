@@ -274,14 +274,11 @@ class Planner:
     def _owners(self, paths: Sequence[str]) -> dict[str, list[tuple[str, Spec]]]:
         """Return the partitions and specs that write each of `paths` in the site this build makes."""
         found: dict[str, list[tuple[str, Spec]]] = {}
+        # A stored partition counts once its producer has listed it again in this build: one no longer
+        # listed is gone, and a post-producer's is described again after the producers are checked.
         if self.trusted:
             for path, pid in self.state.owners(paths).items():
-                if (
-                    pid not in self.described
-                    and pid in self.stored
-                    and pid != self.describing
-                    and not self.vanished(pid)
-                ):
+                if pid not in self.described and pid in self.stored and pid != self.describing and pid in self.listed:
                     spec = next((s for s in self.state.specs(pid) if s.path == path), None)
                     if spec is not None:
                         found.setdefault(path, []).append((pid, spec))
