@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
 import pytest
-from helpers.site import cli_args, sitemap_urls
+from helpers.site import SAMPLE, cli_args, copy_fixture, sitemap_urls
 
 from csto_site import cli
 
@@ -274,3 +275,38 @@ def test_an_emptied_archive_that_fills_again_is_a_page_again(mini_copy: Path, tm
 
     assert "http-equiv" not in page(out, "/sections/beta/2024/03/")
     assert '"/sections/beta/2024/03/"' not in (out / "nginx-redirects.conf").read_text(encoding="utf-8")
+
+
+def test_the_sample_sites_committed_record_holds_every_address_it_publishes(tmp_path: Path) -> None:
+    content = copy_fixture(tmp_path / "content", SAMPLE)
+    committed = (content / "addresses.txt").read_text(encoding="utf-8")
+    built(content, tmp_path / "public")
+
+    assert (content / "addresses.txt").read_text(encoding="utf-8") == committed
+
+
+def test_the_sample_site_keeps_its_addresses_through_a_title_edit_a_deletion_and_a_section_rename(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    content = copy_fixture(tmp_path / "content", SAMPLE)
+    out = built(content, tmp_path / "public")
+    item = "csto-news/2021/2021-06-22-zas-meets-schmid.md"
+    url = "/news/2021/06/22/zas-meets-osce-secretary-general-schmid/"
+    text = (content / item).read_text(encoding="utf-8")
+    (content / item).write_text(
+        re.sub(r"\ntitle: .*\n", "\ntitle: Zas and Schmid met\n", text.replace(f"\nslug: {url.split('/')[-2]}", "")),
+        encoding="utf-8",
+    )
+    built(content, out)
+    assert "<h1>Zas and Schmid met</h1>" in page(out, url)
+
+    (content / item).unlink()
+    err = refused(content, out, capsys)
+    assert f"the published address {url} would be lost" in err
+    assert "/ru" + url not in err  # the translation stays where it was
+
+    (content / item).write_text(text, encoding="utf-8")
+    shutil.move(content / "interviews", content / "talks")
+    err = refused(content, out, capsys)
+    for lost in ("/sections/interviews/", "/sections/interviews/rss.xml", "/ru/sections/interviews/rss.xml"):
+        assert f"the published address {lost} would be lost" in err
