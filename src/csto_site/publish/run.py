@@ -87,8 +87,11 @@ def record_problem(content: Path, text: str) -> Problem | None:
     return None
 
 
-def check(options: Options, now: datetime) -> Checked:
-    """Check everything a build checks, drawing what the last published build did not draw as it is; write nothing."""
+def check(options: Options, now: datetime, external: float | None = None) -> Checked:
+    """Check everything a build checks, drawing what the last published build did not draw as it is; write nothing.
+
+    With `external` (a time-out in seconds), the links to other sites are fetched too, and reported as warnings.
+    """
     from ..build.checks import check_site
 
-    return check_site(options, now, published_generation(options.out))
+    return check_site(options, now, published_generation(options.out), external)
