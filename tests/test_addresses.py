@@ -310,3 +310,20 @@ def test_the_sample_site_keeps_its_addresses_through_a_title_edit_a_deletion_and
     err = refused(content, out, capsys)
     for lost in ("/sections/interviews/", "/sections/interviews/rss.xml", "/ru/sections/interviews/rss.xml"):
         assert f"the published address {lost} would be lost" in err
+
+
+def test_check_warns_while_the_record_lacks_addresses_the_site_publishes(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert cli.main(cli_args("check", mini_copy, tmp_path / "public")) == 0
+    before = capsys.readouterr().err
+    built(mini_copy, tmp_path / "public")
+    assert cli.main(cli_args("check", mini_copy, tmp_path / "public")) == 0
+    after = capsys.readouterr().err
+
+    record_file = mini_copy / "addresses.txt"
+    assert (
+        f"{record_file}: warning: the record of published addresses lacks {len(record(mini_copy))} the site" in before
+    )
+    assert str(record_file) not in after  # recorded, and not taken for a stray file of content/

@@ -94,7 +94,7 @@ def check_site(options: Options, now: datetime, published: str, external: float 
     """
     from .pipeline import check_outputs  # the pipeline imports Jinja2, Python-Markdown and the rest
 
-    site = check_outputs(options, now, published)
+    site, unrecorded = check_outputs(options, now, published)
     # Reading and scanning every item's text is most of a check after a build: spread over the cores.
     found = fork_map(
         partial(_chunk_warnings, registry_names(site)),
@@ -106,6 +106,7 @@ def check_site(options: Options, now: datetime, published: str, external: float 
             *(w for chunk in found for w in chunk),
             *site_warnings(site, ignored_files(options.content), now, str(options.content)),
             *(external_warnings(site, options.cache, external) if external is not None else ()),
+            *unrecorded,
         ]
     )
     return Checked(sum(len(e.items) for e in site.editions.values()), tuple(warnings))

@@ -295,18 +295,31 @@ def _raise(scheduled: Scheduled) -> None:
         raise ContentError(scheduled.problems)
 
 
-def check_outputs(options: Options, now: datetime, published: str) -> Site:
+def check_outputs(options: Options, now: datetime, published: str) -> tuple[Site, list[Problem]]:
     """Check what a build checks, drawing in memory each output the last build did not publish as it is now.
 
     `published` is the generation of the build state the live site was published with ("" if unknown).
+    Return the site, and a warning when the record of published addresses lacks some the site has.
     """
     with Cache.open(options.cache, read_only=True) as cache, collector_paused():
         content = read_content(options, cache, options.jobs or default_jobs())
         setting = prepare(options, now, cache, content)
         state = OutputState(cache.db, target(options), trusted=False)
         state.trusted = not options.clean and published != "" and state.generation(code_fingerprint()) == published
-        plan_and_draw(setting, state, set(), None, None, now)
-    return setting.site
+        planner, _ = plan_and_draw(setting, state, set(), None, None, now)
+        record = "" if options.drafts or options.future else new_record(content, planner, options.content)
+    lacking = sum(1 for line in record.splitlines() if line and not line.startswith("#")) - len(content.record.entries)
+    if lacking <= 0:
+        return setting.site, []
+    return setting.site, [
+        Problem(
+            content.record.path,
+            0,
+            f"the record of published addresses lacks {lacking} the site publishes",
+            "run `csto-site build` and commit content/addresses.txt with the content: only a recorded address is kept",
+            warning=True,
+        )
+    ]
 
 
 def moments_near(site: Site, now: datetime) -> list[float]:
