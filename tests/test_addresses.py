@@ -327,3 +327,18 @@ def test_check_warns_while_the_record_lacks_addresses_the_site_publishes(
         f"{record_file}: warning: the record of published addresses lacks {len(record(mini_copy))} the site" in before
     )
     assert str(record_file) not in after  # recorded, and not taken for a stray file of content/
+
+
+def test_an_item_moved_to_another_section_keeps_its_old_addresses_too(mini_copy: Path, tmp_path: Path) -> None:
+    out = built(mini_copy, tmp_path / "public")
+    edit(mini_copy, VISIT, "date: 2024-03-12 10:00", "date: 2024-03-13 10:00")
+    built(mini_copy, out)  # the address of the 12th now leads to the 13th
+    edit(mini_copy, VISIT, "title: Working visit to the River Commission", "title: A visit")
+    moved = mini_copy / "beta/2024/2024-03-12-working-visit.md"
+    (mini_copy / VISIT).rename(moved)
+    built(mini_copy, out)
+
+    new = VISIT_URL.replace("/12/", "/13/")
+    assert "<h1>A visit</h1>" in page(out, new)  # the slug stays the one first published
+    assert redirects_to(out, VISIT_URL, new)
+    assert record(mini_copy)[VISIT_URL] == record(mini_copy)[new] == "beta/2024/2024-03-12-working-visit.md"

@@ -13,7 +13,7 @@ from ..content.config import SiteConfig, load_config
 from ..content.items import ParsedItem, link_translations
 from ..content.labels import load_labels
 from ..content.model import Item
-from ..content.record import Record, Recorded, read_record
+from ..content.record import Record, Recorded, read_record, record_digest
 from ..content.registry import Registry, read_registry
 from ..content.sources import SourceFile, read_source
 from ..output.render import Renderer, template_digests
@@ -82,7 +82,7 @@ def read_content(
     problems += parsed.problems
     record, found_problems = read_record(options.content)
     problems += found_problems
-    record = in_item_paths(record, options.content)
+    record = in_item_paths(record, options.content, [p.item.path for p in parsed.items])
     urls = Urls(config.default_language, config.base_url)
     items, found_problems = link_translations(parsed.items, config, published_slugs(record, parsed.items, urls))
     problems += found_problems
@@ -109,16 +109,31 @@ def read_content(
     )
 
 
-def in_item_paths(record: Record, content: Path) -> Record:
-    """Name the record's item files as the build names items (below the content folder as given)."""
+def in_item_paths(record: Record, content: Path, items: Sequence[str]) -> Record:
+    """Name the record's item files as the build names items (below the content folder as given).
+
+    An item file moved to another folder under the same name (to another section) is the same item:
+    the addresses recorded for its old place are its own.
+    """
     root = os.fspath(content)
+    named = [os.path.join(root, entry.source) if entry.source else "" for entry in record.entries.values()]
+    present = set(items)
+    by_name: dict[str, list[str]] = {}
+    for path in items:
+        by_name.setdefault(os.path.basename(path), []).append(path)
+    moved = {
+        path: found[0]
+        for path in set(named) - present - {""}
+        if len(found := by_name.get(os.path.basename(path), [])) == 1
+    }
     return Record(
         record.path,
         {
-            address: Recorded(address, os.path.join(root, entry.source) if entry.source else "", entry.line)
-            for address, entry in record.entries.items()
+            address: Recorded(address, moved.get(source, source), entry.line)
+            for (address, entry), source in zip(record.entries.items(), named, strict=True)
         },
-        record.digest,
+        # What the record says changes with the moves too: its readers must see them.
+        record_digest(record.digest + repr(sorted(moved.items()))) if moved else record.digest,
     )
 
 
