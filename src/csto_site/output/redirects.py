@@ -89,7 +89,7 @@ class Redirects:
         return [Partition(self.name)]
 
     def specs(self, q: Queries, declared: Declared, part: Partition) -> Iterable[Spec]:
-        """List every redirect: the aliases of published items, then site.yaml's `redirects`; report clashes."""
+        """List every redirect and retraction, and keep every recorded address; report clashes and losses."""
         redirects = collect(q, declared)
         problems = clashes(redirects, q, declared)
         kept, lost = keep_recorded(q, declared, redirects)
@@ -148,7 +148,7 @@ class NginxRedirects:
 
 
 def collect(q: Queries, declared: Declared) -> list[Redirect]:
-    """List every redirect: the aliases of published items, then site.yaml's `redirects` in order."""
+    """List every redirect: items' aliases, site.yaml's `redirects` (with what a folder held), its `gone`."""
     config = q.config
     urls = Urls(config.default_language, config.base_url)
     found = [
