@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from helpers.site import SAMPLE, cli_args, copy_fixture, sitemap_urls
+from helpers.site import NOW, SAMPLE, cli_args, copy_fixture, options, sitemap_urls
 
 from csto_site import cli
+from csto_site.publish.run import build
 
 VISIT = "alpha/2024/2024-03-12-working-visit.md"
 VISIT_URL = "/news/2024/03/12/working-visit-to-the-river-commission/"
@@ -342,3 +344,10 @@ def test_an_item_moved_to_another_section_keeps_its_old_addresses_too(mini_copy:
     assert "<h1>A visit</h1>" in page(out, new)  # the slug stays the one first published
     assert redirects_to(out, VISIT_URL, new)
     assert record(mini_copy)[VISIT_URL] == record(mini_copy)[new] == "beta/2024/2024-03-12-working-visit.md"
+
+
+def test_a_build_for_serve_records_nothing(mini_copy: Path, tmp_path: Path) -> None:
+    build(replace(options(mini_copy, tmp_path / "public"), record=False), NOW)
+
+    assert (tmp_path / "public/index.html").exists()
+    assert not (mini_copy / "addresses.txt").exists()

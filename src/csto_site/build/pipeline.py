@@ -190,7 +190,8 @@ def _draw(
     items = sum(len(e.items) for e in site.editions.values())
     future = [i.published for i in site.held_back if not i.draft and i.published > now]
     summary = Summary(items, state.pages(), 0, len(site.held_back), min(future, default=None))
-    record = "" if options.drafts or options.future else new_record(content, planner, options.content)
+    recorded = options.record and not options.drafts and not options.future
+    record = new_record(content, planner, options.content) if recorded else ""
     return Done(published, dropped, generation, summary, moments_near(site, now), tuple(cache.warnings), record)
 
 
