@@ -149,7 +149,12 @@ class References:
     def _line(self, item: Item, written: str) -> int:
         """Return the first line of the item file that holds a reference as written (1 if none does)."""
         lines = self.read_source(item.path).splitlines()
-        return next((n for n, line in enumerate(lines, start=1) if written in line), 1)
+        # As a link target or an attribute first: a short one ("x") also occurs in plain words.
+        marked = (f"({written}", f'"{written}"', f"'{written}'", f"={written}", f"<{written}>", f"]: {written}")
+        return next(
+            (n for n, line in enumerate(lines, start=1) if any(m in line for m in marked)),
+            next((n for n, line in enumerate(lines, start=1) if written in line), 1),
+        )
 
 
 def _addresses(declared: Declared) -> Sequence[str]:
