@@ -49,9 +49,10 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
 
 
 def _build(name: str, factory: pytest.TempPathFactory) -> BuiltSite:
-    out = factory.mktemp(name) / "public"
-    build_into(SITES[name], out)
-    return BuiltSite(name, SITES[name], out, read_content(SITES[name]))
+    work = factory.mktemp(name)
+    # Built from a copy: a build records the addresses it published in its content folder.
+    build_into(copy_fixture(work / "content", SITES[name]), work / "public")
+    return BuiltSite(name, SITES[name], work / "public", read_content(SITES[name]))
 
 
 @pytest.fixture(scope="session")

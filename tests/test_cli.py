@@ -144,8 +144,9 @@ def test_serve_keeps_the_search_index_between_its_builds_and_build_remakes_it(
     seen = []
     monkeypatch.setattr(server, "serve", lambda options, port, reporter: seen.append(options) or 0)
     assert cli.main(cli_args("serve", SAMPLE, tmp_path / "public")) == 0
-    assert [(o.search, o.reindex) for o in seen] == [(True, False)]
-    assert cli.options_from(cli.parser().parse_args(cli_args("build", SAMPLE, tmp_path / "public"))).reindex
+    assert [(o.search, o.reindex, o.record) for o in seen] == [(True, False, False)]  # a preview records nothing
+    built = cli.options_from(cli.parser().parse_args(cli_args("build", SAMPLE, tmp_path / "public")))
+    assert built.reindex and built.record
 
 
 @pytest.mark.parametrize("blocked", ["--out", "--cache"])

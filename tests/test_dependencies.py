@@ -48,6 +48,16 @@ def remove(path: str) -> Callable[[Path], None]:
     return lambda root: (root / path).unlink()
 
 
+def gone(address: str) -> Callable[[Path], None]:
+    """Retract a published address in site.yaml: an item taken off the site must say so."""
+    return edit("content/site.yaml", "gone:\n", f'gone:\n  "{address}": Withdrawn.\n')
+
+
+def both(*changes: Callable[[Path], None]) -> Callable[[Path], None]:
+    """Make several changes at once."""
+    return lambda root: [change(root) for change in changes] and None
+
+
 CASES: dict[str, Callable[[Path], None]] = {
     # An item's front matter, key by key.
     "title": edit(f"content/{ITEM}", "title: Morning briefing held", "title: Morning briefing held again"),
@@ -60,14 +70,21 @@ CASES: dict[str, Callable[[Path], None]] = {
     "organizations": edit(f"content/{ITEM}", "organizations: [river-commission]", "organizations: [northern-council]"),
     "summary": front(ITEM, "summary: A summary written by hand."),
     "slug": front(ITEM, "slug: briefing"),
-    "draft": front(ITEM, "draft: true"),
+    "draft": both(front(ITEM, "draft: true"), gone("/news/2024/03/12/morning-briefing-held/")),
     "aliases": front(ITEM, 'aliases: ["/old/briefing/"]'),
     "aliases, changed": edit(f"content/{OTHER}", "/old/visit/", "/old/visit.html"),
     "body, first paragraph": edit(f"content/{ITEM}", "A morning briefing", "An early morning briefing"),
     "body, later paragraph": edit(f"content/{ITEM}", "the coming month", "the coming weeks"),
     "translation, title": edit(f"content/{RU_ITEM}", "title: ", "title: Снова "),
-    "translation, deleted": remove(f"content/{RU_ITEM}"),
-    "original, deleted": remove(f"content/{OTHER}"),
+    "translation, deleted": both(remove(f"content/{RU_ITEM}"), gone("/ru/news/2024/03/12/morning-briefing-held/")),
+    "original, deleted": both(
+        remove(f"content/{OTHER}"),
+        gone("/news/2024/03/12/working-visit-to-the-river-commission/"),
+        gone("/old/visit/"),  # its alias went with it
+    ),
+    "original, deleted, its translation kept": both(
+        remove(f"content/{ITEM}"), gone("/news/2024/03/12/morning-briefing-held/")
+    ),
     # The registries and sections, field by field.
     "official, name": edit("content/officials.yaml", "{en: Anna Petrova,", "{en: Anna S. Petrova,"),
     "official, role": edit(
@@ -105,6 +122,10 @@ CASES: dict[str, Callable[[Path], None]] = {
 def test_a_change_reaches_every_output_it_shows(change: str, tmp_path: Path) -> None:
     shutil.copytree(MINI, tmp_path / "content")
     front(OTHER, 'aliases: ["/old/visit/"]')(tmp_path)  # so that the site has a redirect page to draw
+    # ... and a withdrawn page
+    edit("content/site.yaml", "feed_length: 3", "feed_length: 3\ngone:\n  /old/retracted/: Withdrawn long ago.")(
+        tmp_path
+    )
     shutil.copytree(TEMPLATES, tmp_path / "templates")
     shutil.copytree(STATIC, tmp_path / "static")
     options = Options(

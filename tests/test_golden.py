@@ -10,7 +10,7 @@ import difflib
 import re
 
 import pytest
-from helpers.site import GOLDEN, MINI, build_into
+from helpers.site import GOLDEN, build_into, copy_fixture
 
 GOLDEN_MINI = GOLDEN / "mini"
 
@@ -96,6 +96,6 @@ def test_normalise_hides_only_the_hash():
 
 def test_golden_build_is_deterministic(mini_site, tmp_path):
     """Two builds of the same content are byte-identical, so golden files are stable."""
-    build_into(MINI, tmp_path / "again")
+    build_into(copy_fixture(tmp_path / "content"), tmp_path / "again")
     for rel in PAGES:
         assert (tmp_path / "again" / rel).read_bytes() == (mini_site / rel).read_bytes(), rel

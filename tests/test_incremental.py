@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from helpers.reference import reference
-from helpers.site import MINI, NOW, ROOT, SAMPLE, STATIC, TEMPLATES
+from helpers.site import MINI, NOW, ROOT, SAMPLE, STATIC, TEMPLATES, retract
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -37,6 +37,7 @@ from csto_site.content.sources import discover, ignored_files
 from csto_site.publish.run import build
 from csto_site.site.model import Site
 from csto_site.site.queries import Queries
+from csto_site.site.urls import place_of
 
 
 def generate(content: Path, n: int, seed: int) -> None:
@@ -298,7 +299,7 @@ def test_a_cache_from_another_version_is_discarded(site):
     build(options(content, out), NOW)
     with sqlite3.connect(out.parent / "cache" / "cache.sqlite") as db:
         db.execute("UPDATE meta SET value = '0' WHERE key = 'schema'")
-    (content / "alpha" / "2024" / "2024-03-12-working-visit.md").unlink()
+    retract(content, content / "alpha" / "2024" / "2024-03-12-working-visit.md")
     report = build(options(content, out), NOW)
     assert any("schema 0" in w.message for w in report.warnings), report.warnings
     assert_same(tree(out), reference(content))
@@ -345,7 +346,7 @@ def test_the_search_index_follows_the_item_pages(site):
     with_search = replace(options(content, out), search=True)
     build(with_search, NOW)
     write_item(content / "beta" / "2024" / "found.md", "Findable item", "2024-06-02 10:00", "Searchable words.")
-    (content / "alpha" / "2024" / "2024-03-12-working-visit.md").unlink()
+    retract(content, content / "alpha" / "2024" / "2024-03-12-working-visit.md")
     report = build(with_search, NOW)
     assert any(p.startswith("pagefind/") for p in tree(out))
     assert_same(tree(out), reference(content, search=True))
@@ -512,6 +513,7 @@ class EditSequences(RuleBasedStateMachine):
         self.count = 0
         self.items: dict[str, str] = {}  # path of each original we made -> its date
         self.years: list[Path] = []  # items that gave an official a year of their own
+        self.gone: list[str] = []  # the addresses retracted so far
         self.memo = Memo()
 
     @initialize()
@@ -586,11 +588,21 @@ class EditSequences(RuleBasedStateMachine):
 
     @precondition(lambda self: self.items)
     @rule(data=st.data())
-    def delete_item(self, data: st.DataObject) -> None:
+    def retract_item(self, data: st.DataObject) -> None:
         key = data.draw(st.sampled_from(sorted(self.items)))
-        Path(key).unlink()
-        translation_of(Path(key)).unlink(missing_ok=True)
+        self.retract(Path(key), translation_of(Path(key)))
         del self.items[key]
+
+    def retract(self, *paths: Path) -> None:
+        """Delete item files and retract every address the record gives them, in site.yaml's `gone:`."""
+        files = {path.relative_to(self.content).as_posix() for path in paths if path.exists()}
+        for path in paths:
+            path.unlink(missing_ok=True)
+        self.gone += [address for address, source in recorded(self.content).items() if source in files]
+        site = self.content / "site.yaml"
+        lines = [line for line in site.read_text(encoding="utf-8").splitlines() if not line.startswith("gone:")]
+        entries = ", ".join(f'"{address}": Withdrawn by the editors.' for address in self.gone)
+        site.write_text("\n".join([*lines, f"gone: {{{entries}}}"]) + "\n", encoding="utf-8")
 
     @precondition(lambda self: any(not translation_of(Path(p)).exists() for p in self.items))
     @rule(data=st.data())
@@ -649,7 +661,7 @@ class EditSequences(RuleBasedStateMachine):
     @rule(data=st.data())
     def remove_a_year_of_an_official(self, data: st.DataObject) -> None:
         path = data.draw(st.sampled_from(self.years))
-        path.unlink()
+        self.retract(path)
         self.years.remove(path)
 
     @rule()
@@ -664,8 +676,23 @@ class EditSequences(RuleBasedStateMachine):
         self.build()
         assert_same(tree(self.out), reference(self.content, self.templates))
 
+    @invariant()
+    def every_recorded_address_is_kept(self) -> None:
+        if not self.out.exists():
+            return
+        conf = (self.out / "nginx-redirects.conf").read_text(encoding="utf-8")
+        for address in recorded(self.content):
+            assert (self.out / place_of(address)).is_file() or f'location = "{address}" ' in conf, address
+
     def teardown(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def recorded(content: Path) -> dict[str, str]:
+    """Read the record of published addresses: address -> item file."""
+    lines = (content / "addresses.txt").read_text(encoding="utf-8").splitlines()
+    pairs = (line.partition(" ") for line in lines if line and not line.startswith("#"))
+    return {address: source for address, _, source in pairs}
 
 
 def translation_of(path: Path) -> Path:

@@ -222,13 +222,13 @@ def test_the_policy_allows_what_the_pages_load_and_nothing_inline(sample_site):
 def test_the_redirects_include_quotes_every_address_so_none_can_change_the_configuration():
     text = render_redirects(
         [
-            ("/b/", "/new/b/"),
-            ('/a";return(200);#', '/n$host/"q\\'),
-            ("/b/", "/new/b/"),
-            ("/%D0%BD%D0%BE%D0%B2%D0%BE%D1%81%D1%82%D0%B8/", "/новое/"),
+            ("/b/", "/new/b/", ""),
+            ('/a";return(200);#', '/n$host/"q\\', ""),
+            ("/b/", "/new/b/", ""),
+            ("/%D0%BD%D0%BE%D0%B2%D0%BE%D1%81%D1%82%D0%B8/", "/новое/", ""),
         ]
     ).decode()
-    assert text.splitlines()[2:] == [
+    assert [line for line in text.splitlines() if not line.startswith("#")] == [
         r'location = "/a\";return(200);#" { return 301 "/n%24host/%22q%5C"; }',
         'location = "/b/" { return 301 "/new/b/"; }',
         'location = "/новости/" { return 301 "/%D0%BD%D0%BE%D0%B2%D0%BE%D0%B5/"; }',
@@ -238,9 +238,42 @@ def test_the_redirects_include_quotes_every_address_so_none_can_change_the_confi
 def test_nginx_reads_crafted_addresses_as_plain_paths(tmp_path):
     root = tmp_path / "root"
     root.mkdir()
-    (root / "nginx-redirects.conf").write_bytes(render_redirects([('/a";return(200);#', "/n$host/")]))
+    (root / "nginx-redirects.conf").write_bytes(render_redirects([('/a";return(200);#', "/n$host/", "")]))
     (tmp_path / "nginx").mkdir()
     with running_nginx(tmp_path / "nginx", root) as server:
         answer = server.get(quote('/a";return(200);#'))
         assert (answer.status, answer.headers["Location"]) == (301, "/n%24host/")
         assert server.get("/a").status == 404
+
+
+RETRACTED = "/news/2024/03/12/working-visit-to-the-river-commission/"
+
+
+def test_a_retracted_address_answers_410_with_its_withdrawn_page(tmp_path):
+    content = copy_fixture(tmp_path / "content")
+    options = Options(
+        content=content,
+        out=tmp_path / "public",
+        templates=TEMPLATES,
+        static=STATIC,
+        search=False,
+        cache=tmp_path / ".cache",
+    )
+    build(options, NOW)  # published, and recorded
+    (content / "alpha/2024/2024-03-12-working-visit.md").unlink()
+    site = content / "site.yaml"
+    site.write_text(
+        site.read_text(encoding="utf-8")
+        + f'gone:\n  "{RETRACTED}": Withdrawn at the request of the Commission.\n  /old/list.php: Never coming back.\n',
+        encoding="utf-8",
+    )
+    build(options, NOW)
+    (tmp_path / "nginx").mkdir()
+    with running_nginx(tmp_path / "nginx", options.out) as server:
+        answer = server.get(RETRACTED)
+        assert answer.status == 410
+        assert "Withdrawn at the request of the Commission." in answer.body.decode()
+        assert server.get("/old/list.php").status == 410
+        assert server.get(ITEM).status == 200
+        for feed in ("/news/rss.xml", "/sections/alpha/rss.xml"):
+            assert b"working-visit" not in server.get(feed).body

@@ -86,7 +86,15 @@ def test_held_back_items_leave_no_redirects(mini_copy: Path, tmp_path: Path) -> 
     assert not (out / "old").exists()
 
 
+def record(content: Path, *addresses: str) -> None:
+    """Write the record of published addresses, as an earlier build would have."""
+    (content / "addresses.txt").write_text("".join(f"{a}\n" for a in addresses), encoding="utf-8")
+
+
 def test_a_moved_section_keeps_every_address_below_it(mini_copy: Path, tmp_path: Path) -> None:
+    record(
+        mini_copy, "/sections/first/", "/sections/first/2024/", "/sections/first/2023/11/", "/sections/first/rss.xml"
+    )
     add_redirects(mini_copy, '  "/sections/first/": /sections/alpha/\n  /about.html: /news/\n')
     out = tmp_path / "public"
     build_into(mini_copy, out, search=False)
@@ -100,21 +108,40 @@ def test_a_moved_section_keeps_every_address_below_it(mini_copy: Path, tmp_path:
         html = (out / old).read_text(encoding="utf-8")
         assert f'content="0; url={new}"' in html, old
         assert f'<a href="{new}">https://example.org{new}</a>' in html
-    assert not (out / "sections/first/rss.xml").exists()
+    assert not (out / "sections/first/rss.xml").exists()  # a feed: nginx redirects it, no page can
+    conf = (out / "nginx-redirects.conf").read_text(encoding="utf-8")
+    assert 'location = "/sections/first/rss.xml" { return 301 "/sections/alpha/rss.xml"; }' in conf
+    assert not (out / "sections/first/2023/index.html").exists()  # never published: nothing to keep
+
+
+def test_a_page_redirect_whose_sides_end_in_a_slash_writes_nothing_below_it(mini_copy: Path, tmp_path: Path) -> None:
+    record(mini_copy, "/about/")
+    add_redirects(mini_copy, "  /about/: /sections/alpha/\n")
+    out = tmp_path / "public"
+    build_into(mini_copy, out, search=False)
+
+    assert (out / "about/index.html").exists()
+    assert sorted(p.relative_to(out).as_posix() for p in (out / "about").rglob("*.html")) == ["about/index.html"]
+    conf = (out / "nginx-redirects.conf").read_text(encoding="utf-8")
+    assert [line for line in conf.splitlines() if "/about/" in line] == [
+        'location = "/about/" { return 301 "/sections/alpha/"; }'
+    ]
 
 
 def test_the_redirect_list_names_every_old_and_new_address(mini_copy: Path, tmp_path: Path) -> None:
     write(mini_copy, ITEM, item('["/old/moved/"]'))
+    old = ["/ru/old-alpha/2024/", "/ru/old-alpha/2024/03/", "/ru/old-alpha/2023/", "/ru/old-alpha/2023/11/"]
+    record(mini_copy, *old)
     add_redirects(mini_copy, "  /ru/old-alpha/: /ru/sections/alpha/\n")
     redirects = [redirect_of(s) for s in reference_declared(mini_copy).specs(Partition("redirect"))]
 
     assert [(r.old, r.new, r.lang, r.source, r.line) for r in redirects] == [
         ("/old/moved/", ITEM_URL, "en", str(mini_copy / ITEM), 4),
         ("/ru/old-alpha/", "/ru/sections/alpha/", "ru", str(mini_copy / "site.yaml"), 11),
-        ("/ru/old-alpha/2024/", "/ru/sections/alpha/2024/", "ru", str(mini_copy / "site.yaml"), 11),
-        ("/ru/old-alpha/2024/03/", "/ru/sections/alpha/2024/03/", "ru", str(mini_copy / "site.yaml"), 11),
         ("/ru/old-alpha/2023/", "/ru/sections/alpha/2023/", "ru", str(mini_copy / "site.yaml"), 11),
         ("/ru/old-alpha/2023/11/", "/ru/sections/alpha/2023/11/", "ru", str(mini_copy / "site.yaml"), 11),
+        ("/ru/old-alpha/2024/", "/ru/sections/alpha/2024/", "ru", str(mini_copy / "site.yaml"), 11),
+        ("/ru/old-alpha/2024/03/", "/ru/sections/alpha/2024/03/", "ru", str(mini_copy / "site.yaml"), 11),
     ]
 
 

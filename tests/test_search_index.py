@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.site import build_into
+from helpers.site import build_into, retract
 
 from csto_site.output.search import index_outputs
 
@@ -93,7 +93,7 @@ def test_a_rebuild_reindexes_changed_and_removed_items(mini_copy: Path, tmp_path
     changed, removed = items[0], items[1]
     before = fragments(out)
     changed.write_text(changed.read_text(encoding="utf-8") + "\nA zanzibarite delegation arrived.\n", encoding="utf-8")
-    removed.unlink()
+    retract(mini_copy, removed)
     build_into(mini_copy, out)
     after = fragments(out)
     assert len(after) == len(before) - 1

@@ -91,7 +91,7 @@ def test_an_edit_is_rebuilt_and_announced_to_open_tabs(served: Served) -> None:
     path.write_text(path.read_text(encoding="utf-8").replace("Working visit to", "Second visit to"), encoding="utf-8")
 
     assert read_event(stream) == ("build", "2")
-    status, body = served.get("/news/2024/03/12/second-visit-to-the-river-commission/")
+    status, body = served.get(ITEM_URL)  # a published item keeps its address through a title edit
     assert status == 200 and b"<h1>Second visit to the River Commission</h1>" in body
     assert "changed " in served.log.getvalue()
     events.close()

@@ -58,7 +58,19 @@ def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="csto-site", description="Build the CSTO news archive.")
     commands = main.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("build", parents=[common], help="check all content, then build it into public/")
-    commands.add_parser("check", parents=[common], help="check all content and templates; write nothing")
+    check = commands.add_parser("check", parents=[common], help="check all content and templates; write nothing")
+    check.add_argument(
+        "--external",
+        action="store_true",
+        help="also fetch every link to another site (concurrently, answers kept a day) and warn of dead ones",
+    )
+    check.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=10.0,
+        metavar="S",
+        help="seconds another site may take to answer --external (default: 10)",
+    )
     new = commands.add_parser("new", parents=[paths], help="create a news item file with today's date, print its path")
     new.add_argument("title", metavar="TITLE", help="the headline, in quotes")
     new.add_argument("--section", metavar="S", help="the section folder, e.g. csto-news")
@@ -114,6 +126,17 @@ def _positive(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    """Parse a time-out: a number of seconds from 0.1 to 600."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a number of seconds") from None
+    if not 0.1 <= value <= 600:
+        raise argparse.ArgumentTypeError("must lie between 0.1 and 600 seconds")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -151,12 +174,12 @@ def run_command(args: argparse.Namespace, reporter: Reporter) -> int:
     if args.command == "serve":
         from .serve.server import serve
 
-        return serve(replace(options, reindex=False), args.port, reporter)
+        return serve(replace(options, reindex=False, record=False), args.port, reporter)
     try:
         if args.command == "check":
             from .publish.run import check
 
-            reporter.checked(check(options, now))
+            reporter.checked(check(options, now, args.timeout if args.external else None))
         else:
             report = build(options, now, progress=reporter.progress)
             reporter.problems(report.warnings)

@@ -204,6 +204,8 @@ class Archive:
     def put(self, state: str) -> None:
         """Make the content folder hold state A or B."""
         put(self.site.content, self.states[state])
+        # B deletes items of A and A of B: the states swap back and forth as if never published.
+        (self.site.content / "addresses.txt").unlink(missing_ok=True)
 
     def expected(self, state: str, search: bool) -> Digests:
         """Return what a clean build of a state makes, with or without the search index."""

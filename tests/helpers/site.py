@@ -92,3 +92,18 @@ def sitemap_urls(out: Path, base_url: str) -> list[ET.Element]:
     return [
         url for path in sitemap_files(out, base_url) for url in ET.parse(path).getroot().findall("sm:url", SITEMAP_NS)
     ]
+
+
+def retract(content: Path, *files: Path) -> None:
+    """Delete item files and retract every address the record gives them in site.yaml's `gone:`, as an editor must."""
+    rels = {file.relative_to(content).as_posix() for file in files}
+    for file in files:
+        file.unlink()
+    record = content / "addresses.txt"
+    lines = record.read_text(encoding="utf-8").splitlines() if record.exists() else []
+    pairs = (line.partition(" ") for line in lines if line and not line.startswith("#"))
+    gone = [address for address, _, source in pairs if source in rels]
+    if gone:
+        site = content / "site.yaml"
+        entries = ", ".join(f'"{address}": Withdrawn.' for address in gone)
+        site.write_text(site.read_text(encoding="utf-8") + f"gone: {{{entries}}}\n", encoding="utf-8")

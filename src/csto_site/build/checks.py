@@ -7,6 +7,7 @@ function of the site model, the items' source texts and `now`.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -85,15 +86,16 @@ class Names:
                     break
 
 
-def check_site(options: Options, now: datetime, published: str) -> Checked:
+def check_site(options: Options, now: datetime, published: str, external: float | None = None) -> Checked:
     """Check content and templates as a build does, draw the pages in memory, and collect warnings.
 
     `published` is the generation of the build state the live site was published with ("" if unknown):
-    what that build drew from the very same inputs is not drawn again.
+    what that build drew from the very same inputs is not drawn again. With `external` (a time-out in
+    seconds), the links to other sites are fetched too.
     """
     from .pipeline import check_outputs  # the pipeline imports Jinja2, Python-Markdown and the rest
 
-    site = check_outputs(options, now, published)
+    site, unrecorded = check_outputs(options, now, published)
     # Reading and scanning every item's text is most of a check after a build: spread over the cores.
     found = fork_map(
         partial(_chunk_warnings, registry_names(site)),
@@ -104,9 +106,21 @@ def check_site(options: Options, now: datetime, published: str) -> Checked:
         [
             *(w for chunk in found for w in chunk),
             *site_warnings(site, ignored_files(options.content), now, str(options.content)),
+            *(external_warnings(site, options.cache, external) if external is not None else ()),
+            *unrecorded,
         ]
     )
     return Checked(sum(len(e.items) for e in site.editions.values()), tuple(warnings))
+
+
+def external_warnings(site: Site, cache: Path | None, timeout: float) -> list[Problem]:
+    """Fetch every address of another site the published items link; warn of each that does not answer."""
+    from .external import check_external, external_links
+
+    items = [item for edition in site.editions.values() for item in edition.items]
+    bodies = read_bodies(items)
+    lines = ((path, body.first_line + n, text) for path, body in bodies.items() for n, text in enumerate(body.lines))
+    return check_external(external_links(lines), cache, time.time(), timeout)
 
 
 def _chunk_warnings(names: Names, items: Sequence[Item]) -> list[Problem]:

@@ -21,7 +21,7 @@ from ..content.items import ParsedItem, parse_item
 from ..content.markup import Markup
 from ..content.model import Item
 from ..content.registry import Registry
-from ..content.sources import REGISTRY_FILES, SourceFile, is_section_index, read_source
+from ..content.sources import OWN_FILES, REGISTRY_FILES, SourceFile, is_section_index, read_source
 from ..util.digest import digest
 from ..util.errors import Problem
 from ..util.files import Listing
@@ -73,7 +73,7 @@ def scan(listing: Listing) -> Scan:
     problems: list[Problem] = []
     for path, rel, stat in listing:
         if not path.endswith(".md"):
-            if rel not in REGISTRY_FILES:
+            if rel not in OWN_FILES:
                 ignored.append(path)
             continue
         if "/" not in rel:

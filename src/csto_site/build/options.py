@@ -29,6 +29,8 @@ class Options:
     # False (serve): a search index made from older pages stays until a build remakes it, as indexing
     # every page again after each edit takes as long as a clean build's indexing.
     reindex: bool = True
+    # False (serve): a preview adds nothing to the record of published addresses (content/addresses.txt).
+    record: bool = True
 
 
 @dataclass(frozen=True)

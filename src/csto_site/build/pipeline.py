@@ -9,6 +9,7 @@ standby) -> post-producers (sitemaps, redirects) -> the search index -> publish 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -16,14 +17,16 @@ from functools import partial
 from pathlib import Path
 
 from ..content.model import Item
+from ..content.record import format_record, record_digest
 from ..output.assets import StaticFile, static_files
 from ..output.catalogue import Catalogue, catalogue
+from ..output.redirects import Redirects
 from ..output.search import BUNDLE, SOURCE, bundle_files
 from ..output.spec import Output, Partition, PostProducer, Spec
 from ..site.assemble import build_site
 from ..site.model import Site
 from ..site.queries import NEWS_WINDOW, Queries, Recorder
-from ..site.urls import OwnPaths, Urls
+from ..site.urls import OwnPaths, Urls, is_cited
 from ..util.digest import digest
 from ..util.errors import ContentError, Problem
 from ..util.files import publishable, read_listed
@@ -50,6 +53,7 @@ class Done:
     summary: Summary
     moments: list[float]
     warnings: tuple[Problem, ...]
+    record: str = ""  # content/addresses.txt as it must be after publishing, or "" when it stays as it is
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,13 @@ class Setting:
 def prepare(options: Options, now: datetime, cache: Cache, content: Content) -> Setting:
     """Model the site and prepare its queries and catalogue."""
     site = build_site(
-        content.items, content.registry, content.config, now, drafts=options.drafts, future=options.future
+        content.items,
+        content.registry,
+        content.config,
+        now,
+        drafts=options.drafts,
+        future=options.future,
+        record=content.record,
     )
     files, read_static = static_folder(options.static)
     q = Queries(
@@ -183,7 +193,26 @@ def _draw(
     items = sum(len(e.items) for e in site.editions.values())
     future = [i.published for i in site.held_back if not i.draft and i.published > now]
     summary = Summary(items, state.pages(), 0, len(site.held_back), min(future, default=None))
-    return Done(published, dropped, generation, summary, moments_near(site, now), tuple(cache.warnings))
+    recorded = options.record and not options.drafts and not options.future
+    record = new_record(content, planner, options.content) if recorded else ""
+    return Done(published, dropped, generation, summary, moments_near(site, now), tuple(cache.warnings), record)
+
+
+def new_record(content: Content, planner: Planner, root: Path) -> str:
+    """Return the record with every address this build publishes added, or "" when it holds them all already.
+
+    Pages, feeds and old addresses are recorded (not assets, sitemaps or the search bundle, whose
+    names change by design), each with the item file it is the page of or leads to.
+    """
+    prefix = os.path.join(os.fspath(root), "")
+    sources = {address: entry.source.removeprefix(prefix) for address, entry in content.record.entries.items()}
+    for part in planner.order:
+        for spec in planner.specs_of(part.id):
+            if part.producer == Redirects.name or is_cited(spec.url):
+                item = spec.source.removeprefix(prefix) if spec.source.endswith(".md") else ""
+                sources[spec.url] = item or sources.get(spec.url, "")
+    text = format_record(sources)
+    return "" if record_digest(text) == content.record.digest else text
 
 
 def plan_and_draw(
@@ -210,7 +239,8 @@ def plan_and_draw(
     # The post-producers read what the producers declared: the partitions described again and the outputs
     # that came or went are their changed inputs.
     declared = Reading(planner, q, {})
-    touched = {f"output|{path}" for path in (*(d.spec.path for d in scheduled.draws), *scheduled.removed)}
+    gone = planner.vanished_outputs()
+    touched = {f"output|{path}" for path in (*(d.spec.path for d in scheduled.draws), *scheduled.removed, *gone)}
     planner.mark_dirty(state.candidates(planner.changed_partitions() | touched), declared.value)
     for post in setting.catalogue.post:
         _merge(
@@ -269,18 +299,31 @@ def _raise(scheduled: Scheduled) -> None:
         raise ContentError(scheduled.problems)
 
 
-def check_outputs(options: Options, now: datetime, published: str) -> Site:
+def check_outputs(options: Options, now: datetime, published: str) -> tuple[Site, list[Problem]]:
     """Check what a build checks, drawing in memory each output the last build did not publish as it is now.
 
     `published` is the generation of the build state the live site was published with ("" if unknown).
+    Return the site, and a warning when the record of published addresses lacks some the site has.
     """
     with Cache.open(options.cache, read_only=True) as cache, collector_paused():
         content = read_content(options, cache, options.jobs or default_jobs())
         setting = prepare(options, now, cache, content)
         state = OutputState(cache.db, target(options), trusted=False)
         state.trusted = not options.clean and published != "" and state.generation(code_fingerprint()) == published
-        plan_and_draw(setting, state, set(), None, None, now)
-    return setting.site
+        planner, _ = plan_and_draw(setting, state, set(), None, None, now)
+        record = "" if options.drafts or options.future else new_record(content, planner, options.content)
+    lacking = sum(1 for line in record.splitlines() if line and not line.startswith("#")) - len(content.record.entries)
+    if lacking <= 0:
+        return setting.site, []
+    return setting.site, [
+        Problem(
+            content.record.path,
+            0,
+            f"the record of published addresses lacks {lacking} the site publishes",
+            "run `csto-site build` and commit content/addresses.txt with the content: only a recorded address is kept",
+            warning=True,
+        )
+    ]
 
 
 def moments_near(site: Site, now: datetime) -> list[float]:

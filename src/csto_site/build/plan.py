@@ -90,6 +90,8 @@ class Planner:
         self._stale_index: tuple[int, dict[str, set[str]]] | None = None
         self.old_specs: dict[str, list[Spec] | None] = {}  # the stored specs of the partitions described
         self.describing = ""
+        self.listed: set[str] = set()  # the ids of `order`
+        self.finished: set[str] = set()  # the producers that listed all their partitions
 
     def mark_dirty(
         self, candidates: Mapping[str, str], value: Callable[[str], str | None], wide: Mapping[str, str] | None = None
@@ -112,11 +114,21 @@ class Planner:
         scheduled = Scheduled()
         for part in partitions:
             self.order.append(part)
+            self.listed.add(part.id)
             if part.id in self.stored and partition_consumer(part.id) not in self.dirty:
                 self._stale(part.id, producer, scheduled)
             else:
                 self._describe(part, producer, describe, scheduled)
+        self.finished.add(producer)
         return scheduled
+
+    def vanished(self, pid: str) -> bool:
+        """Tell whether a stored partition is one its producer no longer lists (its outputs go at the end)."""
+        return pid.partition("|")[0] in self.finished and pid not in self.listed
+
+    def vanished_outputs(self) -> set[str]:
+        """Return the outputs of the stored partitions their producers no longer list."""
+        return {path for pid in self.stored if self.vanished(pid) for path in self.state.outputs_of(pid)}
 
     def _describe(self, part: Partition, producer: str, describe: Describe, scheduled: Scheduled) -> None:
         """Describe one partition again and compare its outputs with the stored ones."""
@@ -263,9 +275,11 @@ class Planner:
     def _owners(self, paths: Sequence[str]) -> dict[str, list[tuple[str, Spec]]]:
         """Return the partitions and specs that write each of `paths` in the site this build makes."""
         found: dict[str, list[tuple[str, Spec]]] = {}
+        # A stored partition counts once its producer has listed it again in this build: one no longer
+        # listed is gone, and a post-producer's is described again after the producers are checked.
         if self.trusted:
             for path, pid in self.state.owners(paths).items():
-                if pid not in self.described and pid in self.stored and pid != self.describing:
+                if pid not in self.described and pid in self.stored and pid != self.describing and pid in self.listed:
                     spec = next((s for s in self.state.specs(pid) if s.path == path), None)
                     if spec is not None:
                         found.setdefault(path, []).append((pid, spec))
@@ -325,7 +339,8 @@ class Reading:
         paths = list(dict.fromkeys(paths))
         found = self.planner.owners(paths)
         for path in paths:
-            self._note(f"owner|{path}", found.get(path, ""))
+            # Present with no source ("") must differ from absent: a page that goes changes the answer.
+            self._note(f"owner|{path}", f"+{found[path]}" if path in found else "")
         return found
 
     def drawn(self, path: str) -> str:

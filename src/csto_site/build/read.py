@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
 
 from ..content.config import SiteConfig, load_config
-from ..content.items import link_translations
+from ..content.items import ParsedItem, link_translations
 from ..content.labels import load_labels
 from ..content.model import Item
+from ..content.record import Record, Recorded, read_record, record_digest
 from ..content.registry import Registry, read_registry
 from ..content.sources import SourceFile, read_source
 from ..output.assets import logo_error
@@ -40,6 +42,7 @@ class Content:
     registry_digest: str
     templates: Mapping[str, str]
     changed: tuple[tuple[Item | None, Item | None], ...]
+    record: Record
 
 
 def read_content(
@@ -80,10 +83,14 @@ def read_content(
     )
     parsed = parse_items(found.items, registry, config, context, cache, jobs, str(options.content), progress)
     problems += parsed.problems
-    items, found_problems = link_translations(parsed.items, config)
+    record, found_problems = read_record(options.content)
+    problems += found_problems
+    record = in_item_paths(record, options.content, [p.item.path for p in parsed.items])
+    urls = Urls(config.default_language, config.base_url)
+    items, found_problems = link_translations(parsed.items, config, published_slugs(record, parsed.items, urls))
     problems += found_problems
     problems += address_problems(items)
-    problems += find_duplicate_urls(items, Urls(config.default_language, config.base_url))
+    problems += find_duplicate_urls(items, urls)
     if problems:
         raise ContentError(problems)
     heads: dict[str, str] = {}
@@ -101,7 +108,55 @@ def read_content(
         registry_digest,
         templates,
         _with_versions(parsed.changed, items),
+        record,
     )
+
+
+def in_item_paths(record: Record, content: Path, items: Sequence[str]) -> Record:
+    """Name the record's item files as the build names items (below the content folder as given).
+
+    An item file moved to another folder under the same name (to another section) is the same item:
+    the addresses recorded for its old place are its own.
+    """
+    root = os.fspath(content)
+    named = [os.path.join(root, entry.source) if entry.source else "" for entry in record.entries.values()]
+    present = set(items)
+    by_name: dict[str, list[str]] = {}
+    for path in items:
+        by_name.setdefault(os.path.basename(path), []).append(path)
+    moved = {
+        path: found[0]
+        for path in set(named) - present - {""}
+        if len(found := by_name.get(os.path.basename(path), [])) == 1
+    }
+    return Record(
+        record.path,
+        {
+            address: Recorded(address, moved.get(source, source), entry.line)
+            for (address, entry), source in zip(record.entries.items(), named, strict=True)
+        },
+        # What the record says changes with the moves too: its readers must see them.
+        record_digest(record.digest + repr(sorted(moved.items()))) if moved else record.digest,
+    )
+
+
+def published_slugs(record: Record, parsed: Sequence[ParsedItem], urls: Urls) -> dict[str, str]:
+    """Return the slug each item file was published under, by the record (the one of its current day first)."""
+    recorded: dict[str, list[str]] = {}
+    for address, entry in record.entries.items():
+        if entry.source:
+            recorded.setdefault(entry.source, []).append(address)
+    found: dict[str, str] = {}
+    for p in parsed:
+        item = p.item
+        slugs = sorted(
+            (urls.item_at(item.lang, item.day, slug) not in recorded.get(item.path, ()), slug)
+            for address in recorded.get(item.path, ())
+            if (slug := urls.slug_at(item.lang, address))
+        )
+        if slugs:
+            found[item.path] = slugs[0][1]
+    return found
 
 
 def _with_versions(

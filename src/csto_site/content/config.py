@@ -24,6 +24,7 @@ SITE_KEYS = (
     "labels",
     "redirects",
     "logo",
+    "gone",
 )
 LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 # An absolute http(s) address: a plain host name (letters, digits, dots, hyphens), an optional port,
@@ -107,6 +108,16 @@ class Move:
 
 
 @dataclass(frozen=True)
+class Gone:
+    """One entry of site.yaml's `gone`: a retracted address, why it was withdrawn, and its line."""
+
+    address: str
+    reason: str
+    source: str
+    line: int
+
+
+@dataclass(frozen=True)
 class SiteConfig:
     """Everything site.yaml says, with defaults filled in."""
 
@@ -122,6 +133,7 @@ class SiteConfig:
     redirects: tuple[Move, ...] = ()
     # The emblem: a file of the static folder shown in the masthead, as the icon and the publisher's logo.
     logo: str = ""
+    gone: tuple[Gone, ...] = ()
 
     @property
     def default_language(self) -> str:
@@ -279,6 +291,7 @@ def load_config(
     labels = _labels(data.get("labels") or {}, default_labels, check, languages, label_path)
     redirects = _redirects(data.get("redirects") or {}, entry_lines.get("redirects", ()), check, address_error)
     logo = _logo(data.get("logo"), check, logo_error)
+    gone = _gone(data.get("gone") or {}, entry_lines.get("gone", ()), check, address_error)
     if check.problems:
         raise ContentError(check.problems)
     return SiteConfig(
@@ -293,6 +306,7 @@ def load_config(
         digest=hashlib.blake2b(text.encode(), digest_size=16).hexdigest(),
         redirects=redirects,
         logo=logo,
+        gone=gone,
     )
 
 
@@ -523,3 +537,34 @@ def _redirects(
         else:
             moves.append(Move(old, new, check.path, line))
     return tuple(moves)
+
+
+def _gone(
+    value: Any, lines: tuple[int, ...], check: FieldChecker, address_error: Callable[[str], str]
+) -> tuple[Gone, ...]:
+    """Read `gone`: retracted address -> the reason shown on its "withdrawn" page."""
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        check.fail(
+            "gone",
+            "`gone` must map retracted addresses to the reason they were withdrawn",
+            'e.g. `"/news/2021/06/22/zas-meets-schmid/": Withdrawn at the request of the Secretariat.`',
+        )
+        return ()
+    found = []
+    for (address, reason), line in zip(value.items(), lines or (check.lines.get("gone", 1),) * len(value), strict=True):
+        if why := address_error(address):
+            check.problems.append(
+                Problem(
+                    check.path,
+                    line,
+                    f"the retracted address {address!r} cannot be used: {why}",
+                    'write a path on this site, e.g. "/news/2021/06/22/zas-meets-schmid/"',
+                )
+            )
+        elif not reason.strip() or INVISIBLE.search(reason):
+            check.problems.append(
+                Problem(check.path, line, f"the retraction of {address} gives no reason", "say in a sentence why")
+            )
+        else:
+            found.append(Gone(address, " ".join(reason.split()), check.path, line))
+    return tuple(found)

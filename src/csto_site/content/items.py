@@ -229,9 +229,21 @@ def first_paragraph(body_html: str) -> str:
     return " ".join(unescape(TAG.sub("", FOOTNOTE_REF.sub("", match.group(1)))).split())
 
 
-def link_translations(parsed: Iterable[ParsedItem], config: SiteConfig) -> tuple[list[Item], list[Problem]]:
-    """Give translations their original's slug and check they share its date."""
-    parsed = list(parsed)
+def link_translations(
+    parsed: Iterable[ParsedItem], config: SiteConfig, published: Mapping[str, str] | None = None
+) -> tuple[list[Item], list[Problem]]:
+    """Give translations their original's slug and check they share its date.
+
+    `published` maps an item file to the slug it was first published under: an item without an
+    explicit `slug:` keeps it, whatever its title or its original become later.
+    """
+    published = published or {}
+    parsed = [
+        ParsedItem(replace(p.item, slug=published[p.item.path]), p.explicit_slug, p.lines)
+        if not p.explicit_slug and published.get(p.item.path, p.item.slug) != p.item.slug
+        else p
+        for p in parsed
+    ]
     originals = {p.item.key: p.item for p in parsed if p.item.lang == config.default_language}
     items: list[Item] = []
     problems: list[Problem] = []
@@ -248,7 +260,7 @@ def link_translations(parsed: Iterable[ParsedItem], config: SiteConfig) -> tuple
                         f"use the original's date: `date: {stamp}`",
                     )
                 )
-            if not p.explicit_slug:
+            if not p.explicit_slug and item.path not in published:
                 item = replace(item, slug=original.slug)
         items.append(item)
     return items, problems

@@ -10,8 +10,11 @@ from pathlib import Path
 
 from ..util.errors import Problem
 from ..util.files import publishable, read_listed
+from .record import RECORD_FILE
 
 REGISTRY_FILES = ("site.yaml", "officials.yaml", "organizations.yaml")
+# Every file of content/ the build reads besides the items: the registries and the record of addresses.
+OWN_FILES = (*REGISTRY_FILES, RECORD_FILE)
 SECTION_INDEX = "_index"
 # The longest real news items (treaty texts) are a few hundred kilobytes; Markdown takes about
 # three seconds a megabyte, so a bigger file is refused rather than slowing every clean build.
@@ -98,7 +101,7 @@ def _visible_files(content: Path) -> Iterator[tuple[Path, str]]:
 
 def _ignored(path: Path, rel: str) -> bool:
     """Tell whether the build leaves a content file alone: neither Markdown nor a registry."""
-    return path.suffix != ".md" and rel not in REGISTRY_FILES
+    return path.suffix != ".md" and rel not in OWN_FILES
 
 
 def ignored_files(content: Path) -> tuple[str, ...]:

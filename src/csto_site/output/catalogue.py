@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+from ..content.sources import SourceFile, read_source
 from ..site.model import OFFICIAL, ORGANIZATION
 from .assets import Static
 from .feeds import Feeds
 from .pages import Archive, Home, ItemPages, NewsIndex, NotFound, People, RegistryIndex, SearchPage, SectionIndex
 from .redirects import NginxRedirects, Redirects
+from .references import References
 from .render import Renderer
 from .sitemaps import NewsSitemap, Robots, Sitemaps
 from .spec import PostProducer, Producer
@@ -28,7 +31,18 @@ class Catalogue:
     post: tuple[PostProducer, ...]
 
 
-def catalogue(renderer: Renderer, read_static: Callable[[str], bytes], static: str = "static") -> Catalogue:
+def item_text(path: str) -> str:
+    """Read an item file's text, to find the line a problem is at ("" when it cannot be read)."""
+    found = read_source(Path(path), "")
+    return found.text if isinstance(found, SourceFile) else ""
+
+
+def catalogue(
+    renderer: Renderer,
+    read_static: Callable[[str], bytes],
+    static: str = "static",
+    read_item: Callable[[str], str] = item_text,
+) -> Catalogue:
     """Return the site's catalogue: pages drawn with `renderer`, the files of `static` copied with `read_static`."""
     return Catalogue(
         producers=(
@@ -47,5 +61,5 @@ def catalogue(renderer: Renderer, read_static: Callable[[str], bytes], static: s
             Robots(),
             Static(read_static, static),
         ),
-        post=(Sitemaps(), Redirects(renderer), NginxRedirects()),
+        post=(Sitemaps(), Redirects(renderer), References(read_item), NginxRedirects()),
     )

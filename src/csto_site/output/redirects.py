@@ -1,26 +1,30 @@
-"""Old addresses: the items' `aliases` and site.yaml's `redirects`, as pages and as the nginx include.
+"""Old addresses: the items' `aliases`, site.yaml's `redirects` and `gone`, and every address the record keeps.
 
 A page is left at each old address that a web server serves as HTML (a folder or an .html file): it
 follows at once to the new address. Every old address is also written to `nginx-redirects.conf` as a
-real 301. Old addresses are checked against the outputs the catalogue declares: one may not be the
-address of a page, be given twice, or lead to an address the build does not write.
+real 301 (a retracted one, site.yaml's `gone`, as a 410 and a "withdrawn" page). Old addresses are
+checked against the outputs the catalogue declares: one may not be the address of a page, be given
+twice, or lead to an address the build does not write. Every address of the record
+(content/addresses.txt) is kept: a page, a redirect, or a retraction; one that would be none is an error.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from urllib.parse import unquote
 
+from ..content.model import Item
 from ..site.model import NEWS, Scope
 from ..site.queries import Queries
 from ..site.urls import (
     REDIRECTS_CONF,
     Urls,
+    archive_parent,
     build_owns,
     language_of,
     output_path,
     path_error,
+    place_of,
     redirect_path,
     uncompressed,
 )
@@ -42,6 +46,7 @@ class Redirect:
     source: str
     line: int
     entry: str = ""  # the address as the file writes it, when this one was derived from a moved folder
+    reason: str = ""  # why the address was retracted (site.yaml's `gone`): then there is no new address
 
     @property
     def path(self) -> str:
@@ -51,7 +56,7 @@ class Redirect:
     @property
     def place(self) -> str:
         """Return the file a reader of the old address would have asked for, to find clashes."""
-        return self.path or unquote(self.old).lstrip("/")
+        return place_of(self.old)
 
     def spec(self) -> Spec:
         """Describe the redirect as an output (its page, when it has one)."""
@@ -60,15 +65,15 @@ class Redirect:
             self.old,
             self.lang,
             f"redirect:{self.old}",
-            (self.new, self.title, str(self.line), self.entry),
+            (self.new, self.title, str(self.line), self.entry, self.reason),
             source=self.source,
         )
 
 
 def redirect_of(spec: Spec) -> Redirect:
     """Read a redirect back from its spec."""
-    new, title, line, entry = spec.args
-    return Redirect(spec.url, new, spec.lang, title, spec.source, int(line), entry)
+    new, title, line, entry, reason = spec.args
+    return Redirect(spec.url, new, spec.lang, title, spec.source, int(line), entry, reason)
 
 
 class Redirects:
@@ -84,9 +89,12 @@ class Redirects:
         return [Partition(self.name)]
 
     def specs(self, q: Queries, declared: Declared, part: Partition) -> Iterable[Spec]:
-        """List every redirect: the aliases of published items, then site.yaml's `redirects`; report clashes."""
+        """List every redirect and retraction, and keep every recorded address; report clashes and losses."""
         redirects = collect(q, declared)
         problems = clashes(redirects, q, declared)
+        kept, lost = keep_recorded(q, declared, redirects)
+        redirects += kept
+        problems += lost
         if problems:
             raise ContentError(problems)
         return [r.spec() for r in redirects]
@@ -96,6 +104,19 @@ class Redirects:
         redirect = redirect_of(spec)
         kit = Kit(q)
         labels = kit.labels(redirect.lang)
+        if redirect.reason:
+            withdrawn = kit.page(redirect.old, "withdrawn.html", redirect.lang, str(labels["withdrawn"]), key=spec.key)
+            alternates, switch = kit.versions(())
+            return self.renderer.render(
+                q,
+                replace(
+                    withdrawn,
+                    alternates=alternates,
+                    switch=switch,
+                    in_sitemap=False,
+                    context={**withdrawn.context, "reason": redirect.reason},
+                ),
+            )
         page = kit.page(
             redirect.old,
             "redirect.html",
@@ -123,11 +144,11 @@ class NginxRedirects:
     def draw(self, q: Queries, declared: Declared, spec: Spec) -> bytes:
         """Write one exact-match location per old address."""
         redirects = [redirect_of(s) for part in declared.partitions(Redirects.name) for s in declared.specs(part)]
-        return render_redirects((r.old, r.new) for r in redirects)
+        return render_redirects((r.old, r.new, r.path) for r in redirects)
 
 
 def collect(q: Queries, declared: Declared) -> list[Redirect]:
-    """List every redirect: the aliases of published items, then site.yaml's `redirects` in order."""
+    """List every redirect: items' aliases, site.yaml's `redirects` (with what a folder held), its `gone`."""
     config = q.config
     urls = Urls(config.default_language, config.base_url)
     found = [
@@ -136,21 +157,92 @@ def collect(q: Queries, declared: Declared) -> list[Redirect]:
         for item in q.items(Scope(NEWS, lang))
         for alias in item.aliases
     ]
-    moves = config.redirects
-    pages: list[str] = []
-    if any(m.old.endswith("/") and m.new.endswith("/") for m in moves):
-        pages = [s.url for part in declared.partitions() for s in declared.specs(part) if s.sitemap]
-    for move in moves:
+    record = q.record().entries
+    for move in config.redirects:
         lang = language_of(move.new, config.languages, urls)
         found.append(Redirect(move.old, move.new, lang, "", move.source, move.line))
-        if move.old.endswith("/") and move.new.endswith("/"):
-            # A moved folder (a section) keeps every address below it: its dated archive too.
-            found += [
-                Redirect(move.old + url[len(move.new) :], url, lang, "", move.source, move.line, move.old)
-                for url in pages
-                if url.startswith(move.new) and url != move.new
-            ]
+        # A folder is told from a page by what it held: the published addresses below it move with it
+        # (a renamed section's dated archive and its feed), each to the same place below the new address.
+        folder = move.old.rstrip("/") + "/"
+        below = [a for a in record if a.startswith(folder) and a != folder] if move.new.endswith("/") else []
+        moved = {a: move.new + a[len(folder) :] for a in sorted(below)}
+        for old, new in zip(moved, nearest(declared, list(moved.values())), strict=True):
+            if new:
+                found.append(Redirect(old, new, lang, "", move.source, move.line, move.old))
+    found += [
+        Redirect(
+            gone.address,
+            "",
+            language_of(gone.address, config.languages, urls),
+            "",
+            gone.source,
+            gone.line,
+            "",
+            gone.reason,
+        )
+        for gone in config.gone
+    ]
     return found
+
+
+def nearest(declared: Declared, addresses: Sequence[str]) -> list[str]:
+    """Return each address if the site writes it, else the listing above an emptied dated archive, or ""."""
+    found = []
+    for address in addresses:
+        candidates = [address]
+        while parent := archive_parent(candidates[-1]):
+            candidates.append(parent)
+        owners = declared.owners(output_path(c) for c in candidates)
+        found.append(next((c for c in candidates if output_path(c) in owners), ""))
+    return found
+
+
+def keep_recorded(
+    q: Queries, declared: Declared, redirects: Sequence[Redirect]
+) -> tuple[list[Redirect], list[Problem]]:
+    """Keep every recorded address the site neither writes nor redirects: to its item, else the listing above.
+
+    An address that was an item's page follows the item (a corrected date, an explicit new slug); a
+    dated archive page whose items all went leads to the listing above it. Any other is an error.
+    """
+    record = q.record()
+    given = {r.place for r in redirects}
+    entries = [e for e in record.entries.values() if place_of(e.address) not in given]
+    owners = declared.owners(place_of(e.address) for e in entries)
+    entries = [e for e in entries if place_of(e.address) not in owners]
+    urls = Urls(q.config.default_language, q.config.base_url)
+    kept: list[Redirect] = []
+    problems: list[Problem] = []
+    targets = nearest(declared, [archive_parent(e.address) for e in entries])
+    for entry, listing in zip(entries, targets, strict=True):
+        item = _published(q, entry.source)
+        if item is not None:
+            kept.append(Redirect(entry.address, urls.item(item), item.lang, item.title, record.path, entry.line))
+        elif listing:
+            lang = language_of(entry.address, q.config.languages, urls)
+            kept.append(Redirect(entry.address, listing, lang, "", record.path, entry.line))
+        else:
+            was = f"it was the page of {entry.source}, which is gone" if entry.source else "no page is there now"
+            problems.append(
+                Problem(
+                    record.path,
+                    entry.line,
+                    f"the published address {entry.address} would be lost: {was}",
+                    f"keep it: in site.yaml, redirect it (`redirects:` {entry.address} -> the page that replaces it) "
+                    "or retract it (`gone:` it, with the reason it was withdrawn)",
+                )
+            )
+    return kept, problems
+
+
+def _published(q: Queries, path: str) -> Item | None:
+    """Return the published item of a file, or None (no file given, or it is gone or held back)."""
+    if not path:
+        return None
+    try:
+        return q.item(path)
+    except KeyError:
+        return None
 
 
 def clashes(redirects: Sequence[Redirect], q: Queries, declared: Declared) -> list[Problem]:
@@ -159,7 +251,7 @@ def clashes(redirects: Sequence[Redirect], q: Queries, declared: Declared) -> li
         [
             *(r.place for r in redirects),
             *(uncompressed(r.place) for r in redirects),
-            *(output_path(r.new) for r in redirects),
+            *(output_path(r.new) for r in redirects if r.new),
         ]
     )
     owners[REDIRECTS_CONF] = "aliases"  # the include the redirects themselves make, declared after them
@@ -192,7 +284,7 @@ def clashes(redirects: Sequence[Redirect], q: Queries, declared: Declared) -> li
                 f"the old address {redirect.old} is also given in {earlier.source}:{earlier.line}",
                 "keep it in one place only",
             )
-        elif output_path(redirect.new) not in owners:
+        elif redirect.new and output_path(redirect.new) not in owners:
             problem = Problem(
                 *where,
                 f"the new address {redirect.new} is not a page of the site",

@@ -9,10 +9,13 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..build.inputs import fast_path_holds, fast_state, read_inputs
 from ..build.options import Options, Progress, Report
+from ..content.record import RECORD_FILE, write_record
+from ..util.errors import Problem
 from .manifest import published_generation
 from .trees import Trees
 
@@ -51,6 +54,11 @@ def build(options: Options, now: datetime, progress: Progress | None = None, mem
         done = draw_site(options, now, progress, trees, inputs, memo)
         trees.complete(done.changes, done.dropped, done.generation)
         trees.record_fast(fast_state(inputs, done.moments, now, replace(done.summary, files=done.changes.files)))
+        if done.record:
+            # Only once the addresses are live: the record lists what was published, for the editor to commit.
+            recorded = record_problem(options.content, done.record)
+            if recorded is not None:
+                done = replace(done, warnings=(*done.warnings, recorded))
     summary = done.summary
     return Report(
         items=summary.items,
@@ -65,8 +73,26 @@ def build(options: Options, now: datetime, progress: Progress | None = None, mem
     )
 
 
-def check(options: Options, now: datetime) -> Checked:
-    """Check everything a build checks, drawing what the last published build did not draw as it is; write nothing."""
+def record_problem(content: Path, text: str) -> Problem | None:
+    """Write the address record; return a warning when it cannot be written (the site is published all the same)."""
+    try:
+        write_record(content, text)
+    except OSError as exc:
+        return Problem(
+            str(content / RECORD_FILE),
+            0,
+            f"cannot write the record of published addresses: {exc.strerror or exc}",
+            "make the content folder writable and build again: the next build records them",
+            warning=True,
+        )
+    return None
+
+
+def check(options: Options, now: datetime, external: float | None = None) -> Checked:
+    """Check everything a build checks, drawing what the last published build did not draw as it is; write nothing.
+
+    With `external` (a time-out in seconds), the links to other sites are fetched too, and reported as warnings.
+    """
     from ..build.checks import check_site
 
-    return check_site(options, now, published_generation(options.out))
+    return check_site(options, now, published_generation(options.out), external)

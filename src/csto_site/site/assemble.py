@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from ..content.config import SiteConfig
 from ..content.model import Item
+from ..content.record import Record
 from ..content.registry import Registry
 from ..util.errors import Problem
 from .model import Edition, Month, Site, Year
@@ -109,6 +110,7 @@ def build_site(
     now: datetime,
     drafts: bool = False,
     future: bool = False,
+    record: Record | None = None,
 ) -> Site:
     """Build the site model: editions per language, translations, held-back items."""
     shown_list: list[Item] = []
@@ -130,4 +132,5 @@ def build_site(
         editions={lang: build_edition(lang, tuple(by_lang[lang]), registry) for lang in config.languages},
         translations={key: dict(t) for key, t in translations.items() if len(t) > 1},
         held_back=held_back,
+        record=record or Record("", {}, ""),
     )

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from ..content.config import SiteConfig
 from ..content.model import Item, Official, Organization, Section
+from ..content.record import Record
 
 # The kinds of listing scopes: all news, a section, an official, an organization.
 NEWS, SECTION, OFFICIAL, ORGANIZATION = "news", "section", "official", "organization"
@@ -69,6 +70,8 @@ class Site:
     editions: Mapping[str, Edition]
     translations: Mapping[str, Mapping[str, Item]]
     held_back: tuple[Item, ...]
+    # Every address the site has published (content/addresses.txt): each is kept, redirected or retracted.
+    record: Record = field(default_factory=lambda: Record("", {}, ""))
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 
 from ..content.config import SiteConfig
 from ..content.model import Item, Official, Organization, Section
+from ..content.record import Record
 from ..util.digest import digest_text
 from .assemble import build_archive
 from .model import NEWS, OFFICIAL, ORGANIZATION, SECTION, Edition, Scope, Site, Year
@@ -406,6 +407,11 @@ class Queries:
         self._note("window", self._heads(found))
         return found
 
+    def record(self) -> Record:
+        """Return the record of every address the site has published."""
+        self._note("record", self.site.record.digest)
+        return self.site.record
+
     def held_back(self) -> tuple[Item, ...]:
         """Return the drafts and scheduled items left out of this build."""
         return self.site.held_back
@@ -548,6 +554,7 @@ _ASK: dict[str, Callable[[Queries, str], object]] = {
     "asset": lambda q, rest: q.asset(rest),
     "static": lambda q, rest: q.static_digest(rest) if rest else q.static_names(),
     "template": lambda q, rest: q.template(rest),
+    "record": lambda q, rest: q.record(),
     "official": lambda q, rest: q.official(rest),
     "organization": lambda q, rest: q.organization(rest),
     "section": lambda q, rest: q.section(rest),

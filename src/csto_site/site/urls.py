@@ -72,6 +72,11 @@ class Urls:
         # Formatted field by field: strftime costs three times as much, on every item of every build.
         return f"{self.news(lang)}{day.year:04d}/{day.month:02d}/{day.day:02d}/{slug}/"
 
+    def slug_at(self, lang: str, url: str) -> str:
+        """Return the slug of an item address of this language (/news/YYYY/MM/DD/<slug>/), or "" for another address."""
+        found = ITEM_ADDRESS.match(url.removeprefix(self.prefix(lang)))
+        return found.group(1) if found else ""
+
     def section(self, lang: str, section: str) -> str:
         """Return a section's page URL."""
         return f"{self.prefix(lang)}/sections/{section}/"
@@ -98,7 +103,7 @@ class Urls:
 
     def feed(self, page_url: str) -> str:
         """Return the RSS feed that sits beside a listing page."""
-        return f"{page_url}rss.xml"
+        return f"{page_url}{FEED_NAME}"
 
     def not_found(self, lang: str) -> str:
         """Return the 404 page of a language."""
@@ -121,6 +126,29 @@ ROBOTS = "/robots.txt"
 REDIRECTS_CONF = "nginx-redirects.conf"
 # The Pagefind search bundle: the index of every language and the scripts that read it.
 SEARCH_BUNDLE = "/pagefind/"
+
+
+# An item's address below its language's prefix: the day it is filed under, then its slug.
+ITEM_ADDRESS = re.compile(r"^/news/[0-9]{4}/[0-9]{2}/[0-9]{2}/([^/]+)/$")
+FEED_NAME = "rss.xml"
+
+
+def is_cited(url: str) -> bool:
+    """Tell whether an output's address is one readers cite and keep (a page or a feed, not an asset or sitemap)."""
+    if url.startswith((STATIC, SEARCH_BUNDLE)):
+        return False
+    return url.endswith("/") or url.lower().endswith(PAGE_SUFFIXES) or url.endswith("/" + FEED_NAME)
+
+
+def place_of(url: str) -> str:
+    """Return the file a reader of an address asks for: its page's file, or the path itself (/detail.php)."""
+    return redirect_path(url) or unquote(url).lstrip("/")
+
+
+def archive_parent(url: str) -> str:
+    """Return the listing above a dated archive page (/news/2021/06/ -> /news/2021/), or "" for another address."""
+    head, _, last = url.removesuffix("/").rpartition("/")
+    return head + "/" if url.endswith("/") and last.isdigit() and last.isascii() else ""
 
 
 def sitemap_url(part: str) -> str:

@@ -1,0 +1,111 @@
+"""The record of every address the site has published: content/addresses.txt, kept and committed with the content.
+
+One address a line, sorted, each followed by the item file (relative to content/) it was last the
+page of, if any. The build adds what it publishes and never drops a line; which addresses may be
+lost, and how an address is kept (a page, a redirect, a retraction), is the site's business
+(site/addresses.py): this module only reads and writes the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..util.errors import Problem
+
+RECORD_FILE = "addresses.txt"
+HEADER = """\
+# Every address this site has published, one a line, sorted, after it the item file it was last
+# the page of. Written by `csto-site build`: commit it with the content. A line is never removed:
+# the build keeps each address as a page, redirects it (an item's `aliases:`, site.yaml's
+# `redirects:`) or answers 410 for it (site.yaml's `gone:`), and refuses to lose one.
+"""
+CONFLICT_MARKS = ("<<<<<<<", "=======", ">>>>>>>", "|||||||")
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One line of the record: a published address, the item file it was last the page of (or ""), its line."""
+
+    address: str
+    source: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Record:
+    """The record as read: its lines by address, and the digest of its text ("" when there is no file)."""
+
+    path: str
+    entries: Mapping[str, Recorded]
+    digest: str
+
+    def sources(self) -> dict[str, str]:
+        """Return the address -> item file mapping the record holds ("" for addresses of no item)."""
+        return {address: entry.source for address, entry in self.entries.items()}
+
+
+def record_digest(text: str) -> str:
+    """Digest a record's text."""
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def read_record(content: Path) -> tuple[Record, list[Problem]]:
+    """Read content/addresses.txt (an empty record when there is none yet); report lines that are not addresses."""
+    path = content / RECORD_FILE
+    shown = str(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        return Record(shown, {}, ""), []
+    except (OSError, UnicodeDecodeError) as exc:
+        return Record(shown, {}, ""), [Problem(shown, 0, f"cannot read the address record: {exc}", "save it as UTF-8")]
+    entries: dict[str, Recorded] = {}
+    problems: list[Problem] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith(CONFLICT_MARKS):
+            problems.append(
+                Problem(
+                    shown,
+                    number,
+                    "a merge conflict mark",
+                    "keep the lines of both sides and delete the marks: an address is never dropped",
+                )
+            )
+            continue
+        address, _, source = line.partition(" ")
+        if not address.startswith("/"):
+            problems.append(
+                Problem(
+                    shown,
+                    number,
+                    f"{address!r} is not an address of the site",
+                    'each line is an address starting with "/", then the item file it was the page of',
+                )
+            )
+            continue
+        entries.setdefault(address, Recorded(address, source.strip(), number))
+    return Record(shown, entries, record_digest(text)), problems
+
+
+def format_record(sources: Mapping[str, str]) -> str:
+    """Write a record: the header, then each address (and its item file) on a line, sorted by address."""
+    lines = [f"{address} {source}" if source else address for address, source in sorted(sources.items())]
+    return HEADER + "".join(line + "\n" for line in lines)
+
+
+def write_record(content: Path, text: str) -> None:
+    """Replace content/addresses.txt with `text` in one rename (a reader never sees half a record)."""
+    path = content / RECORD_FILE
+    temporary = path.with_name(f".{RECORD_FILE}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)

@@ -1,0 +1,162 @@
+"""Every reference an item's body makes inside the site, checked: no broken link, image or #fragment is published.
+
+Links (`<a href>`), images and other embedded files (`src`, `srcset`, `poster`) that stay on this site
+are resolved against the item's address and looked up among the outputs the catalogue declares:
+pages, feeds, static files, old addresses' pages. A #fragment on the item itself or on another item
+must name an element of that item's body (a heading's id) or one the page template gives every page.
+A broken one is a problem at its line of the item file, naming the target and the nearest address
+or id the site has. Links to other sites are not fetched.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from urllib.parse import unquote, urljoin, urlsplit
+
+from ..content.model import Item
+from ..site.model import NEWS, Scope
+from ..site.queries import Queries
+from ..site.urls import SCHEME, Urls, output_path, place_of
+from ..util.errors import ContentError, Problem
+from .spec import Declared, Partition, Spec
+
+# The ids the page templates give every page (templates/base.html): a link may aim at them anywhere.
+PAGE_IDS = frozenset({"main", "contact-heading"})
+# The attributes that make a browser fetch or open an address.
+REFERENCE_ATTRIBUTES = frozenset({"href", "src", "poster", "srcset", "data"})
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One address a body refers to, as written, and the attribute that holds it."""
+
+    written: str
+    attribute: str
+
+
+class _Scan(HTMLParser):
+    """Collect a body's references and the ids of its elements."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.references: list[Reference] = []
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        """Note the element's id and every address it refers to."""
+        for name, value in attrs:
+            if value is None:
+                continue
+            if name in ("id", "name") and (tag != "meta" or name == "id"):
+                self.ids.add(value)
+            elif name == "srcset":
+                self.references += [Reference(part.split()[0], name) for part in value.split(",") if part.split()]
+            elif name in REFERENCE_ATTRIBUTES:
+                self.references.append(Reference(value.strip(), name))
+
+
+def scan(html: str) -> _Scan:
+    """Read a body's references and ids."""
+    found = _Scan()
+    found.feed(html)
+    found.close()
+    return found
+
+
+def is_internal(written: str) -> bool:
+    """Tell whether a reference stays on this site (not another site, mail, a phone number, or data)."""
+    return bool(written) and not SCHEME.match(written) and not written.startswith("//")
+
+
+class References:
+    """A check with no output: every published item's references inside the site, one partition per year."""
+
+    name = "references"
+
+    def __init__(self, read_source: Callable[[str], str]) -> None:
+        self.read_source = read_source
+
+    def partitions(self, q: Queries, declared: Declared) -> Iterable[Partition]:
+        """One partition per language and year that has items."""
+        return [
+            Partition(self.name, (lang, str(year)))
+            for lang in q.languages
+            for year in sorted({year for year, _ in q.periods(Scope(NEWS, lang))})
+        ]
+
+    def specs(self, q: Queries, declared: Declared, part: Partition) -> Iterable[Spec]:
+        """Check the references of the items of one year in one language; raise every broken one."""
+        lang, year = part.args
+        problems: list[Problem] = []
+        for item in q.items(Scope(NEWS, lang).at(int(year))):
+            problems += self.check(q, declared, item)
+        if problems:
+            raise ContentError(problems)
+        return []
+
+    def draw(self, q: Queries, declared: Declared, spec: Spec) -> bytes:
+        """Draw nothing: the check declares no output."""
+        raise AssertionError("references declare no output")
+
+    def check(self, q: Queries, declared: Declared, item: Item) -> list[Problem]:
+        """Report each reference of one item's body that leads nowhere on this site."""
+        page = Urls(q.config.default_language, q.config.base_url).item(item)
+        body = scan(q.body(item))
+        references = [r for r in dict.fromkeys(body.references) if is_internal(r.written)]
+        targets = {r: urljoin(page, r.written) for r in references}
+        places = {r: place_of(unquote(urlsplit(t).path)) for r, t in targets.items()}
+        owners = declared.owners(places.values())
+        problems = []
+        for reference in references:
+            split = urlsplit(targets[reference])
+            fragment = unquote(split.fragment)
+            if split.path == page or places[reference] == output_path(page):
+                ids = body.ids
+            elif places[reference] not in owners:
+                problems.append(self._missing(q, declared, item, reference, split.path))
+                continue
+            elif owners[places[reference]].endswith(".md") and fragment:
+                target = q.item(owners[places[reference]])
+                ids = scan(q.body(target)).ids
+            else:
+                continue  # a page the check knows no ids of (a listing, a feed, a file): it exists
+            if fragment and fragment not in ids and fragment not in PAGE_IDS:
+                near = difflib.get_close_matches(fragment, sorted(ids | PAGE_IDS), n=1)
+                problems.append(
+                    Problem(
+                        item.path,
+                        self._line(item, reference.written),
+                        f"the link {reference.written} leads to no #{fragment} on {split.path}",
+                        f"did you mean #{near[0]}?" if near else "link a heading of that page, or drop the #fragment",
+                    )
+                )
+        return problems
+
+    def _missing(self, q: Queries, declared: Declared, item: Item, reference: Reference, path: str) -> Problem:
+        """Describe a reference to an address the site does not have, with the nearest one it has."""
+        what = "the link" if reference.attribute == "href" else "the image or file"
+        near = difflib.get_close_matches(path, _addresses(declared), n=1, cutoff=0.6)
+        return Problem(
+            item.path,
+            self._line(item, reference.written),
+            f"{what} {reference.written} leads to {path}, which is not an address of this site",
+            f"did you mean {near[0]}?" if near else "link a page the site has, or put the file under static/",
+        )
+
+    def _line(self, item: Item, written: str) -> int:
+        """Return the first line of the item file that holds a reference as written (1 if none does)."""
+        lines = self.read_source(item.path).splitlines()
+        # As a link target or an attribute first: a short one ("x") also occurs in plain words.
+        marked = (f"({written}", f'"{written}"', f"'{written}'", f"={written}", f"<{written}>", f"]: {written}")
+        return next(
+            (n for n, line in enumerate(lines, start=1) if any(m in line for m in marked)),
+            next((n for n, line in enumerate(lines, start=1) if written in line), 1),
+        )
+
+
+def _addresses(declared: Declared) -> Sequence[str]:
+    """List every address the site writes (read only when a reference is broken)."""
+    return sorted({s.url for part in declared.partitions() for s in declared.specs(part) if s.url})

@@ -1,0 +1,353 @@
+"""Published addresses are kept: the record in content/addresses.txt, fixed slugs, redirects and retractions."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from helpers.site import NOW, SAMPLE, cli_args, copy_fixture, options, sitemap_urls
+
+from csto_site import cli
+from csto_site.publish.run import build
+
+VISIT = "alpha/2024/2024-03-12-working-visit.md"
+VISIT_URL = "/news/2024/03/12/working-visit-to-the-river-commission/"
+BRIEFING = "alpha/2024/2024-03-12-morning-briefing.md"
+BRIEFING_URL = "/news/2024/03/12/morning-briefing-held/"
+BRIEFING_RU_URL = "/ru/news/2024/03/12/morning-briefing-held/"
+BASE = "https://example.org"
+
+
+def built(content: Path, out: Path) -> Path:
+    """Build with the command line, expect success; return the output folder."""
+    assert cli.main(cli_args("build", content, out, "--no-search", "--quiet")) == 0
+    return out
+
+
+def refused(content: Path, out: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    """Build with the command line, expect exit 1 and no traceback; return what was printed."""
+    capsys.readouterr()
+    status = cli.main(cli_args("build", content, out, "--no-search"))
+    printed = capsys.readouterr()
+    assert status == 1, printed.out
+    assert "Traceback" not in printed.err
+    return printed.err
+
+
+def record(content: Path) -> dict[str, str]:
+    """Read the record: address -> item file."""
+    lines = (content / "addresses.txt").read_text(encoding="utf-8").splitlines()
+    pairs = (line.partition(" ") for line in lines if line and not line.startswith("#"))
+    return {address: source for address, _, source in pairs}
+
+
+def edit(content: Path, rel: str, old: str, new: str) -> None:
+    """Replace text in a content file."""
+    path = content / rel
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def add_to_site(content: Path, text: str) -> None:
+    """Append lines to site.yaml."""
+    edit(content, "site.yaml", "feed_length: 3\n", f"feed_length: 3\n{text}")
+
+
+def page(out: Path, url: str) -> str:
+    """Read the file a folder address is served from."""
+    return (out / url.lstrip("/") / "index.html").read_text(encoding="utf-8")
+
+
+def redirects_to(out: Path, old: str, new: str) -> bool:
+    """Tell whether an old address is a redirect page to `new` and a 301 in the nginx include."""
+    conf = (out / "nginx-redirects.conf").read_text(encoding="utf-8")
+    return f'content="0; url={new}"' in page(out, old) and f'location = "{old}" {{ return 301 "{new}"; }}' in conf
+
+
+def test_the_first_build_records_every_page_and_feed_sorted_with_its_item(mini_copy: Path, tmp_path: Path) -> None:
+    built(mini_copy, tmp_path / "public")
+
+    found = record(mini_copy)
+    assert list(found) == sorted(found)
+    assert found[VISIT_URL] == VISIT
+    assert found[BRIEFING_RU_URL] == "alpha/2024/2024-03-12-morning-briefing.ru.md"
+    for url in ("/", "/news/", "/news/rss.xml", "/ru/sections/alpha/rss.xml", "/news/2024/03/12/", "/officials/"):
+        assert found[url] == "", url
+    assert not [url for url in found if url.startswith(("/static/", "/pagefind/")) or "sitemap" in url]
+
+
+def test_a_second_build_leaves_the_record_as_it_is(mini_copy: Path, tmp_path: Path) -> None:
+    built(mini_copy, tmp_path / "public")
+    stamp = (mini_copy / "addresses.txt").stat().st_mtime_ns
+    built(mini_copy, tmp_path / "public")
+
+    assert (mini_copy / "addresses.txt").stat().st_mtime_ns == stamp
+
+
+def test_a_preview_of_drafts_records_nothing(mini_copy: Path, tmp_path: Path) -> None:
+    assert cli.main(cli_args("build", mini_copy, tmp_path / "public", "--no-search", "--quiet", "--drafts")) == 0
+
+    assert not (mini_copy / "addresses.txt").exists()
+
+
+def test_a_title_edit_keeps_the_address(mini_copy: Path, tmp_path: Path) -> None:
+    out = built(mini_copy, tmp_path / "public")
+    before = record(mini_copy)
+    edit(mini_copy, VISIT, "title: Working visit to the River Commission", "title: A visit to the Danube Commission")
+    built(mini_copy, out)
+
+    assert "<h1>A visit to the Danube Commission</h1>" in page(out, VISIT_URL)
+    assert not (out / "news/2024/03/12/a-visit-to-the-danube-commission").exists()
+    assert record(mini_copy) == before
+
+
+def test_a_title_edit_of_an_original_keeps_its_translation_in_place(mini_copy: Path, tmp_path: Path) -> None:
+    out = built(mini_copy, tmp_path / "public")
+    edit(mini_copy, BRIEFING, "title: Morning briefing held", "title: Evening briefing held")
+    built(mini_copy, out)
+
+    assert "Evening briefing held" in page(out, BRIEFING_URL)
+    assert "Состоялся утренний брифинг" in page(out, BRIEFING_RU_URL)
+
+
+def test_a_deleted_item_stops_the_build_naming_its_address_and_the_ways_out(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = built(mini_copy, tmp_path / "public")
+    (mini_copy / VISIT).unlink()
+
+    err = refused(mini_copy, out, capsys)
+
+    lines = (mini_copy / "addresses.txt").read_text(encoding="utf-8").splitlines()
+    line = next(n for n, text in enumerate(lines, start=1) if text.startswith(VISIT_URL + " "))
+    assert f"{mini_copy / 'addresses.txt'}:{line}: the published address {VISIT_URL} would be lost" in err
+    assert "`redirects:`" in err and "`gone:`" in err
+    assert err.count("would be lost") == 1  # its emptied archives lead to the listings above them
+    assert "Working visit" in page(out, VISIT_URL)  # nothing was published
+
+
+def test_a_deleted_item_redirected_in_site_yaml_keeps_its_address(mini_copy: Path, tmp_path: Path) -> None:
+    out = built(mini_copy, tmp_path / "public")
+    (mini_copy / VISIT).unlink()
+    add_to_site(mini_copy, f'redirects:\n  "{VISIT_URL}": {BRIEFING_URL}\n')
+    built(mini_copy, out)
+
+    assert redirects_to(out, VISIT_URL, BRIEFING_URL)
+
+
+def test_a_deleted_original_leaves_its_translation_where_it_was(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = built(mini_copy, tmp_path / "public")
+    (mini_copy / BRIEFING).unlink()
+
+    err = refused(mini_copy, out, capsys)
+    assert f"the published address {BRIEFING_URL} would be lost" in err
+    assert BRIEFING_RU_URL not in err
+
+    add_to_site(mini_copy, f'gone:\n  "{BRIEFING_URL}": The English text was withdrawn.\n')
+    built(mini_copy, out)
+    assert "Состоялся утренний брифинг" in page(out, BRIEFING_RU_URL)
+
+
+def test_a_corrected_date_redirects_the_old_address_to_the_new(mini_copy: Path, tmp_path: Path) -> None:
+    out = built(mini_copy, tmp_path / "public")
+    edit(mini_copy, VISIT, "date: 2024-03-12 10:00", "date: 2024-03-13 10:00")
+    built(mini_copy, out)
+
+    new = VISIT_URL.replace("/12/", "/13/")
+    assert "Working visit" in page(out, new)
+    assert redirects_to(out, VISIT_URL, new)
+    assert record(mini_copy)[new] == record(mini_copy)[VISIT_URL] == VISIT
+
+
+def test_an_item_moved_to_another_section_keeps_its_address(mini_copy: Path, tmp_path: Path) -> None:
+    out = built(mini_copy, tmp_path / "public")
+    (mini_copy / "beta/2024/2024-03-12-working-visit.md").write_bytes((mini_copy / VISIT).read_bytes())
+    (mini_copy / VISIT).unlink()
+    built(mini_copy, out)
+
+    assert "Working visit" in page(out, VISIT_URL)
+    assert record(mini_copy)[VISIT_URL] == "beta/2024/2024-03-12-working-visit.md"
+    # beta's new archive of that month is recorded
+    assert "/sections/beta/2024/03/" in record(mini_copy)
+
+
+def test_a_renamed_section_must_redirect_its_pages_and_feeds(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = built(mini_copy, tmp_path / "public")
+    shutil.move(mini_copy / "alpha", mini_copy / "gamma")
+
+    err = refused(mini_copy, out, capsys)
+    for lost in ("/sections/alpha/", "/sections/alpha/rss.xml", "/ru/sections/alpha/rss.xml", "/sections/alpha/2024/"):
+        assert f"the published address {lost} would be lost" in err
+
+    add_to_site(
+        mini_copy, 'redirects:\n  "/sections/alpha/": /sections/gamma/\n  /ru/sections/alpha/: /ru/sections/gamma/\n'
+    )
+    built(mini_copy, out)
+    assert redirects_to(out, "/sections/alpha/", "/sections/gamma/")
+    assert redirects_to(out, "/ru/sections/alpha/2023/11/", "/ru/sections/gamma/2023/11/")
+    conf = (out / "nginx-redirects.conf").read_text(encoding="utf-8")
+    for lang in ("", "/ru"):
+        feed = f'location = "{lang}/sections/alpha/rss.xml" {{ return 301 "{lang}/sections/gamma/rss.xml"; }}'
+        assert feed in conf
+    assert "Working visit" in page(out, VISIT_URL)
+
+
+def test_a_retracted_item_leaves_a_withdrawn_page_and_every_listing(mini_copy: Path, tmp_path: Path) -> None:
+    out = built(mini_copy, tmp_path / "public")
+    (mini_copy / VISIT).unlink()
+    add_to_site(mini_copy, f'gone:\n  "{VISIT_URL}": Withdrawn at the request of the Commission.\n')
+    built(mini_copy, out)
+
+    html = page(out, VISIT_URL)
+    assert "Withdrawn at the request of the Commission." in html
+    assert "This page has been withdrawn" in html
+    assert '<meta name="robots" content="noindex">' in html
+    assert "data-pagefind-body" not in html  # search indexes only the items' pages
+    conf = (out / "nginx-redirects.conf").read_text(encoding="utf-8")
+    assert f'location = "{VISIT_URL}" {{ error_page 410 "{VISIT_URL}index.html"; return 410; }}' in conf
+    assert not [url for url in sitemap_urls(out, BASE) if "working-visit" in (url[0].text or "")]
+    for feed in out.rglob("rss.xml"):
+        assert "working-visit" not in feed.read_text(encoding="utf-8"), feed
+    assert VISIT_URL in record(mini_copy)
+
+
+def test_a_retraction_in_russian_has_a_russian_page(mini_copy: Path, tmp_path: Path) -> None:
+    out = built(mini_copy, tmp_path / "public")
+    (mini_copy / "alpha/2024/2024-03-12-morning-briefing.ru.md").unlink()
+    add_to_site(mini_copy, f'gone:\n  "{BRIEFING_RU_URL}": Отозван по просьбе редакции.\n')
+    built(mini_copy, out)
+
+    html = page(out, BRIEFING_RU_URL)
+    assert '<html lang="ru">' in html and "Материал отозван" in html and "Отозван по просьбе редакции." in html
+
+
+def test_a_retraction_of_a_live_page_is_an_error(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add_to_site(mini_copy, f'gone:\n  "{VISIT_URL}": Withdrawn.\n')
+
+    err = refused(mini_copy, tmp_path / "public", capsys)
+
+    assert f"site.yaml:8: the old address {VISIT_URL} is the address of {mini_copy / VISIT}" in err
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ('"/x/": ""', "the retraction of /x/ gives no reason"),
+        ('"x/": Gone.', "the retracted address 'x/' cannot be used"),
+    ],
+)
+def test_a_retraction_without_reason_or_address_is_an_error(
+    entry: str, message: str, mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add_to_site(mini_copy, f"gone:\n  {entry}\n")
+
+    assert f"site.yaml:8: {message}" in refused(mini_copy, tmp_path / "public", capsys)
+
+
+def test_a_merge_conflict_in_the_record_is_an_error(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (mini_copy / "addresses.txt").write_text("/a/\n<<<<<<< HEAD\n/b/\n=======\n/c/\n>>>>>>> x\n", encoding="utf-8")
+
+    err = refused(mini_copy, tmp_path / "public", capsys)
+
+    assert f"{mini_copy / 'addresses.txt'}:2: a merge conflict mark" in err
+
+
+def test_an_emptied_archive_that_fills_again_is_a_page_again(mini_copy: Path, tmp_path: Path) -> None:
+    out = built(mini_copy, tmp_path / "public")
+    first, second = mini_copy / "beta/2024/added.md", mini_copy / "alpha/2024/added.md"
+    first.write_text("---\ntitle: Added\ndate: 2024-03-12 09:00\n---\nBody.\n", encoding="utf-8")
+    built(mini_copy, out)
+    first.rename(second)
+    built(mini_copy, out)
+    assert redirects_to(out, "/sections/beta/2024/03/", "/sections/beta/2024/")
+    second.rename(first)
+    built(mini_copy, out)
+
+    assert "http-equiv" not in page(out, "/sections/beta/2024/03/")
+    assert '"/sections/beta/2024/03/"' not in (out / "nginx-redirects.conf").read_text(encoding="utf-8")
+
+
+def test_the_sample_sites_committed_record_holds_every_address_it_publishes(tmp_path: Path) -> None:
+    content = copy_fixture(tmp_path / "content", SAMPLE)
+    committed = (content / "addresses.txt").read_text(encoding="utf-8")
+    built(content, tmp_path / "public")
+
+    assert (content / "addresses.txt").read_text(encoding="utf-8") == committed
+
+
+def test_the_sample_site_keeps_its_addresses_through_a_title_edit_a_deletion_and_a_section_rename(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    content = copy_fixture(tmp_path / "content", SAMPLE)
+    out = built(content, tmp_path / "public")
+    item = "csto-news/2021/2021-06-22-zas-meets-schmid.md"
+    url = "/news/2021/06/22/zas-meets-osce-secretary-general-schmid/"
+    text = (content / item).read_text(encoding="utf-8")
+    (content / item).write_text(
+        re.sub(r"\ntitle: .*\n", "\ntitle: Zas and Schmid met\n", text.replace(f"\nslug: {url.split('/')[-2]}", "")),
+        encoding="utf-8",
+    )
+    built(content, out)
+    assert "<h1>Zas and Schmid met</h1>" in page(out, url)
+
+    (content / item).unlink()
+    err = refused(content, out, capsys)
+    assert f"the published address {url} would be lost" in err
+    assert "/ru" + url not in err  # the translation stays where it was
+
+    (content / item).write_text(text, encoding="utf-8")
+    shutil.move(content / "interviews", content / "talks")
+    err = refused(content, out, capsys)
+    for lost in ("/sections/interviews/", "/sections/interviews/rss.xml", "/ru/sections/interviews/rss.xml"):
+        assert f"the published address {lost} would be lost" in err
+
+
+def test_check_warns_while_the_record_lacks_addresses_the_site_publishes(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert cli.main(cli_args("check", mini_copy, tmp_path / "public")) == 0
+    before = capsys.readouterr().err
+    built(mini_copy, tmp_path / "public")
+    assert cli.main(cli_args("check", mini_copy, tmp_path / "public")) == 0
+    after = capsys.readouterr().err
+
+    record_file = mini_copy / "addresses.txt"
+    assert (
+        f"{record_file}: warning: the record of published addresses lacks {len(record(mini_copy))} the site" in before
+    )
+    assert str(record_file) not in after  # recorded, and not taken for a stray file of content/
+
+
+def test_an_item_moved_to_another_section_keeps_its_old_addresses_too(mini_copy: Path, tmp_path: Path) -> None:
+    out = built(mini_copy, tmp_path / "public")
+    edit(mini_copy, VISIT, "date: 2024-03-12 10:00", "date: 2024-03-13 10:00")
+    built(mini_copy, out)  # the address of the 12th now leads to the 13th
+    edit(mini_copy, VISIT, "title: Working visit to the River Commission", "title: A visit")
+    moved = mini_copy / "beta/2024/2024-03-12-working-visit.md"
+    (mini_copy / VISIT).rename(moved)
+    built(mini_copy, out)
+
+    new = VISIT_URL.replace("/12/", "/13/")
+    assert "<h1>A visit</h1>" in page(out, new)  # the slug stays the one first published
+    assert redirects_to(out, VISIT_URL, new)
+    assert record(mini_copy)[VISIT_URL] == record(mini_copy)[new] == "beta/2024/2024-03-12-working-visit.md"
+
+
+def test_a_build_for_serve_records_nothing(mini_copy: Path, tmp_path: Path) -> None:
+    build(replace(options(mini_copy, tmp_path / "public"), record=False), NOW)
+
+    assert (tmp_path / "public/index.html").exists()
+    assert not (mini_copy / "addresses.txt").exists()

@@ -1,0 +1,142 @@
+"""Every reference a body makes inside the site is checked: links, images, files and #fragments, in both languages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers.site import cli_args
+
+from csto_site import cli
+
+VISIT = "alpha/2024/2024-03-12-working-visit.md"
+BRIEFING_RU = "alpha/2024/2024-03-12-morning-briefing.ru.md"
+REPORT_URL = "/news/2023/11/14/annual-report-published/"
+
+
+def add_paragraph(content: Path, rel: str, text: str) -> tuple[Path, int]:
+    """Append a paragraph to an item's body; return the file and the paragraph's line."""
+    path = content / rel
+    body = path.read_text(encoding="utf-8").rstrip("\n") + "\n\n"
+    path.write_text(body + text + "\n", encoding="utf-8")
+    return path, body.count("\n") + 1
+
+
+def check(content: Path, out: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """Run `csto-site check`; return its status and what it printed on stderr."""
+    capsys.readouterr()
+    status = cli.main(cli_args("check", content, out))
+    printed = capsys.readouterr()
+    assert "Traceback" not in printed.err
+    return status, printed.err
+
+
+def build(content: Path, out: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """Run `csto-site build`; return its status and what it printed on stderr."""
+    capsys.readouterr()
+    status = cli.main(cli_args("build", content, out, "--no-search", "--quiet"))
+    printed = capsys.readouterr()
+    assert "Traceback" not in printed.err
+    return status, printed.err
+
+
+@pytest.mark.parametrize(
+    ("rel", "link", "message"),
+    [
+        (VISIT, "[the report](/news/2023/11/14/annual-report/)", "the link /news/2023/11/14/annual-report/ leads to"),
+        (VISIT, "[the archive](/news/2023/12/)", "the link /news/2023/12/ leads to /news/2023/12/, which is not"),
+        (VISIT, "![photo](/static/photos/visit.jpg)", "the image or file /static/photos/visit.jpg leads to"),
+        (VISIT, "[the programme](/static/programme.pdf)", "the link /static/programme.pdf leads to"),
+        (
+            VISIT,
+            "[below](photo.jpg)",
+            "the link photo.jpg leads to /news/2024/03/12/working-visit-to-the-river-commission/photo.jpg",
+        ),
+        (BRIEFING_RU, "[отчёт](/ru/news/2023/11/14/annual-report-publishe/)", "the link /ru/news/2023/11/14/"),
+        (BRIEFING_RU, "![фото](/static/favicon.svgg)", "the image or file /static/favicon.svgg leads to"),
+    ],
+)
+def test_a_reference_to_an_address_the_site_does_not_have_is_a_problem_at_its_line(
+    rel: str, link: str, message: str, mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, line = add_paragraph(mini_copy, rel, f"See {link}.")
+
+    status, err = check(mini_copy, tmp_path / "public", capsys)
+
+    assert status == 1
+    assert f"{path}:{line}: {message}" in err
+
+
+def test_the_problem_names_the_nearest_address(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add_paragraph(mini_copy, VISIT, "See [the report](/news/2023/11/14/annual-report-publishd/).")
+
+    status, err = build(mini_copy, tmp_path / "public", capsys)
+
+    assert status == 1
+    assert f"(did you mean {REPORT_URL}?)" in err
+    assert not (tmp_path / "public").exists()
+
+
+@pytest.mark.parametrize(
+    ("rel", "link", "message"),
+    [
+        (VISIT, "[up](#programm)", "the link #programm leads to no #programm on /news/2024/03/12/"),
+        (VISIT, f"[the report]({REPORT_URL}#figures)", f"the link {REPORT_URL}#figures leads to no #figures on"),
+        (BRIEFING_RU, "[вверх](#программа)", "the link #программа leads to no #программа on /ru/news/2024/03/12/"),
+    ],
+)
+def test_a_fragment_no_element_has_is_a_problem(
+    rel: str, link: str, message: str, mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add_paragraph(mini_copy, rel, "## Programme\n\n## Программа")
+    path, line = add_paragraph(mini_copy, rel, f"See {link}.")
+
+    status, err = check(mini_copy, tmp_path / "public", capsys)
+
+    assert status == 1
+    assert f"{path}:{line}: {message}" in err
+
+
+def test_a_near_fragment_is_named(mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    add_paragraph(mini_copy, VISIT, "## The programme")
+    add_paragraph(mini_copy, VISIT, "See [the programme](#the-programe).")
+
+    assert "(did you mean #the-programme?)" in check(mini_copy, tmp_path / "public", capsys)[1]
+
+
+def test_every_reference_that_leads_somewhere_passes(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add_paragraph(mini_copy, "alpha/2023/2023-11-14-annual-report.md", "## Figures\n\nThe figures.")
+    add_paragraph(
+        mini_copy,
+        VISIT,
+        "## Programme\n\n"
+        f"See [the report]({REPORT_URL}), [its figures]({REPORT_URL}#figures), [the programme](#programme), "
+        "[the top](#main), [the archive](/news/2024/03/), [the archive again](/news/2024/03), "
+        "[the feed](/sections/alpha/rss.xml), [the logo](/static/favicon.svg), [Russian](/ru/), "
+        "[the other site](https://example.net/missing/), [mail](mailto:press@example.org), [a phone](tel:+74950000000) "
+        "and ![the logo](../../../../../static/favicon.svg).",
+    )
+    add_paragraph(mini_copy, BRIEFING_RU, f"См. [отчёт](/ru{REPORT_URL}) и [раздел](/ru/sections/alpha/).")
+
+    status, err = check(mini_copy, tmp_path / "public", capsys)
+    assert (status, [line for line in err.splitlines() if "warning" not in line]) == (0, [])
+    assert build(mini_copy, tmp_path / "public", capsys)[0] == 0
+
+
+def test_a_link_broken_by_a_later_edit_stops_the_next_build(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, line = add_paragraph(mini_copy, VISIT, f"See [the report]({REPORT_URL}#figures).")
+    report = mini_copy / "alpha/2023/2023-11-14-annual-report.md"
+    add_paragraph(mini_copy, "alpha/2023/2023-11-14-annual-report.md", "## Figures")
+    assert build(mini_copy, tmp_path / "public", capsys)[0] == 0
+
+    report.write_text(report.read_text(encoding="utf-8").replace("## Figures", "## Numbers"), encoding="utf-8")
+    status, err = build(mini_copy, tmp_path / "public", capsys)
+
+    assert status == 1
+    assert f"{path}:{line}: the link {REPORT_URL}#figures leads to no #figures" in err
