@@ -44,7 +44,6 @@ def main() -> None:
         static=args.static,
         cache=args.cache,
         search=args.search,
-        reindex=False,
     )
     memo = Memo()
     added_item(args.content, args.first)

@@ -136,16 +136,13 @@ def test_in_process_build_summary(tmp_path, capsys):
     assert len(out.splitlines()) == 1 and out.startswith("built 10 items"), out
 
 
-def test_serve_keeps_the_search_index_between_its_builds_and_build_remakes_it(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_serve_builds_with_the_search_index(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from csto_site.serve import server
 
     seen = []
     monkeypatch.setattr(server, "serve", lambda options, port, reporter: seen.append(options) or 0)
     assert cli.main(cli_args("serve", SAMPLE, tmp_path / "public")) == 0
-    assert [(o.search, o.reindex) for o in seen] == [(True, False)]
-    assert cli.options_from(cli.parser().parse_args(cli_args("build", SAMPLE, tmp_path / "public"))).reindex
+    assert [o.search for o in seen] == [True]
 
 
 @pytest.mark.parametrize("blocked", ["--out", "--cache"])

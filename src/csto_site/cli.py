@@ -6,7 +6,6 @@ import argparse
 import sqlite3
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -151,7 +150,7 @@ def run_command(args: argparse.Namespace, reporter: Reporter) -> int:
     if args.command == "serve":
         from .serve.server import serve
 
-        return serve(replace(options, reindex=False), args.port, reporter)
+        return serve(options, args.port, reporter)
     try:
         if args.command == "check":
             from .publish.run import check
