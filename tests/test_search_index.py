@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 from helpers.site import build_into
 
+from csto_site.build import pipeline
 from csto_site.output.search import index_outputs
 
 TAG = b"pagefind_dcd"
@@ -184,3 +187,55 @@ def test_every_page_links_the_search_page_of_its_language(mini: Any) -> None:
         html = path.read_text(encoding="utf-8")
         header = html[html.index('<header class="site-header">') : html.index("</header>")]
         assert f'href="{lang_prefix}/search/"' in header, path
+
+
+def test_a_shard_missing_from_the_site_comes_back_from_the_cache_with_a_warning(
+    mini_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "public"
+    build_into(mini_copy, out)
+    expected = bundle(out)
+    indexed: list[str] = []
+    real = pipeline.index_shards
+    monkeypatch.setattr(pipeline, "index_shards", lambda s, shards, j: indexed.extend(shards) or real(s, shards, j))
+    next((out / "pagefind" / "en" / "2023").glob("*.pf_meta")).unlink()
+    # A build finds files deleted by hand when it has something to do (here: an item of another year).
+    item = next(p for p in sorted(mini_copy.rglob("*.md")) if "date: 2024" in p.read_text(encoding="utf-8"))
+    item.write_text(item.read_text(encoding="utf-8") + "\nA zanzibarite delegation arrived.\n", encoding="utf-8")
+    report = build_into(mini_copy, out)
+    assert [(w.path, w.message) for w in report.warnings] == [
+        ("pagefind/en/2023/", "files of this search shard were missing from the site: made again")
+    ]
+    assert all(not name.endswith("2023") for name in indexed), "taken from the build cache, not indexed again"
+    build_into(mini_copy, tmp_path / "clean")
+    assert bundle(out) == bundle(tmp_path / "clean")
+    assert {p: d for p, d in bundle(out).items() if p.startswith("en/2023/")} == {
+        p: d for p, d in expected.items() if p.startswith("en/2023/")
+    }
+
+
+def test_a_damaged_cached_shard_is_indexed_again_with_a_warning(
+    mini_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "public"
+    build_into(mini_copy, out)
+    expected = bundle(out)
+    with sqlite3.connect(tmp_path / ".cache-public" / "cache.sqlite") as db:
+        assert db.execute("UPDATE shards SET files = X'00010203'").rowcount == len(shard_folders(out))
+    indexed: list[str] = []
+    real = pipeline.index_shards
+    monkeypatch.setattr(pipeline, "index_shards", lambda s, shards, j: indexed.extend(shards) or real(s, shards, j))
+    # A build that cannot trust the output folder takes every shard from the cache: none is sound.
+    shutil.rmtree(out)
+    report = build_into(mini_copy, out)
+    damaged = [w.message for w in report.warnings if "search shard" in w.message]
+    assert len(damaged) == len(shard_folders(out)) and all(
+        m.startswith("discarded a damaged search shard") for m in damaged
+    )
+    assert sorted(indexed) == sorted(f"{lang}/{name}" for lang, names in shard_list(out).items() for name in names)
+    assert bundle(out) == expected
+    # Indexed again, the shards are sound in the cache: the next build without the site uses them.
+    indexed.clear()
+    shutil.rmtree(out)
+    assert not build_into(mini_copy, out).warnings and indexed == []
+    assert bundle(out) == expected
