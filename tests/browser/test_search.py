@@ -6,13 +6,15 @@ console error such as a CSP violation, or a failed request fails the test.
 
 from __future__ import annotations
 
+import json
 import re
+import runpy
 import urllib.request
 from pathlib import Path
 
 import pytest
 from helpers.served import ServedSite, served_site
-from helpers.site import NOW, copy_fixture
+from helpers.site import NOW, ROOT, copy_fixture
 from playwright.sync_api import Browser, Page, expect
 
 SCHMID_2021 = "/news/2021/06/22/zas-meets-osce-secretary-general-schmid/"
@@ -140,3 +142,44 @@ def test_axe_finds_no_violation_on_the_search_page_with_results(
     found = page.evaluate("async () => (await axe.run(document)).violations")
     context.close()
     assert [f"{v['id']}: {v['help']} at {n['target']}" for v in found for n in v["nodes"]] == []
+
+
+def test_one_search_covers_every_shard_of_a_multi_year_archive(browser: Browser, tmp_path: Path) -> None:
+    content = tmp_path / "archive"
+    generator = runpy.run_path(str(ROOT / "bench" / "generate.py"), run_name="bench_generate")
+    generator["generate"](content, 300, 5)  # twenty years: a shard a year, and one a month of the newest
+    oldest = min(p for p in content.rglob("*.md") if not p.name.startswith("_") and ".ru." not in p.name)
+    oldest.write_text(oldest.read_text(encoding="utf-8") + "\nA quokkaline delegation arrived.\n", encoding="utf-8")
+    newest = generator["added_item"](content, 1)
+    newest.write_text(newest.read_text(encoding="utf-8") + "\nA wombatory delegation left.\n", encoding="utf-8")
+    with served_site(tmp_path / "served", content) as site:
+        shards = json.loads((site.out / "pagefind" / "shards.json").read_text(encoding="utf-8"))["en"]
+        assert len(shards) > 10, shards
+        context = browser.new_context()
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+        for word, year in (("quokkaline", oldest.name[:4]), ("wombatory", newest.name[:4])):
+            search(page, site, "/search/", word)
+            expect(page.locator("#search-status")).to_have_text(f"1 result for “{word}”")
+            (url,) = result_urls(page)
+            assert url.startswith(f"/news/{year}/"), url
+            assert word in (site.out / url.strip("/") / "index.html").read_text(encoding="utf-8")
+            expect(page.locator("#search-results .search-excerpt mark")).to_have_text(word)
+        # A word of every year: a filter narrows the one list of results drawn from every shard.
+        search(page, site, "/search/", "delegation")
+        expect(page.locator("#search-status")).to_have_text(re.compile(r"^\d+ results"))
+        everything = int(page.locator("#search-status").inner_text().split()[0])
+        assert len({t[:4] for t in page.locator("#search-results time").evaluate_all(DATETIMES)}) > 1
+        page.select_option("#search-year", "2010")
+        expect(page.locator("#search-status")).not_to_have_text(re.compile(rf"^{everything} "))
+        narrowed = int(page.locator("#search-status").inner_text().split()[0])
+        assert 0 < narrowed < everything
+        assert set(page.locator("#search-results time").evaluate_all(DATETIMES)) == {"2010"}
+        assert "year=2010" in page.url and "q=delegation" in page.url
+        context.close()
+    assert errors == []
+
+
+DATETIMES = "times => times.map(t => t.getAttribute('datetime').slice(0, 4))"
