@@ -168,7 +168,8 @@ def _draw(
         dropped |= {g for g in set(trees.signatures) - set(published.rendered) if not g.startswith(f"{BUNDLE}/")}
     bundle = {g for g in trees.signatures if g.startswith(f"{BUNDLE}/")}
     if options.search:
-        job = SearchJob(trees, cache, page_language(setting.site), code_fingerprint(), jobs, progress)
+        own = OwnPaths.of(q_urls(setting.q), setting.site.config.languages)
+        job = SearchJob(trees, cache, page_language(setting.site), own, code_fingerprint(), jobs, progress)
         dropped |= search_job(job, dropped, published)
     else:
         dropped |= bundle
@@ -309,6 +310,7 @@ class SearchJob:
     trees: Outbox
     cache: Cache
     language: Callable[[str], str]
+    own: OwnPaths
     base: str
     jobs: int
     progress: Progress | None
@@ -351,6 +353,8 @@ def search_job(job: SearchJob, dropped: set[str], changes: Changes) -> set[str]:
         bundles |= made
         if job.progress:
             job.progress("search", len(missing), len(missing))
+    # The digests the live site holds of these shards: a file indexed again to the same bytes is kept.
+    trees.begin([f"{BUNDLE}/{name}/" for name in bundles] + [f"{BUNDLE}/"], job.own)
     for name, files in sorted(bundles.items()):
         _publish(trees, changes, f"{BUNDLE}/{name}/", signatures[name], files)
     listing = shard_list(shards)
