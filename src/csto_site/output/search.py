@@ -116,6 +116,8 @@ def index_outputs(pages: Sequence[Output], language: Callable[[str], str], jobs:
 
 def index_shards(site: Path, shards: Mapping[str, Sequence[str]], jobs: int) -> dict[str, dict[str, bytes]]:
     """Index each shard's pages (laid out under `site` at their paths) with its own Pagefind, `jobs` at a time."""
+    if len(shards) == 1:  # an edit, a new item: `site` holds that shard's pages only, no second layout
+        return {name: bundle_files(site) for name in shards}
     with tempfile.TemporaryDirectory(prefix="csto-search-shards-", dir=site.parent) as tmp:
         folders = {}
         for number, (name, paths) in enumerate(sorted(shards.items())):
