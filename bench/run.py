@@ -5,12 +5,15 @@
     python bench/run.py --large         # also N = 100,000
 
 For each N: a seeded archive (bench/generate.py) is built by csto-site as a whole process (as a user
-runs it), clean (no cache, no output), then again with nothing changed, after adding one item,
-after editing one item's body and after changing the item template; then one item is added at a
-time inside one long-running process, as `csto-site serve` rebuilds after a save (bench/serve.py);
-each time is the median of --runs runs. Where `hugo` and `pelican` are installed, the same archive
-converted to their formats (bench/convert.py) is built by them in the same run, and the ratios are
-printed. Peak memory is the largest resident set of any process of the build (os.wait4), in MiB.
+runs it), first as published, with the search index (the row "csto-site"), then with --no-search
+(the row "csto-site --no-search", a quick local build). Each is timed clean (no cache, no output),
+again with nothing changed, after adding one item, after editing one item's body and after changing
+the item template; then one item is added at a time inside one long-running process, as
+`csto-site serve` rebuilds after a save (bench/serve.py); each time is the median of --runs runs.
+Where `hugo` and `pelican` are installed, the same archive converted to their formats
+(bench/convert.py) is built by them in the same run, and the ratios to csto-site's default build are
+printed. Peak memory is the largest resident set of any process of the build, Pagefind's included
+(os.wait4), in MiB.
 Before each timed run the disk is given time to write back what earlier runs wrote (os.sync, not
 timed): a clean build at 100,000 items writes about 4 GB, and the next run's first fsync would
 otherwise wait for all of it.
@@ -104,11 +107,10 @@ def remove(*paths: Path) -> None:
 class Bench:
     """One archive of N items and the folders each tool builds it in."""
 
-    def __init__(self, work: Path, n: int, runs: int, search: bool) -> None:
+    def __init__(self, work: Path, n: int, runs: int) -> None:
         self.work = work / f"n{n}"
         self.n = n
         self.runs = runs
-        self.search = search
         self.content = self.work / "content"
         self.templates = self.work / "templates"
         self.added = 0
@@ -141,8 +143,8 @@ class Bench:
 
     # -- csto-site ---------------------------------------------------------------------------------
 
-    def csto(self) -> Row:
-        """Time csto-site in every scenario."""
+    def csto(self, search: bool) -> Row:
+        """Time csto-site in every scenario: the default build (`search`), or one with --no-search."""
         out, cache = self.work / "public", self.work / ".csto-cache"
         command = [
             sys.executable,
@@ -159,9 +161,9 @@ class Bench:
             "--cache",
             str(cache),
             "--quiet",
-            *(() if self.search else ("--no-search",)),
+            *(() if search else ("--no-search",)),
         ]
-        row = Row("csto-site" + (" (with search)" if self.search else ""), self.n)
+        row = Row("csto-site" + ("" if search else " --no-search"), self.n)
 
         def clean() -> None:
             remove(out, out.with_name(f".{out.name}.publish"), cache)
@@ -171,10 +173,10 @@ class Bench:
         row.runs["one new item"] = self.repeat(command, before=self.add_item)
         row.runs["one edited item"] = self.repeat(command, before_run=self.edit_item)
         row.runs["template change"] = self.repeat(command, before_run=self.edit_template)
-        row.runs["one new item (serve)"] = self.serve(out, cache)
+        row.runs["one new item (serve)"] = self.serve(out, cache, search)
         return row
 
-    def serve(self, out: Path, cache: Path) -> list[Run]:
+    def serve(self, out: Path, cache: Path, search: bool) -> list[Run]:
         """Time one-item rebuilds inside one long-running process (bench/serve.py), as csto-site serve does."""
         command = [
             sys.executable,
@@ -188,7 +190,7 @@ class Bench:
             str(self.added + 1),
             "--runs",
             str(self.runs),
-            *(("--search",) if self.search else ()),
+            *(("--search",) if search else ()),
         ]
         done = subprocess.run(
             command, capture_output=True, text=True, check=False, env={**os.environ, "PYTHONPATH": str(ROOT / "src")}
@@ -288,7 +290,7 @@ def table(rows: Sequence[Row]) -> str:
         lines.append(f"| {row.n:,} | {row.tool} | " + " | ".join(cells) + f" | {row.peak_mib():.0f} MiB |")
     lines.append("")
     for n in sorted({r.n for r in rows}):
-        ours = next((r for r in rows if r.n == n and r.tool.startswith("csto-site")), None)
+        ours = next((r for r in rows if r.n == n and r.tool == "csto-site"), None)
         if ours is None:
             continue
         for other in (r for r in rows if r.n == n and not r.tool.startswith("csto-site")):
@@ -323,7 +325,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--large", action="store_true", help="also N = 100,000")
     parser.add_argument("--runs", type=int, default=3, help="runs per scenario, the median is shown (default 3)")
     parser.add_argument("--work", type=Path, default=ROOT / "bench" / "out", help="working folder (default bench/out)")
-    parser.add_argument("--search", action="store_true", help="also build the search index (Hugo and Pelican do not)")
+    parser.add_argument(
+        "--no-search-row", dest="quick", action="store_false", help="leave out the --no-search row of csto-site"
+    )
     parser.add_argument(
         "--only", choices=("csto-site", "hugo", "pelican"), action="append", help="run only these tools (repeatable)"
     )
@@ -337,10 +341,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         compile_bytecode()
     print(f"# conditions at start: {conditions()}", flush=True)
     for n in sizes:
-        bench = Bench(args.work, n, args.runs, args.search)
+        bench = Bench(args.work, n, args.runs)
         bench.prepare()
         if "csto-site" in tools:
-            rows.append(bench.csto())
+            rows.append(bench.csto(search=True))
+            if args.quick:
+                rows.append(bench.csto(search=False))
         if "hugo" in tools and shutil.which("hugo"):
             rows.append(bench.hugo())
         if "pelican" in tools and shutil.which("pelican"):

@@ -6,7 +6,8 @@ bench/run.py calls this for its "one new item (serve)" column. It builds once (t
 memo of the build cache that serve keeps between its builds), then R times adds one item with
 bench/generate.py's `added_item` and times `csto_site.publish.run.build` with the same memo, as serve's watcher
 calls it after a save (its 0.3 s wait for more changes not counted). It prints one line per run:
-the seconds, and the peak resident memory of the process so far in KiB.
+the seconds, and the peak resident memory so far in KiB of the largest of this process and the
+processes it ran (Pagefind, forked workers).
 
 The first item (number K) is added and built untimed: serve's first build after a change is when
 it imports the rest of the program, which a build with nothing to do does not.
@@ -44,7 +45,6 @@ def main() -> None:
         static=args.static,
         cache=args.cache,
         search=args.search,
-        reindex=False,
     )
     memo = Memo()
     added_item(args.content, args.first)
@@ -55,7 +55,8 @@ def main() -> None:
         started = time.perf_counter()
         build(options, datetime.now(UTC), memo=memo)
         seconds = time.perf_counter() - started
-        print(f"{seconds:.4f} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", flush=True)
+        peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+        print(f"{seconds:.4f} {peak}", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
-// Search page: the form and the results, drawn in the browser from the Pagefind index
-// (built with the site under /pagefind/). Pagefind picks the index of the page's <html lang>.
+// Search page: the form and the results, drawn in the browser from the Pagefind index, built with the
+// site in shards under /pagefind/<lang>/<period>/ and listed, newest first, in /pagefind/shards.json.
+// The newest shard of the page's language is Pagefind's primary index; the others are merged into it
+// (mergeIndex), so one query searches them all and ranks their results in one list.
 // Without JavaScript, or without an index, the page keeps its plain message and archive link.
 (function () {
   "use strict";
@@ -198,9 +200,22 @@
     status.textContent = root.dataset.loading;
     var wanted = new URLSearchParams(window.location.search);
     query.value = wanted.get("q") || "";
-    pagefind = await import(new URL(root.dataset.bundle + "pagefind.js", window.location.href).href);
+    var bundle = new URL(root.dataset.bundle, window.location.href);
+    var listed = await fetch(new URL("shards.json", bundle));
+    if (!listed.ok) {
+      throw new Error("no list of search shards: " + listed.status);
+    }
+    // As paths, not whole URLs: Pagefind prefixes a merged index's result URLs with what it is given.
+    var shards = ((await listed.json())[lang] || []).map(function (name) {
+      return new URL(lang + "/" + name + "/", bundle).pathname;
+    });
+    if (shards.length === 0) {
+      throw new Error("no search shard for the language " + lang);
+    }
+    pagefind = await import(shards[0] + "pagefind.js");
     await pagefind.options({ excerptLength: 30 });
     await pagefind.init();
+    await Promise.all(shards.slice(1).map(function (shard) { return pagefind.mergeIndex(shard); }));
     fillFilters(await pagefind.filters(), wanted);
     status.textContent = "";
     form.addEventListener("submit", function (event) {

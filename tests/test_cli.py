@@ -136,17 +136,15 @@ def test_in_process_build_summary(tmp_path, capsys):
     assert len(out.splitlines()) == 1 and out.startswith("built 10 items"), out
 
 
-def test_serve_keeps_the_search_index_between_its_builds_and_build_remakes_it(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_serve_builds_with_the_search_index(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from csto_site.serve import server
 
     seen = []
     monkeypatch.setattr(server, "serve", lambda options, port, reporter: seen.append(options) or 0)
     assert cli.main(cli_args("serve", SAMPLE, tmp_path / "public")) == 0
-    assert [(o.search, o.reindex, o.record) for o in seen] == [(True, False, False)]  # a preview records nothing
+    assert [(o.search, o.record) for o in seen] == [(True, False)]  # a preview records nothing
     built = cli.options_from(cli.parser().parse_args(cli_args("build", SAMPLE, tmp_path / "public")))
-    assert built.reindex and built.record
+    assert built.record
 
 
 @pytest.mark.parametrize("blocked", ["--out", "--cache"])

@@ -355,6 +355,62 @@ def test_the_search_index_follows_the_item_pages(site):
     assert build(with_search, NOW).written == 0, "the index is not rebuilt when no indexed page changed"
 
 
+def test_search_shards_follow_every_kind_of_edit(site, monkeypatch):
+    content, out = site
+    with_search = replace(options(content, out), search=True)
+    build(with_search, NOW)
+    indexed: list[list[str]] = []
+    real = pipeline.index_shards
+    monkeypatch.setattr(
+        pipeline, "index_shards", lambda s, shards, j: indexed.append(sorted(shards)) or real(s, shards, j)
+    )
+    before = stamps(out)
+    old = [p for p in before if p.startswith("pagefind/ru/2023/")]  # no edit below touches it
+    assert old
+    edits = [
+        lambda: append(content / "alpha" / "2023" / "2023-11-14-annual-report.md", "\nAn old year's edit.\n"),
+        lambda: write_item(content / "beta" / "2024" / "today.md", "Today", "2024-05-21 08:30", "Today's news."),
+        lambda: retract(content, content / "alpha" / "2024" / "2024-03-12-working-visit.md"),
+        lambda: write_item(content / "beta" / "2024" / "today.md", "Today", "2022-07-04 12:00", "Moved back."),
+        lambda: write_item(content / "beta" / "2024" / "today.ru.md", "Сегодня", "2022-07-04 12:00", "Перевод."),
+    ]
+    for number, edit in enumerate(edits):
+        edit()
+        build(with_search, NOW)
+        assert_same(tree(out), reference(content, search=True))
+        if number == 0:
+            # Indexed again, the shard keeps every file whose bytes are the same: its scripts, its WebAssembly.
+            after = stamps(out)
+            runtime = [p for p in before if p.startswith("pagefind/en/2023/") and ("wasm." in p or p.endswith(".js"))]
+            assert runtime and all(after[p] == before[p] for p in runtime)
+        if number == 1:
+            assert indexed[-1] == ["en/2024-05"], "a new item today indexes only its month again"
+            after = stamps(out)
+            assert all(after[p] == before[p] for p in old), "the files of an unchanged shard keep inode and time"
+    # Each build indexes the shards of the pages it changed: the item's, and those of the pages that link
+    # it (its neighbours, its translation). An edit of 2023; a new item today (its neighbour is in its
+    # month); a retraction (its neighbours are of 2023 and its month, and today's item listed it among
+    # related news); a date moved from 2024 to 2022 (a
+    # new shard); a translation (its page, its English twin, its newer neighbour in Russian).
+    assert indexed == [
+        ["en/2023"],
+        ["en/2024-05"],
+        ["en/2023", "en/2024-03", "en/2024-05"],
+        ["en/2022", "en/2024-05"],
+        ["en/2022", "ru/2022", "ru/2024-05"],
+    ], indexed
+
+
+def test_search_shards_do_not_depend_on_jobs(site):
+    content, out = site
+    trees = []
+    for jobs in (1, 2):
+        target = out.parent / f"jobs{jobs}" / "public"
+        build(replace(options(content, target, jobs=jobs), search=True), NOW)
+        trees.append(tree(target))
+    assert_same(trees[0], trees[1])
+
+
 def test_cached_bodies_are_not_used_by_another_markdown(site, monkeypatch, converted):
     content, out = site
     build(options(content, out), NOW)
@@ -704,6 +760,30 @@ EditSequences.TestCase.settings = settings(
     max_examples=5, stateful_step_count=7, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 test_random_edits_keep_incremental_equal_to_clean = EditSequences.TestCase
+
+
+class SearchEditSequences(EditSequences):
+    """The same edits, built with the search index: its shards too equal a clean build's.
+
+    The dates cross years (2022 to 2024), so an edit moves items between shards, and a build without
+    search in between (another process) drops the index, which the next build takes from the cache.
+    """
+
+    def build(self) -> Report:
+        return build(replace(options(self.content, self.out, self.templates), search=True), NOW, memo=self.memo)
+
+    @invariant()
+    def incremental_equals_clean(self) -> None:
+        if not self.out.exists():
+            return
+        self.build()
+        assert_same(tree(self.out), reference(self.content, self.templates, search=True))
+
+
+SearchEditSequences.TestCase.settings = settings(
+    max_examples=3, stateful_step_count=6, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+test_random_edits_keep_the_search_index_equal_to_clean = SearchEditSequences.TestCase
 
 
 def test_items_scheduled_for_later_appear_when_their_time_comes(site):

@@ -4,48 +4,84 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 from helpers.site import build_into, retract
 
+from csto_site.build import pipeline
 from csto_site.output.search import index_outputs
 
 TAG = b"pagefind_dcd"
 
 
-def entry(out: Path) -> dict[str, Any]:
-    """Read the bundle's entry file."""
-    return json.loads((out / "pagefind" / "pagefind-entry.json").read_text(encoding="utf-8"))
+def shard_list(out: Path) -> dict[str, list[str]]:
+    """Read the list of shards, by language."""
+    return json.loads((out / "pagefind" / "shards.json").read_text(encoding="utf-8"))
+
+
+def shard_folders(out: Path) -> list[Path]:
+    """Return the folder of every shard the list names."""
+    return [out / "pagefind" / lang / name for lang, names in shard_list(out).items() for name in names]
+
+
+def entry(shard: Path) -> dict[str, Any]:
+    """Read a shard's entry file."""
+    return json.loads((shard / "pagefind-entry.json").read_text(encoding="utf-8"))
 
 
 def fragments(out: Path) -> dict[str, dict[str, Any]]:
-    """Read every indexed page of the bundle, by URL."""
+    """Read every indexed page of every shard, by URL."""
     pages = {}
-    for path in sorted((out / "pagefind" / "fragment").iterdir()):
-        raw = gzip.decompress(path.read_bytes())
-        assert raw.startswith(TAG), path
-        page = json.loads(raw[len(TAG) :])
-        pages[page["url"]] = page
+    for shard in shard_folders(out):
+        for path in sorted((shard / "fragment").iterdir()):
+            raw = gzip.decompress(path.read_bytes())
+            assert raw.startswith(TAG), path
+            page = json.loads(raw[len(TAG) :])
+            assert page["url"] not in pages, page["url"]
+            pages[page["url"]] = page
     return pages
 
 
 def bundle(out: Path) -> dict[str, bytes]:
-    """Read every file of the bundle, by path."""
+    """Read every file of the search index, by path."""
     root = out / "pagefind"
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def test_every_item_is_indexed_in_its_own_language(site: Any) -> None:
+def test_every_item_is_indexed_in_a_shard_of_its_language_and_year(site: Any) -> None:
     items = site.items
-    languages = entry(site.out)["languages"]
-    assert sorted(languages) == sorted({e.lang for e in items})
-    for lang, info in languages.items():
-        assert info["page_count"] == sum(1 for e in items if e.lang == lang)
-        assert (site.out / "pagefind" / f"wasm.{lang}.pagefind").is_file()
+    listed = shard_list(site.out)
+    assert sorted(listed) == sorted({e.lang for e in items})
+    for lang, names in listed.items():
+        assert names == sorted(names, reverse=True), "newest first: the first is the primary index"
+        count = 0
+        for name in names:
+            shard = site.out / "pagefind" / lang / name
+            languages = entry(shard)["languages"]
+            assert list(languages) == [lang]
+            count += languages[lang]["page_count"]
+            assert (shard / f"wasm.{lang}.pagefind").is_file() and (shard / "pagefind.js").is_file()
+            assert not (shard / "pagefind-ui.js").exists()  # the search page draws its own
+        assert count == sum(1 for e in items if e.lang == lang)
     assert set(fragments(site.out)) == {site.expected.url(e) for e in items}
-    assert not (site.out / "pagefind" / "pagefind-ui.js").exists()  # the search page draws its own
+    for url, page in fragments(site.out).items():
+        lang = "ru" if url.startswith("/ru/") else "en"
+        year = page["filters"]["year"][0]
+        newest = max(n[:4] for n in listed[lang])
+        assert any(
+            url in {f["url"] for f in _shard_pages(site.out / "pagefind" / lang / n)}
+            for n in listed[lang]
+            if n == year or (year == newest and n.startswith(f"{year}-"))
+        ), url
+
+
+def _shard_pages(shard: Path) -> list[dict[str, Any]]:
+    """Read the pages of one shard."""
+    return [json.loads(gzip.decompress(p.read_bytes())[len(TAG) :]) for p in sorted((shard / "fragment").iterdir())]
 
 
 def test_only_the_item_article_is_indexed_with_its_metadata_and_filters(sample: Any) -> None:
@@ -102,18 +138,18 @@ def test_a_rebuild_reindexes_changed_and_removed_items(mini_copy: Path, tmp_path
     assert all("zanzibarite" not in page["content"] for page in before.values())
 
 
-def test_serve_keeps_the_last_index_until_a_build_remakes_it(mini_copy: Path, tmp_path: Path) -> None:
+def test_a_rebuild_indexes_again_only_the_shard_of_the_changed_page(mini_copy: Path, tmp_path: Path) -> None:
     out = tmp_path / "public"
-    build_into(mini_copy, out, reindex=False)
-    first = bundle(out)
-    assert first, "with no index yet, serve's first build makes one"
-    item = sorted(p for p in mini_copy.rglob("*.md") if not p.name.startswith("_"))[0]
-    item.write_text(item.read_text(encoding="utf-8") + "\nA zanzibarite delegation arrived.\n", encoding="utf-8")
-    assert build_into(mini_copy, out, reindex=False).written > 0
-    assert bundle(out) == first, "serve's rebuild keeps the index it has"
-    assert any(b"zanzibarite" in p.read_bytes() for p in out.rglob("index.html")), "the page itself is current"
     build_into(mini_copy, out)
-    assert bundle(out) != first and any("zanzibarite" in page["content"] for page in fragments(out).values())
+    stats = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (out / "pagefind").rglob("*") if p.is_file()}
+    old = [f for f in shard_folders(out) if not f.name.startswith(max(f.name[:4] for f in shard_folders(out)))]
+    assert old, "the fixture has items in more than one year"
+    item = next(p for p in sorted(mini_copy.rglob("*.md")) if "2024" in p.read_text(encoding="utf-8").split("---")[1])
+    item.write_text(item.read_text(encoding="utf-8") + "\nA zanzibarite delegation arrived.\n", encoding="utf-8")
+    build_into(mini_copy, out)
+    assert any("zanzibarite" in page["content"] for page in fragments(out).values())
+    kept = [p for p in stats if any(p.is_relative_to(f) for f in old)]
+    assert kept and all((p.stat().st_ino, p.stat().st_mtime_ns) == stats[p] for p in kept), "old shards untouched"
     build_into(mini_copy, tmp_path / "clean")
     assert bundle(out) == bundle(tmp_path / "clean")
 
@@ -140,7 +176,7 @@ def test_no_search_writes_no_index_but_keeps_the_search_page(mini_copy: Path, tm
 
 
 def test_a_site_without_items_has_no_index() -> None:
-    assert index_outputs([]) == []
+    assert index_outputs([], lambda path: "en") == []
 
 
 def test_every_page_links_the_search_page_of_its_language(mini: Any) -> None:
@@ -151,3 +187,55 @@ def test_every_page_links_the_search_page_of_its_language(mini: Any) -> None:
         html = path.read_text(encoding="utf-8")
         header = html[html.index('<header class="site-header">') : html.index("</header>")]
         assert f'href="{lang_prefix}/search/"' in header, path
+
+
+def test_a_shard_missing_from_the_site_comes_back_from_the_cache_with_a_warning(
+    mini_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "public"
+    build_into(mini_copy, out)
+    expected = bundle(out)
+    indexed: list[str] = []
+    real = pipeline.index_shards
+    monkeypatch.setattr(pipeline, "index_shards", lambda s, shards, j: indexed.extend(shards) or real(s, shards, j))
+    next((out / "pagefind" / "en" / "2023").glob("*.pf_meta")).unlink()
+    # A build finds files deleted by hand when it has something to do (here: an item of another year).
+    item = next(p for p in sorted(mini_copy.rglob("*.md")) if "date: 2024" in p.read_text(encoding="utf-8"))
+    item.write_text(item.read_text(encoding="utf-8") + "\nA zanzibarite delegation arrived.\n", encoding="utf-8")
+    report = build_into(mini_copy, out)
+    assert [(w.path, w.message) for w in report.warnings] == [
+        ("pagefind/en/2023/", "files of this search shard were missing from the site: made again")
+    ]
+    assert all(not name.endswith("2023") for name in indexed), "taken from the build cache, not indexed again"
+    build_into(mini_copy, tmp_path / "clean")
+    assert bundle(out) == bundle(tmp_path / "clean")
+    assert {p: d for p, d in bundle(out).items() if p.startswith("en/2023/")} == {
+        p: d for p, d in expected.items() if p.startswith("en/2023/")
+    }
+
+
+def test_a_damaged_cached_shard_is_indexed_again_with_a_warning(
+    mini_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "public"
+    build_into(mini_copy, out)
+    expected = bundle(out)
+    with sqlite3.connect(tmp_path / ".cache-public" / "cache.sqlite") as db:
+        assert db.execute("UPDATE shards SET files = X'00010203'").rowcount == len(shard_folders(out))
+    indexed: list[str] = []
+    real = pipeline.index_shards
+    monkeypatch.setattr(pipeline, "index_shards", lambda s, shards, j: indexed.extend(shards) or real(s, shards, j))
+    # A build that cannot trust the output folder takes every shard from the cache: none is sound.
+    shutil.rmtree(out)
+    report = build_into(mini_copy, out)
+    damaged = [w.message for w in report.warnings if "search shard" in w.message]
+    assert len(damaged) == len(shard_folders(out)) and all(
+        m.startswith("discarded a damaged search shard") for m in damaged
+    )
+    assert sorted(indexed) == sorted(f"{lang}/{name}" for lang, names in shard_list(out).items() for name in names)
+    assert bundle(out) == expected
+    # Indexed again, the shards are sound in the cache: the next build without the site uses them.
+    indexed.clear()
+    shutil.rmtree(out)
+    assert not build_into(mini_copy, out).warnings and indexed == []
+    assert bundle(out) == expected

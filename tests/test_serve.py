@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import http.client
 import io
 import threading
@@ -123,7 +124,8 @@ def test_an_editorial_warning_is_printed_by_serve_and_the_page_still_built(serve
     )
     warning = f'{path}:2: warning: the title "Рабочий визит" is in Cyrillic letters, but this is the English file'
     wait_for(lambda: warning in served.log.getvalue(), "the warning")
-    assert served.get("/news/2024/03/12/rabochii-vizit/")[0] == 200
+    status, body = served.get(ITEM_URL)  # the published item keeps its address through the title edit
+    assert status == 200 and "Рабочий визит" in body.decode()
 
 
 TRAVERSALS = (
@@ -210,3 +212,33 @@ def test_a_file_saved_while_the_first_build_runs_is_built_once_watching_starts(m
         server.stop()
         watcher.join(timeout=PATIENCE_SECONDS)
     assert log.getvalue().count("built ") == 2, log.getvalue()
+
+
+def test_a_saved_edit_is_findable_in_the_preview_search(mini_copy: Path, tmp_path: Path) -> None:
+    log = io.StringIO()
+    out = tmp_path / "public"
+    server = DevServer(options(mini_copy, out), Reporter(out=log, err=log), clock=lambda: NOW)
+    port = server.start(0)
+    watcher = threading.Thread(target=server.watch, daemon=True)
+    watcher.start()
+    try:
+        site = Served(mini_copy, out, port, log)
+        events = http.client.HTTPConnection("127.0.0.1", port, timeout=PATIENCE_SECONDS)
+        events.request("GET", "/__csto/events")
+        stream = events.getresponse()
+        assert read_event(stream) == ("build", "1")
+        shard = "/pagefind/en/2024-03/"
+        status, listing = site.get("/pagefind/shards.json")
+        assert status == 200 and b'"2024-03"' in listing
+        before = site.get(shard + "pagefind-entry.json")[1]
+        path = mini_copy / ITEM
+        path.write_text(path.read_text(encoding="utf-8") + "\nA zanzibarite delegation arrived.\n", encoding="utf-8")
+        assert read_event(stream) == ("build", "2")
+        events.close()
+        # The shard of the edited item was indexed again, and serves the new word's page.
+        assert site.get(shard + "pagefind-entry.json")[1] != before
+        fragments = [p for p in (out / shard.strip("/") / "fragment").iterdir()]
+        assert any(b"zanzibarite" in gzip.decompress(site.get(f"{shard}fragment/{p.name}")[1]) for p in fragments)
+    finally:
+        server.stop()
+        watcher.join(timeout=PATIENCE_SECONDS)

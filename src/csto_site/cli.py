@@ -174,7 +174,7 @@ def run_command(args: argparse.Namespace, reporter: Reporter) -> int:
     if args.command == "serve":
         from .serve.server import serve
 
-        return serve(replace(options, reindex=False, record=False), args.port, reporter)
+        return serve(replace(options, record=False), args.port, reporter)
     try:
         if args.command == "check":
             from .publish.run import check

@@ -6,14 +6,18 @@ console error such as a CSP violation, or a failed request fails the test.
 
 from __future__ import annotations
 
+import json
 import re
+import runpy
 import urllib.request
 from pathlib import Path
 
 import pytest
 from helpers.served import ServedSite, served_site
-from helpers.site import NOW, copy_fixture
+from helpers.site import NOW, ROOT, copy_fixture
 from playwright.sync_api import Browser, Page, expect
+
+from csto_site.output.search import bundle_files
 
 SCHMID_2021 = "/news/2021/06/22/zas-meets-osce-secretary-general-schmid/"
 
@@ -140,3 +144,102 @@ def test_axe_finds_no_violation_on_the_search_page_with_results(
     found = page.evaluate("async () => (await axe.run(document)).violations")
     context.close()
     assert [f"{v['id']}: {v['help']} at {n['target']}" for v in found for n in v["nodes"]] == []
+
+
+def test_one_search_covers_every_shard_of_a_multi_year_archive(browser: Browser, tmp_path: Path) -> None:
+    content = tmp_path / "archive"
+    generator = runpy.run_path(str(ROOT / "bench" / "generate.py"), run_name="bench_generate")
+    generator["generate"](content, 300, 5)  # twenty years: a shard a year, and one a month of the newest
+    oldest = min(p for p in content.rglob("*.md") if not p.name.startswith("_") and ".ru." not in p.name)
+    oldest.write_text(oldest.read_text(encoding="utf-8") + "\nA quokkaline delegation arrived.\n", encoding="utf-8")
+    newest = generator["added_item"](content, 1)
+    newest.write_text(newest.read_text(encoding="utf-8") + "\nA wombatory delegation left.\n", encoding="utf-8")
+    with served_site(tmp_path / "served", content) as site:
+        shards = json.loads((site.out / "pagefind" / "shards.json").read_text(encoding="utf-8"))["en"]
+        assert len(shards) > 10, shards
+        context = browser.new_context()
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+        for word, year in (("quokkaline", oldest.name[:4]), ("wombatory", newest.name[:4])):
+            search(page, site, "/search/", word)
+            expect(page.locator("#search-status")).to_have_text(f"1 result for “{word}”")
+            (url,) = result_urls(page)
+            assert url.startswith(f"/news/{year}/"), url
+            assert word in (site.out / url.strip("/") / "index.html").read_text(encoding="utf-8")
+            expect(page.locator("#search-results .search-excerpt mark")).to_have_text(word)
+        # A word of every year: a filter narrows the one list of results drawn from every shard.
+        search(page, site, "/search/", "delegation")
+        expect(page.locator("#search-status")).to_have_text(re.compile(r"^\d+ results"))
+        everything = int(page.locator("#search-status").inner_text().split()[0])
+        assert len({t[:4] for t in page.locator("#search-results time").evaluate_all(DATETIMES)}) > 1
+        page.select_option("#search-year", "2010")
+        expect(page.locator("#search-status")).not_to_have_text(re.compile(rf"^{everything} "))
+        narrowed = int(page.locator("#search-status").inner_text().split()[0])
+        assert 0 < narrowed < everything
+        assert set(page.locator("#search-results time").evaluate_all(DATETIMES)) == {"2010"}
+        assert "year=2010" in page.url and "q=delegation" in page.url
+        context.close()
+    assert errors == []
+
+
+DATETIMES = "times => times.map(t => t.getAttribute('datetime').slice(0, 4))"
+
+
+RANKED = """async ([shards, single, words]) => {
+  const top = async (pagefind, count) => {
+    const found = {};
+    for (const word of words) {
+      const results = (await pagefind.search(word)).results;
+      const shown = await Promise.all(results.slice(0, count).map((r) => r.data()));
+      found[word] = [results.length, shown.map((d) => d.url)];
+    }
+    return found;
+  };
+  const sharded = await import(shards[0] + "pagefind.js");
+  await sharded.init();
+  await Promise.all(shards.slice(1).map((s) => sharded.mergeIndex(s)));
+  const whole = await import(single + "pagefind.js");
+  await whole.init();
+  return [await top(sharded, 10), await top(whole, 30)];
+}"""
+# Words of the generated archive, from rare to common.
+QUERIES = ("nuclear", "cyber", "trafficking", "migration", "budget", "terrorism", "exercise", "delegation")
+
+
+def test_the_shards_find_what_a_single_index_finds_and_the_ranking_overlap_is_measured(
+    browser: Browser, tmp_path: Path
+) -> None:
+    content = tmp_path / "archive"
+    runpy.run_path(str(ROOT / "bench" / "generate.py"), run_name="bench_generate")["generate"](content, 300, 5)
+    with served_site(tmp_path / "served", content) as site:
+        # The same English item pages, indexed by one Pagefind run as one index, served beside the shards.
+        pages = [p for p in site.out.rglob("index.html") if b"data-pagefind-body" in p.read_bytes()]
+        english = [p for p in pages if not p.relative_to(site.out).as_posix().startswith("ru/")]
+        laid = tmp_path / "single-site"
+        for path in english:
+            target = laid / path.relative_to(site.out)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(path.read_bytes())
+        for name, data in bundle_files(laid).items():
+            target = site.out / "single" / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        shards = [
+            f"/pagefind/en/{name}/" for name in json.loads((site.out / "pagefind" / "shards.json").read_bytes())["en"]
+        ]
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(site.url("/"))  # not the search page, whose own script merges the shards into the same module
+        sharded, single = page.evaluate(RANKED, [shards, "/single/", list(QUERIES)])
+        context.close()
+    overlaps, near = {}, {}
+    for word in QUERIES:
+        (count, shown), (whole_count, whole) = sharded[word], single[word]
+        assert count == whole_count > 10, (word, count, whole_count)  # every shard answers: no page is lost
+        overlaps[word] = len(set(shown) & set(whole[:10])) / 10
+        near[word] = len(set(shown) & set(whole)) / 10
+    # Each shard weighs a word by its own rarity in the shard (BM25's IDF): on shards of a dozen pages
+    # the order differs from a single index's. Measured, reported in README, not yet a bar to pass.
+    print("top 10 of the shards in the single index's top 10:", overlaps, "in its top 30:", near)

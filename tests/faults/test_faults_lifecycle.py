@@ -566,7 +566,9 @@ def test_a_full_disk_stops_the_build_with_a_clear_message_and_public_intact(smal
     content = tmp_path / "content"
     shutil.copytree(small, content)
     hasher = Hasher()
-    with tmpfs(tmp_path / "disk", "48m") as disk:
+    # Room for two builds with their caches: the search index's shards each carry Pagefind's scripts
+    # and WebAssembly, and the build cache keeps a copy of every shard.
+    with tmpfs(tmp_path / "disk", "96m") as disk:
         site = Site(content, disk / "public", disk / "cache")
         first = run(site.args("build"))
         assert first.returncode == 0, first.stderr

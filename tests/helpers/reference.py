@@ -18,7 +18,7 @@ from csto_site.build.read import read_content
 from csto_site.output.catalogue import Catalogue, catalogue
 from csto_site.output.compress import compressed
 from csto_site.output.render import Renderer, template_digests
-from csto_site.output.search import index_outputs, indexed_pages
+from csto_site.output.search import index_outputs, indexed_pages, page_language
 from csto_site.output.spec import Output, Partition, Spec
 from csto_site.site.model import Site
 from csto_site.site.queries import Queries
@@ -131,7 +131,7 @@ def reference(
     content: Path, templates: Path = TEMPLATES, search: bool = False, now: datetime = NOW, static: Path = STATIC
 ) -> dict[str, bytes]:
     """Return every file a build of `content` must publish, by path: outputs, search index, compressed copies."""
-    _, outputs = reference_site(content, templates, static, now)
+    site, outputs = reference_site(content, templates, static, now)
     if search:
-        outputs += index_outputs(indexed_pages(outputs))
+        outputs += index_outputs(indexed_pages(outputs), page_language(site))
     return {o.path: o.data for output in outputs for o in (output, *compressed(output))}

@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS folders (content TEXT NOT NULL, folder TEXT NOT NULL,
                                     PRIMARY KEY (content, folder));
 CREATE TABLE IF NOT EXISTS bodies (key TEXT PRIMARY KEY, html BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS checked (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS shards (key TEXT PRIMARY KEY, files BLOB NOT NULL);
 """
     + STATE_TABLES
 )
@@ -147,6 +148,7 @@ class _FolderRow(msgspec.Struct, array_like=True, gc=False):
 _ENCODER = msgspec.msgpack.Encoder()
 _FOLDER = msgspec.msgpack.Decoder(_FolderRow)
 _CHECKED = msgspec.msgpack.Decoder(dict[str, str])
+_SHARD = msgspec.msgpack.Decoder(dict[str, bytes])
 # What decoding a row can raise besides msgspec's errors: a time zone or fold no parse makes.
 _BAD_VALUE = (ValueError, KeyError)
 
@@ -259,6 +261,7 @@ class Cache:
         self.new_folders: dict[tuple[str, str], Folder] = {}
         self.gone_folders: set[tuple[str, str]] = set()
         self.new_bodies: dict[str, str] = {}
+        self.live_shards: set[str] = set()  # the search shards of the site this build makes
         # How to make the HTML of a body the cache lost from the item's own file (see loader.parse_items).
         self.remake: Callable[[Item, str], str | None] | None = None
         # Set to 1 by any process of this build, forked workers too, that read a damaged body.
@@ -370,7 +373,8 @@ class Cache:
             def empty() -> None:
                 with self.db:
                     self.db.executescript(
-                        "DELETE FROM folders; DELETE FROM bodies; DELETE FROM checked; DELETE FROM targets;"
+                        "DELETE FROM folders; DELETE FROM bodies; DELETE FROM checked; DELETE FROM shards;"
+                        "DELETE FROM targets;"
                     )
                     self._restamp()
 
@@ -451,6 +455,29 @@ class Cache:
                     self.db.execute("INSERT INTO checked VALUES (?, ?)", (key, column))
 
             self._write(record)
+
+    def shard(self, key: str) -> dict[str, bytes] | None:
+        """Return the files of the search shard made from `key` (the digest of its pages), or None."""
+        row = self._read(lambda: self.db.execute("SELECT files FROM shards WHERE key = ?", (key,)).fetchone(), None)
+        if row is None:
+            return None
+        try:
+            return _SHARD.decode(unwrap(row[0], key))
+        except (msgspec.DecodeError, StoreError) as exc:
+            self._warn(f"discarded a damaged search shard ({exc})", "nothing to do: it is indexed again")
+            return None
+
+    def add_shard(self, key: str, files: Mapping[str, bytes]) -> None:
+        """Keep the files of a search shard made from `key`, at once (a stopped build keeps what it indexed)."""
+        if self.read_only:
+            return
+        column = wrap(_ENCODER.encode(dict(files)), key)
+
+        def add() -> None:
+            with self.db:
+                self.db.execute("INSERT OR REPLACE INTO shards VALUES (?, ?)", (key, column))
+
+        self._write(add)
 
     def body_lookup(self) -> Callable[[str], str | None]:
         """Return a function giving the HTML of a body by its key (or None), safe in forked worker processes.
@@ -541,6 +568,12 @@ class Cache:
                     db.execute("DELETE FROM live")
                     db.executemany("INSERT INTO live VALUES (?)", ((k,) for k in live_bodies))
                     db.execute("DELETE FROM bodies WHERE key NOT IN (SELECT key FROM live)")
+                shards = db.execute("SELECT count(*) FROM shards").fetchone()[0]
+                if self.live_shards and trees <= 1 and shards > GARBAGE_FACTOR * len(self.live_shards) + 10:
+                    db.execute("CREATE TEMP TABLE IF NOT EXISTS live_shards (key TEXT PRIMARY KEY)")
+                    db.execute("DELETE FROM live_shards")
+                    db.executemany("INSERT INTO live_shards VALUES (?)", ((k,) for k in sorted(self.live_shards)))
+                    db.execute("DELETE FROM shards WHERE key NOT IN (SELECT key FROM live_shards)")
                 self._restamp()
 
         self._write(save)

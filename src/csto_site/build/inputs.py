@@ -155,7 +155,6 @@ def _read_inputs(options: Any) -> Inputs:
                         options.drafts,
                         options.future,
                         options.search,
-                        options.reindex,
                     )
                 ),
                 sys.version,

@@ -26,9 +26,6 @@ class Options:
     cache: Path | None = Path(".csto-cache")
     jobs: int | None = None
     clean: bool = False
-    # False (serve): a search index made from older pages stays until a build remakes it, as indexing
-    # every page again after each edit takes as long as a clean build's indexing.
-    reindex: bool = True
     # False (serve): a preview adds nothing to the record of published addresses (content/addresses.txt).
     record: bool = True
 

@@ -1,4 +1,11 @@
-"""Full-text search: index the item pages with Pagefind into a bundle of outputs under /pagefind/."""
+"""Full-text search: index the item pages with Pagefind, in shards by language and time, under /pagefind/.
+
+A shard is one Pagefind bundle, /pagefind/<lang>/<period>/: the item pages of one language tree and one
+year, or (for the newest year of that language) one month, and the indexed pages that are not items in
+<lang>/pages. /pagefind/shards.json lists each language's shards, newest first; the search page loads the
+first as Pagefind's primary index and merges the others (Pagefind's `mergeIndex`). A shard changes only
+when one of its pages does, so a build indexes again only the shards of the pages it changed.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +15,15 @@ import json
 import os
 import subprocess
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import cbor2
 
-from ..site.urls import SEARCH_BUNDLE
+from ..site.model import Site
+from ..site.urls import SEARCH_BUNDLE, Urls, item_month, language_of
 from ..util.errors import ContentError, Problem
 from .spec import Output
 
@@ -31,6 +40,10 @@ RUNTIME_FOLDERS = ("index/", "fragment/", "filter/")
 RUNTIME_SUFFIXES = (".pf_meta", ".pagefind")
 # Pagefind indexes 10,000 items in about a minute: one that runs for an hour is stuck.
 PAGEFIND_SECONDS = 3600
+# The list of shards the search page reads, at the root of the bundle.
+SHARDS = "shards.json"
+# The shard of a language's indexed pages that are not items (none, with the project's templates).
+UNDATED = "pages"
 # Fields of a language's .pf_meta file (a CBOR array) that list the filter files as [name, hash] pairs.
 META_FILTERS = 3
 
@@ -40,18 +53,93 @@ def indexed_pages(outputs: Iterable[Output]) -> list[Output]:
     return [o for o in outputs if o.path.endswith(".html") and MARKER in o.data]
 
 
-def index_outputs(pages: Sequence[Output]) -> list[Output]:
-    """Index `pages` (every indexed page of the site) with Pagefind; return its bundle as outputs."""
+def page_language(site: Site) -> Callable[[str], str]:
+    """Return the language of an output path of `site`: the language tree its address lies in."""
+    config = site.config
+    urls = Urls(config.default_language, config.base_url)
+    return lambda path: language_of(f"/{path}", config.languages, urls)
+
+
+def shards_of(paths: Iterable[str], language: Callable[[str], str]) -> dict[str, list[str]]:
+    """Group indexed pages into shards named <lang>/<period>: a year, a month of the language's newest year, or pages.
+
+    The cut depends only on the pages: the same pages give the same shards, whatever was built before.
+    """
+    dated: dict[str, list[tuple[tuple[int, int], str]]] = {}
+    found: dict[str, list[str]] = {}
+    for path in paths:
+        lang, when = language(path), item_month(path)
+        if when is None:
+            found.setdefault(f"{lang}/{UNDATED}", []).append(path)
+        else:
+            dated.setdefault(lang, []).append((when, path))
+    for lang, pages in dated.items():
+        newest = max(month[0] for month, _ in pages)
+        for (year, month), path in pages:
+            period = f"{year:04d}-{month:02d}" if year == newest else f"{year:04d}"
+            found.setdefault(f"{lang}/{period}", []).append(path)
+    return {name: sorted(found[name]) for name in sorted(found)}
+
+
+def shard_list(names: Iterable[str]) -> bytes:
+    """Return shards.json: each language's shards, newest first (the first is the search page's primary index)."""
+    by_lang: dict[str, list[str]] = {}
+    for name in names:
+        lang, _, period = name.rpartition("/")
+        by_lang.setdefault(lang, []).append(period)
+    listing = {lang: sorted(periods, key=_newest_first, reverse=True) for lang, periods in sorted(by_lang.items())}
+    return json.dumps(listing, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _newest_first(period: str) -> tuple[bool, str]:
+    """Order periods for shards.json (reversed): the latest month first, the undated pages last."""
+    return period != UNDATED, period
+
+
+def index_outputs(pages: Sequence[Output], language: Callable[[str], str], jobs: int = 1) -> list[Output]:
+    """Index `pages` (every indexed page of the site) with Pagefind, shard by shard; return the bundles as outputs."""
     if not pages:
         return []
+    shards = shards_of((p.path for p in pages), language)
     with tempfile.TemporaryDirectory(prefix="csto-search-") as tmp:
-        site = Path(tmp)
+        site = Path(tmp) / "site"
         for page in pages:
             target = site / page.path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(page.data)
-        files = bundle_files(site)
-    return [Output(f"{BUNDLE}/{name}", data, SOURCE) for name, data in sorted(files.items())]
+        bundles = index_shards(site, shards, jobs)
+    outputs = [Output(f"{BUNDLE}/{SHARDS}", shard_list(shards), SOURCE)]
+    for name, files in sorted(bundles.items()):
+        outputs += [Output(f"{BUNDLE}/{name}/{file}", data, SOURCE) for file, data in sorted(files.items())]
+    return outputs
+
+
+def index_shards(site: Path, shards: Mapping[str, Sequence[str]], jobs: int) -> dict[str, dict[str, bytes]]:
+    """Index each shard's pages (laid out under `site` at their paths) with its own Pagefind, `jobs` at a time."""
+    if len(shards) == 1:  # an edit, a new item: `site` holds that shard's pages only, no second layout
+        return {name: bundle_files(site) for name in shards}
+    with tempfile.TemporaryDirectory(prefix="csto-search-shards-", dir=site.parent) as tmp:
+        folders = {}
+        for number, (name, paths) in enumerate(sorted(shards.items())):
+            # A folder of the shard's pages alone, at their paths (so their URLs), as hard links.
+            folder = Path(tmp) / f"shard-{number}"
+            for path in paths:
+                target = folder / path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                _link(site / path, target)
+            folders[name] = folder
+        # Each Pagefind is a process of its own: threads only wait for them.
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            made = dict(zip(folders, pool.map(bundle_files, folders.values()), strict=True))
+    return made
+
+
+def _link(source: Path, target: Path) -> None:
+    """Make `target` the file `source`, as a hard link where the file system allows one, else a copy."""
+    try:
+        os.link(source, target)
+    except OSError:
+        target.write_bytes(source.read_bytes())
 
 
 def bundle_files(site: Path) -> dict[str, bytes]:

@@ -244,6 +244,16 @@ def output_path_error(path: str) -> str:
     return path_error(path)
 
 
+# An item page's output path: .../YYYY/MM/DD/<slug>/index.html (Urls.item_at).
+ITEM_PAGE = re.compile(r"(?:^|/)(\d{4})/(\d{2})/\d{2}/[^/]+/index\.html$")
+
+
+def item_month(path: str) -> tuple[int, int] | None:
+    """Return the year and month of the item page at output `path`, or None for a page that is not an item's."""
+    found = ITEM_PAGE.search(path)
+    return (int(found[1]), int(found[2])) if found else None
+
+
 def language_of(url: str, languages: Sequence[str], urls: Urls) -> str:
     """Return the language whose tree a site URL belongs to."""
     return next((lang for lang in languages[1:] if url.startswith(urls.prefix(lang) + "/")), languages[0])
