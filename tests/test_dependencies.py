@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers.photos import add_bundle
 from helpers.reference import reference
 from helpers.site import MINI, NOW, STATIC, TEMPLATES
 
@@ -105,6 +106,7 @@ CASES: dict[str, Callable[[Path], None]] = {
 def test_a_change_reaches_every_output_it_shows(change: str, tmp_path: Path) -> None:
     shutil.copytree(MINI, tmp_path / "content")
     front(OTHER, 'aliases: ["/old/visit/"]')(tmp_path)  # so that the site has a redirect page to draw
+    add_bundle(tmp_path / "content")  # so that the site has photos and a document to show
     shutil.copytree(TEMPLATES, tmp_path / "templates")
     shutil.copytree(STATIC, tmp_path / "static")
     options = Options(

@@ -18,6 +18,8 @@ from pathlib import Path
 from ..content.model import Item
 from ..output.assets import StaticFile, static_files
 from ..output.catalogue import Catalogue, catalogue
+from ..output.media import PHOTO, photos_to_make
+from ..output.photos import variants_key
 from ..output.search import BUNDLE, SOURCE, bundle_files
 from ..output.spec import Output, Partition, PostProducer, Spec
 from ..site.assemble import build_site
@@ -37,6 +39,7 @@ from .outbox import Changes, Outbox, Published
 from .plan import Draw, Planner, Reading, Scheduled, changed_scopes
 from .read import Content, read_content
 from .state import OutputState, StateDamaged, new_generation
+from .variants import VariantStore
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class Setting:
     q: Queries
     catalogue: Catalogue
     jobs: int
+    variants: VariantStore
 
 
 def prepare(options: Options, now: datetime, cache: Cache, content: Content) -> Setting:
@@ -69,6 +73,7 @@ def prepare(options: Options, now: datetime, cache: Cache, content: Content) -> 
         content.items, content.registry, content.config, now, drafts=options.drafts, future=options.future
     )
     files, read_static = static_folder(options.static)
+    store = VariantStore(cache)
     q = Queries(
         site,
         content.heads,
@@ -83,8 +88,9 @@ def prepare(options: Options, now: datetime, cache: Cache, content: Content) -> 
         content,
         site,
         q,
-        catalogue(content.renderer, read_static, str(options.static)),
+        catalogue(content.renderer, read_static, str(options.static), store.variant),
         options.jobs or default_jobs(),
+        store,
     )
 
 
@@ -177,6 +183,9 @@ def _draw(
     # before leaves the old parses, so the next one finds the same changes again.
     cache.save(set(content.body_keys.values()))
     site = setting.site
+    cache.drop_variants(
+        {variants_key(f.digest) for e in site.editions.values() for i in e.items for f in i.files if f.kind == PHOTO}
+    )
     items = sum(len(e.items) for e in site.editions.values())
     future = [i.published for i in site.held_back if not i.draft and i.published > now]
     summary = Summary(items, state.pages(), 0, len(site.held_back), min(future, default=None))
@@ -217,6 +226,7 @@ def plan_and_draw(
     _raise(scheduled)
     if sink is not None:
         sink.begin([d.spec.path for d in scheduled.draws], OwnPaths.of(q_urls(q), site.config.languages))
+    setting.variants.make(photos_to_make(d.spec for d in scheduled.draws), setting.jobs, progress)
     makers: dict[str, Callable[[Queries, Spec], bytes]] = {p.name: p.draw for p in setting.catalogue.producers}
     makers |= {p.name: partial(_post_draw, p, planner) for p in setting.catalogue.post}
     drawn = draw_all(

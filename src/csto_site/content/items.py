@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -16,11 +17,25 @@ from .bounds import body_problems
 from .config import SiteConfig, text_error, year_error
 from .frontmatter import FrontMatter, split
 from .markup import MarkupError
+from .media import FOLDER_HINT, MediaFields, bundle_of, figures
 from .model import Alias, Item
 from .registry import IDENTIFIER, Registry
 from .sources import SourceFile
 
-ITEM_KEYS = ("title", "date", "officials", "organizations", "summary", "slug", "draft", "aliases", "updated")
+ITEM_KEYS = (
+    "title",
+    "date",
+    "officials",
+    "organizations",
+    "summary",
+    "slug",
+    "draft",
+    "aliases",
+    "updated",
+    "image",
+    "gallery",
+    "attachments",
+)
 SLUG_LENGTH = 100
 # Officials (and organizations) one item may name: a summit names a few dozen.
 MAX_NAMES = 200
@@ -111,14 +126,27 @@ def parse_item(
             f"the folder {section!r} has no _index.md, so it is not a section",
             f"create {section}/_index.md with a `title:` line",
         )
+    bundle = posixpath.dirname(source.path) if bundle_of(source.rel) else ""
+    media_fields = MediaFields(source.path, front.meta, front.lines, front.item_lines)
+    media = media_fields.read(lang, bundle, translation=lang != config.default_language)
     # Bodies Python-Markdown would take minutes on, or crash on, are refused before it runs.
     refused = body_problems(front.body, source.path, front.body_line)
-    if field.problems or refused or published is None:
-        return None, [*field.problems, *refused]
+    if field.problems or media_fields.problems or refused or published is None:
+        return None, [*field.problems, *media_fields.problems, *refused]
     try:
         body_html = render(front.body, lang)
     except MarkupError as exc:
         return None, [Problem(source.path, front.body_line + exc.line - 1, exc.message, exc.hint)]
+    shown, problems = figures(body_html, front.body, front.body_line, lang, source.path)
+    if shown and not bundle:
+        problems += [
+            Problem(
+                source.path, p.line, f"the photo {p.file} is not on the site: this item is a single file", FOLDER_HINT
+            )
+            for p in shown
+        ]
+    if problems:
+        return None, problems
     item = Item(
         key=key,
         lang=lang,
@@ -135,6 +163,11 @@ def parse_item(
         draft=draft,
         aliases=aliases,
         digest=source.digest,
+        bundle=bundle,
+        image=media.image,
+        gallery=media.gallery,
+        attachments=media.attachments,
+        figures=shown,
     )
     return ParsedItem(item, bool(slug), front.lines), []
 
@@ -188,8 +221,39 @@ def link_translations(parsed: Iterable[ParsedItem], config: SiteConfig) -> tuple
                 )
             if not p.explicit_slug:
                 item = replace(item, slug=original.slug)
+            item = _shared_media(item, original)
+        if item.image is not None and not item.image.file:
+            problems.append(
+                Problem(
+                    item.path,
+                    item.image.line,
+                    "`image` gives no `file`, and the original item names no lead photo (or could not be read)",
+                    "add `file: group.jpg`",
+                )
+            )
+            item = replace(item, image=None)
         items.append(item)
     return items, problems
+
+
+def _shared_media(item: Item, original: Item) -> Item:
+    """Give a translation its original's photos and documents where it names none of its own.
+
+    They come in the original's words (their `lang` says so); a lead photo without `file` is the
+    original's, in the translation's words.
+    """
+    image = item.image
+    if image is None:
+        image = original.image
+    elif not image.file and original.image is not None:
+        image = replace(image, file=original.image.file)
+    gallery = item.gallery or original.gallery
+    attachments = item.attachments or original.attachments
+    if (image, gallery, attachments) == (item.image, item.gallery, item.attachments):
+        return item
+    named = {p.file for p in (image, *gallery) if p is not None} | {a.file for a in attachments}
+    files = {f.name: f for f in (*item.files, *original.files) if f.name in named or f in item.files}
+    return replace(item, image=image, gallery=gallery, attachments=attachments, files=tuple(files.values()))
 
 
 class _Fields:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from ..site.model import OFFICIAL, ORGANIZATION
 from .assets import Static
 from .feeds import Feeds
+from .media import BundleFiles, VariantSource
 from .pages import Archive, Home, ItemPages, NewsIndex, NotFound, People, RegistryIndex, SearchPage, SectionIndex
 from .redirects import NginxRedirects, Redirects
 from .render import Renderer
@@ -28,8 +29,13 @@ class Catalogue:
     post: tuple[PostProducer, ...]
 
 
-def catalogue(renderer: Renderer, read_static: Callable[[str], bytes], static: str = "static") -> Catalogue:
-    """Return the site's catalogue: pages drawn with `renderer`, the files of `static` copied with `read_static`."""
+def catalogue(
+    renderer: Renderer, read_static: Callable[[str], bytes], static: str, variant: VariantSource
+) -> Catalogue:
+    """Return the site's catalogue: pages drawn with `renderer`, the files of `static` copied with `read_static`.
+
+    `variant` fetches a photo's variant, made before drawing (build/variants.py).
+    """
     return Catalogue(
         producers=(
             Home(renderer),
@@ -42,7 +48,8 @@ def catalogue(renderer: Renderer, read_static: Callable[[str], bytes], static: s
             People(renderer, OFFICIAL),
             People(renderer, ORGANIZATION),
             ItemPages(renderer),
-            Feeds(),
+            BundleFiles(variant),
+            Feeds(variant),
             NewsSitemap(),
             Robots(),
             Static(read_static, static),
