@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 from helpers.photos import BUNDLE, add_bundle, drawn_photo
-from helpers.site import TEMPLATES, build_into, cli_args
+from helpers.site import GOLDEN, TEMPLATES, build_into, cli_args, copy_fixture
 from PIL import Image
+from test_golden import normalise
 
 from csto_site import cli
 from csto_site.build import variants as variants_module
@@ -264,3 +265,34 @@ def test_new_bundle_makes_a_folder_and_its_translation_goes_beside(mini_copy, ca
     assert cli.main(["new", "Переговоры", "--translation-of", str(index), *base]) == 0
     assert (index.parent / "index.ru.md").is_file()
     capsys.readouterr()
+
+
+GOLDEN_BUNDLE = GOLDEN / "bundle"
+GOLDEN_PAGES = (
+    f"{PAGE}index.html",  # the item that is a folder: lead photo, text photo, gallery, documents
+    f"ru/{PAGE}index.html",  # its translation, with the original's photos in its own words
+    "index.html",  # a teaser with its thumbnail
+    "news/rss.xml",  # the enclosure
+)
+
+
+@pytest.fixture(scope="module")
+def golden_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The mini site with a bundle item, built once for the golden pages."""
+    root = tmp_path_factory.mktemp("bundle")
+    content = copy_fixture(root / "content")
+    add_bundle(content)
+    build_into(content, root / "public", search=False)
+    return root / "public"
+
+
+@pytest.mark.parametrize("rel", GOLDEN_PAGES)
+def test_bundle_page_matches_golden(rel, golden_site, update_golden):
+    actual = normalise((golden_site / rel).read_text(encoding="utf-8"))
+    golden = GOLDEN_BUNDLE / rel
+    if update_golden:
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(actual, encoding="utf-8")
+        return
+    assert golden.is_file(), f"no golden file {golden}: run pytest --update-golden"
+    assert actual == golden.read_text(encoding="utf-8"), f"{rel} differs from its golden file (--update-golden)"
