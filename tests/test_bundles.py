@@ -296,3 +296,13 @@ def test_bundle_page_matches_golden(rel, golden_site, update_golden):
         return
     assert golden.is_file(), f"no golden file {golden}: run pytest --update-golden"
     assert actual == golden.read_text(encoding="utf-8"), f"{rel} differs from its golden file (--update-golden)"
+
+
+def test_a_lead_photo_under_1200_pixels_is_published_with_a_warning(mini_copy, tmp_path, capsys):
+    folder = add_bundle(mini_copy)
+    (folder / "group.jpg").write_bytes(drawn_photo(1000, 700))
+    status, err = run(mini_copy, tmp_path / "public", capsys)
+    assert status == 0
+    assert f"{folder / 'index.md'}:5: warning: the lead photo group.jpg is 1000 pixels wide, under 1200" in err
+    assert err.count("warning: the lead photo") == 1  # not again for the translation that shows it
+    assert (tmp_path / "public" / PAGE / "group.1000.jpg").is_file()

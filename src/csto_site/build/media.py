@@ -135,3 +135,26 @@ def _clashes(item: Item, files: Iterable[BundleFile]) -> list[Problem]:
                 )
             )
     return problems
+
+
+def small_leads(items: Iterable[Item]) -> list[Problem]:
+    """Warn of each lead photo narrower than LEAD_WIDTH: published, but blurred on large screens and when shared."""
+    found = []
+    seen = set()  # once per file: a translation shows its original's lead photo
+    for item in sorted(items, key=lambda i: i.path):
+        photo = item.image
+        file = next((f for f in item.files if photo is not None and f.name == photo.file), None)
+        if file is None or (item.bundle, file.name) in seen:
+            continue
+        seen.add((item.bundle, file.name))
+        if photo is not None and file.kind == PHOTO and file.width < LEAD_WIDTH:
+            found.append(
+                Problem(
+                    item.path,
+                    photo.line,
+                    f"the lead photo {file.name} is {file.width} pixels wide, under {LEAD_WIDTH}",
+                    "use the camera's original file: social networks and search engines ask for 1200 pixels",
+                    warning=True,
+                )
+            )
+    return found

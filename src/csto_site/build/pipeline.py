@@ -34,6 +34,7 @@ from .cache import Cache, Memo
 from .draw import Drawn, draw_all
 from .inputs import Inputs, Summary, collector_paused
 from .loader import code_fingerprint
+from .media import small_leads
 from .options import Options, Progress
 from .outbox import Changes, Outbox, Published
 from .plan import Draw, Planner, Reading, Scheduled, changed_scopes
@@ -140,6 +141,7 @@ def _draw(
     """Read the content, model it, and draw what changed into the outbox (draw_site, with the cache open)."""
     jobs = options.jobs or default_jobs()
     content = read_content(options, cache, jobs, progress, inputs.content)
+    cache.warnings += small_leads(content.items)
     setting = prepare(options, now, cache, content)
     trees.lock()
     trees.open(verify=options.clean)
