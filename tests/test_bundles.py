@@ -306,3 +306,12 @@ def test_a_lead_photo_under_1200_pixels_is_published_with_a_warning(mini_copy, t
     assert f"{folder / 'index.md'}:5: warning: the lead photo group.jpg is 1000 pixels wide, under 1200" in err
     assert err.count("warning: the lead photo") == 1  # not again for the translation that shows it
     assert (tmp_path / "public" / PAGE / "group.1000.jpg").is_file()
+
+
+def test_check_lists_a_file_of_an_item_folder_only_when_no_item_names_it(mini_copy, tmp_path, capsys):
+    folder = add_bundle(mini_copy)
+    (folder / "unused.jpg").write_bytes(drawn_photo(50, 50))
+    assert cli.main(cli_args("check", mini_copy, tmp_path / "public")) == 0
+    err = capsys.readouterr().err
+    assert f"{folder / 'unused.jpg'}: warning: not a Markdown file, nor a photo or document an item names" in err
+    assert "group.jpg" not in err and "statement.pdf" not in err

@@ -102,10 +102,16 @@ def check_site(options: Options, now: datetime, published: str) -> Checked:
     warnings = sorted(
         [
             *(w for chunk in found for w in chunk),
-            *site_warnings(site, ignored_files(options.content), now, str(options.content)),
+            *site_warnings(site, unnamed(site, ignored_files(options.content)), now, str(options.content)),
         ]
     )
     return Checked(sum(len(e.items) for e in site.editions.values()), tuple(warnings))
+
+
+def unnamed(site: Site, ignored: Sequence[str]) -> list[str]:
+    """Leave out of the ignored files those an item that is a folder names: its photos and documents."""
+    named = {f"{item.bundle}/{file.name}" for item in every_item(site) for file in item.files}
+    return [path for path in ignored if path not in named]
 
 
 def _chunk_warnings(names: Names, items: Sequence[Item]) -> list[Problem]:
@@ -141,8 +147,9 @@ def site_warnings(site: Site, ignored: Sequence[str], now: datetime, content: st
             Problem(
                 path,
                 0,
-                "not a Markdown file, so the build ignores it",
-                "put images and documents under static/ and link them as /static/<name>; name news items <name>.md",
+                "not a Markdown file, nor a photo or document an item names, so the build ignores it",
+                "name it under `image:`, `gallery:` or `attachments:` of the item in its folder (see the README,"
+                " Photos and documents); name news items <name>.md",
                 warning=True,
             )
             for path in ignored

@@ -165,7 +165,7 @@ def picture_html(view: Picture, lazy: bool) -> str:
     sources = "".join(
         f'<source type="{s.type}" srcset="{escape(s.srcset)}" sizes="{escape(view.sizes)}">' for s in view.sources
     )
-    loading = ' loading="lazy" decoding="async"' if lazy else ' fetchpriority="high"'
+    loading = ' loading="lazy" decoding="async"' if lazy else ""  # the lead photo loads at once
     return (
         f'<picture>{sources}<img src="{escape(view.src)}" srcset="{escape(view.srcset)}" '
         f'sizes="{escape(view.sizes)}" width="{view.width}" height="{view.height}" alt="{escape(view.alt)}"'
