@@ -228,7 +228,7 @@ def plan_and_draw(
     _raise(scheduled)
     if sink is not None:
         sink.begin([d.spec.path for d in scheduled.draws], OwnPaths.of(q_urls(q), site.config.languages))
-    setting.variants.make(photos_to_make(d.spec for d in scheduled.draws), setting.jobs, progress)
+    setting.variants.make(photos_to_make((d.producer, d.spec) for d in scheduled.draws), setting.jobs, progress)
     makers: dict[str, Callable[[Queries, Spec], bytes]] = {p.name: p.draw for p in setting.catalogue.producers}
     makers |= {p.name: partial(_post_draw, p, planner) for p in setting.catalogue.post}
     drawn = draw_all(

@@ -23,6 +23,7 @@ from ..util.files import read_listed
 from .photos import DOCUMENT_TYPES, EXTENSIONS, MEDIA_TYPES, size_text, variant_sizes, variants_key
 from .spec import Partition, Spec
 
+MEDIA = "media"  # the producer's name
 PHOTO = "photo"
 DOCUMENT = "document"
 # How wide a photo is shown, for the browser to pick a variant before it lays the page out: the item
@@ -207,7 +208,7 @@ def enclosure(urls: Urls, item: Item, variant: VariantSource) -> tuple[str, int,
 class BundleFiles:
     """The files of items' folders: each photo's variants and each document, below the item's page."""
 
-    name = "media"
+    name = MEDIA
 
     def __init__(self, variant: VariantSource) -> None:
         self.variant = variant
@@ -255,6 +256,6 @@ def bundle_specs(urls: Urls, item: Item) -> Sequence[Spec]:
     return specs
 
 
-def photos_to_make(specs: Iterable[Spec]) -> dict[str, str]:
-    """Return the photos whose variants these outputs are, by key: their source files."""
-    return {s.args[3]: s.args[1] for s in specs if s.args[:1] == (PHOTO,)}
+def photos_to_make(draws: Iterable[tuple[str, Spec]]) -> dict[str, str]:
+    """Return the photos whose variants these outputs (producer, spec) are, by key: their source files."""
+    return {s.args[3]: s.args[1] for producer, s in draws if producer == MEDIA and s.args[0] == PHOTO}
