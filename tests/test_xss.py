@@ -40,7 +40,7 @@ BODY = """Hello <script>alert(4)</script> world.
 <a href="data:text/html;base64,PHNjcmlwdD5hbGVydCg0KTwvc2NyaXB0Pg==">data</a> <a href="vbscript:msgbox(4)">vb</a>
 
 <iframe src="https://evil.example/"></iframe>
-<img src=x onerror="alert(4)"> <svg onload="alert(4)"><circle r="1"/></svg>
+<img src=/x onerror="alert(4)"> <svg onload="alert(4)"><circle r="1"/></svg>
 
 <div onmouseover="alert(4)" style="background:url(javascript:alert(4))">div</div>
 
