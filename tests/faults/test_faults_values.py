@@ -96,7 +96,7 @@ def case(name: str, edit: Edit | tuple[Edit, ...], where: str, line: int, messag
 
 LONG_PART = "too-long-" + "a" * 192  # 201 bytes
 CYRILLIC_PART = "я" * 101  # 101 letters, 202 bytes
-# The Russian names of the months in the genitive, as labels.yaml gives them (its line 122).
+# The Russian names of the months in the genitive, as labels.yaml gives them (its line 126).
 RU_MONTHS_OF = (
     "  months_of: [января, февраля, марта, апреля, мая, июня, июля, августа, сентября, октября, ноября, декабря]\n"
 )
@@ -286,14 +286,14 @@ CASES = [
         "labels.yaml number as text",
         Edit(LABELS, 'home_items: "10"', old="home_items: 10"),
         LABELS,
-        59,
+        61,
         "`en.home_items` must be a whole number",
     ),
     case(
         "labels.yaml language lacking a label",
         Edit(LABELS, "", old=RU_MONTHS_OF),
         LABELS,
-        63,
+        65,
         "the `ru` labels lack `months_of`",
     ),
     case(
@@ -307,7 +307,7 @@ CASES = [
         "labels.yaml months of another length",
         Edit(LABELS, "[Январь, ", old="[Январь, Февраль, "),
         LABELS,
-        121,
+        125,
         "`ru.months` must list 12 texts",
     ),
     # site.yaml values.
