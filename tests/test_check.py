@@ -329,8 +329,9 @@ def test_files_the_build_ignores_are_listed(mini_copy: Path, tmp_path: Path) -> 
     found = [w for w in warnings(mini_copy, tmp_path) if "not a Markdown file" in w]
 
     assert found == [
-        f"{photo}: warning: not a Markdown file, so the build ignores it (put images and documents "
-        "under static/ and link them as /static/<name>; name news items <name>.md)"
+        f"{photo}: warning: not a Markdown file, nor a photo or document an item names, so the build ignores it "
+        "(name it under `image:`, `gallery:` or `attachments:` of the item in its folder (see the README, Photos "
+        "and documents); name news items <name>.md)"
     ]
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers.photos import add_bundle
 from helpers.reference import reference
 from helpers.site import MINI, NOW, STATIC, TEMPLATES
 
@@ -126,6 +127,7 @@ def test_a_change_reaches_every_output_it_shows(change: str, tmp_path: Path) -> 
     edit("content/site.yaml", "feed_length: 3", "feed_length: 3\ngone:\n  /old/retracted/: Withdrawn long ago.")(
         tmp_path
     )
+    add_bundle(tmp_path / "content")  # so that the site has photos and a document to show
     shutil.copytree(TEMPLATES, tmp_path / "templates")
     shutil.copytree(STATIC, tmp_path / "static")
     options = Options(

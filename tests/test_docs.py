@@ -162,9 +162,12 @@ def write_the_translation(root: Path) -> None:
 
 def break_names(root: Path) -> None:
     """Misspell a key and an official in one sample item."""
-    item = root / "content/csto-news/2021/2021-06-22-zas-meets-schmid.md"
+    item = root / "content/csto-news/2024/2024-07-19-un-security-council-debate.md"
     text = item.read_text(encoding="utf-8")
-    item.write_text(text.replace("title:", "titel:", 1).replace("stanislav-zas", "Stanislav Zass", 1), encoding="utf-8")
+    item.write_text(
+        text.replace("title:", "titel:", 1).replace("[Imangali Tasmagambetov]", "[Imangali Tasmagambetow]", 1),
+        encoding="utf-8",
+    )
 
 
 def link_a_secret(root: Path) -> None:
@@ -174,8 +177,8 @@ def link_a_secret(root: Path) -> None:
 
 def break_addresses(root: Path) -> None:
     """Give old addresses that clash with a page, with each other, and a redirect to no page."""
-    first = root / "content/csto-news/2021/2021-06-22-zas-meets-schmid.md"
-    second = root / "content/csto-news/2024/2024-07-25-international-school-of-diplomacy.md"
+    first = root / "content/csto-news/2021/2021-06-22-zas-meets-schmid/index.md"
+    second = root / "content/csto-news/2024/2024-07-25-international-school-of-diplomacy/index.md"
     for item, aliases in ((first, '["/old/zas-osce/"]'), (second, '["/news/2021/", "/old/zas-osce/"]')):
         text = item.read_text(encoding="utf-8")
         item.write_text(text.replace("\ndate:", f"\naliases: {aliases}\ndate:", 1), encoding="utf-8")

@@ -18,6 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from helpers.photos import drawn_pdf, drawn_photo
 from helpers.reference import reference
 from helpers.site import MINI, NOW, ROOT, SAMPLE, STATIC, TEMPLATES, retract
 from hypothesis import HealthCheck, settings
@@ -553,6 +554,9 @@ DATES = st.sampled_from(
 )
 
 
+ATTACHMENT = "attachments:\n  - file: doc.pdf\n    title: A document\n"
+
+
 class EditSequences(RuleBasedStateMachine):
     """Edit a copy of the mini site at random, building incrementally after every edit.
 
@@ -570,6 +574,7 @@ class EditSequences(RuleBasedStateMachine):
         self.items: dict[str, str] = {}  # path of each original we made -> its date
         self.years: list[Path] = []  # items that gave an official a year of their own
         self.gone: list[str] = []  # the addresses retracted so far
+        self.bundles: list[Path] = []  # items that are folders, with a photo and maybe a document
         self.memo = Memo()
 
     @initialize()
@@ -591,6 +596,42 @@ class EditSequences(RuleBasedStateMachine):
         path = self.content / section / "2024" / f"added-{n}.md"
         write_item(path, f"Added item number {n}", date, f"First paragraph {n}.\n\nSecond paragraph.")
         self.items[str(path)] = date
+
+    @rule(section=st.sampled_from(SECTIONS), date=DATES)
+    def add_item_with_photos(self, section: str, date: str) -> None:
+        n = self.fresh()
+        folder = self.content / section / "2024" / f"folder-{n}"
+        folder.mkdir(parents=True)
+        (folder / "photo.jpg").write_bytes(drawn_photo(320, 200, seed=n))
+        (folder / "doc.pdf").write_bytes(drawn_pdf(f"Document {n}"))
+        media = "image:\n  file: photo.jpg\n  alt: A drawn photo\n" + ATTACHMENT
+        write_item(folder / "index.md", f"Item with photos {n}", date, f"Text {n}.\n\n![A drawn photo](photo.jpg)")
+        index = folder / "index.md"
+        index.write_text(index.read_text(encoding="utf-8").replace("\n---\n", f"\n{media}---\n", 1), encoding="utf-8")
+        self.bundles.append(folder)
+
+    @precondition(lambda self: self.bundles)
+    @rule(data=st.data(), size=st.sampled_from([(320, 200), (200, 320), (500, 300)]))
+    def replace_photo(self, data: st.DataObject, size: tuple[int, int]) -> None:
+        folder = data.draw(st.sampled_from(self.bundles))
+        (folder / "photo.jpg").write_bytes(drawn_photo(*size, seed=self.fresh()))
+
+    @precondition(lambda self: self.bundles)
+    @rule(data=st.data())
+    def add_or_remove_document(self, data: st.DataObject) -> None:
+        index = data.draw(st.sampled_from(self.bundles)) / "index.md"
+        text = index.read_text(encoding="utf-8")
+        changed = (
+            text.replace(ATTACHMENT, "") if ATTACHMENT in text else text.replace("\n---\n", f"\n{ATTACHMENT}---\n", 1)
+        )
+        index.write_text(changed, encoding="utf-8")
+
+    @precondition(lambda self: self.bundles)
+    @rule(data=st.data())
+    def delete_item_with_photos(self, data: st.DataObject) -> None:
+        folder = data.draw(st.sampled_from(self.bundles))
+        shutil.rmtree(folder)
+        self.bundles.remove(folder)
 
     @precondition(lambda self: self.items)
     @rule(data=st.data())

@@ -149,7 +149,7 @@ def test_every_item_page_describes_itself_as_a_news_article(site):
 def test_an_updated_item_reports_its_update_as_date_modified(tmp_path):
     """An `updated:` date becomes dateModified and article:modified_time, with the site's offset."""
     content = copy_fixture(tmp_path / "content", SAMPLE)
-    item = next(content.glob("csto-news/2024/*school-of-diplomacy.md"))
+    item = next(content.glob("csto-news/2024/*school-of-diplomacy/index.md"))
     text = item.read_text(encoding="utf-8")
     item.write_text(text.replace("\ndate:", "\nupdated: 2024-07-26 09:15\ndate:", 1), encoding="utf-8")
     out = tmp_path / "public"

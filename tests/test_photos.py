@@ -424,7 +424,7 @@ def test_the_pixel_limit_is_100_megapixels():
         ("Выпускники 2024.jpg", "vypuskniki-2024"),
         ("Фото с встречи (1).JPEG", "foto-s-vstrechi-1"),
         ("my photo.final.png", "my-photo-final"),
-        ("!!!.jpg", "photo"),
+        ("!!!.jpg", "file"),
         ("2024/07/Zas & Schmid.jpg", "zas-schmid"),
     ],
 )

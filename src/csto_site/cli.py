@@ -96,6 +96,17 @@ def parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="write the translation of this item: same folder, date and people",
     )
+    new.add_argument(
+        "--bundle", action="store_true", help="make the item a folder (index.md) for its photos and documents"
+    )
+    new.add_argument(
+        "--photo",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="copy a photo into the item's folder and name it in the front matter (repeat for more; the first leads)",
+    )
     new.set_defaults(quiet=False)
     serve = commands.add_parser("serve", parents=[common], help="build, serve on 127.0.0.1, rebuild on change")
     serve.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default: 8000)")
@@ -205,6 +216,8 @@ def new_item(args: argparse.Namespace, reporter: Reporter, now: datetime) -> int
         lang=args.lang,
         date=args.date,
         translation_of=args.translation_of,
+        bundle=args.bundle,
+        photos=tuple(args.photo),
     )
     try:
         created = create_item(request, args.content, args.templates, now)

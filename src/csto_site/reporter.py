@@ -20,7 +20,12 @@ if TYPE_CHECKING:  # imported for their names only: a build with nothing to do s
 
 # A build quicker than this never shows a bar: it would only flicker.
 PROGRESS_AFTER_SECONDS = 0.5
-STAGES = {"parse": "Reading content", "render": "Writing pages", "search": "Indexing for search"}
+STAGES = {
+    "parse": "Reading content",
+    "photos": "Making photo variants",
+    "render": "Writing pages",
+    "search": "Indexing for search",
+}
 
 
 class Reporter:

@@ -89,7 +89,12 @@ def draw_site(site: Site, renderer: Renderer, now: datetime = NOW, static: Path 
         {n: (f.published, f.digest) for n, f in files.items()},
         template_digests(renderer.env, renderer.sources()),
     )
-    return draw_catalogue(q, catalogue(renderer, read_static))[0]
+    return draw_catalogue(q, catalogue(renderer, read_static, str(static), _no_photos))[0]
+
+
+def _no_photos(key: str, path: str, name: str) -> bytes:
+    """Refuse to make variants: a site built in memory has no item folders."""
+    raise AssertionError(f"a site built in memory has no photo {path}")
 
 
 def reference_declared(

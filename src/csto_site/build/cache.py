@@ -22,12 +22,13 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from ..content.items import ParsedItem
-from ..content.model import Alias, Item, Update
+from ..content.model import Alias, Attachment, BundleFile, Item, Photo, Update
 from ..util.errors import ContentError, Problem
 from ..util.store import StoreError, connect_read_only, damaged, discard, intact, open_store, seal, sealed, unwrap, wrap
+from .media import Seen
 from .state import TABLES as STATE_TABLES
 
-SCHEMA = 6
+SCHEMA = 7
 FILE = "cache.sqlite"
 # `folders` keeps, per content folder, what each item file of it said: its stat, digest and parse. A
 # folder's entries travel as one row, read and written together: a rebuild reads ~100 rows for a
@@ -41,6 +42,8 @@ CREATE TABLE IF NOT EXISTS folders (content TEXT NOT NULL, folder TEXT NOT NULL,
 CREATE TABLE IF NOT EXISTS bodies (key TEXT PRIMARY KEY, html BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS checked (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS shards (key TEXT PRIMARY KEY, files BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS variants (key TEXT NOT NULL, name TEXT NOT NULL, data BLOB NOT NULL,
+                                     PRIMARY KEY (key, name));
 """
     + STATE_TABLES
 )
@@ -66,6 +69,7 @@ class Entry(NamedTuple):
     digest: str
     record: Record
     ctime_ns: int = 0
+    media: tuple[tuple[str, Seen], ...] = ()  # the files of its folder the item names, as last read
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,11 @@ class Memo:
 Moment = tuple[datetime, int, str]
 
 
+# A Photo and a BundleFile, field by field.
+_PhotoRow = tuple[str, str, str, str, int, str]
+_FileRow = tuple[str, str, int, str, int, int]
+
+
 class _ItemRow(msgspec.Struct, array_like=True, gc=False):
     """An Item without its derived `day` (derived again when decoded)."""
 
@@ -121,6 +130,12 @@ class _ItemRow(msgspec.Struct, array_like=True, gc=False):
     digest: str
     place: str
     updates: tuple[tuple[Moment, str], ...]
+    bundle: str
+    image: _PhotoRow | None
+    gallery: tuple[_PhotoRow, ...]
+    attachments: tuple[tuple[str, str, int, str], ...]
+    figures: tuple[_PhotoRow, ...]
+    files: tuple[_FileRow, ...]
 
 
 class _EntryRow(msgspec.Struct, array_like=True, gc=False):
@@ -136,6 +151,7 @@ class _EntryRow(msgspec.Struct, array_like=True, gc=False):
     lines: dict[str, int]
     head: str
     body: str
+    media: list[tuple[str, int, int, int, _FileRow]]
 
 
 class _FolderRow(msgspec.Struct, array_like=True, gc=False):
@@ -192,6 +208,12 @@ def encode_folder(folder: Folder) -> bytes:
             item.digest,
             item.place,
             tuple((_moment(u.when), u.note) for u in item.updates),
+            item.bundle,
+            _photo_row(item.image) if item.image is not None else None,
+            tuple(_photo_row(p) for p in item.gallery),
+            tuple((a.file, a.title, a.line, a.lang) for a in item.attachments),
+            tuple(_photo_row(p) for p in item.figures),
+            tuple(_file_row(f) for f in item.files),
         )
         rows.append(
             _EntryRow(
@@ -205,9 +227,20 @@ def encode_folder(folder: Folder) -> bytes:
                 dict(parsed.lines),
                 record.head,
                 record.body,
+                [(name, m.mtime_ns, m.size, m.ctime_ns, _file_row(m.file)) for name, m in entry.media],
             )
         )
     return _ENCODER.encode(_FolderRow(folder.context, rows))
+
+
+def _photo_row(photo: Photo) -> _PhotoRow:
+    """Write a Photo as a row."""
+    return (photo.file, photo.alt, photo.caption, photo.credit, photo.line, photo.lang)
+
+
+def _file_row(file: BundleFile) -> _FileRow:
+    """Write a BundleFile as a row."""
+    return (file.name, file.digest, file.size, file.kind, file.width, file.height)
 
 
 def decode_folder(data: bytes | memoryview) -> Folder:
@@ -234,9 +267,20 @@ def decode_folder(data: bytes | memoryview) -> Folder:
             i.digest,
             i.place,
             tuple(Update(_datetime(when), note) for when, note in i.updates),
+            i.bundle,
+            Photo(*i.image) if i.image is not None else None,
+            tuple(Photo(*p) for p in i.gallery),
+            tuple(Attachment(*a) for a in i.attachments),
+            tuple(Photo(*p) for p in i.figures),
+            tuple(BundleFile(*f) for f in i.files),
         )
         entries[e.rel] = Entry(
-            e.mtime_ns, e.size, e.digest, Record(ParsedItem(item, e.explicit_slug, e.lines), e.head, e.body), e.ctime_ns
+            e.mtime_ns,
+            e.size,
+            e.digest,
+            Record(ParsedItem(item, e.explicit_slug, e.lines), e.head, e.body),
+            e.ctime_ns,
+            tuple((name, Seen(mtime, size, ctime, BundleFile(*file))) for name, mtime, size, ctime, file in e.media),
         )
     return Folder(row.context, entries)
 
@@ -262,6 +306,7 @@ class Cache:
         self.gone_folders: set[tuple[str, str]] = set()
         self.new_bodies: dict[str, str] = {}
         self.live_shards: set[str] = set()  # the search shards of the site this build makes
+        self.new_variants: dict[tuple[str, str], bytes] = {}
         # How to make the HTML of a body the cache lost from the item's own file (see loader.parse_items).
         self.remake: Callable[[Item, str], str | None] | None = None
         # Set to 1 by any process of this build, forked workers too, that read a damaged body.
@@ -374,7 +419,7 @@ class Cache:
                 with self.db:
                     self.db.executescript(
                         "DELETE FROM folders; DELETE FROM bodies; DELETE FROM checked; DELETE FROM shards;"
-                        "DELETE FROM targets;"
+                        " DELETE FROM targets; DELETE FROM variants;"
                     )
                     self._restamp()
 
@@ -516,6 +561,67 @@ class Cache:
             return html
 
         return lookup
+
+    def add_variants(self, key: str, variants: Mapping[str, bytes]) -> None:
+        """Keep the variants of one photo (`key`: its digest and the settings): at once, or in memory when read-only."""
+        if self.read_only:
+            self.new_variants.update({(key, name): data for name, data in variants.items()})
+            return
+        rows = [(key, name, wrap(data, key, name)) for name, data in variants.items()]
+
+        def add() -> None:
+            with self.db:
+                self.db.executemany("INSERT OR REPLACE INTO variants VALUES (?, ?, ?)", rows)
+
+        self._write(add)
+
+    def variant_keys(self) -> set[str]:
+        """Return the keys of the photos whose variants the cache holds."""
+        if self.read_only:
+            return {key for key, _ in self.new_variants}
+        return set(self._read(lambda: [k for (k,) in self.db.execute("SELECT DISTINCT key FROM variants")], []))
+
+    def variant_lookup(self) -> Callable[[str, str], bytes | None]:
+        """Return a function giving a variant's bytes by its photo's key and name (or None), safe in forked workers."""
+        connections: dict[int, sqlite3.Connection] = {}
+
+        def lookup(key: str, name: str) -> bytes | None:
+            if (key, name) in self.new_variants:
+                return self.new_variants[(key, name)]
+            pid = os.getpid()
+            try:
+                if pid == self.owner:
+                    db = self.db
+                elif pid in connections:
+                    db = connections[pid]
+                else:
+                    db = connections[pid] = connect_read_only(self.path, self.read_only) if self.path else self.db
+                row = db.execute("SELECT data FROM variants WHERE key = ? AND name = ?", (key, name)).fetchone()
+            except sqlite3.DatabaseError as exc:
+                if not damaged(exc):
+                    raise
+                return None  # made again by the caller
+            if row is None:
+                return None
+            try:
+                return bytes(unwrap(row[0], key, name))
+            except StoreError:
+                return None
+
+        return lookup
+
+    def drop_variants(self, live: set[str]) -> None:
+        """Forget the variants of every photo not in `live` (the keys of the site's photos now)."""
+        if self.read_only:
+            return
+        stale = [(k,) for k in self.variant_keys() - live]
+        if stale:
+
+            def drop() -> None:
+                with self.db:
+                    self.db.executemany("DELETE FROM variants WHERE key = ?", stale)
+
+            self._write(drop)
 
     def body_reader(self, keys: Mapping[str, str]) -> Callable[[Item], str]:
         """Return a function giving an item's body HTML (`keys`: item path -> body key), safe in forked workers.

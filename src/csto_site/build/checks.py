@@ -105,7 +105,7 @@ def check_site(options: Options, now: datetime, published: str, external: float 
     warnings = sorted(
         [
             *(w for chunk in found for w in chunk),
-            *site_warnings(site, ignored_files(options.content), now, str(options.content)),
+            *site_warnings(site, unnamed(site, ignored_files(options.content)), now, str(options.content)),
             *(external_warnings(site, options.cache, external) if external is not None else ()),
             *unrecorded,
         ]
@@ -121,6 +121,12 @@ def external_warnings(site: Site, cache: Path | None, timeout: float) -> list[Pr
     bodies = read_bodies(items)
     lines = ((path, body.first_line + n, text) for path, body in bodies.items() for n, text in enumerate(body.lines))
     return check_external(external_links(lines), cache, time.time(), timeout)
+
+
+def unnamed(site: Site, ignored: Sequence[str]) -> list[str]:
+    """Leave out of the ignored files those an item that is a folder names: its photos and documents."""
+    named = {f"{item.bundle}/{file.name}" for item in every_item(site) for file in item.files}
+    return [path for path in ignored if path not in named]
 
 
 def _chunk_warnings(names: Names, items: Sequence[Item]) -> list[Problem]:
@@ -157,8 +163,9 @@ def site_warnings(site: Site, ignored: Sequence[str], now: datetime, content: st
             Problem(
                 path,
                 0,
-                "not a Markdown file, so the build ignores it",
-                "put images and documents under static/ and link them as /static/<name>; name news items <name>.md",
+                "not a Markdown file, nor a photo or document an item names, so the build ignores it",
+                "name it under `image:`, `gallery:` or `attachments:` of the item in its folder (see the README,"
+                " Photos and documents); name news items <name>.md",
                 warning=True,
             )
             for path in ignored

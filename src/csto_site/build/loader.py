@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import NamedTuple
@@ -19,6 +19,7 @@ from ..content.config import SiteConfig
 from ..content.frontmatter import split
 from ..content.items import ParsedItem, parse_item
 from ..content.markup import Markup
+from ..content.media import bundle_of
 from ..content.model import Item
 from ..content.registry import Registry
 from ..content.sources import OWN_FILES, REGISTRY_FILES, SourceFile, is_section_index, read_source
@@ -28,6 +29,7 @@ from ..util.files import Listing
 from ..util.parallel import chunked, fork_map
 from .cache import Cache, Entry, Folder, Record
 from .inputs import RACY_NS, file_digest, library_stamps
+from .media import Seen, Stat, resolve
 
 CHUNK = 64
 # Below this many files to parse, starting worker processes costs more than it saves.
@@ -46,12 +48,16 @@ class Found(NamedTuple):
 
 @dataclass(frozen=True)
 class Scan:
-    """The content folder's files, sorted and classified as `sources.discover` does."""
+    """The content folder's files, sorted and classified as `sources.discover` does.
+
+    `bundles` lists the other files of each item that is a folder, by the folder's path.
+    """
 
     sections: tuple[Found, ...]
     items: tuple[Found, ...]
     ignored: tuple[str, ...]
     problems: tuple[Problem, ...]
+    bundles: Mapping[str, Mapping[str, Stat]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -71,7 +77,25 @@ def scan(listing: Listing) -> Scan:
     items: list[Found] = []
     ignored: list[str] = []
     problems: list[Problem] = []
+    folders = {rel.rpartition("/")[0]: path.rpartition("/")[0] for path, rel, _ in listing if bundle_of(rel)}
+    bundles: dict[str, dict[str, Stat]] = {}
     for path, rel, stat in listing:
+        folder = _bundle_above(rel, folders)
+        if folder is not None and not bundle_of(rel):
+            if path.endswith(".md"):
+                problems.append(
+                    Problem(
+                        path,
+                        1,
+                        "a Markdown file inside an item's folder is neither the item nor its translation",
+                        "name the item index.md and its translation index.ru.md, or move this file out of the folder",
+                    )
+                )
+            else:
+                name = rel[len(folder) + 1 :]
+                stats = Stat(path, stat.st_mtime_ns, stat.st_size, stat.st_ctime_ns)
+                bundles.setdefault(folders[folder], {})[name] = stats
+            continue
         if not path.endswith(".md"):
             if rel not in OWN_FILES:
                 ignored.append(path)
@@ -88,7 +112,17 @@ def scan(listing: Listing) -> Scan:
             sections.append(found)
         else:
             items.append(found)
-    return Scan(tuple(sections), tuple(items), tuple(ignored), tuple(problems))
+    return Scan(tuple(sections), tuple(items), tuple(ignored), tuple(problems), bundles)
+
+
+def _bundle_above(rel: str, folders: Mapping[str, str]) -> str | None:
+    """Return the item folder a content file lies in (its relative path), or None."""
+    folder = rel.rpartition("/")[0]
+    while folder:
+        if folder in folders:
+            return folder
+        folder = folder.rpartition("/")[0]
+    return None
 
 
 @cache
@@ -139,6 +173,7 @@ class _Result:
     record: Record | None
     problems: tuple[Problem, ...]
     body: tuple[str, str] | None
+    media: tuple[tuple[str, Seen], ...] = ()
 
 
 class _BodyRenderer:
@@ -166,10 +201,19 @@ class _BodyRenderer:
         return html
 
 
+@dataclass(frozen=True)
+class _Folders:
+    """What parsing an item file needs to know of the item folders: their files now, and as last seen."""
+
+    content: str
+    bundles: Mapping[str, Mapping[str, Stat]]
+    known: Mapping[str, Folder]
+
+
 def _parse_chunk(
-    files: Iterable[Found], registry: Registry, config: SiteConfig, bodies: _BodyRenderer
+    files: Iterable[Found], registry: Registry, config: SiteConfig, bodies: _BodyRenderer, folders: _Folders
 ) -> list[_Result]:
-    """Read and parse item files; return each one's record or problems."""
+    """Read and parse item files, and check the files of their folders they name; return records or problems."""
     results = []
     for found in files:
         source = read_source(Path(found.path), found.rel)
@@ -178,13 +222,29 @@ def _parse_chunk(
             continue
         bodies.last = ("", "", False)
         parsed, problems = parse_item(source, registry, config, bodies.render)
+        media: dict[str, Seen] = {}
+        if parsed is not None and parsed.item.bundle:
+            before = _entry(folders.known, found.rel)
+            known = dict(before.media) if before is not None else {}
+            bundle = folders.bundles.get(parsed.item.bundle, {})
+            named, media, problems = resolve(parsed.item, bundle, folders.content, known)
+            parsed = replace(parsed, item=replace(parsed.item, files=named)) if not problems else None
         if parsed is None:
             results.append(_Result(found, source.digest, None, tuple(problems), None))
             continue
         body_key, html, fresh = bodies.last
         lean = replace(parsed, item=replace(parsed.item, body_html=""))
         record = Record(lean, head_digest(lean.item), body_key)
-        results.append(_Result(found, source.digest, record, tuple(problems), (body_key, html) if fresh else None))
+        results.append(
+            _Result(
+                found,
+                source.digest,
+                record,
+                tuple(problems),
+                (body_key, html) if fresh else None,
+                tuple(sorted(media.items())),
+            )
+        )
     return results
 
 
@@ -207,12 +267,18 @@ def parse_items(
     jobs: int,
     content: str,
     progress: Callable[[str, int, int], None] | None = None,
+    bundles: Mapping[str, Mapping[str, Stat]] | None = None,
 ) -> Parsed:
-    """Parse every item file, reusing cached results for unchanged files and spreading the rest over `jobs`."""
+    """Parse every item file, reusing cached results for unchanged files and spreading the rest over `jobs`.
+
+    An item that is a folder is parsed again when a file of it that it names changed (`bundles`: the
+    files of every item folder, by its path).
+    """
     known = cache.folders(content)
     found = list(found)
+    bundles = bundles or {}
     started_ns = time.time_ns()
-    reused, pending = _triage(found, known, context, started_ns)
+    reused, pending = _triage(found, known, context, started_ns, bundles)
     fingerprint = markup_fingerprint()
     total = len(pending)
     if progress and total:
@@ -230,7 +296,8 @@ def parse_items(
     lookup = cache.body_lookup()
 
     def work(chunk: Sequence[Found]) -> list[_Result]:
-        return _parse_chunk(chunk, registry, config, _BodyRenderer(fingerprint, lookup, backlink_titles(config)))
+        renderer = _BodyRenderer(fingerprint, lookup, backlink_titles(config))
+        return _parse_chunk(chunk, registry, config, renderer, _Folders(content, bundles, known))
 
     workers = jobs if total >= PARALLEL_FROM else 1
     results = {r.found.rel: r for rs in fork_map(work, chunked(pending, CHUNK), workers, arrived) for r in rs}
@@ -248,7 +315,13 @@ def parse_items(
             changed += _change(_entry(known, f.rel), result)
             problems += result.problems
             entry = (
-                _restat(Entry(f.mtime_ns, f.size, result.file_digest, result.record), f, started_ns)
+                _restat(
+                    Entry(
+                        f.mtime_ns, f.size, result.file_digest, result.record, media=_settled(result.media, started_ns)
+                    ),
+                    f,
+                    started_ns,
+                )
                 if result.record is not None and result.file_digest is not None
                 else None
             )
@@ -280,8 +353,29 @@ def parse_items(
     return Parsed(tuple(items), heads, bodies, tuple(problems), tuple(changed))
 
 
+def _settled(media: Sequence[tuple[str, Seen]], started_ns: int) -> tuple[tuple[str, Seen], ...]:
+    """Keep what was found in an item folder's files; a racy file's stat is not trusted next time (see _restat)."""
+    return tuple(
+        (name, seen._replace(mtime_ns=-1) if max(seen.mtime_ns, seen.ctime_ns) >= started_ns - RACY_NS else seen)
+        for name, seen in media
+    )
+
+
+def _media_stands(entry: Entry, bundle: Mapping[str, Stat]) -> bool:
+    """Tell whether every file of its folder an item named is there with the stat it had when it was read."""
+    for name, seen in entry.media:
+        stat = bundle.get(name)
+        if stat is None or (stat.mtime_ns, stat.size, stat.ctime_ns) != (seen.mtime_ns, seen.size, seen.ctime_ns):
+            return False
+    return True
+
+
 def _triage(
-    found: Sequence[Found], known: Mapping[str, Folder], context: str, started_ns: int
+    found: Sequence[Found],
+    known: Mapping[str, Folder],
+    context: str,
+    started_ns: int,
+    bundles: Mapping[str, Mapping[str, Stat]],
 ) -> tuple[dict[str, Entry], list[Found]]:
     """Sort the files into those whose cached parse stands (under their current stat) and those to parse."""
     reused: dict[str, Entry] = {}
@@ -291,6 +385,8 @@ def _triage(
         entry = folder.entries.get(f.rel) if folder is not None and folder.context == context else None
         if entry is None or entry.size != f.size:
             pending.append(f)
+        elif entry.media and not _media_stands(entry, bundles.get(f.path.rpartition("/")[0], {})):
+            pending.append(f)  # a photo or document it names changed: it is checked, and its pages drawn, again
         elif entry.mtime_ns == f.mtime_ns and entry.ctime_ns == f.ctime_ns:
             reused[f.rel] = entry
         elif file_digest(Path(f.path)) == entry.digest:

@@ -21,6 +21,8 @@ from ..content.record import format_record, record_digest
 from ..output.assets import StaticFile, static_files
 from ..output.catalogue import Catalogue, catalogue
 from ..output.compress import compressed
+from ..output.media import PHOTO, photos_to_make
+from ..output.photos import variants_key
 from ..output.redirects import Redirects
 from ..output.search import BUNDLE, SHARDS, SOURCE, index_shards, page_language, shard_list, shards_of
 from ..output.spec import Output, Partition, PostProducer, Spec
@@ -37,11 +39,13 @@ from .draw import Drawn, draw_all
 from .editorial import model_warnings
 from .inputs import Inputs, Summary, collector_paused
 from .loader import code_fingerprint
+from .media import small_leads
 from .options import Options, Progress
 from .outbox import Changes, Outbox, Published
 from .plan import Draw, Planner, Reading, Scheduled, changed_scopes
 from .read import Content, read_content
 from .state import OutputState, StateDamaged, new_generation
+from .variants import VariantStore
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,7 @@ class Setting:
     q: Queries
     catalogue: Catalogue
     jobs: int
+    variants: VariantStore
 
 
 def prepare(options: Options, now: datetime, cache: Cache, content: Content) -> Setting:
@@ -81,6 +86,7 @@ def prepare(options: Options, now: datetime, cache: Cache, content: Content) -> 
         record=content.record,
     )
     files, read_static = static_folder(options.static)
+    store = VariantStore(cache)
     q = Queries(
         site,
         content.heads,
@@ -95,8 +101,9 @@ def prepare(options: Options, now: datetime, cache: Cache, content: Content) -> 
         content,
         site,
         q,
-        catalogue(content.renderer, read_static, str(options.static)),
+        catalogue(content.renderer, read_static, str(options.static), store.variant),
         options.jobs or default_jobs(),
+        store,
     )
 
 
@@ -146,6 +153,7 @@ def _draw(
     """Read the content, model it, and draw what changed into the outbox (draw_site, with the cache open)."""
     jobs = options.jobs or default_jobs()
     content = read_content(options, cache, jobs, progress, inputs.content)
+    cache.warnings += small_leads(content.items)
     setting = prepare(options, now, cache, content)
     trees.lock()
     trees.open(verify=options.clean)
@@ -192,6 +200,9 @@ def _draw(
     site = setting.site
     # What a press secretary should fix, told by every build (and serve), not only by check.
     cache.warnings.extend(model_warnings(site, options.content))
+    cache.drop_variants(
+        {variants_key(f.digest) for e in site.editions.values() for i in e.items for f in i.files if f.kind == PHOTO}
+    )
     items = sum(len(e.items) for e in site.editions.values())
     future = [i.published for i in site.held_back if not i.draft and i.published > now]
     summary = Summary(items, state.pages(), 0, len(site.held_back), min(future, default=None))
@@ -252,6 +263,7 @@ def plan_and_draw(
     _raise(scheduled)
     if sink is not None:
         sink.begin([d.spec.path for d in scheduled.draws], OwnPaths.of(q_urls(q), site.config.languages))
+    setting.variants.make(photos_to_make((d.producer, d.spec) for d in scheduled.draws), setting.jobs, progress)
     makers: dict[str, Callable[[Queries, Spec], bytes]] = {p.name: p.draw for p in setting.catalogue.producers}
     makers |= {p.name: partial(_post_draw, p, planner) for p in setting.catalogue.post}
     drawn = draw_all(

@@ -25,7 +25,15 @@ from ..util.digest import digest
 from ..util.errors import ContentError, Problem
 from ..util.files import Listing, publishable
 from .cache import Cache
-from .loader import backlink_titles, code_fingerprint, markup_fingerprint, parse_items, registry_fingerprint, scan
+from .loader import (
+    backlink_titles,
+    code_fingerprint,
+    head_digest,
+    markup_fingerprint,
+    parse_items,
+    registry_fingerprint,
+    scan,
+)
 from .options import Options, Progress
 
 
@@ -81,7 +89,9 @@ def read_content(
         registry_digest,
         *(f"{lang}:{title}" for lang, title in sorted(backlink_titles(config).items())),
     )
-    parsed = parse_items(found.items, registry, config, context, cache, jobs, str(options.content), progress)
+    parsed = parse_items(
+        found.items, registry, config, context, cache, jobs, str(options.content), progress, found.bundles
+    )
     problems += parsed.problems
     record, found_problems = read_record(options.content)
     problems += found_problems
@@ -96,8 +106,9 @@ def read_content(
     heads: dict[str, str] = {}
     for item, parsed_item in zip(items, parsed.items, strict=True):
         head = parsed.heads[item.path]
-        # A translation that takes its original's slug changed after parsing: then its head must say so.
-        heads[item.path] = head if item is parsed_item.item else digest(head, item.slug)
+        # A translation that takes its original's slug, photos or documents changed after parsing: then its
+        # head must say so.
+        heads[item.path] = head if item is parsed_item.item else digest(head, head_digest(item))
     return Content(
         tuple(items),
         registry,

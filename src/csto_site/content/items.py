@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import posixpath
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from functools import partial
@@ -18,7 +19,8 @@ from .bounds import body_problems
 from .config import SiteConfig, text_error, year_error
 from .frontmatter import FrontMatter, split
 from .markup import MarkupError
-from .model import Alias, Item, Update
+from .media import FOLDER_HINT, MediaFields, bundle_of, figures
+from .model import Alias, Item, Photo, Update
 from .registry import IDENTIFIER, Registry
 from .sources import SourceFile
 
@@ -34,6 +36,9 @@ ITEM_KEYS = (
     "updated",
     "place",
     "updates",
+    "image",
+    "gallery",
+    "attachments",
 )
 UPDATE_KEYS = ("date", "note")
 # A dateline names a city or a venue: a longer text is a sentence that belongs in the body.
@@ -147,24 +152,23 @@ def parse_item(
             f"the folder {section!r} has no _index.md, so it is not a section",
             f"create {section}/_index.md with a `title:` line",
         )
-    if need_text and not draft and not front.body.strip():
-        field.problems.append(
-            Problem(
-                source.path,
-                front.body_line,
-                "the item has no text",
-                'write it below the second "---": who did what, where and when first, then the details; '
-                "or add `draft: true` to the front matter to keep the item off the site meanwhile",
-            )
-        )
+    if need_text and not draft:
+        field.problems += _no_text(source.path, front.body, front.body_line)
+    bundle = posixpath.dirname(source.path) if bundle_of(source.rel) else ""
+    media_fields = MediaFields(source.path, front.meta, front.lines, front.item_lines)
+    media = media_fields.read(lang, bundle, translation=lang != config.default_language)
     # Bodies Python-Markdown would take minutes on, or crash on, are refused before it runs.
     refused = body_problems(front.body, source.path, front.body_line)
-    if field.problems or refused or published is None:
-        return None, [*field.problems, *refused]
+    if field.problems or media_fields.problems or refused or published is None:
+        return None, [*field.problems, *media_fields.problems, *refused]
     try:
         body_html = render(front.body, lang)
     except MarkupError as exc:
         return None, [Problem(source.path, front.body_line + exc.line - 1, exc.message, exc.hint)]
+    shown, problems = figures(body_html, front.body, front.body_line, lang, source.path)
+    problems += [] if bundle else _not_on_the_site(source.path, shown)
+    if problems:
+        return None, problems
     item = Item(
         key=key,
         lang=lang,
@@ -184,8 +188,36 @@ def parse_item(
         digest=source.digest,
         place=place,
         updates=updates,
+        bundle=bundle,
+        image=media.image,
+        gallery=media.gallery,
+        attachments=media.attachments,
+        figures=shown,
     )
     return ParsedItem(item, bool(slug), front.lines), []
+
+
+def _not_on_the_site(path: str, shown: Sequence[Photo]) -> list[Problem]:
+    """Refuse the photos a single-file item's text shows: only an item that is a folder has files."""
+    return [
+        Problem(path, photo.line, f"the photo {photo.file} is not on the site: this item is a single file", FOLDER_HINT)
+        for photo in shown
+    ]
+
+
+def _no_text(path: str, body: str, line: int) -> list[Problem]:
+    """Refuse an item to publish whose body is empty, saying what to write."""
+    if body.strip():
+        return []
+    return [
+        Problem(
+            path,
+            line,
+            "the item has no text",
+            'write it below the second "---": who did what, where and when first, then the details; '
+            "or add `draft: true` to the front matter to keep the item off the site meanwhile",
+        )
+    ]
 
 
 def unknown_name_hint(close: Callable[[str], str], content: str, config: SiteConfig, name: str, kind: str) -> str:
@@ -262,8 +294,39 @@ def link_translations(
                 )
             if not p.explicit_slug and item.path not in published:
                 item = replace(item, slug=original.slug)
+            item = _shared_media(item, original)
+        if item.image is not None and not item.image.file:
+            problems.append(
+                Problem(
+                    item.path,
+                    item.image.line,
+                    "`image` gives no `file`, and the original item names no lead photo (or could not be read)",
+                    "add `file: group.jpg`",
+                )
+            )
+            item = replace(item, image=None)
         items.append(item)
     return items, problems
+
+
+def _shared_media(item: Item, original: Item) -> Item:
+    """Give a translation its original's photos and documents where it names none of its own.
+
+    They come in the original's words (their `lang` says so); a lead photo without `file` is the
+    original's, in the translation's words.
+    """
+    image = item.image
+    if image is None:
+        image = original.image
+    elif not image.file and original.image is not None:
+        image = replace(image, file=original.image.file)
+    gallery = item.gallery or original.gallery
+    attachments = item.attachments or original.attachments
+    if (image, gallery, attachments) == (item.image, item.gallery, item.attachments):
+        return item
+    named = {p.file for p in (image, *gallery) if p is not None} | {a.file for a in attachments}
+    files = {f.name: f for f in (*item.files, *original.files) if f.name in named or f in item.files}
+    return replace(item, image=image, gallery=gallery, attachments=attachments, files=tuple(files.values()))
 
 
 class _Fields:

@@ -62,6 +62,48 @@ class Update:
 
 
 @dataclass(frozen=True)
+class Photo:
+    """A photo an item shows (its lead photo, one of its gallery, or one in its text), with its words.
+
+    `file` is the file's name in the item's folder; `lang` the language its words are in: a translation
+    that names no photos of its own shows its original's, in the original's words.
+    """
+
+    file: str
+    alt: str
+    caption: str
+    credit: str
+    line: int
+    lang: str
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A document an item offers for download, with its title in `lang`."""
+
+    file: str
+    title: str
+    line: int
+    lang: str
+
+
+@dataclass(frozen=True)
+class BundleFile:
+    """A file of an item's folder that the item names, as the build found it.
+
+    `kind` is "photo", or a document's type by extension ("pdf", "docx", ...); a photo's width and
+    height are those of the picture turned upright, a document's are 0.
+    """
+
+    name: str
+    digest: str
+    size: int
+    kind: str
+    width: int = 0
+    height: int = 0
+
+
+@dataclass(frozen=True)
 class Item:
     """One news item in one language."""
 
@@ -84,6 +126,13 @@ class Item:
     place: str = ""
     # The public log of changes, oldest first; `updated` is the latest of its dates and the `updated:` key.
     updates: tuple[Update, ...] = ()
+    # An item that is a folder (a bundle) names files of that folder: `bundle` is the folder's path.
+    bundle: str = ""
+    image: Photo | None = None
+    gallery: tuple[Photo, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
+    figures: tuple[Photo, ...] = ()  # the photos of the folder its text shows: ![alt](group.jpg)
+    files: tuple[BundleFile, ...] = ()  # every file of the folder it names, found and checked by the build
     # The site-local day the item is filed under: derived, kept because every listing groups by it.
     day: date = field(init=False, repr=False, compare=False)
 

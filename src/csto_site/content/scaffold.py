@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +31,8 @@ class Request:
     lang: str | None = None
     date: str | None = None
     translation_of: Path | None = None
+    bundle: bool = False  # make the item a folder (index.md), ready for its photos and documents
+    photos: tuple[Path, ...] = ()  # photos to copy into the item's folder; the first is the lead photo
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ def create_item(request: Request, content: Path, templates: Path, now: datetime)
         plan = _translation(request, title, content, config, registry)
     else:
         plan = _original(request, title, content, config, registry, now)
+    _check_photos(request, plan.path.parent)
     folder = plan.path.parent
     made = not folder.exists()
     try:
@@ -97,9 +101,13 @@ def create_item(request: Request, content: Path, templates: Path, now: datetime)
     try:
         with file:
             file.write(plan.text)
+        for photo in request.photos:
+            shutil.copyfile(photo, folder / photo.name)
     except BaseException:
         # A full disk or Ctrl+C must not leave an empty item (or the year's folder made for it) behind.
         plan.path.unlink(missing_ok=True)
+        for photo in request.photos:
+            (folder / photo.name).unlink(missing_ok=True)
         if made:
             folder.rmdir()
         raise
@@ -142,13 +150,16 @@ def _original(
         raise ContentError(problems)
     slug = make_slug(title) or FALLBACK_SLUG
     suffix = "" if lang == config.default_language else f".{lang}"
-    path = content / section / f"{published:%Y}" / f"{published:%Y-%m-%d}-{slug}{suffix}.md"
+    name = f"{published:%Y-%m-%d}-{slug}"
+    year = content / section / f"{published:%Y}"
+    path = year / name / f"index{suffix}.md" if request.bundle or request.photos else year / f"{name}{suffix}.md"
     date = request.date.strip() if request.date else f"{published:%Y-%m-%d %H:%M}"
     text = front_matter(
         title,
         date,
         [_official_name(registry, o, lang) for o in officials],
         [_organization_name(registry, o, lang) for o in organizations],
+        [p.name for p in request.photos],
     )
     return Plan(path, text, lang, published, slug)
 
@@ -278,13 +289,24 @@ def _organization_name(registry: Registry, organization: str, lang: str) -> str:
     return next(o.short[lang] for o in registry.organizations if o.id == organization)
 
 
-def front_matter(title: str, date: str, officials: Sequence[str], organizations: Sequence[str]) -> str:
-    """Write the front matter of a new item, with the optional keys shown as comments."""
+def front_matter(
+    title: str, date: str, officials: Sequence[str], organizations: Sequence[str], photos: Sequence[str] = ()
+) -> str:
+    """Write the front matter of a new item, with the optional keys shown as comments.
+
+    Each photo's alt text is left empty: the build refuses it until someone says what the photo shows.
+    """
     lines = ["---", f"title: {_yaml(title)}", f"date: {date}"]
     if officials:
         lines.append(f"officials: {_yaml(list(officials))}")
     if organizations:
         lines.append(f"organizations: {_yaml(list(organizations))}")
+    for number, photo in enumerate(photos):
+        if number == 0:
+            lines += ["image:", f"  file: {_yaml(photo)}", '  alt: ""', "  # caption: ...", "  # credit: ..."]
+        else:
+            lines += ["gallery:"] if number == 1 else []
+            lines += [f"  - file: {_yaml(photo)}", '    alt: ""']
     lines += [
         "# summary: one or two sentences for listings and feeds (default: the first paragraph)",
         "# draft: true   (keeps the item off the site until you remove this line)",
@@ -293,6 +315,24 @@ def front_matter(title: str, date: str, officials: Sequence[str], organizations:
         "",
     ]
     return "\n".join(lines)
+
+
+def _check_photos(request: Request, folder: Path) -> None:
+    """Refuse photos that are not files, or two of one name, before anything is written."""
+    problems = []
+    names: set[str] = set()
+    for photo in request.photos:
+        if not photo.is_file():
+            problems.append(Problem(str(photo), 0, "there is no such file", "give the path of the photo to copy"))
+        elif photo.name in names or photo.name.startswith("index."):
+            problems.append(Problem(str(photo), 0, "another photo has this name", "rename one of them"))
+        names.add(photo.name)
+    if request.photos and request.translation_of is not None:
+        problems.append(
+            Problem("--photo", 0, "a translation shows its original's photos", "copy the photo into the item's folder")
+        )
+    if problems:
+        raise ContentError(problems)
 
 
 def _yaml(value: str | list[str]) -> str:

@@ -56,7 +56,7 @@ def read_source(path: Path, rel: str) -> SourceFile | Problem:
             shown,
             _binary_line(data),
             "this is not a text file (it contains NUL bytes)",
-            "only Markdown (.md) text files belong here; put images and documents under static/",
+            "only Markdown (.md) text files are items; a photo or document goes in its item's folder (README: Photos)",
         )
     if len(data) > MAX_ITEM_BYTES:
         return Problem(

@@ -15,6 +15,7 @@ from ..content.sources import SourceFile, read_source
 from ..site.model import OFFICIAL, ORGANIZATION
 from .assets import Static
 from .feeds import Feeds
+from .media import BundleFiles, VariantSource
 from .pages import Archive, Home, ItemPages, NewsIndex, NotFound, People, RegistryIndex, SearchPage, SectionIndex
 from .redirects import NginxRedirects, Redirects
 from .references import References
@@ -40,10 +41,14 @@ def item_text(path: str) -> str:
 def catalogue(
     renderer: Renderer,
     read_static: Callable[[str], bytes],
-    static: str = "static",
+    static: str,
+    variant: VariantSource,
     read_item: Callable[[str], str] = item_text,
 ) -> Catalogue:
-    """Return the site's catalogue: pages drawn with `renderer`, the files of `static` copied with `read_static`."""
+    """Return the site's catalogue: pages drawn with `renderer`, the files of `static` copied with `read_static`.
+
+    `variant` fetches a photo's variant, made before drawing (build/variants.py); `read_item` an item's text.
+    """
     return Catalogue(
         producers=(
             Home(renderer),
@@ -56,7 +61,8 @@ def catalogue(
             People(renderer, OFFICIAL),
             People(renderer, ORGANIZATION),
             ItemPages(renderer),
-            Feeds(),
+            BundleFiles(variant),
+            Feeds(variant),
             NewsSitemap(),
             Robots(),
             Static(read_static, static),

@@ -10,6 +10,7 @@ from ..content.model import Item
 from ..site.model import NEWS, OFFICIAL, ORGANIZATION, SECTION, Scope
 from ..site.queries import Queries
 from ..site.urls import GENERATOR, Urls, output_path
+from .media import VariantSource, enclosure
 from .spec import Partition, Spec
 
 
@@ -29,6 +30,9 @@ class Feeds:
     """One RSS feed per language of all news, of each section, each official and each organization."""
 
     name = "feed"
+
+    def __init__(self, variant: VariantSource) -> None:
+        self.variant = variant
 
     def partitions(self, q: Queries) -> Iterable[Partition]:
         """One partition per listing: all news, then each section, official and organization."""
@@ -54,7 +58,10 @@ class Feeds:
         """Render one feed."""
         urls = Urls(q.config.default_language, q.config.base_url)
         return render_feed(
-            channel(q, urls, Scope(spec.args[0], spec.lang, spec.args[1])), urls, lambda item: categories(q, urls, item)
+            channel(q, urls, Scope(spec.args[0], spec.lang, spec.args[1])),
+            urls,
+            lambda item: categories(q, urls, item),
+            lambda item: enclosure(urls, item, self.variant),
         )
 
 
@@ -90,8 +97,13 @@ def categories(q: Queries, urls: Urls, item: Item) -> tuple[tuple[str, str], ...
     )
 
 
-def render_feed(feed: Channel, urls: Urls, categories_of: Callable[[Item], Sequence[tuple[str, str]]]) -> bytes:
-    """Render one RSS 2.0 feed: absolute links, permalink guids, one category per taxonomy."""
+def render_feed(
+    feed: Channel,
+    urls: Urls,
+    categories_of: Callable[[Item], Sequence[tuple[str, str]]],
+    enclosure_of: Callable[[Item], tuple[str, int, str] | None] = lambda item: None,
+) -> bytes:
+    """Render one RSS 2.0 feed: absolute links, permalink guids, one category per taxonomy, the lead photo."""
     # Imported here, with lxml: a build that renders no feed (a body edited past its summary) does not load them.
     from feedgen.feed import FeedGenerator
 
@@ -118,5 +130,7 @@ def render_feed(feed: Channel, urls: Urls, categories_of: Callable[[Item], Seque
         entry.description(escape(item.summary or item.title))
         # All at once: feedgen rebuilds an entry's whole category list on every call.
         entry.category([{"term": name, "scheme": domain} for name, domain in categories_of(item)])
+        if photo := enclosure_of(item):
+            entry.enclosure(*(str(v) for v in photo))
     rss: bytes = fg.rss_str(pretty=True)
     return rss

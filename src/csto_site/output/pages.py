@@ -12,6 +12,7 @@ from ..content.model import Item, Official, Organization
 from ..site.model import NEWS, OFFICIAL, ORGANIZATION, SECTION, Scope
 from ..site.queries import Queries
 from ..site.urls import SEARCH_BUNDLE, output_path
+from .media import documents, gallery, image_data, lead, with_pictures
 from .render import Renderer
 from .spec import Partition, Spec
 from .views import Change, Kit, Link, Page, TeaserGroup, entry_name
@@ -597,7 +598,7 @@ class ItemPages(_Pages):
         """Build an item's page."""
         q, urls = kit.q, kit.urls
         item = q.item(spec.args[0])
-        item = replace(item, body_html=q.body(item))
+        item = replace(item, body_html=with_pictures(q.body(item), urls, item))
         lang = item.lang
         labels = kit.labels(lang)
         section = q.section(item.section)
@@ -645,6 +646,9 @@ class ItemPages(_Pages):
             older=Link(urls.item(older), older.title) if older else None,
             newer=Link(urls.item(newer), newer.title) if newer else None,
             news=Link(urls.news(lang), labels["back_to_news"]),
+            lead=lead(urls, item),
+            gallery=gallery(urls, item),
+            documents=documents(urls, item),
         )
 
 
@@ -659,7 +663,7 @@ def news_article(kit: Kit, item: Item, section: str) -> str:
     }
     if kit.config.logo:
         publisher["logo"] = {"@type": "ImageObject", "url": urls.absolute(urls.static(kit.config.logo))}
-    data = {
+    data: dict[str, object] = {
         "@context": "https://schema.org",
         "@type": "NewsArticle",
         "headline": item.title,
@@ -673,6 +677,8 @@ def news_article(kit: Kit, item: Item, section: str) -> str:
         "author": publisher,
         "publisher": publisher,
     }
+    if images := image_data(urls, item):
+        data["image"] = images
     return json_ld(data)
 
 

@@ -18,9 +18,9 @@ from typing import Any, cast
 
 import PIL
 from PIL import Image, ImageCms, UnidentifiedImageError, features
-from slugify import slugify
 
-from ..util.digest import digest
+from ..site.urls import variant_name
+from ..util.digest import bytes_digest, digest
 
 # 100 megapixels: the largest sensor a press camera has (medium-format bodies), four times a 24 MP
 # camera's. A decoded 100 MP image takes 300 MB, so a larger one is a mistake or a decompression bomb.
@@ -70,8 +70,6 @@ NEAR = 0.9
 BACKGROUND = (255, 255, 255)
 EXTENSIONS = {"avif": "avif", "webp": "webp", "jpeg": "jpg"}
 MEDIA_TYPES = {"avif": "image/avif", "webp": "image/webp", "jpeg": "image/jpeg"}
-FALLBACK_STEM = "photo"  # the stem of a file name with no letters or digits
-STEM_LENGTH = 80
 # Part of the digest: raise it when a change to this module changes the variants it makes.
 RECIPE = 1
 CONVERT_HINT = "open it in a photo editor and save it as JPEG"
@@ -176,9 +174,7 @@ def variants(data: bytes, name: str, settings: Settings = SETTINGS) -> list[Vari
     if isinstance(source, FileProblem):
         return source
     image = source.image
-    width, height = _upright_size(image.size, source.turn)
-    widths = variant_widths(width, settings.widths)
-    sizes = [(w, max(1, round(height * w / width))) for w in widths]
+    sizes = variant_sizes(*_upright_size(image.size, source.turn), settings)
     top = sizes[-1] if source.turn < 5 else sizes[-1][::-1]
     problem = _decode(image, name, top)
     if problem:
@@ -186,15 +182,19 @@ def variants(data: bytes, name: str, settings: Settings = SETTINGS) -> list[Vari
     largest = _to_srgb(_eight_bit(image).resize(top, Image.Resampling.LANCZOS, reducing_gap=3.0), image.info)
     if source.turn in UPRIGHT:
         largest = largest.transpose(UPRIGHT[source.turn])
-    stem = file_stem(name)
     made = []
     for size in sizes:
         picture = largest if size == largest.size else largest.resize(size, Image.Resampling.LANCZOS)
         made += [
-            Variant(fmt, *size, _encode(picture, fmt, settings), f"{stem}.{size[0]}.{EXTENSIONS[fmt]}")
+            Variant(fmt, *size, _encode(picture, fmt, settings), variant_name(name, size[0], EXTENSIONS[fmt]))
             for fmt in EXTENSIONS
         ]
     return made
+
+
+def variant_sizes(width: int, height: int, settings: Settings = SETTINGS) -> list[tuple[int, int]]:
+    """Return the sizes of the variants of an upright photo of this size, narrowest first."""
+    return [(w, max(1, round(height * w / width))) for w in variant_widths(width, settings.widths)]
 
 
 def variant_widths(width: int, widths: Sequence[int]) -> list[int]:
@@ -203,15 +203,14 @@ def variant_widths(width: int, widths: Sequence[int]) -> list[int]:
     return [w for w in sorted(widths) if w < top * NEAR] + [top]
 
 
-def file_stem(name: str) -> str:
-    """Return the URL-safe stem of a source's variants: transliterated, lowercase letters, digits, hyphens."""
-    stem = name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-    return slugify(stem, max_length=STEM_LENGTH, word_boundary=True, save_order=True) or FALLBACK_STEM
-
-
 def photo_digest(data: bytes, settings: Settings = SETTINGS) -> str:
     """Return the key of a source's variants: its bytes, the settings, this recipe and the libraries' versions."""
-    return digest(data, repr(astuple(settings)), str(RECIPE), *_versions())
+    return variants_key(bytes_digest(data), settings)
+
+
+def variants_key(source: str, settings: Settings = SETTINGS) -> str:
+    """Return the key of the variants of the source whose bytes have the digest `source` (see photo_digest)."""
+    return digest(source, repr(astuple(settings)), str(RECIPE), *_versions())
 
 
 def _versions() -> tuple[str, ...]:

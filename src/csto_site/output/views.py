@@ -12,6 +12,7 @@ from ..content.model import Item, Official, Organization
 from ..site.queries import Queries
 from ..site.urls import Urls, output_path
 from .assets import LOGO_TYPES
+from .media import THUMB_SIZES, Picture, lead
 
 # The site's icon in static/; without one, browsers ask for /favicon.ico on every visit and get a 404.
 ICON = "favicon.svg"
@@ -46,6 +47,7 @@ class Teaser:
     date_text: str
     section: Link
     summary: str
+    photo: Picture | None = None  # the lead photo, as a thumbnail
 
 
 @dataclass(frozen=True)
@@ -193,6 +195,7 @@ class Kit:
             date_text=self.day_text(item.day, item.lang),
             section=self.section_link(item.section, item.lang),
             summary=item.summary,
+            photo=lead(self.urls, item, THUMB_SIZES),
         )
 
     def teasers(self, items: Sequence[Item]) -> tuple[Teaser, ...]:

@@ -10,6 +10,8 @@ from datetime import date
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
+from slugify import slugify
+
 from ..util.files import name_error
 
 if TYPE_CHECKING:  # the model imports the configuration, which checks addresses with these rules
@@ -116,6 +118,34 @@ class Urls:
     def absolute(self, url: str) -> str:
         """Return the absolute form of a site URL, for feeds, sitemaps and canonical links."""
         return self.base_url + url
+
+    def bundle_file(self, item: Item, name: str) -> str:
+        """Return the URL of a file an item's page publishes (a photo's variant, a document): below the page."""
+        return self.item(item) + name
+
+
+# A photo or document of an item's folder is published below the item's page under a name made of its
+# own: transliterated, lowercase letters, digits and hyphens, so that spaces and Cyrillic letters in what
+# a camera or a colleague named the file never reach an address.
+FALLBACK_STEM = "file"  # the stem of a file name with no letters or digits
+STEM_LENGTH = 80
+
+
+def file_stem(name: str) -> str:
+    """Return the URL-safe stem of a bundle file: "Выпускники 2024.JPG" -> "vypuskniki-2024"."""
+    stem = name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return slugify(stem, max_length=STEM_LENGTH, word_boundary=True, save_order=True) or FALLBACK_STEM
+
+
+def variant_name(name: str, width: int, extension: str) -> str:
+    """Return the published name of one variant of a photo: group.800.webp."""
+    return f"{file_stem(name)}.{width}.{extension}"
+
+
+def document_name(name: str) -> str:
+    """Return the published name of a document: its stem made URL-safe, its extension in lowercase."""
+    extension = name.rsplit("/", 1)[-1].rpartition(".")[2].lower()
+    return f"{file_stem(name)}.{extension}"
 
 
 STATIC = "/static/"  # every file of static/ is published below it
