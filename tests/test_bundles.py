@@ -5,12 +5,13 @@ from __future__ import annotations
 import io
 import json
 import re
+import runpy
 import shutil
 from pathlib import Path
 
 import pytest
 from helpers.photos import BUNDLE, add_bundle, drawn_photo
-from helpers.site import GOLDEN, TEMPLATES, build_into, cli_args, copy_fixture
+from helpers.site import GOLDEN, ROOT, SAMPLE, TEMPLATES, build_into, cli_args, copy_fixture
 from PIL import Image
 from test_golden import normalise
 
@@ -315,3 +316,10 @@ def test_check_lists_a_file_of_an_item_folder_only_when_no_item_names_it(mini_co
     err = capsys.readouterr().err
     assert f"{folder / 'unused.jpg'}: warning: not a Markdown file, nor a photo or document an item names" in err
     assert "group.jpg" not in err and "statement.pdf" not in err
+
+
+def test_the_sample_pictures_and_document_are_what_the_drawing_script_makes(tmp_path: Path) -> None:
+    script = runpy.run_path(str(ROOT / "tools" / "sample_media.py"))
+    script["main"](tmp_path)
+    for rel in script["FILES"]:
+        assert (tmp_path / rel).read_bytes() == (SAMPLE / rel).read_bytes(), f"{rel} is not the drawn one"
