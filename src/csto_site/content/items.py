@@ -165,7 +165,7 @@ def parse_item(
         body_html = render(front.body, lang)
     except MarkupError as exc:
         return None, [Problem(source.path, front.body_line + exc.line - 1, exc.message, exc.hint)]
-    shown, problems = figures(body_html, front.body, front.body_line, lang, source.path)
+    shown, problems = figures(body_html, front.body, front.body_line, lang, source.path, folder=bool(bundle))
     problems += [] if bundle else _not_on_the_site(source.path, shown)
     if problems:
         return None, problems

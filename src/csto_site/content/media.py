@@ -206,14 +206,20 @@ class _Entry:
     line: int
 
 
-def figures(html: str, body: str, body_line: int, lang: str, path: str) -> tuple[tuple[Photo, ...], list[Problem]]:
-    """Find the photos of the item's folder a body shows (`<img>` with a relative `src`), with their lines."""
+def figures(
+    html: str, body: str, body_line: int, lang: str, path: str, folder: bool = True
+) -> tuple[tuple[Photo, ...], list[Problem]]:
+    """Find the photos of the item's folder a body shows (`<img>` with a relative `src`), with their lines.
+
+    An item that is a single file (`folder` false) has no folder: a relative path there (`../../static/x.svg`)
+    is an address of the site, which the reference check follows; only a bare file name is taken for a photo.
+    """
     found: list[Photo] = []
     problems: list[Problem] = []
     for match in IMG.finditer(html):
         attributes = {k: unescape(v) for k, v in ATTRIBUTE.findall(match.group(1))}
         src = attributes.get("src", "")
-        if not src or src.startswith(("/", "#")) or SCHEME.match(src):
+        if not src or src.startswith(("/", "#")) or SCHEME.match(src) or (not folder and "/" in src):
             continue  # a file under /static/, or an address: not a file of the folder
         at = body.find(f"({src}")
         line = body_line + body.count("\n", 0, at if at >= 0 else max(body.find(src), 0))

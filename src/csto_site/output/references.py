@@ -21,6 +21,7 @@ from ..site.model import NEWS, Scope
 from ..site.queries import Queries
 from ..site.urls import SCHEME, Urls, output_path, place_of
 from ..util.errors import ContentError, Problem
+from .media import PHOTO
 from .spec import Declared, Partition, Spec
 
 # The ids the page templates give every page (templates/base.html): a link may aim at them anywhere.
@@ -105,7 +106,12 @@ class References:
         """Report each reference of one item's body that leads nowhere on this site."""
         page = Urls(q.config.default_language, q.config.base_url).item(item)
         body = scan(q.body(item))
-        references = [r for r in dict.fromkeys(body.references) if is_internal(r.written)]
+        # A photo of the item's folder named in its text is checked by the item's parse, and the page shows
+        # it through its variants (output/media.py), not at the name written.
+        photos = {file.name for file in item.files if file.kind == PHOTO}
+        references = [
+            r for r in dict.fromkeys(body.references) if is_internal(r.written) and unquote(r.written) not in photos
+        ]
         targets = {r: urljoin(page, r.written) for r in references}
         places = {r: place_of(unquote(urlsplit(t).path)) for r, t in targets.items()}
         owners = declared.owners(places.values())
