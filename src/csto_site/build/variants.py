@@ -75,7 +75,7 @@ def _make_one(key: str, path: str) -> dict[str, bytes]:
         raise ContentError([data])
     if photo_digest(data) != key:
         raise ContentError([Problem(path, 0, "the file changed while the site was built", "build again")])
-    made = variants(data, path.rpartition("/")[2])
+    made = variants(data, path.rpartition("/")[2], share=True)
     if isinstance(made, FileProblem):
         raise ContentError([Problem(path, 0, made.message, made.hint)])
     return {v.name: v.data for v in made}

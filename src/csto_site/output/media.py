@@ -16,11 +16,11 @@ from html import escape, unescape
 from ..content.model import BundleFile, Item, Photo
 from ..site.model import NEWS, Scope
 from ..site.queries import Queries
-from ..site.urls import Urls, document_name, output_path, variant_name
+from ..site.urls import Urls, crop_name, document_name, output_path, variant_name
 from ..util.digest import bytes_digest
 from ..util.errors import ContentError, Problem
 from ..util.files import read_listed
-from .photos import DOCUMENT_TYPES, EXTENSIONS, MEDIA_TYPES, size_text, variant_sizes, variants_key
+from .photos import DOCUMENT_TYPES, EXTENSIONS, MEDIA_TYPES, crops, size_text, variant_sizes, variants_key
 from .spec import Partition, Spec
 
 MEDIA = "media"  # the producer's name
@@ -175,7 +175,7 @@ def picture_html(view: Picture, lazy: bool) -> str:
 
 
 def image_data(urls: Urls, item: Item) -> list[dict[str, object]]:
-    """Describe an item's lead photo for NewsArticle `image`: its JPEG variants from 1200 pixels wide up."""
+    """Describe an item's lead photo for NewsArticle `image`: its crops in Google's ratios, then its large JPEGs."""
     if item.image is None:
         return []
     file = next((f for f in item.files if f.name == item.image.file and f.kind == PHOTO), None)
@@ -183,14 +183,16 @@ def image_data(urls: Urls, item: Item) -> list[dict[str, object]]:
         return []
     sizes = variant_sizes(file.width, file.height)
     wide = [s for s in sizes if s[0] >= SHARE_WIDTH] or sizes[-1:]
+    named = [(crop_name(file.name, crop.ratio), crop.size) for crop in crops(file.width, file.height)]
+    named += [(variant_name(file.name, w, "jpg"), (w, h)) for w, h in wide]
     return [
         {
             "@type": "ImageObject",
-            "url": urls.absolute(urls.bundle_file(item, variant_name(file.name, w, "jpg"))),
-            "width": w,
-            "height": h,
+            "url": urls.absolute(urls.bundle_file(item, name)),
+            "width": width,
+            "height": height,
         }
-        for w, h in wide
+        for name, (width, height) in named
     ]
 
 
@@ -245,11 +247,16 @@ def bundle_specs(urls: Urls, item: Item) -> Sequence[Spec]:
         path = source_path(item, file)
         if file.kind == PHOTO:
             key = variants_key(file.digest)
-            for width, _ in variant_sizes(file.width, file.height):
-                for ext in EXTENSIONS.values():
-                    url = urls.bundle_file(item, variant_name(file.name, width, ext))
-                    name = url.rpartition("/")[2]
-                    specs.append(Spec(output_path(url), url, item.lang, url, (PHOTO, path, name, key), source=path))
+            names = [
+                variant_name(file.name, w, ext)
+                for w, _ in variant_sizes(file.width, file.height)
+                for ext in EXTENSIONS.values()
+            ]
+            names += [crop_name(file.name, crop.ratio) for crop in crops(file.width, file.height)]
+            for published in names:
+                url = urls.bundle_file(item, published)
+                name = url.rpartition("/")[2]
+                specs.append(Spec(output_path(url), url, item.lang, url, (PHOTO, path, name, key), source=path))
         else:
             url = urls.bundle_file(item, document_name(file.name))
             specs.append(Spec(output_path(url), url, item.lang, url, (DOCUMENT, path, file.digest), source=path))

@@ -19,7 +19,7 @@ from typing import Any, cast
 import PIL
 from PIL import Image, ImageCms, UnidentifiedImageError, features
 
-from ..site.urls import variant_name
+from ..site.urls import crop_name, variant_name
 from ..util.digest import bytes_digest, digest
 
 # 100 megapixels: the largest sensor a press camera has (medium-format bodies), four times a 24 MP
@@ -71,7 +71,11 @@ BACKGROUND = (255, 255, 255)
 EXTENSIONS = {"avif": "avif", "webp": "webp", "jpeg": "jpg"}
 MEDIA_TYPES = {"avif": "image/avif", "webp": "image/webp", "jpeg": "image/jpeg"}
 # Part of the digest: raise it when a change to this module changes the variants it makes.
-RECIPE = 1
+RECIPE = 2
+# The aspect ratios Google asks an article's images in (16:9, 4:3, 1:1), cut from the photo's middle as
+# JPEGs at most CROP_WIDTH wide: search results and link previews then crop nothing themselves.
+CROPS = ((16, 9), (4, 3), (1, 1))
+CROP_WIDTH = 1200
 CONVERT_HINT = "open it in a photo editor and save it as JPEG"
 
 
@@ -135,6 +139,15 @@ class Variant:
 
 
 @dataclass(frozen=True)
+class Crop:
+    """One crop for sharing: its aspect ratio, its box in the photo's largest variant, and its size."""
+
+    ratio: tuple[int, int]
+    box: tuple[int, int, int, int]
+    size: tuple[int, int]
+
+
+@dataclass(frozen=True)
 class Source:
     """A photo opened but not decoded: Pillow's lazy image, its format, bits per channel and orientation.
 
@@ -168,8 +181,11 @@ def inspect(data: bytes, name: str) -> PhotoInfo | FileProblem:
     return problem or info
 
 
-def variants(data: bytes, name: str, settings: Settings = SETTINGS) -> list[Variant] | FileProblem:
-    """Make a photo's AVIF, WebP and JPEG variants at each width it has: upright, sRGB, no metadata."""
+def variants(data: bytes, name: str, settings: Settings = SETTINGS, share: bool = False) -> list[Variant] | FileProblem:
+    """Make a photo's AVIF, WebP and JPEG variants at each width it has: upright, sRGB, no metadata.
+
+    With `share`, also the JPEG crops for sharing in Google's aspect ratios (see `crops`), from the same decode.
+    """
     source = _open(data, name)
     if isinstance(source, FileProblem):
         return source
@@ -189,7 +205,26 @@ def variants(data: bytes, name: str, settings: Settings = SETTINGS) -> list[Vari
             Variant(fmt, *size, _encode(picture, fmt, settings), variant_name(name, size[0], EXTENSIONS[fmt]))
             for fmt in EXTENSIONS
         ]
+    for crop in crops(*largest.size, settings) if share else ():
+        picture = largest.crop(crop.box).resize(crop.size, Image.Resampling.LANCZOS)
+        made.append(Variant("jpeg", *crop.size, _encode(picture, "jpeg", settings), crop_name(name, crop.ratio)))
     return made
+
+
+def crops(width: int, height: int, settings: Settings = SETTINGS) -> list[Crop]:
+    """Return the crops for sharing of an upright photo of this size, cut from the middle of its largest variant."""
+    top_width, top_height = variant_sizes(width, height, settings)[-1]
+    found = []
+    for across, down in CROPS:
+        if top_width * down > top_height * across:  # wider than the ratio: keep the height, cut the sides
+            cut = (max(1, round(top_height * across / down)), top_height)
+        else:
+            cut = (top_width, max(1, round(top_width * down / across)))
+        left, upper = (top_width - cut[0]) // 2, (top_height - cut[1]) // 2
+        out = min(CROP_WIDTH, cut[0])
+        size = (out, max(1, round(out * down / across)))
+        found.append(Crop((across, down), (left, upper, left + cut[0], upper + cut[1]), size))
+    return found
 
 
 def variant_sizes(width: int, height: int, settings: Settings = SETTINGS) -> list[tuple[int, int]]:

@@ -142,6 +142,11 @@ def variant_name(name: str, width: int, extension: str) -> str:
     return f"{file_stem(name)}.{width}.{extension}"
 
 
+def crop_name(name: str, ratio: tuple[int, int]) -> str:
+    """Return the published name of a photo's crop for sharing in one aspect ratio: group.16x9.jpg."""
+    return f"{file_stem(name)}.{ratio[0]}x{ratio[1]}.jpg"
+
+
 def document_name(name: str) -> str:
     """Return the published name of a document: its stem made URL-safe, its extension in lowercase."""
     extension = name.rsplit("/", 1)[-1].rpartition(".")[2].lower()
