@@ -639,7 +639,8 @@ def test_tmpdir_on_another_file_system_than_the_output_builds_with_search(small,
         assert done.returncode == 0, done.stderr
         assert "Traceback" not in done.stderr
         assert not list(tmp.iterdir()), "nothing is left in TMPDIR"
-    assert (site.out / BUNDLE / "pagefind-entry.json").is_file()
+    assert (site.out / BUNDLE / "shards.json").is_file()
+    assert list((site.out / BUNDLE).glob("*/*/pagefind-entry.json")), "every shard has its index"
     hasher = Hasher()
     plain = Site(content, tmp_path / "plain" / "public", tmp_path / "plain" / "cache")
     assert run(plain.args("build")).returncode == 0
