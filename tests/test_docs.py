@@ -189,12 +189,40 @@ def break_addresses(root: Path) -> None:
     )
 
 
+def unknown_name_and_no_text(root: Path) -> None:
+    """Name someone the registry lacks in one item, and start another with no text."""
+    item = root / "content/csto-news/2024/2024-07-19-un-security-council-debate.md"
+    text = item.read_text(encoding="utf-8")
+    item.write_text(
+        text.replace("[Imangali Tasmagambetov]", "[Imangali Tasmagambetov, Ivan Ivanov]", 1), encoding="utf-8"
+    )
+    empty = root / "content/csto-news/2026/2026-11-29-press-briefing.md"
+    empty.parent.mkdir(parents=True)
+    empty.write_text("---\ntitle: Press briefing\ndate: 2026-11-29 10:00\n---\n", encoding="utf-8")
+
+
+def break_references(root: Path) -> None:
+    """Add to one item a link to a day with no news, a misspelt static file and a heading that does not exist."""
+    item = root / "content/csto-news/2024/2024-07-19-un-security-council-debate.md"
+    paragraph = "\nSee [the next day](/news/2024/07/20/), ![the chart](/static/styl.css) and [the annex](#annex).\n"
+    item.write_text(item.read_text(encoding="utf-8") + paragraph, encoding="utf-8")
+
+
+def delete_an_item(root: Path) -> None:
+    """Delete a published item and its translation, as if by mistake."""
+    for name in ("2024-07-19-un-security-council-debate.md", "2024-07-19-un-security-council-debate.ru.md"):
+        (root / "content/csto-news/2024" / name).unlink()
+
+
 SETUPS: dict[str, Callable[[Path], None]] = {
     "write-the-item": write_the_item,
     "write-the-translation": write_the_translation,
     "break-names": break_names,
     "link-a-secret": link_a_secret,
     "break-addresses": break_addresses,
+    "unknown-name-and-no-text": unknown_name_and_no_text,
+    "break-references": break_references,
+    "delete-an-item": delete_an_item,
 }
 
 
