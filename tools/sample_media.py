@@ -45,7 +45,11 @@ def meeting(width: int, height: int, people: int, wall: tuple[int, int, int]) ->
 def pdf(lines: list[str]) -> bytes:
     """Write a one-page A4 PDF with lines of text in Helvetica (ASCII only, as the standard font has)."""
     text = " ".join(f"({line}) Tj 0 -24 Td" for line in lines)
-    stream = f"BT /F1 14 Tf 72 760 Td {text} ET".encode("ascii")
+    return pdf_page(f"BT /F1 14 Tf 72 760 Td {text} ET".encode("ascii"))
+
+
+def pdf_page(stream: bytes) -> bytes:
+    """Write a one-page A4 PDF drawing `stream` (PDF text operators) with Helvetica as font F1."""
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",

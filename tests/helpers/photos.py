@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import io
+import runpy
 from pathlib import Path
 
 from PIL import Image, ImageDraw
 
 GPS_IFD = 0x8825
+# The sample's drawing script (tools/ is not a package): its PDF writer serves the tests too.
+SAMPLE_MEDIA = runpy.run_path(str(Path(__file__).resolve().parents[2] / "tools" / "sample_media.py"))
 ORIENTATION = 0x0112
 
 
@@ -28,26 +31,8 @@ def drawn_photo(width: int, height: int, seed: int = 0, orientation: int = 1, gp
 
 
 def drawn_pdf(text: str = "Sample document") -> bytes:
-    """Write a one-page PDF with one line of text."""
-    stream = f"BT /F1 18 Tf 72 720 Td ({text}) Tj ET".encode()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
-        b" /Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
+    """Write a one-page PDF with one line of text, with the PDF writer of the sample's drawing script."""
+    return SAMPLE_MEDIA["pdf_page"](f"BT /F1 18 Tf 72 720 Td ({text}) Tj ET".encode())
 
 
 BUNDLE = "alpha/2024/2024-06-01-graduates"
