@@ -56,6 +56,14 @@ class Declared:
                 found.setdefault(name, []).append(part)
         return found
 
+    def listed(self, part: Partition, sitemap: str) -> Sequence[Spec]:
+        """Return a partition's specs that one sitemap lists."""
+        return [s for s in self.by_id[part.id] if s.sitemap == sitemap]
+
+    def lastmod(self, part: Partition, sitemap: str) -> str:
+        """Return the latest `lastmod` of a partition's specs that one sitemap lists."""
+        return max((s.lastmod for s in self.listed(part, sitemap) if s.lastmod), key=datetime.fromisoformat, default="")
+
     def owners(self, paths: Iterable[str]) -> dict[str, str]:
         """Return the source of the spec that writes each path."""
         wanted = set(paths)

@@ -27,7 +27,7 @@ from ..site.queries import CATALOGUE, Queries, Recorder, related_scopes, scopes
 from ..site.urls import output_path_error
 from ..util.digest import digest_text
 from ..util.errors import Problem
-from .state import Changes, OutputState, output_consumer, partition_consumer
+from .state import Changes, OutputState, output_consumer, partition_consumer, sitemap_lastmods
 
 Describe = Callable[[Queries, Partition], Iterable[Spec]]
 COPIES = (".gz", ".br")  # the compressed copies drawing may add beside an output
@@ -92,6 +92,10 @@ class Planner:
         self.describing = ""
         self.listed: set[str] = set()  # the ids of `order`
         self.finished: set[str] = set()  # the producers that listed all their partitions
+        self._by_path: dict[str, dict[str, Spec]] = {}  # stored partition -> its specs by path (read once)
+        self._digests: dict[str, str] = {}  # partition -> the digest of its specs, until it is described again
+        self._lastmods: dict[str, dict[str, str]] = {}  # described partition -> sitemap -> its latest lastmod
+        self._stored_lastmods: dict[str, dict[str, str]] | None = None  # the same, of the stored partitions
 
     def mark_dirty(
         self, candidates: Mapping[str, str], value: Callable[[str], str | None], wide: Mapping[str, str] | None = None
@@ -138,6 +142,8 @@ class Planner:
         specs = list(describe(self.q.recording(recorder), part))
         self.describing = ""
         self.described[pid] = specs
+        self._digests.pop(pid, None)
+        self._lastmods.pop(pid, None)
         self.changes.partitions[pid] = (producer, specs)
         self.changes.deps[partition_consumer(pid)] = recorder.deps
         self.old_specs[pid] = self.state.specs(pid) if pid in self.stored else None
@@ -280,12 +286,34 @@ class Planner:
         if self.trusted:
             for path, pid in self.state.owners(paths).items():
                 if pid not in self.described and pid in self.stored and pid != self.describing and pid in self.listed:
-                    spec = next((s for s in self.state.specs(pid) if s.path == path), None)
+                    spec = self._stored_spec(pid, path)
                     if spec is not None:
                         found.setdefault(path, []).append((pid, spec))
         for path in paths:
             found.setdefault(path, []).extend(o for o in self.index.get(path, ()) if o[0] != self.describing)
         return {path: owners for path, owners in found.items() if owners}
+
+    def _stored_spec(self, pid: str, path: str) -> Spec | None:
+        """Return the stored spec of a partition that writes `path`, if any."""
+        if pid not in self._by_path:
+            self._by_path[pid] = {s.path: s for s in self.state.specs(pid)}
+        return self._by_path[pid].get(path)
+
+    def lastmods(self, pid: str) -> dict[str, str]:
+        """Return the sitemaps a partition's outputs are listed in, each with their latest `lastmod`."""
+        if pid in self.described:
+            if pid not in self._lastmods:
+                self._lastmods[pid] = sitemap_lastmods(self.described[pid])
+            return self._lastmods[pid]
+        if self._stored_lastmods is None:
+            self._stored_lastmods = self.state.sitemaps() if self.trusted else {}
+        return self._stored_lastmods.get(pid, {})
+
+    def digest(self, pid: str) -> str:
+        """Return the digest of a partition's specs as this build has them (computed once per version)."""
+        if pid not in self._digests:
+            self._digests[pid] = digest_text(*(repr(s) for s in self.specs_of(pid)))
+        return self._digests[pid]
 
     def owners(self, paths: Sequence[str]) -> dict[str, str]:
         """Return the source of the spec that writes each of `paths`, among the outputs of this build."""
@@ -317,22 +345,29 @@ class Reading:
 
     def specs(self, part: Partition) -> Sequence[Spec]:
         """Return the outputs of a partition."""
-        specs = self.planner.specs_of(part.id)
-        self._note(f"specs|{part.id}", digest_text(*(repr(s) for s in specs)))
-        return specs
+        self._note(f"specs|{part.id}", self.planner.digest(part.id))
+        return self.planner.specs_of(part.id)
 
     def sitemaps(self) -> dict[str, list[Partition]]:
         """Return the partitions whose pages each sitemap lists, in catalogue order."""
-        planner = self.planner
-        stored = planner.state.sitemaps() if planner.trusted else {}
         found: dict[str, list[Partition]] = {}
-        for part in planner.order:
-            described = planner.described.get(part.id)
-            names = {s.sitemap for s in described} - {""} if described is not None else set(stored.get(part.id, ()))
-            for name in sorted(names):
+        for part in self.planner.order:
+            for name in self.planner.lastmods(part.id):
                 found.setdefault(name, []).append(part)
         self._note("parts", digest_text(*(f"{n}:{','.join(p.id for p in ps)}" for n, ps in sorted(found.items()))))
         return found
+
+    def listed(self, part: Partition, sitemap: str) -> Sequence[Spec]:
+        """Return the outputs of a partition that one sitemap lists."""
+        specs = [s for s in self.planner.specs_of(part.id) if s.sitemap == sitemap]
+        self._note(f"listed|{sitemap}|{part.id}", digest_text(*(repr(s) for s in specs)))
+        return specs
+
+    def lastmod(self, part: Partition, sitemap: str) -> str:
+        """Return the latest `lastmod` of the outputs of a partition that one sitemap lists ("" if none)."""
+        value = self.planner.lastmods(part.id).get(sitemap, "")
+        self._note(f"lastmod|{sitemap}|{part.id}", value)
+        return value
 
     def owners(self, paths: Iterable[str]) -> dict[str, str]:
         """Return what writes each of `paths` that an output of the site has (its spec's source)."""
@@ -358,6 +393,12 @@ class Reading:
             if part is None:
                 return None
             quiet.specs(part)
+        elif kind in ("listed", "lastmod"):
+            sitemap, _, pid = rest.partition("|")
+            part = next((p for p in self.planner.order if p.id == pid), None)
+            if part is None:
+                return None
+            quiet.listed(part, sitemap) if kind == "listed" else quiet.lastmod(part, sitemap)
         elif kind == "parts":
             quiet.sitemaps()
         elif kind == "partitions":

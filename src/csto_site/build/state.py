@@ -22,7 +22,7 @@ from typing import Any
 
 import msgspec
 
-from ..output.spec import Spec
+from ..output.spec import Spec, later
 from ..site.queries import GLOBAL, REGISTRY, scope_of
 from ..util.store import StoreError, unwrap, wrap
 
@@ -75,6 +75,15 @@ def _decode(decoder: msgspec.msgpack.Decoder[Any], column: object, what: str, *k
         return decoder.decode(unwrap(column, *key))
     except (StoreError, msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise StateDamaged(what) from exc
+
+
+def sitemap_lastmods(specs: Sequence[Spec]) -> dict[str, str]:
+    """Return the sitemaps some of `specs` are listed in, each with the latest `lastmod` of those ("" if none)."""
+    found: dict[str, str] = {}
+    for spec in specs:
+        if spec.sitemap:
+            found[spec.sitemap] = later(found.get(spec.sitemap, ""), spec.lastmod)
+    return dict(sorted(found.items()))
 
 
 def encode_specs(specs: Sequence[Spec]) -> bytes:
@@ -165,11 +174,11 @@ class OutputState:
         """Return every global and registry key a consumer read, with its stored value."""
         return dict(self.db.execute("SELECT key, value FROM wide_keys WHERE target = ?", (self.target,)))
 
-    def sitemaps(self) -> dict[str, tuple[str, ...]]:
-        """Return the sitemaps each stored partition's outputs are listed in, by partition id."""
+    def sitemaps(self) -> dict[str, dict[str, str]]:
+        """Return the sitemaps each stored partition is listed in, with their latest `lastmod`, by partition."""
         return {
-            part: tuple(filter(None, names.split(",")))
-            for part, names in self.db.execute("SELECT id, sitemaps FROM partitions WHERE target = ?", (self.target,))
+            part: {name: lastmod for name, _, lastmod in (entry.partition("=") for entry in column.split(",") if entry)}
+            for part, column in self.db.execute("SELECT id, sitemaps FROM partitions WHERE target = ?", (self.target,))
         }
 
     def consumers(self, keys: Iterable[str], wide: Iterable[str] = ()) -> set[str]:
@@ -267,7 +276,7 @@ class OutputState:
                         target,
                         p,
                         producer,
-                        ",".join(sorted({s.sitemap for s in specs} - {""})),
+                        ",".join(f"{name}={lastmod}" for name, lastmod in sitemap_lastmods(specs).items()),
                         wrap(encode_specs(specs), target, p),
                     )
                     for p, (producer, specs) in sorted(changes.partitions.items())

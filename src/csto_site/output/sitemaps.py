@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from ..content.model import Item
 from ..site.queries import NEWS_WINDOW, Queries
 from ..site.urls import NEWS_SITEMAP, ROBOTS, SITEMAP, Urls, output_path, sitemap_url
-from .spec import Declared, Partition, Spec
+from .spec import Declared, Partition, Spec, later
 
 UNDATED = "pages"  # the sitemap of the pages not filed under a year
 
@@ -61,7 +62,7 @@ class Sitemaps:
         sitemaps = declared.sitemaps()
         if not spec.args:
             names = ordered_sitemaps(sitemaps)
-            return render_sitemap_index([(name, latest(listed(q, declared, sitemaps, name))) for name in names], urls)
+            return render_sitemap_index([(name, latest(declared, sitemaps, name)) for name in names], urls)
         return render_sitemap(listed(q, declared, sitemaps, spec.args[0]), urls, q.config.default_language)
 
 
@@ -71,16 +72,14 @@ def listed(q: Queries, declared: Declared, sitemaps: dict[str, list[Partition]],
     found = [
         (languages[s.lang], p, i, s)
         for p, part in enumerate(sitemaps.get(name, ()))
-        for i, s in enumerate(declared.specs(part))
-        if s.sitemap == name
+        for i, s in enumerate(declared.listed(part, name))
     ]
     return [s for *_, s in sorted(found, key=lambda entry: entry[:3])]
 
 
-def latest(pages: Iterable[Spec]) -> str:
-    """Return the latest `lastmod` of pages (compared as times: offsets may differ), or "" when none has one."""
-    dated = [page.lastmod for page in pages if page.lastmod]
-    return max(dated, key=datetime.fromisoformat, default="")
+def latest(declared: Declared, sitemaps: dict[str, list[Partition]], name: str) -> str:
+    """Return the latest `lastmod` of the pages one sitemap lists, or "" when none has one."""
+    return functools.reduce(later, (declared.lastmod(part, name) for part in sitemaps.get(name, ())), "")
 
 
 class NewsSitemap:

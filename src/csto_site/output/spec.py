@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from ..site.queries import Queries
@@ -61,6 +62,13 @@ class Spec:
     lastmod: str = ""
 
 
+def later(first: str, second: str) -> str:
+    """Return the later of two `lastmod` values, compared as times (offsets may differ); "" comes before any."""
+    if not first or not second:
+        return first or second
+    return max(first, second, key=lambda value: (datetime.fromisoformat(value), value))
+
+
 class Producer(Protocol):
     """Declare one kind of output: its partitions, the outputs of each, and how to draw one."""
 
@@ -92,6 +100,14 @@ class Declared(Protocol):
 
     def sitemaps(self) -> dict[str, list[Partition]]:
         """Return the partitions whose pages each sitemap lists, in catalogue order."""
+        ...
+
+    def listed(self, part: Partition, sitemap: str) -> Sequence[Spec]:
+        """Return the outputs of a partition that one sitemap lists."""
+        ...
+
+    def lastmod(self, part: Partition, sitemap: str) -> str:
+        """Return the latest `lastmod` of the outputs of a partition that one sitemap lists ("" if none)."""
         ...
 
     def owners(self, paths: Iterable[str]) -> dict[str, str]:

@@ -51,6 +51,8 @@ def scope_of(key: str) -> str:
         return REGISTRY
     if kind == "specs":
         return f"group|{rest}"
+    if kind in ("listed", "lastmod"):  # listed|<sitemap>|<partition>
+        return f"group|{rest.partition('|')[2]}"
     if kind in ("drawn", "owner"):
         return f"output|{rest}"
     if kind in ("parts", "partitions"):
