@@ -630,6 +630,7 @@ class EditSequences(RuleBasedStateMachine):
     @rule(data=st.data())
     def delete_item_with_photos(self, data: st.DataObject) -> None:
         folder = data.draw(st.sampled_from(self.bundles))
+        self.retract(folder / "index.md")  # as a press secretary must: a published address is never just lost
         shutil.rmtree(folder)
         self.bundles.remove(folder)
 

@@ -15,6 +15,7 @@ from csto_site.build.cache import Cache
 from csto_site.build.options import Options
 from csto_site.build.pipeline import prepare, static_folder
 from csto_site.build.read import read_content
+from csto_site.content.record import Record
 from csto_site.output.catalogue import Catalogue, catalogue
 from csto_site.output.compress import compressed
 from csto_site.output.render import Renderer, template_digests
@@ -22,6 +23,7 @@ from csto_site.output.search import index_outputs, indexed_pages, page_language
 from csto_site.output.spec import Output, Partition, Spec
 from csto_site.site.model import Site
 from csto_site.site.queries import Queries
+from csto_site.site.urls import place_of
 from csto_site.util.digest import bytes_digest, digest
 from csto_site.util.errors import ContentError, Problem
 from helpers.site import NOW, STATIC, TEMPLATES
@@ -30,7 +32,8 @@ from helpers.site import NOW, STATIC, TEMPLATES
 class Declared:
     """What the producers declared, in the order they declared it."""
 
-    def __init__(self) -> None:
+    def __init__(self, record: Record) -> None:
+        self.record = record
         self.order: list[Partition] = []
         self.by_id: dict[str, list[Spec]] = {}
         self.digests: dict[str, str] = {}
@@ -72,6 +75,12 @@ class Declared:
     def drawn(self, path: str) -> str:
         """Return the digest of a drawn output."""
         return self.digests.get(path, "")
+
+    def unkept(self) -> Record:
+        """Return the record less the addresses an output declared so far writes."""
+        written = {s.path for specs in self.by_id.values() for s in specs}
+        left = {a: e for a, e in self.record.entries.items() if place_of(a) not in written}
+        return Record(self.record.path, left, "")
 
 
 def reference_site(
@@ -117,7 +126,7 @@ def reference_declared(
 
 def draw_catalogue(q: Queries, every: Catalogue) -> tuple[list[Output], Declared]:
     """Describe and draw every output of a catalogue; refuse two outputs at one path."""
-    declared, outputs = Declared(), []
+    declared, outputs = Declared(q.site.record), []
     for producer in every.producers:
         for part in producer.partitions(q):
             specs = list(producer.specs(q, part))

@@ -21,10 +21,11 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..content.model import Item
+from ..content.record import Record
 from ..output.spec import Partition, Spec
 from ..site.model import Site
 from ..site.queries import CATALOGUE, Queries, Recorder, related_scopes, scopes
-from ..site.urls import output_path_error
+from ..site.urls import output_path_error, place_of
 from ..util.digest import digest_text
 from ..util.errors import Problem
 from .state import Changes, OutputState, output_consumer, partition_consumer, sitemap_lastmods
@@ -315,6 +316,16 @@ class Planner:
             self._digests[pid] = digest_text(*(repr(s) for s in self.specs_of(pid)))
         return self._digests[pid]
 
+    def present(self, paths: Sequence[str]) -> set[str]:
+        """Return those of `paths` an output of this build writes (as `_owners` finds them, without their specs)."""
+        found: set[str] = set()
+        if self.trusted:
+            for path, pid in self.state.owners(paths).items():
+                if pid not in self.described and pid in self.stored and pid != self.describing and pid in self.listed:
+                    found.add(path)
+        found.update(p for p in paths if any(o[0] != self.describing for o in self.index.get(p, ())))
+        return found
+
     def owners(self, paths: Sequence[str]) -> dict[str, str]:
         """Return the source of the spec that writes each of `paths`, among the outputs of this build."""
         return {path: owners[0][1].source for path, owners in self._owners(paths).items()}
@@ -369,6 +380,15 @@ class Reading:
         self._note(f"lastmod|{sitemap}|{part.id}", value)
         return value
 
+    def unkept(self) -> Record:
+        """Return the record of published addresses, less those an output of the site writes (read as one answer)."""
+        record = self.q.site.record
+        entries = list(record.entries.values())
+        present = self.planner.present([place_of(e.address) for e in entries])
+        left = {e.address: e for e in entries if place_of(e.address) not in present}
+        self._note("unkept", digest_text(record.path, *(f"{e.address} {e.source}" for e in left.values())))
+        return Record(record.path, left, "")
+
     def owners(self, paths: Iterable[str]) -> dict[str, str]:
         """Return what writes each of `paths` that an output of the site has (its spec's source)."""
         paths = list(dict.fromkeys(paths))
@@ -401,6 +421,8 @@ class Reading:
             quiet.listed(part, sitemap) if kind == "listed" else quiet.lastmod(part, sitemap)
         elif kind == "parts":
             quiet.sitemaps()
+        elif kind == "unkept":
+            quiet.unkept()
         elif kind == "partitions":
             quiet.partitions(rest or None)
         elif kind == "drawn":

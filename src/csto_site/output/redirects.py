@@ -14,7 +14,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from ..content.model import Item
-from ..site.model import NEWS, Scope
 from ..site.queries import Queries
 from ..site.urls import (
     REDIRECTS_CONF,
@@ -154,18 +153,17 @@ def collect(q: Queries, declared: Declared) -> list[Redirect]:
     found = [
         Redirect(alias.url, urls.item(item), item.lang, item.title, item.path, alias.line)
         for lang in config.languages
-        for item in q.items(Scope(NEWS, lang))
+        for item in q.aliased(lang)
         for alias in item.aliases
     ]
-    record = q.record().entries
     for move in config.redirects:
         lang = language_of(move.new, config.languages, urls)
         found.append(Redirect(move.old, move.new, lang, "", move.source, move.line))
         # A folder is told from a page by what it held: the published addresses below it move with it
         # (a renamed section's dated archive and its feed), each to the same place below the new address.
         folder = move.old.rstrip("/") + "/"
-        below = [a for a in record if a.startswith(folder) and a != folder] if move.new.endswith("/") else []
-        moved = {a: move.new + a[len(folder) :] for a in sorted(below)}
+        below = q.recorded_below(folder) if move.new.endswith("/") else ()
+        moved = {a: move.new + a[len(folder) :] for a in below}
         for old, new in zip(moved, nearest(declared, list(moved.values())), strict=True):
             if new:
                 found.append(Redirect(old, new, lang, "", move.source, move.line, move.old))
@@ -205,11 +203,9 @@ def keep_recorded(
     An address that was an item's page follows the item (a corrected date, an explicit new slug); a
     dated archive page whose items all went leads to the listing above it. Any other is an error.
     """
-    record = q.record()
+    record = declared.unkept()
     given = {r.place for r in redirects}
     entries = [e for e in record.entries.values() if place_of(e.address) not in given]
-    owners = declared.owners(place_of(e.address) for e in entries)
-    entries = [e for e in entries if place_of(e.address) not in owners]
     urls = Urls(q.config.default_language, q.config.base_url)
     kept: list[Redirect] = []
     problems: list[Problem] = []

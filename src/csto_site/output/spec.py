@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from ..content.record import Record
 from ..site.queries import Queries
 
 
@@ -116,6 +117,10 @@ class Declared(Protocol):
 
     def drawn(self, path: str) -> str:
         """Return the digest of an output's drawn bytes."""
+        ...
+
+    def unkept(self) -> Record:
+        """Return the record of published addresses, less those an output of the site writes."""
         ...
 
 

@@ -21,7 +21,6 @@ from datetime import datetime, timedelta
 
 from ..content.config import SiteConfig
 from ..content.model import Item, Official, Organization, Section
-from ..content.record import Record
 from ..util.digest import digest_text
 from .assemble import build_archive
 from .model import NEWS, OFFICIAL, ORGANIZATION, SECTION, Edition, Scope, Site, Year
@@ -39,7 +38,7 @@ RELATED_SPAN = 10
 def scope_of(key: str) -> str:
     """Return the scope of a dependency key: what must change for its value to change."""
     kind, _, rest = key.partition("|")
-    if kind in ("items", "periods", "any", "changed"):
+    if kind in ("items", "periods", "any", "changed", "aliased"):
         return rest
     if kind == "latest":
         return rest.partition("|")[2]
@@ -55,7 +54,7 @@ def scope_of(key: str) -> str:
         return f"group|{rest.partition('|')[2]}"
     if kind in ("drawn", "owner"):
         return f"output|{rest}"
-    if kind in ("parts", "partitions"):
+    if kind in ("parts", "partitions", "unkept"):
         return CATALOGUE
     return GLOBAL
 
@@ -409,10 +408,18 @@ class Queries:
         self._note("window", self._heads(found))
         return found
 
-    def record(self) -> Record:
-        """Return the record of every address the site has published."""
-        self._note("record", self.site.record.digest)
-        return self.site.record
+    def recorded_below(self, folder: str) -> tuple[str, ...]:
+        """Return the addresses of the record (every address the site has published) inside a folder address."""
+        found = tuple(a for a in sorted(self.site.record.entries) if a.startswith(folder) and a != folder)
+        self._note(f"below|{folder}", digest_text(*found))
+        return found
+
+    def aliased(self, lang: str) -> tuple[Item, ...]:
+        """Return the published items of a language that have aliases (old addresses), newest first."""
+        scope = Scope(NEWS, lang)
+        found = tuple(i for i in self._items(scope) if i.aliases)
+        self._note(f"aliased|{scope.key}", self._heads(found))
+        return found
 
     def held_back(self) -> tuple[Item, ...]:
         """Return the drafts and scheduled items left out of this build."""
@@ -556,7 +563,8 @@ _ASK: dict[str, Callable[[Queries, str], object]] = {
     "asset": lambda q, rest: q.asset(rest),
     "static": lambda q, rest: q.static_digest(rest) if rest else q.static_names(),
     "template": lambda q, rest: q.template(rest),
-    "record": lambda q, rest: q.record(),
+    "below": lambda q, rest: q.recorded_below(rest),
+    "aliased": lambda q, rest: q.aliased(_parse_scope(rest).lang),
     "official": lambda q, rest: q.official(rest),
     "organization": lambda q, rest: q.organization(rest),
     "section": lambda q, rest: q.section(rest),
