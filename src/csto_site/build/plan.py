@@ -383,9 +383,9 @@ class Reading:
     def unkept(self) -> Record:
         """Return the record of published addresses, less those an output of the site writes (read as one answer)."""
         record = self.q.site.record
-        entries = list(record.entries.values())
-        present = self.planner.present([place_of(e.address) for e in entries])
-        left = {e.address: e for e in entries if place_of(e.address) not in present}
+        places = [(place_of(address), entry) for address, entry in record.entries.items()]
+        present = self.planner.present([place for place, _ in places])
+        left = {e.address: e for place, e in places if place not in present}
         self._note("unkept", digest_text(record.path, *(f"{e.address} {e.source}" for e in left.values())))
         return Record(record.path, left, "")
 

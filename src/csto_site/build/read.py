@@ -28,7 +28,6 @@ from .cache import Cache
 from .loader import (
     backlink_titles,
     code_fingerprint,
-    head_digest,
     markup_fingerprint,
     parse_items,
     registry_fingerprint,
@@ -107,8 +106,8 @@ def read_content(
     for item, parsed_item in zip(items, parsed.items, strict=True):
         head = parsed.heads[item.path]
         # A translation that takes its original's slug, photos or documents changed after parsing: then its
-        # head must say so.
-        heads[item.path] = head if item is parsed_item.item else digest(head, head_digest(item))
+        # head must say so (those are the only fields linking changes).
+        heads[item.path] = head if item is parsed_item.item else digest(head, linked_fields(item))
     return Content(
         tuple(items),
         registry,
@@ -121,6 +120,11 @@ def read_content(
         _with_versions(parsed.changed, items),
         record,
     )
+
+
+def linked_fields(item: Item) -> str:
+    """Describe the fields of an item that linking translations may set: its slug, photos and documents."""
+    return repr((item.slug, item.image, item.gallery, item.attachments, item.files))
 
 
 def in_item_paths(record: Record, content: Path, items: Sequence[str]) -> Record:
