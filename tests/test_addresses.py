@@ -351,3 +351,37 @@ def test_a_build_for_serve_records_nothing(mini_copy: Path, tmp_path: Path) -> N
 
     assert (tmp_path / "public/index.html").exists()
     assert not (mini_copy / "addresses.txt").exists()
+
+
+NEW_ITEM = "alpha/2024/2024-03-20-new-statement.md"
+NEW_URL = "/news/2024/03/20/a-new-statement/"
+
+
+def write_item(path: Path, title: str, date: str, body: str) -> None:
+    """Write an item file."""
+    path.write_text(f"---\ntitle: {title}\ndate: {date}\n---\n{body}\n", encoding="utf-8")
+
+
+def test_a_record_put_back_as_it_was_gets_the_new_addresses_again(mini_copy: Path, tmp_path: Path) -> None:
+    built(mini_copy, tmp_path / "public")
+    before = (mini_copy / "addresses.txt").read_text(encoding="utf-8")
+    write_item(mini_copy / NEW_ITEM, "A new statement", "2024-03-20 10:00", "Text.")
+    built(mini_copy, tmp_path / "public")
+    assert record(mini_copy)[NEW_URL] == NEW_ITEM
+    # The editor discards the record's change (git checkout): the next build, with nothing else changed,
+    # must not trust that the record holds what the last build published.
+    (mini_copy / "addresses.txt").write_text(before, encoding="utf-8")
+    built(mini_copy, tmp_path / "public")
+
+    assert record(mini_copy)[NEW_URL] == NEW_ITEM
+
+
+def test_a_build_after_serve_records_what_serve_published(mini_copy: Path, tmp_path: Path) -> None:
+    kept = options(mini_copy, tmp_path / "public")
+    build(kept, NOW)
+    write_item(mini_copy / NEW_ITEM, "A new statement", "2024-03-20 10:00", "Text.")
+    build(replace(kept, record=False), NOW)
+    assert NEW_URL not in record(mini_copy)
+    build(kept, NOW)  # nothing changed since serve's build: nothing is described again
+
+    assert record(mini_copy)[NEW_URL] == NEW_ITEM

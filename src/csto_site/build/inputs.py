@@ -155,6 +155,7 @@ def _read_inputs(options: Any) -> Inputs:
                         options.drafts,
                         options.future,
                         options.search,
+                        options.record,  # a preview (serve) records nothing: the build after one must record
                     )
                 ),
                 sys.version,

@@ -192,8 +192,19 @@ def _draw(
         dropped |= search_job(job, dropped, published)
     else:
         dropped |= bundle
+    recorded = options.record and not options.drafts and not options.future
+    complete = state.trusted and content.record.digest != "" and state.record() == content.record.digest
+    record = new_record(content, planner, options.content, complete) if recorded else ""
+    kept = (record_digest(record) if record else content.record.digest) if recorded else ""
     generation = new_generation()
-    state.save(planner.changes, generation, clean=not state.trusted, built_at=now.timestamp(), code=code_fingerprint())
+    state.save(
+        planner.changes,
+        generation,
+        clean=not state.trusted,
+        built_at=now.timestamp(),
+        code=code_fingerprint(),
+        record=kept,
+    )
     # The parses this build read are kept only now, after the record of what it drew: a build stopped
     # before leaves the old parses, so the next one finds the same changes again.
     cache.save(set(content.body_keys.values()))
@@ -206,20 +217,22 @@ def _draw(
     items = sum(len(e.items) for e in site.editions.values())
     future = [i.published for i in site.held_back if not i.draft and i.published > now]
     summary = Summary(items, state.pages(), 0, len(site.held_back), min(future, default=None))
-    recorded = options.record and not options.drafts and not options.future
-    record = new_record(content, planner, options.content) if recorded else ""
     return Done(published, dropped, generation, summary, moments_near(site, now), tuple(cache.warnings), record)
 
 
-def new_record(content: Content, planner: Planner, root: Path) -> str:
+def new_record(content: Content, planner: Planner, root: Path, complete: bool = False) -> str:
     """Return the record with every address this build publishes added, or "" when it holds them all already.
 
     Pages, feeds and old addresses are recorded (not assets, sitemaps or the search bundle, whose
-    names change by design), each with the item file it is the page of or leads to.
+    names change by design), each with the item file it is the page of or leads to. When the record is
+    `complete` (as the last build left it, holding all it published), only the partitions this build
+    described again can add to it.
     """
     prefix = os.path.join(os.fspath(root), "")
     sources = {address: entry.source.removeprefix(prefix) for address, entry in content.record.entries.items()}
     for part in planner.order:
+        if complete and part.id not in planner.described:
+            continue
         for spec in planner.specs_of(part.id):
             if part.producer == Redirects.name or is_cited(spec.url):
                 item = spec.source.removeprefix(prefix) if spec.source.endswith(".md") else ""

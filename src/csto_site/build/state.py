@@ -28,7 +28,7 @@ from ..util.store import StoreError, unwrap, wrap
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS targets (target TEXT PRIMARY KEY, generation TEXT NOT NULL, built_at REAL NOT NULL,
-                                    code TEXT NOT NULL);
+                                    code TEXT NOT NULL, record TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS partitions (target TEXT NOT NULL, id TEXT NOT NULL, producer TEXT NOT NULL,
                                        sitemaps TEXT NOT NULL, specs BLOB NOT NULL, PRIMARY KEY (target, id));
 CREATE TABLE IF NOT EXISTS outputs (target TEXT NOT NULL, path TEXT NOT NULL, partition TEXT NOT NULL,
@@ -135,6 +135,13 @@ class OutputState:
             return None
         row = self.db.execute("SELECT built_at FROM targets WHERE target = ?", (self.target,)).fetchone()
         return float(row[0]) if row else None
+
+    def record(self) -> str:
+        """Return the digest of the address record the stored build left holding every address it published, or ""."""
+        if not self.trusted:
+            return ""
+        row = self.db.execute("SELECT record FROM targets WHERE target = ?", (self.target,)).fetchone()
+        return str(row[0]) if row else ""
 
     def pages(self) -> int:
         """Count the pages of the site: its HTML outputs but the redirect pages."""
@@ -258,8 +265,13 @@ class OutputState:
 
     # -- writing ---------------------------------------------------------------------------------
 
-    def save(self, changes: Changes, generation: str, clean: bool, built_at: float, code: str) -> None:
-        """Write a build's changes (or, for a build that trusted nothing, its whole state) in one transaction."""
+    def save(self, changes: Changes, generation: str, clean: bool, built_at: float, code: str, record: str) -> None:
+        """Write a build's changes (or, for a build that trusted nothing, its whole state) in one transaction.
+
+        `record` is the digest of the address record once it holds every address this build publishes ("" when
+        the build does not keep the record): a build that finds that record may look for new addresses only
+        in the partitions it describes again.
+        """
         db, target = self.db, self.target
         with db:
             if clean:
@@ -318,7 +330,9 @@ class OutputState:
                     if scope_of(key) in WIDE
                 ],
             )
-            db.execute("INSERT OR REPLACE INTO targets VALUES (?, ?, ?, ?)", (target, generation, built_at, code))
+            db.execute(
+                "INSERT OR REPLACE INTO targets VALUES (?, ?, ?, ?, ?)", (target, generation, built_at, code, record)
+            )
 
 
 def new_generation() -> str:
