@@ -28,7 +28,7 @@ from ..util.store import StoreError, connect_read_only, damaged, discard, intact
 from .media import Seen
 from .state import TABLES as STATE_TABLES
 
-SCHEMA = 9
+SCHEMA = 10
 FILE = "cache.sqlite"
 # `folders` keeps, per content folder, what each item file of it said: its stat, digest and parse. A
 # folder's entries travel as one row, read and written together: a rebuild reads ~100 rows for a

@@ -28,7 +28,7 @@ from ..output.search import BUNDLE, SHARDS, SOURCE, index_shards, page_language,
 from ..output.spec import Output, Partition, PostProducer, Spec
 from ..site.assemble import build_site
 from ..site.model import Site
-from ..site.queries import NEWS_WINDOW, Queries, Recorder
+from ..site.queries import NEWS_WINDOW, RECORD, Queries, Recorder
 from ..site.urls import OwnPaths, Urls, is_cited
 from ..util.digest import digest
 from ..util.errors import ContentError, Problem
@@ -203,7 +203,7 @@ def _draw(
         clean=not state.trusted,
         built_at=now.timestamp(),
         code=code_fingerprint(),
-        record=kept,
+        record=(kept, kept if recorded else content.record.digest),
     )
     # The parses this build read are kept only now, after the record of what it drew: a build stopped
     # before leaves the old parses, so the next one finds the same changes again.
@@ -267,7 +267,10 @@ def plan_and_draw(
     declared = Reading(planner, q, {})
     gone = planner.vanished_outputs()
     touched = {f"output|{path}" for path in (*(d.spec.path for d in scheduled.draws), *scheduled.removed, *gone)}
-    planner.mark_dirty(state.candidates(planner.changed_partitions() | touched), declared.value)
+    planner.mark_dirty(
+        state.candidates(planner.changed_partitions() | touched | _record_scope(state, site, planner, scheduled)),
+        declared.value,
+    )
     for post in setting.catalogue.post:
         _merge(
             scheduled, planner.describe(post.name, post.partitions(q, declared), partial(_post_specs, post, planner))
@@ -287,6 +290,17 @@ def plan_and_draw(
         planner.changes.outputs[d.path] = (d.partition, d.files)
         planner.changes.deps[f"o:{d.path}"] = d.deps
     return planner, drawn
+
+
+def _record_scope(state: OutputState, site: Site, planner: Planner, scheduled: Scheduled) -> set[str]:
+    """Return the record's scope when which recorded addresses no output writes may have changed, else none.
+
+    It may when the record is not the one the last build left, or an output at a recorded address came or went.
+    """
+    record = site.record
+    if state.seen() != record.digest or not record.digest:
+        return {RECORD}
+    return {RECORD} if not planner.touched_urls(scheduled.draws).isdisjoint(record.entries) else set()
 
 
 def _post_specs(producer: PostProducer, planner: Planner, q: Queries, part: Partition) -> Iterable[Spec]:

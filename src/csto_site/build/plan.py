@@ -93,6 +93,7 @@ class Planner:
         self.describing = ""
         self.listed: set[str] = set()  # the ids of `order`
         self.finished: set[str] = set()  # the producers that listed all their partitions
+        self.gone_urls: set[str] = set()  # the addresses of outputs gone from the partitions described again
         self._by_path: dict[str, dict[str, Spec]] = {}  # stored partition -> its specs by path (read once)
         self._digests: dict[str, str] = {}  # partition -> the digest of its specs, until it is described again
         self._lastmods: dict[str, dict[str, str]] = {}  # described partition -> sitemap -> its latest lastmod
@@ -135,6 +136,11 @@ class Planner:
         """Return the outputs of the stored partitions their producers no longer list."""
         return {path for pid in self.stored if self.vanished(pid) for path in self.state.outputs_of(pid)}
 
+    def touched_urls(self, draws: Iterable[Draw]) -> set[str]:
+        """Return the addresses of the outputs drawn, and of those gone from a partition or with their partition."""
+        vanished = {s.url for pid in self.stored if self.vanished(pid) for s in self.state.specs(pid)}
+        return {d.spec.url for d in draws} | self.gone_urls | vanished
+
     def _describe(self, part: Partition, producer: str, describe: Describe, scheduled: Scheduled) -> None:
         """Describe one partition again and compare its outputs with the stored ones."""
         recorder = Recorder()
@@ -151,6 +157,7 @@ class Planner:
         old = {s.path: s for s in self.old_specs[pid] or ()}
         new = {s.path: s for s in specs if s.path}
         scheduled.removed |= old.keys() - new.keys()
+        self.gone_urls.update(old[path].url for path in old.keys() - new.keys())
         for path in old:
             owners = self.index.get(path)
             if owners:

@@ -28,7 +28,7 @@ from ..util.store import StoreError, unwrap, wrap
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS targets (target TEXT PRIMARY KEY, generation TEXT NOT NULL, built_at REAL NOT NULL,
-                                    code TEXT NOT NULL, record TEXT NOT NULL);
+                                    code TEXT NOT NULL, record TEXT NOT NULL, seen TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS partitions (target TEXT NOT NULL, id TEXT NOT NULL, producer TEXT NOT NULL,
                                        sitemaps TEXT NOT NULL, specs BLOB NOT NULL, PRIMARY KEY (target, id));
 CREATE TABLE IF NOT EXISTS outputs (target TEXT NOT NULL, path TEXT NOT NULL, partition TEXT NOT NULL,
@@ -141,6 +141,13 @@ class OutputState:
         if not self.trusted:
             return ""
         row = self.db.execute("SELECT record FROM targets WHERE target = ?", (self.target,)).fetchone()
+        return str(row[0]) if row else ""
+
+    def seen(self) -> str:
+        """Return the digest of the address record as the stored build left it (written, or read), or ""."""
+        if not self.trusted:
+            return ""
+        row = self.db.execute("SELECT seen FROM targets WHERE target = ?", (self.target,)).fetchone()
         return str(row[0]) if row else ""
 
     def pages(self) -> int:
@@ -265,12 +272,14 @@ class OutputState:
 
     # -- writing ---------------------------------------------------------------------------------
 
-    def save(self, changes: Changes, generation: str, clean: bool, built_at: float, code: str, record: str) -> None:
+    def save(
+        self, changes: Changes, generation: str, clean: bool, built_at: float, code: str, record: tuple[str, str]
+    ) -> None:
         """Write a build's changes (or, for a build that trusted nothing, its whole state) in one transaction.
 
         `record` is the digest of the address record once it holds every address this build publishes ("" when
-        the build does not keep the record): a build that finds that record may look for new addresses only
-        in the partitions it describes again.
+        the build does not keep the record: a build that finds that record may look for new addresses only
+        in the partitions it describes again), and the digest of the record as this build leaves it.
         """
         db, target = self.db, self.target
         with db:
@@ -331,7 +340,8 @@ class OutputState:
                 ],
             )
             db.execute(
-                "INSERT OR REPLACE INTO targets VALUES (?, ?, ?, ?, ?)", (target, generation, built_at, code, record)
+                "INSERT OR REPLACE INTO targets VALUES (?, ?, ?, ?, ?, ?)",
+                (target, generation, built_at, code, *record),
             )
 
 

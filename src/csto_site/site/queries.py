@@ -27,6 +27,7 @@ from .model import NEWS, OFFICIAL, ORGANIZATION, SECTION, Edition, Scope, Site, 
 
 GLOBAL, REGISTRY = "global", "registry"
 CATALOGUE = "catalogue"  # what the producers declared, as post-producers read it
+RECORD = "record"  # the recorded addresses no output writes: changes with the record or an output at one of them
 NEWS_WINDOW = timedelta(days=2)  # Google News lists items of the last two days
 RELATED_SHOWN = 5  # the related items an item page lists
 # How far an item looks for related ones: this many items on each side of it in the listing of each of
@@ -54,9 +55,9 @@ def scope_of(key: str) -> str:
         return f"group|{rest.partition('|')[2]}"
     if kind in ("drawn", "owner"):
         return f"output|{rest}"
-    if kind in ("parts", "partitions", "unkept"):
+    if kind in ("parts", "partitions"):
         return CATALOGUE
-    return GLOBAL
+    return RECORD if kind == "unkept" else GLOBAL
 
 
 def scopes(item: Item) -> list[str]:
