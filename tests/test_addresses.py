@@ -385,3 +385,18 @@ def test_a_build_after_serve_records_what_serve_published(mini_copy: Path, tmp_p
     build(kept, NOW)  # nothing changed since serve's build: nothing is described again
 
     assert record(mini_copy)[NEW_URL] == NEW_ITEM
+
+
+def test_the_build_after_one_that_wrote_the_record_takes_the_quick_answer(
+    mini_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = options(mini_copy, tmp_path / "public")
+    write_item(mini_copy / NEW_ITEM, "A new statement", "2024-03-20 10:00", "Text.")
+    build(kept, NOW)  # writes content/addresses.txt, an input of the next build
+    assert NEW_URL in record(mini_copy)
+
+    def draw_site(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the build looked again at a site that had not changed")
+
+    monkeypatch.setattr("csto_site.build.pipeline.draw_site", draw_site)
+    assert build(kept, NOW).written == 0
