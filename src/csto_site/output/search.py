@@ -42,6 +42,8 @@ RUNTIME_SUFFIXES = (".pf_meta", ".pagefind")
 PAGEFIND_SECONDS = 3600
 # The list of shards the search page reads, at the root of the bundle.
 SHARDS = "shards.json"
+# Years before the newest go to shards of this many, aligned to the calendar (2005-2009, 2010-2014, ...).
+BLOCK_YEARS = 5
 # The shard of a language's indexed pages that are not items (none, with the project's templates).
 UNDATED = "pages"
 # Fields of a language's .pf_meta file (a CBOR array) that list the filter files as [name, hash] pairs.
@@ -61,9 +63,12 @@ def page_language(site: Site) -> Callable[[str], str]:
 
 
 def shards_of(paths: Iterable[str], language: Callable[[str], str]) -> dict[str, list[str]]:
-    """Group indexed pages into shards named <lang>/<period>: a year, a month of the language's newest year, or pages.
+    """Group indexed pages into shards named <lang>/<period>: the newest month, the rest of its year, blocks of years.
 
-    The cut depends only on the pages: the same pages give the same shards, whatever was built before.
+    Per language: the month of its newest item alone (`2024-12`, where a new item goes), the other months of
+    that year (`2024`), and each older year in its calendar block of BLOCK_YEARS (`2015-2019`, `2020-2023`
+    when 2024 is the newest year). The cut is a pure function of the page paths: the same pages give the
+    same shards, whatever was built before, and a new item moves no page between the old years' shards.
     """
     dated: dict[str, list[tuple[tuple[int, int], str]]] = {}
     found: dict[str, list[str]] = {}
@@ -74,11 +79,22 @@ def shards_of(paths: Iterable[str], language: Callable[[str], str]) -> dict[str,
         else:
             dated.setdefault(lang, []).append((when, path))
     for lang, pages in dated.items():
-        newest = max(month[0] for month, _ in pages)
-        for (year, month), path in pages:
-            period = f"{year:04d}-{month:02d}" if year == newest else f"{year:04d}"
-            found.setdefault(f"{lang}/{period}", []).append(path)
+        newest = max(when for when, _ in pages)
+        for when, path in pages:
+            found.setdefault(f"{lang}/{_period(when, newest)}", []).append(path)
     return {name: sorted(found[name]) for name in sorted(found)}
+
+
+def _period(when: tuple[int, int], newest: tuple[int, int]) -> str:
+    """Name the shard of a page of year and month `when`, in a language whose newest page is of `newest`."""
+    year, month = when
+    if when == newest:
+        return f"{year:04d}-{month:02d}"
+    if year == newest[0]:
+        return f"{year:04d}"
+    first = year - year % BLOCK_YEARS
+    last = min(first + BLOCK_YEARS - 1, newest[0] - 1)
+    return f"{first:04d}" if first == last else f"{first:04d}-{last:04d}"
 
 
 def shard_list(names: Iterable[str]) -> bytes:
