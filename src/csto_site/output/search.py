@@ -63,12 +63,13 @@ def page_language(site: Site) -> Callable[[str], str]:
 
 
 def shards_of(paths: Iterable[str], language: Callable[[str], str]) -> dict[str, list[str]]:
-    """Group indexed pages into shards named <lang>/<period>: the newest month, the rest of its year, blocks of years.
+    """Group indexed pages into shards named <lang>/<period>: the newest month, the rest of its year, last year, blocks.
 
-    Per language: the month of its newest item alone (`2024-12`, where a new item goes), the other months of
-    that year (`2024`), and each older year in its calendar block of BLOCK_YEARS (`2015-2019`, `2020-2023`
-    when 2024 is the newest year). The cut is a pure function of the page paths: the same pages give the
-    same shards, whatever was built before, and a new item moves no page between the old years' shards.
+    Per language: the month of its newest item alone (`2025-01`, where a new item goes), the other months of
+    that year (`2025`), the year before (`2024`: a new year's first item changes the page of the last one
+    before it), and each older year in its calendar block of BLOCK_YEARS (`2015-2019`, `2020-2023`). The cut
+    is a pure function of the page paths: the same pages give the same shards, whatever was built before,
+    and a new item moves no page between the older years' blocks.
     """
     dated: dict[str, list[tuple[tuple[int, int], str]]] = {}
     found: dict[str, list[str]] = {}
@@ -90,10 +91,10 @@ def _period(when: tuple[int, int], newest: tuple[int, int]) -> str:
     year, month = when
     if when == newest:
         return f"{year:04d}-{month:02d}"
-    if year == newest[0]:
+    if year >= newest[0] - 1:
         return f"{year:04d}"
     first = year - year % BLOCK_YEARS
-    last = min(first + BLOCK_YEARS - 1, newest[0] - 1)
+    last = min(first + BLOCK_YEARS - 1, newest[0] - 2)
     return f"{first:04d}" if first == last else f"{first:04d}-{last:04d}"
 
 
