@@ -42,8 +42,10 @@ RUNTIME_SUFFIXES = (".pf_meta", ".pagefind")
 PAGEFIND_SECONDS = 3600
 # The list of shards the search page reads, at the root of the bundle.
 SHARDS = "shards.json"
-# Years before the newest go to shards of this many, aligned to the calendar (2005-2009, 2010-2014, ...).
-BLOCK_YEARS = 5
+# Years before last year go to shards of this many, aligned to the calendar (2004-2006, 2007-2009, ...):
+# the fewest years whose shards keep a reader's first search under 600 kB on the 10,000-item archive
+# (docs/reference.md, "Search").
+BLOCK_YEARS = 3
 # The shard of a language's indexed pages that are not items (none, with the project's templates).
 UNDATED = "pages"
 # Fields of a language's .pf_meta file (a CBOR array) that list the filter files as [name, hash] pairs.
@@ -67,7 +69,7 @@ def shards_of(paths: Iterable[str], language: Callable[[str], str]) -> dict[str,
 
     Per language: the month of its newest item alone (`2025-01`, where a new item goes), the other months of
     that year (`2025`), the year before (`2024`: a new year's first item changes the page of the last one
-    before it), and each older year in its calendar block of BLOCK_YEARS (`2015-2019`, `2020-2023`). The cut
+    before it), and each older year in its calendar block of BLOCK_YEARS (`2019-2021`, `2022-2023`). The cut
     is a pure function of the page paths: the same pages give the same shards, whatever was built before,
     and a new item moves no page between the older years' blocks.
     """
