@@ -7,6 +7,14 @@
   "use strict";
 
   var PAGE_SIZE = 20;
+  // Pagefind ranks with BM25: a page's score is the word's rarity in its index (IDF) times how often the
+  // page has it. Each shard measures rarity among its own pages, so a word rare in one shard lifts all of
+  // that shard's pages above better matches elsewhere. Weighing by the count of the word on the page
+  // (termFrequency 0) lets that count decide: the sharded top 10 then matches a single index's far better
+  // (docs/reference.md, "Ranking across shards"). Every merged index needs it too: options() sets only the primary.
+  function settings() {
+    return { excerptLength: 30, ranking: { termFrequency: 0 } };
+  }
   var FILTERS = ["section", "year", "official", "organization"];
   var root = document.getElementById("search");
   if (!root) {
@@ -213,9 +221,9 @@
       throw new Error("no search shard for the language " + lang);
     }
     pagefind = await import(shards[0] + "pagefind.js");
-    await pagefind.options({ excerptLength: 30 });
+    await pagefind.options(settings());
     await pagefind.init();
-    await Promise.all(shards.slice(1).map(function (shard) { return pagefind.mergeIndex(shard); }));
+    await Promise.all(shards.slice(1).map(function (shard) { return pagefind.mergeIndex(shard, settings()); }));
     fillFilters(await pagefind.filters(), wanted);
     status.textContent = "";
     form.addEventListener("submit", function (event) {

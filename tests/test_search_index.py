@@ -13,7 +13,7 @@ import pytest
 from helpers.site import build_into, retract
 
 from csto_site.build import pipeline
-from csto_site.output.search import index_outputs
+from csto_site.output.search import index_outputs, shards_of
 
 TAG = b"pagefind_dcd"
 
@@ -71,12 +71,63 @@ def test_every_item_is_indexed_in_a_shard_of_its_language_and_year(site: Any) ->
     for url, page in fragments(site.out).items():
         lang = "ru" if url.startswith("/ru/") else "en"
         year = page["filters"]["year"][0]
-        newest = max(n[:4] for n in listed[lang])
         assert any(
             url in {f["url"] for f in _shard_pages(site.out / "pagefind" / lang / n)}
             for n in listed[lang]
-            if n == year or (year == newest and n.startswith(f"{year}-"))
+            if _covers(n, year)
         ), url
+
+
+def _covers(name: str, year: str) -> bool:
+    """Tell whether the shard `name` (2024-05, 2024, 2019-2021) holds pages of `year`."""
+    first, _, last = name.partition("-")
+    return first == year if len(last) == 2 else first <= year <= (last or first)
+
+
+def _item(lang: str, year: int, month: int, slug: str = "item") -> str:
+    """Return the output path of an item page of that language and month."""
+    return f"{'ru/' if lang == 'ru' else ''}news/{year}/{month:02d}/01/{slug}/index.html"
+
+
+def _language(path: str) -> str:
+    """Return the language of an output path: Russian under ru/, else English."""
+    return "ru" if path.startswith("ru/") else "en"
+
+
+def test_the_cut_is_the_newest_month_the_rest_of_its_year_last_year_and_calendar_blocks_of_three_years() -> None:
+    paths = [_item("en", year, month) for year in range(2004, 2025) for month in (1, 7)]
+    paths += [_item("en", 2024, 9), _item("ru", 2012, 3), _item("ru", 2023, 2), "about/index.html"]
+    shards = shards_of(reversed(paths), _language)
+    assert shards == shards_of(paths, _language), "a function of the paths, not of their order"
+    assert {name: len(found) for name, found in shards.items()} == {
+        "en/2004-2006": 6,
+        "en/2007-2009": 6,
+        "en/2010-2012": 6,
+        "en/2013-2015": 6,
+        "en/2016-2018": 6,
+        "en/2019-2021": 6,
+        "en/2022": 2,
+        "en/2023": 2,
+        "en/2024": 2,
+        "en/2024-09": 1,
+        "en/pages": 1,
+        "ru/2010-2012": 1,
+        "ru/2023-02": 1,
+    }
+    # A new item in a new month moves only the last month into its year's shard.
+    month = shards_of([*paths, _item("en", 2024, 11)], _language)
+    assert {n: f for n, f in month.items() if f != shards.get(n)} == {
+        "en/2024": sorted(_item("en", 2024, m) for m in (1, 7, 9)),
+        "en/2024-11": [_item("en", 2024, 11)],
+    }
+    # A new year makes last year's months one shard and the year before joins its block; older blocks stay.
+    year = shards_of([*paths, _item("en", 2025, 1)], _language)
+    assert {n: f for n, f in year.items() if f != shards.get(n)} == {
+        "en/2022-2023": sorted(_item("en", y, m) for y in (2022, 2023) for m in (1, 7)),
+        "en/2024": sorted(_item("en", 2024, m) for m in (1, 7, 9)),
+        "en/2025-01": [_item("en", 2025, 1)],
+    }
+    assert all(year[n] == shards[n] for n in ("en/2004-2006", "en/2016-2018", "en/2019-2021", "ru/2010-2012"))
 
 
 def _shard_pages(shard: Path) -> list[dict[str, Any]]:

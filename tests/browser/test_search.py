@@ -156,7 +156,7 @@ def test_one_search_covers_every_shard_of_a_multi_year_archive(browser: Browser,
     newest.write_text(newest.read_text(encoding="utf-8") + "\nA wombatory delegation left.\n", encoding="utf-8")
     with served_site(tmp_path / "served", content) as site:
         shards = json.loads((site.out / "pagefind" / "shards.json").read_text(encoding="utf-8"))["en"]
-        assert len(shards) > 10, shards
+        assert len(shards) > 5, shards  # blocks of old years, last year, the newest month
         context = browser.new_context()
         page = context.new_page()
         errors: list[str] = []
@@ -187,30 +187,25 @@ def test_one_search_covers_every_shard_of_a_multi_year_archive(browser: Browser,
 DATETIMES = "times => times.map(t => t.getAttribute('datetime').slice(0, 4))"
 
 
-RANKED = """async ([shards, single, words]) => {
-  const top = async (pagefind, count) => {
-    const found = {};
-    for (const word of words) {
-      const results = (await pagefind.search(word)).results;
-      const shown = await Promise.all(results.slice(0, count).map((r) => r.data()));
-      found[word] = [results.length, shown.map((d) => d.url)];
-    }
-    return found;
-  };
-  const sharded = await import(shards[0] + "pagefind.js");
-  await sharded.init();
-  await Promise.all(shards.slice(1).map((s) => sharded.mergeIndex(s)));
-  const whole = await import(single + "pagefind.js");
-  await whole.init();
-  return [await top(sharded, 10), await top(whole, 30)];
+SINGLE = """async ([single, words]) => {
+  const pagefind = await import(single + "pagefind.js");
+  await pagefind.init();
+  const found = {};
+  for (const word of words) {
+    const results = (await pagefind.search(word)).results;
+    found[word] = [results.length, (await Promise.all(results.slice(0, 30).map((r) => r.data()))).map((d) => d.url)];
+  }
+  return found;
 }"""
 # Words of the generated archive, from rare to common.
 QUERIES = ("nuclear", "cyber", "trafficking", "migration", "budget", "terrorism", "exercise", "delegation")
+# Of the top 10 results of the search page, how many are in a single index's top 10: the floor for each word
+# and for their mean. Measured on this archive: 5 to 10 (mean 0.81); with Pagefind's default ranking,
+# which lets each shard's own rarity of a word decide, 1 to 8 (mean 0.41).
+OVERLAP_FLOOR, MEAN_OVERLAP_FLOOR = 0.5, 0.75
 
 
-def test_the_shards_find_what_a_single_index_finds_and_the_ranking_overlap_is_measured(
-    browser: Browser, tmp_path: Path
-) -> None:
+def test_the_search_page_ranks_like_a_single_index_of_the_same_pages(browser: Browser, tmp_path: Path) -> None:
     content = tmp_path / "archive"
     runpy.run_path(str(ROOT / "bench" / "generate.py"), run_name="bench_generate")["generate"](content, 300, 5)
     with served_site(tmp_path / "served", content) as site:
@@ -226,20 +221,22 @@ def test_the_shards_find_what_a_single_index_finds_and_the_ranking_overlap_is_me
             target = site.out / "single" / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-        shards = [
-            f"/pagefind/en/{name}/" for name in json.loads((site.out / "pagefind" / "shards.json").read_bytes())["en"]
-        ]
         context = browser.new_context()
         page = context.new_page()
-        page.goto(site.url("/"))  # not the search page, whose own script merges the shards into the same module
-        sharded, single = page.evaluate(RANKED, [shards, "/single/", list(QUERIES)])
+        sharded = {}
+        for word in QUERIES:
+            search(page, site, "/search/", word)
+            expect(page.locator("#search-status")).to_contain_text(word)
+            sharded[word] = int(page.locator("#search-status").inner_text().split()[0]), result_urls(page)[:10]
+        page.goto(site.url("/"))  # not the search page, whose own script would merge the shards into the module
+        single = page.evaluate(SINGLE, ["/single/", list(QUERIES)])
         context.close()
-    overlaps, near = {}, {}
+    overlaps = {}
     for word in QUERIES:
         (count, shown), (whole_count, whole) = sharded[word], single[word]
         assert count == whole_count > 10, (word, count, whole_count)  # every shard answers: no page is lost
         overlaps[word] = len(set(shown) & set(whole[:10])) / 10
-        near[word] = len(set(shown) & set(whole)) / 10
-    # Each shard weighs a word by its own rarity in the shard (BM25's IDF): on shards of a dozen pages
-    # the order differs from a single index's. Measured, reported in README, not yet a bar to pass.
-    print("top 10 of the shards in the single index's top 10:", overlaps, "in its top 30:", near)
+    print("top 10 of the search page in a single index's top 10:", overlaps)
+    assert min(overlaps.values()) >= OVERLAP_FLOOR and sum(overlaps.values()) / len(QUERIES) >= MEAN_OVERLAP_FLOOR, (
+        overlaps
+    )

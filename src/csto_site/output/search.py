@@ -42,6 +42,10 @@ RUNTIME_SUFFIXES = (".pf_meta", ".pagefind")
 PAGEFIND_SECONDS = 3600
 # The list of shards the search page reads, at the root of the bundle.
 SHARDS = "shards.json"
+# Years before last year go to shards of this many, aligned to the calendar (2004-2006, 2007-2009, ...):
+# the fewest years whose shards keep a reader's first search under 600 kB on the 10,000-item archive
+# (docs/reference.md, "Search").
+BLOCK_YEARS = 3
 # The shard of a language's indexed pages that are not items (none, with the project's templates).
 UNDATED = "pages"
 # Fields of a language's .pf_meta file (a CBOR array) that list the filter files as [name, hash] pairs.
@@ -61,9 +65,13 @@ def page_language(site: Site) -> Callable[[str], str]:
 
 
 def shards_of(paths: Iterable[str], language: Callable[[str], str]) -> dict[str, list[str]]:
-    """Group indexed pages into shards named <lang>/<period>: a year, a month of the language's newest year, or pages.
+    """Group indexed pages into shards named <lang>/<period>: the newest month, the rest of its year, last year, blocks.
 
-    The cut depends only on the pages: the same pages give the same shards, whatever was built before.
+    Per language: the month of its newest item alone (`2025-01`, where a new item goes), the other months of
+    that year (`2025`), the year before (`2024`: a new year's first item changes the page of the last one
+    before it), and each older year in its calendar block of BLOCK_YEARS (`2019-2021`, `2022-2023`). The cut
+    is a pure function of the page paths: the same pages give the same shards, whatever was built before,
+    and a new item moves no page between the older years' blocks.
     """
     dated: dict[str, list[tuple[tuple[int, int], str]]] = {}
     found: dict[str, list[str]] = {}
@@ -74,11 +82,22 @@ def shards_of(paths: Iterable[str], language: Callable[[str], str]) -> dict[str,
         else:
             dated.setdefault(lang, []).append((when, path))
     for lang, pages in dated.items():
-        newest = max(month[0] for month, _ in pages)
-        for (year, month), path in pages:
-            period = f"{year:04d}-{month:02d}" if year == newest else f"{year:04d}"
-            found.setdefault(f"{lang}/{period}", []).append(path)
+        newest = max(when for when, _ in pages)
+        for when, path in pages:
+            found.setdefault(f"{lang}/{_period(when, newest)}", []).append(path)
     return {name: sorted(found[name]) for name in sorted(found)}
+
+
+def _period(when: tuple[int, int], newest: tuple[int, int]) -> str:
+    """Name the shard of a page of year and month `when`, in a language whose newest page is of `newest`."""
+    year, month = when
+    if when == newest:
+        return f"{year:04d}-{month:02d}"
+    if year >= newest[0] - 1:
+        return f"{year:04d}"
+    first = year - year % BLOCK_YEARS
+    last = min(first + BLOCK_YEARS - 1, newest[0] - 2)
+    return f"{first:04d}" if first == last else f"{first:04d}-{last:04d}"
 
 
 def shard_list(names: Iterable[str]) -> bytes:
