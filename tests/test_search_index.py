@@ -13,7 +13,7 @@ import pytest
 from helpers.site import build_into, retract
 
 from csto_site.build import pipeline
-from csto_site.output.search import index_outputs, shards_of
+from csto_site.output.search import index_key, index_outputs, shards_of
 
 TAG = b"pagefind_dcd"
 
@@ -290,3 +290,29 @@ def test_a_damaged_cached_shard_is_indexed_again_with_a_warning(
     shutil.rmtree(out)
     assert not build_into(mini_copy, out).warnings and indexed == []
     assert bundle(out) == expected
+
+
+PAGE = (
+    '<!doctype html><html lang="en"><head><title>T</title></head><body><header>Site</header>'
+    '<article class="item" data-pagefind-body><h1>Title</h1><article>Quoted</article><p>{body}</p></article>'
+    '<nav class="item-nav"><a href="/older/">{older}</a></nav>{after}<footer>F</footer></body></html>'
+)
+
+
+def key(body: str = "Text.", older: str = "Older item", after: str = "", lang: str = "en") -> str:
+    """The index key of a page drawn like an item's."""
+    page = PAGE.format(body=body, older=older, after=after).replace('lang="en"', f'lang="{lang}"')
+    return index_key(page.encode())
+
+
+def test_the_index_key_leaves_out_only_what_follows_the_indexed_element() -> None:
+    assert key(older="A renamed older item") == key()  # a neighbour's new title: no shard indexed again
+    assert key(body="Edited text.") != key()
+    assert key(lang="ru") != key()
+    assert key(after='<span data-pagefind-filter="year">2024</span>') != key()
+    assert key(after='<span data-pagefind-filter="year">2025</span>') != key(
+        after='<span data-pagefind-filter="year">2024</span>'
+    )
+    # A page whose indexed element never closes is keyed by all its bytes.
+    broken = PAGE.format(body="Text.", older="Older", after="").replace("</p></article>", "</p>").encode()
+    assert index_key(broken) != index_key(broken.replace(b"Older", b"Newer"))

@@ -8,7 +8,7 @@ from functools import partial
 from typing import Protocol
 
 from ..output.compress import compressed
-from ..output.search import MARKER
+from ..output.search import MARKER, index_key
 from ..output.spec import Output
 from ..site.queries import Recorder
 from ..util.parallel import chunked, fork_map
@@ -38,7 +38,7 @@ class Drawn:
     files: Files
     deps: dict[str, str]
     written: tuple[str, ...]
-    indexed: bool
+    index_key: str  # what search indexes of the page, digested (output/search.py `index_key`), or "" if nothing
 
 
 Make = Callable[[Draw, Recorder], bytes]
@@ -75,14 +75,14 @@ def _draw_chunk(make: Make, sink: Sink | None, chunk: Sequence[Draw]) -> list[Dr
         data = make(job, recorder)
         output = Output(job.spec.path, data, job.spec.source)
         files, written = [], []
-        indexed = job.spec.path.endswith(".html") and MARKER in data
+        key = index_key(data) if job.spec.path.endswith(".html") and MARKER in data else ""
         for copy in (output, *compressed(output)):
             if sink is None:
                 files.append((copy.path, ""))
                 continue
-            file_digest, changed = sink.settle(copy.path, copy.data, indexed and copy is output)
+            file_digest, changed = sink.settle(copy.path, copy.data, bool(key) and copy is output)
             files.append((copy.path, file_digest))
             if changed:
                 written.append(copy.path)
-        found.append(Drawn(job.spec.path, job.partition, tuple(files), recorder.deps, tuple(written), indexed))
+        found.append(Drawn(job.spec.path, job.partition, tuple(files), recorder.deps, tuple(written), key))
     return found

@@ -20,7 +20,7 @@ class Published(NamedTuple):
 
     path: str
     digest: str
-    indexed: bool
+    index_key: str  # for a page search indexes, the digest of what it indexes (output/search.py); else ""
 
 
 @dataclass
@@ -74,7 +74,7 @@ class Outbox(Protocol):
         ...
 
     def indexed(self, dropped: set[str], changes: Changes) -> list[tuple[str, str]]:
-        """Return (path, digest) of every page of the new site to index for search."""
+        """Return (path, index key) of every page of the new site to index for search."""
         ...
 
     def laid_out(self, paths: Iterable[str], written: Container[str]) -> AbstractContextManager[Path]:

@@ -179,7 +179,7 @@ def _draw(
         published.written.update(d.written)
         published.rendered[d.path] = (
             "",
-            [Published(path, file_digest, d.indexed and path == d.path) for path, file_digest in d.files],
+            [Published(path, file_digest, d.index_key if path == d.path else "") for path, file_digest in d.files],
         )
     dropped = set(planner.changes.dropped_outputs)
     if not state.trusted:
@@ -455,7 +455,7 @@ def _publish(trees: Outbox, changes: Changes, group: str, signature: str, files:
         output = Output(f"{group}{name}", data, SOURCE)
         for copy in (output, *compressed(output)):
             file_digest, changed = trees.settle(copy.path, copy.data)
-            published.append(Published(copy.path, file_digest, False))
+            published.append(Published(copy.path, file_digest, ""))
             if changed:
                 changes.written.add(copy.path)
     changes.rendered[group] = (signature, published)

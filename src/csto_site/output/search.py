@@ -13,6 +13,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -24,6 +25,7 @@ import cbor2
 
 from ..site.model import Site
 from ..site.urls import SEARCH_BUNDLE, Urls, item_month, language_of
+from ..util.digest import bytes_digest
 from ..util.errors import ContentError, Problem
 from .spec import Output
 
@@ -50,6 +52,37 @@ BLOCK_YEARS = 3
 UNDATED = "pages"
 # Fields of a language's .pf_meta file (a CBOR array) that list the filter files as [name, hash] pairs.
 META_FILTERS = 3
+
+
+# An element whose content Pagefind indexes, and any tag with a Pagefind attribute (with the text after it).
+BODY_TAG = re.compile(rb"<([a-zA-Z][a-zA-Z0-9-]*)\b[^>]*\bdata-pagefind-body\b[^>]*>")
+PAGEFIND_TAG = re.compile(rb"<[^>]*\bdata-pagefind-[^>]*>[^<]*")
+
+
+def index_key(data: bytes) -> str:
+    """Digest what Pagefind reads of an indexed page: all of it up to its indexed elements' end, and after
+    that every tag with a Pagefind attribute and the text that follows it.
+
+    What comes after the indexed element (an item's links to its neighbours, its related news) does not
+    count: a page whose only change is there keeps its key, and its shard is not indexed again for it.
+    A page whose structure the key cannot follow is keyed by all its bytes.
+    """
+    ends = [_element_end(data, m.group(1), m.end()) for m in BODY_TAG.finditer(data)]
+    if not ends or None in ends:
+        return bytes_digest(data)
+    end = max(e for e in ends if e is not None)
+    after = b"".join(m.group(0) for m in PAGEFIND_TAG.finditer(data, end))
+    return bytes_digest(data[:end] + b"\0" + after)
+
+
+def _element_end(data: bytes, name: bytes, start: int) -> int | None:
+    """Return where the element `name` opened just before `start` ends (after its closing tag), or None."""
+    depth = 1
+    for found in re.compile(rb"<(/?)" + re.escape(name) + rb"\b[^>]*>", re.IGNORECASE).finditer(data, start):
+        depth += -1 if found.group(1) else 1
+        if depth == 0:
+            return found.end()
+    return None
 
 
 def indexed_pages(outputs: Iterable[Output]) -> list[Output]:

@@ -25,12 +25,12 @@ from ..util.errors import Problem
 from ..util.fs import inode
 from ..util.store import StoreError, damaged, discard, intact, open_store, seal, sealed, unwrap, wrap
 
-SCHEMA = 3
+SCHEMA = 4
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS groups (grp TEXT PRIMARY KEY, signature TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, grp TEXT NOT NULL, dir TEXT NOT NULL, digest TEXT NOT NULL,
-                                  indexed INTEGER NOT NULL);
+                                  index_key TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS files_grp ON files (grp);
 CREATE INDEX IF NOT EXISTS files_dir ON files (dir);
 CREATE TABLE IF NOT EXISTS stale (path TEXT PRIMARY KEY);
@@ -208,8 +208,8 @@ class Manifest:
         return self.db.execute("SELECT 1 FROM files WHERE path = ?", (path,)).fetchone() is not None
 
     def indexed(self) -> list[tuple[str, str, str]]:
-        """Return (path, digest, group) of every file indexed for search."""
-        return self.db.execute("SELECT path, digest, grp FROM files WHERE indexed = 1").fetchall()
+        """Return (path, index key, group) of every file indexed for search."""
+        return self.db.execute("SELECT path, index_key, grp FROM files WHERE index_key != ''").fetchall()
 
     def stale(self) -> set[str]:
         """Return the files the standby may still hold from before the last swap."""
@@ -235,7 +235,7 @@ class Manifest:
         db.executemany(
             "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
             [
-                (f.path, g, f.path.rpartition("/")[0], f.digest, int(f.indexed))
+                (f.path, g, f.path.rpartition("/")[0], f.digest, f.index_key)
                 for g, (_, files) in rendered.items()
                 for f in files
             ],

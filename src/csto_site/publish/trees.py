@@ -379,7 +379,7 @@ class Trees:
             remove(scratch)
 
     def indexed(self, dropped: set[str], changes: Changes) -> list[tuple[str, str]]:
-        """Return (path, digest) of every indexed page of the new site (none of `dropped`), sorted."""
+        """Return (path, index key) of every indexed page of the new site (none of `dropped`), sorted."""
         found = (
             {
                 path: dig
@@ -390,7 +390,7 @@ class Trees:
             else {}
         )
         for _, files in changes.rendered.values():
-            found.update((f.path, f.digest) for f in files if f.indexed)
+            found.update((f.path, f.index_key) for f in files if f.index_key)
         return sorted(found.items())
 
     # -- completing the standby and swapping it in ------------------------------------------------------
