@@ -14,38 +14,17 @@ Chromium is the system's (/usr/bin/chromium), driven by Playwright; nothing is d
 from __future__ import annotations
 
 import argparse
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+import sys
 from pathlib import Path
 
 from playwright.sync_api import Page, Response, expect, sync_playwright
 
+# The static server the browser tests use (plain files, the site's 404 pages), rather than a second one.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from helpers.served import serve
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-class QuietHandler(SimpleHTTPRequestHandler):
-    """Serve files as a static web server would, without logging each request."""
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Keep the measurement's output to its own lines."""
-
-
-@contextmanager
-def served(folder: Path) -> Iterator[str]:
-    """Serve `folder` on a free port of 127.0.0.1 in a thread; yield its origin."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(folder)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def settled(page: Page, responses: list[Response]) -> tuple[int, int, int, int]:
@@ -64,7 +43,7 @@ def settled(page: Page, responses: list[Response]) -> tuple[int, int, int, int]:
 def measure(out: Path, path: str, words: list[str]) -> list[tuple[int, int, int, int]]:
     """Search each of `words` in turn on the served site; return what each search downloaded."""
     measured = []
-    with served(out) as origin, sync_playwright() as playwright:
+    with serve(out) as origin, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_context().new_page()
         responses: list[Response] = []
