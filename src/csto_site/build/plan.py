@@ -415,17 +415,15 @@ class Reading:
         """Evaluate a recorded key again: a catalogue key here, any other by the queries."""
         kind, _, rest = key.partition("|")
         quiet = Reading(self.planner, self.q.recording(Recorder()), self._drawn)
-        if kind == "specs":
-            part = next((p for p in self.planner.order if p.id == rest), None)
+        if kind in ("specs", "listed", "lastmod"):
+            sitemap, _, pid = rest.partition("|") if kind != "specs" else ("", "", rest)
+            part = next((p for p in self.planner.order if p.id == pid), None)  # a partition no longer listed: gone
             if part is None:
                 return None
-            quiet.specs(part)
-        elif kind in ("listed", "lastmod"):
-            sitemap, _, pid = rest.partition("|")
-            part = next((p for p in self.planner.order if p.id == pid), None)
-            if part is None:
-                return None
-            quiet.listed(part, sitemap) if kind == "listed" else quiet.lastmod(part, sitemap)
+            if kind == "specs":
+                quiet.specs(part)
+            else:
+                quiet.listed(part, sitemap) if kind == "listed" else quiet.lastmod(part, sitemap)
         elif kind == "parts":
             quiet.sitemaps()
         elif kind == "unkept":

@@ -138,16 +138,17 @@ class OutputState:
 
     def record(self) -> str:
         """Return the digest of the address record the stored build left holding every address it published, or ""."""
-        if not self.trusted:
-            return ""
-        row = self.db.execute("SELECT record FROM targets WHERE target = ?", (self.target,)).fetchone()
-        return str(row[0]) if row else ""
+        return self._target_text("record")
 
     def seen(self) -> str:
         """Return the digest of the address record as the stored build left it (written, or read), or ""."""
+        return self._target_text("seen")
+
+    def _target_text(self, column: str) -> str:
+        """Return a text column of the stored build's row ("" when none is trusted)."""
         if not self.trusted:
             return ""
-        row = self.db.execute("SELECT seen FROM targets WHERE target = ?", (self.target,)).fetchone()
+        row = self.db.execute(f"SELECT {column} FROM targets WHERE target = ?", (self.target,)).fetchone()
         return str(row[0]) if row else ""
 
     def pages(self) -> int:
