@@ -15,12 +15,13 @@ from helpers.reference import draw_site
 from helpers.site import MINI, NOW, STATIC, TEMPLATES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from markdown.inlinepatterns import LinkInlineProcessor
 from slugify import slugify
 
 from csto_site.content.config import load_config
 from csto_site.content.items import ITEM_KEYS, make_slug, parse_item
 from csto_site.content.labels import load_labels
-from csto_site.content.markup import Markup
+from csto_site.content.markup import Markup, bracket_ends
 from csto_site.content.model import Item
 from csto_site.content.registry import load_registry
 from csto_site.content.sources import SourceFile, discover
@@ -351,6 +352,28 @@ def test_markup_builds_every_extension_without_searching_installed_packages(monk
         "<pre><code>fenced",
     ):
         assert made_by_an_extension in html
+
+
+@given(st.text(alphabet="[]a!(", max_size=40))
+def test_the_quick_bracket_scan_answers_as_python_markdowns_own(data):
+    # A newer Python-Markdown without _findBracketEnds fails here: BracketScan would then do nothing.
+    assert bracket_ends(data) == LinkInlineProcessor._findBracketEnds(data)
+
+
+BODY_PARTS = ["word ", "[", "]", "[a link](https://example.org/) ", "![x](y.png) ", "[^1]", "\n\n"]
+
+
+@given(st.lists(st.sampled_from(BODY_PARTS)))
+def test_bodies_convert_alike_with_and_without_the_quick_bracket_scan(parts):
+    body = "".join(parts) + "\n\n[^1]: A note.\n"
+    quick = Markup()
+    stock = Markup()
+    parser = stock._parser("en")
+    for processor in parser.inlinePatterns:
+        if isinstance(processor, LinkInlineProcessor):
+            assert processor._findBracketEnds is bracket_ends
+            del processor._findBracketEnds  # back to the library's own method
+    assert quick.render(body, "en") == stock.render(body, "en")
 
 
 def test_a_table_keeps_its_column_alignment_as_classes_the_stylesheet_aligns(world):

@@ -20,6 +20,7 @@ from typing import Any
 import markdown
 import nh3
 from markdown.extensions import Extension
+from markdown.inlinepatterns import LinkInlineProcessor
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AtomicString
 
@@ -93,6 +94,7 @@ URL_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
 TEXT_ALIGN = re.compile(r"^\s*text-align:\s*(left|center|right);?\s*$")
 # A tag of nh3's output: it quotes every attribute value with " (and writes a " inside as &quot;) and a
 # text's "<" as &lt;, so a "<" starts a tag and the first ">" outside quotes ends it. Headings captured.
+BRACKET = re.compile(r"[\[\]]")
 TAG = re.compile(r'<(/?)(?:h([1-6])\b)?[^>"]*(?:"[^"]*"[^>"]*)*>')
 TOP_HEADING = 2  # the headline is the page's h1: a body's headings start below it
 
@@ -271,8 +273,46 @@ class AlignmentClasses(Extension):
         md.treeprocessors.register(_AlignmentClasses(md), "alignment_classes", 1)
 
 
+def bracket_ends(data: str) -> list[int | None]:
+    """For each index of `data`, the index just past the `]` closing the bracket open there, or None.
+
+    Python-Markdown's links find their closing bracket with `_findBracketEnds`, which gives this list
+    with a Python step per character of the paragraph: a quarter of the time of converting an item
+    with links. The index is the same for every position between two brackets, so this visits only
+    the brackets and fills each run of positions at once.
+    """
+    ends: list[int | None] = [None] * (len(data) + 1)
+    waiting: list[tuple[int, int, int]] = []  # runs of positions (first, last, depth) not yet closed
+    depth = first = 0
+    for match in BRACKET.finditer(data):
+        last = match.start()
+        _close_runs(waiting, ends, first, depth)
+        waiting.append((first, last, depth))
+        depth += 1 if data[last] == "[" else -1
+        first = last + 1
+    _close_runs(waiting, ends, first, depth)
+    return ends
+
+
+def _close_runs(waiting: list[tuple[int, int, int]], ends: list[int | None], at: int, depth: int) -> None:
+    """End at `at` every waiting run deeper than `depth` (the bracket they are in closed just before)."""
+    while waiting and waiting[-1][2] > depth:
+        first, last, _ = waiting.pop()
+        ends[first : last + 1] = [at] * (last + 1 - first)
+
+
+class BracketScan(Extension):
+    """Let every link and image pattern find closing brackets with `bracket_ends` (same answers, faster)."""
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
+        """Give each link-like inline processor the quicker scan."""
+        for processor in md.inlinePatterns:
+            if isinstance(processor, LinkInlineProcessor):
+                setattr(processor, "_findBracketEnds", bracket_ends)  # noqa: B010 (mypy refuses assigning a method)
+
+
 def _extensions(backlink_title: str | None) -> list[Extension]:
-    """Return Python-Markdown's "extra" (its members, in its order), "sane_lists", "toc", alignment classes, guards.
+    """Return Python-Markdown's "extra" (its members, in its order), "sane_lists", "toc", and this module's own.
 
     Instances, not names: Python-Markdown looks a name up among every installed package's entry points,
     which costs more than converting a body (80 ms on a machine with a few hundred packages). They are
@@ -292,7 +332,7 @@ def _extensions(backlink_title: str | None) -> list[Extension]:
         for name in extra.extensions
     ]
     # Headings keep the levels written here (ids come from toc); heading_levels moves them below the headline.
-    return [*members, SaneListExtension(), TocExtension(), AlignmentClasses(), _Guards()]
+    return [*members, SaneListExtension(), TocExtension(), AlignmentClasses(), _Guards(), BracketScan()]
 
 
 def heading_levels(html: str) -> str:
