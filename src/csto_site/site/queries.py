@@ -162,6 +162,7 @@ class _Memo:
     keys: dict[str, Item] = field(default_factory=dict)
     ranks: dict[int, dict[str, int]] = field(default_factory=dict)
     values: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
     publisher: list[frozenset[str]] = field(default_factory=list)
 
 
@@ -226,8 +227,11 @@ class Queries:
         return labels
 
     def _labels_value(self, lang: str) -> str:
-        """Digest a language's labels."""
-        return digest_text(repr(sorted(self.site.config.labels[lang].items())))
+        """Digest a language's labels (once per site: every page asks several times)."""
+        memo = self._memo.labels
+        if lang not in memo:
+            memo[lang] = digest_text(repr(sorted(self.site.config.labels[lang].items())))
+        return memo[lang]
 
     def asset(self, name: str) -> str:
         """Return the published name of a static file (fingerprinted CSS and JavaScript)."""
