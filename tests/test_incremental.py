@@ -363,7 +363,7 @@ def test_search_shards_follow_every_kind_of_edit(site, monkeypatch):
     indexed: list[list[str]] = []
     real = pipeline.index_shards
     monkeypatch.setattr(
-        pipeline, "index_shards", lambda s, shards, j: indexed.append(sorted(shards)) or real(s, shards, j)
+        pipeline, "index_shards", lambda folders, j: indexed.append(sorted(folders)) or real(folders, j)
     )
     before = stamps(out)
     old = [p for p in before if p.startswith("pagefind/ru/2023/")]  # no edit below touches it

@@ -248,7 +248,7 @@ def test_a_shard_missing_from_the_site_comes_back_from_the_cache_with_a_warning(
     expected = bundle(out)
     indexed: list[str] = []
     real = pipeline.index_shards
-    monkeypatch.setattr(pipeline, "index_shards", lambda s, shards, j: indexed.extend(shards) or real(s, shards, j))
+    monkeypatch.setattr(pipeline, "index_shards", lambda folders, j: indexed.extend(folders) or real(folders, j))
     next((out / "pagefind" / "en" / "2023").glob("*.pf_meta")).unlink()
     # A build finds files deleted by hand when it has something to do (here: an item of another year).
     item = next(p for p in sorted(mini_copy.rglob("*.md")) if "date: 2024" in p.read_text(encoding="utf-8"))
@@ -275,7 +275,7 @@ def test_a_damaged_cached_shard_is_indexed_again_with_a_warning(
         assert db.execute("UPDATE shards SET files = X'00010203'").rowcount == len(shard_folders(out))
     indexed: list[str] = []
     real = pipeline.index_shards
-    monkeypatch.setattr(pipeline, "index_shards", lambda s, shards, j: indexed.extend(shards) or real(s, shards, j))
+    monkeypatch.setattr(pipeline, "index_shards", lambda folders, j: indexed.extend(folders) or real(folders, j))
     # A build that cannot trust the output folder takes every shard from the cache: none is sound.
     shutil.rmtree(out)
     report = build_into(mini_copy, out)

@@ -6,7 +6,7 @@ Outbox, and takes back the `Changes` the build reports once drawing is done.
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable
+from collections.abc import Container, Iterable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +77,8 @@ class Outbox(Protocol):
         """Return (path, index key) of every page of the new site to index for search."""
         ...
 
-    def laid_out(self, paths: Iterable[str], written: Container[str]) -> AbstractContextManager[Path]:
-        """Lay out files of the new site as they will be published in a scratch folder (removed after)."""
+    def laid_out(
+        self, groups: Mapping[str, Iterable[str]], written: Container[str]
+    ) -> AbstractContextManager[dict[str, Path]]:
+        """Lay out each group of files of the new site as they will be published, in a scratch folder each."""
         ...

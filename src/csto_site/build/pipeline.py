@@ -430,9 +430,8 @@ def search_job(job: SearchJob, dropped: set[str], changes: Changes) -> set[str]:
         if job.progress:
             job.progress("search", 0, len(missing))
         # The pages as they will be published: written into the standby now, or unchanged in the live folder.
-        paths = [path for name in missing for path in shards[name]]
-        with trees.laid_out(paths, changes.written) as site:
-            made = index_shards(site, {name: shards[name] for name in missing}, job.jobs)
+        with trees.laid_out({name: shards[name] for name in missing}, changes.written) as folders:
+            made = index_shards(folders, job.jobs)
         for name, files in made.items():
             cache.add_shard(signatures[name], files)
         bundles |= made

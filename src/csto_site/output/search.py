@@ -153,45 +153,27 @@ def index_outputs(pages: Sequence[Output], language: Callable[[str], str], jobs:
     if not pages:
         return []
     shards = shards_of((p.path for p in pages), language)
+    data = {page.path: page.data for page in pages}
     with tempfile.TemporaryDirectory(prefix="csto-search-") as tmp:
-        site = Path(tmp) / "site"
-        for page in pages:
-            target = site / page.path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(page.data)
-        bundles = index_shards(site, shards, jobs)
+        folders = {}
+        for number, (name, paths) in enumerate(sorted(shards.items())):
+            folder = folders[name] = Path(tmp) / str(number) / "site"
+            for path in paths:
+                target = folder / path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data[path])
+        bundles = index_shards(folders, jobs)
     outputs = [Output(f"{BUNDLE}/{SHARDS}", shard_list(shards), SOURCE)]
     for name, files in sorted(bundles.items()):
         outputs += [Output(f"{BUNDLE}/{name}/{file}", data, SOURCE) for file, data in sorted(files.items())]
     return outputs
 
 
-def index_shards(site: Path, shards: Mapping[str, Sequence[str]], jobs: int) -> dict[str, dict[str, bytes]]:
-    """Index each shard's pages (laid out under `site` at their paths) with its own Pagefind, `jobs` at a time."""
-    if len(shards) == 1:  # an edit, a new item: `site` holds that shard's pages only, no second layout
-        return {name: bundle_files(site) for name in shards}
-    with tempfile.TemporaryDirectory(prefix="csto-search-shards-", dir=site.parent) as tmp:
-        folders = {}
-        for number, (name, paths) in enumerate(sorted(shards.items())):
-            # A folder of the shard's pages alone, at their paths (so their URLs), as hard links.
-            folder = Path(tmp) / f"shard-{number}"
-            for path in paths:
-                target = folder / path
-                target.parent.mkdir(parents=True, exist_ok=True)
-                _link(site / path, target)
-            folders[name] = folder
-        # Each Pagefind is a process of its own: threads only wait for them.
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            made = dict(zip(folders, pool.map(bundle_files, folders.values()), strict=True))
-    return made
-
-
-def _link(source: Path, target: Path) -> None:
-    """Make `target` the file `source`, as a hard link where the file system allows one, else a copy."""
-    try:
-        os.link(source, target)
-    except OSError:
-        target.write_bytes(source.read_bytes())
+def index_shards(folders: Mapping[str, Path], jobs: int) -> dict[str, dict[str, bytes]]:
+    """Index each shard's pages (laid out in its folder at their paths) with its own Pagefind, `jobs` at a time."""
+    # Each Pagefind is a process of its own: threads only wait for them.
+    with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(folders)))) as pool:
+        return dict(zip(folders, pool.map(bundle_files, folders.values()), strict=True))
 
 
 def bundle_files(site: Path) -> dict[str, bytes]:

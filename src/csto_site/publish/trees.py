@@ -26,7 +26,7 @@ import os
 import posixpath
 import shutil
 import sqlite3
-from collections.abc import Container, Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -357,11 +357,11 @@ class Trees:
         self.safe_folders.add(folder)
 
     @contextlib.contextmanager
-    def laid_out(self, paths: Iterable[str], written: Container[str]) -> Iterator[Path]:
-        """Yield a scratch folder beside the output holding `paths` as they will be published (removed after).
+    def laid_out(self, groups: Mapping[str, Iterable[str]], written: Container[str]) -> Iterator[dict[str, Path]]:
+        """Yield a scratch folder per group beside the output, holding its paths as they will be published.
 
         Each file is a hard link to the standby's copy (if this build wrote it) or the live one: the
-        folder is on the output's file system wherever TMPDIR is, and costs no space.
+        folders are on the output's file system wherever TMPDIR is, and cost no space. All are removed after.
         """
         for left in self.home.glob(f"{SCRATCH}*"):  # left by a build that was killed (the lock is held)
             remove(left)
@@ -369,12 +369,14 @@ class Trees:
         scratch = self.home / f"{SCRATCH}{os.getpid()}"
         scratch.mkdir()
         try:
-            site = scratch / "site"
-            for path in paths:
-                target = os.path.join(site, path)
-                make_folder(os.path.dirname(target))
-                link_or_copy(os.path.join(self.standby if path in written else self.live, path), target)
-            yield site
+            folders = {}
+            for number, (group, paths) in enumerate(groups.items()):
+                folder = folders[group] = scratch / str(number) / "site"
+                for path in paths:
+                    target = os.path.join(folder, path)
+                    make_folder(os.path.dirname(target))
+                    link_or_copy(os.path.join(self.standby if path in written else self.live, path), target)
+            yield folders
         finally:
             remove(scratch)
 
