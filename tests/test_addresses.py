@@ -11,6 +11,7 @@ import pytest
 from helpers.site import NOW, SAMPLE, cli_args, copy_fixture, options, sitemap_urls
 
 from csto_site import cli
+from csto_site.build.plan import Reading
 from csto_site.publish.run import build
 
 VISIT = "alpha/2024/2024-03-12-working-visit.md"
@@ -400,3 +401,21 @@ def test_the_build_after_one_that_wrote_the_record_takes_the_quick_answer(
 
     monkeypatch.setattr("csto_site.build.pipeline.draw_site", draw_site)
     assert build(kept, NOW).written == 0
+
+
+def test_a_new_item_after_an_adding_build_leaves_the_recorded_addresses_unasked(
+    mini_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = options(mini_copy, tmp_path / "public")
+    build(kept, NOW)
+    write_item(mini_copy / NEW_ITEM, "A new statement", "2024-03-20 10:00", "Text.")
+    build(kept, NOW)  # writes the record: the next build's record is the one this build left
+    asked: list[str] = []
+    real = Reading.unkept
+    monkeypatch.setattr(Reading, "unkept", lambda self: asked.append("unkept") or real(self))
+    write_item(mini_copy / "alpha/2024/2024-03-20-second-statement.md", "A second statement", "2024-03-20 12:00", "T.")
+    build(kept, NOW)
+
+    # Its neighbours, day and lists are drawn again where they were: no recorded address came or went.
+    assert asked == []
+    assert record(mini_copy)["/news/2024/03/20/a-second-statement/"] == "alpha/2024/2024-03-20-second-statement.md"

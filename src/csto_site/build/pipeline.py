@@ -268,7 +268,7 @@ def plan_and_draw(
     gone = planner.vanished_outputs()
     touched = {f"output|{path}" for path in (*(d.spec.path for d in scheduled.draws), *scheduled.removed, *gone)}
     planner.mark_dirty(
-        state.candidates(planner.changed_partitions() | touched | _record_scope(state, site, planner, scheduled)),
+        state.candidates(planner.changed_partitions() | touched | _record_scope(state, site, planner)),
         declared.value,
     )
     for post in setting.catalogue.post:
@@ -292,15 +292,16 @@ def plan_and_draw(
     return planner, drawn
 
 
-def _record_scope(state: OutputState, site: Site, planner: Planner, scheduled: Scheduled) -> set[str]:
+def _record_scope(state: OutputState, site: Site, planner: Planner) -> set[str]:
     """Return the record's scope when which recorded addresses no output writes may have changed, else none.
 
-    It may when the record is not the one the last build left, or an output at a recorded address came or went.
+    It may when the record is not the one the last build left, or an output at a recorded address came or
+    went (one drawn again where it was changes nothing: a new item redraws its neighbours, all recorded).
     """
     record = site.record
     if state.seen() != record.digest or not record.digest:
         return {RECORD}
-    return {RECORD} if not planner.touched_urls(scheduled.draws).isdisjoint(record.entries) else set()
+    return {RECORD} if not planner.moved_urls().isdisjoint(record.entries) else set()
 
 
 def _post_specs(producer: PostProducer, planner: Planner, q: Queries, part: Partition) -> Iterable[Spec]:

@@ -94,6 +94,7 @@ class Planner:
         self.listed: set[str] = set()  # the ids of `order`
         self.finished: set[str] = set()  # the producers that listed all their partitions
         self.gone_urls: set[str] = set()  # the addresses of outputs gone from the partitions described again
+        self.came_urls: set[str] = set()  # the addresses of outputs new in the partitions described again
         self._by_path: dict[str, dict[str, Spec]] = {}  # stored partition -> its specs by path (read once)
         self._digests: dict[str, str] = {}  # partition -> the digest of its specs, until it is described again
         self._lastmods: dict[str, dict[str, str]] = {}  # described partition -> sitemap -> its latest lastmod
@@ -136,10 +137,13 @@ class Planner:
         """Return the outputs of the stored partitions their producers no longer list."""
         return {path for pid in self.stored if self.vanished(pid) for path in self.state.outputs_of(pid)}
 
-    def touched_urls(self, draws: Iterable[Draw]) -> set[str]:
-        """Return the addresses of the outputs drawn, and of those gone from a partition or with their partition."""
+    def moved_urls(self) -> set[str]:
+        """Return the addresses of the outputs that came into a partition or went (alone or with their partition).
+
+        An output drawn again where it was is not among them: which addresses the site writes is the same.
+        """
         vanished = {s.url for pid in self.stored if self.vanished(pid) for s in self.state.specs(pid)}
-        return {d.spec.url for d in draws} | self.gone_urls | vanished
+        return self.came_urls | self.gone_urls | vanished
 
     def _describe(self, part: Partition, producer: str, describe: Describe, scheduled: Scheduled) -> None:
         """Describe one partition again and compare its outputs with the stored ones."""
@@ -158,6 +162,7 @@ class Planner:
         new = {s.path: s for s in specs if s.path}
         scheduled.removed |= old.keys() - new.keys()
         self.gone_urls.update(old[path].url for path in old.keys() - new.keys())
+        self.came_urls.update(new[path].url for path in new.keys() - old.keys())
         for path in old:
             owners = self.index.get(path)
             if owners:
