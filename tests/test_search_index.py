@@ -316,3 +316,17 @@ def test_the_index_key_leaves_out_only_what_follows_the_indexed_element() -> Non
     # A page whose indexed element never closes is keyed by all its bytes.
     broken = PAGE.format(body="Text.", older="Older", after="").replace("</p></article>", "</p>").encode()
     assert index_key(broken) != index_key(broken.replace(b"Older", b"Newer"))
+
+
+def test_a_block_holding_more_pages_than_pagefind_should_hold_at_once_is_cut_into_its_years() -> None:
+    paths = [_item("en", year, month, f"i{n}") for year in (2016, 2017, 2018) for month in (1, 7) for n in range(2)]
+    paths += [_item("en", 2010, 3), _item("en", 2011, 3), _item("en", 2025, 5)]
+    shards = shards_of(paths, _language, most=11)
+    assert {name: len(found) for name, found in shards.items()} == {
+        "en/2010-2012": 2,  # within the limit: one block
+        "en/2016": 4,
+        "en/2017": 4,
+        "en/2018": 4,
+        "en/2025-05": 1,
+    }
+    assert shards_of(paths, _language, most=12)["en/2016-2018"] == sorted(paths[:12])

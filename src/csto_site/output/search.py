@@ -48,6 +48,10 @@ SHARDS = "shards.json"
 # the fewest years whose shards keep a reader's first search under 600 kB on the 10,000-item archive
 # (docs/reference.md, "Search").
 BLOCK_YEARS = 3
+# A block holding more pages than this is cut into its years. Pagefind holds a whole index in memory,
+# about 170 kB a page (12,000 pages of a three-year block of a 100,000-item archive took 2 GB): this
+# keeps one of its runs under about 700 MB up to some 5,000 items a year.
+SHARD_PAGES = 4000
 # The shard of a language's indexed pages that are not items (none, with the project's templates).
 UNDATED = "pages"
 # Fields of a language's .pf_meta file (a CBOR array) that list the filter files as [name, hash] pairs.
@@ -97,14 +101,15 @@ def page_language(site: Site) -> Callable[[str], str]:
     return lambda path: language_of(f"/{path}", config.languages, urls)
 
 
-def shards_of(paths: Iterable[str], language: Callable[[str], str]) -> dict[str, list[str]]:
+def shards_of(paths: Iterable[str], language: Callable[[str], str], most: int = SHARD_PAGES) -> dict[str, list[str]]:
     """Group indexed pages into shards named <lang>/<period>: the newest month, the rest of its year, last year, blocks.
 
     Per language: the month of its newest item alone (`2025-01`, where a new item goes), the other months of
     that year (`2025`), the year before (`2024`: a new year's first item changes the page of the last one
-    before it), and each older year in its calendar block of BLOCK_YEARS (`2019-2021`, `2022-2023`). The cut
-    is a pure function of the page paths: the same pages give the same shards, whatever was built before,
-    and a new item moves no page between the older years' blocks.
+    before it), and each older year in its calendar block of BLOCK_YEARS (`2019-2021`, `2022-2023`), or
+    alone (`2019`) when its block holds more than `most` pages. The cut is a pure function of the page
+    paths: the same pages give the same shards, whatever was built before, and a new item moves no page
+    between the older years' blocks.
     """
     dated: dict[str, list[tuple[tuple[int, int], str]]] = {}
     found: dict[str, list[str]] = {}
@@ -116,9 +121,19 @@ def shards_of(paths: Iterable[str], language: Callable[[str], str]) -> dict[str,
             dated.setdefault(lang, []).append((when, path))
     for lang, pages in dated.items():
         newest = max(when for when, _ in pages)
+        periods: dict[str, list[tuple[tuple[int, int], str]]] = {}
         for when, path in pages:
-            found.setdefault(f"{lang}/{_period(when, newest)}", []).append(path)
+            periods.setdefault(_period(when, newest), []).append((when, path))
+        for period, members in periods.items():
+            years = len(members) > most and _is_block(period)
+            for when, path in members:
+                found.setdefault(f"{lang}/{when[0]:04d}" if years else f"{lang}/{period}", []).append(path)
     return {name: sorted(found[name]) for name in sorted(found)}
+
+
+def _is_block(period: str) -> bool:
+    """Tell whether a period names a block of years (2019-2021), not a year (2019) or a month (2019-05)."""
+    return len(period) == len("2019-2021")
 
 
 def _period(when: tuple[int, int], newest: tuple[int, int]) -> str:
