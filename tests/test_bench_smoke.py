@@ -13,11 +13,22 @@ from helpers.tools import require_tool
 N = 24
 
 
-def bench(work: Path, *tools: str) -> str:
+def bench(work: Path, *tools: str, extra: tuple[str, ...] = ()) -> str:
     """Run the benchmark for a few items and the given tools; return what it printed."""
     only = [arg for tool in tools for arg in ("--only", tool)]
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "run.py"), "--n", str(N), "--runs", "1", "--work", str(work), *only],
+        [
+            sys.executable,
+            str(ROOT / "bench" / "run.py"),
+            "--n",
+            str(N),
+            "--runs",
+            "1",
+            "--work",
+            str(work),
+            *only,
+            *extra,
+        ],
         capture_output=True,
         text=True,
         timeout=600,
@@ -48,6 +59,13 @@ def test_the_benchmark_times_every_scenario_of_a_build(tmp_path):
     assert (archive / "public" / "news" / "rss.xml").is_file()
     # The program was timed as installed, from bytecode compiled before the first run.
     assert Path(cache_from_source(str(ROOT / "src" / "csto_site" / "build" / "pipeline.py"))).is_file()
+
+
+def test_the_benchmark_times_only_the_scenarios_asked_for_after_a_clean_build(tmp_path):
+    output = bench(tmp_path, "csto-site", extra=("--no-search-row", "--scenario", "one new item"))
+    cells = row(output, "csto-site")
+    assert [cell.endswith(" s") for cell in cells[2:8]] == [True, False, True, False, False, False], cells
+    assert "--no-search |" not in output
 
 
 def test_hugo_and_pelican_build_the_same_archive(tmp_path):
