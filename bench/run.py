@@ -3,6 +3,7 @@
     python bench/run.py                 # N = 1,000 and 10,000
     python bench/run.py --n 1000        # one size
     python bench/run.py --large         # also N = 100,000
+    python bench/run.py --n 100000 --scenario "one new item"   # the clean build, then only that scenario
 
 For each N: a seeded archive (bench/generate.py) is built by csto-site as a whole process (as a user
 runs it), first as published, with the search index (the row "csto-site"), then with --no-search
