@@ -135,6 +135,26 @@ def test_a_clean_build_of_unchanged_content_writes_nothing_either(site):
     assert_same(tree(out), reference(content))
 
 
+def test_the_content_folder_named_another_way_builds_the_same_site(site, monkeypatch, tmp_path):
+    content, out = site
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    build(options(content, out, templates), NOW)
+    monkeypatch.chdir(content.parent)
+    relative = options(Path("content"), out, templates)  # as `python build.py` names it, from its parent
+    append(content / NIGHT_SESSION, "\nOne more closing paragraph.\n")
+    build(relative, NOW)
+    # Item pages drawn again from plans stored by a build that named the items the other way (and
+    # before the edit): the build must find them all the same, never stop with a traceback.
+    append(templates / "item.html", "\n")
+    build(options(content, out, templates), NOW)
+    assert_same(tree(out), reference(content, templates))
+    write_item(content / "alpha" / "2024" / "2024-06-02-new.md", "A June statement", "2024-06-02 10:00", "Text.")
+    build(relative, NOW)
+
+    assert_same(tree(out), reference(content, templates))
+
+
 def test_an_edit_rewrites_only_what_shows_it(site):
     content, out = site
     build(options(content, out), NOW)

@@ -133,8 +133,19 @@ def _read_static(static: Path, name: str) -> bytes:
 
 
 def target(options: Options) -> str:
-    """Name what a build's outputs state belongs to: a content folder built into an output folder, with options."""
-    return digest(str(options.content.resolve()), str(options.out.resolve()), str(options.drafts), str(options.future))
+    """Name what a build's outputs state belongs to: a content folder built into an output folder, with options.
+
+    The folders are also named as given: the stored plans name the files as the build that made them
+    did (`content/alpha/x.md`, or an absolute path), so a build naming them another way keeps its own.
+    """
+    return digest(
+        str(options.content.resolve()),
+        str(options.out.resolve()),
+        str(options.drafts),
+        str(options.future),
+        str(options.content),
+        str(options.static),
+    )
 
 
 def draw_site(
