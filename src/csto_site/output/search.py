@@ -49,8 +49,9 @@ SHARDS = "shards.json"
 # (docs/reference.md, "Search").
 BLOCK_YEARS = 3
 # A block holding more pages than this is cut into its years. Pagefind holds a whole index in memory,
-# about 170 kB a page (12,000 pages of a three-year block of a 100,000-item archive took 2 GB): this
-# keeps one of its runs under about 700 MB up to some 5,000 items a year.
+# about 180 kB a page (12,000 pages of a three-year block of a 100,000-item archive took 2 GB, the
+# 4,011 pages of one of its years 740 MB), so one of its runs stays under about 1 GB up to some
+# 5,000 items a year.
 SHARD_PAGES = 4000
 # The shard of a language's indexed pages that are not items (none, with the project's templates).
 UNDATED = "pages"
