@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from helpers.site import ROOT, SAMPLE, STATIC, TEMPLATES, cli_args, snapshot
-from helpers.tools import require_tool
+from helpers.tools import interruptible, require_tool
 
 from csto_site import cli
 
@@ -172,6 +172,7 @@ def test_ctrl_c_stops_serve_with_one_line_and_status_130(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=interruptible,
     )
     try:
         assert process.stdout is not None

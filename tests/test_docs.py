@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 from helpers.site import ROOT, SAMPLE, STATIC, TEMPLATES
+from helpers.tools import interruptible
 
 DOCS = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
 EXAMPLE = re.compile(r"(?:<!-- (?P<kind>setup|then): (?P<setup>[\w-]+) -->\n)?```[a-z]*\n(?P<body>\$ .*?)```", re.S)
@@ -117,7 +118,13 @@ def run(line: str, cwd: Path, expected: int) -> list[str]:
 def serve(command: list[str], cwd: Path, expected: int) -> list[str]:
     """Start `serve`, read as many lines as the page shows, and stop it with Ctrl+C."""
     process = subprocess.Popen(
-        command, cwd=cwd, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        command,
+        cwd=cwd,
+        env=environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=interruptible,
     )
     assert process.stdout is not None
     lines = []

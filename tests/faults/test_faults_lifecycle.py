@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pytest
 from helpers.site import ROOT, STATIC, TEMPLATES
-from helpers.tools import missing
+from helpers.tools import interruptible, missing
 
 SRC = ROOT / "src"
 ITEMS = 2000
@@ -153,6 +153,7 @@ def start(args: list[str], **extra: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=interruptible,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -39,3 +40,12 @@ def vnu_jar() -> Path:
     if not jar.is_file():
         missing(f"{jar} not found: install the checker with `npm ci --prefix tests` (npm package vnu-jar)")
     return jar
+
+
+def interruptible() -> None:
+    """Let a child process stop on Ctrl+C even where this one ignores it (a script's background job does).
+
+    A shell starts a background job of a script with SIGINT ignored, and Python then keeps it ignored;
+    the tests that stop `serve` with Ctrl+C would wait for it in vain. Given as `preexec_fn`.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
