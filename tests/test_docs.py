@@ -22,6 +22,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers.site import ROOT, SAMPLE, STATIC, TEMPLATES
@@ -98,34 +99,23 @@ def environment() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT / "src"), "PYTHONUNBUFFERED": "1", "NO_COLOR": "1", "COLUMNS": "200"}
 
 
+def streams(cwd: Path) -> dict[str, Any]:
+    """Return how a documented command runs: in `cwd`, its output and errors read together as text."""
+    return {"cwd": cwd, "env": environment(), "stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, "text": True}
+
+
 def run(line: str, cwd: Path, expected: int) -> list[str]:
     """Run one documented command in `cwd` and return the lines it printed, in the order a terminal shows them."""
     command = argv(line)
     if command[2:3] == ["serve"]:
         return serve([*command, "--port", str(free_port())], cwd, expected)
-    done = subprocess.run(
-        command,
-        cwd=cwd,
-        env=environment(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=TIMEOUT,
-    )
+    done = subprocess.run(command, **streams(cwd), timeout=TIMEOUT)
     return done.stdout.rstrip("\n").split("\n") if done.stdout.strip() else []
 
 
 def serve(command: list[str], cwd: Path, expected: int) -> list[str]:
     """Start `serve`, read as many lines as the page shows, and stop it with Ctrl+C."""
-    process = subprocess.Popen(
-        command,
-        cwd=cwd,
-        env=environment(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        preexec_fn=interruptible,
-    )
+    process = subprocess.Popen(command, **streams(cwd), preexec_fn=interruptible)
     assert process.stdout is not None
     lines = []
     try:
