@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from helpers.site import NOW, SAMPLE, cli_args, copy_fixture, options, sitemap_urls
+from helpers.site import NOW, SAMPLE, cli_args, copy_fixture, options, retract, sitemap_urls
 
 from csto_site import cli
 from csto_site.build.plan import Reading
@@ -419,3 +419,39 @@ def test_a_new_item_after_an_adding_build_leaves_the_recorded_addresses_unasked(
     # Its neighbours, day and lists are drawn again where they were: no recorded address came or went.
     assert asked == []
     assert record(mini_copy)["/news/2024/03/20/a-second-statement/"] == "alpha/2024/2024-03-20-second-statement.md"
+
+
+def folder_items(content: Path, *places: tuple[str, str]) -> list[Path]:
+    """Write items that are folders (section/2024/<name>/index.md), titled after their names; return their files."""
+    text = (content / VISIT).read_text(encoding="utf-8")
+    files = []
+    for section, name in places:
+        folder = content / section / "2024" / name
+        folder.mkdir(parents=True)
+        files.append(folder / "index.md")
+        files[-1].write_text(text.replace("Working visit to the River Commission", f"Item {name}"), encoding="utf-8")
+    return files
+
+
+def test_a_deleted_item_folder_leaves_its_addresses_to_no_other_folder(mini_copy: Path, tmp_path: Path) -> None:
+    first, _ = folder_items(mini_copy, ("alpha", "first"), ("beta", "second"))
+    out = built(mini_copy, tmp_path / "public")
+    retract(mini_copy, first)  # every folder item's file is index.md: the name alone tells none of them apart
+    shutil.rmtree(first.parent)
+    built(mini_copy, out)
+
+    assert "<h1>Item second</h1>" in page(out, "/news/2024/03/12/item-second/")
+    assert record(mini_copy)["/news/2024/03/12/item-second/"] == "beta/2024/second/index.md"
+    assert record(mini_copy)["/news/2024/03/12/item-first/"] != "beta/2024/second/index.md"
+
+
+def test_an_item_folder_moved_to_another_section_keeps_its_addresses(mini_copy: Path, tmp_path: Path) -> None:
+    first, _ = folder_items(mini_copy, ("alpha", "first"), ("beta", "second"))
+    out = built(mini_copy, tmp_path / "public")
+    edit(mini_copy, "alpha/2024/first/index.md", "title: Item first", "title: Retitled")
+    first.parent.rename(mini_copy / "beta" / "2024" / "first")
+    built(mini_copy, out)
+
+    assert "<h1>Retitled</h1>" in page(out, "/news/2024/03/12/item-first/")  # the slug stays the one first published
+    assert record(mini_copy)["/news/2024/03/12/item-first/"] == "beta/2024/first/index.md"
+    assert record(mini_copy)["/news/2024/03/12/item-second/"] == "beta/2024/second/index.md"

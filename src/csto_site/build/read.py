@@ -12,6 +12,7 @@ import jinja2
 from ..content.config import SiteConfig, load_config
 from ..content.items import ParsedItem, link_translations
 from ..content.labels import load_labels
+from ..content.media import BUNDLE_INDEX
 from ..content.model import Item
 from ..content.record import Record, Recorded, read_record, record_digest
 from ..content.registry import Registry, read_registry
@@ -131,18 +132,17 @@ def in_item_paths(record: Record, content: Path, items: Sequence[str]) -> Record
     """Name the record's item files as the build names items (below the content folder as given).
 
     An item file moved to another folder under the same name (to another section) is the same item:
-    the addresses recorded for its old place are its own.
+    the addresses recorded for its old place are its own. Only a file the record does not name yet can
+    be such a move.
     """
     root = os.fspath(content)
     named = [os.path.join(root, entry.source) if entry.source else "" for entry in record.entries.values()]
     present = set(items)
     by_name: dict[str, list[str]] = {}
-    for path in items:
-        by_name.setdefault(os.path.basename(path), []).append(path)
+    for path in present.difference(named):
+        by_name.setdefault(item_name(path), []).append(path)
     moved = {
-        path: found[0]
-        for path in set(named) - present - {""}
-        if len(found := by_name.get(os.path.basename(path), [])) == 1
+        path: found[0] for path in set(named) - present - {""} if len(found := by_name.get(item_name(path), [])) == 1
     }
     return Record(
         record.path,
@@ -153,6 +153,12 @@ def in_item_paths(record: Record, content: Path, items: Sequence[str]) -> Record
         # What the record says changes with the moves too: its readers must see them.
         record_digest(record.digest + repr(sorted(moved.items()))) if moved else record.digest,
     )
+
+
+def item_name(path: str) -> str:
+    """Name an item file as a move keeps it: its file name, or for an item that is a folder, the folder's too."""
+    folder, _, name = path.rpartition("/")
+    return f"{folder.rpartition('/')[2]}/{name}" if name.split(".")[0] == BUNDLE_INDEX else name
 
 
 def published_slugs(record: Record, parsed: Sequence[ParsedItem], urls: Urls) -> dict[str, str]:
