@@ -11,7 +11,9 @@ import pytest
 from helpers.site import NOW, SAMPLE, cli_args, copy_fixture, options, retract, sitemap_urls
 
 from csto_site import cli
+from csto_site.build.inputs import read_inputs, restamped
 from csto_site.build.plan import Reading
+from csto_site.publish import run
 from csto_site.publish.run import build
 
 VISIT = "alpha/2024/2024-03-12-working-visit.md"
@@ -401,6 +403,41 @@ def test_the_build_after_one_that_wrote_the_record_takes_the_quick_answer(
 
     monkeypatch.setattr("csto_site.build.pipeline.draw_site", draw_site)
     assert build(kept, NOW).written == 0
+
+
+@pytest.mark.parametrize("first", [True, False], ids=["no record before", "a record before"])
+def test_the_inputs_restamped_with_the_record_are_what_a_new_listing_finds(
+    mini_copy: Path, tmp_path: Path, first: bool
+) -> None:
+    kept = options(mini_copy, tmp_path / "public")
+    (mini_copy / "addresses.txt").unlink(missing_ok=True)
+    if not first:
+        build(kept, NOW)
+    before = read_inputs(kept)
+    (mini_copy / "addresses.txt").write_text("# a record\n/news/ \n", encoding="utf-8")
+
+    assert restamped(before, kept, "addresses.txt").digest == read_inputs(kept).digest
+    (mini_copy / "addresses.txt").unlink()
+    assert restamped(before, kept, "addresses.txt").digest == read_inputs(kept).digest
+
+
+def test_a_file_changed_while_the_record_was_written_is_seen_by_the_next_build(
+    mini_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = options(mini_copy, tmp_path / "public")
+    write_item(mini_copy / NEW_ITEM, "A new statement", "2024-03-20 10:00", "Text.")
+    real = run.write_record
+
+    def write_record(content: Path, text: str) -> None:
+        real(content, text)
+        edit(mini_copy, NEW_ITEM, "title: A new statement", "title: A statement edited meanwhile")
+
+    monkeypatch.setattr(run, "write_record", write_record)
+    build(kept, NOW)  # the title changed after the build read it: its pages show the old one
+    monkeypatch.undo()
+
+    assert build(kept, NOW).written > 0
+    assert "<h1>A statement edited meanwhile</h1>" in page(tmp_path / "public", NEW_URL)
 
 
 def test_a_new_item_after_an_adding_build_leaves_the_recorded_addresses_unasked(

@@ -80,12 +80,24 @@ def digest_text(*parts: str) -> str:
 
 @dataclass(frozen=True)
 class Inputs:
-    """Every file a build reads, by name, size and mtime, digested with the program and the options."""
+    """Every file a build reads, by name, size and mtime, digested with the program and the options.
+
+    `folders` are the content, templates and static folders and the program's own, each with its listing.
+    """
 
     digest: str
-    content: Listing
-    listings: Listing
+    folders: tuple[tuple[Path, Listing], ...]
     started_ns: int
+
+    @property
+    def content(self) -> Listing:
+        """List the content folder."""
+        return self.folders[0][1]
+
+    @property
+    def listings(self) -> Listing:
+        """List every file read, folder after folder."""
+        return [entry for _, listing in self.folders for entry in listing]
 
 
 @dataclass(frozen=True)
@@ -142,6 +154,24 @@ def read_inputs(options: Any) -> Inputs:
 def _read_inputs(options: Any) -> Inputs:
     """List and digest what a build reads (read_inputs, with the collector paused)."""
     started = time.time_ns()
+    program = Path(__file__).parent.parent
+    problems: list[Problem] = []  # content/ and static/ are listed as `publishable` lists them, all problems at once
+    folders: list[tuple[Path, Listing]] = []
+    for folder in (options.content, options.templates, options.static, program):
+        # the program's sources, not the bytecode Python writes beside them
+        listing = (
+            checked_walk(folder, problems)
+            if folder is options.content or folder is options.static
+            else walk(folder, ".py" if folder is program else "")
+        )
+        folders.append((folder, listing))
+    if problems:
+        raise ContentError(problems)
+    return Inputs(_digest(options, folders), tuple(folders), started)
+
+
+def _digest(options: Any, folders: Iterable[tuple[Path, Listing]]) -> str:
+    """Digest the options, Python's and the libraries' versions and each folder's listing."""
     digest = hashlib.blake2b(digest_size=16)
     digest.update(
         "\x1f".join(
@@ -163,20 +193,7 @@ def _read_inputs(options: Any) -> Inputs:
             ]
         ).encode()
     )
-    listings: Listing = []
-    content: Listing = []
-    program = Path(__file__).parent.parent
-    problems: list[Problem] = []  # content/ and static/ are listed as `publishable` lists them, all problems at once
-    for folder in (options.content, options.templates, options.static, program):
-        # the program's sources, not the bytecode Python writes beside them
-        listing = (
-            checked_walk(folder, problems)
-            if folder is options.content or folder is options.static
-            else walk(folder, ".py" if folder is program else "")
-        )
-        if folder is options.content:
-            content = listing
-        listings += listing
+    for folder, listing in folders:
         names: list[str] = []
         numbers: list[int] = []
         for _, rel, stat in listing:
@@ -187,9 +204,27 @@ def _read_inputs(options: Any) -> Inputs:
         digest.update(f"\x1e{folder}\x1e{len(listing)}\x1e{len(text)}\x1e".encode())
         digest.update(text)
         digest.update(array("q", numbers).tobytes())
-    if problems:
-        raise ContentError(problems)
-    return Inputs(digest.hexdigest(), content, listings, started)
+    return digest.hexdigest()
+
+
+def restamped(inputs: Inputs, options: Any, rel: str) -> Inputs:
+    """Return the inputs with one file of the content folder listed as it is now (added or moved in the listing).
+
+    What the build wrote itself (the record of addresses) is listed again this way without listing every
+    file: a file anything else changed meanwhile keeps its old stamps here, so the next build sees it.
+    """
+    path = os.path.join(os.fspath(options.content), rel)
+    key = rel.split("/")
+    listing = [entry for entry in inputs.content if entry[1] != rel]
+    try:
+        stat = os.stat(path, follow_symlinks=False)
+    except OSError:
+        stat = None
+    if stat is not None:
+        at = bisect.bisect_left(listing, key, key=lambda entry: entry[1].split("/"))
+        listing.insert(at, (path, rel, stat))
+    folders = ((inputs.folders[0][0], listing), *inputs.folders[1:])
+    return Inputs(_digest(options, folders), folders, inputs.started_ns)
 
 
 def fast_state(inputs: Inputs, moments: Iterable[float], now: datetime, summary: Summary) -> FastState:

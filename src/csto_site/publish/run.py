@@ -12,10 +12,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..build.inputs import Inputs, fast_path_holds, fast_state, read_inputs
+from ..build.inputs import Inputs, fast_path_holds, fast_state, read_inputs, restamped
 from ..build.options import Options, Progress, Report
 from ..content.record import RECORD_FILE, write_record
-from ..util.errors import ContentError, Problem
+from ..util.errors import Problem
 from .manifest import published_generation
 from .trees import Trees
 
@@ -76,24 +76,12 @@ def build(options: Options, now: datetime, progress: Progress | None = None, mem
 
 
 def with_record(inputs: Inputs, options: Options) -> Inputs:
-    """Return the inputs as they are now the build wrote the record, if nothing else changed since it listed them.
+    """Return the inputs with the record as the build wrote it, and every other file as the build listed it.
 
     The record the build wrote adds only addresses this site now publishes, so the build's output is what a
-    build of the new record would make: the next build with nothing changed may take the quick answer.
+    build of the new record would make: the next build with nothing else changed may take the quick answer.
     """
-    record = str(options.content / RECORD_FILE)
-    try:
-        now = read_inputs(options)
-    except ContentError:
-        return inputs  # a file that cannot be published came meanwhile: the next build reports it
-    if _stats(now, record) == _stats(inputs, record):
-        return now
-    return inputs  # something else changed meanwhile: the next build looks at it
-
-
-def _stats(inputs: Inputs, leaving: str) -> list[tuple[str, int, int, int]]:
-    """List every input file's path and stamps, less one file."""
-    return [(p, s.st_size, s.st_mtime_ns, s.st_ctime_ns) for p, _, s in inputs.listings if p != leaving]
+    return restamped(inputs, options, RECORD_FILE)
 
 
 def record_problem(content: Path, text: str) -> Problem | None:
