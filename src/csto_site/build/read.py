@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,7 +94,7 @@ def read_content(
     problems += parsed.problems
     record, found_problems = read_record(options.content)
     problems += found_problems
-    record = in_item_paths(record, options.content, [p.item.path for p in parsed.items])
+    record = with_moves(record, [p.item.path for p in parsed.items])
     urls = Urls(config.default_language, config.base_url)
     items, found_problems = link_translations(parsed.items, config, published_slugs(record, parsed.items, urls))
     problems += found_problems
@@ -128,30 +127,29 @@ def linked_fields(item: Item) -> str:
     return repr((item.slug, item.image, item.gallery, item.attachments, item.files))
 
 
-def in_item_paths(record: Record, content: Path, items: Sequence[str]) -> Record:
-    """Name the record's item files as the build names items (below the content folder as given).
+def with_moves(record: Record, items: Sequence[str]) -> Record:
+    """Give the record's addresses of item files that moved to the files they moved to.
 
     An item file moved to another folder under the same name (to another section) is the same item:
     the addresses recorded for its old place are its own. Only a file the record does not name yet can
     be such a move.
     """
-    root = os.fspath(content)
-    named = [os.path.join(root, entry.source) if entry.source else "" for entry in record.entries.values()]
+    named = {entry.source for entry in record.entries.values()}
     present = set(items)
     by_name: dict[str, list[str]] = {}
     for path in present.difference(named):
         by_name.setdefault(item_name(path), []).append(path)
-    moved = {
-        path: found[0] for path in set(named) - present - {""} if len(found := by_name.get(item_name(path), [])) == 1
-    }
+    moved = {path: found[0] for path in named - present - {""} if len(found := by_name.get(item_name(path), [])) == 1}
+    if not moved:
+        return record
     return Record(
         record.path,
         {
-            address: Recorded(address, moved.get(source, source), entry.line)
-            for (address, entry), source in zip(record.entries.items(), named, strict=True)
+            address: Recorded(address, moved[entry.source], entry.line) if entry.source in moved else entry
+            for address, entry in record.entries.items()
         },
         # What the record says changes with the moves too: its readers must see them.
-        record_digest(record.digest + repr(sorted(moved.items()))) if moved else record.digest,
+        record_digest(record.digest + repr(sorted(moved.items()))),
     )
 
 
@@ -169,15 +167,18 @@ def published_slugs(record: Record, parsed: Sequence[ParsedItem], urls: Urls) ->
             recorded.setdefault(entry.source, []).append(address)
     found: dict[str, str] = {}
     for p in parsed:
-        item = p.item
-        slugs = sorted(
-            (urls.item_at(item.lang, item.day, slug) not in recorded.get(item.path, ()), slug)
-            for address in recorded.get(item.path, ())
-            if (slug := urls.slug_at(item.lang, address))
-        )
-        if slugs:
-            found[item.path] = slugs[0][1]
+        addresses = recorded.get(p.item.path)
+        if addresses and (slug := _first_slug(p.item, addresses, urls)):
+            found[p.item.path] = slug
     return found
+
+
+def _first_slug(item: Item, addresses: Sequence[str], urls: Urls) -> str:
+    """Return the slug of an item's recorded addresses it keeps: the one of its current day first, then by name."""
+    slugs = [slug for address in addresses if (slug := urls.slug_at(item.lang, address))]
+    if len(slugs) > 1:
+        slugs.sort(key=lambda slug: (urls.item_at(item.lang, item.day, slug) not in addresses, slug))
+    return slugs[0] if slugs else ""
 
 
 def _with_versions(

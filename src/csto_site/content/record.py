@@ -28,7 +28,10 @@ CONFLICT_MARKS = ("<<<<<<<", "=======", ">>>>>>>", "|||||||")
 
 @dataclass(frozen=True)
 class Recorded:
-    """One line of the record: a published address, the item file it was last the page of (or ""), its line."""
+    """One line of the record: a published address, the item file it was last the page of (or ""), its line.
+
+    The item file is named below the content folder as the build names items.
+    """
 
     address: str
     source: str
@@ -54,7 +57,11 @@ def record_digest(text: str) -> str:
 
 
 def read_record(content: Path) -> tuple[Record, list[Problem]]:
-    """Read content/addresses.txt (an empty record when there is none yet); report lines that are not addresses."""
+    """Read content/addresses.txt (an empty record when there is none yet); report lines that are not addresses.
+
+    Each line's item file is named below the content folder as given (`content/alpha/x.md`), as items are.
+    """
+    root = os.path.join(os.fspath(content), "")
     path = content / RECORD_FILE
     shown = str(path)
     try:
@@ -90,7 +97,8 @@ def read_record(content: Path) -> tuple[Record, list[Problem]]:
                 )
             )
             continue
-        entries.setdefault(address, Recorded(address, source.strip(), number))
+        source = source.strip()
+        entries.setdefault(address, Recorded(address, root + source if source else "", number))
     return Record(shown, entries, record_digest(text)), problems
 
 
