@@ -11,10 +11,12 @@ import pytest
 from helpers.site import NOW, SAMPLE, cli_args, copy_fixture, options, retract, sitemap_urls
 
 from csto_site import cli
+from csto_site.build.cache import Memo
 from csto_site.build.inputs import read_inputs, restamped
 from csto_site.build.plan import Reading
 from csto_site.publish import run
 from csto_site.publish.run import build
+from csto_site.util.errors import ContentError
 
 VISIT = "alpha/2024/2024-03-12-working-visit.md"
 VISIT_URL = "/news/2024/03/12/working-visit-to-the-river-commission/"
@@ -492,3 +494,22 @@ def test_an_item_folder_moved_to_another_section_keeps_its_addresses(mini_copy: 
     assert "<h1>Retitled</h1>" in page(out, "/news/2024/03/12/item-first/")  # the slug stays the one first published
     assert record(mini_copy)["/news/2024/03/12/item-first/"] == "beta/2024/first/index.md"
     assert record(mini_copy)["/news/2024/03/12/item-second/"] == "beta/2024/second/index.md"
+
+
+def test_a_process_that_builds_again_reads_the_record_again_only_when_its_text_changed(
+    mini_copy: Path, tmp_path: Path
+) -> None:
+    built(mini_copy, tmp_path / "public")  # writes the record
+    preview = replace(options(mini_copy, tmp_path / "public"), record=False)  # as serve builds
+    memo = Memo()
+    build(preview, NOW, memo=memo)
+    [(first, _)] = memo.records.values()
+    edit(mini_copy, VISIT, "title: Working visit to the River Commission", "title: A visit")
+    build(preview, NOW, memo=memo)
+    [(second, _)] = memo.records.values()
+    assert second is first  # the same text, read once
+
+    with (mini_copy / "addresses.txt").open("a", encoding="utf-8") as record_file:
+        record_file.write("/news/2001/01/01/a-page-no-one-keeps/\n")
+    with pytest.raises(ContentError, match="a-page-no-one-keeps/ would be lost"):
+        build(preview, NOW, memo=memo)

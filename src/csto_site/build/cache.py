@@ -23,6 +23,7 @@ import msgspec
 
 from ..content.items import ParsedItem
 from ..content.model import Alias, Attachment, BundleFile, Item, Photo, Update
+from ..content.record import Record as AddressRecord
 from ..util.errors import ContentError, Problem
 from ..util.store import StoreError, connect_read_only, damaged, discard, intact, open_store, seal, sealed, unwrap, wrap
 from .media import Seen
@@ -86,12 +87,14 @@ class Memo:
 
     The parses of the content folders, as the file holds them, with the
     file's stamp when they were last read or written here: a write by any other process restamps
-    the file, and then everything is read from it again.
+    the file, and then everything is read from it again. Also the record of addresses as last read,
+    by the digest of its text.
     """
 
     path: Path | None = None
     stamp: str = ""
     folders: dict[str, dict[str, Folder]] = field(default_factory=dict)
+    records: dict[str, tuple[AddressRecord, tuple[Problem, ...]]] = field(default_factory=dict)  # see read_record
 
     def forget(self) -> None:
         """Drop everything kept."""

@@ -92,7 +92,7 @@ def read_content(
         found.items, registry, config, context, cache, jobs, str(options.content), progress, found.bundles
     )
     problems += parsed.problems
-    record, found_problems = read_record(options.content)
+    record, found_problems = read_record(options.content, cache.memo.records if cache.memo is not None else None)
     problems += found_problems
     record = with_moves(record, [p.item.path for p in parsed.items])
     urls = Urls(config.default_language, config.base_url)
@@ -161,10 +161,7 @@ def item_name(path: str) -> str:
 
 def published_slugs(record: Record, parsed: Sequence[ParsedItem], urls: Urls) -> dict[str, str]:
     """Return the slug each item file was published under, by the record (the one of its current day first)."""
-    recorded: dict[str, list[str]] = {}
-    for address, entry in record.entries.items():
-        if entry.source:
-            recorded.setdefault(entry.source, []).append(address)
+    recorded = record.by_source
     found: dict[str, str] = {}
     for p in parsed:
         addresses = recorded.get(p.item.path)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from ..util.errors import Problem
@@ -50,16 +51,29 @@ class Record:
         """Return the address -> item file mapping the record holds ("" for addresses of no item)."""
         return {address: entry.source for address, entry in self.entries.items()}
 
+    @cached_property
+    def by_source(self) -> dict[str, list[str]]:
+        """Return the addresses recorded for each item file."""
+        found: dict[str, list[str]] = {}
+        for address, entry in self.entries.items():
+            if entry.source:
+                found.setdefault(entry.source, []).append(address)
+        return found
+
 
 def record_digest(text: str) -> str:
     """Digest a record's text."""
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-def read_record(content: Path) -> tuple[Record, list[Problem]]:
+def read_record(
+    content: Path, known: MutableMapping[str, tuple[Record, tuple[Problem, ...]]] | None = None
+) -> tuple[Record, list[Problem]]:
     """Read content/addresses.txt (an empty record when there is none yet); report lines that are not addresses.
 
     Each line's item file is named below the content folder as given (`content/alpha/x.md`), as items are.
+    A process that reads the record again and again (serve) passes `known`: the last text's reading, reused
+    while the text is the same.
     """
     root = os.path.join(os.fspath(content), "")
     path = content / RECORD_FILE
@@ -70,6 +84,20 @@ def read_record(content: Path) -> tuple[Record, list[Problem]]:
         return Record(shown, {}, ""), []
     except (OSError, UnicodeDecodeError) as exc:
         return Record(shown, {}, ""), [Problem(shown, 0, f"cannot read the address record: {exc}", "save it as UTF-8")]
+    digest = record_digest(text)
+    key = f"{shown}\0{digest}"
+    if known is None or key not in known:
+        read = _parse_record(shown, root, text, digest)
+        if known is None:
+            return read
+        known.clear()
+        known[key] = (read[0], tuple(read[1]))
+    record, problems = known[key]
+    return record, list(problems)
+
+
+def _parse_record(shown: str, root: str, text: str, digest: str) -> tuple[Record, list[Problem]]:
+    """Read the record's lines (read_record, once its text is read)."""
     entries: dict[str, Recorded] = {}
     problems: list[Problem] = []
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -99,7 +127,7 @@ def read_record(content: Path) -> tuple[Record, list[Problem]]:
             continue
         source = source.strip()
         entries.setdefault(address, Recorded(address, root + source if source else "", number))
-    return Record(shown, entries, record_digest(text)), problems
+    return Record(shown, entries, digest), problems
 
 
 def format_record(sources: Mapping[str, str]) -> str:
