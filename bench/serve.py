@@ -45,6 +45,7 @@ def main() -> None:
         static=args.static,
         cache=args.cache,
         search=args.search,
+        record=False,  # as serve builds: a preview adds nothing to the record of published addresses
     )
     memo = Memo()
     added_item(args.content, args.first)
