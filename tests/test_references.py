@@ -8,6 +8,7 @@ import pytest
 from helpers.site import cli_args
 
 from csto_site import cli
+from csto_site.output.references import References
 
 VISIT = "alpha/2024/2024-03-12-working-visit.md"
 BRIEFING_RU = "alpha/2024/2024-03-12-morning-briefing.ru.md"
@@ -140,3 +141,23 @@ def test_a_link_broken_by_a_later_edit_stops_the_next_build(
 
     assert status == 1
     assert f"{path}:{line}: the link {REPORT_URL}#figures leads to no #figures" in err
+
+
+def test_an_edited_item_checks_again_the_references_of_its_month_only(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "public"
+    assert build(mini_copy, out, capsys)[0] == 0
+    checked: list[str] = []
+    real = References.check
+    monkeypatch.setattr(
+        References, "check", lambda self, q, declared, item: checked.append(item.path) or real(self, q, declared, item)
+    )
+    add_paragraph(mini_copy, VISIT, "A closing line.")
+    assert build(mini_copy, out, capsys)[0] == 0
+
+    # The English items of March 2024, not those of May 2024 or of another language.
+    assert sorted(Path(p).relative_to(mini_copy).as_posix() for p in checked) == [
+        "alpha/2024/2024-03-12-morning-briefing.md",
+        VISIT,
+    ]

@@ -73,7 +73,11 @@ def is_internal(written: str) -> bool:
 
 
 class References:
-    """A check with no output: every published item's references inside the site, one partition per year."""
+    """A check with no output: every published item's references inside the site, one partition per month.
+
+    A new or edited item checks its month's items again, not its year's (a year of a large archive holds
+    thousands of bodies, each read and scanned).
+    """
 
     name = "references"
 
@@ -81,18 +85,19 @@ class References:
         self.read_source = read_source
 
     def partitions(self, q: Queries, declared: Declared) -> Iterable[Partition]:
-        """One partition per language and year that has items."""
+        """One partition per language and month that has items."""
         return [
-            Partition(self.name, (lang, str(year)))
+            Partition(self.name, (lang, str(year), str(month)))
             for lang in q.languages
-            for year in sorted({year for year, _ in q.periods(Scope(NEWS, lang))})
+            for year, _ in sorted(q.periods(Scope(NEWS, lang)))
+            for month, _ in sorted(q.periods(Scope(NEWS, lang).at(year)))
         ]
 
     def specs(self, q: Queries, declared: Declared, part: Partition) -> Iterable[Spec]:
-        """Check the references of the items of one year in one language; raise every broken one."""
-        lang, year = part.args
+        """Check the references of the items of one month in one language; raise every broken one."""
+        lang, year, month = part.args
         problems: list[Problem] = []
-        for item in q.items(Scope(NEWS, lang).at(int(year))):
+        for item in q.items(Scope(NEWS, lang).at(int(year), int(month))):
             problems += self.check(q, declared, item)
         if problems:
             raise ContentError(problems)
