@@ -23,7 +23,8 @@ Before timing, the program's bytecode is compiled once (python -m compileall ove
 that the timed processes start as an installed program does: an installed package ships its .pyc
 files, and a checkout whose environment sets PYTHONDONTWRITEBYTECODE would otherwise compile every
 module from source in every run (Python still reads .pyc files that exist). __pycache__/ is
-git-ignored, and the build digests only the program's .py files, so this changes no output.
+git-ignored, and the build digests only the program's .py files, so this changes no output. The
+timed processes run this checkout's src/ (PYTHONPATH), whatever copy of the program is installed.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -74,10 +75,15 @@ class Row:
         return max((r.peak_kib for runs in self.runs.values() for r in runs), default=0) / 1024
 
 
-def timed(command: Sequence[str], cwd: Path | None = None) -> Run:
+def own_program() -> dict[str, str]:
+    """Return the environment that runs this checkout's program, whatever copy of it is installed."""
+    return {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+
+
+def timed(command: Sequence[str], cwd: Path | None = None, env: Mapping[str, str] | None = None) -> Run:
     """Run a command to completion; return its wall time and peak memory; fail loudly on errors."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
@@ -170,12 +176,13 @@ class Bench:
         def clean() -> None:
             remove(out, out.with_name(f".{out.name}.publish"), cache)
 
+        env = own_program()  # the bytecode compiled above, not another copy of the program installed
         steps: dict[str, Callable[[], list[Run]]] = {
-            "clean": lambda: self.repeat(command, before=clean),
-            "no-op": lambda: self.repeat(command),
-            "one new item": lambda: self.repeat(command, before=self.add_item),
-            "one edited item": lambda: self.repeat(command, before_run=self.edit_item),
-            "template change": lambda: self.repeat(command, before_run=self.edit_template),
+            "clean": lambda: self.repeat(command, before=clean, env=env),
+            "no-op": lambda: self.repeat(command, env=env),
+            "one new item": lambda: self.repeat(command, before=self.add_item, env=env),
+            "one edited item": lambda: self.repeat(command, before_run=self.edit_item, env=env),
+            "template change": lambda: self.repeat(command, before_run=self.edit_template, env=env),
             "one new item (serve)": lambda: self.serve(out, cache, search),
         }
         for scenario, step in steps.items():
@@ -199,9 +206,7 @@ class Bench:
             str(self.runs),
             *(("--search",) if search else ()),
         ]
-        done = subprocess.run(
-            command, capture_output=True, text=True, check=False, env={**os.environ, "PYTHONPATH": str(ROOT / "src")}
-        )
+        done = subprocess.run(command, capture_output=True, text=True, check=False, env=own_program())
         if done.returncode != 0:
             raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr}")
         self.added += self.runs + 1
@@ -213,6 +218,7 @@ class Bench:
         before: Callable[[], object] | None = None,
         before_run: Callable[[int], object] | None = None,
         cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> list[Run]:
         """Run a command `runs` times, preparing each run."""
         runs = []
@@ -222,7 +228,7 @@ class Bench:
             if before_run:
                 before_run(run)
             os.sync()  # the disk has written back earlier runs' files: no run waits on another's writes
-            runs.append(timed(command, cwd))
+            runs.append(timed(command, cwd, env))
         return runs
 
     # -- Hugo and Pelican -------------------------------------------------------------------------
