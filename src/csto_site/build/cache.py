@@ -100,6 +100,7 @@ class Memo:
         """Drop everything kept."""
         self.stamp = ""
         self.folders.clear()
+        self.records.clear()
 
 
 # -- the rows, as data -------------------------------------------------------------------------------

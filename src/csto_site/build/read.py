@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +12,7 @@ import jinja2
 from ..content.config import SiteConfig, load_config
 from ..content.items import ParsedItem, link_translations
 from ..content.labels import load_labels
-from ..content.media import BUNDLE_INDEX
+from ..content.media import bundle_of
 from ..content.model import Item
 from ..content.record import Record, Recorded, read_record, record_digest
 from ..content.registry import Registry, read_registry
@@ -155,8 +156,8 @@ def with_moves(record: Record, items: Sequence[str]) -> Record:
 
 def item_name(path: str) -> str:
     """Name an item file as a move keeps it: its file name, or for an item that is a folder, the folder's too."""
-    folder, _, name = path.rpartition("/")
-    return f"{folder.rpartition('/')[2]}/{name}" if name.split(".")[0] == BUNDLE_INDEX else name
+    folder, name = os.path.split(path)
+    return os.path.join(os.path.basename(folder), name) if bundle_of(path) else name
 
 
 def published_slugs(record: Record, parsed: Sequence[ParsedItem], urls: Urls) -> dict[str, str]:
