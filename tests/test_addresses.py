@@ -513,3 +513,30 @@ def test_a_process_that_builds_again_reads_the_record_again_only_when_its_text_c
         record_file.write("/news/2001/01/01/a-page-no-one-keeps/\n")
     with pytest.raises(ContentError, match="a-page-no-one-keeps/ would be lost"):
         build(preview, NOW, memo=memo)
+
+
+def test_a_new_item_folder_does_not_take_the_addresses_of_one_deleted_with_it(mini_copy: Path, tmp_path: Path) -> None:
+    [first] = folder_items(mini_copy, ("alpha", "first"))
+    out = built(mini_copy, tmp_path / "public")
+    retract(mini_copy, first)
+    shutil.rmtree(first.parent)
+    folder_items(mini_copy, ("beta", "third"))  # in the same build: a new file the record does not name yet
+    built(mini_copy, out)
+
+    assert "<h1>Item third</h1>" in page(out, "/news/2024/03/12/item-third/")
+    assert record(mini_copy)["/news/2024/03/12/item-third/"] == "beta/2024/third/index.md"
+
+
+def test_a_deleted_item_leaves_its_addresses_to_no_published_item_of_the_same_file_name(
+    mini_copy: Path, tmp_path: Path
+) -> None:
+    text = (mini_copy / VISIT).read_text(encoding="utf-8")
+    twin = mini_copy / "beta/2024/2024-03-12-working-visit.md"  # the same file name in another section
+    twin.write_text(text.replace("Working visit to the River Commission", "Another visit"), encoding="utf-8")
+    out = built(mini_copy, tmp_path / "public")
+    retract(mini_copy, mini_copy / VISIT)
+    built(mini_copy, out)
+
+    assert "<h1>Another visit</h1>" in page(out, "/news/2024/03/12/another-visit/")
+    assert record(mini_copy)["/news/2024/03/12/another-visit/"] == "beta/2024/2024-03-12-working-visit.md"
+    assert record(mini_copy)[VISIT_URL] == VISIT  # retracted where it was, not handed to the other file
