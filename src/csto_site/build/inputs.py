@@ -23,11 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..util.errors import ContentError, Problem
-from ..util.files import Listing, checked_walk, walk
-
-# A file modified this close to the moment its stat was taken may change again within the clock's
-# resolution without its mtime moving, so its stat is not trusted next time (git's "racy clean").
-RACY_NS = 2_000_000_000
+from ..util.files import RACY_NS, Listing, checked_walk, walk
 
 # The libraries whose version can change what a build writes (their distribution names, normalised).
 LIBRARIES = frozenset(

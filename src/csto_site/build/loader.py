@@ -25,10 +25,10 @@ from ..content.registry import Registry
 from ..content.sources import OWN_FILES, REGISTRY_FILES, SourceFile, is_section_index, read_source
 from ..util.digest import digest
 from ..util.errors import Problem
-from ..util.files import Listing
+from ..util.files import RACY_NS, Listing
 from ..util.parallel import chunked, fork_map
 from .cache import Cache, Entry, Folder, Record
-from .inputs import RACY_NS, file_digest, library_stamps
+from .inputs import file_digest, library_stamps
 from .media import Seen, Stat, resolve
 
 CHUNK = 64
@@ -80,7 +80,7 @@ def scan(listing: Listing) -> Scan:
     folders = {rel.rpartition("/")[0]: path.rpartition("/")[0] for path, rel, _ in listing if bundle_of(rel)}
     bundles: dict[str, dict[str, Stat]] = {}
     for path, rel, stat in listing:
-        folder = _bundle_above(rel, folders)
+        folder = _bundle_above(rel, folders) if folders else None
         if folder is not None and not bundle_of(rel):
             if path.endswith(".md"):
                 problems.append(

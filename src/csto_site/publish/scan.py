@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..site.urls import MARK_WINDOW, MARKED_SUFFIXES, OwnPaths, carries_mark, uncompressed
-from ..util.files import READ_FLAGS
+from ..util.files import RACY_NS, READ_FLAGS
 from ..util.fs import ctimes, folders_of, inode
 from ..util.store import connect_read_only
 from .manifest import Manifest, recorded_stamps
@@ -27,9 +27,6 @@ from .manifest import Manifest, recorded_stamps
 if TYPE_CHECKING:
     from ..util.parallel import Background
 
-# A folder changed this close to the moment its ctime was read may change again unnoticed within
-# the clock's resolution; such a stamp is not trusted, and the folder is listed next time.
-RACY_NS = 2_000_000_000
 # Reading the stamps is one stat per folder of the site: a reader still busy after a minute is stuck, not slow.
 EARLY_STAMPS_SECONDS = 60.0
 

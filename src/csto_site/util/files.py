@@ -157,6 +157,10 @@ def _kind(mode: int) -> str:
     return "a device" if S_ISCHR(mode) or S_ISBLK(mode) else "a special file"
 
 
+# A file or folder changed this close to the moment its stat was taken may change again within the
+# clock's resolution without its times moving (git's "racy clean"): such a stat is not trusted next time.
+RACY_NS = 2_000_000_000
+
 # Reading never follows a link in place of the listed file's name (one swapped in after the listing is
 # refused, or checked again like a listed link) and never waits (a named pipe swapped in would block).
 READ_FLAGS = (
