@@ -373,7 +373,7 @@ def test_the_cache_gives_back_exactly_what_was_parsed(mini: Site, capsys) -> Non
         item = replace(entry.record.parsed.item, published=moment, updated=moment)
         folder = Folder(
             "context",
-            {"a/b.md": entry._replace(record=replace(entry.record, parsed=replace(entry.record.parsed, item=item)))},
+            {"a/b.md": entry._replace(record=entry.record._replace(parsed=replace(entry.record.parsed, item=item)))},
         )
         again = decode_folder(encode_folder(folder)).entries["a/b.md"].record.parsed.item
         assert (again.published.fold, again.published.utcoffset(), again.day, repr(again)) == (

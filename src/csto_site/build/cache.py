@@ -53,8 +53,7 @@ GARBAGE_FACTOR = 2
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     """A parsed item as the cache keeps it: the item without its body, its head digest and its body key."""
 
     parsed: ParsedItem

@@ -18,12 +18,14 @@ from .model import Edition, Month, Site, Year
 from .urls import Urls
 
 _DAY = attrgetter("day")
+_PATH = attrgetter("path")
+_PUBLISHED = attrgetter("published")
 
 
 def newest_first(items: Iterable[Item]) -> tuple[Item, ...]:
     """Sort items newest first; equal times keep a stable order by file path."""
     # Two stable sorts: by path, then by time (aware datetimes compare as instants), newest first.
-    return tuple(sorted(sorted(items, key=lambda i: i.path), key=lambda i: i.published, reverse=True))
+    return tuple(sorted(sorted(items, key=_PATH), key=_PUBLISHED, reverse=True))
 
 
 def is_published(item: Item, now: datetime, drafts: bool = False, future: bool = False) -> bool:
@@ -55,7 +57,7 @@ def find_duplicate_urls(items: Iterable[Item], urls: Urls) -> list[Problem]:
     """Report items of one language that would be written to the same URL."""
     owners: dict[str, Item] = {}
     problems = []
-    for item in sorted(items, key=lambda i: i.path):
+    for item in sorted(items, key=_PATH):
         url = urls.item(item)
         first = owners.setdefault(url, item)
         if first is not item:

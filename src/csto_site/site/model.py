@@ -27,6 +27,11 @@ class Month:
         """Return every item of the month, newest first."""
         return tuple(item for _, items in self.days for item in items)
 
+    @property
+    def count(self) -> int:
+        """Return the number of items in the month (without gathering them)."""
+        return sum(len(items) for _, items in self.days)
+
 
 @dataclass(frozen=True)
 class Year:
@@ -43,7 +48,7 @@ class Year:
     @property
     def count(self) -> int:
         """Return the number of items in the year."""
-        return sum(len(m.items) for m in self.months)
+        return sum(m.count for m in self.months)
 
 
 @dataclass(frozen=True)

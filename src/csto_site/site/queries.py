@@ -519,7 +519,7 @@ class Queries:
             if scope.year is None:
                 found = tuple((y.year, y.count) for y in tree)
             elif scope.month is None:
-                found = tuple((m.month, len(m.items)) for y in tree if y.year == scope.year for m in y.months)
+                found = tuple((m.month, m.count) for y in tree if y.year == scope.year for m in y.months)
             else:
                 found = tuple(
                     (d.day, len(items))
