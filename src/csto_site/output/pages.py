@@ -438,7 +438,7 @@ class RegistryIndex(_Pages):
         entries: Sequence[Official | Organization] = q.officials if kind == "officials" else q.organizations
         scope_kind = OFFICIAL if kind == "officials" else ORGANIZATION
         url_of = kit.urls.official if kind == "officials" else kit.urls.organization
-        counts = {e.id: sum(n for _, n in q.periods(Scope(scope_kind, lang, e.id))) for e in entries}
+        counts = {e.id: q.count(Scope(scope_kind, lang, e.id)) for e in entries}
         links = tuple(
             Link(url_of(lang, e.id), entry_name(e, lang), kit.count_text(counts[e.id], lang))
             for e in sorted(entries, key=lambda e: entry_name(e, lang).casefold())

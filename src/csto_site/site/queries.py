@@ -350,6 +350,12 @@ class Queries:
         self._note(f"any|{scope.key}", "1" if found else "")
         return found
 
+    def count(self, scope: Scope) -> int:
+        """Return the number of items of a scope."""
+        found = len(self._items(scope))
+        self._note(f"count|{scope.key}", str(found))
+        return found
+
     def last_change(self, scope: Scope) -> datetime | None:
         """Return the latest date (updated, else published) of a scope's items: when its listing last changed."""
         found = max((i.updated or i.published for i in self._items(scope)), default=None)
@@ -556,6 +562,7 @@ _ASK: dict[str, Callable[[Queries, str], object]] = {
     "latest": _latest,
     "periods": lambda q, rest: q.periods(_parse_scope(rest)),
     "any": lambda q, rest: q.has_items(_parse_scope(rest)),
+    "count": lambda q, rest: q.count(_parse_scope(rest)),
     "changed": lambda q, rest: q.last_change(_parse_scope(rest)),
     "item": lambda q, rest: q.item(rest),
     "body": lambda q, rest: q.body_key(q.item(rest)),
