@@ -3,10 +3,10 @@
 import sys
 
 try:
-    from csto_site.cli import main
+    from csto_site.cli import run
 except KeyboardInterrupt:  # Ctrl+C while the program loads: nothing was begun
     sys.exit(130)
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    sys.exit(main(args if args and not args[0].startswith("-") else ["build", *args]))
+    run(args if args and not args[0].startswith("-") else ["build", *args])

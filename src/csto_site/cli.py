@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sqlite3
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import NoReturn
 from zoneinfo import ZoneInfo
 
 from .build.options import Options
@@ -231,6 +234,15 @@ def new_item(args: argparse.Namespace, reporter: Reporter, now: datetime) -> int
     return EXIT_OK
 
 
-def run() -> None:
-    """Entry point of the console script and build.py."""
-    sys.exit(main())
+def run(argv: Sequence[str] | None = None) -> NoReturn:
+    """Entry point of the console script and build.py: run the command, then end the process at once.
+
+    Ending as Python does would first free every object of the site model one by one (0.07 s of each
+    build, of any size). By then every file is written and closed and every worker joined: what is left
+    is to hand the output to the terminal.
+    """
+    status = main(argv)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError):  # its reader is gone (`| head`): there is no one left to tell
+            stream.flush()
+    os._exit(status)
