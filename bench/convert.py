@@ -213,7 +213,7 @@ def write_pelican_item(
     """Write one item into a Pelican project, with Pelican's `Key: value` metadata."""
     slug = slug_of(path, meta, originals)
     russian = path.name.endswith(".ru.md")
-    tags = [str(t) for key in ("officials", "organizations") for t in (meta.get(key) or [])]
+    tags = [str(t) for key in ("officials", "organizations") if isinstance(names := meta.get(key), list) for t in names]
     lines = [
         f"Title: {meta['title']}",
         f"Date: {meta['date']}",

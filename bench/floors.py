@@ -8,7 +8,7 @@ the libraries a build that renders anything needs (Jinja2, Python-Markdown with 
 program uses, feedgen with lxml, PyYAML, nh3, python-slugify, brotli); starting Python and importing
 the program's build pipeline. Then, in this process: converting one seeded synthetic body (as
 bench/generate.py writes them) to safe HTML as the program does (csto_site.content.markup), and listing
-source files as the build's first step does (csto_site.inputs.walk), per file. The README's Speed
+source files as the build's first step does (csto_site.util.files.walk), per file. The README's Speed
 section reads the targets of issue 4 against these numbers.
 """
 
@@ -26,8 +26,8 @@ from pathlib import Path
 
 from generate import WORDS_EN, body
 
-from csto_site.build.inputs import walk
 from csto_site.content.markup import Markup
+from csto_site.util.files import walk
 
 LIBRARIES = (
     "import jinja2, markdown, markdown.extensions.extra, markdown.extensions.toc, feedgen.feed, yaml, "

@@ -228,7 +228,7 @@ def body(rng: random.Random, words: tuple[str, ...] | list[str], names: list[str
 
 def registry(rng: random.Random) -> tuple[list[Person], list[Person]]:
     """Return 40 officials and 20 organizations with distinct names."""
-    officials = []
+    officials: list[Person] = []
     used: set[tuple[int, int]] = set()
     while len(officials) < 40:
         pick = (rng.randrange(len(FIRST_EN)), rng.randrange(len(LAST_EN)))

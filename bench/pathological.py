@@ -23,6 +23,7 @@ import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 
 from csto_site.build.checks import Body
 from csto_site.content import bounds
@@ -61,6 +62,11 @@ def lines(unit: str, size: int, width: int = 80) -> str:
     """Repeat `unit` into lines of about `width` characters, to about `size` characters."""
     line = fill(unit, width)
     return "\n".join([line] * max(1, size // (len(line) + 1)))
+
+
+def paragraphs(unit: str, size: int) -> str:
+    """Repeat `unit` into one-line paragraphs, to about `size` characters."""
+    return lines(unit, size).replace("\n", "\n\n")
 
 
 def nested(prefix: Callable[[int], str], size: int) -> str:
@@ -140,12 +146,12 @@ def shapes() -> dict[str, Callable[[int], str]]:
     """Return every shape by name."""
     found: dict[str, Callable[[int], str]] = {}
     for run in RUNS:
-        found[f"{run!r} one line"] = lambda n, r=run: fill(r, n)
-        found[f"{run!r} + words, one line"] = lambda n, r=run: fill(r + " word ", n)
-        found[f"{run!r}x8 + words, one line"] = lambda n, r=run: fill(r * 8 + " word ", n)
-        found[f"{run!r} lines"] = lambda n, r=run: lines(r, n)
-        found[f"{run!r} + words, lines"] = lambda n, r=run: lines(r + " word ", n)
-        found[f"{run!r} paragraphs"] = lambda n, r=run: lines(r, n).replace("\n", "\n\n")
+        found[f"{run!r} one line"] = partial(fill, run)
+        found[f"{run!r} + words, one line"] = partial(fill, run + " word ")
+        found[f"{run!r}x8 + words, one line"] = partial(fill, run * 8 + " word ")
+        found[f"{run!r} lines"] = partial(lines, run)
+        found[f"{run!r} + words, lines"] = partial(lines, run + " word ")
+        found[f"{run!r} paragraphs"] = partial(paragraphs, run)
     found.update(
         {
             "list nesting (2 spaces)": lambda n: nested(lambda d: "  " * d + "- ", n),

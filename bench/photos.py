@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
@@ -53,6 +54,11 @@ QUALITIES = (
     ("JPEG", {"quality": 70}),
     ("JPEG", {"quality": 80}),
 )
+# What each format is saved with besides its quality setting, as csto_site saves it.
+ENCODER_OPTIONS: dict[str, dict[str, object]] = {
+    "AVIF": {"max_threads": 1},
+    "JPEG": {"optimize": True, "progressive": True},
+}
 
 
 def texture(width: int, height: int) -> Image.Image:
@@ -194,7 +200,19 @@ def _tiny_jpeg() -> bytes:
     return out.getvalue()
 
 
-def measure(library: str, path: Path, runs: int) -> dict[str, float | str | bool] | str:
+@dataclass(frozen=True)
+class Measured:
+    """One library on one photo: median times, the largest peak memory, the variants, and whether runs agreed."""
+
+    wall: float
+    cpu: float
+    rss_mib: float
+    bytes: int
+    count: int
+    same: bool
+
+
+def measure(library: str, path: Path, runs: int) -> Measured | str:
     """Run the child `runs` times; return the medians and whether every run made the same bytes."""
     results = []
     for _ in range(runs):
@@ -208,14 +226,14 @@ def measure(library: str, path: Path, runs: int) -> dict[str, float | str | bool
         if done.returncode:
             return done.stderr.strip().splitlines()[-1]
         results.append(json.loads(done.stdout))
-    return {
-        "wall": statistics.median(r["wall"] for r in results),
-        "cpu": statistics.median(r["cpu"] for r in results),
-        "rss_mib": max(r["rss_mib"] for r in results),
-        "bytes": results[0]["bytes"],
-        "count": results[0]["count"],
-        "same": len({r["digest"] for r in results}) == 1,
-    }
+    return Measured(
+        wall=statistics.median(r["wall"] for r in results),
+        cpu=statistics.median(r["cpu"] for r in results),
+        rss_mib=max(r["rss_mib"] for r in results),
+        bytes=results[0]["bytes"],
+        count=results[0]["count"],
+        same=len({r["digest"] for r in results}) == 1,
+    )
 
 
 def quality_rows(path: Path) -> list[str]:
@@ -233,7 +251,7 @@ def quality_rows(path: Path) -> list[str]:
     pictures[scored].save(reference, "PNG")
     rows = []
     for fmt, setting in QUALITIES:
-        extra = {"AVIF": {"max_threads": 1}, "JPEG": {"optimize": True, "progressive": True}}.get(fmt, {})
+        extra = ENCODER_OPTIONS.get(fmt, {})
         total, score, seconds = 0, 0.0, 0.0
         for width, picture in pictures.items():
             out = io.BytesIO()
@@ -276,8 +294,8 @@ def main() -> None:
                     print(f"| {library} | {label} | not measured: {m} |")
                     continue
                 print(
-                    f"| {library} | {label} | {m['cpu']:.2f} s | {m['wall']:.2f} s | {m['rss_mib']:.0f} MiB "
-                    f"| {m['count']} | {m['bytes'] / 1000:.0f} KB | {'yes' if m['same'] else 'NO'} |"
+                    f"| {library} | {label} | {m.cpu:.2f} s | {m.wall:.2f} s | {m.rss_mib:.0f} MiB "
+                    f"| {m.count} | {m.bytes / 1000:.0f} KB | {'yes' if m.same else 'NO'} |"
                 )
         if importlib.util.find_spec("ssimulacra2") is None:
             print("\nThe quality table needs ssimulacra2: pip install -e '.[bench]'")
