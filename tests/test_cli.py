@@ -184,3 +184,15 @@ def test_ctrl_c_stops_serve_with_one_line_and_status_130(tmp_path):
         process.kill()
     assert process.returncode == 130
     assert err == f"interrupted: {out} was left as it was\n"
+
+
+def test_the_program_ends_with_its_output_flushed_and_a_profiler_still_reports(project: Path, tmp_path: Path) -> None:
+    # build.py ends the process without Python's teardown: what it printed must still reach a pipe, in full.
+    built = run([sys.executable, "build.py", "--quiet"], project)
+    assert built.returncode == 0, built.stderr
+    assert built.stdout.startswith("built 10 items") and built.stdout.endswith("\n")
+    # Under a profiler it ends as Python does, or the profiler would never write its report.
+    report = tmp_path / "profile.out"
+    profiled = run([sys.executable, "-m", "cProfile", "-o", str(report), "build.py", "--quiet"], project)
+    assert profiled.returncode == 0, profiled.stderr
+    assert report.stat().st_size > 0
