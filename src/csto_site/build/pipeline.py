@@ -9,7 +9,6 @@ standby) -> post-producers (sitemaps, redirects) -> the search index -> publish 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -239,16 +238,15 @@ def new_record(content: Content, planner: Planner, root: Path, complete: bool = 
     `complete` (as the last build left it, holding all it published), only the partitions this build
     described again can add to it.
     """
-    prefix = os.path.join(os.fspath(root), "")
-    sources = {address: entry.source.removeprefix(prefix) for address, entry in content.record.entries.items()}
+    sources = content.record.sources()
     for part in planner.order:
         if complete and part.id not in planner.described:
             continue
         for spec in planner.specs_of(part.id):
             if part.producer == Redirects.name or is_cited(spec.url):
-                item = spec.source.removeprefix(prefix) if spec.source.endswith(".md") else ""
+                item = spec.source if spec.source.endswith(".md") else ""
                 sources[spec.url] = item or sources.get(spec.url, "")
-    text = format_record(sources)
+    text = format_record(sources, root)
     return "" if record_digest(text) == content.record.digest else text
 
 

@@ -76,7 +76,7 @@ def read_record(
     A process that reads the record again and again (serve) passes `known`: the last text's reading, reused
     while the text is the same.
     """
-    root = os.path.join(os.fspath(content), "")
+    root = _root(content)
     path = content / RECORD_FILE
     shown = str(path)
     try:
@@ -132,10 +132,22 @@ def _parse_record(shown: str, root: str, text: str, digest: str) -> tuple[Record
     return Record(shown, entries, digest), problems
 
 
-def format_record(sources: Mapping[str, str]) -> str:
-    """Write a record: the header, then each address (and its item file) on a line, sorted by address."""
-    lines = [f"{address} {source}" if source else address for address, source in sorted(sources.items())]
+def format_record(sources: Mapping[str, str], content: Path) -> str:
+    """Write a record: the header, then each address (and its item file) on a line, sorted by address.
+
+    `sources` name item files as the build names items (as read_record gives them); the file names them
+    below `content`.
+    """
+    root = _root(content)
+    lines = [
+        f"{address} {source.removeprefix(root)}" if source else address for address, source in sorted(sources.items())
+    ]
     return HEADER + "".join(line + "\n" for line in lines)
+
+
+def _root(content: Path) -> str:
+    """Return the prefix of the item files the record names, as the build names items (`content/`)."""
+    return os.path.join(os.fspath(content), "")
 
 
 def write_record(content: Path, text: str) -> None:
