@@ -37,8 +37,8 @@ def console_script() -> str:
     return require_tool("csto-site", "the csto-site command is not installed (pip install -e .)")
 
 
-def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT, check=False)
+def run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False)
 
 
 def same_tree(a: Path, b: Path) -> list[str]:
@@ -190,15 +190,7 @@ def test_the_program_ends_with_its_output_flushed_and_a_profiler_still_reports(p
     # build.py ends the process without Python's teardown: what it printed must still reach a pipe, in full,
     # also what no one flushed on the way (argparse's help; the reporter flushes its own lines).
     buffered = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}  # as for a user
-    helped = subprocess.run(
-        [sys.executable, "build.py", "--help"],
-        cwd=project,
-        env=buffered,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
+    helped = run([sys.executable, "build.py", "--help"], project, buffered)
     assert helped.returncode == 0, helped.stderr
     assert helped.stdout.startswith("usage:") and "--no-search" in helped.stdout
     # Under a profiler it ends as Python does, or the profiler would never write its report.
