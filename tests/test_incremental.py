@@ -32,6 +32,7 @@ from csto_site.build.inputs import walk
 from csto_site.build.loader import scan
 from csto_site.build.options import Options, Report
 from csto_site.build.plan import Planner
+from csto_site.build.state import OutputState
 from csto_site.content import markup
 from csto_site.content.model import Item
 from csto_site.content.sources import discover, ignored_files
@@ -194,6 +195,27 @@ def test_a_new_item_describes_again_only_the_partitions_it_touches(site, monkeyp
     build(options(content, out), NOW)
     assert {"archive|2024", "item|2024"} <= set(described)
     assert not {"archive|2023", "item|2023", "section|beta", "official|anna-petrova"} & set(described)
+    assert_same(tree(out), reference(content))
+
+
+def test_an_item_of_today_looks_up_the_consumers_of_its_own_keys_not_of_every_global_one(site, monkeypatch):
+    """Its organization's count and the news window are keys of their own scopes, found through the index.
+
+    Were either a global key, every output's global keys would be decoded and looked at: every page of
+    the archive reads some (the configuration, the labels, its template).
+    """
+    content, out = site
+    build(options(content, out), NOW)
+    wide: list[str] = []
+    real = OutputState.consumers
+    monkeypatch.setattr(OutputState, "consumers", lambda self, keys, w=(): wide.extend(w) or real(self, keys, w))
+    (content / "beta" / "2026").mkdir()
+    (content / "beta" / "2026" / "today.md").write_text(
+        "---\ntitle: Today's session\ndate: 2026-11-29 10:00\norganizations: [northern-council]\n---\nIt met.\n",
+        encoding="utf-8",
+    )
+    build(options(content, out), NOW)
+    assert wide == []
     assert_same(tree(out), reference(content))
 
 

@@ -27,7 +27,7 @@ from ..output.search import BUNDLE, SHARDS, SOURCE, index_shards, page_language,
 from ..output.spec import Output, Partition, PostProducer, Spec
 from ..site.assemble import build_site
 from ..site.model import Site
-from ..site.queries import NEWS_WINDOW, RECORD, Queries, Recorder
+from ..site.queries import NEWS_WINDOW, RECORD, WINDOW, Queries, Recorder
 from ..site.urls import OwnPaths, Urls, is_cited
 from ..util.digest import digest
 from ..util.errors import ContentError, Problem
@@ -265,6 +265,7 @@ def plan_and_draw(
         scopes = changed_scopes(
             (*setting.content.changed, *_clock_changes(setting.content.items, state, now)), state, site
         )
+        scopes.add(WINDOW)  # one key, which the clock changes as well as the items: looked at every time
         planner.mark_dirty(state.candidates(scopes), q.value, state.wide_keys())
     scheduled = Scheduled()
     for producer in setting.catalogue.producers:

@@ -26,6 +26,7 @@ from .assemble import build_archive
 from .model import NEWS, OFFICIAL, ORGANIZATION, SECTION, Edition, Scope, Site, Year
 
 GLOBAL, REGISTRY = "global", "registry"
+WINDOW = "window"  # the items of the news sitemap: a scope of its own, which the clock changes too
 CATALOGUE = "catalogue"  # what the producers declared, as post-producers read it
 RECORD = "record"  # the recorded addresses no output writes: changes with the record or an output at one of them
 NEWS_WINDOW = timedelta(days=2)  # Google News lists items of the last two days
@@ -39,7 +40,7 @@ RELATED_SPAN = 10
 def scope_of(key: str) -> str:
     """Return the scope of a dependency key: what must change for its value to change."""
     kind, _, rest = key.partition("|")
-    if kind in ("items", "periods", "any", "changed", "aliased"):
+    if kind in ("items", "periods", "any", "count", "changed", "aliased"):
         return rest
     if kind == "latest":
         return rest.partition("|")[2]
@@ -47,17 +48,24 @@ def scope_of(key: str) -> str:
         return f"item|{rest}"
     if kind == "versions":
         return f"key|{rest}"
-    if kind in ("sections", "officials", "organizations", "official", "organization", "section", "publisher"):
-        return REGISTRY
     if kind == "specs":
         return f"group|{rest}"
     if kind in ("listed", "lastmod"):  # listed|<sitemap>|<partition>
         return f"group|{rest.partition('|')[2]}"
     if kind in ("drawn", "owner"):
         return f"output|{rest}"
-    if kind in ("parts", "partitions"):
-        return CATALOGUE
-    return RECORD if kind == "unkept" else GLOBAL
+    return _SCOPE_OF_KIND.get(kind, GLOBAL)
+
+
+# The kinds of keys whose scope is the same for every key of the kind (any other kind is global).
+_SCOPE_OF_KIND = {
+    **dict.fromkeys(("sections", "officials", "organizations", "official", "organization", "section"), REGISTRY),
+    "publisher": REGISTRY,
+    "parts": CATALOGUE,
+    "partitions": CATALOGUE,
+    "unkept": RECORD,
+    WINDOW: WINDOW,
+}
 
 
 def scopes(item: Item) -> list[str]:
@@ -416,7 +424,7 @@ class Queries:
     def news_window(self) -> tuple[Item, ...]:
         """Return the items of the last two days, every language, for the news sitemap."""
         found = self._window()
-        self._note("window", self._heads(found))
+        self._note(WINDOW, self._heads(found))
         return found
 
     def recorded_below(self, folder: str) -> tuple[str, ...]:
@@ -584,7 +592,7 @@ _ASK: dict[str, Callable[[Queries, str], object]] = {
     "sections": lambda q, rest: q.sections,
     "officials": lambda q, rest: q.officials,
     "organizations": lambda q, rest: q.organizations,
-    "window": lambda q, rest: q.news_window(),
+    WINDOW: lambda q, rest: q.news_window(),
 }
 
 
