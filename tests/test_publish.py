@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -588,3 +589,34 @@ def test_a_build_stopped_after_its_swap_while_recording_it_swaps_the_old_site_ba
     monkeypatch.undo()
     build(options(content, out), NOW)
     assert_same(tree(out), reference(content))
+
+
+def plans(db: sqlite3.Connection, ask: Callable[[], object]) -> list[str]:
+    """Run `ask` on `db`, then return SQLite's plan of each query it made."""
+    queries: list[str] = []
+    db.set_trace_callback(queries.append)
+    ask()
+    db.set_trace_callback(None)
+    return [" ".join(row[-1] for row in db.execute(f"EXPLAIN QUERY PLAN {query}")) for query in queries]
+
+
+def test_the_queries_every_build_makes_of_its_whole_state_use_the_partial_index_made_for_each(site):
+    """The count of pages (the summary) and the unstamped folders (the swap) are asked by every build.
+
+    A partial index serves a query only while the query's condition implies the index's: an edit of
+    either query's text could make it read every row again, unseen by any other test.
+    """
+    content, out = site
+    build(options(content, out), NOW)
+    manifest = Manifest(out.parent / f".{out.name}.publish" / "manifest.sqlite", [])
+    cache = sqlite3.connect(out.parent / "cache" / "cache.sqlite")
+    state = OutputState(cache, cache.execute("SELECT target FROM targets").fetchone()[0], trusted=True)
+
+    found = plans(manifest.db, lambda: manifest.unstamped(1)) + plans(cache, state.pages)
+
+    assert found == [
+        "SEARCH stamps USING INDEX stamps_unstamped (tree=?)",
+        "SEARCH outputs USING INDEX outputs_pages (target=?)",
+    ]
+    manifest.close()
+    cache.close()

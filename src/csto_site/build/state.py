@@ -34,6 +34,8 @@ CREATE TABLE IF NOT EXISTS partitions (target TEXT NOT NULL, id TEXT NOT NULL, p
 CREATE TABLE IF NOT EXISTS outputs (target TEXT NOT NULL, path TEXT NOT NULL, partition TEXT NOT NULL,
                                     files BLOB NOT NULL, PRIMARY KEY (target, path));
 CREATE INDEX IF NOT EXISTS outputs_partition ON outputs (target, partition);
+-- The pages, counted by every build for its summary (pages() asks exactly this): not a scan of every output.
+CREATE INDEX IF NOT EXISTS outputs_pages ON outputs (target) WHERE path LIKE '%.html' AND partition != 'redirect';
 CREATE TABLE IF NOT EXISTS deps (target TEXT NOT NULL, consumer TEXT NOT NULL, scope TEXT NOT NULL,
                                  key TEXT NOT NULL, value TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS deps_scope ON deps (target, scope);

@@ -36,6 +36,8 @@ CREATE INDEX IF NOT EXISTS files_dir ON files (dir);
 CREATE TABLE IF NOT EXISTS stale (path TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS stamps (tree INTEGER NOT NULL, dir TEXT NOT NULL, ctime_ns INTEGER NOT NULL,
                                    PRIMARY KEY (tree, dir));
+-- The few folders left unstamped (made a moment before their tree was recorded), found without a scan of them all.
+CREATE INDEX IF NOT EXISTS stamps_unstamped ON stamps (tree) WHERE ctime_ns = 0;
 CREATE TABLE IF NOT EXISTS foreign_entries (tree INTEGER NOT NULL, path TEXT NOT NULL, PRIMARY KEY (tree, path));
 """
 FILE = "manifest.sqlite"
