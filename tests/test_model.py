@@ -6,6 +6,7 @@ import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
+from zoneinfo import ZoneInfo
 
 import markdown.util
 import pytest
@@ -27,7 +28,7 @@ from csto_site.content.registry import load_registry
 from csto_site.content.sources import SourceFile, discover
 from csto_site.output.render import Renderer
 from csto_site.output.views import plural
-from csto_site.site.assemble import build_archive, build_site, newest_first
+from csto_site.site.assemble import build_archive, build_site, dated_between, newest_first
 from csto_site.site.urls import Urls
 from csto_site.util.errors import Problem
 
@@ -111,6 +112,27 @@ def test_newest_first_compares_instants_not_wall_clocks():
     early = make_item(1, datetime(2024, 5, 20, 1, 0, tzinfo=TZ))
     late = make_item(2, datetime(2024, 5, 19, 22, 30, tzinfo=UTC))  # 01:30 in Moscow
     assert newest_first([early, late]) == (late, early)
+
+
+# -- dated_between ---------------------------------------------------------------------------------
+
+BERLIN = ZoneInfo("Europe/Berlin")  # its clocks repeat 02:00-03:00 on the last Sunday of October
+REPEATED = datetime(2024, 10, 27, 2, 0, tzinfo=BERLIN)
+AROUND = st.builds(
+    lambda minutes, fold: (REPEATED + timedelta(minutes=minutes)).replace(fold=fold),
+    st.integers(-150, 150),
+    st.integers(0, 1),
+)
+
+
+@given(st.lists(AROUND, max_size=8), AROUND, AROUND, st.sampled_from([BERLIN, UTC]))
+def test_items_dated_between_two_instants_are_found_by_instant_even_in_a_repeated_hour(dates, start, end, dated_in):
+    drawn = [make_item(n, d.astimezone(dated_in) if dated_in is UTC else d) for n, d in enumerate(dates)]
+    low, high = sorted((start.timestamp(), end.timestamp()))
+
+    found = dated_between(drawn, start.timestamp(), end.timestamp(), BERLIN)
+
+    assert found == [i for i in drawn if low < i.published.timestamp() <= high]
 
 
 # -- build_archive ---------------------------------------------------------------------------------

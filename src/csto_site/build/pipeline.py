@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from ..content.model import Item
 from ..content.record import format_record, record_digest
@@ -25,7 +26,7 @@ from ..output.photos import variants_key
 from ..output.redirects import Redirects
 from ..output.search import BUNDLE, SHARDS, SOURCE, index_shards, page_language, shard_list, shards_of
 from ..output.spec import Output, Partition, PostProducer, Spec
-from ..site.assemble import build_site
+from ..site.assemble import build_site, dated_between
 from ..site.model import Site
 from ..site.queries import NEWS_WINDOW, RECORD, WINDOW, Queries, Recorder
 from ..site.urls import OwnPaths, Urls, is_cited
@@ -263,7 +264,9 @@ def plan_and_draw(
     planner = Planner(state, q, missing)
     if state.trusted:
         scopes = changed_scopes(
-            (*setting.content.changed, *_clock_changes(setting.content.items, state, now)), state, site
+            (*setting.content.changed, *_clock_changes(setting.content.items, state, now, site.config.tz)),
+            state,
+            site,
         )
         scopes.add(WINDOW)  # one key, which the clock changes as well as the items: looked at every time
         planner.mark_dirty(state.candidates(scopes), q.value, state.wide_keys())
@@ -329,13 +332,10 @@ def q_urls(q: Queries) -> Urls:
     return Urls(q.site.config.default_language, q.site.config.base_url)
 
 
-def _clock_changes(items: Sequence[Item], state: OutputState, now: datetime) -> list[tuple[Item, Item]]:
+def _clock_changes(items: Sequence[Item], state: OutputState, now: datetime, tz: ZoneInfo) -> list[tuple[Item, Item]]:
     """Return the items the clock brought into the site (or out of it) since the last build."""
     last = state.built_at()
-    if last is None:
-        return []
-    low, high = sorted((last, now.timestamp()))
-    return [(i, i) for i in items if low < i.published.timestamp() <= high]
+    return [] if last is None else [(i, i) for i in dated_between(items, last, now.timestamp(), tz)]
 
 
 def _merge(into: Scheduled, found: Scheduled) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import groupby, pairwise
 from operator import attrgetter
 from zoneinfo import ZoneInfo
@@ -41,6 +41,13 @@ def _site_local(now: datetime, tz: ZoneInfo) -> datetime:
     """
     local = now.astimezone(tz)
     return local if local.replace(fold=1 - local.fold).utcoffset() == local.utcoffset() else now
+
+
+def dated_between(items: Iterable[Item], start: float, end: float, tz: ZoneInfo) -> list[Item]:
+    """Return the items dated after the instant `start` and up to `end` (POSIX timestamps, either order)."""
+    # Bounds in the site time zone, as items are dated: each item's date is compared without converting it.
+    low, high = (_site_local(datetime.fromtimestamp(t, UTC), tz) for t in sorted((start, end)))
+    return [i for i in items if low < i.published <= high]
 
 
 def build_archive(items: Sequence[Item]) -> tuple[Year, ...]:
