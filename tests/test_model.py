@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
@@ -194,6 +194,25 @@ def test_every_prefix_of_every_item_url_is_a_page(drawn, world):
             urls.archive(item.lang, y, section=item.section),
             urls.archive(item.lang, y, m, section=item.section),
         } <= pages, url
+
+
+PLACES = st.tuples(
+    st.sampled_from(["en", "ru"]),
+    st.sampled_from([date(2024, 3, 12), date(2024, 3, 1), date(2023, 3, 12), date(2024, 12, 3)]),
+    st.sampled_from(["a", "a-b", "ab", "item", "2024", "12"]),
+)
+
+
+@given(st.lists(PLACES, min_size=2, max_size=2))
+def test_two_items_share_a_place_exactly_when_they_share_a_url(places):
+    """The check for duplicate addresses compares places, and formats a URL only for a duplicate."""
+    urls = Urls("en", "https://example.org")
+    one, other = (
+        make_item(n, datetime.combine(day, time(10), TZ), lang=lang, slug=slug)
+        for n, (lang, day, slug) in enumerate(places)
+    )
+
+    assert (urls.item_place(one) == urls.item_place(other)) == (urls.item(one) == urls.item(other))
 
 
 def test_every_prefix_of_every_item_url_is_a_page_of_the_built_sites(site):

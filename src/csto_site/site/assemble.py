@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from itertools import groupby, pairwise
 from operator import attrgetter
 from zoneinfo import ZoneInfo
@@ -62,17 +62,16 @@ def build_archive(items: Sequence[Item]) -> tuple[Year, ...]:
 
 def find_duplicate_urls(items: Iterable[Item], urls: Urls) -> list[Problem]:
     """Report items of one language that would be written to the same URL."""
-    owners: dict[str, Item] = {}
+    owners: dict[tuple[str, date, str], Item] = {}
     problems = []
     for item in sorted(items, key=_PATH):
-        url = urls.item(item)
-        first = owners.setdefault(url, item)
+        first = owners.setdefault(urls.item_place(item), item)  # not the URL itself: formatted only when shared
         if first is not item:
             problems.append(
                 Problem(
                     item.path,
                     1,
-                    f"{url} is already the address of {first.path}",
+                    f"{urls.item(item)} is already the address of {first.path}",
                     "give one of them another title or an explicit `slug:`",
                 )
             )

@@ -69,6 +69,10 @@ class Urls:
         """Return an item's permanent URL: /news/YYYY/MM/DD/<slug>/."""
         return self.item_at(item.lang, item.day, item.slug)
 
+    def item_place(self, item: Item) -> tuple[str, date, str]:
+        """Return what an item's URL is made of: two items share a URL exactly when they share this."""
+        return item.lang, item.day, item.slug
+
     def item_at(self, lang: str, day: date, slug: str) -> str:
         """Return the URL of the item filed on `day` under `slug`."""
         # Formatted field by field: strftime costs three times as much, on every item of every build.
