@@ -141,13 +141,13 @@ def small_leads(items: Iterable[Item]) -> list[Problem]:
     """Warn of each lead photo narrower than LEAD_WIDTH: published, but blurred on large screens and when shared."""
     found = []
     seen = set()  # once per file: a translation shows its original's lead photo
-    for item in sorted(items, key=lambda i: i.path):
-        photo = item.image
-        file = next((f for f in item.files if photo is not None and f.name == photo.file), None)
+    leads = [(item, photo) for item in items if (photo := item.image) is not None]  # most items have none
+    for item, photo in sorted(leads, key=lambda lead: lead[0].path):
+        file = next((f for f in item.files if f.name == photo.file), None)
         if file is None or (item.bundle, file.name) in seen:
             continue
         seen.add((item.bundle, file.name))
-        if photo is not None and file.kind == PHOTO and file.width < LEAD_WIDTH:
+        if file.kind == PHOTO and file.width < LEAD_WIDTH:
             found.append(
                 Problem(
                     item.path,

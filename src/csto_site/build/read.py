@@ -173,6 +173,8 @@ def published_slugs(record: Record, parsed: Sequence[ParsedItem], urls: Urls) ->
 
 def _first_slug(item: Item, addresses: Sequence[str], urls: Urls) -> str:
     """Return the slug of an item's recorded addresses it keeps: the one of its current day first, then by name."""
+    if len(addresses) == 1:  # the usual item: its page's address alone
+        return urls.slug_at(item.lang, addresses[0])
     slugs = [slug for address in addresses if (slug := urls.slug_at(item.lang, address))]
     if len(slugs) > 1:
         slugs.sort(key=lambda slug: (urls.item_at(item.lang, item.day, slug) not in addresses, slug))
