@@ -75,9 +75,9 @@ class Row:
         return max((r.peak_kib for runs in self.runs.values() for r in runs), default=0) / 1024
 
 
-def own_program() -> dict[str, str]:
-    """Return the environment that runs this checkout's program, whatever copy of it is installed."""
-    return {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+def own_program(root: Path = ROOT) -> dict[str, str]:
+    """Return the environment that runs a checkout's program (this one's), whatever copy of it is installed."""
+    return {**os.environ, "PYTHONPATH": str(root / "src")}
 
 
 def timed(command: Sequence[str], cwd: Path | None = None, env: Mapping[str, str] | None = None) -> Run:
@@ -93,10 +93,10 @@ def timed(command: Sequence[str], cwd: Path | None = None, env: Mapping[str, str
     return Run(seconds, usage.ru_maxrss)
 
 
-def compile_bytecode() -> None:
-    """Write the program's .pyc files, as installing it would (see the module docstring)."""
+def compile_bytecode(root: Path = ROOT) -> None:
+    """Write the .pyc files of a checkout's program (this one's), as installing it would (see the module docstring)."""
     subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", str(ROOT / "src" / "csto_site")],
+        [sys.executable, "-m", "compileall", "-q", str(root / "src" / "csto_site")],
         check=True,
         stdout=subprocess.DEVNULL,
     )

@@ -103,3 +103,28 @@ def test_the_floors_of_a_build_are_measured():
     assert all(value > 0 for value in values), done.stdout
     start, libraries, pipeline = values[:3]
     assert start < libraries <= pipeline * 1.5, "importing the libraries costs more than starting Python"
+
+
+def test_the_comparison_of_two_checkouts_times_both_in_turn(tmp_path):
+    """bench/compare.py, with this checkout against itself: each copy built, each round timed for both."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "compare.py"),
+            str(ROOT),
+            *("--n", str(N), "--rounds", "2", "--serve", "1", "--work", str(tmp_path)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[2].startswith("| one new item, whole process (median of 2) |") and lines[2].count(" s |") == 2
+    assert lines[3].startswith("| one new item inside one process (3 processes, medians of 1) |")
+    assert lines[3].count(" s") == 6
+    for copy in ("before", "after"):
+        items = [p for p in (tmp_path / copy / "content").rglob("*.md") if not p.name.startswith("_")]
+        assert len(items) == N + 2 + 3 * 2, "the two rounds' items, and two in each serve process"
+        assert (tmp_path / copy / "public" / "news" / "rss.xml").is_file()

@@ -5,7 +5,8 @@ and read (build/state.py), finds which of those reads changed, and schedules the
 describe and the outputs to draw again. It lists no outputs of its own.
 
 1. Candidates: the stored keys in the scopes of the changed items (old and new versions, and their
-   old and new neighbours), and every global and registry key.
+   old and new neighbours), the news window's key (the clock moves it too), and every global and
+   registry key.
 2. Dirty keys: the candidates whose value on the new site differs from the stored one.
 3. Every producer lists its partitions (cheap); a partition that is new, or read a dirty key, is
    described again and its outputs compared with the stored ones: new or changed ones are drawn,
