@@ -13,29 +13,19 @@ from helpers.tools import require_tool
 N = 24
 
 
-def bench(work: Path, *tools: str, extra: tuple[str, ...] = ()) -> str:
-    """Run the benchmark for a few items and the given tools; return what it printed."""
-    only = [arg for tool in tools for arg in ("--only", tool)]
+def script(name: str, *args: str) -> str:
+    """Run a script of bench/ to completion, expecting success; return what it printed."""
     done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "bench" / "run.py"),
-            "--n",
-            str(N),
-            "--runs",
-            "1",
-            "--work",
-            str(work),
-            *only,
-            *extra,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+        [sys.executable, str(ROOT / "bench" / name), *args], capture_output=True, text=True, timeout=600, check=False
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
+
+
+def bench(work: Path, *tools: str, extra: tuple[str, ...] = ()) -> str:
+    """Run the benchmark for a few items and the given tools; return what it printed."""
+    only = [arg for tool in tools for arg in ("--only", tool)]
+    return script("run.py", "--n", str(N), "--runs", "1", "--work", str(work), *only, *extra)
 
 
 def row(output: str, tool: str) -> list[str]:
@@ -85,42 +75,23 @@ def test_hugo_and_pelican_build_the_same_archive(tmp_path):
 
 
 def test_the_floors_of_a_build_are_measured():
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "floors.py"), "--runs", "1", "--bodies", "3", "--files", "20"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    output = script("floors.py", "--runs", "1", "--bodies", "3", "--files", "20")
     rows = {
         cells[0]: cells[1]
-        for line in done.stdout.splitlines()[2:]
+        for line in output.splitlines()[2:]
         if len(cells := [c.strip() for c in line.strip("|").split("|")]) == 2
     }
-    assert len(rows) == 5, done.stdout
+    assert len(rows) == 5, output
     values = [float(value.split()[0]) for value in rows.values()]
-    assert all(value > 0 for value in values), done.stdout
+    assert all(value > 0 for value in values), output
     start, libraries, pipeline = values[:3]
     assert start < libraries <= pipeline * 1.5, "importing the libraries costs more than starting Python"
 
 
 def test_the_comparison_of_two_checkouts_times_both_in_turn(tmp_path):
     """bench/compare.py, with this checkout against itself: each copy built, each round timed for both."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "bench" / "compare.py"),
-            str(ROOT),
-            *("--n", str(N), "--rounds", "2", "--serve", "1", "--work", str(tmp_path)),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    lines = done.stdout.splitlines()
+    output = script("compare.py", str(ROOT), "--n", str(N), "--rounds", "2", "--serve", "1", "--work", str(tmp_path))
+    lines = output.splitlines()
     assert lines[2].startswith("| one new item, whole process (median of 2) |") and lines[2].count(" s |") == 2
     assert lines[3].startswith("| one new item inside one process (3 processes, medians of 1) |")
     assert lines[3].count(" s") == 6
