@@ -122,6 +122,36 @@ fork_map(work, [1, 2], 2)
     assert not [pid for pid in workers if alive(pid)], "no worker outlives its parent"
 
 
+@pytest.mark.parametrize("start", ["fork_map(abs, [1, 2, 3, 4], 2)", "Background(os.getpid)"])
+def test_ctrl_c_in_the_middle_of_a_fork_stops_the_parent_once_and_is_lost_on_no_one(start):
+    """A Ctrl+C arriving while Python runs its hooks around a fork (logging's, here one of the test's own).
+
+    Raised inside such a hook, it could only be printed with a traceback and lost: the build would go on.
+    """
+    script = f"""
+import os, signal
+from csto_site.util.parallel import Background, fork_map
+pending = {{"parent": 1, "child": 1}}
+def interrupt(side):
+    if pending.pop(side, None):
+        os.kill(os.getpid(), signal.SIGINT)
+os.register_at_fork(after_in_parent=lambda: interrupt("parent"), after_in_child=lambda: interrupt("child"))
+try:
+    {start}
+except KeyboardInterrupt:
+    print("interrupted")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "PYTHONPATH": str(SRC)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "interrupted\n", "")
+
+
 def alive(pid: int) -> bool:
     """Tell whether a process exists and is not a zombie."""
     try:

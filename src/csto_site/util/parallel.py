@@ -11,7 +11,8 @@ import signal
 import sys
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from multiprocessing.connection import Connection, wait
 from typing import Any, TypeVar, cast
 
@@ -59,13 +60,14 @@ def fork_map(
     failure: Failure | None = None
     done = False
     try:
-        for _ in range(jobs):
-            receive, send = context.Pipe(duplex=False)
-            worker = context.Process(target=_serve, args=(work, chunks, counter, send, os.getpid()), daemon=True)
-            worker.start()
-            send.close()
-            pipes.append(receive)
-            workers.append(worker)
+        with _interrupt_held():  # a Ctrl+C while forking is raised here, once every worker is known to `_end`
+            for _ in range(jobs):
+                receive, send = context.Pipe(duplex=False)
+                worker = context.Process(target=_serve, args=(work, chunks, counter, send, os.getpid()), daemon=True)
+                worker.start()
+                send.close()
+                pipes.append(receive)
+                workers.append(worker)
         owner = dict(zip(pipes, workers, strict=True))
         open_pipes = list(pipes)
         while open_pipes and failure is None:
@@ -120,9 +122,14 @@ class Background:
             context = multiprocessing.get_context("fork")
             self.pipe, send = context.Pipe(duplex=False)
             self.worker = context.Process(target=_run_one, args=(work, send, os.getpid()), daemon=True)
-            self.worker.start()
-            send.close()
             self.work = None
+            try:
+                with _interrupt_held():
+                    self.worker.start()
+                    send.close()
+            except KeyboardInterrupt:  # raised once forked: nobody would be left to stop the process
+                self.close()
+                raise
 
     def result(self, timeout: float | None = None) -> Any:
         """Wait for the call (at most `timeout` seconds) and return its result, or raise its exception.
@@ -154,6 +161,21 @@ class Background:
             self.pipe.close()
 
 
+@contextmanager
+def _interrupt_held() -> Iterator[None]:
+    """Hold Ctrl+C back while processes are forked; it is raised when the block ends.
+
+    Arriving in the middle of a fork, it would be raised inside the hooks Python runs around it (the
+    logging module's), where it can only be printed with a traceback, and lost. A worker starts with
+    it held too, until it ignores it (`_adopt`).
+    """
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
 def _end(processes: Sequence[multiprocessing.process.BaseProcess], done: bool) -> None:
     """End worker processes within a bound: those whose work is `done` may exit by themselves, others are stopped."""
     if not done:
@@ -172,6 +194,7 @@ def _adopt(parent: int) -> None:
     """Set up a forked worker: Ctrl+C is for the parent to handle, and the worker dies with the parent."""
     # A terminal sends Ctrl+C to every process of the build; the parent stops its workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # held while forking: one held is dropped now
     # A parent killed outright (SIGKILL, out of memory) must not leave workers holding the output's lock.
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:  # the parent died before the request took effect
