@@ -152,6 +152,17 @@ except KeyboardInterrupt:
     assert (done.returncode, done.stdout, done.stderr) == (0, "interrupted\n", "")
 
 
+def test_ctrl_c_before_a_background_call_is_forked_comes_out_as_itself(monkeypatch):
+    """Held back while forking, a Ctrl+C already on its way is raised just before the fork."""
+
+    def interrupted(process: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(multiprocessing.get_context("fork").Process, "start", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        Background(os.getpid)
+
+
 def alive(pid: int) -> bool:
     """Tell whether a process exists and is not a zombie."""
     try:

@@ -127,8 +127,9 @@ class Background:
                 with _interrupt_held():
                     self.worker.start()
                     send.close()
-            except KeyboardInterrupt:  # raised once forked: nobody would be left to stop the process
-                self.close()
+            except KeyboardInterrupt:  # nobody would be left to stop the process, if it was forked
+                if self.worker.pid is not None:
+                    self.close()
                 raise
 
     def result(self, timeout: float | None = None) -> Any:
