@@ -22,13 +22,11 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from generate import added_item, generate
-from run import ROOT, compile_bytecode, own_program, remove, timed
+from run import ROOT, build_command, compile_bytecode, own_program, remove, serve_runs, timed
 
 SERVE_PROCESSES = 3
 
@@ -41,48 +39,18 @@ class Copy:
         self.content = work / "content"
         self.out = work / "public"
         self.cache = work / "cache"
-
-    def command(self) -> list[str]:
-        """Return the whole-process build of this copy by its program."""
-        return [
-            sys.executable,
-            str(self.program / "build.py"),
-            "build",
-            "--content",
-            str(self.content),
-            "--out",
-            str(self.out),
-            "--cache",
-            str(self.cache),
-            "--templates",
-            str(self.program / "templates"),
-            "--static",
-            str(self.program / "static"),
-            "--no-search",
-            "--quiet",
-        ]
+        self.templates = self.program / "templates"
 
     def build(self) -> float:
         """Build the copy as a whole process; return the wall seconds."""
         os.sync()  # as bench/run.py does: no build waits on the disk writing back another's files
-        return timed(self.command(), env=own_program(self.program)).seconds
+        command = build_command(self.program, self.content, self.out, self.templates, self.cache, search=False)
+        return timed(command, env=own_program(self.program)).seconds
 
     def serve(self, first: int, runs: int) -> list[float]:
         """Add `runs` items one at a time inside one process (bench/serve.py); return the seconds of each."""
-        command = [
-            sys.executable,
-            str(Path(__file__).with_name("serve.py")),
-            *(str(p) for p in (self.content, self.out, self.program / "templates", self.program / "static")),
-            str(self.cache),
-            "--first",
-            str(first),
-            "--runs",
-            str(runs),
-        ]
-        done = subprocess.run(command, capture_output=True, text=True, check=False, env=own_program(self.program))
-        if done.returncode != 0:
-            raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr}")
-        return [float(line.split()[0]) for line in done.stdout.splitlines()]
+        done = serve_runs(self.program, self.content, self.out, self.templates, self.cache, first, runs, search=False)
+        return [run.seconds for run in done]
 
 
 def median(values: Sequence[float]) -> str:

@@ -102,6 +102,35 @@ def compile_bytecode(root: Path = ROOT) -> None:
     )
 
 
+def build_command(root: Path, content: Path, out: Path, templates: Path, cache: Path, search: bool) -> list[str]:
+    """Return the build a user runs, as a whole process: a checkout's build.py (this one's), its static files."""
+    return [
+        sys.executable,
+        str(root / "build.py"),
+        "build",
+        *("--content", str(content), "--out", str(out), "--templates", str(templates)),
+        *("--static", str(root / "static"), "--cache", str(cache), "--quiet"),
+        *(() if search else ("--no-search",)),
+    ]
+
+
+def serve_runs(
+    root: Path, content: Path, out: Path, templates: Path, cache: Path, first: int, runs: int, search: bool
+) -> list[Run]:
+    """Add `runs` items one at a time inside one process, as serve builds (bench/serve.py, a checkout's program)."""
+    command = [
+        sys.executable,
+        str(Path(__file__).with_name("serve.py")),
+        *(str(path) for path in (content, out, templates, root / "static", cache)),
+        *("--first", str(first), "--runs", str(runs)),
+        *(("--search",) if search else ()),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=own_program(root))
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr}")
+    return [Run(float(seconds), int(peak)) for seconds, peak in (line.split() for line in done.stdout.splitlines())]
+
+
 def remove(*paths: Path) -> None:
     """Delete files or folders if they exist."""
     for path in paths:
@@ -154,23 +183,7 @@ class Bench:
     def csto(self, search: bool) -> Row:
         """Time csto-site in every scenario: the default build (`search`), or one with --no-search."""
         out, cache = self.work / "public", self.work / ".csto-cache"
-        command = [
-            sys.executable,
-            str(ROOT / "build.py"),
-            "build",
-            "--content",
-            str(self.content),
-            "--out",
-            str(out),
-            "--templates",
-            str(self.templates),
-            "--static",
-            str(ROOT / "static"),
-            "--cache",
-            str(cache),
-            "--quiet",
-            *(() if search else ("--no-search",)),
-        ]
+        command = build_command(ROOT, self.content, out, self.templates, cache, search)
         row = Row("csto-site" + ("" if search else " --no-search"), self.n)
 
         def clean() -> None:
@@ -192,25 +205,9 @@ class Bench:
 
     def serve(self, out: Path, cache: Path, search: bool) -> list[Run]:
         """Time one-item rebuilds inside one long-running process (bench/serve.py), as csto-site serve does."""
-        command = [
-            sys.executable,
-            str(Path(__file__).with_name("serve.py")),
-            str(self.content),
-            str(out),
-            str(self.templates),
-            str(ROOT / "static"),
-            str(cache),
-            "--first",
-            str(self.added + 1),
-            "--runs",
-            str(self.runs),
-            *(("--search",) if search else ()),
-        ]
-        done = subprocess.run(command, capture_output=True, text=True, check=False, env=own_program())
-        if done.returncode != 0:
-            raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr}")
+        runs = serve_runs(ROOT, self.content, out, self.templates, cache, self.added + 1, self.runs, search)
         self.added += self.runs + 1
-        return [Run(float(seconds), int(peak)) for seconds, peak in (line.split() for line in done.stdout.splitlines())]
+        return runs
 
     def repeat(
         self,
