@@ -28,7 +28,7 @@ from ..output.search import BUNDLE, SHARDS, SOURCE, index_shards, page_language,
 from ..output.spec import Output, Partition, PostProducer, Spec
 from ..site.assemble import build_site, dated_between
 from ..site.model import Site
-from ..site.queries import NEWS_WINDOW, RECORD, WINDOW, Queries, Recorder
+from ..site.queries import NEWS_WINDOW, RECORD, Queries, Recorder
 from ..site.urls import OwnPaths, Urls, is_cited
 from ..util.digest import digest
 from ..util.errors import ContentError, Problem
@@ -268,7 +268,6 @@ def plan_and_draw(
             state,
             site,
         )
-        scopes.add(WINDOW)  # one key, which the clock changes as well as the items: looked at every time
         planner.mark_dirty(state.candidates(scopes), q.value, state.wide_keys())
     scheduled = Scheduled()
     for producer in setting.catalogue.producers:

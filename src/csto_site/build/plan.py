@@ -25,7 +25,7 @@ from ..content.model import Item
 from ..content.record import Record
 from ..output.spec import Partition, Spec
 from ..site.model import Site
-from ..site.queries import CATALOGUE, Queries, Recorder, related_scopes, scopes
+from ..site.queries import CATALOGUE, WINDOW, Queries, Recorder, related_scopes, scopes
 from ..site.urls import output_path_error, place_of
 from ..util.digest import digest_text
 from ..util.errors import Problem
@@ -55,8 +55,11 @@ class Scheduled:
 
 
 def changed_scopes(changed: Iterable[tuple[Item | None, Item | None]], state: OutputState, site: Site) -> set[str]:
-    """Return the scopes that changed items (old version, new version) can affect, their neighbours' included."""
-    found: set[str] = set()
+    """Return the scopes that changed items (old version, new version) can affect, their neighbours' included.
+
+    And always the news window's: one key, which the clock changes as well as the items.
+    """
+    found: set[str] = {WINDOW}
     for old, new in changed:
         for item in (old, new):
             if item is not None:
@@ -273,7 +276,7 @@ class Planner:
 
     def _folders(self) -> set[str]:
         """Return every folder the outputs described in this build make."""
-        found: set[str] = set()
+        found: set[str] = {WINDOW}
         for path in self.index:
             folder = path.rpartition("/")[0]
             while folder and folder not in found:
@@ -331,7 +334,7 @@ class Planner:
 
     def present(self, paths: Sequence[str]) -> set[str]:
         """Return those of `paths` an output of this build writes (as `_owners` finds them, without their specs)."""
-        found: set[str] = set()
+        found: set[str] = {WINDOW}
         if self.trusted:
             for path, pid in self.state.owners(paths).items():
                 if pid not in self.described and pid in self.stored and pid != self.describing and pid in self.listed:

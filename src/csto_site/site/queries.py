@@ -59,10 +59,10 @@ def scope_of(key: str) -> str:
 
 # The kinds of keys whose scope is the same for every key of the kind (any other kind is global).
 _SCOPE_OF_KIND = {
-    **dict.fromkeys(("sections", "officials", "organizations", "official", "organization", "section"), REGISTRY),
-    "publisher": REGISTRY,
-    "parts": CATALOGUE,
-    "partitions": CATALOGUE,
+    **dict.fromkeys(
+        ("sections", "officials", "organizations", "official", "organization", "section", "publisher"), REGISTRY
+    ),
+    **dict.fromkeys(("parts", "partitions"), CATALOGUE),
     "unkept": RECORD,
     WINDOW: WINDOW,
 }
