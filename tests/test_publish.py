@@ -16,11 +16,14 @@ import pytest
 from helpers.site import MINI, NOW, ROOT, TEMPLATES, cli_args, retract
 from test_incremental import assert_same, options, reference, stamps, tree, write_item
 
+from csto_site.build.cache import FILE as CACHE_FILE
+from csto_site.build.pipeline import target
 from csto_site.build.plan import Planner
 from csto_site.build.state import OutputState
 from csto_site.output.spec import Partition, Spec
 from csto_site.publish import scan
-from csto_site.publish.manifest import Manifest
+from csto_site.publish.manifest import FILE as MANIFEST_FILE
+from csto_site.publish.manifest import Manifest, home
 from csto_site.publish.run import build
 from csto_site.publish.trees import Trees, swap
 from csto_site.site.urls import output_path_error
@@ -386,7 +389,7 @@ def after_the_stamps(tmp_path: Path) -> None:
 
 def live_stamps(out: Path) -> dict[str, int]:
     """Read the folder stamps the manifest holds for the live folder."""
-    db = sqlite3.connect(out.parent / f".{out.name}.publish" / "manifest.sqlite")
+    db = sqlite3.connect(home(out) / MANIFEST_FILE)
     try:
         return dict(db.execute("SELECT dir, ctime_ns FROM stamps WHERE tree = ?", (os.stat(out).st_ino,)))
     finally:
@@ -608,9 +611,9 @@ def test_the_queries_every_build_makes_of_its_whole_state_use_the_partial_index_
     """
     content, out = site
     build(options(content, out), NOW)
-    manifest = Manifest(out.parent / f".{out.name}.publish" / "manifest.sqlite", [])
-    cache = sqlite3.connect(out.parent / "cache" / "cache.sqlite")
-    state = OutputState(cache, cache.execute("SELECT target FROM targets").fetchone()[0], trusted=True)
+    manifest = Manifest(home(out) / MANIFEST_FILE, [])
+    cache = sqlite3.connect(out.parent / "cache" / CACHE_FILE)
+    state = OutputState(cache, target(options(content, out)), trusted=True)
 
     found = plans(manifest.db, lambda: manifest.unstamped(1)) + plans(cache, state.pages)
 
