@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from helpers.site import cli_args
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from csto_site import cli
-from csto_site.output.references import References
+from csto_site.content.markup import Markup
+from csto_site.output.references import REFERENCE_ATTRIBUTES, Reference, References, scan
 
 VISIT = "alpha/2024/2024-03-12-working-visit.md"
 BRIEFING_RU = "alpha/2024/2024-03-12-morning-briefing.ru.md"
@@ -161,3 +165,59 @@ def test_an_edited_item_checks_again_the_references_of_its_month_only(
         "alpha/2024/2024-03-12-morning-briefing.md",
         VISIT,
     ]
+
+
+class ParsedBody(HTMLParser):
+    """A body's references and ids as an HTML parser reads them: what `scan` must find by reading nh3's tags."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.references: list[Reference] = []
+        self.ids: set[str] = set()
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        """Note the element's id and every address it refers to."""
+        for name, value in attrs:
+            if value is None:
+                continue
+            if name in ("id", "name"):
+                self.ids.add(value)
+            elif name == "srcset":
+                self.references += [Reference(part.split()[0], name) for part in value.split(",") if part.split()]
+            elif name in REFERENCE_ATTRIBUTES:
+                self.references.append(Reference(value.strip(), name))
+
+
+# Addresses and texts with what HTML must escape or quote: quotes, ampersands, angle brackets, spaces.
+ADDRESSES = st.sampled_from(
+    ["/news/", "x.pdf", "#top", "../a/?q=1&b=2#c", "/a b/", 'say"hi"', "it's", "/a>b/", "&amp;", "/ru/новости/", ""]
+)
+WORDS = st.sampled_from(["word", "<", ">", "&", '"', "'", "&amp;", "a<b", "x > y", "[", "]", "*", "`", "<b>", "\\"])
+
+
+@st.composite
+def markdown_bodies(draw: st.DrawFn) -> str:
+    """Draw a Markdown body mixing text, links, images, headings with ids, raw HTML and code."""
+    pieces = st.one_of(
+        WORDS,
+        st.builds("[{}]({})".format, WORDS, ADDRESSES),
+        st.builds("![{}]({})".format, WORDS, ADDRESSES),
+        st.builds("\n\n## {} {{#{}}}\n\n".format, WORDS, st.sampled_from(["one", "two-2", "x"])),
+        st.builds('<a href="{}" id="{}">{}</a>'.format, ADDRESSES, st.sampled_from(["n1", "a&amp;b", ""]), WORDS),
+        st.builds('<img src=\'{}\' alt="{}" title="a>b">'.format, ADDRESSES, WORDS),
+        st.builds('<span id="{}" title="{}">x</span>'.format, st.sampled_from(["s1", 'q"r', "t>u"]), WORDS),
+        st.builds('`<a href="{}">code</a>`'.format, ADDRESSES),
+        st.just('\n\n    <a href="/indented/">code block</a>\n\n'),
+    )
+    return " ".join(draw(st.lists(pieces, max_size=12)))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(markdown_bodies())
+def test_the_tag_scan_finds_what_an_html_parser_finds_in_any_body_markup_makes(body: str) -> None:
+    html = Markup().render(body)
+    parsed = ParsedBody(html)
+    found = scan(html)
+    assert (list(found.references), set(found.ids)) == (parsed.references, parsed.ids), html
