@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from csto_site.build import cache as cache_module
-from csto_site.build import loader, pipeline, read
+from csto_site.build import loader, pipeline, read, search
 from csto_site.build.cache import Memo
 from csto_site.build.inputs import walk
 from csto_site.build.loader import scan
@@ -403,10 +403,8 @@ def test_search_shards_follow_every_kind_of_edit(site, monkeypatch):
     with_search = replace(options(content, out), search=True)
     build(with_search, NOW)
     indexed: list[list[str]] = []
-    real = pipeline.index_shards
-    monkeypatch.setattr(
-        pipeline, "index_shards", lambda folders, j: indexed.append(sorted(folders)) or real(folders, j)
-    )
+    real = search.index_shards
+    monkeypatch.setattr(search, "index_shards", lambda folders, j: indexed.append(sorted(folders)) or real(folders, j))
     before = stamps(out)
     old = [p for p in before if p.startswith("pagefind/ru/2023/")]  # no edit below touches it
     assert old
@@ -436,6 +434,53 @@ def test_search_shards_follow_every_kind_of_edit(site, monkeypatch):
     # retraction (its month is now in the shard of 2024's other months); a date moved from 2024 to 2022
     # (a new shard: the block 2022-2024, up to 2022); a translation (its page and its English twin).
     assert indexed == [["en/2023"], ["en/2024-05"], ["en/2024"], ["en/2022"], ["en/2022", "ru/2022"]], indexed
+
+
+def stored_buckets(out: Path) -> dict[str, tuple[str, str, int]]:
+    """Read the search index's buckets the last build stored (none: {})."""
+    with sqlite3.connect(out.parent / "cache" / "cache.sqlite") as db:
+        rows = db.execute("SELECT target FROM search").fetchall()
+        found = OutputState(db, rows[0][0], trusted=True).search_buckets() if rows else None
+    return {name: tuple(bucket) for name, bucket in (found or {}).items()}
+
+
+def test_the_search_bookkeeping_reads_the_months_of_the_pages_a_build_changed(site, monkeypatch):
+    content, out = site
+    with_search = replace(options(content, out), search=True)
+    build(with_search, NOW)
+    read_whole: list[int] = []
+    real = search.IndexedPages._everything
+    monkeypatch.setattr(search.IndexedPages, "_everything", lambda pages: read_whole.append(1) or real(pages))
+    edits = [
+        lambda: write_item(content / "beta" / "2024" / "today.md", "Today", "2024-05-21 08:30", "Today's news."),
+        lambda: append(content / "alpha" / "2023" / "2023-11-14-annual-report.md", "\nAn old year's edit.\n"),
+        lambda: write_item(content / "beta" / "2024" / "today.md", "Today", "2024-04-30 08:30", "Moved a month."),
+        lambda: write_item(content / "beta" / "2024" / "back.md", "Back", "2019-02-03 12:00", "Far back."),
+        lambda: retract(content, content / "beta" / "2024" / "back.md"),  # its month, alone, is emptied
+    ]
+    for edit in edits:
+        edit()
+        build(with_search, NOW)
+        assert_same(tree(out), reference(content, search=True))
+    assert read_whole == [], "every build read only the buckets of its changed pages"
+    # What those builds kept, bucket by bucket, is what a build reading every page from scratch finds.
+    fresh = out.parent / "fresh" / "public"
+    build(replace(options(content, fresh), search=True), NOW)
+    assert read_whole == [1]
+    assert stored_buckets(out) == stored_buckets(fresh) != {}
+
+
+def test_a_build_without_search_leaves_no_buckets_for_the_next_to_trust(site):
+    content, out = site
+    with_search = replace(options(content, out), search=True)
+    build(with_search, NOW)
+    assert stored_buckets(out)
+    # Pages change while no index is kept: the next index must not be made from the buckets of before.
+    append(content / NIGHT_SESSION, "\nWords no index has seen.\n")
+    build(options(content, out), NOW)
+    assert stored_buckets(out) == {}
+    build(with_search, NOW)
+    assert_same(tree(out), reference(content, search=True))
 
 
 def test_search_shards_do_not_depend_on_jobs(site):

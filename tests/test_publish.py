@@ -623,3 +623,15 @@ def test_the_queries_every_build_makes_of_its_whole_state_use_the_partial_index_
     ]
     manifest.close()
     cache.close()
+
+
+def test_the_search_step_reads_a_month_of_the_manifest_by_the_index_of_its_paths(site):
+    """A search build reads the indexed pages of the months it changed: a range of paths, not every file."""
+    content, out = site
+    build(options(content, out), NOW)
+    manifest = Manifest(home(out) / MANIFEST_FILE, [])
+
+    found = plans(manifest.db, lambda: manifest.indexed_under("news/2024/05/"))
+
+    assert found == ["SEARCH files USING INDEX sqlite_autoindex_files_1 (path>? AND path<?)"]
+    manifest.close()

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from helpers.site import build_into, retract
 
-from csto_site.build import pipeline
+from csto_site.build import search
 from csto_site.output.search import index_key, index_outputs, shards_of
 
 TAG = b"pagefind_dcd"
@@ -247,8 +247,8 @@ def test_a_shard_missing_from_the_site_comes_back_from_the_cache_with_a_warning(
     build_into(mini_copy, out)
     expected = bundle(out)
     indexed: list[str] = []
-    real = pipeline.index_shards
-    monkeypatch.setattr(pipeline, "index_shards", lambda folders, j: indexed.extend(folders) or real(folders, j))
+    real = search.index_shards
+    monkeypatch.setattr(search, "index_shards", lambda folders, j: indexed.extend(folders) or real(folders, j))
     next((out / "pagefind" / "en" / "2023").glob("*.pf_meta")).unlink()
     # A build finds files deleted by hand when it has something to do (here: an item of another year).
     item = next(p for p in sorted(mini_copy.rglob("*.md")) if "date: 2024" in p.read_text(encoding="utf-8"))
@@ -274,8 +274,8 @@ def test_a_damaged_cached_shard_is_indexed_again_with_a_warning(
     with sqlite3.connect(tmp_path / ".cache-public" / "cache.sqlite") as db:
         assert db.execute("UPDATE shards SET files = X'00010203'").rowcount == len(shard_folders(out))
     indexed: list[str] = []
-    real = pipeline.index_shards
-    monkeypatch.setattr(pipeline, "index_shards", lambda folders, j: indexed.extend(folders) or real(folders, j))
+    real = search.index_shards
+    monkeypatch.setattr(search, "index_shards", lambda folders, j: indexed.extend(folders) or real(folders, j))
     # A build that cannot trust the output folder takes every shard from the cache: none is sound.
     shutil.rmtree(out)
     report = build_into(mini_copy, out)

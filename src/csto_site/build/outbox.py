@@ -77,6 +77,14 @@ class Outbox(Protocol):
         """Return (path, index key) of every page of the new site to index for search."""
         ...
 
+    def indexed_of(self, groups: Iterable[str]) -> list[tuple[str, str]]:
+        """Return (path, index key) of the pages of these groups the live site has indexed for search."""
+        ...
+
+    def indexed_under(self, folder: str) -> list[tuple[str, str, str]]:
+        """Return (path, index key, group) of the pages below a folder the live site has indexed for search."""
+        ...
+
     def laid_out(
         self, groups: Mapping[str, Iterable[str]], written: Container[str]
     ) -> AbstractContextManager[dict[str, Path]]:

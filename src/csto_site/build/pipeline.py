@@ -9,7 +9,7 @@ standby) -> post-producers (sitemaps, redirects) -> the search index -> publish 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
@@ -20,12 +20,11 @@ from ..content.model import Item
 from ..content.record import format_record, record_digest
 from ..output.assets import StaticFile, static_files
 from ..output.catalogue import Catalogue, catalogue
-from ..output.compress import compressed
 from ..output.media import PHOTO, photos_to_make
 from ..output.photos import variants_key
 from ..output.redirects import Redirects
-from ..output.search import BUNDLE, SHARDS, SOURCE, index_shards, page_language, shard_list, shards_of
-from ..output.spec import Output, Partition, PostProducer, Spec
+from ..output.search import BUNDLE, page_language
+from ..output.spec import Partition, PostProducer, Spec
 from ..site.assemble import build_site, dated_between
 from ..site.model import Site
 from ..site.queries import NEWS_WINDOW, RECORD, Queries, Recorder
@@ -44,6 +43,7 @@ from .options import Options, Progress
 from .outbox import Changes, Outbox, Published
 from .plan import Draw, Planner, Reading, Scheduled, changed_scopes
 from .read import Content, read_content
+from .search import SearchJob, search_job
 from .state import OutputState, StateDamaged, new_generation
 from .variants import VariantStore
 
@@ -196,13 +196,15 @@ def _draw(
     if not state.trusted:
         # Nothing was known of the last build: what it published and this one did not draw is gone.
         dropped |= {g for g in set(trees.signatures) - set(published.rendered) if not g.startswith(f"{BUNDLE}/")}
-    bundle = {g for g in trees.signatures if g.startswith(f"{BUNDLE}/")}
+    buckets = None
     if options.search:
         own = OwnPaths.of(q_urls(setting.q), setting.site.config.languages)
-        job = SearchJob(trees, cache, page_language(setting.site), own, code_fingerprint(), jobs, progress)
-        dropped |= search_job(job, dropped, published)
+        known = state.search_buckets()
+        job = SearchJob(trees, cache, page_language(setting.site), own, code_fingerprint(), jobs, progress, known)
+        gone, buckets = search_job(job, dropped, published)
+        dropped |= gone
     else:
-        dropped |= bundle
+        dropped |= {g for g in trees.signatures if g.startswith(f"{BUNDLE}/")}
     recorded = options.record and not options.drafts and not options.future
     complete = state.trusted and content.record.digest != "" and state.record() == content.record.digest
     record = new_record(content, planner, options.content, complete) if recorded else ""
@@ -215,6 +217,7 @@ def _draw(
         built_at=now.timestamp(),
         code=code_fingerprint(),
         record=(kept, kept if recorded else content.record.digest),
+        search=buckets,
     )
     # The parses this build read are kept only now, after the record of what it drew: a build stopped
     # before leaves the old parses, so the next one finds the same changes again.
@@ -396,78 +399,6 @@ def moments_near(site: Site, now: datetime) -> list[float]:
 def _moments(item: Item) -> tuple[float, float]:
     """Return when an item enters the site (its date) and leaves the news sitemap."""
     return item.published.timestamp(), (item.published + NEWS_WINDOW).timestamp()
-
-
-@dataclass(frozen=True)
-class SearchJob:
-    """What indexing for search works with: the outbox, the cache of shards, the language of a page, the code."""
-
-    trees: Outbox
-    cache: Cache
-    language: Callable[[str], str]
-    own: OwnPaths
-    base: str
-    jobs: int
-    progress: Progress | None
-
-
-def search_job(job: SearchJob, dropped: set[str], changes: Changes) -> set[str]:
-    """Index again the search shards whose pages changed, reuse the others; return the shards no longer made.
-
-    A shard the live site holds, made from the same pages, is left as it is (its files keep their inode
-    and time); one the cache holds is published from there; only the rest are indexed, on every core.
-    """
-    trees, cache = job.trees, job.cache
-    indexed = dict(trees.indexed(dropped, changes))
-    shards = shards_of(indexed, job.language)
-    signatures = {
-        name: digest(job.base, "pagefind", name, *(f"{p}:{indexed[p]}" for p in paths))
-        for name, paths in shards.items()
-    }
-    cache.live_shards |= set(signatures.values())
-    groups = {f"{BUNDLE}/{name}/": name for name in shards}
-    gone = {g for g in trees.signatures if g.startswith(f"{BUNDLE}/") and g not in groups and g != f"{BUNDLE}/"}
-    todo = [name for group, name in groups.items() if not trees.reusable(group, signatures[name])]
-    for name in todo:
-        group = f"{BUNDLE}/{name}/"
-        if not trees.verify and trees.signatures.get(group) == signatures[name]:  # trusted, yet not all there
-            cache.warnings.append(
-                Problem(group, 0, "files of this search shard were missing from the site: made again", "", warning=True)
-            )
-    bundles = {name: found for name in todo if (found := cache.shard(signatures[name])) is not None}
-    missing = [name for name in todo if name not in bundles]
-    if missing:
-        if job.progress:
-            job.progress("search", 0, len(missing))
-        # The pages as they will be published: written into the standby now, or unchanged in the live folder.
-        with trees.laid_out({name: shards[name] for name in missing}, changes.written) as folders:
-            made = index_shards(folders, job.jobs)
-        for name, files in made.items():
-            cache.add_shard(signatures[name], files)
-        bundles |= made
-        if job.progress:
-            job.progress("search", len(missing), len(missing))
-    # The digests the live site holds of these shards: a file indexed again to the same bytes is kept.
-    trees.begin([f"{BUNDLE}/{name}/" for name in bundles] + [f"{BUNDLE}/"], job.own)
-    for name, files in sorted(bundles.items()):
-        _publish(trees, changes, f"{BUNDLE}/{name}/", signatures[name], files)
-    listing = shard_list(shards)
-    if shards and not trees.reusable(f"{BUNDLE}/", digest(listing.decode())):
-        _publish(trees, changes, f"{BUNDLE}/", digest(listing.decode()), {SHARDS: listing})
-    return gone | ({f"{BUNDLE}/"} if not shards and f"{BUNDLE}/" in trees.signatures else set())
-
-
-def _publish(trees: Outbox, changes: Changes, group: str, signature: str, files: Mapping[str, bytes]) -> None:
-    """Settle a group of search files (and their compressed copies) into the outbox as made from `signature`."""
-    published = []
-    for name, data in sorted(files.items()):
-        output = Output(f"{group}{name}", data, SOURCE)
-        for copy in (output, *compressed(output)):
-            file_digest, changed = trees.settle(copy.path, copy.data)
-            published.append(Published(copy.path, file_digest, ""))
-            if changed:
-                changes.written.add(copy.path)
-    changes.rendered[group] = (signature, published)
 
 
 __all__ = ["Draw", "Recorder", "check_outputs", "draw_site", "plan_and_draw"]

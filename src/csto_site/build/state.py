@@ -8,6 +8,7 @@ given options):
   values, one row per key of an item or listing scope (indexed by scope, to find the candidates of
   a change), and the global and registry keys in one row per consumer (they change rarely, and then
   every consumer is looked at);
+- search: the pages the site indexes for search, as a digest and a count per bucket (a language's month);
 - meta: the generation of the state, which the publisher records with the swap: a state whose
   generation is not the published one (a build stopped between the two) is not trusted.
 """
@@ -22,6 +23,7 @@ from typing import Any
 
 import msgspec
 
+from ..output.search import Bucket
 from ..output.spec import Spec, later
 from ..site.queries import GLOBAL, REGISTRY, scope_of
 from ..util.store import StoreError, unwrap, wrap
@@ -45,6 +47,8 @@ CREATE TABLE IF NOT EXISTS wide (target TEXT NOT NULL, consumer TEXT NOT NULL, d
                                  PRIMARY KEY (target, consumer));
 CREATE TABLE IF NOT EXISTS wide_keys (target TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
                                       PRIMARY KEY (target, key));
+-- The search index's buckets (output/search.py) as the last build left the site; none after a --no-search one.
+CREATE TABLE IF NOT EXISTS search (target TEXT PRIMARY KEY, buckets BLOB NOT NULL);
 """
 WIDE = (GLOBAL, REGISTRY)
 _SPECS = msgspec.msgpack.Decoder(
@@ -52,6 +56,7 @@ _SPECS = msgspec.msgpack.Decoder(
 )
 _FILES = msgspec.msgpack.Decoder(list[tuple[str, str]])
 _DEPS = msgspec.msgpack.Decoder(dict[str, str])
+_BUCKETS = msgspec.msgpack.Decoder(dict[str, tuple[str, str, int]])
 _ENCODE = msgspec.msgpack.Encoder()
 
 Files = tuple[tuple[str, str], ...]  # (path, digest) of an output's files: itself and its compressed copies
@@ -160,6 +165,19 @@ class OutputState:
             (self.target,),
         ).fetchone()
         return int(row[0])
+
+    def search_buckets(self) -> dict[str, Bucket] | None:
+        """Return the search index's buckets as the stored build left the site (None when not known, or damaged)."""
+        if not self.trusted:
+            return None
+        row = self.db.execute("SELECT buckets FROM search WHERE target = ?", (self.target,)).fetchone()
+        if row is None:
+            return None
+        try:
+            found = _decode(_BUCKETS, row[0], "search", self.target, "search")
+        except StateDamaged:
+            return None  # the index's bookkeeping is made again from every indexed page
+        return {name: Bucket(*bucket) for name, bucket in found.items()}
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -276,13 +294,21 @@ class OutputState:
     # -- writing ---------------------------------------------------------------------------------
 
     def save(
-        self, changes: Changes, generation: str, clean: bool, built_at: float, code: str, record: tuple[str, str]
+        self,
+        changes: Changes,
+        generation: str,
+        clean: bool,
+        built_at: float,
+        code: str,
+        record: tuple[str, str],
+        search: Mapping[str, Bucket] | None = None,
     ) -> None:
         """Write a build's changes (or, for a build that trusted nothing, its whole state) in one transaction.
 
         `record` is the digest of the address record once it holds every address this build publishes ("" when
         the build does not keep the record: a build that finds that record may look for new addresses only
         in the partitions it describes again), and the digest of the record as this build leaves it.
+        `search` is the search index's buckets of the site this build made (None: it made no index).
         """
         db, target = self.db, self.target
         with db:
@@ -346,6 +372,10 @@ class OutputState:
                 "INSERT OR REPLACE INTO targets VALUES (?, ?, ?, ?, ?, ?)",
                 (target, generation, built_at, code, *record),
             )
+            db.execute("DELETE FROM search WHERE target = ?", (target,))
+            if search is not None:
+                buckets = _ENCODE.encode({name: tuple(bucket) for name, bucket in sorted(search.items())})
+                db.execute("INSERT INTO search VALUES (?, ?)", (target, wrap(buckets, target, "search")))
 
 
 def new_generation() -> str:

@@ -19,13 +19,13 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import cbor2
 
 from ..site.model import Site
 from ..site.urls import SEARCH_BUNDLE, Urls, item_month, language_of
-from ..util.digest import bytes_digest
+from ..util.digest import bytes_digest, digest
 from ..util.errors import ContentError, Problem
 from .spec import Output
 
@@ -102,34 +102,66 @@ def page_language(site: Site) -> Callable[[str], str]:
     return lambda path: language_of(f"/{path}", config.languages, urls)
 
 
+class Bucket(NamedTuple):
+    """The indexed pages of one bucket (bucket_of) as a build keeps them: where they lie, a digest, how many."""
+
+    folder: str  # the month's folder they all lie in (`news/2025/01/`); "" for pages that may lie anywhere
+    digest: str  # of their paths and index keys (bucket_digest)
+    pages: int
+
+
+def bucket_digest(pages: Iterable[tuple[str, str]]) -> str:
+    """Digest the pages of a bucket: each one's path and index key."""
+    return digest(*(f"{path}:{key}" for path, key in sorted(pages)))
+
+
+def bucket_of(path: str, language: Callable[[str], str]) -> str:
+    """Name the bucket of an indexed page: `<lang>/<YYYY-MM>` for an item's page, `<lang>/pages` for another.
+
+    Shards are unions of buckets (shard_buckets): a page's bucket never changes, its shard may.
+    """
+    when = item_month(path)
+    return f"{language(path)}/{UNDATED if when is None else f'{when[0]:04d}-{when[1]:02d}'}"
+
+
 def shards_of(paths: Iterable[str], language: Callable[[str], str], most: int = SHARD_PAGES) -> dict[str, list[str]]:
-    """Group indexed pages into shards named <lang>/<period>: the newest month, the rest of its year, last year, blocks.
+    """Group indexed pages into shards (shard_buckets), each shard's pages sorted."""
+    buckets: dict[str, list[str]] = {}
+    for path in paths:
+        buckets.setdefault(bucket_of(path, language), []).append(path)
+    shards = shard_buckets({name: len(pages) for name, pages in buckets.items()}, most)
+    return {name: sorted(path for bucket in members for path in buckets[bucket]) for name, members in shards.items()}
+
+
+def shard_buckets(pages: Mapping[str, int], most: int = SHARD_PAGES) -> dict[str, list[str]]:
+    """Group buckets (bucket_of: each with its number of pages) into shards named <lang>/<period>, sorted.
 
     Per language: the month of its newest item alone (`2025-01`, where a new item goes), the other months of
     that year (`2025`), the year before (`2024`: a new year's first item changes the page of the last one
     before it), and each older year in its calendar block of BLOCK_YEARS (`2019-2021`, `2022-2023`), or
-    alone (`2019`) when its block holds more than `most` pages. The cut is a pure function of the page
-    paths: the same pages give the same shards, whatever was built before, and a new item moves no page
-    between the older years' blocks.
+    alone (`2019`) when its block holds more than `most` pages. The cut is a pure function of the pages:
+    the same pages give the same shards, whatever was built before, and a new item moves no page between
+    the older years' blocks.
     """
     dated: dict[str, list[tuple[tuple[int, int], str]]] = {}
     found: dict[str, list[str]] = {}
-    for path in paths:
-        lang, when = language(path), item_month(path)
-        if when is None:
-            found.setdefault(f"{lang}/{UNDATED}", []).append(path)
+    for bucket in sorted(pages):
+        lang, _, period = bucket.rpartition("/")
+        if period == UNDATED:
+            found[bucket] = [bucket]
         else:
-            dated.setdefault(lang, []).append((when, path))
-    for lang, pages in dated.items():
-        newest = max(when for when, _ in pages)
+            year, month = period.split("-")
+            dated.setdefault(lang, []).append(((int(year), int(month)), bucket))
+    for lang, months in dated.items():
+        newest = max(when for when, _ in months)
         periods: dict[str, list[tuple[tuple[int, int], str]]] = {}
-        for when, path in pages:
-            periods.setdefault(_period(when, newest), []).append((when, path))
+        for when, bucket in months:
+            periods.setdefault(_period(when, newest), []).append((when, bucket))
         for period, members in periods.items():
-            years = len(members) > most and _is_block(period)
-            for when, path in members:
-                found.setdefault(f"{lang}/{when[0]:04d}" if years else f"{lang}/{period}", []).append(path)
-    return {name: sorted(found[name]) for name in sorted(found)}
+            years = sum(pages[bucket] for _, bucket in members) > most and _is_block(period)
+            for when, bucket in members:
+                found.setdefault(f"{lang}/{when[0]:04d}" if years else f"{lang}/{period}", []).append(bucket)
+    return {name: found[name] for name in sorted(found)}
 
 
 def _is_block(period: str) -> bool:

@@ -213,6 +213,20 @@ class Manifest:
         """Return (path, index key, group) of every file indexed for search."""
         return self.db.execute("SELECT path, index_key, grp FROM files WHERE index_key != ''").fetchall()
 
+    def indexed_of(self, groups: Iterable[str]) -> list[tuple[str, str]]:
+        """Return (path, index key) of every file of these output groups indexed for search."""
+        rows = self._in("SELECT path, index_key FROM files WHERE index_key != '' AND grp IN", groups)
+        return [(path, key) for path, key in rows]
+
+    def indexed_under(self, folder: str) -> list[tuple[str, str, str]]:
+        """Return (path, index key, group) of every file below a folder (ending with a slash) indexed for search."""
+        # A range of the paths' own index: the files of a month's folder, not a scan of the site's.
+        rows = self.db.execute(
+            "SELECT path, index_key, grp FROM files WHERE path >= ? AND path < ? AND index_key != ''",
+            (folder, folder[:-1] + chr(ord("/") + 1)),
+        )
+        return rows.fetchall()
+
     def stale(self) -> set[str]:
         """Return the files the standby may still hold from before the last swap."""
         return {p for (p,) in self.db.execute("SELECT path FROM stale")}

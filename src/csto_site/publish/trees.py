@@ -395,6 +395,16 @@ class Trees:
             found.update((f.path, f.index_key) for f in files if f.index_key)
         return sorted(found.items())
 
+    def indexed_of(self, groups: Iterable[str]) -> list[tuple[str, str]]:
+        """Return (path, index key) of the pages of these groups the live site has indexed for search."""
+        found = self.manifest.indexed_of(groups)
+        self.manifest.commit()
+        return found
+
+    def indexed_under(self, folder: str) -> list[tuple[str, str, str]]:
+        """Return (path, index key, group) of the pages below a folder the live site has indexed for search."""
+        return self.manifest.indexed_under(folder)
+
     # -- completing the standby and swapping it in ------------------------------------------------------
 
     def complete(self, changes: Changes, dropped: set[str], generation: str) -> None:

@@ -293,6 +293,12 @@ def item_month(path: str) -> tuple[int, int] | None:
     return (int(found[1]), int(found[2])) if found else None
 
 
+def item_folder(path: str) -> str | None:
+    """Return the folder of the month the item page at output `path` lies in (`news/2025/01/`), or None."""
+    found = ITEM_PAGE.search(path)
+    return path[: found.end(2) + 1] if found else None
+
+
 def language_of(url: str, languages: Sequence[str], urls: Urls) -> str:
     """Return the language whose tree a site URL belongs to."""
     return next((lang for lang in languages[1:] if url.startswith(urls.prefix(lang) + "/")), languages[0])
