@@ -7,8 +7,9 @@ The other program is this checkout's. Each program gets its own copy of one seed
 (bench/generate.py) and builds it clean first, so that each starts from the cache and the build state
 it writes itself (a state written by the other program could make it do work it would not). Then each
 round adds the same new item to both copies, and each program builds its copy as a whole process
-(`--no-search`, its own templates and static files); the order of the two alternates from round to
-round, so that a machine growing busier weighs on both alike. With --serve R, each program then runs
+(`--no-search`, or with the search index as users build given --search; its own templates and static
+files); the order of the two alternates from round to round, so that a machine growing busier weighs on
+both alike. With --serve R, each program then runs
 three processes that add R items one at a time inside one process, as `csto-site serve` builds
 (bench/serve.py, with that checkout's src/), again in turn. It prints the median seconds of each.
 
@@ -34,8 +35,9 @@ SERVE_PROCESSES = 3
 class Copy:
     """One program's copy of the archive, with the folders it builds it in."""
 
-    def __init__(self, program: Path, work: Path) -> None:
+    def __init__(self, program: Path, work: Path, search: bool) -> None:
         self.program = program.resolve()
+        self.search = search
         self.content = work / "content"
         self.out = work / "public"
         self.cache = work / "cache"
@@ -44,12 +46,12 @@ class Copy:
     def build(self) -> float:
         """Build the copy as a whole process; return the wall seconds."""
         os.sync()  # as bench/run.py does: no build waits on the disk writing back another's files
-        command = build_command(self.program, self.content, self.out, self.templates, self.cache, search=False)
+        command = build_command(self.program, self.content, self.out, self.templates, self.cache, self.search)
         return timed(command, env=own_program(self.program)).seconds
 
     def serve(self, first: int, runs: int) -> list[float]:
         """Add `runs` items one at a time inside one process (bench/serve.py); return the seconds of each."""
-        done = serve_runs(self.program, self.content, self.out, self.templates, self.cache, first, runs, search=False)
+        done = serve_runs(self.program, self.content, self.out, self.templates, self.cache, first, runs, self.search)
         return [run.seconds for run in done]
 
 
@@ -65,9 +67,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--n", type=int, default=10_000, help="archive size (default 10,000)")
     parser.add_argument("--rounds", type=int, default=8, help="one-item builds of each program (default 8)")
     parser.add_argument("--serve", type=int, default=0, metavar="R", help="also R builds in each serve process")
+    parser.add_argument("--search", action="store_true", help="build with the search index, as users do")
     parser.add_argument("--work", type=Path, default=ROOT / "bench" / "out" / "compare", help="working folder")
     args = parser.parse_args(argv)
-    copies = {"before": Copy(args.before, args.work / "before"), "after": Copy(ROOT, args.work / "after")}
+    copies = {
+        name: Copy(program, args.work / name, args.search)
+        for name, program in (("before", args.before), ("after", ROOT))
+    }
     remove(args.work)
     for copy in copies.values():
         compile_bytecode(copy.program)
@@ -86,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         for name in order:
             serve[name].append(median(copies[name].serve(first, args.serve)))
         order.reverse()
-    print(f"| {args.n:,} items | before ({args.before}) | after |")
+    print(f"| {args.n:,} items{', with search' if args.search else ''} | before ({args.before}) | after |")
     print("| --- | ---: | ---: |")
     label = f"one new item, whole process (median of {args.rounds})"
     print(f"| {label} | {median(whole['before'])} | {median(whole['after'])} |")

@@ -7,6 +7,7 @@ import sys
 from importlib.util import cache_from_source
 from pathlib import Path
 
+import pytest
 from helpers.site import ROOT
 from helpers.tools import require_tool
 
@@ -88,9 +89,11 @@ def test_the_floors_of_a_build_are_measured():
     assert start < libraries <= pipeline * 1.5, "importing the libraries costs more than starting Python"
 
 
-def test_the_comparison_of_two_checkouts_times_both_in_turn(tmp_path):
+@pytest.mark.parametrize("search", [[], ["--search"]], ids=["no search", "search"])
+def test_the_comparison_of_two_checkouts_times_both_in_turn(tmp_path, search):
     """bench/compare.py, with this checkout against itself: each copy built, each round timed for both."""
-    output = script("compare.py", str(ROOT), "--n", str(N), "--rounds", "2", "--serve", "1", "--work", str(tmp_path))
+    work = ["--work", str(tmp_path)]
+    output = script("compare.py", str(ROOT), "--n", str(N), "--rounds", "2", "--serve", "1", *search, *work)
     lines = output.splitlines()
     assert lines[2].startswith("| one new item, whole process (median of 2) |") and lines[2].count(" s |") == 2
     assert lines[3].startswith("| one new item inside one process (3 processes, medians of 1) |")
@@ -99,3 +102,4 @@ def test_the_comparison_of_two_checkouts_times_both_in_turn(tmp_path):
         items = [p for p in (tmp_path / copy / "content").rglob("*.md") if not p.name.startswith("_")]
         assert len(items) == N + 2 + 3 * 2, "the two rounds' items, and two in each serve process"
         assert (tmp_path / copy / "public" / "news" / "rss.xml").is_file()
+        assert (tmp_path / copy / "public" / "pagefind" / "shards.json").is_file() == bool(search)
