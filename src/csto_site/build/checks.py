@@ -254,7 +254,7 @@ def translation_warnings(site: Site, now: datetime, content: str) -> list[Proble
 def missing_languages(site: Site, item: Item) -> tuple[str, ...]:
     """Return the languages an item lacks: every other one for an original, the default for a translation."""
     default = site.config.default_language
-    versions = site.translations.get(item.key, {item.lang: item})
+    versions = site.versions[item.key]
     if item.lang != default:
         return () if default in versions else (default,)
     return tuple(lang for lang in site.config.languages if lang not in versions)

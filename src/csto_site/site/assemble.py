@@ -120,7 +120,7 @@ def build_site(
     future: bool = False,
     record: Record | None = None,
 ) -> Site:
-    """Build the site model: editions per language, translations, held-back items."""
+    """Build the site model: editions per language, the language versions of each item, held-back items."""
     shown_list: list[Item] = []
     held_list: list[Item] = []
     now = _site_local(now, config.tz)
@@ -128,17 +128,17 @@ def build_site(
         (shown_list if is_published(item, now, drafts, future) else held_list).append(item)
     shown, held_back = tuple(shown_list), tuple(held_list)
     by_lang: dict[str, list[Item]] = defaultdict(list)
-    translations: dict[str, dict[str, Item]] = defaultdict(dict)
+    versions: dict[str, dict[str, Item]] = defaultdict(dict)
     for item in shown:
         by_lang[item.lang].append(item)
-        translations[item.key][item.lang] = item
+        versions[item.key][item.lang] = item
     return Site(
         config=config,
         sections=registry.sections,
         officials=registry.officials,
         organizations=registry.organizations,
         editions={lang: build_edition(lang, tuple(by_lang[lang]), registry) for lang in config.languages},
-        translations={key: dict(t) for key, t in translations.items() if len(t) > 1},
+        versions=dict(versions),
         held_back=held_back,
         record=record or Record("", {}, ""),
     )

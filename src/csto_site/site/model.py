@@ -73,7 +73,7 @@ class Site:
     officials: tuple[Official, ...]
     organizations: tuple[Organization, ...]
     editions: Mapping[str, Edition]
-    translations: Mapping[str, Mapping[str, Item]]
+    versions: Mapping[str, Mapping[str, Item]]  # every published item's language versions, by translation key
     held_back: tuple[Item, ...]
     # Every address the site has published (content/addresses.txt): each is kept, redirected or retracted.
     record: Record = field(default_factory=lambda: Record("", {}, ""))

@@ -167,7 +167,6 @@ class _Memo:
     periods: dict[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)
     items: dict[str, tuple[Item, ...]] = field(default_factory=dict)
     by_path: dict[str, Item] = field(default_factory=dict)
-    keys: dict[str, Item] = field(default_factory=dict)
     ranks: dict[int, dict[str, int]] = field(default_factory=dict)
     values: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
@@ -412,12 +411,7 @@ class Queries:
 
     def _versions(self, key: str) -> Mapping[str, Item]:
         """Return the published language versions of a translation key."""
-        found = self.site.translations.get(key)
-        if found is None:
-            one = self._keys().get(key)
-            found = {one.lang: one} if one is not None else {}
-        if not found:
-            raise KeyError(key)
+        found = self.site.versions[key]
         self._note(f"versions|{key}", self._heads(found.values()))
         return found
 
@@ -478,13 +472,6 @@ class Queries:
         memo = self._memo.by_path
         if not memo:
             memo.update((i.path, i) for e in self.site.editions.values() for i in e.items)
-        return memo
-
-    def _keys(self) -> dict[str, Item]:
-        """Index the published items by translation key (for the keys with one version: others are translations)."""
-        memo = self._memo.keys
-        if not memo:
-            memo.update((i.key, i) for i in self._by_path().values())
         return memo
 
     def _top(self, scope: Scope) -> tuple[Item, ...]:
