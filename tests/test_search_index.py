@@ -11,8 +11,11 @@ from typing import Any
 
 import pytest
 from helpers.site import build_into, retract
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from csto_site.build import search
+from csto_site.build.outbox import Changes, Published
 from csto_site.output.search import index_key, index_outputs, shards_of
 
 TAG = b"pagefind_dcd"
@@ -330,3 +333,70 @@ def test_a_block_holding_more_pages_than_pagefind_should_hold_at_once_is_cut_int
         "en/2025-05": 1,
     }
     assert shards_of(paths, _language, most=12)["en/2016-2018"] == sorted(paths[:12])
+
+
+class LiveSite:
+    """The publisher as the search step sees it, over a dict of the live site's indexed pages: path -> (key, group)."""
+
+    def __init__(self, pages: dict[str, tuple[str, str]]) -> None:
+        self.pages = pages
+        self.verify = False
+
+    def indexed(self, dropped: set[str], changes: Changes) -> list[tuple[str, str]]:
+        """Every indexed page of the new site (as publish/trees.py answers)."""
+        renewed = set(changes.rendered) | dropped
+        found = {path: key for path, (key, group) in self.pages.items() if group not in renewed}
+        found.update((f.path, f.index_key) for _, files in changes.rendered.values() for f in files if f.index_key)
+        return sorted(found.items())
+
+    def indexed_of(self, groups: set[str]) -> list[tuple[str, str]]:
+        """The live pages of some groups."""
+        return [(path, key) for path, (key, group) in self.pages.items() if group in groups]
+
+    def indexed_under(self, folder: str) -> list[tuple[str, str, str]]:
+        """The live pages below a folder."""
+        return [(path, key, group) for path, (key, group) in self.pages.items() if path.startswith(folder)]
+
+
+def _page_language(path: str) -> str:
+    """The language of an output path of a site in English and Russian."""
+    return "ru" if path.startswith("ru/") else "en"
+
+
+def _buckets(pages: dict[str, tuple[str, str]]) -> dict[str, search.Bucket]:
+    """The buckets of a site, every page read."""
+    return search.IndexedPages(LiveSite(pages), set(), Changes(), _page_language).buckets(None)  # type: ignore[arg-type]
+
+
+# Pages of two languages, a few months, and a folder that is not the news (an item page elsewhere: the
+# bucket of its month then lies in two folders) and a page that is not an item's.
+PAGE_PATHS = st.builds(
+    "{}{}{}/{:02d}/{:02d}/{}/index.html".format,
+    st.sampled_from(["", "ru/"]),
+    st.sampled_from(["news/", "news/", "elsewhere/"]),
+    st.sampled_from([2023, 2024]),
+    st.integers(1, 3),
+    st.integers(1, 2),
+    st.sampled_from(["a", "b"]),
+) | st.just("about/index.html")
+KEYS = st.sampled_from(["k1", "k2"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    live=st.dictionaries(PAGE_PATHS, KEYS, max_size=12),
+    dropped=st.sets(PAGE_PATHS, max_size=3),
+    drawn=st.dictionaries(PAGE_PATHS, st.sampled_from(["k1", "k3", ""]), max_size=4),
+)
+def test_the_buckets_read_again_around_a_change_are_those_of_the_whole_new_site(live, dropped, drawn):
+    """Whatever a build draws or drops, the buckets it keeps are the ones every page of its new site gives.
+
+    Each page is its own output group; a drawn page without an index key is one search no longer indexes.
+    """
+    site = {path: (key, path) for path, key in live.items()}
+    changes = Changes(rendered={path: ("", [Published(path, "", key)]) for path, key in drawn.items()})
+    gone = dropped - set(drawn)
+    after = {path: value for path, value in site.items() if path not in gone and path not in drawn}
+    after |= {path: (key, path) for path, key in drawn.items() if key}
+    pages = search.IndexedPages(LiveSite(site), gone, changes, _page_language)  # type: ignore[arg-type]
+    assert pages.buckets(_buckets(site)) == _buckets(after)

@@ -94,15 +94,15 @@ class IndexedPages:
     def _touched(self) -> dict[str, str] | None:
         """Return the buckets of the pages this build drew, or dropped or drew again, with their month's folder.
 
-        None when one of those pages is not an item's: no month's folder holds its bucket.
+        None when one of those pages is not an item's, or two of a bucket lie in two folders: then no month's
+        folder holds all of its bucket.
         """
         changed = [*self.drawn, *(path for path, _ in self.trees.indexed_of(self.renewed))]
         found: dict[str, str] = {}
         for path in changed:
             folder = item_folder(path)
-            if folder is None:
+            if folder is None or found.setdefault(bucket_of(path, self.language), folder) != folder:
                 return None
-            found[bucket_of(path, self.language)] = folder
         return found
 
     def _everything(self) -> dict[str, dict[str, str]]:
