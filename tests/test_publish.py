@@ -165,6 +165,12 @@ def test_a_file_and_a_folder_of_one_name_are_refused():
     assert problems and "both as a file and as a folder" in problems[0].message
 
 
+def test_a_file_is_refused_only_where_an_output_makes_a_folder():
+    """No name is taken but the folders the outputs make: not "window" (a scope's name), not "other"."""
+    assert planned(["window", "other", "news/index.html"]) == []
+    assert "both as a file and as a folder" in planned(["news", "news/index.html"])[0].message
+
+
 def planned(paths: list[str]) -> list[Problem]:
     """Describe outputs at `paths` as one new partition of an empty site; return the planner's problems."""
 

@@ -276,7 +276,7 @@ class Planner:
 
     def _folders(self) -> set[str]:
         """Return every folder the outputs described in this build make."""
-        found: set[str] = {WINDOW}
+        found: set[str] = set()
         for path in self.index:
             folder = path.rpartition("/")[0]
             while folder and folder not in found:
@@ -334,7 +334,7 @@ class Planner:
 
     def present(self, paths: Sequence[str]) -> set[str]:
         """Return those of `paths` an output of this build writes (as `_owners` finds them, without their specs)."""
-        found: set[str] = {WINDOW}
+        found: set[str] = set()
         if self.trusted:
             for path, pid in self.state.owners(paths).items():
                 if pid not in self.described and pid in self.stored and pid != self.describing and pid in self.listed:
