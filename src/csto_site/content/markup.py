@@ -92,10 +92,13 @@ ALLOWED_ATTRIBUTES = {
 URL_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
 # The tables extension aligns a column (`:---:`, `---:`) with a style attribute on each cell.
 TEXT_ALIGN = re.compile(r"^\s*text-align:\s*(left|center|right);?\s*$")
+BRACKET = re.compile(r"[\[\]]")
 # A tag of nh3's output: it quotes every attribute value with " (and writes a " inside as &quot;) and a
 # text's "<" as &lt;, so a "<" starts a tag and the first ">" outside quotes ends it. Headings captured.
-BRACKET = re.compile(r"[\[\]]")
 TAG = re.compile(r'<(/?)(?:h([1-6])\b)?[^>"]*(?:"[^"]*"[^>"]*)*>')
+# A start tag of that output, its attributes captured; and one attribute, with its value ("" if none).
+START_TAG = re.compile(r'<[a-z][a-z0-9]*((?:[^>"]|"[^"]*")*)>')
+ATTRIBUTE = re.compile(r'([^\s"=/>]+)(?:="([^"]*)")?')
 TOP_HEADING = 2  # the headline is the page's h1: a body's headings start below it
 
 # Python-Markdown reads each text (a paragraph, list item, table cell, heading) for inline markup. After
