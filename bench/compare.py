@@ -1,21 +1,21 @@
 """Compare the one-item rebuilds of two checkouts of csto-site on the same archive, the two in turn.
 
     git worktree add --detach ../before <rev>
-    python bench/compare.py ../before --n 10000 --rounds 8 --serve 5
+    python bench/compare.py ../before --search --n 10000 --rounds 8 --serve 5
 
 The other program is this checkout's. Each program gets its own copy of one seeded archive
 (bench/generate.py) and builds it clean first, so that each starts from the cache and the build state
 it writes itself (a state written by the other program could make it do work it would not). Then each
-round adds the same new item to both copies, and each program builds its copy as a whole process
-(`--no-search`, or with the search index as users build given --search; its own templates and static
-files); the order of the two alternates from round to round, so that a machine growing busier weighs on
-both alike. With --serve R, each program then runs
-three processes that add R items one at a time inside one process, as `csto-site serve` builds
-(bench/serve.py, with that checkout's src/), again in turn. It prints the median seconds of each.
+round adds the same new item to both copies, and each program builds its copy as a whole process (as
+users build, with the search index, given --search; else `--no-search`), with its own templates and
+static files; the order of the two alternates from round to round, so that a machine growing busier
+weighs on both alike. With --serve R, each program then runs three processes that add R items one at a
+time inside one process, as `csto-site serve` builds (bench/serve.py, with that checkout's src/), again
+in turn. It prints the median seconds of each.
 
 A change to what the program parses or writes is compared as well as any other: each copy is built by
-its own program only. The clean builds take a while (about a minute each at 10,000 items, ten at
-100,000) and are not timed.
+its own program only. The clean builds take a while (one to one and a half minutes each at 10,000 items,
+ten to fifteen at 100,000) and are not timed.
 """
 
 from __future__ import annotations
