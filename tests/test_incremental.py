@@ -436,11 +436,11 @@ def test_search_shards_follow_every_kind_of_edit(site, monkeypatch):
     assert indexed == [["en/2023"], ["en/2024-05"], ["en/2024"], ["en/2022"], ["en/2022", "ru/2022"]], indexed
 
 
-def stored_buckets(out: Path) -> dict[str, tuple[str, str, int]]:
-    """Read the search index's buckets the last build stored (none: {})."""
-    with sqlite3.connect(out.parent / "cache" / "cache.sqlite") as db:
-        rows = db.execute("SELECT target FROM search").fetchall()
-        found = OutputState(db, rows[0][0], trusted=True).search_buckets() if rows else None
+def stored_buckets(built: Options) -> dict[str, tuple[str, str, int]]:
+    """Read the search index's buckets the last build with these options stored (none: {})."""
+    assert built.cache is not None
+    with sqlite3.connect(built.cache / cache_module.FILE) as db:
+        found = OutputState(db, pipeline.target(built), trusted=True).search_buckets()
     return {name: tuple(bucket) for name, bucket in (found or {}).items()}
 
 
@@ -464,21 +464,21 @@ def test_the_search_bookkeeping_reads_the_months_of_the_pages_a_build_changed(si
         assert_same(tree(out), reference(content, search=True))
     assert read_whole == [], "every build read only the buckets of its changed pages"
     # What those builds kept, bucket by bucket, is what a build reading every page from scratch finds.
-    fresh = out.parent / "fresh" / "public"
-    build(replace(options(content, fresh), search=True), NOW)
+    fresh = replace(options(content, out.parent / "fresh" / "public"), search=True)
+    build(fresh, NOW)
     assert read_whole == [1]
-    assert stored_buckets(out) == stored_buckets(fresh) != {}
+    assert stored_buckets(with_search) == stored_buckets(fresh) != {}
 
 
 def test_a_build_without_search_leaves_no_buckets_for_the_next_to_trust(site):
     content, out = site
     with_search = replace(options(content, out), search=True)
     build(with_search, NOW)
-    assert stored_buckets(out)
+    assert stored_buckets(with_search)
     # Pages change while no index is kept: the next index must not be made from the buckets of before.
     append(content / NIGHT_SESSION, "\nWords no index has seen.\n")
     build(options(content, out), NOW)
-    assert stored_buckets(out) == {}
+    assert stored_buckets(with_search) == {}
     build(with_search, NOW)
     assert_same(tree(out), reference(content, search=True))
 
