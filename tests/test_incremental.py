@@ -483,6 +483,25 @@ def test_a_build_without_search_leaves_no_buckets_for_the_next_to_trust(site):
     assert_same(tree(out), reference(content, search=True))
 
 
+def test_damaged_search_buckets_are_discarded_with_a_warning_and_every_indexed_page_read(site, monkeypatch):
+    content, out = site
+    with_search = replace(options(content, out), search=True)
+    build(with_search, NOW)
+    with sqlite3.connect(out.parent / "cache" / cache_module.FILE) as db:
+        assert db.execute("UPDATE search SET buckets = X'00010203'").rowcount == 1
+    read_whole: list[int] = []
+    real = search.IndexedPages._everything
+    monkeypatch.setattr(search.IndexedPages, "_everything", lambda pages: read_whole.append(1) or real(pages))
+    append(content / NIGHT_SESSION, "\nA new paragraph.\n")
+    report = build(with_search, NOW)
+    assert [w.message for w in report.warnings if "damaged" in w.message] == [
+        "discarded a damaged record of the last build (search), reading every page the search indexes again"
+    ]
+    assert read_whole == [1]
+    assert_same(tree(out), reference(content, search=True))
+    assert stored_buckets(with_search), "sound again for the next build"
+
+
 def test_search_shards_do_not_depend_on_jobs(site):
     content, out = site
     trees = []

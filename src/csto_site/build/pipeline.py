@@ -174,15 +174,7 @@ def _draw(
     try:
         planner, drawn = plan_and_draw(setting, state, trees.missing, trees, progress, now)
     except StateDamaged as exc:
-        cache.warnings.append(
-            Problem(
-                str(cache.path or "cache"),
-                0,
-                f"discarded a damaged record of the last build ({exc}), drawing every output again",
-                "nothing to do",
-                warning=True,
-            )
-        )
+        cache.warnings.append(damaged_state(cache, exc, "drawing every output again"))
         state.trusted = False
         planner, drawn = plan_and_draw(setting, state, trees.missing, trees, progress, now)
     published = Changes()
@@ -199,7 +191,11 @@ def _draw(
     buckets = None
     if options.search:
         own = OwnPaths.of(q_urls(setting.q), setting.site.config.languages)
-        known = state.search_buckets()
+        try:
+            known = state.search_buckets()
+        except StateDamaged as exc:
+            cache.warnings.append(damaged_state(cache, exc, "reading every page the search indexes again"))
+            known = None
         job = SearchJob(trees, cache, page_language(setting.site), own, code_fingerprint(), jobs, progress, known)
         gone, buckets = search_job(job, dropped, published)
         dropped |= gone
@@ -232,6 +228,17 @@ def _draw(
     future = [i.published for i in site.held_back if not i.draft and i.published > now]
     summary = Summary(items, state.pages(), 0, len(site.held_back), min(future, default=None))
     return Done(published, dropped, generation, summary, moments_near(site, now), tuple(cache.warnings), record)
+
+
+def damaged_state(cache: Cache, exc: StateDamaged, then: str) -> Problem:
+    """Warn that a damaged row of the last build's state was discarded, and what the build does instead."""
+    return Problem(
+        str(cache.path or "cache"),
+        0,
+        f"discarded a damaged record of the last build ({exc}), {then}",
+        "nothing to do",
+        warning=True,
+    )
 
 
 def new_record(content: Content, planner: Planner, root: Path, complete: bool = False) -> str:

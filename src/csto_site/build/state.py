@@ -167,16 +167,16 @@ class OutputState:
         return int(row[0])
 
     def search_buckets(self) -> dict[str, Bucket] | None:
-        """Return the search index's buckets as the stored build left the site (None when not known, or damaged)."""
+        """Return the search index's buckets as the stored build left the site (None when not known).
+
+        Raise StateDamaged when their row cannot be read.
+        """
         if not self.trusted:
             return None
         row = self.db.execute("SELECT buckets FROM search WHERE target = ?", (self.target,)).fetchone()
         if row is None:
             return None
-        try:
-            found = _decode(_BUCKETS, row[0], "search", self.target, "search")
-        except StateDamaged:
-            return None  # the index's bookkeeping is made again from every indexed page
+        found = _decode(_BUCKETS, row[0], "search", self.target, "search")
         return {name: Bucket(*bucket) for name, bucket in found.items()}
 
     # -- reading ---------------------------------------------------------------------------------
