@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import pytest
 from helpers.content import Content, Entry, read_content
-from helpers.site import MINI, NOW, SAMPLE, build_into, copy_fixture, generate_archive
+from helpers.site import MINI, NOW, SAMPLE, build_into, copy_fixture, generate_archive, snapshot
+
+from csto_site.build.options import Options
 
 SITES = {"mini": MINI, "sample": SAMPLE}
 ARCHIVE_ITEMS = 300  # a few hundred items: every shape of body, officials with nothing in Russian
@@ -40,6 +43,15 @@ class BuiltSite:
     def items(self) -> list[Entry]:
         """Return the items the build shows, newest first."""
         return self.expected.published(NOW)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_shared_cache() -> Iterator[None]:
+    """Fail the session when a test's build used the default cache of the folder pytest runs in: tests share none."""
+    cache = Path.cwd() / next(f.default for f in fields(Options) if f.name == "cache")
+    before = snapshot(cache)
+    yield
+    assert snapshot(cache) == before, f"a test built with the default cache {cache}: give it its own (`cache_of`)"
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from helpers.site import NOW, SAMPLE, STATIC, TEMPLATES, build_into, cli_args, options, snapshot
+from helpers.site import NOW, SAMPLE, STATIC, TEMPLATES, build_into, cache_of, cli_args, options, snapshot
 
 from csto_site import cli
 from csto_site.build.checks import LONG_ITEM_WORDS
@@ -177,6 +177,8 @@ def test_after_a_build_a_template_mistake_is_still_found(
         str(STATIC),
         "--out",
         str(tmp_path / "public"),
+        "--cache",
+        str(cache_of(tmp_path / "public")),
     ]
     assert cli.main(["build", "--quiet", "--no-search", *args]) == 0
     item = templates / "item.html"

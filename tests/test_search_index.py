@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.site import build_into, retract
+from helpers.site import build_into, cache_of, retract
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from csto_site.build import search
+from csto_site.build import cache, search
 from csto_site.build.outbox import Changes, Published
 from csto_site.output.search import index_key, index_outputs, shards_of
 
@@ -274,7 +274,7 @@ def test_a_damaged_cached_shard_is_indexed_again_with_a_warning(
     out = tmp_path / "public"
     build_into(mini_copy, out)
     expected = bundle(out)
-    with sqlite3.connect(tmp_path / ".cache-public" / "cache.sqlite") as db:
+    with sqlite3.connect(cache_of(out) / cache.FILE) as db:
         assert db.execute("UPDATE shards SET files = X'00010203'").rowcount == len(shard_folders(out))
     indexed: list[str] = []
     real = search.index_shards

@@ -20,6 +20,7 @@ FIXTURES = ROOT / "tests" / "fixtures"
 MINI = FIXTURES / "mini"
 GOLDEN = ROOT / "tests" / "golden"
 
+CACHES = ".caches"  # the suffix of the folder beside a test's folder that holds its builds' caches
 SITEMAP_NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
 
 # Every build in the tests sees the same clock, so outputs and "scheduled" items never drift.
@@ -29,11 +30,9 @@ NOW = datetime(2026, 11, 29, 12, 0, tzinfo=ZoneInfo("Europe/Moscow"))
 def options(content: Path, out: Path, **flags: bool) -> Options:
     """Return build options that read `content` with the project's templates and static files.
 
-    Each output folder gets its own build cache beside it, so tests never share or leave a cache behind.
+    Each output folder gets its own build cache (`cache_of`), so tests never share or leave a cache behind.
     """
-    return Options(
-        content=content, out=out, templates=TEMPLATES, static=STATIC, cache=out.parent / f".cache-{out.name}", **flags
-    )
+    return Options(content=content, out=out, templates=TEMPLATES, static=STATIC, cache=cache_of(out), **flags)
 
 
 def build_into(content: Path, out: Path, now: datetime = NOW, **flags: bool) -> Report:
@@ -53,7 +52,11 @@ def copy_fixture(dest: Path, source: Path = MINI) -> Path:
 
 
 def cli_args(command: str, content: Path, out: Path, *extra: str) -> list[str]:
-    """Return `csto-site` arguments for a content folder, with the project's templates and static files."""
+    """Return `csto-site` arguments for a content folder, with the project's templates and static files.
+
+    The build cache is the output folder's own (`cache_of`), unless `extra` names one.
+    """
+    cache = [] if "--cache" in extra else ["--cache", str(cache_of(out))]
     return [
         command,
         "--content",
@@ -64,8 +67,18 @@ def cli_args(command: str, content: Path, out: Path, *extra: str) -> list[str]:
         str(TEMPLATES),
         "--static",
         str(STATIC),
+        *cache,
         *extra,
     ]
+
+
+def cache_of(out: Path) -> Path:
+    """Return the build cache the helpers give an output folder: its own, outside the folder that holds it.
+
+    Outside, so that a test's snapshot of that folder (`snapshot`) shows what a build published, not what
+    it keeps: a build keeps in its cache what it parsed even when it fails.
+    """
+    return out.parent.with_name(f"{out.parent.name}{CACHES}") / out.name
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
