@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from helpers.site import MINI, cli_args
 
 from csto_site import cli
 
-ROOT = Path(__file__).resolve().parents[1]
-MINI = ROOT / "tests" / "fixtures" / "mini"
 HEAD = "---\ntitle: Robust item\ndate: 2024-06-01 10:00\n---\n"
 PAGE = "news/2024/06/01/robust-item/index.html"
 PNG = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89"
@@ -227,21 +226,7 @@ def content(tmp_path: Path) -> Path:
 
 def run(content: Path, out: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     """Build with the real command line; return the exit status and everything printed."""
-    status = cli.main(
-        [
-            "build",
-            "--content",
-            str(content),
-            "--out",
-            str(out),
-            "--templates",
-            str(ROOT / "templates"),
-            "--static",
-            str(ROOT / "static"),
-            "--no-search",
-            "--quiet",
-        ]
-    )
+    status = cli.main(cli_args("build", content, out, "--no-search", "--quiet"))
     printed = capsys.readouterr()
     return status, printed.out + printed.err
 
