@@ -11,7 +11,7 @@ from typing import Any
 from ..content.model import Item, Official, Organization
 from ..site.model import NEWS, OFFICIAL, ORGANIZATION, SECTION, Scope
 from ..site.queries import Queries
-from ..site.urls import SEARCH_BUNDLE, output_path
+from ..site.urls import SEARCH_BUNDLE, Urls, output_path
 from .media import documents, gallery, image_data, lead, with_pictures
 from .render import Renderer
 from .spec import Partition, Spec
@@ -87,22 +87,39 @@ class _Pages:
             yield _spec(kit, url, lang, url_of, sitemap, self.template, args, lastmod=lastmod)
 
 
-class Home(_Pages):
+class _EachLanguage(_Pages):
+    """A page each language has one of (home, all news, search, 404): one partition holds them all.
+
+    Listed in a sitemap (`sitemap`), such a page last changed with its language's news.
+    """
+
+    sitemap = ""
+
+    def address(self, urls: Urls, lang: str) -> str:
+        """Return the page's address in a language."""
+        raise NotImplementedError
+
+    def partitions(self, q: Queries) -> Iterable[Partition]:
+        """One partition: the page in every language."""
+        return [Partition(self.name)]
+
+    def specs(self, q: Queries, part: Partition) -> Iterable[Spec]:
+        """Describe the page in each language."""
+        urls = Kit(q).urls
+        url_of = {lang: self.address(urls, lang) for lang in q.languages}
+        return self.every_language(q, url_of, self.sitemap, listing=lambda lang: Scope(NEWS, lang))
+
+
+class Home(_EachLanguage):
     """The home page: newest items, sections, press contact."""
 
     name = "home"
     template = "home.html"
+    sitemap = UNDATED
 
-    def partitions(self, q: Queries) -> Iterable[Partition]:
-        """One partition: the home page of every language."""
-        return [Partition(self.name)]
-
-    def specs(self, q: Queries, part: Partition) -> Iterable[Spec]:
-        """Describe each language's home page."""
-        kit = Kit(q)
-        return self.every_language(
-            q, {lang: kit.urls.home(lang) for lang in q.languages}, UNDATED, listing=lambda lang: Scope(NEWS, lang)
-        )
+    def address(self, urls: Urls, lang: str) -> str:
+        """Return a language's home page."""
+        return urls.home(lang)
 
     def page(self, kit: Kit, spec: Spec) -> Page:
         """Build the home page of a language."""
@@ -120,40 +137,30 @@ class Home(_Pages):
         )
 
 
-class NotFound(_Pages):
-    """The page a web server sends for an address the site does not have."""
+class NotFound(_EachLanguage):
+    """The page a web server sends for an address the site does not have (not listed in a sitemap)."""
 
     name = "404"
     template = "404.html"
 
-    def partitions(self, q: Queries) -> Iterable[Partition]:
-        """One partition: the 404 page of every language."""
-        return [Partition(self.name)]
-
-    def specs(self, q: Queries, part: Partition) -> Iterable[Spec]:
-        """Describe each language's 404 page (not listed in a sitemap)."""
-        kit = Kit(q)
-        return self.every_language(q, {lang: kit.urls.not_found(lang) for lang in q.languages}, "")
+    def address(self, urls: Urls, lang: str) -> str:
+        """Return a language's 404 page."""
+        return urls.not_found(lang)
 
     def page(self, kit: Kit, spec: Spec) -> Page:
         """Build the 404 page of a language."""
         return kit.page(spec.url, self.template, spec.lang, kit.labels(spec.lang)["not_found"])
 
 
-class SearchPage(_Pages):
-    """The search page: the form is drawn by static/search.js."""
+class SearchPage(_EachLanguage):
+    """The search page, not listed in a sitemap: the form is drawn by static/search.js."""
 
     name = "search"
     template = "search.html"
 
-    def partitions(self, q: Queries) -> Iterable[Partition]:
-        """One partition: the search page of every language."""
-        return [Partition(self.name)]
-
-    def specs(self, q: Queries, part: Partition) -> Iterable[Spec]:
-        """Describe each language's search page (not listed in a sitemap)."""
-        kit = Kit(q)
-        return self.every_language(q, {lang: kit.urls.search(lang) for lang in q.languages}, "")
+    def address(self, urls: Urls, lang: str) -> str:
+        """Return a language's search page."""
+        return urls.search(lang)
 
     def page(self, kit: Kit, spec: Spec) -> Page:
         """Build the search page of a language."""
@@ -209,22 +216,16 @@ def month_links(kit: Kit, scope: Scope) -> tuple[Link, ...]:
     )
 
 
-class NewsIndex(_Pages):
+class NewsIndex(_EachLanguage):
     """All news: the newest items and the years of the archive."""
 
     name = "news"
     template = "archive.html"
+    sitemap = UNDATED
 
-    def partitions(self, q: Queries) -> Iterable[Partition]:
-        """One partition: the all-news page of every language."""
-        return [Partition(self.name)]
-
-    def specs(self, q: Queries, part: Partition) -> Iterable[Spec]:
-        """Describe each language's all-news page."""
-        kit = Kit(q)
-        return self.every_language(
-            q, {lang: kit.urls.news(lang) for lang in q.languages}, UNDATED, listing=lambda lang: Scope(NEWS, lang)
-        )
+    def address(self, urls: Urls, lang: str) -> str:
+        """Return a language's all-news page."""
+        return urls.news(lang)
 
     def page(self, kit: Kit, spec: Spec) -> Page:
         """Build the all-news page of a language."""
@@ -286,16 +287,20 @@ class SectionIndex(_Pages):
         )
 
 
-class Archive(_Pages):
+class _NewsYears(_Pages):
+    """Pages filed by the year of all news they belong to (the archive's, the items'): a partition a year."""
+
+    def partitions(self, q: Queries) -> Iterable[Partition]:
+        """One partition per year of all news (in any language), newest first."""
+        years = sorted({year for lang in q.languages for year, _ in q.periods(Scope(NEWS, lang))}, reverse=True)
+        return [Partition(self.name, (str(year),)) for year in years]
+
+
+class Archive(_NewsYears):
     """The dated archive of one year: all news' year, month and day pages, and each section's year and months."""
 
     name = "archive"
     template = "archive.html"
-
-    def partitions(self, q: Queries) -> Iterable[Partition]:
-        """One partition per year of all news, newest first."""
-        years = sorted({year for lang in q.languages for year, _ in q.periods(Scope(NEWS, lang))}, reverse=True)
-        return [Partition(self.name, (str(year),)) for year in years]
 
     def specs(self, q: Queries, part: Partition) -> Iterable[Spec]:
         """Describe the year's pages in every language: all news' first, then each section's."""
@@ -560,16 +565,11 @@ def period_text(kit: Kit, start: Any, end: Any, lang: str) -> str:
     return ""
 
 
-class ItemPages(_Pages):
+class ItemPages(_NewsYears):
     """The page of each news item: text, people, translations, neighbours and the way back."""
 
     name = "item"
     template = "item.html"
-
-    def partitions(self, q: Queries) -> Iterable[Partition]:
-        """One partition per year of all news, newest first."""
-        years = sorted({year for lang in q.languages for year, _ in q.periods(Scope(NEWS, lang))}, reverse=True)
-        return [Partition(self.name, (str(year),)) for year in years]
 
     def specs(self, q: Queries, part: Partition) -> Iterable[Spec]:
         """Describe the item pages of one year, every language, newest first."""
