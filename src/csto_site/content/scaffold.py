@@ -130,16 +130,7 @@ def _original(
                 registry.section_hint(section) or f"create {section}/_index.md with a `title:` line",
             )
         )
-    officials = _resolve(
-        request.officials, registry.official, _hint(registry.official_hint, content, config), "official", problems
-    )
-    organizations = _resolve(
-        request.organizations,
-        registry.organization,
-        _hint(registry.organization_hint, content, config),
-        "organization",
-        problems,
-    )
+    officials, organizations = _people(request, content, config, registry, problems)
     published = now.astimezone(config.tz).replace(second=0, microsecond=0)
     if request.date is not None:
         try:
@@ -185,16 +176,7 @@ def _translation(request: Request, title: str, content: Path, config: SiteConfig
         )
     if request.date is not None:
         problems.append(Problem("--date", 0, "a translation carries its original's date", "leave out --date"))
-    officials = _resolve(
-        request.officials, registry.official, _hint(registry.official_hint, content, config), "official", problems
-    )
-    organizations = _resolve(
-        request.organizations,
-        registry.organization,
-        _hint(registry.organization_hint, content, config),
-        "organization",
-        problems,
-    )
+    officials, organizations = _people(request, content, config, registry, problems)
     if problems:
         raise ContentError(problems)
     source = Path(original.path)
@@ -259,6 +241,23 @@ def _language(lang: str | None, config: SiteConfig, problems: list[Problem]) -> 
 def _hint(close: Callable[[str], str], content: Path, config: SiteConfig) -> Callable[[str, str], str]:
     """Return the build's hint for an unknown name: the close one, and the registry entry to paste."""
     return partial(unknown_name_hint, close, f"{content}/", config)
+
+
+def _people(
+    request: Request, content: Path, config: SiteConfig, registry: Registry, problems: list[Problem]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Return the registry ids of the officials and organizations the request names, collecting unknown names."""
+    officials = _resolve(
+        request.officials, registry.official, _hint(registry.official_hint, content, config), "official", problems
+    )
+    organizations = _resolve(
+        request.organizations,
+        registry.organization,
+        _hint(registry.organization_hint, content, config),
+        "organization",
+        problems,
+    )
+    return officials, organizations
 
 
 def _resolve(
