@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from helpers.site import NOW, SAMPLE, STATIC, TEMPLATES, build_into, cache_of, cli_args, options, snapshot
+from helpers.site import NOW, SAMPLE, STATIC, TEMPLATES, build_into, cli_args, options, snapshot
 
 from csto_site import cli
 from csto_site.build.checks import LONG_ITEM_WORDS
@@ -95,19 +95,7 @@ def test_a_template_mistake_is_found_at_its_line(
     item.write_text(text.replace("<h1>{{ item.title }}</h1>", "<h1>{{ item.headline }}</h1>"), encoding="utf-8")
     line = text[: text.index("<h1>{{ item.title }}</h1>")].count("\n") + 1
 
-    status = cli.main(
-        [
-            "check",
-            "--content",
-            str(mini_copy),
-            "--templates",
-            str(templates),
-            "--static",
-            str(STATIC),
-            "--out",
-            str(tmp_path / "public"),
-        ]
-    )
+    status = cli.main(cli_args("check", mini_copy, tmp_path / "public", templates=templates))
 
     err = capsys.readouterr().err
     assert status == 1
@@ -168,19 +156,8 @@ def test_after_a_build_a_template_mistake_is_still_found(
     mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     templates = Path(shutil.copytree(TEMPLATES, tmp_path / "templates"))
-    args = [
-        "--content",
-        str(mini_copy),
-        "--templates",
-        str(templates),
-        "--static",
-        str(STATIC),
-        "--out",
-        str(tmp_path / "public"),
-        "--cache",
-        str(cache_of(tmp_path / "public")),
-    ]
-    assert cli.main(["build", "--quiet", "--no-search", *args]) == 0
+    out = tmp_path / "public"
+    assert cli.main(cli_args("build", mini_copy, out, "--quiet", "--no-search", templates=templates)) == 0
     item = templates / "item.html"
     text = item.read_text(encoding="utf-8")
     # Valid Jinja2 that fails only when drawn, and only on item pages.
@@ -190,7 +167,7 @@ def test_after_a_build_a_template_mistake_is_still_found(
     line = text[: text.index("<h1>{{ item.title }}</h1>")].count("\n") + 1
     capsys.readouterr()
 
-    assert cli.main(["check", *args]) == 1
+    assert cli.main(cli_args("check", mini_copy, out, templates=templates)) == 1
     err = capsys.readouterr().err
     assert f"{item.resolve()}:{line}: " in err and "Traceback" not in err
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers.site import ROOT, SAMPLE, STATIC, TEMPLATES, cli_args, snapshot
+from helpers.site import ROOT, SAMPLE, cli_args, copy_project, snapshot
 from helpers.tools import interruptible, require_tool
 
 from csto_site import cli
@@ -21,12 +21,7 @@ TIMEOUT = 120
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A copy of the project as a press secretary has it: content/, templates/, static/ and build.py."""
-    root = tmp_path / "project"
-    shutil.copytree(SAMPLE, root / "content")
-    shutil.copytree(TEMPLATES, root / "templates")
-    shutil.copytree(STATIC, root / "static")
-    shutil.copy(ROOT / "build.py", root / "build.py")
-    return root
+    return copy_project(tmp_path / "project")
 
 
 def console_script() -> str:

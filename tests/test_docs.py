@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import shutil
 import signal
 import socket
 import subprocess
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.site import ROOT, SAMPLE, STATIC, TEMPLATES
+from helpers.site import ROOT, copy_project
 from helpers.tools import interruptible
 
 DOCS = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
@@ -66,15 +65,6 @@ def examples(text: str) -> list[Example]:
                 commands[-1].expected.append(line)
         found.append(Example(match.start("body"), match.end("body"), match["kind"], match["setup"], commands))
     return found
-
-
-def project(dest: Path) -> Path:
-    """Copy the sample site and the files a user's checkout has to `dest`."""
-    shutil.copytree(SAMPLE, dest / "content")
-    shutil.copytree(TEMPLATES, dest / "templates")
-    shutil.copytree(STATIC, dest / "static")
-    shutil.copy(ROOT / "build.py", dest / "build.py")
-    return dest
 
 
 def free_port() -> int:
@@ -226,14 +216,14 @@ SETUPS: dict[str, Callable[[Path], None]] = {
 def outputs(page: Path, workspace: Path) -> tuple[str, list[str]]:
     """Run every example of a page; return the page with what was printed, and the mismatches."""
     text = page.read_text(encoding="utf-8")
-    session = project(workspace / "session")
+    session = copy_project(workspace / "session")
     pieces, last, mismatches = [], 0, []
     for number, example in enumerate(examples(text)):
         cwd = session
         if example.setup is not None:
             assert example.setup in SETUPS, f"{page.name}: no setup called {example.setup!r} in {__file__}"
             if example.kind == "setup":
-                cwd = project(workspace / f"setup-{number}")
+                cwd = copy_project(workspace / f"setup-{number}")
             SETUPS[example.setup](cwd)
         body = []
         for command in example.commands:

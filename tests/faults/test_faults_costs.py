@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from helpers.site import MINI, ROOT, STATIC, TEMPLATES
+from helpers.site import MINI, ROOT, cli_args
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -173,21 +173,7 @@ def write_case(case: Case, tmp_path: Path) -> tuple[Path, Path]:
 
 def run_cli(command: str, content: Path, out: Path) -> tuple[int, str, float]:
     """Run the command line in a fresh process; return its exit status, everything it printed and its seconds."""
-    args = [
-        command,
-        "--content",
-        str(content),
-        "--out",
-        str(out),
-        "--templates",
-        str(TEMPLATES),
-        "--static",
-        str(STATIC),
-        "--cache",
-        str(out.parent / "cache"),
-        "--no-search",
-        "--quiet",
-    ]
+    args = cli_args(command, content, out, "--no-search", "--quiet")
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     started = time.monotonic()
     done = subprocess.run(
@@ -267,25 +253,7 @@ def test_time_limit_works_in_forked_workers(
     for path in heavy:
         path.write_text(f"---\ntitle: {path.stem}\ndate: {path.stem[:10]} 10:00\n---\n{slow}", encoding="utf-8")
 
-    status = cli.main(
-        [
-            "build",
-            "--content",
-            str(content),
-            "--out",
-            str(tmp_path / "public"),
-            "--templates",
-            str(TEMPLATES),
-            "--static",
-            str(STATIC),
-            "--cache",
-            str(tmp_path / "cache"),
-            "--no-search",
-            "--quiet",
-            "--jobs",
-            "2",
-        ]
-    )
+    status = cli.main(cli_args("build", content, tmp_path / "public", "--no-search", "--quiet", "--jobs", "2"))
     printed = capsys.readouterr()
 
     assert status == 1

@@ -51,10 +51,20 @@ def copy_fixture(dest: Path, source: Path = MINI) -> Path:
     return dest
 
 
-def cli_args(command: str, content: Path, out: Path, *extra: str) -> list[str]:
-    """Return `csto-site` arguments for a content folder, with the project's templates and static files.
+def copy_project(dest: Path) -> Path:
+    """Copy the project as a press secretary has it to `dest`: the sample content/, templates/, static/, build.py."""
+    shutil.copytree(SAMPLE, dest / "content")
+    shutil.copytree(TEMPLATES, dest / "templates")
+    shutil.copytree(STATIC, dest / "static")
+    shutil.copy(ROOT / "build.py", dest / "build.py")
+    return dest
 
-    The build cache is the output folder's own (`cache_of`), unless `extra` names one.
+
+def cli_args(command: str, content: Path, out: Path, *extra: str, templates: Path = TEMPLATES) -> list[str]:
+    """Return `csto-site` arguments for a content folder, with the project's static files and templates.
+
+    The templates may be others (`templates`); the build cache is the output folder's own (`cache_of`),
+    unless `extra` names one.
     """
     cache = [] if "--cache" in extra else ["--cache", str(cache_of(out))]
     return [
@@ -64,7 +74,7 @@ def cli_args(command: str, content: Path, out: Path, *extra: str) -> list[str]:
         "--out",
         str(out),
         "--templates",
-        str(TEMPLATES),
+        str(templates),
         "--static",
         str(STATIC),
         *cache,
