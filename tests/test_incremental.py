@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from helpers.photos import drawn_pdf, drawn_photo
 from helpers.reference import reference
-from helpers.site import MINI, NOW, ROOT, SAMPLE, STATIC, TEMPLATES, retract
+from helpers.site import MINI, NOW, ROOT, SAMPLE, STATIC, TEMPLATES, cache_of, retract
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -48,13 +48,13 @@ def generate(content: Path, n: int, seed: int) -> None:
 
 
 def options(content: Path, out: Path, templates: Path = TEMPLATES, jobs: int = 1, clean: bool = False) -> Options:
-    """Return options building `content` into `out` with a cache beside it (no search index: Pagefind is slow)."""
+    """Return options building `content` into `out` with its own cache (no search index: Pagefind is slow)."""
     return Options(
         content=content,
         out=out,
         templates=templates,
         static=STATIC,
-        cache=out.parent / "cache",
+        cache=cache_of(out),
         search=False,
         jobs=jobs,
         clean=clean,
@@ -233,7 +233,7 @@ def test_a_neighbour_in_another_year_plans_that_year_again(site):
 def test_a_damaged_state_is_discarded_with_a_warning_and_everything_drawn_again(site):
     content, out = site
     build(options(content, out), NOW)
-    with sqlite3.connect(out.parent / "cache" / "cache.sqlite") as db:
+    with sqlite3.connect(cache_of(out) / cache_module.FILE) as db:
         assert db.execute("UPDATE partitions SET specs = X'00010203' WHERE id = 'archive|2023'").rowcount == 1
     (out / "news" / "2023" / "11" / "index.html").unlink()  # drawn again
     append(content / NIGHT_SESSION, "\nA new paragraph.\n")
@@ -327,7 +327,7 @@ def test_a_build_pauses_the_cycle_collector_and_gives_it_back(site, monkeypatch)
 def test_a_corrupt_cache_is_discarded_with_a_warning(site):
     content, out = site
     build(options(content, out), NOW)
-    database = out.parent / "cache" / "cache.sqlite"
+    database = cache_of(out) / cache_module.FILE
     database.write_bytes(b"this is not a database" * 100)
     for suffix in ("-wal", "-shm"):
         database.with_name(database.name + suffix).unlink(missing_ok=True)
@@ -340,7 +340,7 @@ def test_a_corrupt_cache_is_discarded_with_a_warning(site):
 def test_a_cache_from_another_version_is_discarded(site):
     content, out = site
     build(options(content, out), NOW)
-    with sqlite3.connect(out.parent / "cache" / "cache.sqlite") as db:
+    with sqlite3.connect(cache_of(out) / cache_module.FILE) as db:
         db.execute("UPDATE meta SET value = '0' WHERE key = 'schema'")
     retract(content, content / "alpha" / "2024" / "2024-03-12-working-visit.md")
     report = build(options(content, out), NOW)
@@ -351,7 +351,7 @@ def test_a_cache_from_another_version_is_discarded(site):
 def test_a_damaged_cache_entry_is_not_trusted(site):
     content, out = site
     build(options(content, out), NOW)
-    with sqlite3.connect(out.parent / "cache" / "cache.sqlite") as db:
+    with sqlite3.connect(cache_of(out) / cache_module.FILE) as db:
         db.execute("UPDATE folders SET entries = X'00010203'")
     append(content / NIGHT_SESSION, "\nA new paragraph.\n")
     report = build(options(content, out), NOW)
@@ -487,7 +487,7 @@ def test_damaged_search_buckets_are_discarded_with_a_warning_and_every_indexed_p
     content, out = site
     with_search = replace(options(content, out), search=True)
     build(with_search, NOW)
-    with sqlite3.connect(out.parent / "cache" / cache_module.FILE) as db:
+    with sqlite3.connect(cache_of(out) / cache_module.FILE) as db:
         assert db.execute("UPDATE search SET buckets = X'00010203'").rowcount == 1
     read_whole: list[int] = []
     real = search.IndexedPages._everything
@@ -567,18 +567,7 @@ def test_jobs_do_not_change_a_single_byte(tmp_path):
     outputs = []
     for jobs in (1, 2):
         out = tmp_path / f"out{jobs}" / "public"
-        report = build(
-            Options(
-                content=content,
-                out=out,
-                templates=TEMPLATES,
-                static=STATIC,
-                cache=out.parent / "cache",
-                jobs=jobs,
-                search=False,
-            ),
-            NOW,
-        )
+        report = build(options(content, out, jobs=jobs), NOW)
         assert report.items == 120
         outputs.append(tree(out))
     assert_same(outputs[1], outputs[0])
@@ -607,7 +596,7 @@ def test_the_stored_catalogue_is_what_a_fresh_description_gives(source, tmp_path
     stored = [
         [
             (pid, specs[16:])
-            for pid, specs in sqlite3.connect(o.parent / "cache" / "cache.sqlite").execute(
+            for pid, specs in sqlite3.connect(cache_of(o) / cache_module.FILE).execute(
                 "SELECT id, specs FROM partitions ORDER BY id"
             )
         ]
