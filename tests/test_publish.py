@@ -135,13 +135,7 @@ def test_a_second_build_at_the_same_time_is_refused(site):
     with Trees(out) as holder:
         holder.lock()
         result = subprocess.run(
-            [
-                sys.executable,
-                str(ROOT / "build.py"),
-                *cli_args("build", content, out),
-                "--cache",
-                str(out.parent / "cache"),
-            ],
+            [sys.executable, str(ROOT / "build.py"), *cli_args("build", content, out)],
             capture_output=True,
             text=True,
             timeout=120,
@@ -616,10 +610,12 @@ def test_the_queries_every_build_makes_of_its_whole_state_use_the_partial_index_
     either query's text could make it read every row again, unseen by any other test.
     """
     content, out = site
-    build(options(content, out), NOW)
+    built = options(content, out)
+    build(built, NOW)
     manifest = Manifest(home(out) / MANIFEST_FILE, [])
-    cache = sqlite3.connect(out.parent / "cache" / CACHE_FILE)
-    state = OutputState(cache, target(options(content, out)), trusted=True)
+    assert built.cache is not None
+    cache = sqlite3.connect(built.cache / CACHE_FILE)
+    state = OutputState(cache, target(built), trusted=True)
 
     found = plans(manifest.db, lambda: manifest.unstamped(1)) + plans(cache, state.pages)
 
