@@ -180,9 +180,11 @@ def test_hreflang_alternates_are_complete_and_reciprocal(site):
         if doc.find("meta", http_equiv="refresh"):
             continue  # a redirect from an old address, not a page
         alternates = hreflang(doc)
-        if doc.find("meta", content="noindex"):
-            # Not-found and search pages are kept out of search engines: no canonical, no alternates.
-            assert path.endswith(("/404.html", "/search/")), path
+        noindex = bool(doc.find("meta", content="noindex"))
+        # Not-found and search pages are kept out of search engines; and only search pages of those have
+        # their one address (a server sends the not-found page at any address): no canonical, no alternates.
+        assert noindex == path.endswith(("/404.html", "/search/")), path
+        if path.endswith("/404.html"):
             assert not alternates and not doc.find_all("link", rel="canonical"), path
             continue
         lang = doc.find("html").get("lang")

@@ -148,8 +148,8 @@ class NotFound(_EachLanguage):
         return urls.not_found(lang)
 
     def page(self, kit: Kit, spec: Spec) -> Page:
-        """Build the 404 page of a language."""
-        return kit.page(spec.url, self.template, spec.lang, kit.labels(spec.lang)["not_found"])
+        """Build the 404 page of a language: served at any missing address, it has no canonical one."""
+        return replace(kit.page(spec.url, self.template, spec.lang, kit.labels(spec.lang)["not_found"]), canonical="")
 
 
 class SearchPage(_EachLanguage):
