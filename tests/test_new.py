@@ -7,10 +7,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from helpers.site import NOW, TEMPLATES, build_into, snapshot
+import yaml
+from helpers.photos import drawn_photo
+from helpers.site import NOW, ROOT, TEMPLATES, build_into, cli_args, snapshot
 
 from csto_site import cli
-from csto_site.content.scaffold import Request, create_item
+from csto_site.content.scaffold import Request, create_item, front_matter
 from csto_site.util.errors import ContentError
 
 
@@ -188,3 +190,52 @@ def test_a_future_date_is_announced_as_scheduled(mini_copy: Path, capsys: pytest
 
     assert status == 0
     assert out.endswith("scheduled: it appears with the first build after 2099-01-01 10:00 MSK\n")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("Talks", "--section", "alpha", "--date", "2024-06-02"),
+        ("Переговоры", "--section", "alpha", "--date", "2024-06-02", "--lang", "ru"),
+        ("Рабочий визит", "--translation-of", "alpha/2024/2024-03-12-working-visit.md"),
+        ("Talks", "--section", "alpha", "--date", "2024-06-02", "--photo", "PHOTO"),
+    ],
+    ids=["item", "russian-item", "translation", "item-with-a-photo"],
+)
+def test_each_commented_line_builds_once_its_hash_is_deleted(
+    args: tuple[str, ...], mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    photo = tmp_path / "group.jpg"
+    photo.write_bytes(drawn_photo(120, 80))
+    paths = [str(photo) if a == "PHOTO" else str(mini_copy / a) if a.endswith(".md") else a for a in args]
+    status, out, _ = new(mini_copy, capsys, *paths)
+    assert status == 0
+    item = Path(out.splitlines()[0].removeprefix("created "))
+    lines = item.read_text(encoding="utf-8").replace('alt: ""', "alt: The delegations").split("\n")
+    commented = [i for i, line in enumerate(lines) if line.lstrip().startswith("# ")]
+    assert len(commented) == (4 if "--photo" in args else 2)
+    for i in commented:
+        uncommented = lines[i].replace("# ", "", 1)
+        key, value = next(iter(yaml.safe_load(uncommented.strip()).items()))
+        assert value == (key == "draft" or ""), uncommented  # draft: true; a text left for the editor to write
+        # A draft may stay empty, as the build's hint for an item with no text says.
+        text = "" if key == "draft" else "The talks were held.\n"
+        item.write_text("\n".join([*lines[:i], uncommented, *lines[i + 1 :]]) + text, encoding="utf-8")
+        status = cli.main(cli_args("check", mini_copy, tmp_path / "public", "--no-search"))  # every check, no writes
+        err = capsys.readouterr().err
+        if key in ("caption", "credit"):  # like the alt text, an empty photo text is refused until written
+            assert err == (
+                f"{item}:{i + 1}: `image.{key}` is empty (write the text, or remove the line)\n"
+                "1 problem found; nothing was written.\n"
+            )
+        else:
+            assert status == 0, err
+
+
+def test_the_guide_shows_the_file_new_writes() -> None:
+    guide = (ROOT / "docs/guide.md").read_text(encoding="utf-8")
+    title = "OSCE Secretary General Helga Schmid addresses the CSTO Permanent Council"
+
+    written = front_matter(title, "2021-06-22 16:00", ["Helga Schmid"], ["OSCE"])
+
+    assert f"```markdown\n{written}```\n" in guide

@@ -233,7 +233,8 @@ def test_an_item_with_no_text_is_refused_with_what_to_write(run):
         5,
         "the item has no text",
         '(write it below the second "---": who did what, where and when first, then the details; '
-        "or add `draft: true` to the front matter to keep the item off the site meanwhile)",
+        "or, to keep the item off the site meanwhile, add the line `draft: true` to the front matter "
+        "or delete the `# ` before the one `new` wrote)",
     )
 
 

@@ -215,7 +215,8 @@ def _no_text(path: str, body: str, line: int) -> list[Problem]:
             line,
             "the item has no text",
             'write it below the second "---": who did what, where and when first, then the details; '
-            "or add `draft: true` to the front matter to keep the item off the site meanwhile",
+            "or, to keep the item off the site meanwhile, add the line `draft: true` to the front matter "
+            "or delete the `# ` before the one `new` wrote",
         )
     ]
 

@@ -293,6 +293,7 @@ def front_matter(
 ) -> str:
     """Write the front matter of a new item, with the optional keys shown as comments.
 
+    Each commented key becomes valid front matter once its `# ` is deleted; what it does stays a comment.
     Each photo's alt text is left empty: the build refuses it until someone says what the photo shows.
     """
     lines = ["---", f"title: {_yaml(title)}", f"date: {date}"]
@@ -302,13 +303,19 @@ def front_matter(
         lines.append(f"organizations: {_yaml(list(organizations))}")
     for number, photo in enumerate(photos):
         if number == 0:
-            lines += ["image:", f"  file: {_yaml(photo)}", '  alt: ""', "  # caption: ...", "  # credit: ..."]
+            lines += [
+                "image:",
+                f"  file: {_yaml(photo)}",
+                '  alt: ""',
+                '  # caption: ""   # a sentence shown under the photo',
+                '  # credit: ""   # who took the photo',
+            ]
         else:
             lines += ["gallery:"] if number == 1 else []
             lines += [f"  - file: {_yaml(photo)}", '    alt: ""']
     lines += [
-        "# summary: one or two sentences for listings and feeds (default: the first paragraph)",
-        "# draft: true   (keeps the item off the site until you remove this line)",
+        '# summary: ""   # one or two sentences for listings and feeds (without it, they show the first paragraph)',
+        "# draft: true   # keeps the item off the site until you delete this line",
         "---",
         "",
         "",
