@@ -13,7 +13,8 @@ from helpers.site import NOW, ROOT, TEMPLATES, build_into, cli_args, snapshot
 
 from csto_site import cli
 from csto_site.content.scaffold import Request, create_item, front_matter
-from csto_site.util.errors import ContentError
+from csto_site.util.errors import ContentError, Problem
+from csto_site.util.files import read_listed
 
 
 def new(content: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -239,3 +240,59 @@ def test_the_guide_shows_the_file_new_writes() -> None:
     written = front_matter(title, "2021-06-22 16:00", ["Helga Schmid"], ["OSCE"])
 
     assert f"```markdown\n{written}```\n" in guide
+
+
+def test_a_translation_of_a_folder_item_is_made_of_its_index(
+    mini_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert new(mini_copy, capsys, "Talks", "--section", "alpha", "--date", "2024-06-02", "--bundle")[0] == 0
+    folder = mini_copy / "alpha/2024/2024-06-02-talks"
+
+    status, out, err = new(mini_copy, capsys, "Переговоры", "--translation-of", f"{folder}/")
+
+    assert status == 0, err
+    assert out.splitlines()[0] == f"created {folder / 'index.ru.md'}"
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (
+            "alpha/2024/2024-03-12-working-visti.md",
+            "alpha/2024/2024-03-12-working-visti.md: there is no such file "
+            "(check the path: copy it from the list of the files there, e.g. `ls CONTENT/alpha/2024`)",
+        ),
+        (
+            "alpha/2025/visit.md",
+            "alpha/2025/visit.md: there is no such file "
+            "(check the path: copy it from the list of the files there, e.g. `ls CONTENT/alpha`)",
+        ),
+        (
+            "alpha/2024",
+            "alpha/2024: this folder is not an item: it holds no index.md "
+            "(give the item's .md file, or the folder of an item with an index.md)",
+        ),
+    ],
+)
+def test_an_original_that_is_not_there_is_named_with_where_to_find_it(
+    given: str, expected: str, mini_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = snapshot(mini_copy)
+
+    status, _, err = new(mini_copy, capsys, "Визит", "--translation-of", str(mini_copy / given))
+
+    assert status == 1
+    assert err == f"{mini_copy}/{expected.replace('CONTENT', str(mini_copy))}\n1 problem found; nothing was written.\n"
+    assert snapshot(mini_copy) == before
+
+
+def test_only_a_refused_read_is_said_to_be_about_permissions(tmp_path: Path) -> None:
+    # Only a refusal by the system is about permissions: `new` names paths, and the build's files may go meanwhile.
+    assert read_listed(str(tmp_path / "gone.md"), tmp_path) == Problem(
+        str(tmp_path / "gone.md"),
+        0,
+        "cannot read the file: No such file or directory",
+        "it was moved or deleted meanwhile: run the command again",
+    )
+    problem = read_listed(str(tmp_path), tmp_path)
+    assert isinstance(problem, Problem) and problem.hint == "give the path of a file, not of a folder"

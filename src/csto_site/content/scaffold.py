@@ -190,8 +190,11 @@ def _translation(request: Request, title: str, content: Path, config: SiteConfig
     return Plan(path, text, lang, original.published, original.slug)
 
 
-def _read_original(path: Path, content: Path, config: SiteConfig, registry: Registry) -> Item:
-    """Read and check the item a translation is made of, with the build's own rules."""
+def _read_original(given: Path, content: Path, config: SiteConfig, registry: Registry) -> Item:
+    """Read and check the item a translation is made of, with the build's own rules; a folder item is its index.md."""
+    path = given / "index.md" if given.is_dir() else given
+    if not path.exists():
+        raise ContentError([_missing(given, path)])
     try:
         rel = path.resolve().relative_to(content.resolve()).as_posix()
     except ValueError:
@@ -224,6 +227,24 @@ def _read_original(path: Path, content: Path, config: SiteConfig, registry: Regi
     if parsed is None:
         raise ContentError(problems)
     return parsed.item
+
+
+def _missing(given: Path, path: Path) -> Problem:
+    """Say that the original a translation is asked for does not exist, and where to copy its path from."""
+    if path != given:
+        return Problem(
+            str(given),
+            0,
+            "this folder is not an item: it holds no index.md",
+            "give the item's .md file, or the folder of an item with an index.md",
+        )
+    shown = next(folder for folder in path.parents if folder.is_dir())
+    return Problem(
+        str(given),
+        0,
+        "there is no such file",
+        f"check the path: copy it from the list of the files there, e.g. `ls {shown}`",
+    )
 
 
 def _language(lang: str | None, config: SiteConfig, problems: list[Problem]) -> str:
