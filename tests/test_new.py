@@ -175,6 +175,24 @@ def test_a_translation_takes_the_original_date_people_and_address(
     assert 'href="/ru/news/2024/03/12/working-visit-to-the-river-commission/"' in english
 
 
+def test_an_existing_translation_is_to_be_edited_whatever_the_title(
+    mini_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    original = str(mini_copy / "alpha/2024/2024-03-12-working-visit.md")
+    assert new(mini_copy, capsys, "Рабочий визит", "--translation-of", original)[0] == 0
+    twin = mini_copy / "alpha/2024/2024-03-12-working-visit.ru.md"
+    before = twin.read_bytes()
+
+    status, _, err = new(mini_copy, capsys, "Другой заголовок", "--translation-of", original)
+
+    assert status == 1
+    assert err.startswith(
+        f"{twin}: this translation already exists "
+        "(edit 2024-03-12-working-visit.ru.md: a translation is named after its original, whatever its title)\n"
+    )
+    assert twin.read_bytes() == before
+
+
 def test_a_translation_needs_an_original_in_the_default_language(
     mini_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

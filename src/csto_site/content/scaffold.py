@@ -84,9 +84,7 @@ def create_item(request: Request, content: Path, templates: Path, now: datetime)
         folder.mkdir(parents=True, exist_ok=True)
         file = plan.path.open("x", encoding="utf-8")
     except FileExistsError:
-        raise ContentError(
-            [Problem(str(plan.path), 0, "this file already exists", "edit it, or choose another title")]
-        ) from None
+        raise ContentError([_exists(plan.path, request.translation_of is not None)]) from None
     except OSError as exc:
         raise ContentError(
             [
@@ -112,6 +110,18 @@ def create_item(request: Request, content: Path, templates: Path, now: datetime)
             folder.rmdir()
         raise
     return Created(plan.path, plan.lang, plan.published, plan.slug, config)
+
+
+def _exists(path: Path, translation: bool) -> Problem:
+    """Refuse to overwrite a file: an original's name comes from its title, a translation's from its original."""
+    if translation:
+        return Problem(
+            str(path),
+            0,
+            "this translation already exists",
+            f"edit {path.name}: a translation is named after its original, whatever its title",
+        )
+    return Problem(str(path), 0, "this file already exists", "edit it, or choose another title")
 
 
 def _original(
