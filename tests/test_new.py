@@ -126,6 +126,11 @@ def test_an_existing_file_is_never_overwritten(mini_copy: Path, capsys: pytest.C
             "CONTENT/officials.yaml: sergei-ivanov: {name: {en: Sergei Ivanov, ru: Sergei Ivanov}}, "
             "then translate the name)",
         ),
+        (
+            ("--section", "alpha", "--official", "Ivan Orlov, Anna Petrova"),
+            '--official: "Ivan Orlov, Anna Petrova" looks like several names '
+            '(give each one: --official "Ivan Orlov" --official "Anna Petrova")',
+        ),
         (("--section", "alpha", "--date", "2024-02-30"), "--date: '2024-02-30' is not a valid date"),
         (("--section", "alpha", "--lang", "de"), "--lang: unknown language 'de' (languages in site.yaml: en, ru)"),
     ],

@@ -13,7 +13,16 @@ import yaml
 
 from ..util.errors import ContentError, Problem
 from .config import SiteConfig, load_config, text_error
-from .items import FALLBACK_SLUG, DateError, item_language, make_slug, parse_item, read_moment, unknown_name_hint
+from .items import (
+    FALLBACK_SLUG,
+    DateError,
+    item_language,
+    make_slug,
+    parse_item,
+    read_moment,
+    several_names,
+    unknown_name_hint,
+)
 from .labels import load_labels
 from .model import Item
 from .registry import Registry, load_registry
@@ -298,14 +307,19 @@ def _resolve(
     kind: str,
     problems: list[Problem],
 ) -> tuple[str, ...]:
-    """Return the ids of registry names, recording the build's error and hint for unknown ones."""
+    """Return the ids of registry names, recording the build's error and hint for unknown ones and for lists in one."""
     ids: list[str] = []
-    for name in names:
-        found = resolve(name)
-        if found is None:
-            problems.append(Problem(f"--{kind}", 0, f'unknown {kind} "{name}"', hint(name, kind)))
-        elif found not in ids:
-            ids.append(found)
+    for given in names:
+        parts = several_names(given) if resolve(given) is None else []
+        if parts:
+            each = " ".join(f'--{kind} "{part}"' for part in parts)
+            problems.append(Problem(f"--{kind}", 0, f'"{given}" looks like several names', f"give each one: {each}"))
+        for name in parts or [given]:
+            found = resolve(name)
+            if found is None:
+                problems.append(Problem(f"--{kind}", 0, f'unknown {kind} "{name}"', hint(name, kind)))
+            elif found not in ids:
+                ids.append(found)
     return tuple(ids)
 
 
