@@ -7,11 +7,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from helpers.site import NOW, TEMPLATES, build_into, snapshot
+import yaml
+from helpers.photos import drawn_photo
+from helpers.site import NOW, ROOT, TEMPLATES, build_into, cli_args, snapshot
 
 from csto_site import cli
-from csto_site.content.scaffold import Request, create_item
-from csto_site.util.errors import ContentError
+from csto_site.content.scaffold import Request, create_item, front_matter
+from csto_site.util.errors import ContentError, Problem
+from csto_site.util.files import read_listed
 
 
 def new(content: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -123,6 +126,11 @@ def test_an_existing_file_is_never_overwritten(mini_copy: Path, capsys: pytest.C
             "CONTENT/officials.yaml: sergei-ivanov: {name: {en: Sergei Ivanov, ru: Sergei Ivanov}}, "
             "then translate the name)",
         ),
+        (
+            ("--section", "alpha", "--official", "Ivan Orlov, Anna Petrova"),
+            '--official: "Ivan Orlov, Anna Petrova" looks like several names '
+            '(give each one: --official "Ivan Orlov" --official "Anna Petrova")',
+        ),
         (("--section", "alpha", "--date", "2024-02-30"), "--date: '2024-02-30' is not a valid date"),
         (("--section", "alpha", "--lang", "de"), "--lang: unknown language 'de' (languages in site.yaml: en, ru)"),
     ],
@@ -172,6 +180,24 @@ def test_a_translation_takes_the_original_date_people_and_address(
     assert 'href="/ru/news/2024/03/12/working-visit-to-the-river-commission/"' in english
 
 
+def test_an_existing_translation_is_to_be_edited_whatever_the_title(
+    mini_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    original = str(mini_copy / "alpha/2024/2024-03-12-working-visit.md")
+    assert new(mini_copy, capsys, "Рабочий визит", "--translation-of", original)[0] == 0
+    twin = mini_copy / "alpha/2024/2024-03-12-working-visit.ru.md"
+    before = twin.read_bytes()
+
+    status, _, err = new(mini_copy, capsys, "Другой заголовок", "--translation-of", original)
+
+    assert status == 1
+    assert err.startswith(
+        f"{twin}: this translation already exists "
+        "(edit 2024-03-12-working-visit.ru.md: a translation is named after its original, whatever its title)\n"
+    )
+    assert twin.read_bytes() == before
+
+
 def test_a_translation_needs_an_original_in_the_default_language(
     mini_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -188,3 +214,108 @@ def test_a_future_date_is_announced_as_scheduled(mini_copy: Path, capsys: pytest
 
     assert status == 0
     assert out.endswith("scheduled: it appears with the first build after 2099-01-01 10:00 MSK\n")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("Talks", "--section", "alpha", "--date", "2024-06-02"),
+        ("Переговоры", "--section", "alpha", "--date", "2024-06-02", "--lang", "ru"),
+        ("Рабочий визит", "--translation-of", "alpha/2024/2024-03-12-working-visit.md"),
+        ("Talks", "--section", "alpha", "--date", "2024-06-02", "--photo", "PHOTO"),
+    ],
+    ids=["item", "russian-item", "translation", "item-with-a-photo"],
+)
+def test_each_commented_line_builds_once_its_hash_is_deleted(
+    args: tuple[str, ...], mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    photo = tmp_path / "group.jpg"
+    photo.write_bytes(drawn_photo(120, 80))
+    paths = [str(photo) if a == "PHOTO" else str(mini_copy / a) if a.endswith(".md") else a for a in args]
+    status, out, _ = new(mini_copy, capsys, *paths)
+    assert status == 0
+    item = Path(out.splitlines()[0].removeprefix("created "))
+    lines = item.read_text(encoding="utf-8").replace('alt: ""', "alt: The delegations").split("\n")
+    commented = [i for i, line in enumerate(lines) if line.lstrip().startswith("# ")]
+    assert len(commented) == (4 if "--photo" in args else 2)
+    for i in commented:
+        uncommented = lines[i].replace("# ", "", 1)
+        key, value = next(iter(yaml.safe_load(uncommented.strip()).items()))
+        assert value == (key == "draft" or ""), uncommented  # draft: true; a text left for the editor to write
+        # A draft may stay empty, as the build's hint for an item with no text says.
+        text = "" if key == "draft" else "The talks were held.\n"
+        item.write_text("\n".join([*lines[:i], uncommented, *lines[i + 1 :]]) + text, encoding="utf-8")
+        status = cli.main(cli_args("check", mini_copy, tmp_path / "public", "--no-search"))  # every check, no writes
+        err = capsys.readouterr().err
+        if key in ("caption", "credit"):  # like the alt text, an empty photo text is refused until written
+            assert err == (
+                f"{item}:{i + 1}: `image.{key}` is empty (write the text, or remove the line)\n"
+                "1 problem found; nothing was written.\n"
+            )
+        else:
+            assert status == 0, err
+
+
+def test_the_guide_shows_the_file_new_writes() -> None:
+    guide = (ROOT / "docs/guide.md").read_text(encoding="utf-8")
+    title = "OSCE Secretary General Helga Schmid addresses the CSTO Permanent Council"
+
+    written = front_matter(title, "2021-06-22 16:00", ["Helga Schmid"], ["OSCE"])
+
+    assert f"```markdown\n{written}```\n" in guide
+
+
+def test_a_translation_of_a_folder_item_is_made_of_its_index(
+    mini_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert new(mini_copy, capsys, "Talks", "--section", "alpha", "--date", "2024-06-02", "--bundle")[0] == 0
+    folder = mini_copy / "alpha/2024/2024-06-02-talks"
+
+    status, out, err = new(mini_copy, capsys, "Переговоры", "--translation-of", f"{folder}/")
+
+    assert status == 0, err
+    assert out.splitlines()[0] == f"created {folder / 'index.ru.md'}"
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (
+            "alpha/2024/2024-03-12-working-visti.md",
+            "alpha/2024/2024-03-12-working-visti.md: there is no such file "
+            "(check the path: copy it from the list of the files there, e.g. `ls CONTENT/alpha/2024`)",
+        ),
+        (
+            "alpha/2025/visit.md",
+            "alpha/2025/visit.md: there is no such file "
+            "(check the path: copy it from the list of the files there, e.g. `ls CONTENT/alpha`)",
+        ),
+        (
+            "alpha/2024",
+            "alpha/2024: this folder is not an item: it holds no index.md "
+            "(give the item's .md file, or the folder of an item with an index.md)",
+        ),
+    ],
+)
+def test_an_original_that_is_not_there_is_named_with_where_to_find_it(
+    given: str, expected: str, mini_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = snapshot(mini_copy)
+
+    status, _, err = new(mini_copy, capsys, "Визит", "--translation-of", str(mini_copy / given))
+
+    assert status == 1
+    assert err == f"{mini_copy}/{expected.replace('CONTENT', str(mini_copy))}\n1 problem found; nothing was written.\n"
+    assert snapshot(mini_copy) == before
+
+
+def test_only_a_refused_read_is_said_to_be_about_permissions(tmp_path: Path) -> None:
+    # Only a refusal by the system is about permissions: `new` names paths, and the build's files may go meanwhile.
+    assert read_listed(str(tmp_path / "gone.md"), tmp_path) == Problem(
+        str(tmp_path / "gone.md"),
+        0,
+        "cannot read the file: No such file or directory",
+        "it was moved or deleted meanwhile: run the command again",
+    )
+    problem = read_listed(str(tmp_path), tmp_path)
+    assert isinstance(problem, Problem) and problem.hint == "give the path of a file, not of a folder"

@@ -107,6 +107,34 @@ def test_unknown_official_suggests_the_closest_name(run):
     )
 
 
+@pytest.mark.parametrize(
+    ("line", "message", "hint"),
+    [
+        (
+            "officials: Ivan Orlov, Anna Petrova",
+            "`officials: Ivan Orlov, Anna Petrova` looks like several names",
+            "(write a list: `officials: [Ivan Orlov, Anna Petrova]`)",
+        ),
+        (
+            "organizations: RC, Northern Council",
+            "`organizations: RC, Northern Council` looks like several names",
+            "(write a list: `organizations: [RC, Northern Council]`)",
+        ),
+    ],
+)
+def test_names_separated_by_commas_are_to_be_written_as_a_list(run, line, message, hint):
+    write(run.content, "alpha/a.md", f"---\ntitle: A\ndate: 2024-01-01\n{line}\n---\nBody.\n")
+    run.expect("alpha/a.md", 4, message, hint)
+
+
+def test_each_of_several_names_in_one_line_is_looked_up(run):
+    write(run.content, "alpha/a.md", "---\ntitle: A\ndate: 2024-01-01\nofficials: Ivan Orlov, Helga Schmid\n---\nB.\n")
+    problems = run.build()
+    assert len(problems) == 2, problems
+    assert problems[0].endswith("(write a list: `officials: [Ivan Orlov, Helga Schmid]`)")
+    assert f"{run.content}/officials.yaml: helga-schmid: " in problems[1]
+
+
 def test_unknown_organization_suggests_the_closest_name(run):
     write(run.content, "beta/a.md", "---\ntitle: A\ndate: 2024-01-01\norganizations: [Nothern Council]\n---\nBody.\n")
     run.expect("beta/a.md", 4, 'unknown organization "Nothern Council" (did you mean "Northern Council"? If not, ', ")")
@@ -233,7 +261,8 @@ def test_an_item_with_no_text_is_refused_with_what_to_write(run):
         5,
         "the item has no text",
         '(write it below the second "---": who did what, where and when first, then the details; '
-        "or add `draft: true` to the front matter to keep the item off the site meanwhile)",
+        "or, to keep the item off the site meanwhile, add the line `draft: true` to the front matter "
+        "or delete the `# ` before the one `new` wrote)",
     )
 
 

@@ -215,14 +215,26 @@ def _no_text(path: str, body: str, line: int) -> list[Problem]:
             line,
             "the item has no text",
             'write it below the second "---": who did what, where and when first, then the details; '
-            "or add `draft: true` to the front matter to keep the item off the site meanwhile",
+            "or, to keep the item off the site meanwhile, add the line `draft: true` to the front matter "
+            "or delete the `# ` before the one `new` wrote",
         )
     ]
 
 
+def several_names(text: str) -> list[str]:
+    """Return the names a text separated by commas lists, or none if it names one."""
+    parts = [part.strip() for part in text.split(",")]
+    return parts if len(parts) > 1 and all(parts) else []
+
+
+def yaml_name(name: str) -> str:
+    """Write a name as an entry of a one-line YAML list or mapping, quoted where YAML would misread it."""
+    return json.dumps(name, ensure_ascii=False) if YAML_SPECIAL.search(name) else name
+
+
 def unknown_name_hint(close: Callable[[str], str], content: str, config: SiteConfig, name: str, kind: str) -> str:
     """Say what to do about a name the registry lacks: the registered name it resembles, and the entry to add."""
-    spelled = json.dumps(name, ensure_ascii=False) if YAML_SPECIAL.search(name) else name
+    spelled = yaml_name(name)
     names = ", ".join(f"{lang}: {spelled}" for lang in config.languages)
     add = f"add a line to {content}{kind}s.yaml: {make_slug(name) or 'new-id'}: {{name: {{{names}}}}}"
     if len(config.languages) > 1:
@@ -382,7 +394,11 @@ class _Fields:
         if value is None:
             return ()
         if isinstance(value, str):
-            value = [value]
+            parts = several_names(value) if resolve(value) is None else []
+            if parts:
+                listed = ", ".join(map(yaml_name, parts))
+                self.fail(key, f"`{key}: {value}` looks like several names", f"write a list: `{key}: [{listed}]`")
+            value = parts or [value]
         if not isinstance(value, list):
             self.fail(key, f"`{key}` must be a list", f"write `{key}: [name, other name]`")
             return ()

@@ -13,7 +13,16 @@ import yaml
 
 from ..util.errors import ContentError, Problem
 from .config import SiteConfig, load_config, text_error
-from .items import FALLBACK_SLUG, DateError, item_language, make_slug, parse_item, read_moment, unknown_name_hint
+from .items import (
+    FALLBACK_SLUG,
+    DateError,
+    item_language,
+    make_slug,
+    parse_item,
+    read_moment,
+    several_names,
+    unknown_name_hint,
+)
 from .labels import load_labels
 from .model import Item
 from .registry import Registry, load_registry
@@ -84,9 +93,7 @@ def create_item(request: Request, content: Path, templates: Path, now: datetime)
         folder.mkdir(parents=True, exist_ok=True)
         file = plan.path.open("x", encoding="utf-8")
     except FileExistsError:
-        raise ContentError(
-            [Problem(str(plan.path), 0, "this file already exists", "edit it, or choose another title")]
-        ) from None
+        raise ContentError([_exists(plan.path, request.translation_of is not None)]) from None
     except OSError as exc:
         raise ContentError(
             [
@@ -112,6 +119,18 @@ def create_item(request: Request, content: Path, templates: Path, now: datetime)
             folder.rmdir()
         raise
     return Created(plan.path, plan.lang, plan.published, plan.slug, config)
+
+
+def _exists(path: Path, translation: bool) -> Problem:
+    """Refuse to overwrite a file: an original's name comes from its title, a translation's from its original."""
+    if translation:
+        return Problem(
+            str(path),
+            0,
+            "this translation already exists",
+            f"edit {path.name}: a translation is named after its original, whatever its title",
+        )
+    return Problem(str(path), 0, "this file already exists", "edit it, or choose another title")
 
 
 def _original(
@@ -190,8 +209,11 @@ def _translation(request: Request, title: str, content: Path, config: SiteConfig
     return Plan(path, text, lang, original.published, original.slug)
 
 
-def _read_original(path: Path, content: Path, config: SiteConfig, registry: Registry) -> Item:
-    """Read and check the item a translation is made of, with the build's own rules."""
+def _read_original(given: Path, content: Path, config: SiteConfig, registry: Registry) -> Item:
+    """Read and check the item a translation is made of, with the build's own rules; a folder item is its index.md."""
+    path = given / "index.md" if given.is_dir() else given
+    if not path.exists():
+        raise ContentError([_missing(given, path)])
     try:
         rel = path.resolve().relative_to(content.resolve()).as_posix()
     except ValueError:
@@ -224,6 +246,24 @@ def _read_original(path: Path, content: Path, config: SiteConfig, registry: Regi
     if parsed is None:
         raise ContentError(problems)
     return parsed.item
+
+
+def _missing(given: Path, path: Path) -> Problem:
+    """Say that the original a translation is asked for does not exist, and where to copy its path from."""
+    if path != given:
+        return Problem(
+            str(given),
+            0,
+            "this folder is not an item: it holds no index.md",
+            "give the item's .md file, or the folder of an item with an index.md",
+        )
+    shown = next(folder for folder in path.parents if folder.is_dir())
+    return Problem(
+        str(given),
+        0,
+        "there is no such file",
+        f"check the path: copy it from the list of the files there, e.g. `ls {shown}`",
+    )
 
 
 def _language(lang: str | None, config: SiteConfig, problems: list[Problem]) -> str:
@@ -267,14 +307,19 @@ def _resolve(
     kind: str,
     problems: list[Problem],
 ) -> tuple[str, ...]:
-    """Return the ids of registry names, recording the build's error and hint for unknown ones."""
+    """Return the ids of registry names, recording the build's error and hint for unknown ones and for lists in one."""
     ids: list[str] = []
-    for name in names:
-        found = resolve(name)
-        if found is None:
-            problems.append(Problem(f"--{kind}", 0, f'unknown {kind} "{name}"', hint(name, kind)))
-        elif found not in ids:
-            ids.append(found)
+    for given in names:
+        parts = several_names(given) if resolve(given) is None else []
+        if parts:
+            each = " ".join(f'--{kind} "{part}"' for part in parts)
+            problems.append(Problem(f"--{kind}", 0, f'"{given}" looks like several names', f"give each one: {each}"))
+        for name in parts or [given]:
+            found = resolve(name)
+            if found is None:
+                problems.append(Problem(f"--{kind}", 0, f'unknown {kind} "{name}"', hint(name, kind)))
+            elif found not in ids:
+                ids.append(found)
     return tuple(ids)
 
 
@@ -293,6 +338,7 @@ def front_matter(
 ) -> str:
     """Write the front matter of a new item, with the optional keys shown as comments.
 
+    Each commented key becomes valid front matter once its `# ` is deleted; what it does stays a comment.
     Each photo's alt text is left empty: the build refuses it until someone says what the photo shows.
     """
     lines = ["---", f"title: {_yaml(title)}", f"date: {date}"]
@@ -302,13 +348,19 @@ def front_matter(
         lines.append(f"organizations: {_yaml(list(organizations))}")
     for number, photo in enumerate(photos):
         if number == 0:
-            lines += ["image:", f"  file: {_yaml(photo)}", '  alt: ""', "  # caption: ...", "  # credit: ..."]
+            lines += [
+                "image:",
+                f"  file: {_yaml(photo)}",
+                '  alt: ""',
+                '  # caption: ""   # a sentence shown under the photo',
+                '  # credit: ""   # who took the photo',
+            ]
         else:
             lines += ["gallery:"] if number == 1 else []
             lines += [f"  - file: {_yaml(photo)}", '    alt: ""']
     lines += [
-        "# summary: one or two sentences for listings and feeds (default: the first paragraph)",
-        "# draft: true   (keeps the item off the site until you remove this line)",
+        '# summary: ""   # one or two sentences for listings and feeds (without it, they show the first paragraph)',
+        "# draft: true   # keeps the item off the site until you delete this line",
         "---",
         "",
         "",

@@ -194,7 +194,18 @@ def read_listed(path: str, folder: str | os.PathLike[str]) -> bytes | Problem:
                 return Problem(path, 0, "the link changed while the build read it", "build again")
             return handle.read()
     except OSError as exc:
-        return Problem(path, 0, f"cannot read the file: {exc.strerror}", "check its permissions")
+        return Problem(path, 0, f"cannot read the file: {exc.strerror}", _read_hint(exc))
+
+
+def _read_hint(exc: OSError) -> str:
+    """Say what to do about a file that could not be read: only a refusal is about its permissions."""
+    if isinstance(exc, PermissionError):
+        return "check its permissions"
+    if isinstance(exc, (FileNotFoundError, NotADirectoryError)):
+        return "it was moved or deleted meanwhile: run the command again"
+    if isinstance(exc, IsADirectoryError):
+        return "give the path of a file, not of a folder"
+    return "check the disk, and copy the file again"
 
 
 def _entries(folder: str) -> Iterator[os.DirEntry[str]]:
