@@ -111,6 +111,41 @@ def test_usage_errors_exit_2(args, capsys):
     assert "Traceback" not in out + err
 
 
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (
+            ["build", "--jobs", "abc"],
+            "csto-site build: error: argument --jobs: 'abc' is not a whole number of 1 or more",
+        ),
+        (["build", "--jobs", "0"], "csto-site build: error: argument --jobs: '0' is not a whole number of 1 or more"),
+        (
+            ["serve", "--port", "99999"],
+            "csto-site serve: error: argument --port: '99999' is not a whole number from 0 to 65535",
+        ),
+        (
+            ["serve", "--port", "http"],
+            "csto-site serve: error: argument --port: 'http' is not a whole number from 0 to 65535",
+        ),
+        (
+            ["check", "--timeout", "soon"],
+            "csto-site check: error: argument --timeout: 'soon' is not a number of seconds from 0.1 to 600",
+        ),
+        (
+            ["check", "--timeout", "0"],
+            "csto-site check: error: argument --timeout: '0' is not a number of seconds from 0.1 to 600",
+        ),
+    ],
+)
+def test_a_number_out_of_its_range_is_a_usage_error_saying_what_is_wanted(args, error, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(args) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines()[-1] == error
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_usage_error_of_the_installed_command(project):
     before = snapshot(project)
     result = run([console_script(), "build", "--no-such-option"], project)
