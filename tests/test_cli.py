@@ -146,6 +146,36 @@ def test_a_number_out_of_its_range_is_a_usage_error_saying_what_is_wanted(args, 
     assert list(tmp_path.iterdir()) == []
 
 
+def not_here(folder: str) -> str:
+    """Return the problem a command prints for a folder of the project that is not in the working folder."""
+    return (
+        f"{folder}: there is no such folder (run this in the project folder, "
+        f"the one with content/, templates/ and static/, or give --{folder} DIR)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "missing"),
+    [
+        (["build"], ["content", "templates", "static"]),
+        (["check"], ["content", "templates", "static"]),
+        (["serve", "--port", "0"], ["content", "templates", "static"]),
+        (["new", "A title", "--section", "csto-news"], ["content", "templates"]),
+        (["build", "--content", str(SAMPLE), "--static", str(ROOT / "static")], ["templates"]),
+    ],
+)
+def test_outside_the_project_folder_every_command_says_so_first_and_makes_nothing(
+    args, missing, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(args) == 1
+    out, err = capsys.readouterr()
+    assert out == ""  # serve never says it is serving
+    count = f"{len(missing)} problem{'s' * (len(missing) > 1)} found; nothing was written."
+    assert err.splitlines() == [*map(not_here, missing), count]
+    assert list(tmp_path.iterdir()) == []  # no build cache, no output
+
+
 def test_usage_error_of_the_installed_command(project):
     before = snapshot(project)
     result = run([console_script(), "build", "--no-such-option"], project)

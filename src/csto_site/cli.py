@@ -19,7 +19,7 @@ from .build.options import Options
 from .publish.run import build
 from .publish.trees import records
 from .reporter import Reporter
-from .util.errors import ContentError, io_problem
+from .util.errors import ContentError, Problem, io_problem, missing_folder
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
 # 128 + SIGINT, as shells report a command stopped by Ctrl+C.
@@ -181,6 +181,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_command(args: argparse.Namespace, reporter: Reporter) -> int:
     """Run the command the arguments name; return the exit status."""
+    missing = missing_folders(args)
+    if missing:  # run outside the project folder: said first, before anything is read, made or served
+        reporter.problems(missing)
+        return EXIT_CONTENT
     now = datetime.now(ZoneInfo("UTC"))
     if args.command == "new":
         return new_item(args, reporter, now)
@@ -203,6 +207,13 @@ def run_command(args: argparse.Namespace, reporter: Reporter) -> int:
         reporter.problems(exc.problems)
         return EXIT_CONTENT
     return EXIT_OK
+
+
+def missing_folders(args: argparse.Namespace) -> list[Problem]:
+    """Return a problem for each folder the command reads that is not there: content, templates, static."""
+    names = ("content", "templates") if args.command == "new" else ("content", "templates", "static")
+    found = (missing_folder(getattr(args, name), f"--{name}") for name in names)
+    return [problem for problem in found if problem is not None]
 
 
 def new_item(args: argparse.Namespace, reporter: Reporter, now: datetime) -> int:
