@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -221,6 +222,21 @@ def test_a_folder_the_build_cannot_make_is_named_with_what_to_do_not_a_traceback
         ": Not a directory (a file stands where a folder must be: move it, or choose another --out or --cache)"
     ), err
     assert last == f"the command stopped; {folders['--out']} was left as it was."
+
+
+def test_serve_on_a_port_in_use_says_so_at_once_and_builds_nothing(tmp_path, capsys):
+    out = tmp_path / "public"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        status = cli.main(cli_args("serve", SAMPLE, out, "--port", str(port)))
+    out_text, err = capsys.readouterr()
+    assert status == 2
+    assert out_text == ""
+    assert err.startswith(f"csto-site serve: error: cannot listen on 127.0.0.1:{port}: "), err
+    assert err.endswith("; try another --port\n"), err
+    assert not out.exists()  # nothing was built first
 
 
 def test_ctrl_c_stops_serve_with_one_line_and_status_130(tmp_path):
