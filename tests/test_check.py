@@ -99,8 +99,39 @@ def test_a_template_mistake_is_found_at_its_line(
 
     err = capsys.readouterr().err
     assert status == 1
-    assert f"{item.resolve()}:{line}: " in err and "has no attribute 'headline'" in err
+    assert f"{item}:{line}: `item` has no field `headline` (" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("item.nosuchattr.foo", "`item` has no field `nosuchattr`"),
+        ("item.title.missing.name", "`item.title` has no field `missing`"),
+        ("item['nosuchattr']", "`item` has no field `nosuchattr`"),
+        ("headline", "the page has no `headline`"),
+    ],
+)
+def test_a_missing_name_is_worded_for_a_person_at_its_line_of_the_templates_folder_as_given(
+    expression: str,
+    message: str,
+    mini_copy: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    item = Path(shutil.copytree(TEMPLATES, tmp_path / "templates")) / "item.html"
+    text = item.read_text(encoding="utf-8")
+    item.write_text(text.replace("<h1>{{ item.title }}</h1>", f"<h1>{{{{ {expression} }}}}</h1>"), encoding="utf-8")
+    line = text[: text.index("<h1>{{ item.title }}</h1>")].count("\n") + 1
+    monkeypatch.chdir(tmp_path)  # as the press secretary runs it: in the project folder, templates/ as a relative path
+
+    status = cli.main(cli_args("check", mini_copy, tmp_path / "public", templates=Path("templates")))
+
+    assert status == 1
+    assert capsys.readouterr().err.splitlines()[0] == (
+        f"templates/item.html:{line}: {message} (a template uses a name the page does not have; check its spelling)"
+    )
 
 
 @pytest.fixture
@@ -169,7 +200,7 @@ def test_after_a_build_a_template_mistake_is_still_found(
 
     assert cli.main(cli_args("check", mini_copy, out, templates=templates)) == 1
     err = capsys.readouterr().err
-    assert f"{item.resolve()}:{line}: " in err and "Traceback" not in err
+    assert f"{item}:{line}: `item.title` has no field `missing` (" in err and "Traceback" not in err
 
 
 def test_a_mistake_drawn_by_a_forked_worker_is_reported_at_its_line(
@@ -207,7 +238,7 @@ def test_a_mistake_drawn_by_a_forked_worker_is_reported_at_its_line(
         == 1
     )
     err = capsys.readouterr().err
-    assert f"{item.resolve()}:{line}: " in err and "Traceback" not in err
+    assert f"{item}:{line}: `item.title` has no field `missing` (" in err and "Traceback" not in err
 
 
 def test_a_body_naming_an_unlisted_official_or_organization(mini_copy: Path, tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -111,6 +112,71 @@ def test_usage_errors_exit_2(args, capsys):
     assert "Traceback" not in out + err
 
 
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (
+            ["build", "--jobs", "abc"],
+            "csto-site build: error: argument --jobs: 'abc' is not a whole number of 1 or more",
+        ),
+        (["build", "--jobs", "0"], "csto-site build: error: argument --jobs: '0' is not a whole number of 1 or more"),
+        (
+            ["serve", "--port", "99999"],
+            "csto-site serve: error: argument --port: '99999' is not a whole number from 0 to 65535",
+        ),
+        (
+            ["serve", "--port", "http"],
+            "csto-site serve: error: argument --port: 'http' is not a whole number from 0 to 65535",
+        ),
+        (
+            ["check", "--timeout", "soon"],
+            "csto-site check: error: argument --timeout: 'soon' is not a number of seconds from 0.1 to 600",
+        ),
+        (
+            ["check", "--timeout", "0"],
+            "csto-site check: error: argument --timeout: '0' is not a number of seconds from 0.1 to 600",
+        ),
+    ],
+)
+def test_a_number_out_of_its_range_is_a_usage_error_saying_what_is_wanted(args, error, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(args) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines()[-1] == error
+    assert list(tmp_path.iterdir()) == []
+
+
+def not_here(folder: str) -> str:
+    """Return the problem a command prints for a folder of the project that is not in the working folder."""
+    return (
+        f"{folder}: there is no such folder (run this in the project folder, "
+        f"the one with content/, templates/ and static/, or give --{folder} DIR)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "missing"),
+    [
+        (["build"], ["content", "templates", "static"]),
+        (["check"], ["content", "templates", "static"]),
+        (["serve", "--port", "0"], ["content", "templates", "static"]),
+        (["new", "A title", "--section", "csto-news"], ["content", "templates"]),
+        (["build", "--content", str(SAMPLE), "--static", str(ROOT / "static")], ["templates"]),
+    ],
+)
+def test_outside_the_project_folder_every_command_says_so_first_and_makes_nothing(
+    args, missing, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(args) == 1
+    out, err = capsys.readouterr()
+    assert out == ""  # serve never says it is serving
+    count = f"{len(missing)} problem{'s' * (len(missing) > 1)} found; nothing was written."
+    assert err.splitlines() == [*map(not_here, missing), count]
+    assert list(tmp_path.iterdir()) == []  # no build cache, no output
+
+
 def test_usage_error_of_the_installed_command(project):
     before = snapshot(project)
     result = run([console_script(), "build", "--no-such-option"], project)
@@ -156,6 +222,21 @@ def test_a_folder_the_build_cannot_make_is_named_with_what_to_do_not_a_traceback
         ": Not a directory (a file stands where a folder must be: move it, or choose another --out or --cache)"
     ), err
     assert last == f"the command stopped; {folders['--out']} was left as it was."
+
+
+def test_serve_on_a_port_in_use_says_so_at_once_and_builds_nothing(tmp_path, capsys):
+    out = tmp_path / "public"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        status = cli.main(cli_args("serve", SAMPLE, out, "--port", str(port)))
+    out_text, err = capsys.readouterr()
+    assert status == 2
+    assert out_text == ""
+    assert err.startswith(f"csto-site serve: error: cannot listen on 127.0.0.1:{port}: "), err
+    assert err.endswith("; try another --port\n"), err
+    assert not out.exists()  # nothing was built first
 
 
 def test_ctrl_c_stops_serve_with_one_line_and_status_130(tmp_path):

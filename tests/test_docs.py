@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -201,6 +202,12 @@ def delete_an_item(root: Path) -> None:
         (root / "content/csto-news/2024" / name).unlink()
 
 
+def leave_the_project_folder(root: Path) -> None:
+    """Make the folder one that is not the project's: no content, templates or static files."""
+    for folder in ("content", "templates", "static"):
+        shutil.rmtree(root / folder)
+
+
 SETUPS: dict[str, Callable[[Path], None]] = {
     "write-the-item": write_the_item,
     "write-the-translation": write_the_translation,
@@ -210,6 +217,7 @@ SETUPS: dict[str, Callable[[Path], None]] = {
     "unknown-name-and-no-text": unknown_name_and_no_text,
     "break-references": break_references,
     "delete-an-item": delete_an_item,
+    "leave-the-project-folder": leave_the_project_folder,
 }
 
 

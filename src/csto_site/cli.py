@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import NoReturn
 from zoneinfo import ZoneInfo
@@ -18,7 +19,7 @@ from .build.options import Options
 from .publish.run import build
 from .publish.trees import records
 from .reporter import Reporter
-from .util.errors import ContentError, io_problem
+from .util.errors import ContentError, Problem, io_problem, missing_folder
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
 # 128 + SIGINT, as shells report a command stopped by Ctrl+C.
@@ -40,7 +41,7 @@ def parser() -> argparse.ArgumentParser:
     )
     common.add_argument(
         "--jobs",
-        type=_positive,
+        type=partial(_whole, low=1),
         default=None,
         metavar="N",
         help="processes for parsing and rendering (default: one per core)",
@@ -112,7 +113,9 @@ def parser() -> argparse.ArgumentParser:
     )
     new.set_defaults(quiet=False)
     serve = commands.add_parser("serve", parents=[common], help="build, serve on 127.0.0.1, rebuild on change")
-    serve.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default: 8000)")
+    serve.add_argument(
+        "--port", type=partial(_whole, low=0, high=65535), default=8000, help="port on 127.0.0.1 (default: 8000)"
+    )
     return main
 
 
@@ -132,23 +135,21 @@ def options_from(args: argparse.Namespace) -> Options:
     )
 
 
-def _positive(text: str) -> int:
-    """Parse a whole number of at least 1."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
+def _whole(text: str, low: int, high: int | None = None) -> int:
+    """Parse a whole number from `low` to `high` (or of `low` or more) for argparse, which words the error."""
+    with contextlib.suppress(ValueError):
+        if (value := int(text)) >= low and (high is None or value <= high):
+            return value
+    bounds = f"of {low} or more" if high is None else f"from {low} to {high}"
+    raise argparse.ArgumentTypeError(f"{text!r} is not a whole number {bounds}")
 
 
 def _seconds(text: str) -> float:
-    """Parse a time-out: a number of seconds from 0.1 to 600."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("must be a number of seconds") from None
-    if not 0.1 <= value <= 600:
-        raise argparse.ArgumentTypeError("must lie between 0.1 and 600 seconds")
-    return value
+    """Parse a time-out, a number of seconds from 0.1 to 600, for argparse, which words the error."""
+    with contextlib.suppress(ValueError):
+        if 0.1 <= (value := float(text)) <= 600:
+            return value
+    raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds from 0.1 to 600")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -180,6 +181,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_command(args: argparse.Namespace, reporter: Reporter) -> int:
     """Run the command the arguments name; return the exit status."""
+    missing = missing_folders(args)
+    if missing:  # run outside the project folder: said first, before anything is read, made or served
+        reporter.problems(missing)
+        return EXIT_CONTENT
     now = datetime.now(ZoneInfo("UTC"))
     if args.command == "new":
         return new_item(args, reporter, now)
@@ -202,6 +207,13 @@ def run_command(args: argparse.Namespace, reporter: Reporter) -> int:
         reporter.problems(exc.problems)
         return EXIT_CONTENT
     return EXIT_OK
+
+
+def missing_folders(args: argparse.Namespace) -> list[Problem]:
+    """Return a problem for each folder the command reads that is not there: content, templates, static."""
+    names = ("content", "templates") if args.command == "new" else ("content", "templates", "static")
+    found = (missing_folder(getattr(args, name), f"--{name}") for name in names)
+    return [problem for problem in found if problem is not None]
 
 
 def new_item(args: argparse.Namespace, reporter: Reporter, now: datetime) -> int:

@@ -30,7 +30,7 @@ from ..site.model import Site
 from ..site.queries import NEWS_WINDOW, RECORD, Queries, Recorder
 from ..site.urls import OwnPaths, Urls, is_cited
 from ..util.digest import digest
-from ..util.errors import ContentError, Problem
+from ..util.errors import ContentError, Problem, missing_folder
 from ..util.files import publishable, read_listed
 from ..util.parallel import default_jobs
 from .cache import Cache, Memo
@@ -109,8 +109,9 @@ def prepare(options: Options, now: datetime, cache: Cache, content: Content) -> 
 
 def static_folder(static: Path) -> tuple[dict[str, StaticFile], Callable[[str], bytes]]:
     """Name the static folder's files as published, and return how to read one."""
-    if not static.is_dir():
-        raise ContentError([Problem(str(static), 0, "the static folder is missing", "pass --static DIR")])
+    missing = missing_folder(static, "--static")
+    if missing is not None:
+        raise ContentError([missing])
     data: dict[str, bytes] = {}
     problems = []
     for path, rel, _ in publishable(static):  # never a hidden file, nor one a link leads to from outside

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import traceback
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,6 +15,14 @@ from ..site.queries import Queries
 from ..util.digest import digest
 from ..util.errors import ContentError, Problem
 from .views import Page
+
+HINT = "a template uses a name the page does not have; check its spelling"
+# Jinja2's messages of a missing name ("'foo' is undefined") and of a missing field or element
+# ("'pkg.Item object' has no attribute 'foo'", "list object has no element 3").
+UNDEFINED = re.compile(r"'(?P<name>[^']+)' is undefined")
+NO_FIELD = re.compile(r"'?(?P<type>[\w.]+) object'? has no (?:attribute|element) '?(?P<field>[^']+)'?")
+# What a template line asks that field of: `item.title` in `{{ item.title.foo }}` or `{{ item.title['foo'] }}`.
+OWNER = r"(?P<owner>[A-Za-z_][\w.]*)(?:\.{field}\b|\[\s*['\"]?{field}['\"]?\s*\])"
 
 
 class Renderer:
@@ -70,15 +79,26 @@ class Renderer:
 
     def problem(self, name: str, exc: jinja2.TemplateError) -> Problem:
         """Place a rendering error at the template line it happened on (Jinja2 maps its frames to templates)."""
-        root = str(self.templates.resolve())
-        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(root)]
-        path, line = (frames[-1].filename, frames[-1].lineno or 0) if frames else (str(self.templates / name), 0)
-        return Problem(
-            path,
-            line,
-            exc.message or type(exc).__name__,
-            "a template uses a name the page does not have; check its spelling",
-        )
+        message = exc.message or type(exc).__name__
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).is_relative_to(self.templates)]
+        if not frames:
+            return Problem(str(self.templates / name), 0, message, HINT)
+        place = frames[-1]  # the innermost: a template the page's own template extends or includes, maybe
+        if isinstance(exc, jinja2.UndefinedError):
+            message = worded(message, place.line or "")
+        return Problem(place.filename, place.lineno or 0, message, HINT)
+
+
+def worded(message: str, line: str) -> str:
+    """Word Jinja2's message of a missing name or field for a person, naming what the template line asks for."""
+    if found := UNDEFINED.fullmatch(message):
+        return f"the page has no `{found['name']}`"
+    if not (found := NO_FIELD.fullmatch(message)):
+        return message
+    field = found["field"]
+    owners = {m["owner"] for m in re.finditer(OWNER.format(field=re.escape(field)), line)}
+    owner = f"`{owners.pop()}`" if len(owners) == 1 else f"the {found['type'].rsplit('.', 1)[-1]}"
+    return f"{owner} has no field `{field}`"
 
 
 def template_digests(env: jinja2.Environment, sources: Mapping[str, str]) -> dict[str, str]:

@@ -130,11 +130,12 @@ class DevServer:
         self.first: str | None = None  # the digest of what the first build read
 
     def start(self, port: int) -> int:
-        """Build once, then serve on 127.0.0.1 in a background thread; return the port."""
-        self.first = read_inputs(self.options).digest
-        self.rebuild()
+        """Take the port, build once, then serve on 127.0.0.1 in a background thread; return the port."""
+        # The port first: one in use is said at once, not after a build of the whole site.
         self.httpd = ThreadingHTTPServer((HOST, port), partial(Handler, root=self.options.out, status=self.status))
         self.httpd.daemon_threads = True
+        self.first = read_inputs(self.options).digest
+        self.rebuild()
         self.thread = threading.Thread(target=self.httpd.serve_forever, name="csto-serve", daemon=True)
         self.thread.start()
         return int(self.httpd.server_address[1])

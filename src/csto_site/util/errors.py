@@ -7,6 +7,7 @@ import re
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 # Characters that would break a problem's one line, or that no terminal can print (a file name that is
 # not UTF-8): shown as escapes.
@@ -69,6 +70,14 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     shown = ", ".join(f'"{c}"' for c in pool[:6])
     more = ", ..." if len(pool) > 6 else ""
     return f"known: {shown}{more}"
+
+
+def missing_folder(folder: Path, option: str) -> Problem | None:
+    """Say that a folder a command reads is not there (it was run outside the project folder), or return None."""
+    if folder.is_dir():
+        return None
+    hint = f"run this in the project folder, the one with content/, templates/ and static/, or give {option} DIR"
+    return Problem(str(folder), 0, "there is no such folder", hint)
 
 
 # What to do about a file the build could not write, by the system's reason.
