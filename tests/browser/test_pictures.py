@@ -31,6 +31,35 @@ def test_the_lead_photo_loads_as_avif_and_nothing_shifts(page: Page, served: Ser
     assert page.evaluate(LAYOUT_SHIFT) == 0
 
 
+# The width of the variant the browser chose (its name says it: hall.480.avif), the widest one of the srcset
+# ("hall.480.jpg 480w, hall.800.jpg 800w"), and the photo's drawn width in device pixels.
+SHARPNESS = """img => ({
+  chosen: parseInt(img.currentSrc.match(/\\.(\\d+)\\.\\w+$/)[1]),
+  widest: Math.max(...img.srcset.split(",").map(c => parseInt(c.trim().split(" ")[1]))),
+  needed: Math.round(img.getBoundingClientRect().width * devicePixelRatio),
+})"""
+
+
+@pytest.mark.parametrize("width", [320, 390, 600, 700, 1280])
+def test_the_gallery_thumbnails_are_never_drawn_larger_than_the_variant_chosen(browser: Browser, served: ServedSite, width):
+    # The browser picks a variant by the `sizes` it is told: too small a size there, and a phone scales up a
+    # small variant into a blurred photo.
+    context = browser.new_context(viewport={"width": width, "height": 800}, device_scale_factor=2)
+    page = context.new_page()
+    try:
+        page.goto(served.url(ITEM))
+        thumbnails = page.locator(".gallery-grid img")
+        assert thumbnails.count() > 0
+        for i in range(thumbnails.count()):
+            thumbnail = thumbnails.nth(i)
+            thumbnail.scroll_into_view_if_needed()
+            expect(thumbnail).to_have_js_property("complete", True)
+            found = thumbnail.evaluate(SHARPNESS)
+            assert found["chosen"] >= min(found["needed"], found["widest"]), (width, found)
+    finally:
+        context.close()
+
+
 def test_the_gallery_opens_the_large_photo_by_keyboard_without_javascript(browser: Browser, served: ServedSite):
     # Not the watched page: Chromium's own viewer of an opened JPEG breaks the site's CSP and asks for
     # /favicon.ico, which the watch would count as the site's faults.

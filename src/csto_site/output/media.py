@@ -27,9 +27,15 @@ MEDIA = "media"  # the producer's name
 PHOTO = "photo"
 DOCUMENT = "document"
 # How wide a photo is shown, for the browser to pick a variant before it lays the page out: the item
-# page's text column is at most about 46 rem (736 px); a teaser's thumbnail and a gallery cell ~ 10 rem.
+# page's text column is at most about 46 rem (736 px); a teaser's thumbnail 7.5 rem. A gallery is a grid
+# of cells at least 10 rem wide in that column (static/style.css, .gallery-grid): one cell across below a
+# screen of 23 rem, two below 34 rem, three below 45 rem, then four of at most 11 rem.
 COLUMN_SIZES = "(min-width: 48rem) 46rem, calc(100vw - 2rem)"
 THUMB_SIZES = "10rem"
+GALLERY_SIZES = (
+    "(max-width: 23rem) calc(100vw - 2rem), (max-width: 34rem) calc(50vw - 1.5rem), "
+    "(max-width: 45rem) calc(33.33vw - 1.33rem), 11rem"
+)
 # The variant social networks and feed readers get: 1200 pixels wide is what they ask for.
 SHARE_WIDTH = 1200
 BROWSER_FORMATS = ("avif", "webp")  # offered in <source> elements, best first; JPEG is the <img> itself
@@ -145,7 +151,7 @@ def lead(urls: Urls, item: Item, sizes: str = COLUMN_SIZES) -> Picture | None:
 
 def gallery(urls: Urls, item: Item) -> tuple[Picture, ...]:
     """Return the views of an item's gallery, as thumbnails."""
-    return tuple(p for photo in item.gallery if (p := picture(urls, item, photo, THUMB_SIZES)) is not None)
+    return tuple(p for photo in item.gallery if (p := picture(urls, item, photo, GALLERY_SIZES)) is not None)
 
 
 def with_pictures(html: str, urls: Urls, item: Item) -> str:
