@@ -202,6 +202,10 @@ def rss_profile_problems(data: bytes, feed_url: str) -> list[str]:
     selves = [a.get("href") for a in channel.findall(f"{ATOM}link") if a.get("rel") == "self"]
     if selves != [feed_url]:
         problems.append(f"atom:link rel=self is {selves}, not [{feed_url!r}]")
+    # The RSS Advisory Board's profile: the self link says what it links to.
+    kinds = [a.get("type") for a in channel.findall(f"{ATOM}link") if a.get("rel") == "self"]
+    if kinds != ["application/rss+xml"]:
+        problems.append(f"atom:link rel=self has the type {kinds}, not application/rss+xml")
     dates = [("channel lastBuildDate", channel.findtext("lastBuildDate"))]
     urls = [("channel link", channel.findtext("link")), ("docs", channel.findtext("docs"))]
     urls += [("atom:link", a.get("href")) for a in channel.findall(f"{ATOM}link")]
@@ -247,7 +251,7 @@ def test_the_rss_profile_check_catches_broken_feeds():
     good = (
         '<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel><title>T</title>'
         "<link>https://example.org/news/</link><description>D</description>"
-        f'<atom:link href="{url}" rel="self"/><item><title>A</title><link>https://example.org/a/</link>'
+        f'<atom:link href="{url}" rel="self" type="application/rss+xml"/><item><title>A</title><link>https://example.org/a/</link>'
         "<guid>https://example.org/a/</guid><pubDate>Thu, 25 Jul 2024 14:00:00 +0300</pubDate></item>"
         "</channel></rss>"
     )
@@ -258,6 +262,7 @@ def test_the_rss_profile_check_catches_broken_feeds():
         "<link>https://example.org/a/</link>": "<link>/a/</link>",
         "<link>https://example.org/news/</link>": f"<link>{url}</link>",
         f'href="{url}"': 'href="/news/rss.xml"',
+        ' type="application/rss+xml"': "",
         "</channel>": "",
     }
     for old, new in broken.items():

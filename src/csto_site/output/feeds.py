@@ -110,7 +110,7 @@ def render_feed(
     fg = FeedGenerator()
     fg.title(feed.title)
     # feedgen writes the last link given as the channel <link>: the page the feed describes comes last.
-    fg.link(href=urls.absolute(feed.url), rel="self")
+    fg.link(href=urls.absolute(feed.url), rel="self", type="application/rss+xml")
     fg.link(href=urls.absolute(feed.page_url), rel="alternate")
     # Feed readers read the channel's <description> as HTML too (titles and categories are plain text).
     fg.description(escape(feed.description))
