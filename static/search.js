@@ -13,8 +13,22 @@
   // (termFrequency 0) lets that count decide: the sharded top 10 then matches a single index's far better
   // (docs/reference.md, "Ranking across shards"). Every merged index needs it too: options() sets only the primary.
   function settings() {
-    return { excerptLength: 30, ranking: { termFrequency: 0 } };
+    return { excerptLength: 30, ranking: { termFrequency: 0, termSimilarity: TERM_SIMILARITY } };
   }
+  function marked(shard) {
+    // A filter Pagefind gives every page of the shard: its name (see withoutFallbacks).
+    return { mergeFilter: { shard: shard } };
+  }
+  // Pagefind looks a word up in each shard on its own, and a shard that has no word beginning with it falls
+  // back to the longest beginning of the word that it does have: "Afghanistan" finds every "a" of a shard
+  // without Afghanistan. One index over all the pages would fall back only where no page has the word. So
+  // for each shard that answers, the first result's matched words are measured against the query's words:
+  // a shard is kept for a word where it matched the word's stem exactly (Pagefind's length bonus for an
+  // index word neither longer nor shorter than the stem), or matched as much of the word as the best shard.
+  // docs/reference.md, "Words one shard lacks".
+  var TERM_SIMILARITY = 1;
+  var EXACT_BONUS = Math.exp(TERM_SIMILARITY * Math.exp(-1 / 8)) / Math.exp(TERM_SIMILARITY);
+
   var FILTERS = ["section", "year", "official", "organization"];
   var root = document.getElementById("search");
   if (!root) {
@@ -149,6 +163,64 @@
     more.hidden = shown >= results.length;
   }
 
+  function normal(word) {
+    // Letters and digits only, without accents, as both the query's words and the pages' words are compared.
+    return word.toLowerCase().normalize("NFD").replace(/[^\p{L}\p{N}]/gu, "");
+  }
+
+  function shared(a, b) {
+    var n = 0;
+    while (n < a.length && n < b.length && a[n] === b[n]) {
+      n++;
+    }
+    return n;
+  }
+
+  async function matchOf(terms, result) {
+    // For each query word: how much of it the result's matched words share, and whether one is its stem.
+    var reach = terms.map(function () { return { shared: 0, exact: false }; });
+    if (!result) {
+      return reach;
+    }
+    var data = await result.data();
+    var words = data.content.split(/[\r\n\s]+/g);
+    data.weighted_locations.forEach(function (location) {
+      var word = normal(words[location.location] || "");
+      var lengths = terms.map(function (term) { return shared(term, word); });
+      var best = lengths.indexOf(Math.max.apply(null, lengths));
+      var weight = location.weight * 24; // Pagefind's own weight (its API divides it by 24)
+      var exact = Math.abs(location.balanced_score / (weight * weight) - EXACT_BONUS) < 1e-3;
+      reach[best].shared = Math.max(reach[best].shared, lengths[best]);
+      reach[best].exact = reach[best].exact || exact;
+    });
+    return reach;
+  }
+
+  async function withoutFallbacks(term, chosen, found) {
+    // The results of `found`, without those of shards that fell back to a shorter word (see settings).
+    var terms = term.split(/\s+/).map(normal).filter(Boolean);
+    var counts = (found.filters && found.filters.shard) || {};
+    var names = Object.keys(counts).filter(function (name) { return counts[name] > 0; });
+    if (names.length < 2 || terms.length === 0 || term.indexOf('"') >= 0) {
+      return found.results; // one shard answers as one index would; a "phrase" never falls back
+    }
+    var reached = await Promise.all(names.map(async function (name) {
+      var one = await pagefind.search(term, { filters: Object.assign({}, chosen, { shard: name }) });
+      return matchOf(terms, one.results[0]);
+    }));
+    var kept = names.filter(function (name, i) {
+      return terms.every(function (_, j) {
+        var most = Math.max.apply(null, reached.map(function (r) { return r[j].shared; }));
+        return reached[i][j].exact || reached[i][j].shared === most;
+      });
+    });
+    if (kept.length === names.length) {
+      return found.results;
+    }
+    var filters = Object.assign({}, chosen, { shard: { any: kept } });
+    return (await pagefind.search(term, { filters: filters })).results;
+  }
+
   function remember(term, chosen) {
     var params = new URLSearchParams();
     if (term) {
@@ -182,7 +254,10 @@
     if (current !== generation || found === null) {
       return;
     }
-    results = found.results;
+    results = term ? await withoutFallbacks(term, chosen, found) : found.results;
+    if (current !== generation) {
+      return;
+    }
     if (results.length === 0) {
       list.replaceChildren();
       more.hidden = true;
@@ -214,7 +289,8 @@
       throw new Error("no list of search shards: " + listed.status);
     }
     // As paths, not whole URLs: Pagefind prefixes a merged index's result URLs with what it is given.
-    var shards = ((await listed.json())[lang] || []).map(function (name) {
+    var names = (await listed.json())[lang] || [];
+    var shards = names.map(function (name) {
       return new URL(lang + "/" + name + "/", bundle).pathname;
     });
     if (shards.length === 0) {
@@ -223,7 +299,10 @@
     pagefind = await import(shards[0] + "pagefind.js");
     await pagefind.options(settings());
     await pagefind.init();
-    await Promise.all(shards.slice(1).map(function (shard) { return pagefind.mergeIndex(shard, settings()); }));
+    await pagefind.options(marked(names[0]));
+    await Promise.all(shards.slice(1).map(function (shard, i) {
+      return pagefind.mergeIndex(shard, Object.assign(settings(), marked(names[i + 1])));
+    }));
     fillFilters(await pagefind.filters(), wanted);
     status.textContent = "";
     form.addEventListener("submit", function (event) {

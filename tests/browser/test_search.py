@@ -60,6 +60,20 @@ def test_russian_query_finds_the_russian_item_through_stemming(page: Page, serve
     expect(page.locator("#search-status")).to_have_text("1 результат по запросу «Афганистаном»")
 
 
+@pytest.mark.parametrize("word", ["Afghanistan", "Helga", "Schmid"])
+def test_a_word_of_one_shard_finds_only_pages_that_have_it(page: Page, served: ServedSite, word: str) -> None:
+    # Pagefind's shard without the word falls back to its longest beginning ("a", "he"): left out.
+    search(page, served, "/search/", word)
+    expect(page.locator("#search-status")).to_have_text(re.compile(rf"^\d+ results? for “{word}”$"))
+    urls = result_urls(page)
+    assert urls, word
+    for url in urls:
+        text = (served.out / url.strip("/") / "index.html").read_text(encoding="utf-8")
+        assert word in text, (word, url)
+    if word == "Afghanistan":
+        assert urls == [SCHMID_2021]
+
+
 def test_each_language_searches_only_its_own_index(page: Page, served: ServedSite) -> None:
     search(page, served, "/search/", "Шмид")
     expect(page.locator("#search-status")).to_have_text(re.compile(r"^Nothing found"))
@@ -205,9 +219,19 @@ QUERIES = ("nuclear", "cyber", "trafficking", "migration", "budget", "terrorism"
 OVERLAP_FLOOR, MEAN_OVERLAP_FLOOR = 0.5, 0.75
 
 
+# Words of two items only, in two shards: the others have no word that begins with them, only with a part of
+# them ("budget", "n"), which Pagefind falls back to; and a form of a word every shard has, which stems
+# to the same word there ("exercised": "exercis", as "exercise").
+RARE = ("budgetary", "nucleonics")
+FORM = "exercised"
+
+
 def test_the_search_page_ranks_like_a_single_index_of_the_same_pages(browser: Browser, tmp_path: Path) -> None:
     content = tmp_path / "archive"
     runpy.run_path(str(ROOT / "bench" / "generate.py"), run_name="bench_generate")["generate"](content, 300, 5)
+    english = sorted(p for p in content.rglob("*.md") if not p.name.startswith("_") and ".ru." not in p.name)
+    for item in (english[0], english[len(english) // 2]):
+        item.write_text(item.read_text(encoding="utf-8") + f"\nA {' and '.join(RARE)} debate.\n", encoding="utf-8")
     with served_site(tmp_path / "served", content) as site:
         # The same English item pages, indexed by one Pagefind run as one index, served beside the shards.
         pages = [p for p in site.out.rglob("index.html") if b"data-pagefind-body" in p.read_bytes()]
@@ -224,13 +248,17 @@ def test_the_search_page_ranks_like_a_single_index_of_the_same_pages(browser: Br
         context = browser.new_context()
         page = context.new_page()
         sharded = {}
-        for word in QUERIES:
+        for word in (*QUERIES, *RARE, FORM):
             search(page, site, "/search/", word)
             expect(page.locator("#search-status")).to_contain_text(word)
             sharded[word] = int(page.locator("#search-status").inner_text().split()[0]), result_urls(page)[:10]
         page.goto(site.url("/"))  # not the search page, whose own script would merge the shards into the module
-        single = page.evaluate(SINGLE, ["/single/", list(QUERIES)])
+        single = page.evaluate(SINGLE, ["/single/", [*QUERIES, *RARE, FORM]])
         context.close()
+    for word in RARE:  # the shards that fell back to "budget" or "n" are left out
+        assert sharded[word][0] == single[word][0] == 2, (word, sharded[word], single[word])
+        assert set(sharded[word][1]) == set(single[word][1]), word
+    assert sharded[FORM][0] == single[FORM][0] > 10, (sharded[FORM][0], single[FORM][0])
     overlaps = {}
     for word in QUERIES:
         (count, shown), (whole_count, whole) = sharded[word], single[word]
