@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers.photos import BUNDLE, add_bundle, drawn_photo
+from helpers.photos import BUNDLE, ITEM, add_bundle, drawn_photo
 from helpers.site import GOLDEN, ROOT, SAMPLE, TEMPLATES, build_into, cli_args, copy_fixture, retract
 from PIL import Image
 from test_golden import normalise
@@ -229,6 +229,37 @@ def test_a_mistake_is_reported_at_its_line_and_nothing_is_written(mini_copy, tmp
     assert status == 1
     assert f"{folder / 'index.md'}:{line}: " in err and words in err, err
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line"),
+    [("  file: group.jpg", "  file: grop.jpg", 5), ("  - file: hall.jpg", "  - file: hal.jpg", 10)],
+)
+def test_a_mistake_of_the_original_is_not_blamed_on_its_translation(mini_copy, tmp_path, capsys, old, new, line):
+    folder = add_bundle(mini_copy)
+    edit(folder, old, new)
+    status, err = run(mini_copy, tmp_path / "public", capsys)
+    assert status == 1 and f"{folder / 'index.md'}:{line}: " in err
+    assert "index.ru.md" not in err and "1 problem found" in err, err
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ("delete", "there is no original item to take it from (name the photo file with `file:`)"),
+        ("no lead photo", "the original item names no lead photo to take it from (name the photo file with `file:`)"),
+    ],
+)
+def test_a_translation_without_its_lead_photos_file_needs_an_original_that_has_one(
+    mini_copy, tmp_path, capsys, change, words
+):
+    folder = add_bundle(mini_copy)
+    if change == "delete":
+        (folder / "index.md").unlink()
+    else:
+        edit(folder, ITEM[ITEM.index("image:") : ITEM.index("gallery:")], "")
+    status, err = run(mini_copy, tmp_path / "public", capsys)
+    assert status == 1 and f"{folder / 'index.ru.md'}:4: `image` gives no `file`, and {words}" in err, err
 
 
 @pytest.mark.parametrize(
