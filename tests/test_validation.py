@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 from helpers.site import cli_args, snapshot
+from hypothesis import given
+from hypothesis import strategies as st
 
 from csto_site import cli
+from csto_site.content.frontmatter import split
 
 DATE_HINT = "(write `date: 2021-06-22`, `date: 2021-06-22 14:30` or ISO 8601 with an offset)"
 
@@ -157,6 +160,53 @@ def test_translation_with_another_date(run):
 def test_invalid_yaml(run):
     write(run.content, "alpha/a.md", "---\ntitle: A\ndate: 2024-01-01\nsummary: Zas: meeting\n---\nBody.\n")
     run.expect("alpha/a.md", 4, "invalid YAML", '(put text containing ": " in quotes)')
+
+
+# A front matter with every kind of indented line: list items, a mapping's keys, a list of mappings, folded text.
+TABBED_FRONT = (
+    "title: Talks",
+    "date: 2021-06-22",
+    "officials:",
+    "  - Helga Schmid",
+    "  - Stanislav Zas",
+    "image:",
+    "  file: a.jpg",
+    "  alt: A photo",
+    "gallery:",
+    "  - file: b.jpg",
+    "    alt: B",
+    "summary: >",
+    "  Text of it",
+)
+
+
+@st.composite
+def tabbed(draw: st.DrawFn) -> tuple[int, str]:
+    """Return a line of TABBED_FRONT and that line indented with at least one tab (or with one after its "-")."""
+    index = draw(st.integers(0, len(TABBED_FRONT) - 1))
+    line = TABBED_FRONT[index]
+    text = line.lstrip(" ")
+    width = max(len(line) - len(text), 1)  # a line at the left edge gets a tab before it
+    indent = draw(st.text(" \t", min_size=width, max_size=width).filter(lambda i: "\t" in i))
+    if text.startswith("- ") and draw(st.booleans()):
+        return index, line.replace("- ", "-\t", 1)
+    return index, indent + text
+
+
+@given(tabbed())
+def test_a_tab_in_the_indentation_is_named_at_its_line(case: tuple[int, str]) -> None:
+    index, line = case
+    lines = [*TABBED_FRONT[:index], line, *TABBED_FRONT[index + 1 :]]
+    front, problems = split("---\n" + "\n".join(lines) + "\n---\nText.\n", "a.md")
+    assert front is None and len(problems) == 1, (line, problems)
+    problem = problems[0]
+    assert (problem.line, problem.hint) == (index + 2, "indent with spaces, not tabs"), problem
+    assert problem.message.startswith("invalid YAML: found a tab character"), problem
+
+
+def test_a_tab_before_a_list_item_is_named_in_the_build(run):
+    write(run.content, "alpha/a.md", "---\ntitle: A\ndate: 2024-01-01\nofficials:\n\t- Anna Petrova\n---\nText.\n")
+    run.expect("alpha/a.md", 5, "invalid YAML: found a tab character", "(indent with spaces, not tabs)")
 
 
 def test_no_front_matter(run):
