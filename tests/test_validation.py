@@ -162,6 +162,40 @@ def test_invalid_yaml(run):
     run.expect("alpha/a.md", 4, "invalid YAML", '(put text containing ": " in quotes)')
 
 
+@pytest.mark.parametrize(
+    ("lines", "line", "key", "whole"),
+    [
+        ("title: Meeting of the Council #2 in Minsk", 2, "title", "Meeting of the Council #2 in Minsk"),
+        ("title: A\nsummary: Talks on the agenda\n  item #4", 4, "summary", "Talks on the agenda item #4"),
+        ("title: A\nplace: Minsk # Belarus", 3, "place", "Minsk # Belarus"),
+        ("title: A\nimage:\n  file: a.jpg\n  alt: Delegation #1 at the table", 5, "alt", "Delegation #1 at the table"),
+        ("title: A\ngallery:\n  - file: a.jpg\n    caption: Hall #2", 5, "caption", "Hall #2"),
+    ],
+)
+def test_a_text_cut_by_a_comment_is_refused_with_the_quoted_text(run, lines, line, key, whole):
+    write(run.content, "alpha/a.md", f"---\n{lines}\ndate: 2024-01-01\n---\nText.\n")
+    run.expect(
+        "alpha/a.md",
+        line,
+        f"the `{key}` stops at `#`: in YAML, ` #` starts a comment",
+        f'(put the {key} in quotes: `{key}: "{whole}"`)',
+    )
+
+
+def test_every_text_cut_by_a_comment_is_reported(run):
+    write(run.content, "alpha/a.md", "---\ntitle: Council #2\ndate: 2024-01-01\nsummary: Item #4\n---\nText.\n")
+    problems = run.build()
+    assert [p.split(": ", 1)[0] for p in problems] == [f"{run.content / 'alpha/a.md'}:{n}" for n in (2, 4)]
+
+
+def test_comments_of_their_own_and_a_quoted_or_unspaced_hash_build(run):
+    text = '---\n# written by new\ntitle: "Council #2"\ndate: 2024-01-01  # the day\nsummary: Item#4\n---\nText.\n'
+    write(run.content, "alpha/a.md", text)
+    assert cli.main(cli_args("build", run.content, run.out, "--no-search", "--quiet")) == 0
+    page = (run.out / "news/2024/01/01/council-2/index.html").read_text(encoding="utf-8")
+    assert "Council #2" in page and "Item#4" in page
+
+
 # A front matter with every kind of indented line: list items, a mapping's keys, a list of mappings, folded text.
 TABBED_FRONT = (
     "title: Talks",
