@@ -135,6 +135,26 @@ def test_a_deleted_item_stops_the_build_naming_its_address_and_the_ways_out(
     assert "Working visit" in page(out, VISIT_URL)  # nothing was published
 
 
+@pytest.mark.parametrize(
+    ("new", "became", "way_back"),
+    [
+        ("date: 2024-03-12 10:00\ndraft: true", "which is now a draft", "remove `draft: true` to publish it again"),
+        ("date: 2999-03-12 10:00", "which is now dated 2999-03-12 10:00, in the future", "give it back the date"),
+    ],
+)
+def test_an_item_held_back_after_publication_is_named_as_held_back_not_gone(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], new: str, became: str, way_back: str
+) -> None:
+    out = built(mini_copy, tmp_path / "public")
+    edit(mini_copy, VISIT, "date: 2024-03-12 10:00", new)
+
+    err = refused(mini_copy, out, capsys)
+
+    lost = f"the published address {VISIT_URL} would be lost: it is the page of {mini_copy / VISIT}, {became} ("
+    assert lost + way_back in err, err
+    assert "`redirects:`" in err and "`gone:`" in err and "which is gone" not in err
+
+
 def test_a_deleted_item_redirected_in_site_yaml_keeps_its_address(mini_copy: Path, tmp_path: Path) -> None:
     out = built(mini_copy, tmp_path / "public")
     (mini_copy / VISIT).unlink()

@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers.photos import BUNDLE, add_bundle, drawn_photo
+from helpers.photos import BUNDLE, ITEM, add_bundle, drawn_photo
 from helpers.site import GOLDEN, ROOT, SAMPLE, TEMPLATES, build_into, cli_args, copy_fixture, retract
 from PIL import Image
 from test_golden import normalise
@@ -203,11 +203,22 @@ def edit(folder: Path, old: str, new: str) -> None:
             'hal.jpg: there is no such file in the item\'s folder (did you mean "hall.jpg"?)',
         ),
         ("  alt: The graduates in front of the Secretariat\n", "", 4, "`image` gives no `alt` (its alt text)"),
-        ("    alt: The conference hall\n", "", 10, "`gallery[1]` gives no `alt`"),
+        (
+            "    alt: The conference hall\n",
+            "",
+            10,
+            "the 1st photo of `gallery` gives no `alt` (its alt text) (write what the photo shows",
+        ),
         ("![The table of the meeting]", "![]", 19, "the photo Стол переговоров.jpg in the text has no alt text"),
         ("  file: group.jpg", "  file: ../2024-03-12-x/group.jpg", 5, "leads out of the item's folder"),
         ("  - file: statement.pdf", "  - file: group.jpg", 14, "group.jpg is named both as a photo and as a document"),
-        ("    title: Joint statement\n", "", 14, "`attachments[1]` gives no `title`"),
+        ("    title: Joint statement\n", "", 14, "the 1st document of `attachments` gives no `title`"),
+        (
+            "    caption: The hall\n",
+            '    caption: The hall\n  - file: stairs.jpg\n    alt: " "\n',
+            13,
+            "the `alt` of the 2nd photo of `gallery` is empty (write what the photo shows",
+        ),
     ],
 )
 def test_a_mistake_is_reported_at_its_line_and_nothing_is_written(mini_copy, tmp_path, capsys, old, new, line, words):
@@ -218,6 +229,37 @@ def test_a_mistake_is_reported_at_its_line_and_nothing_is_written(mini_copy, tmp
     assert status == 1
     assert f"{folder / 'index.md'}:{line}: " in err and words in err, err
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line"),
+    [("  file: group.jpg", "  file: grop.jpg", 5), ("  - file: hall.jpg", "  - file: hal.jpg", 10)],
+)
+def test_a_mistake_of_the_original_is_not_blamed_on_its_translation(mini_copy, tmp_path, capsys, old, new, line):
+    folder = add_bundle(mini_copy)
+    edit(folder, old, new)
+    status, err = run(mini_copy, tmp_path / "public", capsys)
+    assert status == 1 and f"{folder / 'index.md'}:{line}: " in err
+    assert "index.ru.md" not in err and "1 problem found" in err, err
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ("delete", "there is no original item to take it from (name the photo file with `file:`)"),
+        ("no lead photo", "the original item names no lead photo to take it from (name the photo file with `file:`)"),
+    ],
+)
+def test_a_translation_without_its_lead_photos_file_needs_an_original_that_has_one(
+    mini_copy, tmp_path, capsys, change, words
+):
+    folder = add_bundle(mini_copy)
+    if change == "delete":
+        (folder / "index.md").unlink()
+    else:
+        edit(folder, ITEM[ITEM.index("image:") : ITEM.index("gallery:")], "")
+    status, err = run(mini_copy, tmp_path / "public", capsys)
+    assert status == 1 and f"{folder / 'index.ru.md'}:4: `image` gives no `file`, and {words}" in err, err
 
 
 @pytest.mark.parametrize(
@@ -254,7 +296,8 @@ def test_new_with_a_photo_starts_a_folder_item_that_builds_once_its_alt_text_is_
     index = mini_copy / "alpha/2024/2024-06-02-graduates-visit/index.md"
     assert (index.parent / "Фото 1.jpg").read_bytes() == photo.read_bytes()
     status, err = run(mini_copy, tmp_path / "public", capsys)
-    assert status == 1 and f"{index}:6: `image.alt` is empty" in err
+    assert status == 1 and f"{index}:6: `image.alt` is empty (write what the photo shows, for readers who" in err
+    assert "remove the line" not in err  # alt text is required: without the line the build refuses it too
     text = index.read_text(encoding="utf-8").replace('alt: ""', "alt: The graduates")
     index.write_text(text + "The graduates visited the Secretariat.\n", encoding="utf-8")
     status, err = run(mini_copy, tmp_path / "public", capsys)

@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 from helpers.site import cli_args, snapshot
+from hypothesis import given
+from hypothesis import strategies as st
 
 from csto_site import cli
+from csto_site.content.frontmatter import split
 
 DATE_HINT = "(write `date: 2021-06-22`, `date: 2021-06-22 14:30` or ISO 8601 with an offset)"
 
@@ -185,6 +188,87 @@ def test_translation_with_another_date(run):
 def test_invalid_yaml(run):
     write(run.content, "alpha/a.md", "---\ntitle: A\ndate: 2024-01-01\nsummary: Zas: meeting\n---\nBody.\n")
     run.expect("alpha/a.md", 4, "invalid YAML", '(put text containing ": " in quotes)')
+
+
+@pytest.mark.parametrize(
+    ("lines", "line", "key", "whole"),
+    [
+        ("title: Meeting of the Council #2 in Minsk", 2, "title", "Meeting of the Council #2 in Minsk"),
+        ("title: A\nsummary: Talks on the agenda\n  item #4", 4, "summary", "Talks on the agenda item #4"),
+        ("title: A\nplace: Minsk # Belarus", 3, "place", "Minsk # Belarus"),
+        ("title: A\nimage:\n  file: a.jpg\n  alt: Delegation #1 at the table", 5, "alt", "Delegation #1 at the table"),
+        ("title: A\ngallery:\n  - file: a.jpg\n    caption: Hall #2", 5, "caption", "Hall #2"),
+    ],
+)
+def test_a_text_cut_by_a_comment_is_refused_with_the_quoted_text(run, lines, line, key, whole):
+    write(run.content, "alpha/a.md", f"---\n{lines}\ndate: 2024-01-01\n---\nText.\n")
+    run.expect(
+        "alpha/a.md",
+        line,
+        f"the `{key}` stops at `#`: in YAML, ` #` starts a comment",
+        f'(put the {key} in quotes: `{key}: "{whole}"`)',
+    )
+
+
+def test_every_text_cut_by_a_comment_is_reported(run):
+    write(run.content, "alpha/a.md", "---\ntitle: Council #2\ndate: 2024-01-01\nsummary: Item #4\n---\nText.\n")
+    problems = run.build()
+    assert [p.split(": ", 1)[0] for p in problems] == [f"{run.content / 'alpha/a.md'}:{n}" for n in (2, 4)]
+
+
+def test_comments_of_their_own_and_a_quoted_or_unspaced_hash_build(run):
+    text = '---\n# written by new\ntitle: "Council #2"\ndate: 2024-01-01  # the day\nsummary: Item#4\n---\nText.\n'
+    write(run.content, "alpha/a.md", text)
+    assert cli.main(cli_args("build", run.content, run.out, "--no-search", "--quiet")) == 0
+    page = (run.out / "news/2024/01/01/council-2/index.html").read_text(encoding="utf-8")
+    assert "Council #2" in page and "Item#4" in page
+
+
+# A front matter with every kind of indented line: list items, a mapping's keys, a list of mappings, folded text.
+TABBED_FRONT = (
+    "title: Talks",
+    "date: 2021-06-22",
+    "officials:",
+    "  - Helga Schmid",
+    "  - Stanislav Zas",
+    "image:",
+    "  file: a.jpg",
+    "  alt: A photo",
+    "gallery:",
+    "  - file: b.jpg",
+    "    alt: B",
+    "summary: >",
+    "  Text of it",
+)
+
+
+@st.composite
+def tabbed(draw: st.DrawFn) -> tuple[int, str]:
+    """Return a line of TABBED_FRONT and that line indented with at least one tab (or with one after its "-")."""
+    index = draw(st.integers(0, len(TABBED_FRONT) - 1))
+    line = TABBED_FRONT[index]
+    text = line.lstrip(" ")
+    width = max(len(line) - len(text), 1)  # a line at the left edge gets a tab before it
+    indent = draw(st.text(" \t", min_size=width, max_size=width).filter(lambda i: "\t" in i))
+    if text.startswith("- ") and draw(st.booleans()):
+        return index, line.replace("- ", "-\t", 1)
+    return index, indent + text
+
+
+@given(tabbed())
+def test_a_tab_in_the_indentation_is_named_at_its_line(case: tuple[int, str]) -> None:
+    index, line = case
+    lines = [*TABBED_FRONT[:index], line, *TABBED_FRONT[index + 1 :]]
+    front, problems = split("---\n" + "\n".join(lines) + "\n---\nText.\n", "a.md")
+    assert front is None and len(problems) == 1, (line, problems)
+    problem = problems[0]
+    assert (problem.line, problem.hint) == (index + 2, "indent with spaces, not tabs"), problem
+    assert problem.message.startswith("invalid YAML: found a tab character"), problem
+
+
+def test_a_tab_before_a_list_item_is_named_in_the_build(run):
+    write(run.content, "alpha/a.md", "---\ntitle: A\ndate: 2024-01-01\nofficials:\n\t- Anna Petrova\n---\nText.\n")
+    run.expect("alpha/a.md", 5, "invalid YAML: found a tab character", "(indent with spaces, not tabs)")
 
 
 def test_no_front_matter(run):

@@ -10,7 +10,7 @@ from pathlib import Path
 import jinja2
 
 from ..content.config import SiteConfig, load_config
-from ..content.items import ParsedItem, link_translations
+from ..content.items import ParsedItem, item_language, link_translations
 from ..content.labels import load_labels
 from ..content.media import bundle_of
 from ..content.model import Item
@@ -27,6 +27,8 @@ from ..util.errors import ContentError, Problem
 from ..util.files import Listing, publishable
 from .cache import Cache
 from .loader import (
+    Found,
+    Parsed,
     backlink_titles,
     code_fingerprint,
     markup_fingerprint,
@@ -97,7 +99,9 @@ def read_content(
     problems += found_problems
     record = with_moves(record, [p.item.path for p in parsed.items])
     urls = Urls(config.default_language, config.base_url)
-    items, found_problems = link_translations(parsed.items, config, published_slugs(record, parsed.items, urls))
+    items, found_problems = link_translations(
+        parsed.items, config, published_slugs(record, parsed.items, urls), unread_originals(found.items, parsed, config)
+    )
     problems += found_problems
     problems += address_problems(items)
     problems += find_duplicate_urls(items, urls)
@@ -121,6 +125,13 @@ def read_content(
         _with_versions(parsed.changed, items),
         record,
     )
+
+
+def unread_originals(found: Sequence[Found], parsed: Parsed, config: SiteConfig) -> set[str]:
+    """Return the translation keys of the original item files that could not be read (they have problems)."""
+    read = {p.item.path for p in parsed.items}
+    keys = (item_language(f.rel, config) for f in found if f.path not in read)
+    return {key[0] for key in keys if isinstance(key, tuple) and key[1] == config.default_language}
 
 
 def linked_fields(item: Item) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,12 @@ DEPTH_CHECK_CHARS = 2048
 # A line front matter may hold: blank, indented, a comment, a list entry, or a `key:` (a key has no space).
 # Any other line is text: the body began there, before a "---" was written to close the front matter.
 FRONT_MATTER_LINE = re.compile(r"^(\s|#|-|\.\.\.|[^\s:]+\s*:(\s|$)|$)")
+# A tab in a line's indentation (before a key or a list item, or after its "-"): YAML reads no tab there.
+TAB_INDENT = re.compile(r"^[ \t-]*\t")
+TAB_HINT = "indent with spaces, not tabs"
+# The keys of free text, where a " #" is likely meant as text: YAML ends a plain (unquoted) value there.
+FREE_TEXT = frozenset({"title", "summary", "place", "note", "alt", "caption", "credit"})
+COMMENT = re.compile(r"[ \t]+#")
 
 
 class _Loader(_BaseLoader):  # type: ignore[misc]
@@ -65,9 +72,9 @@ def load_yaml(
                 ],
             )
         node = loader.get_single_node()
-        problem = _check_nodes(node, path, first_line) if node is not None else None
-        if problem is not None:
-            return None, {}, {}, [problem]
+        refused = _node_problems(node, text, path, first_line) if node is not None else []
+        if refused:
+            return None, {}, {}, refused
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         if exc.context == "while scanning a quoted scalar" and exc.context_mark:
@@ -85,9 +92,15 @@ def load_yaml(
                 ],
             )
         mark = exc.problem_mark or exc.context_mark
-        line = first_line + mark.line if mark else first_line
+        at = mark.line if mark else 0
         reason = exc.problem or "invalid YAML"
-        return None, {}, {}, [Problem(path, line, f"invalid YAML: {reason}", _yaml_hint(reason))]
+        tab = _tab_line(text, at)
+        if tab is not None:
+            # LibYAML names a tab only where it breaks an indentation it already counts; elsewhere it says
+            # a character "cannot start any token", which does not tell an editor what to change.
+            reason = reason if "tab" in reason else "found a tab character where YAML expects spaces"
+            return None, {}, {}, [Problem(path, first_line + tab, f"invalid YAML: {reason}", TAB_HINT)]
+        return None, {}, {}, [Problem(path, first_line + at, f"invalid YAML: {reason}", _yaml_hint(reason))]
     except yaml.reader.ReaderError as exc:
         # LibYAML counts the position in UTF-8 bytes, so find the character itself.
         char = chr(exc.character) if isinstance(exc.character, int) else str(exc.character)
@@ -170,10 +183,54 @@ def _check_nodes(root: yaml.Node, path: str, first_line: int) -> Problem | None:
     return None
 
 
+def _node_problems(root: yaml.Node, text: str, path: str, first_line: int) -> list[Problem]:
+    """Refuse what YAML would read otherwise than it is written: reused nodes, keys twice, texts cut by a comment."""
+    problem = _check_nodes(root, path, first_line)
+    return [problem] if problem is not None else _cut_by_comments(root, text, path, first_line)
+
+
+def _cut_by_comments(root: yaml.Node, text: str, path: str, first_line: int) -> list[Problem]:
+    """Refuse a free text YAML cut at ` #`: the rest of its line became a comment, and the text lost it."""
+    lines = text.split("\n")
+    problems = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend(reversed(node.value))
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.append(value)
+                if key.value not in FREE_TEXT or not isinstance(value, yaml.ScalarNode) or value.style:
+                    continue  # only a plain (unquoted) text ends where a comment starts
+                end = value.end_mark
+                rest = lines[end.line][end.column :]
+                if COMMENT.match(rest):
+                    whole = json.dumps(f"{value.value}{rest}".rstrip(), ensure_ascii=False)
+                    problems.append(
+                        Problem(
+                            path,
+                            first_line + end.line,
+                            f"the `{key.value}` stops at `#`: in YAML, ` #` starts a comment",
+                            f"put the {key.value} in quotes: `{key.value}: {whole}`",
+                        )
+                    )
+    return sorted(problems, key=lambda problem: problem.line)
+
+
+def _tab_line(text: str, line: int) -> int | None:
+    """Return the line (from 0) of a tab that can explain a YAML error at `line`, or None.
+
+    That is the error's own line if a tab indents it, else the first line before it that a tab indents.
+    """
+    tabbed = [i for i, indented in enumerate(text.split("\n")[: line + 1]) if TAB_INDENT.match(indented)]
+    return line if line in tabbed else next(iter(tabbed), None)
+
+
 def _yaml_hint(reason: str) -> str:
     """Suggest a fix for the YAML mistakes editors make most."""
     if "tab" in reason:
-        return "indent with spaces, not tabs"
+        return TAB_HINT
     if "constructor for the tag" in reason:
         return 'remove the "!" tag and write plain text'
     if "mapping values are not allowed" in reason:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from functools import partial
@@ -274,12 +274,17 @@ def first_paragraph(body_html: str) -> str:
 
 
 def link_translations(
-    parsed: Iterable[ParsedItem], config: SiteConfig, published: Mapping[str, str] | None = None
+    parsed: Iterable[ParsedItem],
+    config: SiteConfig,
+    published: Mapping[str, str] | None = None,
+    unread: Collection[str] = (),
 ) -> tuple[list[Item], list[Problem]]:
     """Give translations their original's slug and check they share its date.
 
     `published` maps an item file to the slug it was first published under: an item without an
-    explicit `slug:` keeps it, whatever its title or its original become later.
+    explicit `slug:` keeps it, whatever its title or its original become later. `unread` holds the
+    translation keys of the originals that could not be read: their own problems are reported, and
+    what their translations would take from them is not a problem of the translations.
     """
     published = published or {}
     parsed = [
@@ -308,14 +313,16 @@ def link_translations(
                 item = replace(item, slug=original.slug)
             item = _shared_media(item, original)
         if item.image is not None and not item.image.file:
-            problems.append(
-                Problem(
-                    item.path,
-                    item.image.line,
-                    "`image` gives no `file`, and the original item names no lead photo (or could not be read)",
-                    "add `file: group.jpg`",
+            if item.key not in unread:
+                lacks = "the original item names no lead photo" if original else "there is no original item"
+                problems.append(
+                    Problem(
+                        item.path,
+                        item.image.line,
+                        f"`image` gives no `file`, and {lacks} to take it from",
+                        "name the photo file with `file:`",
+                    )
                 )
-            )
             item = replace(item, image=None)
         items.append(item)
     return items, problems

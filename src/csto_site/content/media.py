@@ -26,6 +26,8 @@ MAX_ATTACHMENTS = 50
 IMG = re.compile(r"<img\b([^>]*)>")
 ATTRIBUTE = re.compile(r'([a-zA-Z_:][-a-zA-Z0-9_:.]*)="([^"]*)"')
 SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+# Alt text is required: the words that stand for the photo for readers who cannot see it.
+ALT_HINT = "write what the photo shows, for readers who cannot see it, e.g. `alt: The Secretary General at the podium`"
 FOLDER_HINT = "make the item a folder: move it to <its name>/index.md, and put the file beside it"
 
 
@@ -130,41 +132,46 @@ class MediaFields:
         found = []
         for index, entry in enumerate(value):
             line = starts[index] if index < len(starts) else self.lines.get(key, 1)
-            read = self._entry(f"{key}[{index + 1}]", entry, keys, {}, line=line)
+            read = self._entry(key, entry, keys, {}, line=line, place=f"the {ordinal(index + 1)} {what[:-1]} of ")
             if read is not None:
                 found.append(read)
         return found
 
     def _entry(
         self,
-        name: str,
+        key: str,
         value: object,
         keys: Sequence[str],
         lines: Mapping[str, int],
         line: int | None = None,
         optional_file: bool = False,
+        place: str = "",
     ) -> _Entry | None:
-        """Read one entry: a mapping of known keys with text values, and a file name that stays in the folder."""
-        key = name.split("[")[0]
+        """Read one entry: a mapping of known keys with text values, and a file name that stays in the folder.
+
+        `place` says which entry of a list it is ("the 2nd photo of "); a key's own entry has none.
+        """
+        name = f"{place}`{key}`"
         at = line or self.lines.get(key, 1)
         example = "file: group.jpg" if "title" not in keys else "file: statement.pdf"
         if not isinstance(value, dict):
-            self.fail(key, f"`{name}` must give `file:` and its words", f"write `{example}` on its own line", at)
+            self.fail(key, f"{name} must give `file:` and its words", f"write `{example}` on its own line", at)
             return None
         ok = True
         texts: dict[str, str] = {}
         for field, text in value.items():
             where = lines.get(field, at)
             if field not in keys:
-                self.fail(key, f"unknown key `{field}` in `{name}`", did_you_mean(str(field), keys), where)
+                self.fail(key, f"unknown key `{field}` in {name}", did_you_mean(str(field), keys), where)
                 ok = False
             elif not isinstance(text, (str, int, float)) or isinstance(text, bool):
-                self.fail(key, f"`{name}.{field}` must be text", f'put it in quotes: `{field}: "..."`', where)
+                self.fail(key, f"{_part(place, key, field)} must be text", f'put it in quotes: `{field}: "..."`', where)
                 ok = False
             else:
                 reason, hint = text_error(str(text))
                 if reason:
-                    self.fail(key, f"`{name}.{field}` {reason}", hint, where)
+                    hint = ALT_HINT if field == "alt" and not str(text).strip() else hint
+                    self.fail(key, f"{_part(place, key, field)} {reason}", hint, where)
                     ok = False
                 texts[field] = " ".join(str(text).split())
         required = [k for k in keys if k != "caption" and k != "credit" and not (k == "file" and optional_file)]
@@ -172,11 +179,11 @@ class MediaFields:
             if field not in value:
                 what = {"alt": "its alt text", "title": "its title", "file": "the file's name"}[field]
                 hint = {
-                    "alt": "add `alt:` saying what the photo shows, for readers who cannot see it",
+                    "alt": ALT_HINT,
                     "title": "add `title:`, the name readers see in the list of documents",
                     "file": f"add `{example}`",
                 }[field]
-                self.fail(key, f"`{name}` gives no `{field}` ({what})", hint, at)
+                self.fail(key, f"{name} gives no `{field}` ({what})", hint, at)
                 ok = False
         file = texts.get("file", "")
         if file:
@@ -196,6 +203,19 @@ class MediaFields:
     def _attachment(self, entry: _Entry, lang: str) -> Attachment:
         """Make an attachment of an entry read without a problem."""
         return Attachment(entry.texts["file"], entry.texts["title"], entry.line, lang)
+
+
+def ordinal(number: int) -> str:
+    """Return a number as a position in English words' order: 1st, 2nd, 3rd, 4th, 11th, 22nd."""
+    if number % 100 in (11, 12, 13):
+        return f"{number}th"
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
+def _part(place: str, key: str, field: str) -> str:
+    """Name one key of an entry: `image.alt`, or the `alt` of the 2nd photo of `gallery`."""
+    return f"the `{field}` of {place}`{key}`" if place else f"`{key}.{field}`"
 
 
 @dataclass(frozen=True)

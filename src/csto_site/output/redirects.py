@@ -210,6 +210,7 @@ def keep_recorded(
     kept: list[Redirect] = []
     problems: list[Problem] = []
     targets = nearest(declared, [archive_parent(e.address) for e in entries])
+    held = {item.path: item for item in q.held_back()}
     for entry, listing in zip(entries, targets, strict=True):
         item = _published(q, entry.source)
         if item is not None:
@@ -218,17 +219,29 @@ def keep_recorded(
             lang = language_of(entry.address, q.config.languages, urls)
             kept.append(Redirect(entry.address, listing, lang, "", record.path, entry.line))
         else:
-            was = f"it was the page of {entry.source}, which is gone" if entry.source else "no page is there now"
+            was, publish = _lost_page(entry.source, held.get(entry.source))
             problems.append(
                 Problem(
                     record.path,
                     entry.line,
                     f"the published address {entry.address} would be lost: {was}",
-                    f"keep it: in site.yaml, redirect it (`redirects:` {entry.address} -> the page that replaces it) "
-                    "or retract it (`gone:` it, with the reason it was withdrawn)",
+                    f"{publish}keep it: in site.yaml, redirect it (`redirects:` {entry.address} -> the page that "
+                    "replaces it) or retract it (`gone:` it, with the reason it was withdrawn)",
                 )
             )
     return kept, problems
+
+
+def _lost_page(source: str, held: Item | None) -> tuple[str, str]:
+    """Say what became of the page a lost address had, and how to publish it again ("" when it cannot be)."""
+    if held is not None and held.draft:
+        return f"it is the page of {source}, which is now a draft", "remove `draft: true` to publish it again, or "
+    if held is not None:
+        return (
+            f"it is the page of {source}, which is now dated {held.published:%Y-%m-%d %H:%M}, in the future",
+            "give it back the date it was published under, or ",
+        )
+    return (f"it was the page of {source}, which is gone" if source else "no page is there now"), ""
 
 
 def _published(q: Queries, path: str) -> Item | None:
