@@ -41,7 +41,9 @@ SHARPNESS = """img => ({
 
 
 @pytest.mark.parametrize("width", [320, 390, 600, 700, 1280])
-def test_the_gallery_thumbnails_are_never_drawn_larger_than_the_variant_chosen(browser: Browser, served: ServedSite, width):
+def test_the_gallery_thumbnails_are_never_drawn_larger_than_the_variant_chosen(
+    browser: Browser, served: ServedSite, width
+):
     # The browser picks a variant by the `sizes` it is told: too small a size there, and a phone scales up a
     # small variant into a blurred photo.
     context = browser.new_context(viewport={"width": width, "height": 800}, device_scale_factor=2)
