@@ -129,6 +129,8 @@ def read_content(
 
 def unread_originals(found: Sequence[Found], parsed: Parsed, config: SiteConfig) -> set[str]:
     """Return the translation keys of the original item files that could not be read (they have problems)."""
+    if not parsed.problems:  # the usual build: every item file was read (no pass over the archive)
+        return set()
     read = {p.item.path for p in parsed.items}
     keys = (item_language(f.rel, config) for f in found if f.path not in read)
     return {key[0] for key in keys if isinstance(key, tuple) and key[1] == config.default_language}
