@@ -69,6 +69,18 @@ def test_build_py_and_csto_site_build_the_same_site(project):
     assert same_tree(project / "by-script", project / "public") == []
 
 
+def test_build_py_without_the_set_up_says_what_to_run(project):
+    # -S: a Python that does not see the installed program, as one without the project's .venv active.
+    result = run([sys.executable, "-S", "build.py"], project)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        f"csto_site is not installed for this Python ({sys.executable}): activate the project's .venv, "
+        "or run `python -m pip install -e .` in this folder first"
+    ]
+    assert sorted(p.name for p in project.iterdir()) == ["build.py", "content", "static", "templates"]
+
+
 def test_build_py_takes_options(project):
     result = run([sys.executable, "build.py", "--quiet", "--out", "elsewhere"], project)
     assert_one_summary_line(result)
