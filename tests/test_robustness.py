@@ -205,7 +205,7 @@ CASES = [
         "two items on one address",
         "beta/again.md",
         text("---\ntitle: Joint statement\ndate: 2024-05-20 09:00\n---\nText.\n"),
-        1,
+        2,
         "is already the address of",
     ),
     Case(

@@ -165,12 +165,27 @@ def test_two_items_on_one_url_name_both_files(run):
     write(run.content, "beta/copy.md", "---\ntitle: Morning briefing held\ndate: 2024-03-12 18:00\n---\nBody.\n")
     problem = run.expect(
         "beta/copy.md",
-        1,
+        2,  # the title's line: the address is made of it
         "/news/2024/03/12/morning-briefing-held/ is already the address of "
         f"{run.content / 'alpha/2024/2024-03-12-morning-briefing.md'}",
         "(give one of them another title or an explicit `slug:`)",
     )
     assert "beta/copy.md" in problem
+
+
+def test_two_items_on_one_url_by_an_explicit_slug_point_at_it(run):
+    write(
+        run.content,
+        "beta/copy.md",
+        "---\ntitle: Another title\ndate: 2024-03-12 18:00\nslug: morning-briefing-held\n---\nBody.\n",
+    )
+    run.expect(
+        "beta/copy.md",
+        4,
+        "/news/2024/03/12/morning-briefing-held/ is already the address of "
+        f"{run.content / 'alpha/2024/2024-03-12-morning-briefing.md'}",
+        "(give one of them another `slug:`)",
+    )
 
 
 def test_translation_with_another_date(run):
@@ -317,7 +332,7 @@ def test_every_mistake_in_every_file_is_reported_in_one_run(run):
             "beta/org.md:5",
             "beta/yaml.md:2",
             "beta/plain.md:1",
-            "beta/dup.md:1",
+            "beta/dup.md:2",
             f"{rel}:3",
         ]
     ), "\n".join(problems)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,7 +104,7 @@ def read_content(
     )
     problems += found_problems
     problems += address_problems(items)
-    problems += find_duplicate_urls(items, urls)
+    problems += find_duplicate_urls(items, urls, slug_line(parsed.items))
     if problems:
         raise ContentError(problems)
     heads: dict[str, str] = {}
@@ -134,6 +134,19 @@ def unread_originals(found: Sequence[Found], parsed: Parsed, config: SiteConfig)
     read = {p.item.path for p in parsed.items}
     keys = (item_language(f.rel, config) for f in found if f.path not in read)
     return {key[0] for key in keys if isinstance(key, tuple) and key[1] == config.default_language}
+
+
+def slug_line(parsed: Sequence[ParsedItem]) -> Callable[[Item], tuple[int, bool]]:
+    """Say where an item's slug comes from: the line of its `slug:` (True), else of its title (False)."""
+
+    def line(item: Item) -> tuple[int, bool]:
+        """Find the item's parse (only for a problem: a pass over the items)."""
+        found = next(p for p in parsed if p.item.path == item.path)
+        if found.explicit_slug:
+            return found.lines.get("slug", 1), True
+        return found.lines.get("title", 1), False
+
+    return line
 
 
 def linked_fields(item: Item) -> str:

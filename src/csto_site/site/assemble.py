@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from itertools import groupby, pairwise
 from operator import attrgetter
@@ -60,19 +60,27 @@ def build_archive(items: Sequence[Item]) -> tuple[Year, ...]:
     return tuple(years)
 
 
-def find_duplicate_urls(items: Iterable[Item], urls: Urls) -> list[Problem]:
-    """Report items of one language that would be written to the same URL."""
+def find_duplicate_urls(
+    items: Iterable[Item], urls: Urls, slug_line: Callable[[Item], tuple[int, bool]]
+) -> list[Problem]:
+    """Report items of one language that would be written to the same URL.
+
+    `slug_line` gives the line an item's slug comes from, and whether that is an explicit `slug:`.
+    """
     owners: dict[tuple[str, date, str], Item] = {}
     problems = []
     for item in sorted(items, key=_PATH):
         first = owners.setdefault(urls.item_place(item), item)  # not the URL itself: formatted only when shared
         if first is not item:
+            line, explicit = slug_line(item)
             problems.append(
                 Problem(
                     item.path,
-                    1,
+                    line,
                     f"{urls.item(item)} is already the address of {first.path}",
-                    "give one of them another title or an explicit `slug:`",
+                    "give one of them another `slug:`"
+                    if explicit
+                    else "give one of them another title or an explicit `slug:`",
                 )
             )
     return problems
