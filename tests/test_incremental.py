@@ -156,6 +156,20 @@ def test_the_content_folder_named_another_way_builds_the_same_site(site, monkeyp
     assert_same(tree(out), reference(content, templates))
 
 
+def test_a_change_another_output_folder_was_built_with_is_still_drawn_here(site, tmp_path):
+    # One cache, one content, two output folders (`build --out elsewhere`, then a plain build): a build finds
+    # the changes since the cache last saved its parses, whichever build saved them, so the other folder's
+    # build must not hide an edit from this folder's next one.
+    content, out = site
+    here = replace(options(content, out), cache=tmp_path / "shared-cache")
+    build(here, NOW)
+    append(content / NIGHT_SESSION, "\nA paragraph the other folder's build parsed first.\n")
+    build(replace(here, out=tmp_path / "elsewhere"), NOW)
+    report = build(here, NOW)
+    assert report.written > 0
+    assert_same(tree(out), reference(content))
+
+
 def test_an_edit_rewrites_only_what_shows_it(site):
     content, out = site
     build(options(content, out), NOW)

@@ -29,7 +29,7 @@ from ..util.store import StoreError, connect_read_only, damaged, discard, intact
 from .media import Seen
 from .state import TABLES as STATE_TABLES
 
-SCHEMA = 10
+SCHEMA = 11
 FILE = "cache.sqlite"
 # `folders` keeps, per content folder, what each item file of it said: its stat, digest and parse. A
 # folder's entries travel as one row, read and written together: a rebuild reads ~100 rows for a
@@ -317,6 +317,9 @@ class Cache:
         self.remake: Callable[[Item, str], str | None] | None = None
         # Set to 1 by any process of this build, forked workers too, that read a damaged body.
         self.flags = mmap.mmap(-1, 1)
+        # Which parses the folder rows hold: a token that changes with them (see parses_after).
+        self.parses = self._read(lambda: _meta(db, "parses"), "")
+        self._next_parses = ""
 
     @classmethod
     def open(cls, folder: Path | None, clean: bool = False, read_only: bool = False, memo: Memo | None = None) -> Cache:
@@ -655,6 +658,20 @@ class Cache:
         if self.memo is not None:
             self.memo.stamp = stamp
 
+    def parses_after(self) -> str:
+        """Name the parses the folder rows hold once this build's are saved: a new token if they change.
+
+        A build's outputs state keeps it: the changes a build finds are those since the rows were last
+        saved, by whichever build did, so they are this output folder's own only if its last build left
+        the rows as they are (another output folder built from the same content with the same cache may
+        have saved its parses since).
+        """
+        if not (self.new_folders or self.gone_folders):
+            return self.parses
+        if not self._next_parses:
+            self._next_parses = os.urandom(8).hex()
+        return self._next_parses
+
     def save(self, live_bodies: set[str]) -> None:
         """Write what is new; drop bodies the latest build did not use once they pile up."""
         if self.read_only:
@@ -664,12 +681,14 @@ class Cache:
             for (content, name), folder in sorted(self.new_folders.items())
         ]
         bodies = [(key, wrap(html.encode(), key)) for key, html in self.new_bodies.items()]
+        parses = self.parses_after()
 
         def save() -> None:
             db = self.db
             with db:
                 db.executemany("DELETE FROM folders WHERE content = ? AND folder = ?", sorted(self.gone_folders))
                 db.executemany("INSERT OR REPLACE INTO folders VALUES (?, ?, ?)", folders)
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('parses', ?)", (parses,))
                 db.executemany("INSERT OR REPLACE INTO bodies VALUES (?, ?)", bodies)
                 count = db.execute("SELECT count(*) FROM bodies").fetchone()[0]
                 # Bodies are shared by every content folder built with this cache: drop them only when it
@@ -689,6 +708,7 @@ class Cache:
                 self._restamp()
 
         self._write(save)
+        self.parses, self._next_parses = parses, ""
         if self.memo is not None:
             for (content, name), folder in self.new_folders.items():
                 self.memo.folders.setdefault(content, {})[name] = folder
@@ -709,5 +729,10 @@ def _body(column: object, key: str) -> str | None:
 
 def _stamp(db: sqlite3.Connection) -> str:
     """Return the stamp of the last write of a cache file ("" for none)."""
-    row = db.execute("SELECT value FROM meta WHERE key = 'stamp'").fetchone()
+    return _meta(db, "stamp")
+
+
+def _meta(db: sqlite3.Connection, key: str) -> str:
+    """Return a value of the cache file's meta table ("" for none)."""
+    row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
     return str(row[0]) if row else ""

@@ -171,7 +171,7 @@ def _draw(
     trees.open(verify=options.clean)
     state = OutputState(cache.db, target(options), trusted=False)
     # A new program may describe and draw every output differently: it trusts nothing an older one stored.
-    state.trusted = not trees.verify and state.generation(code_fingerprint()) == trees.generation() != ""
+    state.trusted = not trees.verify and state.generation(code_fingerprint(), cache.parses) == trees.generation() != ""
     try:
         planner, drawn = plan_and_draw(setting, state, trees.missing, trees, progress, now)
     except StateDamaged as exc:
@@ -214,6 +214,7 @@ def _draw(
         built_at=now.timestamp(),
         code=code_fingerprint(),
         record=(kept, kept if recorded else content.record.digest),
+        parses=cache.parses_after(),
         search=buckets,
     )
     # The parses this build read are kept only now, after the record of what it drew: a build stopped
@@ -371,7 +372,9 @@ def check_outputs(options: Options, now: datetime, published: str) -> tuple[Site
         content = read_content(options, cache, options.jobs or default_jobs())
         setting = prepare(options, now, cache, content)
         state = OutputState(cache.db, target(options), trusted=False)
-        state.trusted = not options.clean and published != "" and state.generation(code_fingerprint()) == published
+        state.trusted = (
+            not options.clean and published != "" and state.generation(code_fingerprint(), cache.parses) == published
+        )
         planner, _ = plan_and_draw(setting, state, set(), None, None, now)
         record = "" if options.drafts or options.future else new_record(content, planner, options.content)
     lacking = sum(1 for line in record.splitlines() if line and not line.startswith("#")) - len(content.record.entries)

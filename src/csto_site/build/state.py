@@ -30,7 +30,8 @@ from ..util.store import StoreError, unwrap, wrap
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS targets (target TEXT PRIMARY KEY, generation TEXT NOT NULL, built_at REAL NOT NULL,
-                                    code TEXT NOT NULL, record TEXT NOT NULL, seen TEXT NOT NULL);
+                                    code TEXT NOT NULL, record TEXT NOT NULL, seen TEXT NOT NULL,
+                                    parses TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS partitions (target TEXT NOT NULL, id TEXT NOT NULL, producer TEXT NOT NULL,
                                        sitemaps TEXT NOT NULL, specs BLOB NOT NULL, PRIMARY KEY (target, id));
 CREATE TABLE IF NOT EXISTS outputs (target TEXT NOT NULL, path TEXT NOT NULL, partition TEXT NOT NULL,
@@ -131,10 +132,16 @@ class OutputState:
         """Create the tables."""
         db.executescript(TABLES)
 
-    def generation(self, code: str) -> str:
-        """Return the generation of the stored state ("" when none, or when another program stored it)."""
-        row = self.db.execute("SELECT generation, code FROM targets WHERE target = ?", (self.target,)).fetchone()
-        return str(row[0]) if row and row[1] == code else ""
+    def generation(self, code: str, parses: str) -> str:
+        """Return the generation of the stored state ("" when none, or when another program stored it).
+
+        Also "" when the cache's parses are not the ones the stored build left (`parses`, Cache.parses_after):
+        the changes a build finds in the content are then not all the changes since this state's build.
+        """
+        row = self.db.execute(
+            "SELECT generation, code, parses FROM targets WHERE target = ?", (self.target,)
+        ).fetchone()
+        return str(row[0]) if row and row[1] == code and row[2] == parses else ""
 
     def built_at(self) -> float | None:
         """Return the clock time of the build that stored this state (None when none did)."""
@@ -301,6 +308,7 @@ class OutputState:
         built_at: float,
         code: str,
         record: tuple[str, str],
+        parses: str,
         search: Mapping[str, Bucket] | None = None,
     ) -> None:
         """Write a build's changes (or, for a build that trusted nothing, its whole state) in one transaction.
@@ -308,7 +316,8 @@ class OutputState:
         `record` is the digest of the address record once it holds every address this build publishes ("" when
         the build does not keep the record: a build that finds that record may look for new addresses only
         in the partitions it describes again), and the digest of the record as this build leaves it.
-        `search` is the search index's buckets of the site this build made (None: it made no index).
+        `parses` names the cache's parses this build leaves (Cache.parses_after). `search` is the search
+        index's buckets of the site this build made (None: it made no index).
         """
         db, target = self.db, self.target
         with db:
@@ -369,8 +378,8 @@ class OutputState:
                 ],
             )
             db.execute(
-                "INSERT OR REPLACE INTO targets VALUES (?, ?, ?, ?, ?, ?)",
-                (target, generation, built_at, code, *record),
+                "INSERT OR REPLACE INTO targets VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (target, generation, built_at, code, *record, parses),
             )
             db.execute("DELETE FROM search WHERE target = ?", (target,))
             if search is not None:
