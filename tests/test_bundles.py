@@ -354,6 +354,10 @@ def test_a_lead_photo_under_1200_pixels_is_published_with_a_warning(mini_copy, t
     assert f"{folder / 'index.md'}:5: warning: the lead photo group.jpg is 1000 pixels wide, under 1200" in err
     assert err.count("warning: the lead photo") == 1  # not again for the translation that shows it
     assert (tmp_path / "public" / PAGE / "group.1000.jpg").is_file()
+    # `check` says what every build says (the guide: the pre-commit hook runs check).
+    checked = cli.main(cli_args("check", mini_copy, tmp_path / "public"))
+    assert checked == 0
+    assert capsys.readouterr().err.count("warning: the lead photo group.jpg is 1000 pixels wide") == 1
 
 
 def test_check_lists_a_file_of_an_item_folder_only_when_no_item_names_it(mini_copy, tmp_path, capsys):

@@ -21,6 +21,7 @@ from ..site.model import Site
 from ..util.errors import Problem
 from ..util.parallel import chunked, default_jobs, fork_map
 from .editorial import model_warnings
+from .media import small_leads
 from .options import Options
 
 # A body longer than this is "long": readers of a listing need a written summary, not its first paragraph.
@@ -159,6 +160,7 @@ def site_warnings(site: Site, ignored: Sequence[str], now: datetime, content: st
     return [
         *translation_warnings(site, now, content),
         *model_warnings(site, Path(content)),
+        *small_leads(every_item(site)),  # as every build says
         *(
             Problem(
                 path,
