@@ -335,6 +335,13 @@ CASES = [
         "`base_url` must be",
     ),
     case(
+        "base_url with a path",  # the pages link /news/..., /static/...: served under a path, they would break
+        site_value("https://example.org", "https://example.org/archive"),
+        SITE,
+        3,
+        "`base_url` must be an absolute http(s) address: a host name and an optional port, no path",
+    ),
+    case(
         "base_url with a space",
         site_value("https://example.org", '"https://exa mple.org"'),
         SITE,

@@ -27,11 +27,12 @@ SITE_KEYS = (
     "gone",
 )
 LANGUAGE = re.compile(r"^[a-z]{2,3}$")
-# An absolute http(s) address: a plain host name (letters, digits, dots, hyphens), an optional port,
-# and an optional path of unreserved characters and %-escapes; nothing that could end an attribute.
+# An absolute http(s) address: a plain host name (letters, digits, dots, hyphens) and an optional port;
+# no path, for the site is served at the root of its address (its pages link /news/..., /static/...);
+# nothing that could end an attribute.
 BASE_URL = re.compile(
     r"^https?://[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
-    r"(?::[0-9]{1,5})?(?:/(?:[A-Za-z0-9._~/-]|%[0-9A-Fa-f]{2})*)?$"
+    r"(?::[0-9]{1,5})?/?$"
 )
 # A feed of a few hundred items is already larger than feed readers fetch comfortably.
 FEED_LENGTHS = range(1, 1001)
@@ -341,8 +342,8 @@ def _base_url(data: Mapping[str, Any], check: FieldChecker) -> str:
     if not isinstance(value, str) or not BASE_URL.match(value) or int(_port(value) or 1) > 65535:
         check.fail(
             "base_url",
-            "`base_url` must be an absolute http(s) address: a host name, an optional port "
-            "and path, no query, quotes or spaces",
+            "`base_url` must be an absolute http(s) address: a host name and an optional port, no path "
+            "(the site is served at the root of its address), no query, quotes or spaces",
             "e.g. `base_url: https://odkb-csto.org`",
         )
         return "https://example.org"
