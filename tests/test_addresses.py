@@ -235,6 +235,7 @@ def test_a_retracted_item_leaves_a_withdrawn_page_and_every_listing(mini_copy: P
     assert "Withdrawn at the request of the Commission." in html
     assert "This page has been withdrawn" in html
     assert '<meta name="robots" content="noindex">' in html
+    assert '<link rel="canonical"' not in html and '<link rel="alternate" hreflang' not in html  # no page is it now
     assert "data-pagefind-body" not in html  # search indexes only the items' pages
     conf = (out / "nginx-redirects.conf").read_text(encoding="utf-8")
     assert f'location = "{VISIT_URL}" {{ error_page 410 "{VISIT_URL}index.html"; return 410; }}' in conf

@@ -110,6 +110,7 @@ class Redirects:
                 q,
                 replace(
                     withdrawn,
+                    canonical="",  # a retracted address names no page to index instead
                     alternates=alternates,
                     switch=switch,
                     in_sitemap=False,
