@@ -71,7 +71,8 @@ def test_build_py_and_csto_site_build_the_same_site(project):
 
 def test_build_py_without_the_set_up_says_what_to_run(project):
     # -S: a Python that does not see the installed program, as one without the project's .venv active.
-    result = run([sys.executable, "-S", "build.py"], project)
+    bare = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
+    result = run([sys.executable, "-S", "build.py"], project, bare)
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
     assert result.stderr.splitlines() == [

@@ -70,6 +70,15 @@ def test_unknown_key_names_the_closest_key(run):
     run.expect("alpha/a.md", 4, "unknown front-matter key `sumary`", '(did you mean "summary"?)')
 
 
+def test_an_entry_with_a_bad_id_has_its_other_mistakes_told_in_the_same_run(run):
+    officials = run.content / "officials.yaml"
+    entry = "\nIvan_Petrov:\n  name: Ivan Petrov\n  roles:\n    - {title: Envoy, from: 2024-01-01, to: 2023-12-31}\n"
+    officials.write_text(officials.read_text(encoding="utf-8") + entry, encoding="utf-8")
+    problems = run.build()
+    assert [p for p in problems if "'Ivan_Petrov' is not a valid id" in p], problems
+    assert [p for p in problems if "the role ends (2023-12-31) before it begins" in p], problems
+
+
 def test_wrong_type(run):
     write(run.content, "alpha/a.md", "---\ntitle: [one, two]\ndate: 2024-01-01\n---\nBody.\n")
     run.expect("alpha/a.md", 2, "`title` must be text", '(put it in quotes: `title: "..."`)')

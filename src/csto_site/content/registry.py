@@ -124,10 +124,13 @@ def _load_entries(
                 f"the id is {len(key)} characters long, more than the {NAME_BYTES} an address part may have",
                 "shorten it: it is the address of the entry's page",
             )
-        elif not isinstance(value, dict):
-            check.fail("id", f"`{key}` must have indented `key: value` lines", "")
+        if not isinstance(value, dict):
+            if not check.problems:
+                check.fail("id", f"`{key}` must have indented `key: value` lines", "")
         else:
-            entries.append(make(key, value, check, config.languages))
+            entry = make(str(key), value, check, config.languages)  # its fields are checked whatever its id
+            if not check.problems:
+                entries.append(entry)
         problems.extend(check.problems)
     return tuple(entries), {str(key): line for key, line in lines.items()}
 
