@@ -340,7 +340,7 @@ def test_files_the_build_ignores_are_listed(mini_copy: Path, tmp_path: Path) -> 
 
     assert found == [
         f"{photo}: warning: not a Markdown file, nor a photo or document an item names, so the build ignores it "
-        "(name it under `image:`, `gallery:` or `attachments:` of the item in its folder (see the README, Photos "
+        "(name it under `image:`, `gallery:` or `attachments:` of the item in its folder (see docs/guide.md, Photos "
         "and documents); name news items <name>.md)"
     ]
 

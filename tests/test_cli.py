@@ -210,6 +210,22 @@ def test_in_process_build_summary(tmp_path, capsys):
     assert len(out.splitlines()) == 1 and out.startswith("built 10 items"), out
 
 
+def test_quiet_prints_the_warnings_too_as_its_help_says(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "content/csto-news/_index.ru.md").unlink()
+    monkeypatch.chdir(project)
+
+    assert cli.main(["build", "--quiet", "--no-search"]) == 0
+    out, err = capsys.readouterr()
+    assert cli.main(["build", "--help"]) == 0
+    helped = " ".join(capsys.readouterr().out.split())
+
+    assert out.startswith("built 10 items") and len(out.splitlines()) == 1, out
+    assert "content/csto-news/_index.md: warning: the section has no _index.ru.md" in err, err
+    assert "--quiet print only the summary line, warnings and problems" in helped, helped
+
+
 def test_serve_builds_with_the_search_index(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from csto_site.serve import server
 

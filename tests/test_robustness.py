@@ -97,7 +97,14 @@ CASES = [
         6,
         "this is not a text file",
     ),
-    Case("an image named .md", "alpha/photo.md", PNG, 1, "this is not a text file"),
+    Case(
+        "an image named .md",
+        "alpha/photo.md",
+        PNG,
+        1,
+        "this is not a text file (it contains NUL bytes) (only Markdown (.md) text files are items; a photo or"
+        " document goes in its item's folder (see docs/guide.md, Photos and documents))",
+    ),
     Case("a PNG dropped into content/ is ignored", "alpha/2024/photo.png", PNG, page="index.html"),
     # Front matter that is not a mapping.
     Case("no front matter", "alpha/plain.md", text("Just a body.\n"), 1, "does not start with front matter"),

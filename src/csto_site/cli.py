@@ -58,7 +58,7 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="ignore the cache and re-render everything (unchanged files are still left alone)",
     )
-    common.add_argument("--quiet", action="store_true", help="print only the summary line and problems")
+    common.add_argument("--quiet", action="store_true", help="print only the summary line, warnings and problems")
     main = argparse.ArgumentParser(prog="csto-site", description="Build the CSTO news archive.")
     commands = main.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("build", parents=[common], help="check all content, then build it into public/")

@@ -166,7 +166,7 @@ def site_warnings(site: Site, ignored: Sequence[str], now: datetime, content: st
                 path,
                 0,
                 "not a Markdown file, nor a photo or document an item names, so the build ignores it",
-                "name it under `image:`, `gallery:` or `attachments:` of the item in its folder (see the README,"
+                "name it under `image:`, `gallery:` or `attachments:` of the item in its folder (see docs/guide.md,"
                 " Photos and documents); name news items <name>.md",
                 warning=True,
             )

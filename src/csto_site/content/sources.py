@@ -56,7 +56,8 @@ def read_source(path: Path, rel: str) -> SourceFile | Problem:
             shown,
             _binary_line(data),
             "this is not a text file (it contains NUL bytes)",
-            "only Markdown (.md) text files are items; a photo or document goes in its item's folder (README: Photos)",
+            "only Markdown (.md) text files are items; a photo or document goes in its item's folder"
+            " (see docs/guide.md, Photos and documents)",
         )
     if len(data) > MAX_ITEM_BYTES:
         return Problem(
