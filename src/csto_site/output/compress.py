@@ -15,7 +15,8 @@ MIN_SIZE = 1024
 # twice as slow on long pages.
 GZIP_LEVEL = 6
 # Measured on the sample site's pages: quality 5 is 12% smaller than gzip 6 in twice its time;
-# quality 11 a further 14% smaller but 40 times slower, which rebuilding thousands of pages cannot afford.
+# quality 11 a further 12% smaller but about 50 times slower (docs/publishing.md), which rebuilding thousands
+# of pages cannot afford.
 BROTLI_QUALITY = 5
 
 
