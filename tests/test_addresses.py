@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from helpers.site import NOW, SAMPLE, cli_args, copy_fixture, options, retract, sitemap_urls
+from helpers.site import NOW, SAMPLE, cli_args, copy_fixture, options, retract, sitemap_urls, tree
 
 from csto_site import cli
 from csto_site.build.cache import Memo
@@ -514,6 +514,45 @@ def test_an_item_folder_moved_to_another_section_keeps_its_addresses(mini_copy: 
     assert "<h1>Retitled</h1>" in page(out, "/news/2024/03/12/item-first/")  # the slug stays the one first published
     assert record(mini_copy)["/news/2024/03/12/item-first/"] == "beta/2024/first/index.md"
     assert record(mini_copy)["/news/2024/03/12/item-second/"] == "beta/2024/second/index.md"
+
+
+def test_a_retitled_item_made_a_folder_then_moved_keeps_its_addresses_as_a_clean_build_does(
+    mini_copy: Path, tmp_path: Path
+) -> None:
+    out = built(mini_copy, tmp_path / "public")
+    alpha, beta, name = mini_copy / "alpha/2024", mini_copy / "beta/2024", "2024-03-12-morning-briefing"
+
+    def retitle() -> None:
+        edit(mini_copy, BRIEFING, "title: Morning briefing held", "title: Evening briefing held")
+
+    def make_a_folder() -> None:
+        (alpha / name).mkdir()
+        (alpha / f"{name}.md").rename(alpha / name / "index.md")
+        (alpha / f"{name}.ru.md").rename(alpha / name / "index.ru.md")
+
+    def move_to_another_section() -> None:
+        (alpha / name).rename(beta / name)
+
+    def make_a_file_again() -> None:
+        (beta / name / "index.md").rename(beta / f"{name}.md")
+        (beta / name / "index.ru.md").rename(beta / f"{name}.ru.md")
+        (beta / name).rmdir()
+
+    steps = [
+        (retitle, f"alpha/2024/{name}"),
+        (make_a_folder, f"alpha/2024/{name}/index"),
+        (move_to_another_section, f"beta/2024/{name}/index"),
+        (make_a_file_again, f"beta/2024/{name}"),
+    ]
+    for number, (step, stem) in enumerate(steps):
+        step()
+        built(mini_copy, out)
+
+        assert "<h1>Evening briefing held</h1>" in page(out, BRIEFING_URL), step  # the slug first published
+        assert "Состоялся утренний брифинг" in page(out, BRIEFING_RU_URL), step
+        assert record(mini_copy)[BRIEFING_URL] == f"{stem}.md", step
+        assert record(mini_copy)[BRIEFING_RU_URL] == f"{stem}.ru.md", step
+        assert tree(out) == tree(built(mini_copy, tmp_path / f"clean{number}")), step
 
 
 def test_a_process_that_builds_again_reads_the_record_again_only_when_its_text_changed(
