@@ -135,6 +135,40 @@ def test_a_deleted_item_stops_the_build_naming_its_address_and_the_ways_out(
     assert "Working visit" in page(out, VISIT_URL)  # nothing was published
 
 
+def test_a_renamed_item_is_told_to_keep_its_address_by_its_old_slug_and_keeps_it_so(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = built(mini_copy, tmp_path / "public")
+    edit(mini_copy, VISIT, "title: Working visit to the River Commission", "title: A visit")
+    built(mini_copy, out)  # the address stays the one first published
+    renamed = "beta/2024/2024-03-12-river-commission.md"  # another name: no move can be told by it
+    (mini_copy / VISIT).rename(mini_copy / renamed)
+
+    err = refused(mini_copy, out, capsys)
+    slug = "`slug: working-visit-to-the-river-commission`"
+    assert f"which is gone (if you renamed or moved the file, give it {slug} to keep its address; if not, keep" in err
+
+    edit(mini_copy, renamed, "title: A visit", "title: A visit\nslug: working-visit-to-the-river-commission")
+    built(mini_copy, out)
+    assert "<h1>A visit</h1>" in page(out, VISIT_URL)
+    assert record(mini_copy)[VISIT_URL] == renamed
+    assert VISIT_URL not in (out / "nginx-redirects.conf").read_text(encoding="utf-8")  # a page, not a redirect
+    assert tree(out) == tree(built(mini_copy, tmp_path / "clean"))
+
+
+def test_a_lost_old_address_of_a_deleted_item_is_given_no_slug_to_keep_it(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edit(mini_copy, VISIT, "date: 2024-03-12 10:00", 'date: 2024-03-12 10:00\naliases: ["/old/visit/"]')
+    out = built(mini_copy, tmp_path / "public")
+    (mini_copy / VISIT).unlink()
+
+    err = refused(mini_copy, out, capsys)
+    gone = f"it was the page of {mini_copy / VISIT}, which is gone"
+    assert f"the published address /old/visit/ would be lost: {gone} (keep it: in site.yaml" in err
+    assert f"{VISIT_URL} would be lost: {gone} (if you renamed or moved the file, give it `slug: " in err
+
+
 @pytest.mark.parametrize(
     ("new", "became", "way_back"),
     [
