@@ -202,6 +202,13 @@ def published_slugs(record: Record, parsed: Sequence[ParsedItem], urls: Urls) ->
     return found
 
 
+def recorded_slugs(content: Path, parsed: Sequence[ParsedItem], config: SiteConfig) -> dict[str, str]:
+    """Return the slug each of some item files was published under, as a build would read the record (for `new`)."""
+    record, _ = read_record(content)  # a line that is no address is the build's to report: the others still say
+    moved = with_moves(record, [f.path for f in scan(publishable(content)).items], item_root(content))
+    return published_slugs(moved, parsed, Urls(config.default_language, config.base_url))
+
+
 def _first_slug(item: Item, addresses: Sequence[str], urls: Urls) -> str:
     """Return the slug of an item's recorded addresses it keeps: the one of its current day first, then by name."""
     if len(addresses) == 1:  # the usual item: its page's address alone
