@@ -26,6 +26,7 @@ from .items import (
     unknown_name_hint,
 )
 from .labels import load_labels
+from .model import Official, Organization
 from .record import item_root
 from .registry import Registry, load_registry
 from .sources import read_sections, read_source
@@ -294,9 +295,11 @@ def _language(lang: str | None, config: SiteConfig, problems: list[Problem]) -> 
     return lang
 
 
-def _hint(close: Callable[[str], str], content: Path, config: SiteConfig) -> Callable[[str, str], str]:
-    """Return the build's hint for an unknown name: the close one, and the registry entry to paste."""
-    return partial(unknown_name_hint, close, f"{content}/", config)
+def _hint(
+    close: Callable[[str], str], entries: Sequence[Official | Organization], content: Path, config: SiteConfig
+) -> Callable[[str, str], str]:
+    """Return the build's hint for an unknown name: the close one, and the registry entry to paste (or alias)."""
+    return partial(unknown_name_hint, close, entries, f"{content}/", config)
 
 
 def _people(
@@ -304,12 +307,16 @@ def _people(
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Return the registry ids of the officials and organizations the request names, collecting unknown names."""
     officials = _resolve(
-        request.officials, registry.official, _hint(registry.official_hint, content, config), "official", problems
+        request.officials,
+        registry.official,
+        _hint(registry.official_hint, registry.officials, content, config),
+        "official",
+        problems,
     )
     organizations = _resolve(
         request.organizations,
         registry.organization,
-        _hint(registry.organization_hint, content, config),
+        _hint(registry.organization_hint, registry.organizations, content, config),
         "organization",
         problems,
     )
