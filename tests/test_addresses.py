@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from helpers.site import NOW, SAMPLE, cli_args, copy_fixture, options, retract, sitemap_urls
+from helpers.site import NOW, SAMPLE, cli_args, copy_fixture, options, retract, sitemap_urls, tree
 
 from csto_site import cli
 from csto_site.build.cache import Memo
@@ -133,6 +133,40 @@ def test_a_deleted_item_stops_the_build_naming_its_address_and_the_ways_out(
     assert "`redirects:`" in err and "`gone:`" in err
     assert err.count("would be lost") == 1  # its emptied archives lead to the listings above them
     assert "Working visit" in page(out, VISIT_URL)  # nothing was published
+
+
+def test_a_renamed_item_is_told_to_keep_its_address_by_its_old_slug_and_keeps_it_so(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = built(mini_copy, tmp_path / "public")
+    edit(mini_copy, VISIT, "title: Working visit to the River Commission", "title: A visit")
+    built(mini_copy, out)  # the address stays the one first published
+    renamed = "beta/2024/2024-03-12-river-commission.md"  # another name: no move can be told by it
+    (mini_copy / VISIT).rename(mini_copy / renamed)
+
+    err = refused(mini_copy, out, capsys)
+    slug = "`slug: working-visit-to-the-river-commission`"
+    assert f"which is gone (if you renamed or moved the file, give it {slug} to keep its address; if not, keep" in err
+
+    edit(mini_copy, renamed, "title: A visit", "title: A visit\nslug: working-visit-to-the-river-commission")
+    built(mini_copy, out)
+    assert "<h1>A visit</h1>" in page(out, VISIT_URL)
+    assert record(mini_copy)[VISIT_URL] == renamed
+    assert VISIT_URL not in (out / "nginx-redirects.conf").read_text(encoding="utf-8")  # a page, not a redirect
+    assert tree(out) == tree(built(mini_copy, tmp_path / "clean"))
+
+
+def test_a_lost_old_address_of_a_deleted_item_is_given_no_slug_to_keep_it(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edit(mini_copy, VISIT, "date: 2024-03-12 10:00", 'date: 2024-03-12 10:00\naliases: ["/old/visit/"]')
+    out = built(mini_copy, tmp_path / "public")
+    (mini_copy / VISIT).unlink()
+
+    err = refused(mini_copy, out, capsys)
+    gone = f"it was the page of {mini_copy / VISIT}, which is gone"
+    assert f"the published address /old/visit/ would be lost: {gone} (keep it: in site.yaml" in err
+    assert f"{VISIT_URL} would be lost: {gone} (if you renamed or moved the file, give it `slug: " in err
 
 
 @pytest.mark.parametrize(
@@ -515,6 +549,45 @@ def test_an_item_folder_moved_to_another_section_keeps_its_addresses(mini_copy: 
     assert "<h1>Retitled</h1>" in page(out, "/news/2024/03/12/item-first/")  # the slug stays the one first published
     assert record(mini_copy)["/news/2024/03/12/item-first/"] == "beta/2024/first/index.md"
     assert record(mini_copy)["/news/2024/03/12/item-second/"] == "beta/2024/second/index.md"
+
+
+def test_a_retitled_item_made_a_folder_then_moved_keeps_its_addresses_as_a_clean_build_does(
+    mini_copy: Path, tmp_path: Path
+) -> None:
+    out = built(mini_copy, tmp_path / "public")
+    alpha, beta, name = mini_copy / "alpha/2024", mini_copy / "beta/2024", "2024-03-12-morning-briefing"
+
+    def retitle() -> None:
+        edit(mini_copy, BRIEFING, "title: Morning briefing held", "title: Evening briefing held")
+
+    def make_a_folder() -> None:
+        (alpha / name).mkdir()
+        (alpha / f"{name}.md").rename(alpha / name / "index.md")
+        (alpha / f"{name}.ru.md").rename(alpha / name / "index.ru.md")
+
+    def move_to_another_section() -> None:
+        (alpha / name).rename(beta / name)
+
+    def make_a_file_again() -> None:
+        (beta / name / "index.md").rename(beta / f"{name}.md")
+        (beta / name / "index.ru.md").rename(beta / f"{name}.ru.md")
+        (beta / name).rmdir()
+
+    steps = [
+        (retitle, f"alpha/2024/{name}"),
+        (make_a_folder, f"alpha/2024/{name}/index"),
+        (move_to_another_section, f"beta/2024/{name}/index"),
+        (make_a_file_again, f"beta/2024/{name}"),
+    ]
+    for number, (step, stem) in enumerate(steps):
+        step()
+        built(mini_copy, out)
+
+        assert "<h1>Evening briefing held</h1>" in page(out, BRIEFING_URL), step  # the slug first published
+        assert "Состоялся утренний брифинг" in page(out, BRIEFING_RU_URL), step
+        assert record(mini_copy)[BRIEFING_URL] == f"{stem}.md", step
+        assert record(mini_copy)[BRIEFING_RU_URL] == f"{stem}.ru.md", step
+        assert tree(out) == tree(built(mini_copy, tmp_path / f"clean{number}")), step
 
 
 def test_a_process_that_builds_again_reads_the_record_again_only_when_its_text_changed(

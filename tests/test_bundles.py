@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from helpers.photos import BUNDLE, ITEM, add_bundle, drawn_photo
-from helpers.site import GOLDEN, ROOT, SAMPLE, TEMPLATES, build_into, cli_args, copy_fixture, retract
+from helpers.site import GOLDEN, ROOT, SAMPLE, TEMPLATES, build_into, cli_args, copy_fixture, retract, tree
 from PIL import Image
 from test_golden import normalise
 
@@ -145,10 +145,6 @@ def test_a_photo_is_made_once_and_never_again_while_its_bytes_are_unchanged(mini
     assert made == ["hall.jpg"]
     assert Image.open(out / PAGE / "hall.900.jpg").size == (900, 600)  # no longer turned
     assert not (out / PAGE / "hall.600.jpg").exists()
-
-
-def tree(out: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
 
 
 def test_adding_replacing_and_removing_photos_and_documents_builds_what_a_clean_build_does(mini_copy, tmp_path):

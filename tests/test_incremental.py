@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from helpers.photos import drawn_pdf, drawn_photo
 from helpers.reference import reference
-from helpers.site import MINI, NOW, ROOT, SAMPLE, STATIC, TEMPLATES, cache_of, retract
+from helpers.site import MINI, NOW, ROOT, SAMPLE, STATIC, TEMPLATES, cache_of, retract, tree
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -59,11 +59,6 @@ def options(content: Path, out: Path, templates: Path = TEMPLATES, jobs: int = 1
         jobs=jobs,
         clean=clean,
     )
-
-
-def tree(folder: Path) -> dict[str, bytes]:
-    """Read every file below a folder."""
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def stamps(folder: Path) -> dict[str, tuple[int, int, int]]:

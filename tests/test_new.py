@@ -12,6 +12,7 @@ from helpers.photos import drawn_photo
 from helpers.site import NOW, ROOT, TEMPLATES, build_into, cli_args, snapshot
 
 from csto_site import cli
+from csto_site.build.read import recorded_slugs
 from csto_site.content.scaffold import Request, create_item, front_matter
 from csto_site.util.errors import ContentError, Problem
 from csto_site.util.files import read_listed
@@ -33,7 +34,7 @@ def test_new_item_is_built_into_its_section_archive_and_feeds(mini_copy: Path, t
         organizations=("rc", "Northern Council"),
     )
 
-    created = create_item(request, mini_copy, TEMPLATES, NOW)
+    created = create_item(request, mini_copy, TEMPLATES, NOW, recorded_slugs)
 
     assert created.path == mini_copy / "beta/2026/2026-11-29-talks-on-river-navigation-a-first-round.md"
     assert (created.lang, created.slug) == ("en", "talks-on-river-navigation-a-first-round")
@@ -88,7 +89,7 @@ def test_today_is_the_day_in_the_site_time_zone(mini_copy: Path) -> None:
     # 22:30 in UTC is already the next day in Moscow.
     late = datetime(2026, 11, 29, 22, 30, tzinfo=ZoneInfo("UTC"))
 
-    created = create_item(Request("Late news", section="alpha"), mini_copy, TEMPLATES, late)
+    created = create_item(Request("Late news", section="alpha"), mini_copy, TEMPLATES, late, recorded_slugs)
 
     assert created.path.name == "2026-11-30-late-news.md"
     assert "date: 2026-11-30 01:30\n" in created.path.read_text(encoding="utf-8")
@@ -178,6 +179,31 @@ def test_a_translation_takes_the_original_date_people_and_address(
     build_into(mini_copy, out_dir, search=False)
     english = (out_dir / "news/2024/03/12/working-visit-to-the-river-commission/index.html").read_text(encoding="utf-8")
     assert 'href="/ru/news/2024/03/12/working-visit-to-the-river-commission/"' in english
+
+
+@pytest.mark.parametrize("made_a_folder", [False, True], ids=["file", "made-a-folder-since"])
+def test_a_translation_of_a_retitled_original_is_given_the_address_it_is_published_at(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], made_a_folder: bool
+) -> None:
+    original = mini_copy / "alpha/2024/2024-03-12-working-visit.md"
+    out = tmp_path / "public"
+    build_into(mini_copy, out, search=False)
+    original.write_text(original.read_text(encoding="utf-8").replace("Working visit to", "A visit to"), "utf-8")
+    build_into(mini_copy, out, search=False)  # the original keeps its address: the slug first published
+    if made_a_folder:  # not built since: the build will find it moved all the same
+        (mini_copy / "alpha/2024/2024-03-12-working-visit").mkdir()
+        original = original.rename(mini_copy / "alpha/2024/2024-03-12-working-visit/index.md")
+
+    status, printed, err = new(mini_copy, capsys, "Визит в Речную комиссию", "--translation-of", str(original))
+
+    assert status == 0, err
+    url = "/ru/news/2024/03/12/working-visit-to-the-river-commission/"
+    assert printed.splitlines()[1] == f"address https://example.org{url}"
+    twin = Path(printed.splitlines()[0].removeprefix("created "))
+    with twin.open("a", encoding="utf-8") as file:
+        file.write("Состоялся визит.\n")
+    build_into(mini_copy, out, search=False)
+    assert "<h1>Визит в Речную комиссию</h1>" in (out / url.lstrip("/") / "index.html").read_text(encoding="utf-8")
 
 
 def test_an_existing_translation_is_to_be_edited_whatever_the_title(

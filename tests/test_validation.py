@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers.site import cli_args, snapshot
+from helpers.site import TEMPLATES, cli_args, snapshot
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -167,6 +167,56 @@ def test_an_unknown_name_says_which_entry_to_paste_where_and_the_entry_works(run
     run.expect("alpha/a.md", 4, f'unknown {kind} "{name}"', hint)
     registry.write_text(registry.read_text(encoding="utf-8") + f"\n{entry}\n", encoding="utf-8")
     assert cli.main(cli_args("check", run.content, run.out)) == 0  # pasted as it is, the entry names them
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "renamed", "item", "aliases", "after"),
+    [
+        (
+            "official",
+            "Ivan Orlov",
+            "Ivan P. Orlov",
+            "alpha/2024/2024-03-12-morning-briefing.md",
+            'aliases: ["I. Orlov"]',
+            "aliases: [I. Orlov, Ivan Orlov]",
+        ),
+        (
+            "organization",
+            "River Commission",
+            "River Commission of the North",
+            "alpha/2024/2024-03-12-working-visit.md",
+            "aliases: []",
+            "aliases: [River Commission]",
+        ),
+    ],
+)
+def test_a_name_an_entry_no_longer_has_is_to_be_added_to_its_aliases_not_given_its_id_again(
+    run, kind, name, renamed, item, aliases, after
+):
+    registry = run.content / f"{kind}s.yaml"
+    text = registry.read_text(encoding="utf-8")
+    registry.write_text(text.replace(f"{{en: {name},", f"{{en: {renamed},"), encoding="utf-8")
+    entry = name.lower().replace(" ", "-")  # the id the name would be given is that entry's
+    hint = f'(add "{name}" to the aliases of {entry} in {registry}: {after})'
+
+    run.expect(item, 5, f'unknown {kind} "{name}"', hint)
+    status = cli.main(
+        [
+            "new",
+            "A",
+            "--section",
+            "alpha",
+            f"--{kind}",
+            name,
+            "--content",
+            str(run.content),
+            "--templates",
+            str(TEMPLATES),
+        ]
+    )
+    assert (status, run.capsys.readouterr().err.splitlines()[0]) == (1, f'--{kind}: unknown {kind} "{name}" {hint}')
+    registry.write_text(registry.read_text(encoding="utf-8").replace(aliases, after, 1), encoding="utf-8")
+    assert cli.main(cli_args("check", run.content, run.out)) == 0  # as the hint says, the name is known again
 
 
 def test_two_items_on_one_url_name_both_files(run):

@@ -101,6 +101,11 @@ def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
     } | {".": (-1, folder.stat().st_mtime_ns)}
 
 
+def tree(folder: Path) -> dict[str, bytes]:
+    """Read every file below a folder, by its path below it."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
 def sitemap_files(out: Path, base_url: str) -> list[Path]:
     """Return the sitemaps that the sitemap index of a built site names, in its order."""
     root = ET.parse(out / "sitemap.xml").getroot()

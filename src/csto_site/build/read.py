@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,9 +11,9 @@ import jinja2
 from ..content.config import SiteConfig, load_config
 from ..content.items import ParsedItem, item_language, link_translations
 from ..content.labels import load_labels
-from ..content.media import bundle_of
+from ..content.media import BUNDLE_INDEX, bundle_of
 from ..content.model import Item
-from ..content.record import Record, Recorded, read_record, record_digest
+from ..content.record import Record, Recorded, item_root, read_record, record_digest
 from ..content.registry import Registry, read_registry
 from ..content.sources import SourceFile, read_source
 from ..output.assets import logo_error
@@ -97,7 +96,7 @@ def read_content(
     problems += parsed.problems
     record, found_problems = read_record(options.content, cache.memo.records if cache.memo is not None else None)
     problems += found_problems
-    record = with_moves(record, [p.item.path for p in parsed.items])
+    record = with_moves(record, [p.item.path for p in parsed.items], item_root(options.content))
     urls = Urls(config.default_language, config.base_url)
     items, found_problems = link_translations(
         parsed.items, config, published_slugs(record, parsed.items, urls), unread_originals(found.items, parsed, config)
@@ -154,19 +153,24 @@ def linked_fields(item: Item) -> str:
     return repr((item.slug, item.image, item.gallery, item.attachments, item.files))
 
 
-def with_moves(record: Record, items: Sequence[str]) -> Record:
+def with_moves(record: Record, items: Sequence[str], root: str) -> Record:
     """Give the record's addresses of item files that moved to the files they moved to.
 
-    An item file moved to another folder under the same name (to another section) is the same item:
-    the addresses recorded for its old place are its own. Only a file the record does not name yet can
-    be such a move.
+    An item file moved to another folder under the same name (to another section), or made an item
+    that is a folder (`x.md` to `x/index.md`) or back, is the same item: the addresses recorded for its
+    old place are its own. Only a file the record does not name yet can be such a move; item files
+    are named below `root`, the content folder.
     """
     named = {entry.source for entry in record.entries.values()}
     present = set(items)
     by_name: dict[str, list[str]] = {}
     for path in present.difference(named):
-        by_name.setdefault(item_name(path), []).append(path)
-    moved = {path: found[0] for path in named - present - {""} if len(found := by_name.get(item_name(path), [])) == 1}
+        by_name.setdefault(item_name(path.removeprefix(root)), []).append(path)
+    moved = {
+        path: found[0]
+        for path in named - present - {""}
+        if len(found := by_name.get(item_name(path.removeprefix(root)), [])) == 1
+    }
     if not moved:
         return record
     return Record(
@@ -180,10 +184,11 @@ def with_moves(record: Record, items: Sequence[str]) -> Record:
     )
 
 
-def item_name(path: str) -> str:
-    """Name an item file as a move keeps it: its file name, or for an item that is a folder, the folder's too."""
-    folder, name = os.path.split(path)
-    return os.path.join(os.path.basename(folder), name) if bundle_of(path) else name
+def item_name(rel: str) -> str:
+    """Name an item file (below content/) as a move keeps it: its file name, a folder's `x/index.md` as `x.md`."""
+    folder = bundle_of(rel)
+    name = rel.rpartition("/")[2]
+    return folder.rpartition("/")[2] + name.removeprefix(BUNDLE_INDEX) if folder else name
 
 
 def published_slugs(record: Record, parsed: Sequence[ParsedItem], urls: Urls) -> dict[str, str]:
@@ -195,6 +200,13 @@ def published_slugs(record: Record, parsed: Sequence[ParsedItem], urls: Urls) ->
         if addresses and (slug := _first_slug(p.item, addresses, urls)):
             found[p.item.path] = slug
     return found
+
+
+def recorded_slugs(content: Path, parsed: Sequence[ParsedItem], config: SiteConfig) -> dict[str, str]:
+    """Return the slug each of some item files was published under, as a build would read the record (for `new`)."""
+    record, _ = read_record(content)  # a line that is no address is the build's to report: the others still say
+    moved = with_moves(record, [f.path for f in scan(publishable(content)).items], item_root(content))
+    return published_slugs(moved, parsed, Urls(config.default_language, config.base_url))
 
 
 def _first_slug(item: Item, addresses: Sequence[str], urls: Urls) -> str:

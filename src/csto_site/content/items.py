@@ -20,7 +20,7 @@ from .config import SiteConfig, text_error, year_error
 from .frontmatter import FrontMatter, split
 from .markup import MarkupError
 from .media import FOLDER_HINT, MediaFields, bundle_of, figures
-from .model import Alias, Item, Photo, Update
+from .model import Alias, Item, Official, Organization, Photo, Update
 from .registry import IDENTIFIER, Registry
 from .sources import SourceFile
 
@@ -133,12 +133,15 @@ def parse_item(
     updates = field.updates(config, published)
     content = source.path.removesuffix(source.rel)  # the content folder, as the editor named it
     officials = field.names(
-        "officials", registry.official, partial(unknown_name_hint, registry.official_hint, content, config), "official"
+        "officials",
+        registry.official,
+        partial(unknown_name_hint, registry.official_hint, registry.officials, content, config),
+        "official",
     )
     organizations = field.names(
         "organizations",
         registry.organization,
-        partial(unknown_name_hint, registry.organization_hint, content, config),
+        partial(unknown_name_hint, registry.organization_hint, registry.organizations, content, config),
         "organization",
     )
     summary = field.text("summary")
@@ -232,11 +235,26 @@ def yaml_name(name: str) -> str:
     return json.dumps(name, ensure_ascii=False) if YAML_SPECIAL.search(name) else name
 
 
-def unknown_name_hint(close: Callable[[str], str], content: str, config: SiteConfig, name: str, kind: str) -> str:
-    """Say what to do about a name the registry lacks: the registered name it resembles, and the entry to add."""
+def unknown_name_hint(
+    close: Callable[[str], str],
+    entries: Sequence[Official | Organization],
+    content: str,
+    config: SiteConfig,
+    name: str,
+    kind: str,
+) -> str:
+    """Say what to do about a name the registry lacks: the registered name it resembles, and the entry to add.
+
+    When the id that entry would have is taken (that entry's name was changed), the name is one more of its aliases.
+    """
+    new_id = make_slug(name)
+    taken = next((entry for entry in entries if new_id and entry.id == new_id), None)
+    if taken is not None:
+        aliases = ", ".join(map(yaml_name, (*taken.aliases, name)))
+        return f'add "{name}" to the aliases of {taken.id} in {content}{kind}s.yaml: aliases: [{aliases}]'
     spelled = yaml_name(name)
     names = ", ".join(f"{lang}: {spelled}" for lang in config.languages)
-    add = f"add a line to {content}{kind}s.yaml: {make_slug(name) or 'new-id'}: {{name: {{{names}}}}}"
+    add = f"add a line to {content}{kind}s.yaml: {new_id or 'new-id'}: {{name: {{{names}}}}}"
     if len(config.languages) > 1:
         add += ", then translate the name"
     suggestion = close(name)

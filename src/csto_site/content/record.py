@@ -76,7 +76,7 @@ def read_record(
     A process that reads the record again and again (serve) passes `known`: the last text's reading, reused
     while the text is the same.
     """
-    root = _root(content)
+    root = item_root(content)
     path = content / RECORD_FILE
     shown = str(path)
     try:
@@ -138,14 +138,14 @@ def format_record(sources: Mapping[str, str], content: Path) -> str:
     `sources` name item files as the build names items (as read_record gives them); the file names them
     below `content`.
     """
-    root = _root(content)
+    root = item_root(content)
     lines = [
         f"{address} {source.removeprefix(root)}" if source else address for address, source in sorted(sources.items())
     ]
     return HEADER + "".join(line + "\n" for line in lines)
 
 
-def _root(content: Path) -> str:
+def item_root(content: Path) -> str:
     """Return the prefix of the item files the record names, as the build names items (`content/`)."""
     return os.path.join(os.fspath(content), "")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -16,7 +16,9 @@ from .config import SiteConfig, load_config, text_error
 from .items import (
     FALLBACK_SLUG,
     DateError,
+    ParsedItem,
     item_language,
+    link_translations,
     make_slug,
     parse_item,
     read_moment,
@@ -24,9 +26,14 @@ from .items import (
     unknown_name_hint,
 )
 from .labels import load_labels
-from .model import Item
+from .model import Official, Organization
+from .record import item_root
 from .registry import Registry, load_registry
 from .sources import read_sections, read_source
+
+# The slug the build takes for each of some item files from the record of published addresses (content/,
+# the items, the site's configuration): the build's own rule, given by the command line (it sits above).
+Published = Callable[[Path, Sequence[ParsedItem], SiteConfig], Mapping[str, str]]
 
 
 @dataclass(frozen=True)
@@ -66,8 +73,11 @@ class Created:
     config: SiteConfig
 
 
-def create_item(request: Request, content: Path, templates: Path, now: datetime) -> Created:
-    """Write a new item file with its front matter filled in; raise ContentError, never overwrite."""
+def create_item(request: Request, content: Path, templates: Path, now: datetime, published: Published) -> Created:
+    """Write a new item file with its front matter filled in; raise ContentError, never overwrite.
+
+    A translation's address is the one the build gives it: its original's slug as `published` says.
+    """
     labels, label_problems = load_labels(templates)
     if label_problems:
         raise ContentError(label_problems)
@@ -83,7 +93,7 @@ def create_item(request: Request, content: Path, templates: Path, now: datetime)
     if reason:
         raise ContentError([Problem("TITLE", 0, f"the title {reason}", "type the title again without it")])
     if request.translation_of is not None:
-        plan = _translation(request, title, content, config, registry)
+        plan = _translation(request, title, content, config, registry, published)
     else:
         plan = _original(request, title, content, config, registry, now)
     _check_photos(request, plan.path.parent)
@@ -174,9 +184,13 @@ def _original(
     return Plan(path, text, lang, published, slug)
 
 
-def _translation(request: Request, title: str, content: Path, config: SiteConfig, registry: Registry) -> Plan:
-    """Plan the translation of an existing item: same folder, date and people, the language's suffix."""
-    original = _read_original(request.translation_of or Path(), content, config, registry)
+def _translation(
+    request: Request, title: str, content: Path, config: SiteConfig, registry: Registry, published: Published
+) -> Plan:
+    """Plan the translation of an existing item: same folder, date, people and slug, the language's suffix."""
+    parsed = _read_original(request.translation_of or Path(), content, config, registry)
+    # The original's slug is the one it was published under (a title edited since keeps it), as the build says.
+    [original], _ = link_translations([parsed], config, published(content, [parsed], config))
     problems: list[Problem] = []
     others = config.languages[1:]
     lang = _language(request.lang or (others[0] if others else None), config, problems)
@@ -209,8 +223,11 @@ def _translation(request: Request, title: str, content: Path, config: SiteConfig
     return Plan(path, text, lang, original.published, original.slug)
 
 
-def _read_original(given: Path, content: Path, config: SiteConfig, registry: Registry) -> Item:
-    """Read and check the item a translation is made of, with the build's own rules; a folder item is its index.md."""
+def _read_original(given: Path, content: Path, config: SiteConfig, registry: Registry) -> ParsedItem:
+    """Read and check the item a translation is made of, with the build's own rules; a folder item is its index.md.
+
+    The item file is named as the build names it (below `content`), whatever path was given.
+    """
     path = given / "index.md" if given.is_dir() else given
     if not path.exists():
         raise ContentError([_missing(given, path)])
@@ -227,7 +244,7 @@ def _read_original(given: Path, content: Path, config: SiteConfig, registry: Reg
                 )
             ]
         ) from None
-    source = read_source(path, rel)
+    source = read_source(Path(item_root(content) + rel), rel)
     if isinstance(source, Problem):
         raise ContentError([source])
     language = item_language(rel, config)
@@ -245,7 +262,7 @@ def _read_original(given: Path, content: Path, config: SiteConfig, registry: Reg
     parsed, problems = parse_item(source, registry, config, lambda body, lang: "", need_text=False)
     if parsed is None:
         raise ContentError(problems)
-    return parsed.item
+    return parsed
 
 
 def _missing(given: Path, path: Path) -> Problem:
@@ -278,9 +295,11 @@ def _language(lang: str | None, config: SiteConfig, problems: list[Problem]) -> 
     return lang
 
 
-def _hint(close: Callable[[str], str], content: Path, config: SiteConfig) -> Callable[[str, str], str]:
-    """Return the build's hint for an unknown name: the close one, and the registry entry to paste."""
-    return partial(unknown_name_hint, close, f"{content}/", config)
+def _hint(
+    close: Callable[[str], str], entries: Sequence[Official | Organization], content: Path, config: SiteConfig
+) -> Callable[[str, str], str]:
+    """Return the build's hint for an unknown name: the close one, and the registry entry to paste (or alias)."""
+    return partial(unknown_name_hint, close, entries, f"{content}/", config)
 
 
 def _people(
@@ -288,12 +307,16 @@ def _people(
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Return the registry ids of the officials and organizations the request names, collecting unknown names."""
     officials = _resolve(
-        request.officials, registry.official, _hint(registry.official_hint, content, config), "official", problems
+        request.officials,
+        registry.official,
+        _hint(registry.official_hint, registry.officials, content, config),
+        "official",
+        problems,
     )
     organizations = _resolve(
         request.organizations,
         registry.organization,
-        _hint(registry.organization_hint, content, config),
+        _hint(registry.organization_hint, registry.organizations, content, config),
         "organization",
         problems,
     )

@@ -220,7 +220,8 @@ def keep_recorded(
             lang = language_of(entry.address, q.config.languages, urls)
             kept.append(Redirect(entry.address, listing, lang, "", record.path, entry.line))
         else:
-            was, publish = _lost_page(entry.source, held.get(entry.source))
+            slug = urls.slug_at(language_of(entry.address, q.config.languages, urls), entry.address)
+            was, publish = _lost_page(entry.source, held.get(entry.source), slug)
             problems.append(
                 Problem(
                     record.path,
@@ -233,8 +234,11 @@ def keep_recorded(
     return kept, problems
 
 
-def _lost_page(source: str, held: Item | None) -> tuple[str, str]:
-    """Say what became of the page a lost address had, and how to publish it again ("" when it cannot be)."""
+def _lost_page(source: str, held: Item | None, slug: str) -> tuple[str, str]:
+    """Say what became of the page a lost address had, and how to publish it again ("" when it cannot be).
+
+    `slug` is the lost address's, when it is an item's page: a file renamed keeps its address by it.
+    """
     if held is not None and held.draft:
         return f"it is the page of {source}, which is now a draft", "remove `draft: true` to publish it again, or "
     if held is not None:
@@ -242,7 +246,10 @@ def _lost_page(source: str, held: Item | None) -> tuple[str, str]:
             f"it is the page of {source}, which is now dated {held.published:%Y-%m-%d %H:%M}, in the future",
             "give it back the date it was published under, or ",
         )
-    return (f"it was the page of {source}, which is gone" if source else "no page is there now"), ""
+    if not source:
+        return "no page is there now", ""
+    renamed = f"if you renamed or moved the file, give it `slug: {slug}` to keep its address; if not, " if slug else ""
+    return f"it was the page of {source}, which is gone", renamed
 
 
 def _published(q: Queries, path: str) -> Item | None:
