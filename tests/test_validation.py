@@ -79,6 +79,15 @@ def test_an_entry_with_a_bad_id_has_its_other_mistakes_told_in_the_same_run(run)
     assert [p for p in problems if "the role ends (2023-12-31) before it begins" in p], problems
 
 
+def test_a_section_folder_with_a_refused_name_is_one_problem_not_one_per_item(run):
+    write(run.content, "news/_index.md", "---\ntitle: News\n---\n")
+    write(run.content, "news/2024/a.md", "---\ntitle: A\ndate: 2024-01-01\n---\nBody.\n")
+    write(run.content, "news/2024/b.md", "---\ntitle: B\ndate: 2024-01-02\n---\nBody.\n")
+    problems = run.build()
+    assert len(problems) == 1, problems  # not also "the folder 'news' has no _index.md" for each item
+    assert "'news' cannot be a section name" in problems[0], problems
+
+
 def test_wrong_type(run):
     write(run.content, "alpha/a.md", "---\ntitle: [one, two]\ndate: 2024-01-01\n---\nBody.\n")
     run.expect("alpha/a.md", 2, "`title` must be text", '(put it in quotes: `title: "..."`)')

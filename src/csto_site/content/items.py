@@ -149,7 +149,7 @@ def parse_item(
     draft = field.flag("draft")
     aliases = field.aliases()
     section = source.rel.split("/")[0]
-    if section not in {s.id for s in registry.sections}:
+    if section not in {s.id for s in registry.sections} and section not in registry.indexed:
         field.fail(
             "",
             f"the folder {section!r} has no _index.md, so it is not a section",

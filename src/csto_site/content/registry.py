@@ -29,6 +29,8 @@ class Registry:
     sections: tuple[Section, ...]
     official_names: Mapping[str, str]
     organization_names: Mapping[str, str]
+    # Every folder with a section index (_index.md), right or not: a wrong one is its index's problem alone.
+    indexed: frozenset[str] = frozenset()
 
     def official(self, name: str) -> str | None:
         """Return the id of the official with this id, name or alias."""
@@ -71,6 +73,7 @@ def read_registry(
     problems: list[Problem] = []
     officials, official_lines = _load_entries(content / "officials.yaml", config, problems, _official)
     organizations, organization_lines = _load_entries(content / "organizations.yaml", config, problems, _organization)
+    section_sources = tuple(section_sources)
     sections = _load_sections(section_sources, config, problems)
     official_names = _name_index(
         officials, lambda o: o.name.values(), content / "officials.yaml", problems, official_lines
@@ -82,7 +85,8 @@ def read_registry(
         problems,
         organization_lines,
     )
-    return Registry(officials, organizations, sections, official_names, organization_names), problems
+    indexed = frozenset(source.rel.split("/")[0] for source in section_sources)
+    return Registry(officials, organizations, sections, official_names, organization_names, indexed), problems
 
 
 def _load_entries(
