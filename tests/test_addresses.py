@@ -245,6 +245,11 @@ def test_a_renamed_section_must_redirect_its_pages_and_feeds(
     err = refused(mini_copy, out, capsys)
     for lost in ("/sections/alpha/", "/sections/alpha/rss.xml", "/ru/sections/alpha/rss.xml", "/sections/alpha/2024/"):
         assert f"the published address {lost} would be lost" in err
+    # Each says the one line that keeps them all, in its language.
+    losses = [line for line in err.splitlines() if "would be lost" in line]
+    lines = ('`redirects: {"/sections/alpha/": /sections/<new-name>/}`', "/ru/sections/<new-name>/}`")
+    assert all("the section `alpha` is gone: if it was renamed, one line keeps" in line for line in losses), losses
+    assert all(any(one in line for one in lines) for line in losses), losses
 
     add_to_site(
         mini_copy, 'redirects:\n  "/sections/alpha/": /sections/gamma/\n  /ru/sections/alpha/: /ru/sections/gamma/\n'

@@ -220,18 +220,31 @@ def keep_recorded(
             lang = language_of(entry.address, q.config.languages, urls)
             kept.append(Redirect(entry.address, listing, lang, "", record.path, entry.line))
         else:
-            slug = urls.slug_at(language_of(entry.address, q.config.languages, urls), entry.address)
-            was, publish = _lost_page(entry.source, held.get(entry.source), slug)
+            lang = language_of(entry.address, q.config.languages, urls)
+            was, publish = _lost_page(entry.source, held.get(entry.source), urls.slug_at(lang, entry.address))
             problems.append(
                 Problem(
                     record.path,
                     entry.line,
                     f"the published address {entry.address} would be lost: {was}",
-                    f"{publish}keep it: in site.yaml, redirect it (`redirects:` {entry.address} -> the page that "
-                    "replaces it) or retract it (`gone:` it, with the reason it was withdrawn)",
+                    f"{publish or _gone_section(q, urls, lang, entry.address)}keep it: in site.yaml, redirect it "
+                    f"(`redirects:` {entry.address} -> the page that replaces it) or retract it (`gone:` it, with "
+                    "the reason it was withdrawn)",
                 )
             )
     return kept, problems
+
+
+def _gone_section(q: Queries, urls: Urls, lang: str, address: str) -> str:
+    """Say how one line keeps every address of a section that is gone (renamed), when `address` is one ("" else)."""
+    below = urls.section(lang, "").removesuffix("/")  # "/sections/", "/ru/sections/"
+    section = address.removeprefix(below).partition("/")[0] if address.startswith(below) else ""
+    if not section or section in {s.id for s in q.sections}:
+        return ""
+    return (
+        f"the section `{section}` is gone: if it was renamed, one line keeps all its addresses, "
+        f'`redirects: {{"{urls.section(lang, section)}": {urls.section(lang, "<new-name>")}}}`; else '
+    )
 
 
 def _lost_page(source: str, held: Item | None, slug: str) -> tuple[str, str]:
