@@ -173,7 +173,11 @@ def test_a_lost_old_address_of_a_deleted_item_is_given_no_slug_to_keep_it(
     ("new", "became", "way_back"),
     [
         ("date: 2024-03-12 10:00\ndraft: true", "which is now a draft", "remove `draft: true` to publish it again"),
-        ("date: 2999-03-12 10:00", "which is now dated 2999-03-12 10:00, in the future", "give it back the date"),
+        (
+            "date: 2999-03-12 10:00",
+            "which is now dated 2999-03-12 10:00, in the future",
+            "give it back the date it was published under (or site.yaml its old `timezone`, if that changed)",
+        ),
     ],
 )
 def test_an_item_held_back_after_publication_is_named_as_held_back_not_gone(

@@ -257,7 +257,7 @@ def _lost_page(source: str, held: Item | None, slug: str) -> tuple[str, str]:
     if held is not None:
         return (
             f"it is the page of {source}, which is now dated {held.published:%Y-%m-%d %H:%M}, in the future",
-            "give it back the date it was published under, or ",
+            "give it back the date it was published under (or site.yaml its old `timezone`, if that changed), or ",
         )
     if not source:
         return "no page is there now", ""
