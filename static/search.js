@@ -217,6 +217,9 @@
     if (kept.length === names.length) {
       return found.results;
     }
+    if (kept.length === 0) {
+      return []; // each word only where another fell back: no page has them all, as one index would say
+    }
     var filters = Object.assign({}, chosen, { shard: { any: kept } });
     return (await pagefind.search(term, { filters: filters })).results;
   }

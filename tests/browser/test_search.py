@@ -224,14 +224,19 @@ OVERLAP_FLOOR, MEAN_OVERLAP_FLOOR = 0.5, 0.75
 # to the same word there ("exercised": "exercis", as "exercise").
 RARE = ("budgetary", "nucleonics")
 FORM = "exercised"
+# Two words of one item each, in two shards: no page has both (each shard falls back for the other word);
+# and the two rare words, which both items have.
+APART = "quokkaline wombatory"
+TOGETHER = " ".join(RARE)
 
 
 def test_the_search_page_ranks_like_a_single_index_of_the_same_pages(browser: Browser, tmp_path: Path) -> None:
     content = tmp_path / "archive"
     runpy.run_path(str(ROOT / "bench" / "generate.py"), run_name="bench_generate")["generate"](content, 300, 5)
     english = sorted(p for p in content.rglob("*.md") if not p.name.startswith("_") and ".ru." not in p.name)
-    for item in (english[0], english[len(english) // 2]):
-        item.write_text(item.read_text(encoding="utf-8") + f"\nA {' and '.join(RARE)} debate.\n", encoding="utf-8")
+    for item, own in ((english[0], "quokkaline"), (english[len(english) // 2], "wombatory")):
+        text = item.read_text(encoding="utf-8") + f"\nA {' and '.join(RARE)} debate, {own} too.\n"
+        item.write_text(text, encoding="utf-8")
     with served_site(tmp_path / "served", content) as site:
         # The same English item pages, indexed by one Pagefind run as one index, served beside the shards.
         pages = [p for p in site.out.rglob("index.html") if b"data-pagefind-body" in p.read_bytes()]
@@ -248,14 +253,17 @@ def test_the_search_page_ranks_like_a_single_index_of_the_same_pages(browser: Br
         context = browser.new_context()
         page = context.new_page()
         sharded = {}
-        for word in (*QUERIES, *RARE, FORM):
+        for word in (*QUERIES, *RARE, FORM, TOGETHER):
             search(page, site, "/search/", word)
             expect(page.locator("#search-status")).to_contain_text(word)
             sharded[word] = int(page.locator("#search-status").inner_text().split()[0]), result_urls(page)[:10]
+        search(page, site, "/search/", APART)
+        expect(page.locator("#search-status")).to_have_text(re.compile(r"^Nothing found"))
         page.goto(site.url("/"))  # not the search page, whose own script would merge the shards into the module
-        single = page.evaluate(SINGLE, ["/single/", [*QUERIES, *RARE, FORM]])
+        single = page.evaluate(SINGLE, ["/single/", [*QUERIES, *RARE, FORM, TOGETHER, APART]])
         context.close()
-    for word in RARE:  # the shards that fell back to "budget" or "n" are left out
+    assert single[APART][0] == 0, single[APART]  # one index finds no page with both words either
+    for word in (*RARE, TOGETHER):  # the shards that fell back to "budget" or "n" are left out
         assert sharded[word][0] == single[word][0] == 2, (word, sharded[word], single[word])
         assert set(sharded[word][1]) == set(single[word][1]), word
     assert sharded[FORM][0] == single[FORM][0] > 10, (sharded[FORM][0], single[FORM][0])
