@@ -20,7 +20,7 @@ from .config import SiteConfig, text_error, year_error
 from .frontmatter import FrontMatter, split
 from .markup import MarkupError
 from .media import FOLDER_HINT, MediaFields, bundle_of, figures
-from .model import Alias, Item, Official, Organization, Photo, Update
+from .model import Alias, Item, Photo, Update
 from .registry import IDENTIFIER, Registry
 from .sources import SourceFile
 
@@ -132,18 +132,9 @@ def parse_item(
     place = field.place()
     updates = field.updates(config, published)
     content = source.path.removesuffix(source.rel)  # the content folder, as the editor named it
-    officials = field.names(
-        "officials",
-        registry.official,
-        partial(unknown_name_hint, registry.official_hint, registry.officials, content, config),
-        "official",
-    )
-    organizations = field.names(
-        "organizations",
-        registry.organization,
-        partial(unknown_name_hint, registry.organization_hint, registry.organizations, content, config),
-        "organization",
-    )
+    unknown = partial(unknown_name_hint, registry, content, config)
+    officials = field.names("officials", registry.official, unknown, "official")
+    organizations = field.names("organizations", registry.organization, unknown, "organization")
     summary = field.text("summary")
     slug = field.slug()
     draft = field.flag("draft")
@@ -235,20 +226,14 @@ def yaml_name(name: str) -> str:
     return json.dumps(name, ensure_ascii=False) if YAML_SPECIAL.search(name) else name
 
 
-def unknown_name_hint(
-    close: Callable[[str], str],
-    entries: Sequence[Official | Organization],
-    content: str,
-    config: SiteConfig,
-    name: str,
-    kind: str,
-) -> str:
+def unknown_name_hint(registry: Registry, content: str, config: SiteConfig, name: str, kind: str) -> str:
     """Say what to do about a name the registry lacks: the registered name it resembles, and the entry to add.
 
-    When the id that entry would have is taken (that entry's name was changed), the name is one more of its aliases.
+    `kind` is "official" or "organization". When the id that entry would have is taken (that entry's name was
+    changed), the name is one more of its aliases.
     """
     new_id = make_slug(name)
-    taken = next((entry for entry in entries if new_id and entry.id == new_id), None)
+    taken = next((entry for entry in registry.entries(kind) if new_id and entry.id == new_id), None)
     if taken is not None:
         aliases = ", ".join(map(yaml_name, (*taken.aliases, name)))
         return f'add "{name}" to the aliases of {taken.id} in {content}{kind}s.yaml: aliases: [{aliases}]'
@@ -257,7 +242,7 @@ def unknown_name_hint(
     add = f"add a line to {content}{kind}s.yaml: {new_id or 'new-id'}: {{name: {{{names}}}}}"
     if len(config.languages) > 1:
         add += ", then translate the name"
-    suggestion = close(name)
+    suggestion = registry.close(kind, name)
     if suggestion.startswith("did you mean"):
         return f"{suggestion} If not, {add}"
     return f"if this is a new {kind}, {add}"

@@ -40,12 +40,14 @@ class Registry:
         """Return the id of the organization with this id, name or alias."""
         return self.organization_names.get(name.strip().casefold())
 
-    def official_hint(self, name: str) -> str:
-        """Suggest the official the editor probably meant."""
-        return did_you_mean(name, _spellings(self.officials, lambda o: o.name.values()))
+    def entries(self, kind: str) -> tuple[Official, ...] | tuple[Organization, ...]:
+        """Return the entries of a kind: "official" or "organization"."""
+        return self.officials if kind == "official" else self.organizations
 
-    def organization_hint(self, name: str) -> str:
-        """Suggest the organization the editor probably meant."""
+    def close(self, kind: str, name: str) -> str:
+        """Suggest the official or organization (`kind`) the editor probably meant."""
+        if kind == "official":
+            return did_you_mean(name, _spellings(self.officials, lambda o: o.name.values()))
         return did_you_mean(name, _spellings(self.organizations, lambda o: [*o.short.values(), *o.name.values()]))
 
     def section_hint(self, name: str) -> str:

@@ -26,7 +26,6 @@ from .items import (
     unknown_name_hint,
 )
 from .labels import load_labels
-from .model import Official, Organization
 from .record import item_root
 from .registry import Registry, load_registry
 from .sources import read_sections, read_source
@@ -295,31 +294,13 @@ def _language(lang: str | None, config: SiteConfig, problems: list[Problem]) -> 
     return lang
 
 
-def _hint(
-    close: Callable[[str], str], entries: Sequence[Official | Organization], content: Path, config: SiteConfig
-) -> Callable[[str, str], str]:
-    """Return the build's hint for an unknown name: the close one, and the registry entry to paste (or alias)."""
-    return partial(unknown_name_hint, close, entries, f"{content}/", config)
-
-
 def _people(
     request: Request, content: Path, config: SiteConfig, registry: Registry, problems: list[Problem]
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Return the registry ids of the officials and organizations the request names, collecting unknown names."""
-    officials = _resolve(
-        request.officials,
-        registry.official,
-        _hint(registry.official_hint, registry.officials, content, config),
-        "official",
-        problems,
-    )
-    organizations = _resolve(
-        request.organizations,
-        registry.organization,
-        _hint(registry.organization_hint, registry.organizations, content, config),
-        "organization",
-        problems,
-    )
+    hint = partial(unknown_name_hint, registry, f"{content}/", config)  # the build's hint
+    officials = _resolve(request.officials, registry.official, hint, "official", problems)
+    organizations = _resolve(request.organizations, registry.organization, hint, "organization", problems)
     return officials, organizations
 
 
