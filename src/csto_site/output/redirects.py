@@ -237,8 +237,7 @@ def keep_recorded(
 
 def _gone_section(q: Queries, urls: Urls, lang: str, address: str) -> str:
     """Say how one line keeps every address of a section that is gone (renamed), when `address` is one ("" else)."""
-    below = urls.section(lang, "").removesuffix("/")  # "/sections/", "/ru/sections/"
-    section = address.removeprefix(below).partition("/")[0] if address.startswith(below) else ""
+    section = urls.section_at(lang, address)
     if not section or section in {s.id for s in q.sections}:
         return ""
     return (

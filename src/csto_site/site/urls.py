@@ -87,6 +87,11 @@ class Urls:
         """Return a section's page URL."""
         return f"{self.prefix(lang)}/sections/{section}/"
 
+    def section_at(self, lang: str, url: str) -> str:
+        """Return the section of an address of this language at or below a section's page, or "" for another."""
+        found = SECTION_ADDRESS.match(url.removeprefix(self.prefix(lang)))
+        return found.group(1) if found else ""
+
     def officials(self, lang: str) -> str:
         """Return the list of officials."""
         return f"{self.prefix(lang)}/officials/"
@@ -169,6 +174,7 @@ SEARCH_BUNDLE = "/pagefind/"
 
 # An item's address below its language's prefix: the day it is filed under, then its slug.
 ITEM_ADDRESS = re.compile(r"^/news/[0-9]{4}/[0-9]{2}/[0-9]{2}/([^/]+)/$")
+SECTION_ADDRESS = re.compile(r"^/sections/([^/]+)/")
 FEED_NAME = "rss.xml"
 
 
