@@ -241,6 +241,27 @@ def test_two_items_on_one_url_name_both_files(run):
     assert "beta/copy.md" in problem
 
 
+def test_a_new_item_on_a_published_items_url_is_the_one_told_to_move(run):
+    # The published item (the one the record names) keeps its address, whichever file sorts first.
+    write(
+        run.content,
+        "addresses.txt",
+        "/news/2024/03/12/morning-briefing-held/ alpha/2024/2024-03-12-morning-briefing.md\n",
+    )
+    write(
+        run.content,
+        "alpha/2024/2024-03-12-a-copy.md",
+        "---\ntitle: Morning briefing held\ndate: 2024-03-12 18:00\n---\nBody.\n",
+    )
+    run.expect(
+        "alpha/2024/2024-03-12-a-copy.md",
+        2,
+        "/news/2024/03/12/morning-briefing-held/ is already the address of "
+        f"{run.content / 'alpha/2024/2024-03-12-morning-briefing.md'}, published",
+        "(give this item another title or an explicit `slug:`: a published item keeps its address)",
+    )
+
+
 def test_two_items_on_one_url_by_an_explicit_slug_point_at_it(run):
     write(
         run.content,

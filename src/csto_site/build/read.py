@@ -103,7 +103,7 @@ def read_content(
     )
     problems += found_problems
     problems += address_problems(items)
-    problems += find_duplicate_urls(items, urls, slug_line(parsed.items))
+    problems += find_duplicate_urls(items, urls, slug_line(parsed.items), record)
     if problems:
         raise ContentError(problems)
     heads: dict[str, str] = {}

@@ -61,28 +61,38 @@ def build_archive(items: Sequence[Item]) -> tuple[Year, ...]:
 
 
 def find_duplicate_urls(
-    items: Iterable[Item], urls: Urls, slug_line: Callable[[Item], tuple[int, bool]]
+    items: Iterable[Item], urls: Urls, slug_line: Callable[[Item], tuple[int, bool]], record: Record
 ) -> list[Problem]:
     """Report items of one language that would be written to the same URL.
 
-    `slug_line` gives the line an item's slug comes from, and whether that is an explicit `slug:`.
+    `slug_line` gives the line an item's slug comes from, and whether that is an explicit `slug:`. Of
+    two items on one address, the one the record names keeps it (its page is published): the other is
+    reported; else the later by path.
     """
     owners: dict[tuple[str, date, str], Item] = {}
     problems = []
     for item in sorted(items, key=_PATH):
         first = owners.setdefault(urls.item_place(item), item)  # not the URL itself: formatted only when shared
-        if first is not item:
-            line, explicit = slug_line(item)
-            problems.append(
-                Problem(
-                    item.path,
-                    line,
-                    f"{urls.item(item)} is already the address of {first.path}",
-                    "give one of them another `slug:`"
-                    if explicit
-                    else "give one of them another title or an explicit `slug:`",
-                )
+        if first is item:
+            continue
+        url = urls.item(item)
+        recorded = record.entries.get(url)
+        owner, other = (item, first) if recorded is not None and recorded.source == item.path else (first, item)
+        owners[urls.item_place(item)] = owner
+        line, explicit = slug_line(other)
+        if recorded is not None and recorded.source == owner.path:
+            message = f"{url} is already the address of {owner.path}, published"
+            hint = (
+                "give this item another `slug:`" if explicit else "give this item another title or an explicit `slug:`"
+            ) + ": a published item keeps its address"
+        else:
+            message = f"{url} is already the address of {owner.path}"
+            hint = (
+                "give one of them another `slug:`"
+                if explicit
+                else "give one of them another title or an explicit `slug:`"
             )
+        problems.append(Problem(other.path, line, message, hint))
     return problems
 
 
