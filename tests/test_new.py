@@ -12,7 +12,7 @@ from helpers.photos import drawn_photo
 from helpers.site import NOW, ROOT, TEMPLATES, build_into, cli_args, snapshot
 
 from csto_site import cli
-from csto_site.build.read import recorded_slugs
+from csto_site.build.read import recorded_owners, recorded_slugs
 from csto_site.content.scaffold import Request, create_item, front_matter
 from csto_site.util.errors import ContentError, Problem
 from csto_site.util.files import read_listed
@@ -34,7 +34,7 @@ def test_new_item_is_built_into_its_section_archive_and_feeds(mini_copy: Path, t
         organizations=("rc", "Northern Council"),
     )
 
-    created = create_item(request, mini_copy, TEMPLATES, NOW, recorded_slugs)
+    created = create_item(request, mini_copy, TEMPLATES, NOW, recorded_slugs, recorded_owners)
 
     assert created.path == mini_copy / "beta/2026/2026-11-29-talks-on-river-navigation-a-first-round.md"
     assert (created.lang, created.slug) == ("en", "talks-on-river-navigation-a-first-round")
@@ -89,7 +89,9 @@ def test_today_is_the_day_in_the_site_time_zone(mini_copy: Path) -> None:
     # 22:30 in UTC is already the next day in Moscow.
     late = datetime(2026, 11, 29, 22, 30, tzinfo=ZoneInfo("UTC"))
 
-    created = create_item(Request("Late news", section="alpha"), mini_copy, TEMPLATES, late, recorded_slugs)
+    created = create_item(
+        Request("Late news", section="alpha"), mini_copy, TEMPLATES, late, recorded_slugs, recorded_owners
+    )
 
     assert created.path.name == "2026-11-30-late-news.md"
     assert "date: 2026-11-30 01:30\n" in created.path.read_text(encoding="utf-8")
@@ -345,3 +347,32 @@ def test_only_a_refused_read_is_said_to_be_about_permissions(tmp_path: Path) -> 
     )
     problem = read_listed(str(tmp_path), tmp_path)
     assert isinstance(problem, Problem) and problem.hint == "give the path of a file, not of a folder"
+
+
+def test_a_title_whose_address_another_item_has_takes_the_next_free_slug(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # alpha's published item of 12 March has this title's address; an unbuilt item of beta takes the next.
+    build_into(mini_copy, tmp_path / "public", search=False)  # writes the record: the address is published
+    args = ("Morning briefing held", "--date", "2024-03-12 18:00")
+    status, out, _ = new(mini_copy, capsys, *args, "--section", "beta")
+    first = mini_copy / "beta/2024/2024-03-12-morning-briefing-held-2.md"
+    published = mini_copy / "alpha/2024/2024-03-12-morning-briefing.md"
+    assert status == 0
+    assert out.splitlines()[1:] == [
+        "address https://example.org/news/2024/03/12/morning-briefing-held-2/",
+        f"note: the title's address is already {published}'s, so this item has "
+        "`slug: morning-briefing-held-2` (edit it as you like)",
+    ]
+    assert "\nslug: morning-briefing-held-2   # the title's address is another item's\n" in first.read_text(
+        encoding="utf-8"
+    )
+    # Not built yet, the first copy is found by its file in beta: a third one, in alpha, takes -3.
+    status, out, _ = new(mini_copy, capsys, *args, "--section", "alpha")
+    assert (status, out.splitlines()[1]) == (0, "address https://example.org/news/2024/03/12/morning-briefing-held-3/")
+    for created in (first, mini_copy / "alpha/2024/2024-03-12-morning-briefing-held-3.md"):
+        with created.open("a", encoding="utf-8") as file:
+            file.write("The briefing was held again.\n")
+    build_into(mini_copy, tmp_path / "public", search=False)  # the build takes all three, each at its address
+    for slug in ("morning-briefing-held", "morning-briefing-held-2", "morning-briefing-held-3"):
+        assert (tmp_path / f"public/news/2024/03/12/{slug}/index.html").is_file()

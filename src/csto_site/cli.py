@@ -221,7 +221,7 @@ def new_item(args: argparse.Namespace, reporter: Reporter, now: datetime) -> int
     if args.section is None and args.translation_of is None:
         reporter.usage("new", "give the section: --section S (or --translation-of PATH)")
         return EXIT_USAGE
-    from .build.read import recorded_slugs
+    from .build.read import recorded_owners, recorded_slugs
     from .content.scaffold import Request, create_item
 
     request = Request(
@@ -236,7 +236,7 @@ def new_item(args: argparse.Namespace, reporter: Reporter, now: datetime) -> int
         photos=tuple(args.photo),
     )
     try:
-        created = create_item(request, args.content, args.templates, now, recorded_slugs)
+        created = create_item(request, args.content, args.templates, now, recorded_slugs, recorded_owners)
     except ContentError as exc:
         reporter.problems(exc.problems)
         return EXIT_CONTENT

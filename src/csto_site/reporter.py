@@ -105,6 +105,11 @@ class Reporter:
         """Print the file `new` wrote and the address the item will have."""
         print(f"created {created.path}", file=self.out)
         print(f"address {url}", file=self.out)
+        if created.taken:
+            print(
+                f"note: the title's address is already {created.taken}'s, so this item has `slug: {created.slug}` (edit it as you like)",
+                file=self.out,
+            )
         if created.published > now:
             print(
                 f"scheduled: it appears with the first build after {created.published:%Y-%m-%d %H:%M %Z}", file=self.out

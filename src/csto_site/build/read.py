@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import jinja2
@@ -207,6 +208,19 @@ def recorded_slugs(content: Path, parsed: Sequence[ParsedItem], config: SiteConf
     record, _ = read_record(content)  # a line that is no address is the build's to report: the others still say
     moved = with_moves(record, [f.path for f in scan(publishable(content)).items], item_root(content))
     return published_slugs(moved, parsed, Urls(config.default_language, config.base_url))
+
+
+def recorded_owners(content: Path, config: SiteConfig) -> Callable[[str, date, str], str | None]:
+    """Return who has an item address by the record (for `new`): the item file, "" for none, None if unrecorded."""
+    record, _ = read_record(content)  # a line that is no address is the build's to report
+    urls = Urls(config.default_language, config.base_url)
+
+    def owner(lang: str, day: date, slug: str) -> str | None:
+        """Return the item file the record names for this address."""
+        entry = record.entries.get(urls.item_at(lang, day, slug))
+        return None if entry is None else entry.source
+
+    return owner
 
 
 def _first_slug(item: Item, addresses: Sequence[str], urls: Urls) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import partial
 from pathlib import Path
 
@@ -33,6 +33,9 @@ from .sources import read_sections, read_source
 # The slug the build takes for each of some item files from the record of published addresses (content/,
 # the items, the site's configuration): the build's own rule, given by the command line (it sits above).
 Published = Callable[[Path, Sequence[ParsedItem], SiteConfig], Mapping[str, str]]
+# The item file the record of published addresses names for the address of a language, day and slug ("" for
+# an address of no item), or None when the record has no such address: the build's rule, like Published.
+Owners = Callable[[Path, SiteConfig], Callable[[str, date, str], str | None]]
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class Plan:
     lang: str
     published: datetime
     slug: str
+    taken: str = ""  # see Created
 
 
 @dataclass(frozen=True)
@@ -70,12 +74,17 @@ class Created:
     published: datetime
     slug: str
     config: SiteConfig
+    taken: str = ""  # the item file that has the address the title gives (this item takes another slug), if any
 
 
-def create_item(request: Request, content: Path, templates: Path, now: datetime, published: Published) -> Created:
+def create_item(
+    request: Request, content: Path, templates: Path, now: datetime, published: Published, owners: Owners
+) -> Created:
     """Write a new item file with its front matter filled in; raise ContentError, never overwrite.
 
-    A translation's address is the one the build gives it: its original's slug as `published` says.
+    A translation's address is the one the build gives it: its original's slug as `published` says. An
+    original whose title gives the address of another item (in the record, or a file of another section
+    not built yet) takes the next free one, `<slug>-2` and so on, by a `slug:` line.
     """
     labels, label_problems = load_labels(templates)
     if label_problems:
@@ -94,7 +103,7 @@ def create_item(request: Request, content: Path, templates: Path, now: datetime,
     if request.translation_of is not None:
         plan = _translation(request, title, content, config, registry, published)
     else:
-        plan = _original(request, title, content, config, registry, now)
+        plan = _original(request, title, content, config, registry, now, owners(content, config))
     _check_photos(request, plan.path.parent)
     folder = plan.path.parent
     made = not folder.exists()
@@ -127,7 +136,7 @@ def create_item(request: Request, content: Path, templates: Path, now: datetime,
         if made:
             folder.rmdir()
         raise
-    return Created(plan.path, plan.lang, plan.published, plan.slug, config)
+    return Created(plan.path, plan.lang, plan.published, plan.slug, config, plan.taken)
 
 
 def _exists(path: Path, translation: bool) -> Problem:
@@ -143,7 +152,13 @@ def _exists(path: Path, translation: bool) -> Problem:
 
 
 def _original(
-    request: Request, title: str, content: Path, config: SiteConfig, registry: Registry, now: datetime
+    request: Request,
+    title: str,
+    content: Path,
+    config: SiteConfig,
+    registry: Registry,
+    now: datetime,
+    owner: Callable[[str, date, str], str | None],
 ) -> Plan:
     """Plan a new item in its section's folder for its year."""
     problems: list[Problem] = []
@@ -167,20 +182,44 @@ def _original(
             problems.append(Problem("--date", 0, str(exc), exc.hint))
     if problems:
         raise ContentError(problems)
-    slug = make_slug(title) or FALLBACK_SLUG
+    titled = make_slug(title) or FALLBACK_SLUG
     suffix = "" if lang == config.default_language else f".{lang}"
-    name = f"{published:%Y-%m-%d}-{slug}"
-    year = content / section / f"{published:%Y}"
-    path = year / name / f"index{suffix}.md" if request.bundle or request.photos else year / f"{name}{suffix}.md"
-    date = request.date.strip() if request.date else f"{published:%Y-%m-%d %H:%M}"
+    year = f"{published:%Y}"
+    folder = request.bundle or bool(request.photos)
+
+    def place(section: str, slug: str) -> Path:
+        """Return the file of an item of this day and slug in a section."""
+        name = f"{published:%Y-%m-%d}-{slug}"
+        return (
+            content / section / year / name / f"index{suffix}.md"
+            if folder
+            else content / section / year / f"{name}{suffix}.md"
+        )
+
+    def holder(slug: str) -> str | None:
+        """Return the item that has this slug's address: in the record, or a file of another section."""
+        recorded = owner(lang, published.date(), slug)
+        if recorded is not None and Path(recorded) != place(section, slug):
+            return recorded or "an address the site has published"
+        others = (place(s.id, slug) for s in registry.sections if s.id != section)
+        return next((str(p) for p in others if p.exists()), None)
+
+    slug, number, taken = titled, 1, holder(titled)
+    found = taken
+    while found is not None:
+        number += 1
+        slug = f"{titled}-{number}"
+        found = holder(slug)
+    written = request.date.strip() if request.date else f"{published:%Y-%m-%d %H:%M}"
     text = front_matter(
         title,
-        date,
+        written,
         [_official_name(registry, o, lang) for o in officials],
         [_organization_name(registry, o, lang) for o in organizations],
         [p.name for p in request.photos],
+        slug if slug != titled else "",
     )
-    return Plan(path, text, lang, published, slug)
+    return Plan(place(section, slug), text, lang, published, slug, taken or "")
 
 
 def _translation(
@@ -338,7 +377,12 @@ def _organization_name(registry: Registry, organization: str, lang: str) -> str:
 
 
 def front_matter(
-    title: str, date: str, officials: Sequence[str], organizations: Sequence[str], photos: Sequence[str] = ()
+    title: str,
+    date: str,
+    officials: Sequence[str],
+    organizations: Sequence[str],
+    photos: Sequence[str] = (),
+    slug: str = "",
 ) -> str:
     """Write the front matter of a new item, with the optional keys shown as comments.
 
@@ -346,6 +390,8 @@ def front_matter(
     Each photo's alt text is left empty: the build refuses it until someone says what the photo shows.
     """
     lines = ["---", f"title: {_yaml(title)}", f"date: {date}"]
+    if slug:
+        lines.append(f"slug: {slug}   # the title's address is another item's")
     if officials:
         lines.append(f"officials: {_yaml(list(officials))}")
     if organizations:
