@@ -316,6 +316,24 @@ def test_a_long_running_process_keeps_the_cache_in_memory_while_no_other_process
     assert_same(tree(out), reference(content))
 
 
+def test_a_long_running_process_compiles_the_templates_again_only_when_they_changed(site, tmp_path):
+    content, out = site
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    memo = Memo()
+    preview = replace(options(content, out), templates=templates)
+    build(preview, NOW, memo=memo)
+    assert memo.renderer is not None
+    first = memo.renderer[1]
+    write_item(content / "alpha" / "2024" / "2024-06-01-a-new-item.md", "A new item", "2024-06-01 10:00", "Body.")
+    build(preview, NOW, memo=memo)
+    assert memo.renderer[1] is first, "the same templates, compiled once"
+    append(templates / "item.html", "{# a comment #}\n")
+    build(preview, NOW, memo=memo)
+    assert memo.renderer[1] is not first
+    assert_same(tree(out), reference(content, templates=templates))
+
+
 def test_a_build_pauses_the_cycle_collector_and_gives_it_back(site, monkeypatch):
     content, out = site
     seen = []

@@ -107,7 +107,8 @@ class Reporter:
         print(f"address {url}", file=self.out)
         if created.taken:
             print(
-                f"note: the title's address is already {created.taken}'s, so this item has `slug: {created.slug}` (edit it as you like)",
+                f"note: the title's address is already {created.taken}'s,"
+                f" so this item has `slug: {created.slug}` (edit it as you like)",
                 file=self.out,
             )
         if created.published > now:

@@ -249,6 +249,16 @@ def test_a_planted_pickle_runs_nothing(mini: Site, capsys, row: str, tmp_path: P
     assert not marker.exists()
 
 
+def test_the_cache_folder_holds_no_code(mini: Site, capsys) -> None:
+    # Jinja2's bytecode cache would keep the templates there as marshalled code, which it runs when it
+    # loads them: a crafted file in a restored CI cache would run in the next build.
+    mini.build(capsys)
+    edit_newest_item(mini)
+    mini.build(capsys)
+    kept = sorted(p.name for p in mini.cache.parent.rglob("*") if p.is_file())
+    assert kept and all(name.startswith("cache.sqlite") for name in kept), kept
+
+
 @pytest.mark.parametrize("row", list(CACHE_ROWS))
 def test_a_row_of_another_shape_is_a_warning_and_is_made_again(mini: Site, capsys, row: str) -> None:
     mini.build(capsys)

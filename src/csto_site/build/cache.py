@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import NamedTuple, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -28,6 +28,9 @@ from ..util.errors import ContentError, Problem
 from ..util.store import StoreError, connect_read_only, damaged, discard, intact, open_store, seal, sealed, unwrap, wrap
 from .media import Seen
 from .state import TABLES as STATE_TABLES
+
+if TYPE_CHECKING:  # the renderer is only kept here: a build with nothing to do loads no Jinja2
+    from ..output.render import Renderer
 
 SCHEMA = 11
 FILE = "cache.sqlite"
@@ -87,13 +90,14 @@ class Memo:
     The parses of the content folders, as the file holds them, with the
     file's stamp when they were last read or written here: a write by any other process restamps
     the file, and then everything is read from it again. Also the record of addresses as last read,
-    by the digest of its text.
+    by the digest of its text, and the templates as compiled, by the digest of their sources.
     """
 
     path: Path | None = None
     stamp: str = ""
     folders: dict[str, dict[str, Folder]] = field(default_factory=dict)
     records: dict[str, tuple[AddressRecord, tuple[Problem, ...]]] = field(default_factory=dict)  # see read_record
+    renderer: tuple[str, Renderer] | None = None  # see read.read_content
 
     def forget(self) -> None:
         """Drop everything kept."""

@@ -61,13 +61,18 @@ def read_content(
     """Check templates, configuration, registries and items, parsing only what changed; raise on problems."""
     # Listed first: a link out of content/ is refused before site.yaml or any other file is read through it.
     listing = publishable(options.content) if listing is None else listing
-    compiled = options.cache / "templates" if options.cache is not None and not cache.read_only else None
-    renderer = Renderer(options.templates, compiled)
+    renderer = Renderer(options.templates)
     labels, problems = load_labels(options.templates)
-    templates, found_problems = check_templates(renderer, cache)
+    templates, found_problems, key = check_templates(renderer, cache)
     problems += found_problems
     if problems:
         raise ContentError(problems)
+    memo = cache.memo
+    if memo is not None:  # serve: the templates its last build compiled, while their sources are the same
+        if memo.renderer is not None and memo.renderer[0] == key:
+            renderer = memo.renderer[1]
+        else:
+            memo.renderer = (key, renderer)
     config = load_config(
         options.content, labels, str(options.templates / "labels.yaml"), redirect_error, logo_error(options.static)
     )
@@ -243,16 +248,19 @@ def _with_versions(
     return (*changed, *((i, i) for i in items if i.key in keys))
 
 
-def check_templates(renderer: Renderer, cache: Cache) -> tuple[dict[str, str], list[Problem]]:
-    """Compile every template, unless this very set passed before; return each template's digest, or problems."""
+def check_templates(renderer: Renderer, cache: Cache) -> tuple[dict[str, str], list[Problem], str]:
+    """Compile every template, unless this very set passed before; return each one's digest or problems, and a key.
+
+    The key is a digest of every template's source (and Jinja2's version).
+    """
     sources = renderer.sources()
     key = digest("templates", jinja2.__version__, *(f"{n}\x1e{s}" for n, s in sorted(sources.items())))
     known = cache.checked(key)
     if isinstance(known, dict):
-        return known, []
+        return known, [], key
     problems = renderer.check()
     if problems:
-        return {}, problems
+        return {}, problems, key
     digests = template_digests(renderer.env, sources)
     cache.record_check(key, digests)
-    return digests, []
+    return digests, [], key
