@@ -153,6 +153,14 @@ def test_an_old_address_redirects_permanently_to_the_item(server, alias):
     assert server.get(ITEM).status == 200
 
 
+def test_every_form_of_an_old_folder_address_redirects_not_only_the_one_written(server):
+    """The page left at an old folder address is never served as a page: with or without its index.html or slash."""
+    folder = quote(ALIASES[1])
+    for path in (folder, folder + "index.html", folder.removesuffix("/")):
+        answer = server.get(path)
+        assert (answer.status, answer.headers["Location"]) == (301, ITEM), path
+
+
 def test_security_headers_are_on_pages_assets_and_errors(server):
     csp = CSP_LINE.search(SHIPPED.read_text()).group(1)
     for path in ("/", "/news/rss.xml", "/no/such/page/", quote(ALIASES[0]), "/news"):
@@ -269,15 +277,23 @@ def test_a_retracted_address_answers_410_with_its_withdrawn_page(tmp_path):
     site = content / "site.yaml"
     site.write_text(
         site.read_text(encoding="utf-8")
-        + f'gone:\n  "{RETRACTED}": Withdrawn at the request of the Commission.\n  /old/list.php: Never coming back.\n',
+        + f'gone:\n  "{RETRACTED}": Withdrawn at the request of the Commission.\n  /old/list.php: Never coming back.\n'
+        + '  "/old/g$uri/": Withdrawn as a folder.\n  "/old/h$1.html": Withdrawn as a page.\n',
         encoding="utf-8",
     )
     build(options, NOW)
     (tmp_path / "nginx").mkdir()
     with running_nginx(tmp_path / "nginx", options.out) as server:
-        answer = server.get(RETRACTED)
-        assert answer.status == 410
-        assert "Withdrawn at the request of the Commission." in answer.body.decode()
+        for path, reason in [
+            (RETRACTED, "Withdrawn at the request of the Commission."),
+            (RETRACTED + "index.html", "Withdrawn at the request of the Commission."),
+            (quote("/old/g$uri/"), "Withdrawn as a folder."),  # `$uri` is part of the address, not a variable
+            (quote("/old/g$uri/index.html"), "Withdrawn as a folder."),
+            (quote("/old/h$1.html"), "Withdrawn as a page."),
+        ]:
+            answer = server.get(path)
+            assert (answer.status, answer.type) == (410, "text/html"), path
+            assert reason in answer.body.decode(), path
         assert server.get("/old/list.php").status == 410
         assert server.get(ITEM).status == 200
         for feed in ("/news/rss.xml", "/sections/alpha/rss.xml"):
