@@ -338,3 +338,13 @@ def test_the_photos_and_documents_at_an_items_old_address_follow_it(tmp_path):
             assert server.get(new).body == (options.out / new.lstrip("/")).read_bytes(), new
         old_page = "/news/2024/07/19/statement-at-the-un-security-council/"
         assert server.get(old_page).headers["Location"] == "/news/2024/07/19/statement-un-security-council/"
+
+
+def test_nginx_starts_before_the_first_publish_with_no_redirects_include(tmp_path):
+    """The documented include names a pattern: with no nginx-redirects.conf yet, `nginx -t` still passes."""
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "index.html").write_text("<!doctype html><title>t</title>", encoding="utf-8")
+    (tmp_path / "nginx").mkdir()
+    with running_nginx(tmp_path / "nginx", root) as server:
+        assert server.get("/").status == 200
