@@ -9,17 +9,22 @@
 #   BASE/releases/20240612T101500Z-3f9a1c2/   a complete copy of public/
 #   BASE/current -> releases/20240612T101500Z-3f9a1c2
 #
-# 1. rsync copies public/ into a new release folder. Files whose content did
-#    not change become hard links into the current release (--link-dest), so
-#    a publish sends and stores only what changed, and unchanged pages keep
-#    their Last-Modified and ETag (readers' caches stay valid).
+# 1. rsync copies public/ into BASE/releases/.partial-<name>, renamed to the
+#    release folder only once the copy is complete: an interrupted copy is
+#    never taken for a release (nor counted toward KEEP), and the next run
+#    removes it. Files whose content did not change become hard links into
+#    the current release (--link-dest), so a publish sends and stores only
+#    what changed, and unchanged pages keep their Last-Modified and ETag
+#    (readers' caches stay valid).
 # 2. `current` is switched to the new release with one rename(2): every
 #    request sees the whole old site or the whole new one, never a mix.
 # 3. nginx checks its configuration, which includes the new release's
 #    nginx-redirects.conf; if it refuses it, `current` is switched back and
 #    the publish fails. Otherwise nginx reloads to pick up new redirects.
 # 4. The newest KEEP releases are kept (older ones are removed), so rolling
-#    back is `ln -sfn releases/<older> current.new && mv -T current.new current`.
+#    back is, in BASE, `ln -sfn releases/<older> current.new && mv -T
+#    current.new current`, then `nginx -t && systemctl reload nginx` (nginx
+#    keeps the redirects of the release it loaded until it reloads).
 #
 # Environment (all optional):
 #   RELEASE       name of the release folder (default: UTC time, sortable)
@@ -70,13 +75,26 @@ on_server() {
     fi
 }
 
-# A release folder is written once: never into the one being served.
-printf 'set -eu\nmkdir -p %s/releases\nmkdir %s\n' "$(quote "$base")" "$(quote "$base/releases/$release")" \
-    | on_server
+# A release folder is written once: never into the one being served. The copy goes into a partial
+# folder first; one an interrupted run left behind is removed.
+partial=".partial-$release"
+{
+    printf 'set -eu\nbase=%s release=%s partial=%s\n' "$(quote "$base")" "$(quote "$release")" "$(quote "$partial")"
+    cat <<'SERVER'
+mkdir -p "$base/releases"
+cd "$base/releases"
+if [ -e "$release" ]; then
+    echo "release $release: File exists (choose another RELEASE)" >&2
+    exit 1
+fi
+rm -rf .partial-*
+mkdir "$partial"
+SERVER
+} | on_server
 
 # --checksum compares content, not times (every build writes fresh files);
 # without -t the copies carry the time of their first publish.
-dest="$base/releases/$release/"
+dest="$base/releases/$partial/"
 if [ -n "$host" ]; then
     dest="$host:$dest"
 fi
@@ -85,12 +103,13 @@ rsync --recursive --links --perms --chmod=D755,F644 --checksum --delete --link-d
     -e "$ssh" "$public/" "$dest"
 
 {
-    printf 'base=%s release=%s keep=%s nginx_test=%s nginx_reload=%s\n' \
-        "$(quote "$base")" "$(quote "$release")" "$(quote "$keep")" \
+    printf 'base=%s release=%s partial=%s keep=%s nginx_test=%s nginx_reload=%s\n' \
+        "$(quote "$base")" "$(quote "$release")" "$(quote "$partial")" "$(quote "$keep")" \
         "$(quote "$nginx_test")" "$(quote "$nginx_reload")"
     cat <<'SERVER'
 set -eu
 cd "$base"
+mv -T "releases/$partial" "releases/$release"
 previous=$(readlink current || true)
 switch() {
     ln -sfn "$1" current.new

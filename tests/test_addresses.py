@@ -281,7 +281,7 @@ def test_a_retracted_item_leaves_a_withdrawn_page_and_every_listing(mini_copy: P
     assert '<link rel="canonical"' not in html and '<link rel="alternate" hreflang' not in html  # no page is it now
     assert "data-pagefind-body" not in html  # search indexes only the items' pages
     conf = (out / "nginx-redirects.conf").read_text(encoding="utf-8")
-    assert f'location = "{VISIT_URL}" {{ error_page 410 "{VISIT_URL}index.html"; return 410; }}' in conf
+    assert f'location = "{VISIT_URL}" {{ error_page 410 @csto_withdrawn; return 410; }}' in conf
     assert not [url for url in sitemap_urls(out, BASE) if "working-visit" in (url[0].text or "")]
     for feed in out.rglob("rss.xml"):
         assert "working-visit" not in feed.read_text(encoding="utf-8"), feed

@@ -13,7 +13,7 @@ import brotli
 import pytest
 from helpers.dom import read_html
 from helpers.nginx import SHIPPED, Nginx, running_nginx
-from helpers.site import NOW, STATIC, TEMPLATES, copy_fixture
+from helpers.site import NOW, SAMPLE, STATIC, TEMPLATES, copy_fixture
 from helpers.tools import missing
 
 from csto_site.build.options import Options
@@ -153,6 +153,14 @@ def test_an_old_address_redirects_permanently_to_the_item(server, alias):
     assert server.get(ITEM).status == 200
 
 
+def test_every_form_of_an_old_folder_address_redirects_not_only_the_one_written(server):
+    """The page left at an old folder address is never served as a page: with or without its index.html or slash."""
+    folder = quote(ALIASES[1])
+    for path in (folder, folder + "index.html", folder.removesuffix("/")):
+        answer = server.get(path)
+        assert (answer.status, answer.headers["Location"]) == (301, ITEM), path
+
+
 def test_security_headers_are_on_pages_assets_and_errors(server):
     csp = CSP_LINE.search(SHIPPED.read_text()).group(1)
     for path in ("/", "/news/rss.xml", "/no/such/page/", quote(ALIASES[0]), "/news"):
@@ -238,12 +246,17 @@ def test_the_redirects_include_quotes_every_address_so_none_can_change_the_confi
 def test_nginx_reads_crafted_addresses_as_plain_paths(tmp_path):
     root = tmp_path / "root"
     root.mkdir()
-    (root / "nginx-redirects.conf").write_bytes(render_redirects([('/a";return(200);#', "/n$host/", "")]))
+    (root / "nginx-redirects.conf").write_bytes(
+        render_redirects([('/a";return(200);#', "/n$host/", "")], [('/f$uri"(.*)/', "/n$1/")])
+    )
     (tmp_path / "nginx").mkdir()
     with running_nginx(tmp_path / "nginx", root) as server:
         answer = server.get(quote('/a";return(200);#'))
         assert (answer.status, answer.headers["Location"]) == (301, "/n%24host/")
         assert server.get("/a").status == 404
+        answer = server.get(quote('/f$uri"(.*)/photo.jpg'))
+        assert (answer.status, answer.headers["Location"]) == (301, "/n%241/photo.jpg")
+        assert server.get("/f/photo.jpg").status == 404
 
 
 RETRACTED = "/news/2024/03/12/working-visit-to-the-river-commission/"
@@ -264,16 +277,74 @@ def test_a_retracted_address_answers_410_with_its_withdrawn_page(tmp_path):
     site = content / "site.yaml"
     site.write_text(
         site.read_text(encoding="utf-8")
-        + f'gone:\n  "{RETRACTED}": Withdrawn at the request of the Commission.\n  /old/list.php: Never coming back.\n',
+        + f'gone:\n  "{RETRACTED}": Withdrawn at the request of the Commission.\n  /old/list.php: Never coming back.\n'
+        + '  "/old/g$uri/": Withdrawn as a folder.\n  "/old/h$1.html": Withdrawn as a page.\n',
         encoding="utf-8",
     )
     build(options, NOW)
     (tmp_path / "nginx").mkdir()
     with running_nginx(tmp_path / "nginx", options.out) as server:
-        answer = server.get(RETRACTED)
-        assert answer.status == 410
-        assert "Withdrawn at the request of the Commission." in answer.body.decode()
+        for path, reason in [
+            (RETRACTED, "Withdrawn at the request of the Commission."),
+            (RETRACTED + "index.html", "Withdrawn at the request of the Commission."),
+            (quote("/old/g$uri/"), "Withdrawn as a folder."),  # `$uri` is part of the address, not a variable
+            (quote("/old/g$uri/index.html"), "Withdrawn as a folder."),
+            (quote("/old/h$1.html"), "Withdrawn as a page."),
+        ]:
+            answer = server.get(path)
+            assert (answer.status, answer.type) == (410, "text/html"), path
+            assert reason in answer.body.decode(), path
         assert server.get("/old/list.php").status == 410
         assert server.get(ITEM).status == 200
         for feed in ("/news/rss.xml", "/sections/alpha/rss.xml"):
             assert b"working-visit" not in server.get(feed).body
+
+
+STATEMENT = "speeches/2024/2024-07-19-statement-at-the-un-security-council/index.md"
+MEETING = "csto-news/2024/2024-07-25-international-school-of-diplomacy/index.md"
+
+
+def new_slug(content: Path, item: str, old: str, new: str) -> None:
+    """Give an item of a content copy a new explicit slug."""
+    path = content / item
+    text = path.read_text(encoding="utf-8")
+    assert f"\nslug: {old}\n" in text
+    path.write_text(text.replace(f"\nslug: {old}\n", f"\nslug: {new}\n"), encoding="utf-8")
+
+
+def test_the_photos_and_documents_at_an_items_old_address_follow_it(tmp_path):
+    """A new slug moves the item's files too: each old file address answers 301 with the same name at the new one."""
+    content = shutil.copytree(SAMPLE, tmp_path / "content")
+    new_slug(content, STATEMENT, "statement-at-the-un-security-council", "statement-un-security-council")
+    new_slug(content, MEETING, "secretariat-meets-international-school-of-diplomacy", "secretariat-meets-students")
+    options = Options(
+        content=content, out=tmp_path / "public", templates=TEMPLATES, static=STATIC, search=False, cache=tmp_path / "c"
+    )
+    build(options, NOW)
+    (tmp_path / "nginx").mkdir()
+    with running_nginx(tmp_path / "nginx", options.out) as server:
+        for old, new in [
+            (
+                "/news/2024/07/19/statement-at-the-un-security-council/sample-attachment.pdf",
+                "/news/2024/07/19/statement-un-security-council/sample-attachment.pdf",
+            ),
+            (
+                "/news/2024/07/25/secretariat-meets-international-school-of-diplomacy/sample-meeting.1200.jpg",
+                "/news/2024/07/25/secretariat-meets-students/sample-meeting.1200.jpg",
+            ),
+        ]:
+            answer = server.get(old)
+            assert (answer.status, answer.headers["Location"]) == (301, new), old
+            assert server.get(new).body == (options.out / new.lstrip("/")).read_bytes(), new
+        old_page = "/news/2024/07/19/statement-at-the-un-security-council/"
+        assert server.get(old_page).headers["Location"] == "/news/2024/07/19/statement-un-security-council/"
+
+
+def test_nginx_starts_before_the_first_publish_with_no_redirects_include(tmp_path):
+    """The documented include names a pattern: with no nginx-redirects.conf yet, `nginx -t` still passes."""
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "index.html").write_text("<!doctype html><title>t</title>", encoding="utf-8")
+    (tmp_path / "nginx").mkdir()
+    with running_nginx(tmp_path / "nginx", root) as server:
+        assert server.get("/").status == 200

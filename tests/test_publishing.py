@@ -291,3 +291,21 @@ def test_the_pre_commit_configuration_to_copy_stops_a_commit_with_a_problem(tmp_
     assert stopped.returncode != 0
     assert f"content/{ITEM}:2: unknown front-matter key `titel`" in stopped.stdout + stopped.stderr
     assert run("git", "log", "--oneline").stdout.count("\n") == 1
+
+
+def test_an_interrupted_copy_leaves_no_release_and_the_next_publish_removes_it(tmp_path):
+    """A copy that stops halfway is never a release: not in releases/, not counted, and cleaned up next time."""
+    base, public = tmp_path / "srv", built(tmp_path, "one")
+    assert publish(public, str(base), "r1").returncode == 0
+    stand_in = tmp_path / "bin"
+    stand_in.mkdir()
+    rsync = stand_in / "rsync"  # copies everything, then fails as an interrupted copy does
+    rsync.write_text(f'#!/bin/sh\n{shutil.which("rsync")} "$@"\nexit 20\n', encoding="utf-8")
+    rsync.chmod(0o755)
+    failed = publish(public, str(base), "r2", PATH=f"{stand_in}{os.pathsep}{os.environ['PATH']}")
+    assert failed.returncode != 0
+    assert sorted(p.name for p in (base / "releases").iterdir() if not p.name.startswith(".")) == ["r1"]
+    assert os.readlink(base / "current") == "releases/r1"
+    assert publish(public, str(base), "r3").returncode == 0
+    assert sorted(p.name for p in (base / "releases").iterdir()) == ["r1", "r3"]
+    assert os.readlink(base / "current") == "releases/r3"

@@ -123,8 +123,10 @@ def test_a_page_redirect_whose_sides_end_in_a_slash_writes_nothing_below_it(mini
     assert (out / "about/index.html").exists()
     assert sorted(p.relative_to(out).as_posix() for p in (out / "about").rglob("*.html")) == ["about/index.html"]
     conf = (out / "nginx-redirects.conf").read_text(encoding="utf-8")
-    assert [line for line in conf.splitlines() if "/about/" in line] == [
-        'location = "/about/" { return 301 "/sections/alpha/"; }'
+    assert [line for line in conf.splitlines() if "/about" in line] == [
+        'location = "/about" { return 301 "/sections/alpha/"; }',
+        'location = "/about/" { return 301 "/sections/alpha/"; }',
+        'location = "/about/index.html" { return 301 "/sections/alpha/"; }',
     ]
 
 

@@ -49,7 +49,7 @@ http {{
         listen 127.0.0.1:{port};
         server_name localhost;
         root {root};
-        include {root}/nginx-redirects.conf;
+        include {root}/nginx-redirects*.conf;
         include {shipped};
         {brotli_static}
     }}

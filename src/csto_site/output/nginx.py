@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 from urllib.parse import quote, unquote
 
 HEADER = """\
@@ -15,6 +16,14 @@ HEADER = """\
 TARGET_SAFE = "/:@!&'()*+,;=-._~%?#"
 # nginx reads these escapes inside a double-quoted string.
 ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# The file nginx serves for a folder address (deploy/nginx.conf's `index`).
+INDEX = "index.html"
+# A retracted address's "withdrawn" page, found from the address asked for ($uri, never expanded again), so
+# that no address is written into a value nginx expands (error_page would read `$x` in one as a variable).
+WITHDRAWN = "@csto_withdrawn"
+WITHDRAWN_PAGE = f"location {WITHDRAWN} {{ try_files $uri/{INDEX} $uri =410; }}\n"
+# What a regular expression reads as other than itself (an address has no spaces to escape).
+REGEX_SPECIAL = re.compile(r"([\\^$.|?*+()\[\]{}])")
 
 
 def nginx_string(text: str) -> str:
@@ -22,16 +31,38 @@ def nginx_string(text: str) -> str:
     return '"' + "".join(ESCAPES.get(char, char) for char in text) + '"'
 
 
-def render_redirects(redirects: Iterable[tuple[str, str, str]]) -> bytes:
-    """Write one exact-match location per old path, sorted by old path.
+def render_redirects(redirects: Iterable[tuple[str, str, str]], folders: Sequence[tuple[str, str]] = ()) -> bytes:
+    """Write one exact-match location per old path, then one prefix location per moved folder, each sorted.
 
-    Each entry is an old address, its new URL ("" for a retraction) and the file of the page left
+    Each redirect is an old address, its new URL ("" for a retraction) and the file of the page left
     there ("" if none). A moved address answers 301 with its new URL; a retracted one 410 Gone, with
-    its "withdrawn" page as the body.
+    its "withdrawn" page as the body; a folder's address answers so in every form it is asked by. Each
+    folder is an old folder address and its new one: every file below the old folder answers 301 with
+    the same name below the new one (an exact match wins).
     """
+    entries = list(redirects)
+    lines = {form: _answer(new, page) for old, new, page in entries for form in _forms(old, page)}
+    exact = "".join(f"location = {nginx_string(old)} {{ {lines[old]} }}\n" for old in sorted(lines))
+    moved = {unquote(old): new for old, new in folders}
+    below = "".join(f"location ^~ {nginx_string(old)} {{ {_follow(old, moved[old])} }}\n" for old in sorted(moved))
+    withdrawn = WITHDRAWN_PAGE if any(page and not new for _, new, page in entries) else ""
+    return (HEADER + exact + below + withdrawn).encode()
+
+
+def _forms(old: str, page: str) -> list[str]:
+    """Return each path a reader may ask for an old address by: a folder's with and without its slash and index.html."""
     # nginx matches locations against the decoded path, so `/old%20page/` is written as "/old page/".
-    lines = {unquote(old): _answer(new, page) for old, new, page in redirects}
-    return (HEADER + "".join(f"location = {nginx_string(old)} {{ {lines[old]} }}\n" for old in sorted(lines))).encode()
+    folder, _, name = ("/" + page).rpartition("/")
+    if name != INDEX:
+        return [unquote(old)]
+    return list(dict.fromkeys(form for form in (unquote(old), folder, folder + "/", f"{folder}/{INDEX}") if form))
+
+
+def _follow(old: str, new: str) -> str:
+    """Return the rewrite that sends every path below the folder `old` to the same name below `new`."""
+    # The pattern is a regular expression and the replacement expands `$1` alone: `new` is percent-encoded.
+    pattern = "^" + REGEX_SPECIAL.sub(r"\\\1", old) + "(.*)$"
+    return f"rewrite {nginx_string(pattern)} {nginx_string(quote(new, safe=TARGET_SAFE) + '$1')} permanent;"
 
 
 def _answer(new: str, page: str) -> str:
@@ -39,5 +70,5 @@ def _answer(new: str, page: str) -> str:
     if new:
         return f"return 301 {nginx_string(quote(new, safe=TARGET_SAFE))};"
     if page:
-        return f"error_page 410 {nginx_string('/' + page)}; return 410;"
+        return f"error_page 410 {WITHDRAWN}; return 410;"
     return "return 410;"

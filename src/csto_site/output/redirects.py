@@ -46,6 +46,7 @@ class Redirect:
     line: int
     entry: str = ""  # the address as the file writes it, when this one was derived from a moved folder
     reason: str = ""  # why the address was retracted (site.yaml's `gone`): then there is no new address
+    files: bool = False  # an item's old folder: its photos and documents follow to the same names below `new`
 
     @property
     def path(self) -> str:
@@ -64,15 +65,15 @@ class Redirect:
             self.old,
             self.lang,
             f"redirect:{self.old}",
-            (self.new, self.title, str(self.line), self.entry, self.reason),
+            (self.new, self.title, str(self.line), self.entry, self.reason, "files" if self.files else ""),
             source=self.source,
         )
 
 
 def redirect_of(spec: Spec) -> Redirect:
     """Read a redirect back from its spec."""
-    new, title, line, entry, reason = spec.args
-    return Redirect(spec.url, new, spec.lang, title, spec.source, int(line), entry, reason)
+    new, title, line, entry, reason, files = spec.args
+    return Redirect(spec.url, new, spec.lang, title, spec.source, int(line), entry, reason, bool(files))
 
 
 class Redirects:
@@ -142,9 +143,10 @@ class NginxRedirects:
         return [Spec(REDIRECTS_CONF, "/" + REDIRECTS_CONF, q.config.default_language, REDIRECTS_CONF, source="aliases")]
 
     def draw(self, q: Queries, declared: Declared, spec: Spec) -> bytes:
-        """Write one exact-match location per old address."""
+        """Write one exact-match location per old address, and one prefix location per item's old folder."""
         redirects = [redirect_of(s) for part in declared.partitions(Redirects.name) for s in declared.specs(part)]
-        return render_redirects((r.old, r.new, r.path) for r in redirects)
+        folders = [(r.old, r.new) for r in redirects if r.files]
+        return render_redirects(((r.old, r.new, r.path) for r in redirects), folders)
 
 
 def collect(q: Queries, declared: Declared) -> list[Redirect]:
@@ -215,7 +217,11 @@ def keep_recorded(
     for entry, listing in zip(entries, targets, strict=True):
         item = _published(q, entry.source)
         if item is not None:
-            kept.append(Redirect(entry.address, urls.item(item), item.lang, item.title, record.path, entry.line))
+            # An item's own old page is a folder: the photos and documents published in it follow the item too.
+            files = bool(urls.slug_at(item.lang, entry.address))
+            kept.append(
+                Redirect(entry.address, urls.item(item), item.lang, item.title, record.path, entry.line, files=files)
+            )
         elif listing:
             lang = language_of(entry.address, q.config.languages, urls)
             kept.append(Redirect(entry.address, listing, lang, "", record.path, entry.line))
