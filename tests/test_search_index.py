@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
 import sqlite3
+import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
+import pagefind_bin
 import pytest
 from helpers.site import build_into, cache_of, retract
 from hypothesis import given, settings
@@ -16,7 +20,9 @@ from hypothesis import strategies as st
 
 from csto_site.build import cache, search
 from csto_site.build.outbox import Changes, Published
-from csto_site.output.search import index_key, index_outputs, shards_of
+from csto_site.output import search as output_search
+from csto_site.output.search import bundle_files, index_key, index_outputs, shards_of
+from csto_site.util.errors import ContentError
 
 TAG = b"pagefind_dcd"
 
@@ -206,6 +212,64 @@ def test_a_rebuild_indexes_again_only_the_shard_of_the_changed_page(mini_copy: P
     assert kept and all((p.stat().st_ino, p.stat().st_mtime_ns) == stats[p] for p in kept), "old shards untouched"
     build_into(mini_copy, tmp_path / "clean")
     assert bundle(out) == bundle(tmp_path / "clean")
+
+
+def _lay_out(site: Path, pages: dict[str, bytes], order: list[str]) -> Path:
+    """Write `pages` under `site`, creating their files and folders in `order`."""
+    for path in order:
+        target = site / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(pages[path])
+    return site
+
+
+def test_the_index_does_not_depend_on_the_order_the_file_system_lists_the_pages(tmp_path: Path) -> None:
+    # A tmpfs lists a folder newest first, ext4 by a hash of the names: the same pages laid out in
+    # opposite orders on a tmpfs, and on tmp_path's file system, are listed in different orders.
+    memory = Path("/dev/shm")
+    if not memory.is_dir() or not os.access(memory, os.W_OK):
+        pytest.skip("no tmpfs at /dev/shm")
+    body = '<main data-pagefind-body><h1>Item {n}</h1><p data-pagefind-filter="year">2024</p><p>Summit {n}.</p></main>'
+    pages = {
+        _item(lang, 2024, 7, f"item-{n}"): f'<html lang="{lang}"><body>{body.format(n=n)}</body></html>'.encode()
+        for lang in ("en", "ru")
+        for n in range(6)
+    }
+    paths = sorted(pages)
+    with tempfile.TemporaryDirectory(dir=memory) as scratch:
+        forward = _lay_out(Path(scratch) / "forward" / "site", pages, paths)
+        backward = _lay_out(Path(scratch) / "backward" / "site", pages, paths[::-1])
+        disk = _lay_out(tmp_path / "disk" / "site", pages, paths)
+        month = Path("news/2024/07/01")
+        if os.listdir(forward / month) == os.listdir(backward / month):
+            pytest.skip("/dev/shm lists a folder in the same order, whatever the order its files were made in")
+        bundles = [bundle_files(site) for site in (forward, backward, disk)]
+    assert bundles[0] == bundles[1] == bundles[2]
+    assert json.loads(bundles[0]["pagefind-entry.json"])["languages"]["en"]["page_count"] == 6
+
+
+@pytest.mark.parametrize(
+    ("script", "told"),
+    [
+        ("echo 'out of memory' >&2; exit 3", "Pagefind failed: .*out of memory"),
+        ("exec sleep 60", "Pagefind did not finish within"),
+    ],
+)
+def test_a_pagefind_that_stops_or_hangs_is_reported_and_stopped(
+    script: str, told: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = tmp_path / "pagefind"
+    fake.write_text(f"#!/bin/sh\n{script}\n", encoding="utf-8")
+    fake.chmod(0o755)
+    monkeypatch.setattr(pagefind_bin, "get_executable", lambda: fake)
+    monkeypatch.setattr(output_search, "PAGEFIND_SECONDS", 1)
+    site = _lay_out(
+        tmp_path / "site", {"news/index.html": b'<html lang="en"><body>Summit.</body></html>'}, ["news/index.html"]
+    )
+    started = time.monotonic()
+    with pytest.raises(ContentError, match=told):
+        bundle_files(site)
+    assert time.monotonic() - started < 30
 
 
 def test_pagefind_settings_around_the_build_do_not_change_the_index(

@@ -9,15 +9,20 @@ when one of its pages does, so a build indexes again only the shards of the page
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
+import itertools
 import json
 import os
 import re
+import select
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -226,12 +231,10 @@ def index_shards(folders: Mapping[str, Path], jobs: int) -> dict[str, dict[str, 
 
 def bundle_files(site: Path) -> dict[str, bytes]:
     """Index the HTML pages under `site` with Pagefind; return the bundle by path, same pages giving same bytes."""
-    # Beside the pages, on their file system (a build lays them out beside its output, not in TMPDIR).
-    with tempfile.TemporaryDirectory(prefix="csto-search-bundle-", dir=site.parent) as tmp:
-        bundle = Path(tmp)
-        run_pagefind(site, bundle)
-        files = {path.relative_to(bundle).as_posix(): path.read_bytes() for path in bundle.rglob("*") if path.is_file()}
-    return stable_bundle(runtime(files))
+    # Pagefind numbers the pages in the order it gets them: handed over sorted by path, not in the order a
+    # walk of the folder finds them, which depends on the file system (ext4 by hash, tmpfs newest first).
+    pages = sorted(path.relative_to(site).as_posix() for path in site.rglob("*.html") if path.is_file())
+    return stable_bundle(runtime(run_pagefind(site, pages)))
 
 
 def runtime(files: dict[str, bytes]) -> dict[str, bytes]:
@@ -243,8 +246,8 @@ def runtime(files: dict[str, bytes]) -> dict[str, bytes]:
     }
 
 
-def run_pagefind(site: Path, bundle: Path) -> None:
-    """Run the Pagefind binary shipped by the pagefind-bin package over `site`, writing `bundle`."""
+def run_pagefind(site: Path, pages: Iterable[str]) -> dict[str, bytes]:
+    """Index `pages` (paths under `site`) in this order with a Pagefind service; return the bundle by path."""
     try:
         from pagefind_bin import get_executable
 
@@ -260,32 +263,96 @@ def run_pagefind(site: Path, bundle: Path) -> None:
                 )
             ]
         ) from exc
-    # Hermetic: no pagefind.yml from the working folder and no PAGEFIND_* variables change the index.
+    # Hermetic: before it serves, Pagefind reads a pagefind.yml of its working folder (here the pages' parent,
+    # which holds only them) and PAGEFIND_* variables; none reach it.
     environment = {name: value for name, value in os.environ.items() if not name.startswith("PAGEFIND_")}
-    try:
-        done = subprocess.run(
-            [str(executable), "--site", str(site.resolve()), "--output-path", str(bundle.resolve()), "--silent"],
-            cwd=bundle,
+    with (
+        tempfile.TemporaryFile() as errors,
+        subprocess.Popen(
+            [str(executable), "--service"],
+            bufsize=0,  # unbuffered: a Pagefind that stopped leaves no request to flush when its pipe closes
+            cwd=site.parent,
             env=environment,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=PAGEFIND_SECONDS,
-        )
-    except subprocess.TimeoutExpired:
-        raise ContentError(
-            [
-                Problem(
-                    BUNDLE,
-                    0,
-                    f"Pagefind did not finish within {PAGEFIND_SECONDS // 60} minutes and was stopped",
-                    "build with --no-search to skip it",
-                )
-            ]
-        ) from None
-    if done.returncode != 0:
-        message = (done.stderr or done.stdout).strip() or f"exit status {done.returncode}"
-        raise ContentError([Problem(BUNDLE, 0, f"Pagefind failed: {message}", "build with --no-search to skip it")])
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+        ) as process,
+    ):
+        try:
+            service = Service(process, answers(process, time.monotonic() + PAGEFIND_SECONDS), itertools.count(1))
+            index = service.ask({"type": "NewIndex", "config": None})["index_id"]
+            for path in pages:
+                text = (site / path).read_text(encoding="utf-8")
+                service.ask({"type": "AddFile", "index_id": index, "file_path": path, "file_contents": text})
+            files = service.ask({"type": "GetFiles", "index_id": index})["files"]
+        except TimeoutError:
+            raise ContentError(
+                [
+                    Problem(
+                        BUNDLE,
+                        0,
+                        f"Pagefind did not finish within {PAGEFIND_SECONDS // 60} minutes and was stopped",
+                        "build with --no-search to skip it",
+                    )
+                ]
+            ) from None
+        except (BrokenPipeError, PagefindError) as exc:
+            errors.seek(0)
+            message = ": ".join(filter(None, [str(exc), errors.read().decode(errors="replace").strip()]))
+            raise ContentError(
+                [Problem(BUNDLE, 0, f"Pagefind failed: {message}", "build with --no-search to skip it")]
+            ) from exc
+        finally:
+            process.kill()  # it waits for more requests, or is stuck
+    return {file["path"]: base64.b64decode(file["content"]) for file in files}
+
+
+class PagefindError(Exception):
+    """Pagefind answered a request with an error, or stopped before it answered."""
+
+
+@dataclass(frozen=True)
+class Service:
+    """A Pagefind running as a service (`pagefind --service`), answering one request after another."""
+
+    process: subprocess.Popen[bytes]
+    answers: Iterator[dict[str, Any]]
+    ids: Iterator[int]
+
+    def ask(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Send a request, wait for its answer and return the answer's payload; PagefindError if it is an error."""
+        assert self.process.stdin is not None
+        number = next(self.ids)
+        request = json.dumps({"message_id": number, "payload": payload}, ensure_ascii=False).encode()
+        unsent = memoryview(base64.b64encode(request) + b",")
+        while unsent:
+            unsent = unsent[self.process.stdin.write(unsent) or 0 :]
+        answer = next(self.answers)
+        found: dict[str, Any] = answer["payload"]
+        if found["type"] == "Error":
+            raise PagefindError(found["message"])
+        if answer["message_id"] != number:
+            raise PagefindError(f"the answer to request {answer['message_id']} came where {number} was expected")
+        return found
+
+
+def answers(process: subprocess.Popen[bytes], deadline: float) -> Iterator[dict[str, Any]]:
+    """Yield what a Pagefind service answers (base64 JSON, each ending in a comma); TimeoutError after `deadline`."""
+    assert process.stdout is not None
+    stream = process.stdout.fileno()
+    pending = bytearray()
+    while True:
+        searched = 0
+        while (end := pending.find(b",", searched)) < 0:
+            searched = len(pending)
+            if not select.select([stream], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                raise TimeoutError
+            chunk = os.read(stream, 1 << 20)
+            if not chunk:
+                raise PagefindError(f"it stopped (exit status {process.wait()})")
+            pending += chunk
+        yield json.loads(base64.b64decode(pending[:end]))
+        del pending[: end + 1]
 
 
 def stable_bundle(files: dict[str, bytes]) -> dict[str, bytes]:
