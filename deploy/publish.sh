@@ -34,6 +34,9 @@
 #   NGINX_RELOAD  command that reloads nginx on the server
 #                 (default: sudo -n systemctl reload nginx)
 #   SSH           ssh command for a remote BASE (default: ssh)
+#   SKIP_UNCHANGED  1: publish nothing when PUBLIC_DIR is what BASE/current
+#                 already serves, byte for byte (for builds on a schedule:
+#                 no new release pushes an older one out of KEEP)
 set -eu
 
 if [ "$#" -ne 2 ]; then
@@ -74,6 +77,20 @@ on_server() {
         sh -s
     fi
 }
+
+if [ "${SKIP_UNCHANGED:-}" = 1 ]; then
+    served="$base/current/"
+    if [ -n "$host" ]; then
+        served="$host:$served"
+    fi
+    # What a publish would change, by content: nothing at all, and there is nothing to publish. No
+    # current release, or any other failure of the comparison, publishes as usual.
+    if changes=$(rsync --dry-run --itemize-changes --recursive --links --perms --chmod=D755,F644 --checksum \
+        --delete -e "$ssh" "$public/" "$served" 2>/dev/null) && [ -z "$changes" ]; then
+        echo "$public is what $base/current serves: nothing published"
+        exit 0
+    fi
+fi
 
 # A release folder is written once: never into the one being served. The copy goes into a partial
 # folder first; one an interrupted run left behind is removed.

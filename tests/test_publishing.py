@@ -149,6 +149,18 @@ def test_publish_refuses_to_write_into_an_existing_release(tmp_path):
     assert os.readlink(base / "current") == "releases/r1"
 
 
+def test_a_scheduled_publish_of_what_is_served_makes_no_release(tmp_path):
+    base, public = tmp_path / "srv", built(tmp_path, "one")
+    assert publish(public, str(base), "r1").returncode == 0
+    same = publish(public, str(base), "r2", SKIP_UNCHANGED="1")
+    assert (same.returncode, same.stdout) == (0, f"{public} is what {base}/current serves: nothing published\n")
+    assert sorted(p.name for p in (base / "releases").iterdir()) == ["r1"]
+    (public / "news" / "rss.xml").write_bytes(b"changed")  # one file differs: published
+    changed = publish(public, str(base), "r2", SKIP_UNCHANGED="1")
+    assert changed.returncode == 0 and "published release r2" in changed.stdout
+    assert os.readlink(base / "current") == "releases/r2"
+
+
 def test_publish_keeps_the_newest_releases(tmp_path):
     base, public = tmp_path / "srv", built(tmp_path, "one")
     for release in ("20240101T000000Z", "20240102T000000Z", "20240103T000000Z"):
@@ -248,6 +260,7 @@ def test_the_deploy_scripts_pass_shellcheck():
 def test_the_workflow_builds_incrementally_and_publishes_with_the_script():
     workflow = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
     assert workflow[True]["push"]["branches"] == ["main"]  # YAML 1.1 reads the key `on` as true
+    assert workflow[True]["schedule"], "scheduled items appear without a push"
     steps = workflow["jobs"]["publish"]["steps"]
     cache = next(step for step in steps if step.get("uses", "").startswith("actions/cache@"))
     assert ".csto-cache" in cache["with"]["path"].split()
@@ -255,6 +268,7 @@ def test_the_workflow_builds_incrementally_and_publishes_with_the_script():
     build = next(i for i, run in enumerate(runs) if "csto-site build" in run)
     deploy = next(i for i, run in enumerate(runs) if "deploy/publish.sh public" in run)
     assert steps.index(cache) < build < deploy
+    assert "github.event_name == 'schedule'" in steps[deploy]["env"]["SKIP_UNCHANGED"]
 
 
 def test_the_pre_commit_configuration_to_copy_stops_a_commit_with_a_problem(tmp_path):
