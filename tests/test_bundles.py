@@ -49,6 +49,25 @@ def test_the_lead_photo_heads_the_page_in_a_picture_with_every_variant(site):
     assert "/stol-peregovorov.700.jpg" in page and 'alt="The table of the meeting"' in page
 
 
+def test_a_photo_shown_twice_in_the_text_keeps_the_alt_text_written_each_time(mini_copy, tmp_path):
+    folder = add_bundle(mini_copy)
+    shown = "![The graduates arriving](hall.jpg)\n\n![The graduates leaving](hall.jpg)\n\n"
+    shown += '<img src="hall.jpg" alt="The graduates  at the &lt;door&gt;">\n'
+    (folder / "index.md").write_text(ITEM + "\n" + shown, encoding="utf-8")
+    out = tmp_path / "public"
+    build_into(mini_copy, out, search=False)
+    body = page_of(out)
+    body = body[body.index('class="item-body"') : body.index('class="gallery"')]
+    alts = re.findall(r'<img [^>]*alt="([^"]*)"', body)
+    assert alts == [
+        "The table of the meeting",
+        "The graduates arriving",
+        "The graduates leaving",
+        "The graduates at the &lt;door&gt;",
+    ]
+    assert body.count("/hall.600.avif") == 3  # each is the photo's <picture>
+
+
 def test_every_variant_exists_decodes_at_its_stated_size_and_carries_no_metadata(site):
     _, out = site
     for prefix in ("", "ru"):
