@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from helpers.photos import BUNDLE, add_bundle
+from helpers.photos import BUNDLE, add_bundle, drawn_pdf
 from helpers.site import cli_args
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -132,6 +132,27 @@ def test_no_other_element_brings_a_file_from_another_site(
     assert build(mini_copy, tmp_path / "public", capsys)[0] == 0
     page = (tmp_path / "public/news/2024/03/12/working-visit-to-the-river-commission/index.html").read_text()
     assert "example.com" not in page and "The emblem" in page
+
+
+def test_a_link_to_a_document_of_the_folder_the_item_does_not_list_says_to_list_it(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = add_bundle(mini_copy)
+    (folder / "programme.pdf").write_bytes(drawn_pdf("The programme"))
+    path, line = add_paragraph(mini_copy, f"{BUNDLE}/index.md", "See [the programme](programme.pdf).")
+
+    status, err = check(mini_copy, tmp_path / "public", capsys)
+
+    assert status == 1
+    assert err.splitlines()[0] == (
+        f"{path}:{line}: the link programme.pdf leads to programme.pdf of the item's folder, which the item does "
+        "not list under `attachments:`, so it is not published (list it there with the title readers see: "
+        "`- file: programme.pdf` and, below it, `title: ...`)"
+    )
+    listed = "attachments:\n  - file: programme.pdf\n    title: The programme\n"
+    path.write_text(path.read_text(encoding="utf-8").replace("attachments:\n", listed), encoding="utf-8")
+    status, err = check(mini_copy, tmp_path / "public", capsys)
+    assert status == 0 and "programme.pdf" not in err, err
 
 
 def test_the_problem_names_the_nearest_address(

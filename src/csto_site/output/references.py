@@ -16,6 +16,7 @@ import difflib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from html import unescape
+from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 from ..content.markup import ATTRIBUTE, START_TAG
@@ -26,6 +27,7 @@ from ..site.queries import Queries
 from ..site.urls import SCHEME, Urls, output_path, place_of
 from ..util.errors import ContentError, Problem
 from .media import PHOTO
+from .photos import DOCUMENT_TYPES
 from .spec import Declared, Partition, Spec
 
 # The ids the page templates give every page (templates/base.html): a link may aim at them anywhere.
@@ -166,8 +168,21 @@ class References:
         )
 
     def _missing(self, q: Queries, declared: Declared, item: Item, reference: Reference, path: str) -> Problem:
-        """Describe a reference to an address the site does not have, with the nearest one it has."""
+        """Describe a reference to an address the site does not have, with the nearest one it has.
+
+        A document of the item's folder that its front matter does not list is not published: the hint
+        says to list it.
+        """
         what = "the link" if reference.attribute == "href" else "the image or file"
+        name = unquote(urlsplit(reference.written).path)
+        if item.bundle and _unlisted_document(item.bundle, name):
+            return Problem(
+                item.path,
+                self._line(item, reference.written),
+                f"{what} {reference.written} leads to {name} of the item's folder, which the item does not list "
+                "under `attachments:`, so it is not published",
+                f"list it there with the title readers see: `- file: {name}` and, below it, `title: ...`",
+            )
         near = difflib.get_close_matches(path, _addresses(declared), n=1, cutoff=0.6)
         return Problem(
             item.path,
@@ -185,6 +200,12 @@ class References:
             (n for n, line in enumerate(lines, start=1) if any(m in line for m in marked)),
             next((n for n, line in enumerate(lines, start=1) if written in line), 1),
         )
+
+
+def _unlisted_document(bundle: str, name: str) -> bool:
+    """Tell whether a name an item's text links is a document lying in the item's folder."""
+    extension = name.rpartition(".")[2].lower()
+    return "/" not in name and extension in DOCUMENT_TYPES and Path(bundle, name).is_file()
 
 
 def _addresses(declared: Declared) -> Sequence[str]:
