@@ -246,6 +246,30 @@ def test_a_mistake_is_reported_at_its_line_and_nothing_is_written(mini_copy, tmp
     assert not out.exists()
 
 
+def test_a_name_leading_out_of_the_folder_hides_none_of_the_items_other_file_problems(mini_copy, tmp_path, capsys):
+    folder = add_bundle(mini_copy)
+    (folder / "archive.zip").write_bytes(b"PK\x05\x06" + bytes(18))
+    (folder / "setup.exe").write_bytes(b"MZ" + bytes(62))
+    names = ("../x/statement.pdf", "statment.pdf", "archive.zip", "setup.exe")
+    named = "".join(f"  - file: {name}\n    title: {name}\n" for name in names)
+    edit(folder, "  - file: statement.pdf\n    title: Joint statement\n", named)
+    edit(folder, "![The table of the meeting](<Стол переговоров.jpg>)", "![The table](tabel.jpg)")
+    out = tmp_path / "public"
+    status, err = run(mini_copy, out, capsys)
+    assert status == 1 and not out.exists()
+    index = folder / "index.md"
+    expected = [
+        f"{index}:14: ../x/statement.pdf leads out of the item's folder",
+        f"{index}:16: statment.pdf: there is no such file in the item's folder",
+        f"{index}:18: archive.zip is not a document the site publishes",
+        f"{index}:20: setup.exe is not a document the site publishes",
+        f"{index}:25: tabel.jpg: there is no such file in the item's folder",
+        "5 problems found; nothing was written.",
+    ]
+    lines = err.splitlines()
+    assert len(lines) == len(expected) and all(map(str.startswith, lines, expected)), err
+
+
 @pytest.mark.parametrize(
     ("old", "new", "line"),
     [("  file: group.jpg", "  file: grop.jpg", 5), ("  - file: hall.jpg", "  - file: hal.jpg", 10)],

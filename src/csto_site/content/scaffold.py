@@ -259,7 +259,7 @@ def _read_original(given: Path, content: Path, config: SiteConfig, registry: Reg
             ]
         )
     parsed, problems = parse_item(source, registry, config, lambda body, lang: "", need_text=False)
-    if parsed is None:
+    if parsed is None or problems:
         raise ContentError(problems)
     return parsed
 
