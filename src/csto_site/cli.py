@@ -221,6 +221,7 @@ def new_item(args: argparse.Namespace, reporter: Reporter, now: datetime) -> int
     if args.section is None and args.translation_of is None:
         reporter.usage("new", "give the section: --section S (or --translation-of PATH)")
         return EXIT_USAGE
+    from .build.media import photo_problem
     from .build.read import recorded_slugs
     from .content.scaffold import Request, create_item
 
@@ -236,7 +237,7 @@ def new_item(args: argparse.Namespace, reporter: Reporter, now: datetime) -> int
         photos=tuple(args.photo),
     )
     try:
-        created = create_item(request, args.content, args.templates, now, recorded_slugs)
+        created = create_item(request, args.content, args.templates, now, recorded_slugs, photo_problem)
     except ContentError as exc:
         reporter.problems(exc.problems)
         return EXIT_CONTENT

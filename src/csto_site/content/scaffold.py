@@ -33,6 +33,9 @@ from .sources import read_sections, read_source
 # The slug the build takes for each of some item files from the record of published addresses (content/,
 # the items, the site's configuration): the build's own rule, given by the command line (it sits above).
 Published = Callable[[Path, Sequence[ParsedItem], SiteConfig], Mapping[str, str]]
+# Why a file (its bytes and name) cannot be published as a photo, as (message, hint), or None: the build's
+# own check, given by the command line (it sits above).
+PhotoCheck = Callable[[bytes, str], tuple[str, str] | None]
 
 
 @dataclass(frozen=True)
@@ -72,10 +75,13 @@ class Created:
     config: SiteConfig
 
 
-def create_item(request: Request, content: Path, templates: Path, now: datetime, published: Published) -> Created:
+def create_item(
+    request: Request, content: Path, templates: Path, now: datetime, published: Published, check_photo: PhotoCheck
+) -> Created:
     """Write a new item file with its front matter filled in; raise ContentError, never overwrite.
 
-    A translation's address is the one the build gives it: its original's slug as `published` says.
+    A translation's address is the one the build gives it: its original's slug as `published` says. Each
+    photo to copy must pass `check_photo`, the build's check, before anything is written.
     """
     labels, label_problems = load_labels(templates)
     if label_problems:
@@ -95,7 +101,7 @@ def create_item(request: Request, content: Path, templates: Path, now: datetime,
         plan = _translation(request, title, content, config, registry, published)
     else:
         plan = _original(request, title, content, config, registry, now)
-    _check_photos(request, plan.path.parent)
+    _check_photos(request, check_photo)
     folder = plan.path.parent
     made = not folder.exists()
     try:
@@ -372,8 +378,8 @@ def front_matter(
     return "\n".join(lines)
 
 
-def _check_photos(request: Request, folder: Path) -> None:
-    """Refuse photos that are not files, or two of one name, before anything is written."""
+def _check_photos(request: Request, check_photo: PhotoCheck) -> None:
+    """Refuse photos that are not files, two of one name, or one the build would refuse, before anything is written."""
     problems = []
     names: set[str] = set()
     for photo in request.photos:
@@ -381,6 +387,8 @@ def _check_photos(request: Request, folder: Path) -> None:
             problems.append(Problem(str(photo), 0, "there is no such file", "give the path of the photo to copy"))
         elif photo.name in names or photo.name.startswith("index."):
             problems.append(Problem(str(photo), 0, "another photo has this name", "rename one of them"))
+        else:
+            problems += _refused_photo(photo, check_photo)
         names.add(photo.name)
     if request.photos and request.translation_of is not None:
         problems.append(
@@ -388,6 +396,16 @@ def _check_photos(request: Request, folder: Path) -> None:
         )
     if problems:
         raise ContentError(problems)
+
+
+def _refused_photo(photo: Path, check_photo: PhotoCheck) -> list[Problem]:
+    """Return the build's problem with a photo to copy (none if it would publish it)."""
+    try:
+        data = photo.read_bytes()
+    except OSError as exc:
+        return [Problem(str(photo), 0, f"cannot read the photo: {exc.strerror}", "check that the file can be read")]
+    refused = check_photo(data, photo.name)
+    return [Problem(str(photo), 0, *refused)] if refused is not None else []
 
 
 def _yaml(value: str | list[str]) -> str:
