@@ -49,6 +49,25 @@ def test_the_lead_photo_heads_the_page_in_a_picture_with_every_variant(site):
     assert "/stol-peregovorov.700.jpg" in page and 'alt="The table of the meeting"' in page
 
 
+def test_a_photo_shown_twice_in_the_text_keeps_the_alt_text_written_each_time(mini_copy, tmp_path):
+    folder = add_bundle(mini_copy)
+    shown = "![The graduates arriving](hall.jpg)\n\n![The graduates leaving](hall.jpg)\n\n"
+    shown += '<img src="hall.jpg" alt="The graduates  at the &lt;door&gt;">\n'
+    (folder / "index.md").write_text(ITEM + "\n" + shown, encoding="utf-8")
+    out = tmp_path / "public"
+    build_into(mini_copy, out, search=False)
+    body = page_of(out)
+    body = body[body.index('class="item-body"') : body.index('class="gallery"')]
+    alts = re.findall(r'<img [^>]*alt="([^"]*)"', body)
+    assert alts == [
+        "The table of the meeting",
+        "The graduates arriving",
+        "The graduates leaving",
+        "The graduates at the &lt;door&gt;",
+    ]
+    assert body.count("/hall.600.avif") == 3  # each is the photo's <picture>
+
+
 def test_every_variant_exists_decodes_at_its_stated_size_and_carries_no_metadata(site):
     _, out = site
     for prefix in ("", "ru"):
@@ -225,6 +244,30 @@ def test_a_mistake_is_reported_at_its_line_and_nothing_is_written(mini_copy, tmp
     assert status == 1
     assert f"{folder / 'index.md'}:{line}: " in err and words in err, err
     assert not out.exists()
+
+
+def test_a_name_leading_out_of_the_folder_hides_none_of_the_items_other_file_problems(mini_copy, tmp_path, capsys):
+    folder = add_bundle(mini_copy)
+    (folder / "archive.zip").write_bytes(b"PK\x05\x06" + bytes(18))
+    (folder / "setup.exe").write_bytes(b"MZ" + bytes(62))
+    names = ("../x/statement.pdf", "statment.pdf", "archive.zip", "setup.exe")
+    named = "".join(f"  - file: {name}\n    title: {name}\n" for name in names)
+    edit(folder, "  - file: statement.pdf\n    title: Joint statement\n", named)
+    edit(folder, "![The table of the meeting](<Стол переговоров.jpg>)", "![The table](tabel.jpg)")
+    out = tmp_path / "public"
+    status, err = run(mini_copy, out, capsys)
+    assert status == 1 and not out.exists()
+    index = folder / "index.md"
+    expected = [
+        f"{index}:14: ../x/statement.pdf leads out of the item's folder",
+        f"{index}:16: statment.pdf: there is no such file in the item's folder",
+        f"{index}:18: archive.zip is not a document the site publishes",
+        f"{index}:20: setup.exe is not a document the site publishes",
+        f"{index}:25: tabel.jpg: there is no such file in the item's folder",
+        "5 problems found; nothing was written.",
+    ]
+    lines = err.splitlines()
+    assert len(lines) == len(expected) and all(map(str.startswith, lines, expected)), err
 
 
 @pytest.mark.parametrize(

@@ -333,7 +333,7 @@ def test_any_front_matter_gives_an_item_or_problems_never_an_exception(front, la
     text = "---\n" + yaml.safe_dump(front, allow_unicode=True) + "---\nBody.\n"
     source = SourceFile(f"content/alpha/fuzz{lang}.md", f"alpha/fuzz{lang}.md", text, "0" * 32)
     parsed, problems = parse_item(source, registry, config, markup.render)
-    if parsed is None:
+    if parsed is None or problems:  # an item comes back with problems of the files it names, never published
         assert problems
         for problem in problems:
             assert isinstance(problem, Problem)
@@ -341,7 +341,6 @@ def test_any_front_matter_gives_an_item_or_problems_never_an_exception(front, la
             assert 1 <= problem.line <= text.count("\n")
             assert problem.message and problem.hint, problem
         return
-    assert problems == []
     item = parsed.item
     assert item.title and SLUG.match(item.slug) and len(item.slug) <= 100
     assert item.published.utcoffset() is not None

@@ -10,12 +10,16 @@ import pytest
 import yaml
 from helpers.photos import drawn_photo
 from helpers.site import NOW, ROOT, TEMPLATES, build_into, cli_args, snapshot
+from PIL import Image
 
 from csto_site import cli
+from csto_site.build.media import photo_problem
 from csto_site.build.read import recorded_owners, recorded_slugs
-from csto_site.content.scaffold import Request, create_item, front_matter
+from csto_site.content.scaffold import Request, Rules, create_item, front_matter
 from csto_site.util.errors import ContentError, Problem
 from csto_site.util.files import read_listed
+
+RULES = Rules(recorded_slugs, recorded_owners, photo_problem)  # as the command line gives them
 
 
 def new(content: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -34,7 +38,7 @@ def test_new_item_is_built_into_its_section_archive_and_feeds(mini_copy: Path, t
         organizations=("rc", "Northern Council"),
     )
 
-    created = create_item(request, mini_copy, TEMPLATES, NOW, recorded_slugs, recorded_owners)
+    created = create_item(request, mini_copy, TEMPLATES, NOW, RULES)
 
     assert created.path == mini_copy / "beta/2026/2026-11-29-talks-on-river-navigation-a-first-round.md"
     assert (created.lang, created.slug) == ("en", "talks-on-river-navigation-a-first-round")
@@ -89,9 +93,7 @@ def test_today_is_the_day_in_the_site_time_zone(mini_copy: Path) -> None:
     # 22:30 in UTC is already the next day in Moscow.
     late = datetime(2026, 11, 29, 22, 30, tzinfo=ZoneInfo("UTC"))
 
-    created = create_item(
-        Request("Late news", section="alpha"), mini_copy, TEMPLATES, late, recorded_slugs, recorded_owners
-    )
+    created = create_item(Request("Late news", section="alpha"), mini_copy, TEMPLATES, late, RULES)
 
     assert created.path.name == "2026-11-30-late-news.md"
     assert "date: 2026-11-30 01:30\n" in created.path.read_text(encoding="utf-8")
@@ -376,3 +378,28 @@ def test_a_title_whose_address_another_item_has_takes_the_next_free_slug(
     build_into(mini_copy, tmp_path / "public", search=False)  # the build takes all three, each at its address
     for slug in ("morning-briefing-held", "morning-briefing-held-2", "morning-briefing-held-3"):
         assert (tmp_path / f"public/news/2024/03/12/{slug}/index.html").is_file()
+
+
+def test_new_refuses_a_photo_the_build_would_refuse_with_the_builds_message_and_writes_nothing(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frames = [Image.new("RGB", (60, 40), colour) for colour in ("red", "blue")]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
+    (tmp_path / "truncated.jpg").write_bytes(drawn_photo(900, 600)[:2000])
+    (tmp_path / "setup.exe").write_bytes(b"MZ" + bytes(62))
+    (tmp_path / "group.jpg").write_bytes(drawn_photo(120, 80))
+    photos = [tmp_path / name for name in ("group.jpg", "anim.gif", "truncated.jpg", "setup.exe")]
+    before = snapshot(mini_copy)
+
+    args = ["Talks", "--section", "alpha", "--date", "2024-06-02"]
+    status, out, err = new(mini_copy, capsys, *args, *(a for photo in photos for a in ("--photo", str(photo))))
+
+    assert (status, out) == (1, "")
+    refused = {photo: photo_problem(photo.read_bytes(), photo.name) for photo in photos}
+    assert refused[photos[0]] is None
+    assert err.splitlines() == [
+        *sorted(f"{photo}: {message} ({hint})" for photo, (message, hint) in list(refused.items())[1:]),
+        "3 problems found; nothing was written.",
+    ]
+    assert "truncated.jpg is truncated or damaged" in err and "setup.exe is not a photo" in err
+    assert snapshot(mini_copy) == before

@@ -6,6 +6,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from helpers.photos import BUNDLE, add_bundle, drawn_pdf
 from helpers.site import cli_args
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -70,6 +71,88 @@ def test_a_reference_to_an_address_the_site_does_not_have_is_a_problem_at_its_li
 
     assert status == 1
     assert f"{path}:{line}: {message}" in err
+
+
+OUTSIDE = "is on another site: every reader's browser would fetch it from there, and the site's security policy"
+
+
+@pytest.mark.parametrize(
+    ("text", "written", "below"),
+    [
+        ("![A photo](https://example.com/photo.jpg)", "https://example.com/photo.jpg", 0),
+        # At the line that gives the address.
+        ("![A photo][ref]\n\n[ref]: http://example.com/photo.jpg", "http://example.com/photo.jpg", 2),
+        ('<img src="http://example.com/photo.jpg" alt="A photo">', "http://example.com/photo.jpg", 0),
+        ("![A photo](//example.com/photo.jpg)", "//example.com/photo.jpg", 0),
+    ],
+)
+def test_an_image_from_another_site_is_a_problem_at_its_line(
+    text: str, written: str, below: int, mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A reader's browser would ask the other site for it (no page makes a third-party request), and the
+    # deployed Content-Security-Policy (img-src 'self') would block it anyway. Links to other sites stay.
+    path, line = add_paragraph(mini_copy, VISIT, f"See [the other site](https://example.com/).\n\n{text}")
+
+    status, err = check(mini_copy, tmp_path / "public", capsys)
+
+    assert status == 1
+    assert err.splitlines()[0] == (
+        f"{path}:{line + 2 + below}: the image or file {written} {OUTSIDE} blocks it (download the photo and make "
+        "the item a folder: move it to <its name>/index.md, and put the file beside it, then write its file name)"
+    )
+    assert "1 problem found" in err
+
+
+def test_an_image_from_another_site_in_an_item_folder_is_to_be_downloaded_into_it(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = add_bundle(mini_copy)
+    _, line = add_paragraph(mini_copy, f"{BUNDLE}/index.ru.md", "![Фото](https://example.com/photo.jpg)")
+
+    status, err = build(mini_copy, tmp_path / "public", capsys)
+
+    assert status == 1 and not (tmp_path / "public").exists()
+    assert f"{folder / 'index.ru.md'}:{line}: the image or file https://example.com/photo.jpg {OUTSIDE}" in err
+    assert "(download the photo into the item's folder and write its file name)" in err
+
+
+def test_no_other_element_brings_a_file_from_another_site(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The sanitiser lets no element but <img> fetch a file, nor srcset: these leave nothing to fetch.
+    add_paragraph(
+        mini_copy,
+        VISIT,
+        '<video src="https://example.com/v.mp4" poster="https://example.com/p.jpg"></video>\n'
+        '<audio src="https://example.com/a.mp3"></audio> <iframe src="https://example.com/"></iframe>\n'
+        '<picture><source srcset="https://example.com/s.jpg 1x"></picture> <object data="https://example.com/o">'
+        '</object> <img srcset="https://example.com/i.jpg 2x" src="/static/favicon.svg" alt="The emblem">',
+    )
+
+    assert build(mini_copy, tmp_path / "public", capsys)[0] == 0
+    page = (tmp_path / "public/news/2024/03/12/working-visit-to-the-river-commission/index.html").read_text()
+    assert "example.com" not in page and "The emblem" in page
+
+
+def test_a_link_to_a_document_of_the_folder_the_item_does_not_list_says_to_list_it(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = add_bundle(mini_copy)
+    (folder / "programme.pdf").write_bytes(drawn_pdf("The programme"))
+    path, line = add_paragraph(mini_copy, f"{BUNDLE}/index.md", "See [the programme](programme.pdf).")
+
+    status, err = check(mini_copy, tmp_path / "public", capsys)
+
+    assert status == 1
+    assert err.splitlines()[0] == (
+        f"{path}:{line}: the link programme.pdf leads to programme.pdf of the item's folder, which the item does "
+        "not list under `attachments:`, so it is not published (list it there with the title readers see: "
+        "`- file: programme.pdf` and, below it, `title: ...`)"
+    )
+    listed = "attachments:\n  - file: programme.pdf\n    title: The programme\n"
+    path.write_text(path.read_text(encoding="utf-8").replace("attachments:\n", listed), encoding="utf-8")
+    status, err = check(mini_copy, tmp_path / "public", capsys)
+    assert status == 0 and "programme.pdf" not in err, err
 
 
 def test_the_problem_names_the_nearest_address(

@@ -221,8 +221,9 @@ def new_item(args: argparse.Namespace, reporter: Reporter, now: datetime) -> int
     if args.section is None and args.translation_of is None:
         reporter.usage("new", "give the section: --section S (or --translation-of PATH)")
         return EXIT_USAGE
+    from .build.media import photo_problem
     from .build.read import recorded_owners, recorded_slugs
-    from .content.scaffold import Request, create_item
+    from .content.scaffold import Request, Rules, create_item
 
     request = Request(
         title=args.title,
@@ -236,7 +237,8 @@ def new_item(args: argparse.Namespace, reporter: Reporter, now: datetime) -> int
         photos=tuple(args.photo),
     )
     try:
-        created = create_item(request, args.content, args.templates, now, recorded_slugs, recorded_owners)
+        rules = Rules(recorded_slugs, recorded_owners, photo_problem)
+        created = create_item(request, args.content, args.templates, now, rules)
     except ContentError as exc:
         reporter.problems(exc.problems)
         return EXIT_CONTENT

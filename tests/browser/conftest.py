@@ -9,12 +9,13 @@ or a request to another origin fails the test.
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from helpers.served import ServedSite, served_site
-from helpers.site import ROOT
+from helpers.site import ROOT, SAMPLE
 from helpers.tools import missing, require_tool
 from playwright.sync_api import Browser, BrowserContext, Page, Request, Response, expect, sync_playwright
 
@@ -55,6 +56,25 @@ def browser() -> Iterator[Browser]:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedSite]:
     """The sample site, built for its address on 127.0.0.1 and served with the deployed headers."""
     with served_site(tmp_path_factory.mktemp("browser-site"), headers=deployed_headers()) as site:
+        yield site
+
+
+# The sample item with photos in its text as well, and a gallery of nine (tests/browser/test_pictures.py).
+PHOTO_ITEM = Path("csto-news/2024/2024-07-25-international-school-of-diplomacy/index.md")
+BODY_PHOTOS = '\n![The graduates in the hall](sample-hall.jpg)\n\n<img src="sample-meeting.jpg" alt="The meeting">\n'
+GALLERY_ENTRY = "  - file: sample-hall.jpg\n    alt: A drawing of nine figures behind a table in a hall\n"
+
+
+@pytest.fixture(scope="session")
+def photo_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedSite]:
+    """The sample site whose item with photos shows two in its text too, and nine in its gallery."""
+    content = tmp_path_factory.mktemp("photo-content") / "content"
+    shutil.copytree(SAMPLE, content)
+    item = content / PHOTO_ITEM
+    text = item.read_text(encoding="utf-8").replace("\n---\n", "\n" + GALLERY_ENTRY * 8 + "---\n", 1)
+    assert text.count(GALLERY_ENTRY) == 9, "the sample item shows one photo in its gallery, then eight more"
+    item.write_text(text + BODY_PHOTOS, encoding="utf-8")
+    with served_site(tmp_path_factory.mktemp("photo-site"), content, headers=deployed_headers()) as site:
         yield site
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from helpers.served import ServedSite
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 from test_accessibility import violations
 
 ITEM = "/news/2024/07/25/secretariat-meets-international-school-of-diplomacy/"
@@ -96,3 +96,53 @@ def test_axe_finds_no_violation_on_an_item_with_photos_and_a_document(
     for path in (ITEM, "/news/2024/07/19/statement-at-the-un-security-council/"):
         audit_page.goto(served.url(prefix + path))
         assert violations(audit_page, axe_source) == []
+
+
+# Each <img> of the page: its height as laid out, and whether its file has arrived.
+HEIGHTS = "imgs => imgs.map(img => ({src: img.getAttribute('src'), height: img.getBoundingClientRect().height, "
+HEIGHTS += "loaded: img.naturalWidth > 0}))"
+
+
+# The photos of each page tested, by where they are shown: how many.
+SHOWN = {
+    ITEM: {".lead-photo img": 1, ".item-body picture img": 2, ".gallery-grid img": 9},
+    "/": {".teaser-photo img": 2},
+}
+
+
+@pytest.mark.parametrize("width", [320, 1280])
+@pytest.mark.parametrize("path", list(SHOWN))
+def test_every_photo_has_its_height_before_its_file_arrives(browser: Browser, photo_site: ServedSite, width, path):
+    # The photos' files are held back until the page is laid out: a photo without its height (width and
+    # height attributes, not cancelled by the stylesheet) would be 0 pixels tall and push the text down when
+    # it arrives.
+    held: list[Route] = []
+    released: list[bool] = []
+
+    def hold(route: Route) -> None:
+        if route.request.resource_type == "image" and not released:
+            held.append(route)
+        else:
+            route.continue_()
+
+    context = browser.new_context(viewport={"width": width, "height": 640})
+    page = context.new_page()
+    page.route("**/*", hold)
+    try:
+        page.goto(photo_site.url(path), wait_until="domcontentloaded")
+        images = page.locator("main img")
+        assert {selector: page.locator(selector).count() for selector in SHOWN[path]} == SHOWN[path]
+        before = images.evaluate_all(HEIGHTS)
+        assert not any(i["loaded"] for i in before), before
+        released.append(True)
+        for route in held:
+            route.continue_()
+        for i in range(images.count()):
+            images.nth(i).scroll_into_view_if_needed()
+            expect(images.nth(i)).to_have_js_property("complete", True)
+        after = images.evaluate_all(HEIGHTS)
+        assert all(i["loaded"] for i in after), after
+        assert [round(i["height"]) for i in before] == [round(i["height"]) for i in after], (before, after)
+        assert page.evaluate(LAYOUT_SHIFT) == 0
+    finally:
+        context.close()

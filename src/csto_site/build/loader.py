@@ -227,9 +227,10 @@ def _parse_chunk(
             before = _entry(folders.known, found.rel)
             known = dict(before.media) if before is not None else {}
             bundle = folders.bundles.get(parsed.item.bundle, {})
-            named, media, problems = resolve(parsed.item, bundle, folders.content, known)
-            parsed = replace(parsed, item=replace(parsed.item, files=named)) if not problems else None
-        if parsed is None:
+            named, media, unusable = resolve(parsed.item, bundle, folders.content, known)
+            problems += unusable
+            parsed = replace(parsed, item=replace(parsed.item, files=named))
+        if parsed is None or problems:
             results.append(_Result(found, source.digest, None, tuple(problems), None))
             continue
         body_key, html, fresh = bodies.last

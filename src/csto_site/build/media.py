@@ -87,6 +87,12 @@ def resolve(
     return tuple(files.values()), seen, problems
 
 
+def photo_problem(data: bytes, name: str) -> tuple[str, str] | None:
+    """Say why a file cannot be published as a photo, as (message, hint), or None: the check `_check` makes."""
+    found = inspect(data, name)
+    return (found.message, found.hint) if isinstance(found, FileProblem) else None
+
+
 def _check(name: str, kind: str, stat: Stat, content: str, known: Seen | None) -> Seen | FileProblem:
     """Read and check one file, unless its stat is what the last build saw."""
     same_kind = known is not None and (known.file.kind == PHOTO) == (kind == PHOTO)

@@ -93,6 +93,9 @@ def parse_item(
     """Check one item file's front matter and render its body (render(text, language)).
 
     An item to publish needs a text; `new` reads an original (`need_text=False`) that may not have one yet.
+    An item whose only problems are with the files it names (`image`, `gallery`, `attachments`, its text's
+    photos) comes back with them, so that the build checks the other files it names in the same run and
+    reports every file problem at once: an item returned with problems is never published.
     """
     language = item_language(source.rel, config)
     if isinstance(language, str):
@@ -153,16 +156,15 @@ def parse_item(
     media = media_fields.read(lang, bundle, translation=lang != config.default_language)
     # Bodies Python-Markdown would take minutes on, or crash on, are refused before it runs.
     refused = body_problems(front.body, source.path, front.body_line)
-    if field.problems or media_fields.problems or refused or published is None:
+    if field.problems or refused or published is None:
         return None, [*field.problems, *media_fields.problems, *refused]
     try:
         body_html = render(front.body, lang)
     except MarkupError as exc:
-        return None, [Problem(source.path, front.body_line + exc.line - 1, exc.message, exc.hint)]
+        unreadable = Problem(source.path, front.body_line + exc.line - 1, exc.message, exc.hint)
+        return None, [*media_fields.problems, unreadable]
     shown, problems = figures(body_html, front.body, front.body_line, lang, source.path, folder=bool(bundle))
-    problems += [] if bundle else _not_on_the_site(source.path, shown)
-    if problems:
-        return None, problems
+    problems = [*media_fields.problems, *problems, *([] if bundle else _not_on_the_site(source.path, shown))]
     item = Item(
         key=key,
         lang=lang,
@@ -188,7 +190,7 @@ def parse_item(
         attachments=media.attachments,
         figures=shown,
     )
-    return ParsedItem(item, bool(slug), front.lines), []
+    return ParsedItem(item, bool(slug), front.lines), problems
 
 
 def _not_on_the_site(path: str, shown: Sequence[Photo]) -> list[Problem]:

@@ -237,8 +237,7 @@ def figures(
     found: list[Photo] = []
     problems: list[Problem] = []
     for match in IMG.finditer(html):
-        attributes = {k: unescape(v) for k, v in ATTRIBUTE.findall(match.group(1))}
-        src = attributes.get("src", "")
+        src, alt = img_words(match.group(1))
         if not src or src.startswith(("/", "#")) or SCHEME.match(src) or (not folder and "/" in src):
             continue  # a file under /static/, or an address: not a file of the folder
         at = body.find(f"({src}")
@@ -246,7 +245,7 @@ def figures(
         reason, hint = file_error(src)
         if reason:
             problems.append(Problem(path, line, f"the photo {src} in the text {reason}", hint))
-        elif not attributes.get("alt", "").strip():
+        elif not alt:
             problems.append(
                 Problem(
                     path,
@@ -256,5 +255,11 @@ def figures(
                 )
             )
         else:
-            found.append(Photo(src, " ".join(attributes["alt"].split()), "", "", line, lang))
+            found.append(Photo(src, alt, "", "", line, lang))
     return tuple(found), problems
+
+
+def img_words(attributes: str) -> tuple[str, str]:
+    """Return the `src` and the alt text (its spaces collapsed) of an <img>'s attributes, unescaped."""
+    values = {k: unescape(v) for k, v in ATTRIBUTE.findall(attributes)}
+    return values.get("src", ""), " ".join(values.get("alt", "").split())

@@ -36,6 +36,18 @@ Published = Callable[[Path, Sequence[ParsedItem], SiteConfig], Mapping[str, str]
 # The item file the record of published addresses names for the address of a language, day and slug ("" for
 # an address of no item), or None when the record has no such address: the build's rule, like Published.
 Owners = Callable[[Path, SiteConfig], Callable[[str, date, str], str | None]]
+# Why a file (its bytes and name) cannot be published as a photo, as (message, hint), or None: the build's
+# own check, given by the command line (it sits above).
+PhotoCheck = Callable[[bytes, str], tuple[str, str] | None]
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The build's own rules `new` follows, given by the command line (it sits above)."""
+
+    published: Published
+    owners: Owners
+    check_photo: PhotoCheck
 
 
 @dataclass(frozen=True)
@@ -77,14 +89,13 @@ class Created:
     taken: str = ""  # the item file that has the address the title gives (this item takes another slug), if any
 
 
-def create_item(
-    request: Request, content: Path, templates: Path, now: datetime, published: Published, owners: Owners
-) -> Created:
+def create_item(request: Request, content: Path, templates: Path, now: datetime, rules: Rules) -> Created:
     """Write a new item file with its front matter filled in; raise ContentError, never overwrite.
 
-    A translation's address is the one the build gives it: its original's slug as `published` says. An
-    original whose title gives the address of another item (in the record, or a file of another section
-    not built yet) takes the next free one, `<slug>-2` and so on, by a `slug:` line.
+    A translation's address is the one the build gives it: its original's slug as `rules.published` says.
+    An original whose title gives the address of another item (in the record, or a file of another section
+    not built yet) takes the next free one, `<slug>-2` and so on, by a `slug:` line. Each photo to copy
+    must pass `rules.check_photo`, the build's check, before anything is written.
     """
     labels, label_problems = load_labels(templates)
     if label_problems:
@@ -101,10 +112,10 @@ def create_item(
     if reason:
         raise ContentError([Problem("TITLE", 0, f"the title {reason}", "type the title again without it")])
     if request.translation_of is not None:
-        plan = _translation(request, title, content, config, registry, published)
+        plan = _translation(request, title, content, config, registry, rules.published)
     else:
-        plan = _original(request, title, content, config, registry, now, owners(content, config))
-    _check_photos(request, plan.path.parent)
+        plan = _original(request, title, content, config, registry, now, rules.owners(content, config))
+    _check_photos(request, rules.check_photo)
     folder = plan.path.parent
     made = not folder.exists()
     try:
@@ -298,7 +309,7 @@ def _read_original(given: Path, content: Path, config: SiteConfig, registry: Reg
             ]
         )
     parsed, problems = parse_item(source, registry, config, lambda body, lang: "", need_text=False)
-    if parsed is None:
+    if parsed is None or problems:
         raise ContentError(problems)
     return parsed
 
@@ -418,8 +429,8 @@ def front_matter(
     return "\n".join(lines)
 
 
-def _check_photos(request: Request, folder: Path) -> None:
-    """Refuse photos that are not files, or two of one name, before anything is written."""
+def _check_photos(request: Request, check_photo: PhotoCheck) -> None:
+    """Refuse photos that are not files, two of one name, or one the build would refuse, before anything is written."""
     problems = []
     names: set[str] = set()
     for photo in request.photos:
@@ -427,6 +438,8 @@ def _check_photos(request: Request, folder: Path) -> None:
             problems.append(Problem(str(photo), 0, "there is no such file", "give the path of the photo to copy"))
         elif photo.name in names or photo.name.startswith("index."):
             problems.append(Problem(str(photo), 0, "another photo has this name", "rename one of them"))
+        else:
+            problems += _refused_photo(photo, check_photo)
         names.add(photo.name)
     if request.photos and request.translation_of is not None:
         problems.append(
@@ -434,6 +447,16 @@ def _check_photos(request: Request, folder: Path) -> None:
         )
     if problems:
         raise ContentError(problems)
+
+
+def _refused_photo(photo: Path, check_photo: PhotoCheck) -> list[Problem]:
+    """Return the build's problem with a photo to copy (none if it would publish it)."""
+    try:
+        data = photo.read_bytes()
+    except OSError as exc:
+        return [Problem(str(photo), 0, f"cannot read the photo: {exc.strerror}", "check that the file can be read")]
+    refused = check_photo(data, photo.name)
+    return [Problem(str(photo), 0, *refused)] if refused is not None else []
 
 
 def _yaml(value: str | list[str]) -> str:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from html import escape, unescape
+from html import escape
 
+from ..content.media import IMG, img_words
 from ..content.model import BundleFile, Item, Photo
 from ..site.model import NEWS, Scope
 from ..site.queries import Queries
@@ -39,8 +40,6 @@ GALLERY_SIZES = (
 # The variant social networks and feed readers get: 1200 pixels wide is what they ask for.
 SHARE_WIDTH = 1200
 BROWSER_FORMATS = ("avif", "webp")  # offered in <source> elements, best first; JPEG is the <img> itself
-IMG = re.compile(r"<img\b([^>]*)>")
-ATTRIBUTE = re.compile(r'([a-zA-Z_:][-a-zA-Z0-9_:.]*)="([^"]*)"')
 
 # Fetch a variant's bytes: the photo's key, its source file and the variant's name.
 VariantSource = Callable[[str, str, str], bytes]
@@ -155,12 +154,12 @@ def gallery(urls: Urls, item: Item) -> tuple[Picture, ...]:
 
 
 def with_pictures(html: str, urls: Urls, item: Item) -> str:
-    """Turn each <img> of a body that shows a photo of the item's folder into a lazy <picture>."""
-    photos = {p.file: p for p in item.figures}
+    """Turn each <img> of a body that shows a photo of the item's folder into a lazy <picture>, with its own alt."""
+    # By file and alt text: one photo shown twice in the text may stand for different words each time.
+    photos = {(p.file, p.alt): p for p in item.figures}
 
     def replace(match: re.Match[str]) -> str:
-        attributes = dict(ATTRIBUTE.findall(match.group(1)))
-        photo = photos.get(unescape(attributes.get("src", "")))
+        photo = photos.get(img_words(match.group(1)))
         view = picture(urls, item, photo) if photo is not None else None
         return picture_html(view, lazy=True) if view is not None else match.group(0)
 

@@ -5,7 +5,9 @@ are resolved against the item's address and looked up among the outputs the cata
 pages, feeds, static files, old addresses' pages. A #fragment on the item itself or on another item
 must name an element of that item's body (a heading's id) or one the page template gives every page.
 A broken one is a problem at its line of the item file, naming the target and the nearest address
-or id the site has. Links to other sites are not fetched.
+or id the site has. Links to other sites are not fetched; an image or other embedded file from another
+site is a problem (readers' browsers would fetch it from there, and the site's Content-Security-Policy
+blocks it).
 """
 
 from __future__ import annotations
@@ -14,15 +16,18 @@ import difflib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from html import unescape
+from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 from ..content.markup import ATTRIBUTE, START_TAG
+from ..content.media import FOLDER_HINT
 from ..content.model import Item
 from ..site.model import NEWS, Scope
 from ..site.queries import Queries
 from ..site.urls import SCHEME, Urls, output_path, place_of
 from ..util.errors import ContentError, Problem
 from .media import PHOTO
+from .photos import DOCUMENT_TYPES
 from .spec import Declared, Partition, Spec
 
 # The ids the page templates give every page (templates/base.html): a link may aim at them anywhere.
@@ -69,7 +74,12 @@ def scan(html: str) -> Scanned:
 
 def is_internal(written: str) -> bool:
     """Tell whether a reference stays on this site (not another site, mail, a phone number, or data)."""
-    return bool(written) and not SCHEME.match(written) and not written.startswith("//")
+    return bool(written) and not is_elsewhere(written)
+
+
+def is_elsewhere(written: str) -> bool:
+    """Tell whether a reference leaves this site: an address with a scheme (https:, mailto:) or a host (//)."""
+    return bool(SCHEME.match(written)) or written.startswith("//")
 
 
 class References:
@@ -114,13 +124,12 @@ class References:
         # A photo of the item's folder named in its text is checked by the item's parse, and the page shows
         # it through its variants (output/media.py), not at the name written.
         photos = {file.name for file in item.files if file.kind == PHOTO}
-        references = [
-            r for r in dict.fromkeys(body.references) if is_internal(r.written) and unquote(r.written) not in photos
-        ]
+        written = list(dict.fromkeys(body.references))
+        problems = [self._embedded(item, r) for r in written if r.attribute != "href" and is_elsewhere(r.written)]
+        references = [r for r in written if is_internal(r.written) and unquote(r.written) not in photos]
         targets = {r: urljoin(page, r.written) for r in references}
         places = {r: place_of(unquote(urlsplit(t).path)) for r, t in targets.items()}
         owners = declared.owners(places.values())
-        problems = []
         for reference in references:
             split = urlsplit(targets[reference])
             fragment = unquote(split.fragment)
@@ -146,9 +155,34 @@ class References:
                 )
         return problems
 
+    def _embedded(self, item: Item, reference: Reference) -> Problem:
+        """Refuse an image or other embedded file from another site: no page makes a third-party request."""
+        return Problem(
+            item.path,
+            self._line(item, reference.written),
+            f"the image or file {reference.written} is on another site: every reader's browser would fetch it "
+            "from there, and the site's security policy blocks it",
+            "download the photo into the item's folder and write its file name"
+            if item.bundle
+            else f"download the photo and {FOLDER_HINT}, then write its file name",
+        )
+
     def _missing(self, q: Queries, declared: Declared, item: Item, reference: Reference, path: str) -> Problem:
-        """Describe a reference to an address the site does not have, with the nearest one it has."""
+        """Describe a reference to an address the site does not have, with the nearest one it has.
+
+        A document of the item's folder that its front matter does not list is not published: the hint
+        says to list it.
+        """
         what = "the link" if reference.attribute == "href" else "the image or file"
+        name = unquote(urlsplit(reference.written).path)
+        if item.bundle and _unlisted_document(item.bundle, name):
+            return Problem(
+                item.path,
+                self._line(item, reference.written),
+                f"{what} {reference.written} leads to {name} of the item's folder, which the item does not list "
+                "under `attachments:`, so it is not published",
+                f"list it there with the title readers see: `- file: {name}` and, below it, `title: ...`",
+            )
         near = difflib.get_close_matches(path, _addresses(declared), n=1, cutoff=0.6)
         return Problem(
             item.path,
@@ -166,6 +200,12 @@ class References:
             (n for n, line in enumerate(lines, start=1) if any(m in line for m in marked)),
             next((n for n, line in enumerate(lines, start=1) if written in line), 1),
         )
+
+
+def _unlisted_document(bundle: str, name: str) -> bool:
+    """Tell whether a name an item's text links is a document lying in the item's folder."""
+    extension = name.rpartition(".")[2].lower()
+    return "/" not in name and extension in DOCUMENT_TYPES and Path(bundle, name).is_file()
 
 
 def _addresses(declared: Declared) -> Sequence[str]:
