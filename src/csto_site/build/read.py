@@ -245,7 +245,9 @@ def _with_versions(
 
 def check_templates(renderer: Renderer, cache: Cache) -> tuple[dict[str, str], list[Problem]]:
     """Compile every template, unless this very set passed before; return each template's digest, or problems."""
-    sources = renderer.sources()
+    sources, unreadable = renderer.sources()
+    if unreadable:
+        return {}, unreadable
     key = digest("templates", jinja2.__version__, *(f"{n}\x1e{s}" for n, s in sorted(sources.items())))
     known = cache.checked(key)
     if isinstance(known, dict):
