@@ -529,3 +529,38 @@ def test_a_labels_key_that_is_a_list_is_a_problem_at_its_line(tmp_path):
     (tmp_path / "labels.yaml").write_text("en:\n  home: Home\n  [menu]: Menu\n", encoding="utf-8")
     problems = load_labels(tmp_path)[1]
     assert [(p.line, p.message) for p in problems] == [(3, "a key is a list, not a name")]
+
+
+@pytest.mark.parametrize(
+    ("names", "message", "hint"),
+    [
+        (
+            "officials: [{a: b}]",
+            "an entry of `officials` is a map, not a name",
+            "e.g. `officials: [Stanislav Zas, ...]`",
+        ),
+        (
+            "officials: [[Anna Petrova]]",
+            "an entry of `officials` is a list, not a name",
+            "e.g. `officials: [Stanislav Zas, ...]`",
+        ),
+        (
+            "organizations: [null]",
+            "an entry of `organizations` is empty: each must be a name",
+            "delete the empty entry",
+        ),
+        ("organizations:\n  - true", "an entry of `organizations` is read as yes or no, not as a name", '`- "..."`'),
+    ],
+)
+def test_a_name_that_yaml_reads_as_no_text_is_refused_as_such_without_an_entry_to_paste(run, names, message, hint):
+    write(run.content, "alpha/a.md", f"---\ntitle: A\ndate: 2024-01-01\n{names}\n---\nText.\n")
+    problem = run.expect("alpha/a.md", 4 + names.count("\n"), message, f"{hint})")
+    assert "unknown" not in problem and "add a line" not in problem
+
+
+def test_texts_that_look_like_numbers_are_published_as_written(run):
+    text = "---\ntitle: 1.10\nslug: '2024'\ndate: 2024-01-01\nsummary: .inf\n---\nText.\n"
+    write(run.content, "alpha/a.md", text.replace("'2024'", "2024"))
+    assert cli.main(cli_args("build", run.content, run.out, "--no-search", "--quiet")) == 0
+    page = (run.out / "news/2024/01/01/2024/index.html").read_text(encoding="utf-8")
+    assert "<h1>1.10</h1>" in page and ".inf" in page

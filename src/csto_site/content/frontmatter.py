@@ -29,10 +29,19 @@ TAB_HINT = "indent with spaces, not tabs"
 FREE_TEXT = frozenset({"title", "summary", "place", "note", "alt", "caption", "credit"})
 COMMENT = re.compile(r"[ \t]+#")
 MERGE_TAG = "tag:yaml.org,2002:merge"
+INT_TAG = "tag:yaml.org,2002:int"
+FLOAT_TAG = "tag:yaml.org,2002:float"
+TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+WHOLE_NUMBER = re.compile(r"^-?(?:0|[1-9][0-9]*)$")
 
 
 class _Loader(_BaseLoader):  # type: ignore[misc]
-    """Safe YAML loader that leaves dates as text, so one parser reads them all, and keys as written."""
+    """Safe YAML loader that keys mappings by their keys as written, and leaves as text what a number would change.
+
+    Dates stay text, so one parser reads them all. A whole number is one only as plain digits, so that
+    its text is the number's (`title: 007` stays "007", `0x1F` is no 31); nothing is a fraction
+    (`title: 1.10` stays "1.10", `.inf` is no infinity).
+    """
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[str, Any]:
         """Build a mapping whose keys are the text of their names (`_check_nodes` refused any other key)."""
@@ -40,7 +49,11 @@ class _Loader(_BaseLoader):  # type: ignore[misc]
 
 
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    first: [
+        (tag, WHOLE_NUMBER if tag == INT_TAG else regexp)
+        for tag, regexp in resolvers
+        if tag not in (TIMESTAMP_TAG, FLOAT_TAG)
+    ]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 
