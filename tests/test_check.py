@@ -241,6 +241,58 @@ def test_a_mistake_drawn_by_a_forked_worker_is_reported_at_its_line(
     assert f"{item}:{line}: `item.title` has no field `missing` (" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("{{ 1/0 }}", "division by zero"),
+        ("{{ '%d' % 'x' }}", "%d format: a real number is required, not str"),
+        ("{% macro r() %}{{ r() }}{% endmacro %}{{ r() }}", "a macro calls itself without end"),
+    ],
+)
+@pytest.mark.parametrize("command", ["check", "build"])
+def test_an_expression_failing_in_a_forked_worker_is_reported_at_its_line_with_its_page(
+    expression: str,
+    message: str,
+    command: str,
+    mini_copy: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from csto_site.build import draw
+
+    monkeypatch.setattr(draw, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(draw, "CHUNK", 3)
+    templates = Path(shutil.copytree(TEMPLATES, tmp_path / "templates"))
+    item = templates / "item.html"
+    text = item.read_text(encoding="utf-8")
+    item.write_text(text.replace("<h1>{{ item.title }}</h1>", f"<h1>{expression}</h1>"), encoding="utf-8")
+    line = text[: text.index("<h1>{{ item.title }}</h1>")].count("\n") + 1
+    out = tmp_path / "public"
+
+    assert cli.main(cli_args(command, mini_copy, out, "--jobs", "2", templates=templates)) == 1
+
+    err = capsys.readouterr().err
+    assert f"{item}:{line}: {message} while drawing /news/20" in err, err
+    assert err.endswith("/ (fix the expression on that line of the template)\n1 problem found; nothing was written.\n")
+    assert "Traceback" not in err and not out.exists()
+
+
+def test_a_template_that_is_not_utf8_is_named_with_its_line(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    templates = Path(shutil.copytree(TEMPLATES, tmp_path / "templates"))
+    base = templates / "base.html"
+    lines = base.read_bytes().count(b"\n")
+    base.write_bytes(base.read_bytes() + b"\xff")
+
+    assert cli.main(cli_args("check", mini_copy, tmp_path / "public", templates=templates)) == 1
+
+    err = capsys.readouterr().err
+    assert f"{base}:{lines + 1}: the file is not UTF-8 text (save it with the UTF-8 encoding)\n" in err, err
+    assert "Traceback" not in err
+
+
 def test_a_body_naming_an_unlisted_official_or_organization(mini_copy: Path, tmp_path: Path) -> None:
     path = write(
         mini_copy,

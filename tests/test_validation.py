@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from csto_site import cli
 from csto_site.content.frontmatter import split
+from csto_site.content.labels import load_labels
 
 DATE_HINT = "(write `date: 2021-06-22`, `date: 2021-06-22 14:30` or ISO 8601 with an offset)"
 
@@ -472,3 +473,94 @@ def test_a_yaml_mistake_in_a_closed_front_matter_is_still_a_yaml_error(run):
     write(run.content, "alpha/a.md", "---\ntitle: A\ndate: 2024-01-01\nofficials: [Anna Petrova\n---\nText.\n")
     problem = run.expect("alpha/a.md", 5, "invalid YAML", ")")
     assert "not closed" not in problem
+
+
+# Keys YAML reads as something other than a name: lists, maps, merge keys, null, numbers, booleans.
+REFUSED_KEYS = {
+    "[officials]": "a key is a list, not a name",
+    "[a, b]": "a key is a list, not a name",
+    "{a: b}": "a key is a map, not a name",
+    "<<": "YAML merge keys (<<) are not allowed",
+}
+ODD_KEYS = [*REFUSED_KEYS, "~", "null", "1", "1.10", "0x1F", "true", "no", ".inf", "'<<'"]
+
+
+@given(st.sampled_from(ODD_KEYS), st.sampled_from(["Zas", "{slug: x}", "[a]", "~"]), st.integers(0, 2))
+def test_an_odd_key_is_a_problem_at_its_line_or_a_key_by_its_text(key: str, value: str, at: int) -> None:
+    lines = ["title: A", "date: 2024-01-01", "summary: B"]
+    lines.insert(at, f"{key}: {value}")
+    front, problems = split("---\n" + "\n".join(lines) + "\n---\nText.\n", "a.md")
+    if key in REFUSED_KEYS and not (key == "<<" and not value.startswith("{")):
+        assert front is None and [(p.line, p.message) for p in problems] == [(at + 2, REFUSED_KEYS[key])]
+    elif front is not None:
+        assert all(isinstance(name, str) for name in front.meta), front.meta
+        assert front.lines[key.strip("'")] == at + 2 and front.meta["title"] == "A"
+
+
+@pytest.mark.parametrize(
+    ("rel", "line", "key", "message"),
+    [
+        ("alpha/2024/2024-01-01-a.md", 4, "[officials]", "a key is a list, not a name"),
+        ("alpha/2024/2024-01-01-a.md", 4, "? [a, b]\n", "a key is a list, not a name"),
+        ("alpha/2024/2024-01-01-a.md", 4, "{a: b}", "a key is a map, not a name"),
+        ("alpha/2024/2024-01-01-a.md", 4, "<<", "YAML merge keys (<<) are not allowed"),
+        ("alpha/_index.md", 2, "[title]", "a key is a list, not a name"),
+        ("site.yaml", 1, "[title]", "a key is a list, not a name"),
+    ],
+)
+def test_a_key_that_is_no_name_is_a_problem_at_its_line(run, rel, line, key, message):
+    path = run.content / rel
+    if rel.endswith(".yaml"):
+        path.write_text(f"{key}: x\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
+    elif rel.endswith("_index.md"):
+        path.write_text(path.read_text(encoding="utf-8").replace("---\n", f"---\n{key}: {{a: x}}\n", 1))
+    else:
+        write(run.content, rel, f"---\ntitle: A\ndate: 2024-01-01\n{key}: {{slug: x}}\n---\nText.\n")
+    problems = run.build()
+    assert problems[0].startswith(f"{path}:{line}: {message} ("), problems
+
+
+def test_a_null_or_number_key_is_unknown_by_its_text_at_its_line(run):
+    write(run.content, "alpha/a.md", "---\ntitle: A\ndate: 2024-01-01\n~: c\n---\nText.\n")
+    run.expect("alpha/a.md", 4, "unknown front-matter key `~`", ")")
+
+
+def test_a_labels_key_that_is_a_list_is_a_problem_at_its_line(tmp_path):
+    (tmp_path / "labels.yaml").write_text("en:\n  home: Home\n  [menu]: Menu\n", encoding="utf-8")
+    problems = load_labels(tmp_path)[1]
+    assert [(p.line, p.message) for p in problems] == [(3, "a key is a list, not a name")]
+
+
+@pytest.mark.parametrize(
+    ("names", "message", "hint"),
+    [
+        (
+            "officials: [{a: b}]",
+            "an entry of `officials` is a map, not a name",
+            "e.g. `officials: [Stanislav Zas, ...]`",
+        ),
+        (
+            "officials: [[Anna Petrova]]",
+            "an entry of `officials` is a list, not a name",
+            "e.g. `officials: [Stanislav Zas, ...]`",
+        ),
+        (
+            "organizations: [null]",
+            "an entry of `organizations` is empty: each must be a name",
+            "delete the empty entry",
+        ),
+        ("organizations:\n  - true", "an entry of `organizations` is read as yes or no, not as a name", '`- "..."`'),
+    ],
+)
+def test_a_name_that_yaml_reads_as_no_text_is_refused_as_such_without_an_entry_to_paste(run, names, message, hint):
+    write(run.content, "alpha/a.md", f"---\ntitle: A\ndate: 2024-01-01\n{names}\n---\nText.\n")
+    problem = run.expect("alpha/a.md", 4 + names.count("\n"), message, f"{hint})")
+    assert "unknown" not in problem and "add a line" not in problem
+
+
+def test_texts_that_look_like_numbers_are_published_as_written(run):
+    text = "---\ntitle: 1.10\nslug: '2024'\ndate: 2024-01-01\nsummary: .inf\n---\nText.\n"
+    write(run.content, "alpha/a.md", text.replace("'2024'", "2024"))
+    assert cli.main(cli_args("build", run.content, run.out, "--no-search", "--quiet")) == 0
+    page = (run.out / "news/2024/01/01/2024/index.html").read_text(encoding="utf-8")
+    assert "<h1>1.10</h1>" in page and ".inf" in page

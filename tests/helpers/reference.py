@@ -104,7 +104,7 @@ def draw_site(site: Site, renderer: Renderer, now: datetime = NOW, static: Path 
         lambda item: item.body_html,
         now,
         {n: (f.published, f.digest) for n, f in files.items()},
-        template_digests(renderer.env, renderer.sources()),
+        template_digests(renderer.env, renderer.sources()[0]),
     )
     return draw_catalogue(q, catalogue(renderer, read_static, str(static), _no_photos))[0]
 

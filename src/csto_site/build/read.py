@@ -253,7 +253,9 @@ def check_templates(renderer: Renderer, cache: Cache) -> tuple[dict[str, str], l
 
     The key is a digest of every template's source (and Jinja2's version).
     """
-    sources = renderer.sources()
+    sources, unreadable = renderer.sources()
+    if unreadable:
+        return {}, unreadable, ""
     key = digest("templates", jinja2.__version__, *(f"{n}\x1e{s}" for n, s in sorted(sources.items())))
     known = cache.checked(key)
     if isinstance(known, dict):

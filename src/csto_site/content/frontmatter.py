@@ -18,23 +18,42 @@ _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_DEPTH = 32
 # Below these sizes the nesting cannot reach a harmful depth, so the extra pass is skipped.
 DEPTH_CHECK_CHARS = 2048
-# A line front matter may hold: blank, indented, a comment, a list entry, or a `key:` (a key has no space).
-# Any other line is text: the body began there, before a "---" was written to close the front matter.
-FRONT_MATTER_LINE = re.compile(r"^(\s|#|-|\.\.\.|[^\s:]+\s*:(\s|$)|$)")
+# A line front matter may hold: blank, indented, a comment, a list entry, a `key:` (a key has no space),
+# a list or map written as a key, or YAML's `?` and `:` of a complex key (refused, at their line). Any
+# other line is text: the body began there, before a "---" was written to close the front matter.
+FRONT_MATTER_LINE = re.compile(r"^(\s|#|-|\.\.\.|[?:](\s|$)|([^\s:]+|\[.*\]|\{.*\})\s*:(\s|$)|$)")
 # A tab in a line's indentation (before a key or a list item, or after its "-"): YAML reads no tab there.
 TAB_INDENT = re.compile(r"^[ \t-]*\t")
 TAB_HINT = "indent with spaces, not tabs"
 # The keys of free text, where a " #" is likely meant as text: YAML ends a plain (unquoted) value there.
 FREE_TEXT = frozenset({"title", "summary", "place", "note", "alt", "caption", "credit"})
 COMMENT = re.compile(r"[ \t]+#")
+MERGE_TAG = "tag:yaml.org,2002:merge"
+INT_TAG = "tag:yaml.org,2002:int"
+FLOAT_TAG = "tag:yaml.org,2002:float"
+TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+WHOLE_NUMBER = re.compile(r"^-?(?:0|[1-9][0-9]*)$")
 
 
 class _Loader(_BaseLoader):  # type: ignore[misc]
-    """Safe YAML loader that leaves dates as text, so one parser reads them all."""
+    """Safe YAML loader that keys mappings by their keys as written, and leaves as text what a number would change.
+
+    Dates stay text, so one parser reads them all. A whole number is one only as plain digits, so that
+    its text is the number's (`title: 007` stays "007", `0x1F` is no 31); nothing is a fraction
+    (`title: 1.10` stays "1.10", `.inf` is no infinity).
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[str, Any]:
+        """Build a mapping whose keys are the text of their names (`_check_nodes` refused any other key)."""
+        return {key.value: self.construct_object(value, deep=deep) for key, value in node.value}
 
 
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    first: [
+        (tag, WHOLE_NUMBER if tag == INT_TAG else regexp)
+        for tag, regexp in resolvers
+        if tag not in (TIMESTAMP_TAG, FLOAT_TAG)
+    ]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 
@@ -167,19 +186,33 @@ def _check_nodes(root: yaml.Node, path: str, first_line: int) -> Problem | None:
         if isinstance(node, yaml.SequenceNode):
             stack.extend(node.value)
         elif isinstance(node, yaml.MappingNode):
-            keys: dict[object, int] = {}
+            keys: dict[str, int] = {}
             for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode):
-                    line = first_line + key.start_mark.line
-                    if key.value in keys:
-                        return Problem(
-                            path,
-                            line,
-                            f"`{key.value}` is given twice (first on line {keys[key.value]})",
-                            "keep one of them",
-                        )
-                    keys[key.value] = line
+                line = first_line + key.start_mark.line
+                refused = _key_problem(key)
+                if refused is not None:
+                    return Problem(path, line, *refused)
+                if key.value in keys:
+                    return Problem(
+                        path,
+                        line,
+                        f"`{key.value}` is given twice (first on line {keys[key.value]})",
+                        "keep one of them",
+                    )
+                keys[key.value] = line
                 stack.extend((key, value))
+    return None
+
+
+def _key_problem(key: yaml.Node) -> tuple[str, str] | None:
+    """Return the message and hint for a key that is not a plain name, or None for one that is."""
+    if not isinstance(key, yaml.ScalarNode):
+        kind = "list" if isinstance(key, yaml.SequenceNode) else "map"
+        return f"a key is a {kind}, not a name", "write the key as a plain name before the `:`, without brackets"
+    if key.tag == MERGE_TAG:
+        return "YAML merge keys (<<) are not allowed", "write each key and value out in full"
+    if not key.value.strip():
+        return "a `:` has no key before it", "write `key: value`, or delete the line"
     return None
 
 

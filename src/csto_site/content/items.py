@@ -228,6 +228,17 @@ def yaml_name(name: str) -> str:
     return json.dumps(name, ensure_ascii=False) if YAML_SPECIAL.search(name) else name
 
 
+def _not_a_name(key: str, value: object) -> tuple[str, str]:
+    """Say why an entry of `officials:` or `organizations:` that YAML read as no text is not a name, and what to do."""
+    if value is None:
+        return f"an entry of `{key}` is empty: each must be a name", "write the name, or delete the empty entry"
+    if isinstance(value, bool):
+        return f"an entry of `{key}` is read as yes or no, not as a name", 'put the name in quotes: `- "..."`'
+    kind = "a list" if isinstance(value, list) else "a map"
+    example = "Stanislav Zas" if key == "officials" else "OSCE"
+    return f"an entry of `{key}` is {kind}, not a name", f"write each name as text, e.g. `{key}: [{example}, ...]`"
+
+
 def unknown_name_hint(registry: Registry, content: str, config: SiteConfig, name: str, kind: str) -> str:
     """Say what to do about a name the registry lacks: the registered name it resembles, and the entry to add.
 
@@ -374,7 +385,7 @@ class _Fields:
             if required:
                 self.fail(key, f"missing `{key}`", f"add a line `{key}: ...` to the front matter")
             return ""
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
         if not isinstance(value, str):
             self.fail(key, f"`{key}` must be text", f'put it in quotes: `{key}: "..."`')
@@ -428,7 +439,12 @@ class _Fields:
         lines = self.item_lines.get(key, ())
         for i, name in enumerate(value):
             line = lines[i] if i < len(lines) else None
-            found = resolve(name) if isinstance(name, str) else None
+            if isinstance(name, int) and not isinstance(name, bool):
+                name = str(name)  # digits as written: an id may be one
+            if not isinstance(name, str):
+                self.fail(key, *_not_a_name(key, name), line)
+                continue
+            found = resolve(name)
             if found is None:
                 shown = str(name)
                 if shown not in hints:
@@ -443,6 +459,8 @@ class _Fields:
         value = self.meta.get("slug")
         if value is None:
             return ""
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # digits as written
         if not isinstance(value, str) or not IDENTIFIER.match(value) or len(value) > SLUG_LENGTH:
             self.fail(
                 "slug",
@@ -524,7 +542,7 @@ class _Fields:
             )
             when = None
         note = entry.get("note")
-        if isinstance(note, (int, float)) and not isinstance(note, bool):
+        if isinstance(note, int) and not isinstance(note, bool):
             note = str(note)
         if note is None or (isinstance(note, str) and not note.strip()):
             self.fail(

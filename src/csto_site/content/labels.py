@@ -6,18 +6,18 @@ from pathlib import Path
 from typing import Any
 
 from ..util.errors import Problem
+from ..util.files import read_text
 from .frontmatter import load_yaml
 
 
 def load_labels(templates: Path) -> tuple[dict[str, dict[str, Any]], list[Problem]]:
     """Read the templates' interface labels per language."""
     path = templates / "labels.yaml"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        return {}, [
-            Problem(str(path), 0, f"cannot read the labels: {exc.strerror}", "the templates folder needs a labels.yaml")
-        ]
+    if not path.is_file():
+        return {}, [Problem(str(path), 0, "labels.yaml is missing", "the templates folder needs a labels.yaml")]
+    text = read_text(str(path))
+    if isinstance(text, Problem):
+        return {}, [text]
     data, _, _, problems = load_yaml(text, str(path))
     if not problems and not isinstance(data, dict):
         problems = [Problem(str(path), 1, "labels.yaml must map languages to labels", "")]

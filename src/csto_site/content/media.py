@@ -164,7 +164,7 @@ class MediaFields:
             if field not in keys:
                 self.fail(key, f"unknown key `{field}` in {name}", did_you_mean(str(field), keys), where)
                 ok = False
-            elif not isinstance(text, (str, int, float)) or isinstance(text, bool):
+            elif not isinstance(text, (str, int)) or isinstance(text, bool):
                 self.fail(key, f"{_part(place, key, field)} must be text", f'put it in quotes: `{field}: "..."`', where)
                 ok = False
             else:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..util.errors import Problem
-from ..util.files import publishable, read_listed
+from ..util.files import decoded, publishable, read_listed
 from .record import RECORD_FILE
 
 REGISTRY_FILES = ("site.yaml", "officials.yaml", "organizations.yaml")
@@ -66,11 +66,9 @@ def read_source(path: Path, rel: str) -> SourceFile | Problem:
             f"the file is {len(data) / 2**20:.1f} MB, more than the 1 MB a news item may have",
             "split it into several items, or put the document under static/ and link to it",
         )
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        return Problem(shown, line, "the file is not UTF-8 text", "save it with the UTF-8 encoding")
+    text = decoded(shown, data)
+    if isinstance(text, Problem):
+        return text
     bad = FORBIDDEN.search(text)
     if bad:
         line = text.count("\n", 0, bad.start()) + 1

@@ -14,9 +14,12 @@ import jinja2.meta
 from ..site.queries import Queries
 from ..util.digest import digest
 from ..util.errors import ContentError, Problem
+from ..util.files import read_text
 from .views import Page
 
 HINT = "a template uses a name the page does not have; check its spelling"
+FAILED_HINT = "fix the expression on that line of the template"
+RECURSION = "a macro calls itself without end"
 # Jinja2's messages of a missing name ("'foo' is undefined") and of a missing field or element
 # ("'pkg.Item object' has no attribute 'foo'", "list object has no element 3").
 UNDEFINED = re.compile(r"'(?P<name>[^']+)' is undefined")
@@ -64,10 +67,17 @@ class Renderer:
         q.template(page.template)
         return self.render_template(page.template, page=page, **page.context).encode()
 
-    def sources(self) -> dict[str, str]:
-        """Return the source of every template, by name."""
-        env = self.env
-        return {name: env.loader.get_source(env, name)[0] for name in env.list_templates()} if env.loader else {}
+    def sources(self) -> tuple[dict[str, str], list[Problem]]:
+        """Return the source of every template, by name; and the templates that cannot be read as text."""
+        sources: dict[str, str] = {}
+        problems = []
+        for name in self.env.list_templates():
+            text = read_text(str(self.templates / name))
+            if isinstance(text, Problem):
+                problems.append(text)
+            else:
+                sources[name] = text
+        return sources, problems
 
     def render_template(self, name: str, **context: Any) -> str:
         """Render a template by name; a mistake in a template is a ContentError at its line."""
@@ -75,17 +85,33 @@ class Renderer:
             return self.env.get_template(name).render(**context)
         except jinja2.TemplateError as exc:
             raise ContentError([self.problem(name, exc)]) from None
+        except Exception as exc:  # a template's own expression failed (`1/0`, a filter given a wrong value)
+            raise ContentError([self.failed(name, context, exc)]) from None
 
     def problem(self, name: str, exc: jinja2.TemplateError) -> Problem:
         """Place a rendering error at the template line it happened on (Jinja2 maps its frames to templates)."""
         message = exc.message or type(exc).__name__
-        frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).is_relative_to(self.templates)]
-        if not frames:
+        place = self.place(exc)
+        if place is None:
             return Problem(str(self.templates / name), 0, message, HINT)
-        place = frames[-1]  # the innermost: a template the page's own template extends or includes, maybe
         if isinstance(exc, jinja2.UndefinedError):
             message = worded(message, place.line or "")
         return Problem(place.filename, place.lineno or 0, message, HINT)
+
+    def failed(self, name: str, context: Mapping[str, Any], exc: Exception) -> Problem:
+        """Place an error a template's expression raised at its line, in words with the page it was drawing."""
+        page = context.get("page")
+        drawing = f" while drawing {page.url}" if isinstance(page, Page) else ""
+        reason = RECURSION if isinstance(exc, RecursionError) else str(exc) or type(exc).__name__
+        place = self.place(exc)
+        if place is None:
+            return Problem(str(self.templates / name), 0, f"{reason}{drawing}", FAILED_HINT)
+        return Problem(place.filename, place.lineno or 0, f"{reason}{drawing}", FAILED_HINT)
+
+    def place(self, exc: BaseException) -> traceback.FrameSummary | None:
+        """Return the innermost template frame of an error (a template the page's own extends or includes, maybe)."""
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).is_relative_to(self.templates)]
+        return frames[-1] if frames else None
 
 
 def worded(message: str, line: str) -> str:

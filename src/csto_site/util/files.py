@@ -194,7 +194,31 @@ def read_listed(path: str, folder: str | os.PathLike[str]) -> bytes | Problem:
                 return Problem(path, 0, "the link changed while the build read it", "build again")
             return handle.read()
     except OSError as exc:
-        return Problem(path, 0, f"cannot read the file: {exc.strerror}", _read_hint(exc))
+        return unreadable(path, exc)
+
+
+def read_text(path: str) -> str | Problem:
+    """Read a UTF-8 text file (without its byte-order mark, if any); else say why it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        return unreadable(path, exc)
+    return decoded(path, data)
+
+
+def decoded(path: str, data: bytes) -> str | Problem:
+    """Decode a file's bytes as UTF-8 (without its byte-order mark, if any); else name the first line that is not."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        return Problem(path, line, "the file is not UTF-8 text", "save it with the UTF-8 encoding")
+
+
+def unreadable(path: str, exc: OSError) -> Problem:
+    """Describe a file the system would not let the build read."""
+    return Problem(path, 0, f"cannot read the file: {exc.strerror}", _read_hint(exc))
 
 
 def _read_hint(exc: OSError) -> str:
