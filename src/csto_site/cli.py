@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from .build.options import Options
 from .publish.run import build
-from .publish.trees import records
+from .publish.trees import stopped_by
 from .reporter import Reporter
 from .util.errors import ContentError, Problem, io_problem, missing_folder
 
@@ -174,8 +174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         reporter.interrupted(left)
         return EXIT_INTERRUPTED
     except (OSError, sqlite3.OperationalError) as exc:
-        where = str(args.content) if args.command == "new" else records(args.out, args.cache)
-        reporter.stopped(io_problem(exc, where), left)
+        problem = io_problem(exc, str(args.content)) if args.command == "new" else stopped_by(exc, args.out, args.cache)
+        reporter.stopped(problem, left)
         return EXIT_CONTENT
 
 
