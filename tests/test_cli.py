@@ -303,3 +303,79 @@ def test_the_program_ends_with_its_output_flushed_and_a_profiler_still_reports(p
     profiled = run([sys.executable, "-m", "cProfile", "-o", str(report), "build.py", "--quiet"], project)
     assert profiled.returncode == 0, profiled.stderr
     assert report.stat().st_size > 0
+
+
+GIVE_OUT = "(give --out a folder of its own, such as public)"
+SWAPS = "a build swaps its output folder whole for the new site, and removes what it finds where the site writes"
+
+
+@pytest.mark.parametrize(
+    ("out", "reason"),
+    [
+        (".", "is the project folder"),
+        ("", "is the project folder"),
+        ("..", "holds the project folder ({cwd})"),
+        ("/", "is the root of the file system"),
+        ("content", "is the content folder"),
+        ("templates", "is the templates folder"),
+        ("static", "is the static files folder"),
+        (".csto-cache", "is the build cache"),
+        ("content/csto-news/site", "lies inside the content folder (content)"),
+        ("static/site", "lies inside the static files folder (static)"),
+        ("{home}", "is your home folder"),
+        ("{home}/..", "holds your home folder ({home})"),
+        ("../in-a-repository", "holds a git repository (.git)"),
+    ],
+)
+@pytest.mark.parametrize("command", ["build", "check", "serve"])
+def test_an_output_folder_holding_the_users_files_is_refused_before_anything_is_read_or_written(
+    command, out, reason, project, tmp_path, monkeypatch, capsys
+):
+    (tmp_path / "in-a-repository" / ".git").mkdir(parents=True)
+    (tmp_path / "in-a-repository" / "notes.txt").write_text("mine\n", encoding="utf-8")
+    home = tmp_path / "home" / "user"
+    (home / "Documents").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(project)
+    out = out.format(home=home)
+    before = snapshot(tmp_path)
+    assert cli.main([command, "--out", out, "--port", "0"] if command == "serve" else [command, "--out", out]) == 2
+    shown, err = capsys.readouterr()
+    assert shown == ""
+    assert err.splitlines() == [
+        f"{Path(out)}: --out {reason.format(cwd=project, home=home)}: {SWAPS} {GIVE_OUT}",
+        "1 problem found; nothing was written.",
+    ]
+    assert snapshot(tmp_path) == before
+
+
+def test_a_folder_of_files_no_build_made_is_refused_but_a_site_of_ours_and_files_placed_later_are_kept(
+    project, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(project)
+    # A folder of someone's files, holding a page of the site saved from a browser.
+    folder = tmp_path / "someones"
+    (folder / "Downloads").mkdir(parents=True)
+    (folder / "Documents").mkdir()
+    (folder / "Documents" / "letter.txt").write_text("mine\n", encoding="utf-8")
+    assert cli.main(["build", "--quiet", "--out", "new-folder"]) == 0
+    shutil.copy(project / "new-folder" / "index.html", folder / "Downloads" / "saved.html")
+    capsys.readouterr()
+    before = snapshot(tmp_path)
+    assert cli.main(["build", "--out", str(folder)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"{folder}: --out holds files, and is not a site this program built (no record of a build beside it, "
+        f"no home page of ours): {SWAPS} (give --out a new or empty folder, or move these files out of it; "
+        "files to publish as they are go into it after its first build)",
+        "1 problem found; nothing was written.",
+    ]
+    assert snapshot(tmp_path) == before
+    # A file placed by hand after the first build is kept; a site of ours whose record was deleted is built again.
+    (project / "new-folder" / "google123.html").write_text("google-site-verification\n", encoding="utf-8")
+    shutil.rmtree(project / ".new-folder.publish")
+    assert cli.main(["build", "--quiet", "--out", "new-folder"]) == 0
+    assert (project / "new-folder" / "google123.html").read_text(encoding="utf-8") == "google-site-verification\n"
+    # An empty folder is a folder of its own.
+    (project / "empty").mkdir()
+    assert cli.main(["build", "--quiet", "--out", "empty"]) == 0
+    assert (project / "empty" / "index.html").is_file()

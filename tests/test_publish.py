@@ -16,9 +16,12 @@ import pytest
 from helpers.site import MINI, NOW, ROOT, TEMPLATES, cli_args, retract
 from test_incremental import assert_same, options, reference, stamps, tree, write_item
 
+from csto_site import cli
 from csto_site.build.cache import FILE as CACHE_FILE
+from csto_site.build.cache import Cache
 from csto_site.build.pipeline import target
 from csto_site.build.plan import Planner
+from csto_site.build.state import Changes as StateChanges
 from csto_site.build.state import OutputState
 from csto_site.output.spec import Partition, Spec
 from csto_site.publish import scan
@@ -27,6 +30,7 @@ from csto_site.publish.manifest import Manifest, home
 from csto_site.publish.run import build
 from csto_site.publish.trees import Trees, swap
 from csto_site.site.urls import output_path_error
+from csto_site.util import store
 from csto_site.util.errors import ContentError, Problem
 from csto_site.util.fs import ctimes, exchange
 
@@ -145,6 +149,64 @@ def test_a_second_build_at_the_same_time_is_refused(site):
     assert "another build is writing this output folder right now" in result.stderr
     assert "Traceback" not in result.stderr
     assert build(options(content, out), NOW).written == 0, "the lock is released after a build"
+
+
+def test_two_builds_sharing_a_cache_into_two_output_folders_at_once_both_publish(site, tmp_path):
+    content, _ = site
+    cache = tmp_path / "shared-cache"
+    outs = [tmp_path / "o1", tmp_path / "o2"]
+    runs = [
+        subprocess.Popen(
+            [sys.executable, str(ROOT / "build.py"), *cli_args("build", content, out, "--cache", str(cache))],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for out in outs
+    ]
+    for run in runs:
+        _, err = run.communicate(timeout=300)
+        assert run.returncode == 0, err
+        assert err == ""
+    assert tree(outs[0]) == tree(outs[1])
+
+
+def test_a_write_to_the_cache_after_a_read_waits_for_another_builds_write(site, tmp_path):
+    cache = Cache.open(tmp_path / "cache")
+    with cache:
+        state = OutputState(cache.db, "one target", trusted=True)
+        state.files(["index.html"])  # a query through a temporary table: a read of the file left open
+        # Meanwhile another build sharing the cache writes into it.
+        other = sqlite3.connect(tmp_path / "cache" / CACHE_FILE)
+        with other:
+            other.execute("INSERT INTO meta VALUES ('another build', 'was here')")
+        other.close()
+        state.save(StateChanges(), "generation", clean=False, built_at=0.0, code="", record=("", ""), parses="")
+        assert state.generation("", "") == "generation"
+
+
+def test_a_cache_another_build_holds_too_long_is_named_with_what_to_do(site, tmp_path, monkeypatch, capsys):
+    content, out = site
+    cache = tmp_path / "shared-cache"
+    args = cli_args("build", content, out, "--cache", str(cache))
+    assert cli.main(args) == 0
+    write_item(content / "beta" / "2024" / "new.md", "New item", "2024-05-22 10:00", "Fresh.")
+    before = stamps(out)
+    capsys.readouterr()
+    monkeypatch.setattr(store, "BUSY_SECONDS", 0.2)
+    holder = sqlite3.connect(cache / CACHE_FILE, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another build writing into the cache, and not letting go
+    try:
+        assert cli.main(args) == 1
+    finally:
+        holder.rollback()
+        holder.close()
+    err = capsys.readouterr().err
+    assert f"{cache}: another build is using this build cache" in err
+    assert "(wait for it to finish and build again, or give this build a cache of its own with --cache DIR)" in err
+    assert "database is locked" not in err
+    assert stamps(out) == before
+    assert cli.main(args) == 0, "once the other build lets go, the build goes on"
 
 
 @pytest.mark.parametrize("path", ["../outside.html", "/etc/passwd", "a/../../b", "a//b", "./a", "a\\b", "", "a/."])

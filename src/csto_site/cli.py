@@ -16,8 +16,9 @@ from typing import NoReturn
 from zoneinfo import ZoneInfo
 
 from .build.options import Options
+from .publish.place import refused_out
 from .publish.run import build
-from .publish.trees import records
+from .publish.trees import stopped_by
 from .reporter import Reporter
 from .util.errors import ContentError, Problem, io_problem, missing_folder
 
@@ -174,8 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         reporter.interrupted(left)
         return EXIT_INTERRUPTED
     except (OSError, sqlite3.OperationalError) as exc:
-        where = str(args.content) if args.command == "new" else records(args.out, args.cache)
-        reporter.stopped(io_problem(exc, where), left)
+        problem = io_problem(exc, str(args.content)) if args.command == "new" else stopped_by(exc, args.out, args.cache)
+        reporter.stopped(problem, left)
         return EXIT_CONTENT
 
 
@@ -189,6 +190,10 @@ def run_command(args: argparse.Namespace, reporter: Reporter) -> int:
     if args.command == "new":
         return new_item(args, reporter, now)
     options = options_from(args)
+    refused = refused_out(options, Path.cwd())
+    if refused is not None:  # a folder of the user's that a build would swap away: said before anything is read
+        reporter.problems([refused])
+        return EXIT_USAGE
     # Each command imports what only it needs: a build with nothing to do starts in a fraction of a second.
     if args.command == "serve":
         from .serve.server import serve

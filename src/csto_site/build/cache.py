@@ -25,7 +25,19 @@ from ..content.items import ParsedItem
 from ..content.model import Alias, Attachment, BundleFile, Item, Photo, Update
 from ..content.record import Record as AddressRecord
 from ..util.errors import ContentError, Problem
-from ..util.store import StoreError, connect_read_only, damaged, discard, intact, open_store, seal, sealed, unwrap, wrap
+from ..util.store import (
+    StoreError,
+    connect_read_only,
+    damaged,
+    discard,
+    intact,
+    open_store,
+    seal,
+    sealed,
+    unwrap,
+    wrap,
+    writing,
+)
 from .media import Seen
 from .state import TABLES as STATE_TABLES
 
@@ -413,7 +425,7 @@ class Cache:
         def drop() -> None:
             bad = [(key,) for key, html in self.db.execute("SELECT key, html FROM bodies") if _body(html, key) is None]
             if bad:
-                with self.db:
+                with writing(self.db):
                     self.db.executemany("DELETE FROM bodies WHERE key = ?", bad)
                     # The items of a parse kept here would look for their lost body again in every build.
                     self.db.execute("DELETE FROM folders")
@@ -429,11 +441,10 @@ class Cache:
         if not self.read_only:
 
             def empty() -> None:
-                with self.db:
-                    self.db.executescript(
-                        "DELETE FROM folders; DELETE FROM bodies; DELETE FROM checked; DELETE FROM shards;"
-                        " DELETE FROM targets; DELETE FROM variants;"
-                    )
+                with writing(self.db):
+                    # One statement each: a script would first commit, and run outside the transaction.
+                    for table in ("folders", "bodies", "checked", "shards", "targets", "variants"):
+                        self.db.execute(f"DELETE FROM {table}")
                     self._restamp()
 
             self._write(empty)
@@ -484,7 +495,7 @@ class Cache:
             rows = [(key, wrap(html.encode(), key)) for key, html in bodies.items()]
 
             def add() -> None:
-                with self.db:
+                with writing(self.db):
                     self.db.executemany("INSERT OR REPLACE INTO bodies VALUES (?, ?)", rows)
 
             self._write(add)
@@ -508,7 +519,7 @@ class Cache:
             column = wrap(_ENCODER.encode(dict(value)), key)
 
             def record() -> None:
-                with self.db:
+                with writing(self.db):
                     self.db.execute("DELETE FROM checked")
                     self.db.execute("INSERT INTO checked VALUES (?, ?)", (key, column))
 
@@ -532,7 +543,7 @@ class Cache:
         column = wrap(_ENCODER.encode(dict(files)), key)
 
         def add() -> None:
-            with self.db:
+            with writing(self.db):
                 self.db.execute("INSERT OR REPLACE INTO shards VALUES (?, ?)", (key, column))
 
         self._write(add)
@@ -583,7 +594,7 @@ class Cache:
         rows = [(key, name, wrap(data, key, name)) for name, data in variants.items()]
 
         def add() -> None:
-            with self.db:
+            with writing(self.db):
                 self.db.executemany("INSERT OR REPLACE INTO variants VALUES (?, ?, ?)", rows)
 
         self._write(add)
@@ -631,7 +642,7 @@ class Cache:
         if stale:
 
             def drop() -> None:
-                with self.db:
+                with writing(self.db):
                     self.db.executemany("DELETE FROM variants WHERE key = ?", stale)
 
             self._write(drop)
@@ -689,7 +700,7 @@ class Cache:
 
         def save() -> None:
             db = self.db
-            with db:
+            with writing(db):
                 db.executemany("DELETE FROM folders WHERE content = ? AND folder = ?", sorted(self.gone_folders))
                 db.executemany("INSERT OR REPLACE INTO folders VALUES (?, ?, ?)", folders)
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('parses', ?)", (parses,))

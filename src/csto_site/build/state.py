@@ -26,7 +26,7 @@ import msgspec
 from ..output.search import Bucket
 from ..output.spec import Spec, later
 from ..site.queries import GLOBAL, REGISTRY, scope_of
-from ..util.store import StoreError, unwrap, wrap
+from ..util.store import StoreError, unwrap, wrap, writing
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS targets (target TEXT PRIMARY KEY, generation TEXT NOT NULL, built_at REAL NOT NULL,
@@ -320,7 +320,7 @@ class OutputState:
         index's buckets of the site this build made (None: it made no index).
         """
         db, target = self.db, self.target
-        with db:
+        with writing(db):
             if clean:
                 for table in ("partitions", "outputs", "deps", "wide", "wide_keys"):
                     db.execute(f"DELETE FROM {table} WHERE target = ?", (target,))

@@ -232,8 +232,8 @@ def _marked(live: Path, entry: os.DirEntry[str], rel: str, produced: Container[s
     """Tell whether a live file is a page or feed this program made, or a compressed copy of one or of its own."""
     source = uncompressed(rel)
     if source != rel:
-        return source in produced or _carries_mark(live / source)
-    return rel.endswith(MARKED_SUFFIXES) and entry.is_file(follow_symlinks=False) and _carries_mark(entry.path)
+        return source in produced or marked_file(live / source)
+    return rel.endswith(MARKED_SUFFIXES) and entry.is_file(follow_symlinks=False) and marked_file(entry.path)
 
 
 def _marked_inside(live: Path, folder: str) -> tuple[set[str], bool]:
@@ -258,7 +258,7 @@ def _marked_inside(live: Path, folder: str) -> tuple[set[str], bool]:
     return marked, bool(marked) and not other
 
 
-def _carries_mark(path: str | Path) -> bool:
+def marked_file(path: str | Path) -> bool:
     """Tell whether a file is a page or feed this program made (its generator mark), never following a link."""
     try:
         fd = os.open(path, READ_FLAGS)

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 from ..build.inputs import FastState
 from ..build.outbox import Changes
 from ..site.urls import OwnPaths, output_path_error
-from ..util.errors import ContentError, Problem
+from ..util.errors import ContentError, Problem, io_problem
 from ..util.fs import (
     CannotExchange,
     exchange,
@@ -47,6 +47,7 @@ from ..util.fs import (
     remove,
     write_file,
 )
+from ..util.store import BUSY_SECONDS, busy
 from .manifest import FILE, Manifest, home
 from .scan import Scan, folder_stamps, read_early, scan_changes, walk_foreign
 
@@ -682,6 +683,13 @@ def _ignored(live: Path, unwanted: Container[str], folder: str, names: list[str]
     return {name for name in names if f"{rel}/{name}" in unwanted}
 
 
-def records(out: Path, cache: Path | None) -> str:
-    """Name the databases a build keeps: the build cache and the publish record beside the output."""
-    return f"{cache} or {home(out)}"
+def stopped_by(exc: OSError | sqlite3.OperationalError, out: Path, cache: Path | None) -> Problem:
+    """Describe what stopped a build: a build cache another build held too long, or a file it could not use."""
+    if cache is not None and busy(exc):
+        return Problem(
+            str(cache),
+            0,
+            f"another build is using this build cache, and did not let go of it within {BUSY_SECONDS:g} s",
+            "wait for it to finish and build again, or give this build a cache of its own with --cache DIR",
+        )
+    return io_problem(exc, f"{cache} or {home(out)}")

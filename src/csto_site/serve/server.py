@@ -32,9 +32,9 @@ from ..build.cache import Memo
 from ..build.inputs import read_inputs
 from ..build.options import Options
 from ..publish.run import build
-from ..publish.trees import records
+from ..publish.trees import stopped_by
 from ..reporter import Reporter
-from ..util.errors import ContentError, Problem, io_problem
+from ..util.errors import ContentError, Problem
 
 HOST = "127.0.0.1"
 PREFIX = "/__csto/"
@@ -148,7 +148,7 @@ class DevServer:
             self.reporter.problems(exc.problems)
             return self.status.publish(exc.problems)
         except (OSError, sqlite3.OperationalError) as exc:  # a full disk: said like a content problem, and retried
-            problems = (io_problem(exc, records(self.options.out, self.options.cache)),)
+            problems = (stopped_by(exc, self.options.out, self.options.cache),)
             self.reporter.problems(problems)
             return self.status.publish(problems)
         self.reporter.problems(report.warnings)  # the editorial warnings, as build prints them

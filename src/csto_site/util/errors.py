@@ -94,7 +94,7 @@ HINTS = {
 def io_problem(exc: OSError | sqlite3.OperationalError, records: str) -> Problem:
     """Describe a file the system could not read or write: its path, the system's reason, what to do.
 
-    SQLite does not say which database failed; `records` names the build's databases instead.
+    SQLite does not say which database failed; `records` names the databases the command uses instead.
     """
     if isinstance(exc, OSError):
         code, reason, path = exc.errno, exc.strerror or str(exc), exc.filename or records

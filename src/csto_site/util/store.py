@@ -12,13 +12,19 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import Problem
 
 CHECK_SIZE = 16
-# SQLite's primary result codes for a damaged file: SQLITE_CORRUPT and SQLITE_NOTADB.
+# SQLite's primary result codes for a damaged file: SQLITE_CORRUPT and SQLITE_NOTADB; for a file another
+# connection holds: SQLITE_BUSY and SQLITE_LOCKED.
 DAMAGED_CODES = (11, 26)
+BUSY_CODES = (5, 6)
+# How long a connection waits for another process's write to the same file (two builds sharing a cache).
+BUSY_SECONDS = 60.0
 
 
 class StoreError(Exception):
@@ -28,6 +34,11 @@ class StoreError(Exception):
 def damaged(exc: sqlite3.Error) -> bool:
     """Tell whether an SQLite error says the file is damaged (not locked, full or unreadable)."""
     return getattr(exc, "sqlite_errorcode", 0) & 0xFF in DAMAGED_CODES
+
+
+def busy(exc: BaseException) -> bool:
+    """Tell whether an error is SQLite's saying another process held the file longer than BUSY_SECONDS."""
+    return isinstance(exc, sqlite3.OperationalError) and getattr(exc, "sqlite_errorcode", 0) & 0xFF in BUSY_CODES
 
 
 def open_store(
@@ -53,7 +64,7 @@ def open_store(
 
 def _connect(path: Path, schema: int, tables: str, check: bool) -> sqlite3.Connection:
     """Connect, check the structure (`check`) and the schema version, create missing tables."""
-    db = sqlite3.connect(path, timeout=30)
+    db = sqlite3.connect(path, timeout=BUSY_SECONDS)
     try:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
@@ -62,18 +73,42 @@ def _connect(path: Path, schema: int, tables: str, check: bool) -> sqlite3.Conne
             if found:
                 raise StoreError(found)
         db.executescript(tables)
-        row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        row = _schema(db)
         if row is None:
-            if any(db.execute(f"SELECT 1 FROM {name} LIMIT 1").fetchone() for name in _table_names(tables)):
-                raise StoreError("no schema version")
-            db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(schema),))
-            db.commit()
-        elif row[0] != str(schema):
+            with writing(db):  # another build may be making the same new file: one of the two writes the version
+                row = _schema(db)
+                if row is None:
+                    if any(db.execute(f"SELECT 1 FROM {name} LIMIT 1").fetchone() for name in _table_names(tables)):
+                        raise StoreError("no schema version")
+                    db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(schema),))
+        if row is not None and row[0] != str(schema):
             raise StoreError(f"schema {row[0]}, this program uses {schema}")
     except BaseException:
         db.close()
         raise
     return db
+
+
+def _schema(db: sqlite3.Connection) -> tuple[str] | None:
+    """Return the row of the file's schema version, or None when it has none."""
+    row: tuple[str] | None = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    return row
+
+
+@contextmanager
+def writing(db: sqlite3.Connection) -> Iterator[None]:
+    """Run one write transaction that takes the file's write lock first, waiting for another process's write.
+
+    A transaction that read before it writes (SQLite's default) cannot wait: once another build sharing
+    the file has written since that read, its write fails at once ("database is locked"). So a read the
+    connection has open (a query through a temporary table begins one) is ended, and the lock is taken
+    before anything is read: a build that shares the cache with another waits for it instead.
+    """
+    if db.in_transaction:
+        db.commit()
+    db.execute("BEGIN IMMEDIATE")
+    with db:
+        yield
 
 
 def intact(db: sqlite3.Connection) -> str:
@@ -138,7 +173,7 @@ def sealed(path: Path) -> bool:
 def connect_read_only(path: Path, immutable: bool = True) -> sqlite3.Connection:
     """Open a store file for reading; `immutable` also spares SQLite its lock files (no writer is around)."""
     flags = "mode=ro&immutable=1" if immutable else "mode=ro"
-    return sqlite3.connect(f"file:{path}?{flags}", uri=True, timeout=30)
+    return sqlite3.connect(f"file:{path}?{flags}", uri=True, timeout=BUSY_SECONDS)
 
 
 def _check(payload: bytes | memoryview, key: tuple[object, ...]) -> bytes:
