@@ -349,6 +349,25 @@ def test_an_output_folder_holding_the_users_files_is_refused_before_anything_is_
     assert snapshot(tmp_path) == before
 
 
+@pytest.mark.parametrize(
+    ("cache", "reason"),
+    [
+        ("static", "is the static files folder (static): what is in it is published (the cache holds drafts' text)"),
+        ("content", "is the content folder (content): what is in it is committed with the content"),
+        ("templates/cache", "lies inside the templates folder (templates): it holds only templates"),
+    ],
+)
+def test_a_cache_folder_that_would_be_published_or_committed_is_refused(cache, reason, project, monkeypatch, capsys):
+    monkeypatch.chdir(project)
+    before = snapshot(project)
+    assert cli.main(["build", "--cache", cache]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"{cache}: --cache {reason} (leave --cache out, to keep it in .csto-cache)",
+        "1 problem found; nothing was written.",
+    ]
+    assert snapshot(project) == before
+
+
 def test_a_folder_of_files_no_build_made_is_refused_but_a_site_of_ours_and_files_placed_later_are_kept(
     project, tmp_path, monkeypatch, capsys
 ):

@@ -16,7 +16,7 @@ from typing import NoReturn
 from zoneinfo import ZoneInfo
 
 from .build.options import Options
-from .publish.place import refused_out
+from .publish.place import refused_cache, refused_out
 from .publish.run import build
 from .publish.trees import stopped_by
 from .reporter import Reporter
@@ -190,9 +190,10 @@ def run_command(args: argparse.Namespace, reporter: Reporter) -> int:
     if args.command == "new":
         return new_item(args, reporter, now)
     options = options_from(args)
-    refused = refused_out(options, Path.cwd())
-    if refused is not None:  # a folder of the user's that a build would swap away: said before anything is read
-        reporter.problems([refused])
+    # A folder of the user's that a build would swap away, or a cache that would be published: said first.
+    refused = [problem for problem in (refused_out(options, Path.cwd()), refused_cache(options)) if problem]
+    if refused:
+        reporter.problems(refused)
         return EXIT_USAGE
     # Each command imports what only it needs: a build with nothing to do starts in a fraction of a second.
     if args.command == "serve":

@@ -1,4 +1,5 @@
-"""Where a build may publish: an output folder that holds nothing of the user's but what they placed there by hand.
+"""Where a build may write: an output folder that holds nothing of the user's but what they placed there by hand,
+and a cache folder outside every folder that is published, committed or read.
 
 A build takes its output folder for its own: it swaps the whole folder for the new site (the old one
 becomes the twin, in the hidden folder beside it) and removes every file it finds where the site
@@ -34,6 +35,28 @@ def refused_out(options: Options, cwd: Path) -> Problem | None:
         "and removes what it finds where the site writes",
         hint,
     )
+
+
+def refused_cache(options: Options) -> Problem | None:
+    """Return why the build must not keep its cache in `options.cache`, or None when it may (see refused_out too)."""
+    if options.cache is None:
+        return None
+    cache = options.cache.resolve()
+    for folder, name, why in (
+        (options.static, "the static files folder", "what is in it is published (the cache holds drafts' text)"),
+        (options.content, "the content folder", "what is in it is committed with the content"),
+        (options.templates, "the templates folder", "it holds only templates"),
+    ):
+        place = folder.resolve()
+        if place == cache or place in cache.parents:
+            where = "is" if place == cache else "lies inside"
+            return Problem(
+                str(options.cache),
+                0,
+                f"--cache {where} {name} ({folder}): {why}",
+                "leave --cache out, to keep it in .csto-cache",
+            )
+    return None
 
 
 def _reason(options: Options, cwd: Path) -> tuple[str, str] | None:
