@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from helpers.photos import BUNDLE, add_bundle, drawn_pdf
+from helpers.photos import BUNDLE, add_bundle, drawn_pdf, drawn_photo
 from helpers.site import cli_args
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -153,6 +154,44 @@ def test_a_link_to_a_document_of_the_folder_the_item_does_not_list_says_to_list_
     path.write_text(path.read_text(encoding="utf-8").replace("attachments:\n", listed), encoding="utf-8")
     status, err = check(mini_copy, tmp_path / "public", capsys)
     assert status == 0 and "programme.pdf" not in err, err
+
+
+def test_a_link_to_a_file_of_the_folder_leads_to_the_address_it_is_published_at(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A listed document is published under a URL-safe name, a shown photo as its variants: the links follow.
+    folder = add_bundle(mini_copy)
+    (folder / "Программа встречи.pdf").write_bytes(drawn_pdf("The programme"))
+    path = folder / "index.md"
+    listed = "attachments:\n  - file: Программа встречи.pdf\n    title: The programme\n"
+    path.write_text(path.read_text(encoding="utf-8").replace("attachments:\n", listed), encoding="utf-8")
+    add_paragraph(
+        mini_copy,
+        f"{BUNDLE}/index.md",
+        "See [the programme](<Программа встречи.pdf>), [again](Программа%20встречи.pdf) and [the hall](hall.jpg).",
+    )
+    out = tmp_path / "public"
+
+    status, err = build(mini_copy, out, capsys)
+
+    assert status == 0, err
+    [page] = (p for p in (out / "news").glob("*/*/*/*/index.html") if "the programme" in p.read_text(encoding="utf-8"))
+    links = [
+        href
+        for href in re.findall(r'href="([^"]+)"', page.read_text(encoding="utf-8"))
+        if "." in href.rsplit("/", 1)[-1]
+    ]
+    folder_url = "/" + page.parent.relative_to(out).as_posix() + "/"
+    assert links.count(folder_url + "programma-vstrechi.pdf") == 3  # the two links and the list of documents
+    assert links.count(folder_url + "hall.600.jpg") == 2  # its largest JPEG: from the gallery, and from the text
+    for href in links:
+        if href.startswith(folder_url):
+            assert (out / href.lstrip("/")).is_file(), href
+    # A photo the item does not show is not published: a link to it is a broken link.
+    (folder / "spare.jpg").write_bytes(drawn_photo(800, 600))
+    add_paragraph(mini_copy, f"{BUNDLE}/index.md", "And [the spare one](spare.jpg).")
+    status, err = build(mini_copy, out, capsys)
+    assert status == 1 and "the link spare.jpg leads to" in err, err
 
 
 def test_the_problem_names_the_nearest_address(

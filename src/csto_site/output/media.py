@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from html import escape
+from html import escape, unescape
+from urllib.parse import unquote
 
 from ..content.media import IMG, img_words
 from ..content.model import BundleFile, Item, Photo
@@ -27,6 +28,8 @@ from .spec import Partition, Spec
 MEDIA = "media"  # the producer's name
 PHOTO = "photo"
 DOCUMENT = "document"
+# The address a link of a body leads to, as nh3 writes it (double quotes, entities escaped).
+HREF = re.compile(r'(<a\b[^>]*?\shref=)"([^"]*)"')
 # How wide a photo is shown, for the browser to pick a variant before it lays the page out: the item
 # page's text column is at most about 46 rem (736 px); a teaser's thumbnail 7.5 rem. A gallery is a grid
 # of cells at least 10 rem wide in that column (static/style.css, .gallery-grid): one cell across below a
@@ -164,6 +167,36 @@ def with_pictures(html: str, urls: Urls, item: Item) -> str:
         return picture_html(view, lazy=True) if view is not None else match.group(0)
 
     return IMG.sub(replace, html) if photos else html
+
+
+def file_links(urls: Urls, item: Item) -> dict[str, str]:
+    """Return the address of each file of an item's folder that a link in its text may name, by the name.
+
+    A document the item lists is published under a URL-safe name (`Программа.pdf` as `programma.pdf`), a
+    photo the item shows as its variants: a link names the file as it lies in the folder, and leads to
+    the document, or to the photo's largest JPEG.
+    """
+    listed = {a.file for a in item.attachments}
+    shown = {p.file for p in (*((item.image,) if item.image else ()), *item.gallery, *item.figures)}
+    found = {}
+    for file in item.files:
+        if file.kind != PHOTO and file.name in listed:  # a document: its kind is its type (pdf, docx, ...)
+            found[file.name] = urls.bundle_file(item, document_name(file.name))
+        elif file.kind == PHOTO and file.name in shown:
+            width = max(w for w, _ in variant_sizes(file.width, file.height))
+            found[file.name] = urls.bundle_file(item, variant_name(file.name, width, "jpg"))
+    return found
+
+
+def with_file_links(html: str, urls: Urls, item: Item) -> str:
+    """Point each link of a body that names a file of the item's folder at the address it is published at."""
+    found = file_links(urls, item)
+
+    def replace(match: re.Match[str]) -> str:
+        address = found.get(unquote(unescape(match.group(2))))
+        return f'{match.group(1)}"{escape(address)}"' if address is not None else match.group(0)
+
+    return HREF.sub(replace, html) if found else html
 
 
 def picture_html(view: Picture, lazy: bool) -> str:

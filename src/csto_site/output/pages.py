@@ -12,7 +12,7 @@ from ..content.model import Item, Official, Organization
 from ..site.model import NEWS, OFFICIAL, ORGANIZATION, SECTION, Scope
 from ..site.queries import Queries
 from ..site.urls import SEARCH_BUNDLE, Urls, output_path
-from .media import documents, gallery, image_data, lead, with_pictures
+from .media import documents, gallery, image_data, lead, with_file_links, with_pictures
 from .render import Renderer
 from .spec import Partition, Spec
 from .views import Change, Kit, Link, Page, TeaserGroup, entry_name
@@ -598,7 +598,7 @@ class ItemPages(_NewsYears):
         """Build an item's page."""
         q, urls = kit.q, kit.urls
         item = q.item(spec.args[0])
-        item = replace(item, body_html=with_pictures(q.body(item), urls, item))
+        item = replace(item, body_html=with_file_links(with_pictures(q.body(item), urls, item), urls, item))
         lang = item.lang
         labels = kit.labels(lang)
         section = q.section(item.section)

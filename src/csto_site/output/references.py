@@ -26,7 +26,7 @@ from ..site.model import NEWS, Scope
 from ..site.queries import Queries
 from ..site.urls import SCHEME, Urls, output_path, place_of
 from ..util.errors import ContentError, Problem
-from .media import PHOTO
+from .media import PHOTO, file_links
 from .photos import DOCUMENT_TYPES
 from .spec import Declared, Partition, Spec
 
@@ -122,11 +122,17 @@ class References:
         page = Urls(q.config.default_language, q.config.base_url).item(item)
         body = scan(q.body(item))
         # A photo of the item's folder named in its text is checked by the item's parse, and the page shows
-        # it through its variants (output/media.py), not at the name written.
+        # it through its variants (output/media.py), not at the name written; a link to a document the item
+        # lists, or to a photo it shows, leads to the address the file is published at (media.file_links).
         photos = {file.name for file in item.files if file.kind == PHOTO}
+        linked = file_links(Urls(q.config.default_language, q.config.base_url), item)
         written = list(dict.fromkeys(body.references))
         problems = [self._embedded(item, r) for r in written if r.attribute != "href" and is_elsewhere(r.written)]
-        references = [r for r in written if is_internal(r.written) and unquote(r.written) not in photos]
+        references = [
+            r
+            for r in written
+            if is_internal(r.written) and unquote(r.written) not in (linked if r.attribute == "href" else photos)
+        ]
         targets = {r: urljoin(page, r.written) for r in references}
         places = {r: place_of(unquote(urlsplit(t).path)) for r, t in targets.items()}
         owners = declared.owners(places.values())
