@@ -203,9 +203,11 @@ def test_after_a_build_a_template_mistake_is_still_found(
     assert f"{item}:{line}: `item.title` has no field `missing` (" in err and "Traceback" not in err
 
 
-def test_a_mistake_drawn_by_a_forked_worker_is_reported_at_its_line(
-    mini_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def drawn_by_workers_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, title: str) -> tuple[Path, Path, int]:
+    """Copy the templates with the item page's title drawn by `title`, drawn by forked workers as on a large archive.
+
+    Return the templates' folder, the item template and the line of the title.
+    """
     from csto_site.build import draw
 
     # As on a large archive: the pages are drawn by two forked workers, a few at a time.
@@ -214,10 +216,14 @@ def test_a_mistake_drawn_by_a_forked_worker_is_reported_at_its_line(
     templates = Path(shutil.copytree(TEMPLATES, tmp_path / "templates"))
     item = templates / "item.html"
     text = item.read_text(encoding="utf-8")
-    item.write_text(
-        text.replace("<h1>{{ item.title }}</h1>", "<h1>{{ item.title.missing.name }}</h1>"), encoding="utf-8"
-    )
-    line = text[: text.index("<h1>{{ item.title }}</h1>")].count("\n") + 1
+    item.write_text(text.replace("<h1>{{ item.title }}</h1>", f"<h1>{title}</h1>"), encoding="utf-8")
+    return templates, item, text[: text.index("<h1>{{ item.title }}</h1>")].count("\n") + 1
+
+
+def test_a_mistake_drawn_by_a_forked_worker_is_reported_at_its_line(
+    mini_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    templates, item, line = drawn_by_workers_with(tmp_path, monkeypatch, "{{ item.title.missing.name }}")
 
     assert (
         cli.main(
@@ -259,15 +265,7 @@ def test_an_expression_failing_in_a_forked_worker_is_reported_at_its_line_with_i
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from csto_site.build import draw
-
-    monkeypatch.setattr(draw, "PARALLEL_FROM", 1)
-    monkeypatch.setattr(draw, "CHUNK", 3)
-    templates = Path(shutil.copytree(TEMPLATES, tmp_path / "templates"))
-    item = templates / "item.html"
-    text = item.read_text(encoding="utf-8")
-    item.write_text(text.replace("<h1>{{ item.title }}</h1>", f"<h1>{expression}</h1>"), encoding="utf-8")
-    line = text[: text.index("<h1>{{ item.title }}</h1>")].count("\n") + 1
+    templates, item, line = drawn_by_workers_with(tmp_path, monkeypatch, expression)
     out = tmp_path / "public"
 
     assert cli.main(cli_args(command, mini_copy, out, "--jobs", "2", templates=templates)) == 1
