@@ -124,8 +124,14 @@ def test_an_existing_file_is_never_overwritten(mini_copy: Path, capsys: pytest.C
         (
             ("--section", "alpha", "--official", "Sergei Ivanov"),
             '--official: unknown official "Sergei Ivanov" (if this is a new official, add a line to '
-            "CONTENT/officials.yaml: sergei-ivanov: {name: {en: Sergei Ivanov, ru: Sergei Ivanov}}, "
-            "then translate the name)",
+            "CONTENT/officials.yaml: sergei-ivanov: {name: {en: Sergei Ivanov}}, "
+            "then add the name in Russian beside it (ru: ...))",
+        ),
+        (
+            ("--section", "alpha", "--lang", "ru", "--official", "Зульфия Хакимова"),
+            '--official: unknown official "Зульфия Хакимова" (if this is a new official, add a line to '
+            "CONTENT/officials.yaml: zulfiia-khakimova: {name: {ru: Зульфия Хакимова}}, "
+            "then add the name in English beside it (en: ...))",
         ),
         (
             ("--section", "alpha", "--official", "Ivan Orlov, Anna Petrova"),

@@ -14,6 +14,7 @@ from ..util.files import NAME_BYTES
 from .config import FieldChecker, SiteConfig, text_error, year_error
 from .frontmatter import load_yaml, split
 from .model import Official, Organization, Role, Section
+from .scripts import foreign_script, language_name
 from .sources import SourceFile
 
 IDENTIFIER = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -31,6 +32,8 @@ class Registry:
     organization_names: Mapping[str, str]
     # Every folder with a section index (_index.md), right or not: a wrong one is its index's problem alone.
     indexed: frozenset[str] = frozenset()
+    # What the press secretary should fix but the build can live with: names in another language's letters.
+    warnings: tuple[Problem, ...] = ()
 
     def official(self, name: str) -> str | None:
         """Return the id of the official with this id, name or alias."""
@@ -73,8 +76,11 @@ def read_registry(
 ) -> tuple[Registry, list[Problem]]:
     """Read the registries and section indexes: the entries that are right, and the problems of the others."""
     problems: list[Problem] = []
-    officials, official_lines = _load_entries(content / "officials.yaml", config, problems, _official)
-    organizations, organization_lines = _load_entries(content / "organizations.yaml", config, problems, _organization)
+    warnings: list[Problem] = []
+    officials, official_lines = _load_entries(content / "officials.yaml", config, problems, warnings, _official)
+    organizations, organization_lines = _load_entries(
+        content / "organizations.yaml", config, problems, warnings, _organization
+    )
     section_sources = tuple(section_sources)
     sections = _load_sections(section_sources, config, problems)
     official_names = _name_index(
@@ -88,11 +94,14 @@ def read_registry(
         organization_lines,
     )
     indexed = frozenset(source.rel.split("/")[0] for source in section_sources)
-    return Registry(officials, organizations, sections, official_names, organization_names, indexed), problems
+    registry = Registry(
+        officials, organizations, sections, official_names, organization_names, indexed, tuple(warnings)
+    )
+    return registry, problems
 
 
 def _load_entries(
-    path: Path, config: SiteConfig, problems: list[Problem], make: Any
+    path: Path, config: SiteConfig, problems: list[Problem], warnings: list[Problem], make: Any
 ) -> tuple[tuple[Any, ...], dict[str, int]]:
     """Read one registry file: a mapping of id to entry; return the entries and the line of each id."""
     shown = str(path)
@@ -137,8 +146,31 @@ def _load_entries(
             entry = make(str(key), value, check, config.languages)  # its fields are checked whatever its id
             if not check.problems:
                 entries.append(entry)
+                warnings.extend(_script_warnings(value, check, config.languages))
         problems.extend(check.problems)
     return tuple(entries), {str(key): line for key, line in lines.items()}
+
+
+def _script_warnings(value: Mapping[str, Any], check: FieldChecker, languages: tuple[str, ...]) -> list[Problem]:
+    """Warn about names written in another language's letters: `en: Иван Петров`, or `ru:` with no Cyrillic."""
+    warnings = []
+    for key in ("name", "short"):
+        given = value.get(key)
+        names = given if isinstance(given, dict) else dict.fromkeys(languages, given) if given else {}
+        for lang, text in names.items():
+            script = foreign_script(text, lang)
+            if script:
+                at = (key, lang) if isinstance(given, dict) else (key,)
+                warnings.append(
+                    Problem(
+                        check.path,
+                        check.line_at(at),
+                        f'the {language_name(lang)} {key} "{text}" is in {script} letters',
+                        f"write it in {language_name(lang)} under `{lang}:`: the {language_name(lang)} pages show it",
+                        warning=True,
+                    )
+                )
+    return warnings
 
 
 def _aliases(value: Mapping[str, Any], check: FieldChecker) -> tuple[str, ...]:

@@ -158,7 +158,7 @@ def _original(
                 registry.section_hint(section) or f"create {section}/_index.md with a `title:` line",
             )
         )
-    officials, organizations = _people(request, content, config, registry, problems)
+    officials, organizations = _people(request, content, config, registry, lang, problems)
     published = now.astimezone(config.tz).replace(second=0, microsecond=0)
     if request.date is not None:
         try:
@@ -208,7 +208,7 @@ def _translation(
         )
     if request.date is not None:
         problems.append(Problem("--date", 0, "a translation carries its original's date", "leave out --date"))
-    officials, organizations = _people(request, content, config, registry, problems)
+    officials, organizations = _people(request, content, config, registry, lang, problems)
     if problems:
         raise ContentError(problems)
     source = Path(original.path)
@@ -295,10 +295,10 @@ def _language(lang: str | None, config: SiteConfig, problems: list[Problem]) -> 
 
 
 def _people(
-    request: Request, content: Path, config: SiteConfig, registry: Registry, problems: list[Problem]
+    request: Request, content: Path, config: SiteConfig, registry: Registry, lang: str, problems: list[Problem]
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Return the registry ids of the officials and organizations the request names, collecting unknown names."""
-    hint = partial(unknown_name_hint, registry, f"{content}/", config)  # the build's hint
+    """Return the registry ids of the officials and organizations a `lang` item names, collecting unknown names."""
+    hint = partial(unknown_name_hint, registry, f"{content}/", config, lang)  # the build's hint
     officials = _resolve(request.officials, registry.official, hint, "official", problems)
     organizations = _resolve(request.organizations, registry.organization, hint, "organization", problems)
     return officials, organizations

@@ -159,4 +159,5 @@ def build_site(
         versions=dict(versions),
         held_back=held_back,
         record=record or Record("", {}, ""),
+        registry_warnings=registry.warnings,
     )
