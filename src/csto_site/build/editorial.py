@@ -83,5 +83,5 @@ def section_warnings(site: Site, content: Path) -> list[Problem]:
         )
         for section in site.sections
         for lang in site.config.languages[1:]
-        if not (content / section.id / f"_index.{lang}.md").is_file()
+        if lang in section.untranslated
     ]

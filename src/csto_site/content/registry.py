@@ -32,7 +32,7 @@ class Registry:
     organization_names: Mapping[str, str]
     # Every folder with a section index (_index.md), right or not: a wrong one is its index's problem alone.
     indexed: frozenset[str] = frozenset()
-    # What the press secretary should fix but the build can live with: names in another language's letters.
+    # What the press secretary should fix but the build can live with: names missing or in another's letters.
     warnings: tuple[Problem, ...] = ()
 
     def official(self, name: str) -> str | None:
@@ -146,16 +146,29 @@ def _load_entries(
             entry = make(str(key), value, check, config.languages)  # its fields are checked whatever its id
             if not check.problems:
                 entries.append(entry)
-                warnings.extend(_script_warnings(value, check, config.languages))
+                warnings.extend(_name_warnings(value, check, config.languages))
         problems.extend(check.problems)
     return tuple(entries), {str(key): line for key, line in lines.items()}
 
 
-def _script_warnings(value: Mapping[str, Any], check: FieldChecker, languages: tuple[str, ...]) -> list[Problem]:
-    """Warn about names written in another language's letters: `en: Иван Петров`, or `ru:` with no Cyrillic."""
-    warnings = []
+def _name_warnings(value: Mapping[str, Any], check: FieldChecker, languages: tuple[str, ...]) -> list[Problem]:
+    """Warn about names missing in a language, or written in another's letters (`en: Иван Петров`)."""
+    warnings: list[Problem] = []
     for key in ("name", "short"):
         given = value.get(key)
+        if isinstance(given, dict):
+            warnings.extend(
+                Problem(
+                    check.path,
+                    check.line_at((key,)),
+                    f"`{key}` has no {language_name(lang)} text: the {language_name(lang)} pages show the "
+                    f'{language_name(languages[0])} "{given[languages[0]]}"',
+                    f"add `{lang}: ...` beside `{languages[0]}:`",
+                    warning=True,
+                )
+                for lang in languages[1:]
+                if lang not in given
+            )
         names = given if isinstance(given, dict) else dict.fromkeys(languages, given) if given else {}
         for lang, text in names.items():
             script = foreign_script(text, lang)
@@ -222,7 +235,8 @@ def _official(key: str, value: Mapping[str, Any], check: FieldChecker, languages
                 "swap `from` and `to`, or correct the year",
             )
         roles.append(Role(check.localized(role, "title", languages, at=at), start, end))
-    return Official(key, check.localized(value, "name", languages), _aliases(value, check), tuple(roles))
+    name = check.localized(value, "name", languages)
+    return Official(key, name, _aliases(value, check), tuple(roles), _untranslated(value, languages))
 
 
 def _day(value: Any, check: FieldChecker, at: tuple[str | int, ...]) -> date | None:
@@ -246,7 +260,13 @@ def _organization(key: str, value: Mapping[str, Any], check: FieldChecker, langu
     _unknown_keys(value, ("short", "name", "aliases"), check)
     name = check.localized(value, "name", languages)
     short = check.localized(value, "short", languages, required=False) or name
-    return Organization(key, short, name, _aliases(value, check))
+    return Organization(key, short, name, _aliases(value, check), _untranslated(value, languages))
+
+
+def _untranslated(value: Mapping[str, Any], languages: tuple[str, ...]) -> frozenset[str]:
+    """Return the languages an entry's `name:` or `short:` gives no text in (one plain text serves them all)."""
+    given = [value[key] for key in ("name", "short") if isinstance(value.get(key), dict)]
+    return frozenset(lang for lang in languages for names in given if lang not in names)
 
 
 def _name_index(
@@ -337,6 +357,7 @@ def _load_sections(sources: Iterable[SourceFile], config: SiteConfig, problems: 
                 folder,
                 {lang: title.get(lang) or default for lang in config.languages},
                 {lang: descriptions.get(folder, {}).get(lang, "") for lang in config.languages},
+                frozenset(lang for lang in config.languages if not title.get(lang)),
             )
         )
     return tuple(sections)

@@ -78,7 +78,7 @@ class Site:
     held_back: tuple[Item, ...]
     # Every address the site has published (content/addresses.txt): each is kept, redirected or retracted.
     record: Record = field(default_factory=lambda: Record("", {}, ""))
-    # The registries' warnings: names written in another language's letters.
+    # The registries' warnings: names missing in a language or written in another's letters.
     registry_warnings: tuple[Problem, ...] = ()
 
 
