@@ -362,3 +362,30 @@ def test_names_and_titles_not_translated_are_warned_about_and_marked_as_english(
     assert '<a href="/ru/officials/ivan-orlov/" lang="en">Ivan Orlov</a>' in listing
     english = (out / "news/2024/05/20/joint-statement/index.html").read_text(encoding="utf-8")
     assert 'lang="en"' not in english.split("<main", 1)[1]  # on English pages nothing is marked
+
+
+def test_officials_are_listed_in_russian_alphabetical_order_and_the_search_filter_follows_it(tmp_path):
+    content = copy_fixture(tmp_path / "content")
+    names = {
+        "john-smith": "{en: John Smith, ru: John Smith}",
+        "edgor-yokubov": "{en: Edgor Yokubov, ru: Ёдгор Ёкубов}",
+        "evgeny-zhukov": "{en: Evgeny Zhukov, ru: Евгений Жуков}",
+        "yury-yakovlev": "{en: Yury Yakovlev, ru: Юрий Яковлев}",
+        "elena-ershova": "{en: Elena Ershova, ru: Елена Ершова}",
+    }
+    officials = content / "officials.yaml"
+    entries = "".join(f"\n{key}: {{name: {name}}}\n" for key, name in names.items())
+    officials.write_text(officials.read_text(encoding="utf-8") + entries, encoding="utf-8")
+    item = content / "beta/2024/only-ru.ru.md"
+    text = item.read_text(encoding="utf-8")
+    item.write_text(text.replace("officials: [", f"officials: [{', '.join(names)}, ", 1), encoding="utf-8")
+    build_into(content, tmp_path / "out")
+
+    listing = (tmp_path / "out/ru/officials/index.html").read_text(encoding="utf-8")
+    shown = re.findall(r'<a href="/ru/officials/[^/]+/"[^>]*>([^<]+)</a>', listing)
+    expected = ["Анна Петрова", "Евгений Жуков", "Ёдгор Ёкубов", "Елена Ершова", "Иван Орлов", "Юрий Яковлев"]
+    expected.append("John Smith")  # Latin after Cyrillic in the Russian edition
+    assert shown == expected
+    search = (tmp_path / "out/ru/search/index.html").read_text(encoding="utf-8")
+    order = json.loads(re.search(r"data-order='([^']*)'", search).group(1))
+    assert [name for name in order["official"] if name in shown] == expected

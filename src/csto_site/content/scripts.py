@@ -24,3 +24,11 @@ def foreign_script(text: str, lang: str) -> str:
     if expected is None or LETTERS[expected].search(text):
         return ""  # a Latin name or acronym inside a Russian text is fine
     return next((script for script, letters in LETTERS.items() if letters.search(text)), "")
+
+
+def collation_key(text: str, lang: str) -> tuple[bool, str, str]:
+    """Return the key that sorts names as readers of `lang` expect: their own script first, ё as е, any case."""
+    own = LETTERS.get(SCRIPT_OF.get(lang, ""))
+    first = next((c for c in text if c.isalpha()), "")
+    foreign = own is not None and not own.match(first)
+    return foreign, text.casefold().replace("ё", "е"), text

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from ..content.model import Item, Official, Organization
+from ..content.scripts import collation_key
 from ..site.model import NEWS, OFFICIAL, ORGANIZATION, SECTION, Scope
 from ..site.queries import Queries
 from ..site.urls import SEARCH_BUNDLE, Urls, output_path
@@ -178,6 +179,12 @@ class SearchPage(_EachLanguage):
             script=urls.static(q.asset("search.js")),
             bundle=SEARCH_BUNDLE,
             news=Link(urls.news(lang), labels["all_news"]),
+            # The order of the filters' choices, as the pages list them (not the browser's).
+            order={
+                "section": [s.title[lang] for s in q.sections],
+                "official": sorted((o.name[lang] for o in q.officials), key=lambda n: collation_key(n, lang)),
+                "organization": sorted((o.short[lang] for o in q.organizations), key=lambda n: collation_key(n, lang)),
+            },
         )
 
 
@@ -451,7 +458,7 @@ class RegistryIndex(_Pages):
         counts = {e.id: q.count(Scope(scope_kind, lang, e.id)) for e in entries}
         links = tuple(
             Link(url_of(lang, e.id), entry_name(e, lang), kit.count_text(counts[e.id], lang), kit.shown_in(e, lang))
-            for e in sorted(entries, key=lambda e: entry_name(e, lang).casefold())
+            for e in sorted(entries, key=lambda e: collation_key(entry_name(e, lang), lang))
             if counts[e.id]  # one with nothing in this language has no page in it
         )
         return kit.page(spec.url, self.template, lang, kit.labels(lang)[kind], entries=links)
