@@ -516,3 +516,36 @@ def test_a_yaml_mistake_in_a_closed_front_matter_is_still_a_yaml_error(run):
     write(run.content, "alpha/a.md", "---\ntitle: A\ndate: 2024-01-01\nofficials: [Anna Petrova\n---\nText.\n")
     problem = run.expect("alpha/a.md", 5, "invalid YAML", ")")
     assert "not closed" not in problem
+
+
+def test_registry_names_match_with_yo_written_as_ye_and_the_other_way_round(run, capsys):
+    organizations = run.content / "organizations.yaml"
+    organizations.write_text(
+        organizations.read_text(encoding="utf-8")
+        + "\nun: {name: {en: United Nations, ru: Организация Объединенных Наций}}\n",
+        encoding="utf-8",
+    )
+    officials = run.content / "officials.yaml"
+    officials.write_text(
+        officials.read_text(encoding="utf-8").replace("ru: Анна Петрова", "ru: Анна Пётрова"), encoding="utf-8"
+    )
+    write(run.content, "alpha/a.md", "---\ntitle: A\ndate: 2024-01-01\n---\nBody.\n")
+    write(
+        run.content,
+        "alpha/a.ru.md",
+        "---\ntitle: Б\ndate: 2024-01-01\nofficials: [АННА ПЕТРОВА]\n"
+        "organizations: [организация объединённых наций]\n---\nТекст.\n",
+    )
+    assert cli.main(cli_args("check", run.content, run.out)) == 0, capsys.readouterr().err
+
+
+def test_two_registry_names_that_differ_only_by_yo_are_a_clash(run):
+    officials = run.content / "officials.yaml"
+    text = officials.read_text(encoding="utf-8")
+    officials.write_text(text + "\nanna-p: {name: {en: Anna P, ru: Анна Пётрова}}\n", encoding="utf-8")
+    run.expect(
+        "officials.yaml",
+        text.count("\n") + 2,
+        '"анна петрова" names both `anna-petrova` (line 1) and `anna-p`',
+        "(remove it from one of them)",
+    )

@@ -14,7 +14,7 @@ from ..util.files import NAME_BYTES
 from .config import FieldChecker, SiteConfig, text_error, year_error
 from .frontmatter import load_yaml, split
 from .model import Official, Organization, Role, Section
-from .scripts import foreign_script, language_name
+from .scripts import folded, foreign_script, language_name
 from .sources import SourceFile
 
 IDENTIFIER = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -37,11 +37,11 @@ class Registry:
 
     def official(self, name: str) -> str | None:
         """Return the id of the official with this id, name or alias."""
-        return self.official_names.get(name.strip().casefold())
+        return self.official_names.get(folded(name))
 
     def organization(self, name: str) -> str | None:
         """Return the id of the organization with this id, name or alias."""
-        return self.organization_names.get(name.strip().casefold())
+        return self.organization_names.get(folded(name))
 
     def entries(self, kind: str) -> tuple[Official, ...] | tuple[Organization, ...]:
         """Return the entries of a kind: "official" or "organization"."""
@@ -272,10 +272,10 @@ def _untranslated(value: Mapping[str, Any], languages: tuple[str, ...]) -> froze
 def _name_index(
     entries: tuple[Any, ...], names: Any, path: Path, problems: list[Problem], lines: Mapping[str, int]
 ) -> dict[str, str]:
-    """Map every id, name and alias (case-insensitive) to its entry; report clashes at the later entry."""
+    """Map every id, name and alias (any letter case, ё as е) to its entry; report clashes at the later entry."""
     index: dict[str, str] = {}
     for entry in entries:
-        for spelling in {s.strip().casefold() for s in (entry.id, *names(entry), *entry.aliases)}:
+        for spelling in {folded(s) for s in (entry.id, *names(entry), *entry.aliases)}:
             owner = index.setdefault(spelling, entry.id)
             if owner != entry.id:
                 problems.append(

@@ -31,4 +31,9 @@ def collation_key(text: str, lang: str) -> tuple[bool, str, str]:
     own = LETTERS.get(SCRIPT_OF.get(lang, ""))
     first = next((c for c in text if c.isalpha()), "")
     foreign = own is not None and not own.match(first)
-    return foreign, text.casefold().replace("ё", "е"), text
+    return foreign, folded(text), text
+
+
+def folded(name: str) -> str:
+    """Return a name as names are compared: without surrounding spaces, in any letter case, ё as е."""
+    return name.strip().casefold().replace("ё", "е")
