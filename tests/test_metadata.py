@@ -389,3 +389,10 @@ def test_officials_are_listed_in_russian_alphabetical_order_and_the_search_filte
     search = (tmp_path / "out/ru/search/index.html").read_text(encoding="utf-8")
     order = json.loads(re.search(r"data-order='([^']*)'", search).group(1))
     assert [name for name in order["official"] if name in shown] == expected
+
+
+def test_the_any_choice_of_every_russian_search_filter_agrees_with_its_label(mini_site):
+    page = (mini_site / "ru/search/index.html").read_text(encoding="utf-8")
+    chosen = re.findall(r'<label for="search-\w+">([^<]+)</label>\s*<select[^>]*>\s*<option value="">([^<]+)<', page)
+    # One word for the section, the year, the official and the organization: «Все» agrees with each.
+    assert chosen == [("Раздел", "Все"), ("Год", "Все"), ("Официальное лицо", "Все"), ("Организация", "Все")]
