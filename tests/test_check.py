@@ -415,7 +415,7 @@ def test_a_title_in_the_other_language_s_letters_is_flagged_by_check_build_and_s
 
 @pytest.mark.parametrize(
     "title",
-    ["Переговоры ОДКБ и ООН", "Визит в UN Headquarters в Нью-Йорке", "ОДКБ"],
+    ["Переговоры ОДКБ и ООН", "Визит в UN Headquarters в Нью-Йорке", "ОДКБ", "Интервью Euronews и RT Arabic"],
 )
 def test_a_russian_title_may_hold_latin_names_and_acronyms(mini_copy: Path, tmp_path: Path, title: str) -> None:
     write(mini_copy, "alpha/2024/2024-06-01-talks.ru.md", f"---\ntitle: {title}\ndate: 2024-06-01\n---\nText.\n")

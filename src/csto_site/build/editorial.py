@@ -6,20 +6,13 @@ pass over the titles or the sections, so every build can afford them (check adds
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ..content.model import Item
-from ..content.scripts import LETTERS, SCRIPT_OF, language_name
+from ..content.scripts import SCRIPT_OF, foreign_script, language_name
 from ..site.model import Site
 from ..util.errors import Problem
-
-# For each script, a letter of any other: one search per title finds the titles worth counting.
-FOREIGN = {
-    script: re.compile("|".join(letters.pattern for name, letters in LETTERS.items() if name != script))
-    for script in LETTERS
-}
 
 
 def model_warnings(site: Site, content: Path) -> list[Problem]:
@@ -29,16 +22,15 @@ def model_warnings(site: Site, content: Path) -> list[Problem]:
 
 
 def title_warnings(items: Iterable[Item], languages: Sequence[str]) -> list[Problem]:
-    """Warn about titles written mostly in the letters of another language's script (Cyrillic in an English file)."""
+    """Warn about titles with no letter of their language's script, only another's (Cyrillic in an English file).
+
+    A Latin name or acronym inside a Russian title is fine: the title has Cyrillic letters too.
+    """
     problems = []
     for item in items:
-        expected = SCRIPT_OF.get(item.lang)
-        if expected is None or not FOREIGN[expected].search(item.title):
+        written = foreign_script(item.title, item.lang)
+        if not written:
             continue  # the usual case, one search per title: a build runs this over every item
-        counts = {script: len(letters.findall(item.title)) for script, letters in LETTERS.items()}
-        written = max(counts, key=lambda script: counts[script])
-        if written == expected or counts[written] <= counts[expected]:
-            continue
         lang = language_name(item.lang)
         meant = next((other for other in languages if SCRIPT_OF.get(other) == written), "")
         hint = f"write the {lang} title here"
