@@ -19,7 +19,7 @@ from .bounds import body_problems
 from .config import SiteConfig, text_error, year_error
 from .frontmatter import FrontMatter, split
 from .markup import MarkupError
-from .media import FOLDER_HINT, MediaFields, bundle_of, figures
+from .media import BUNDLE_INDEX, FOLDER_HINT, MediaFields, bundle_of, figures
 from .model import Alias, Item, Photo, Update
 from .registry import IDENTIFIER, Registry
 from .scripts import language_name
@@ -82,6 +82,36 @@ def item_language(rel: str, config: SiteConfig) -> tuple[str, str] | str:
             return head, suffix
         return f"unknown language suffix {suffix!r}"
     return stem, config.default_language
+
+
+def split_items(files: Iterable[tuple[str, str]], config: SiteConfig) -> list[Problem]:
+    """Report item files beside a folder of the same name: a version as name.md, another as name/index.<lang>.md.
+
+    `files` holds each item file's (path, path relative to content/): each would be an item of its own, unlinked.
+    """
+    folders: dict[str, str] = {}
+    singles: list[tuple[str, str, str]] = []
+    for path, rel in files:
+        language = item_language(rel, config)
+        if isinstance(language, str):
+            continue  # its own problem
+        folder = bundle_of(rel)
+        if folder:
+            folders[folder] = path.removesuffix(rel) + folder
+        else:
+            singles.append((path, *language))
+    return [
+        Problem(
+            path,
+            0,
+            f"this item is also a folder, {folders[key]}/: the two would be published as unrelated items",
+            f"move this file into that folder as {folders[key]}/{BUNDLE_INDEX}"
+            f"{'' if lang == config.default_language else '.' + lang}.md: an item with photos or documents keeps "
+            "each language version in its folder",
+        )
+        for path, key, lang in singles
+        if key in folders
+    ]
 
 
 def parse_item(
