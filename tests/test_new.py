@@ -238,7 +238,25 @@ def test_a_translation_needs_an_original_in_the_default_language(
     status, _, err = new(mini_copy, capsys, "Title", "--translation-of", str(russian))
 
     assert status == 1
-    assert f"{russian}: this file is not an original in the default language" in err
+    assert (
+        f"{russian}: this file is not an original in the default language (English), and there is none: new makes "
+        f"translations of originals only (to add the English version, copy this file to {russian.parent}/only-ru.md "
+        "and translate it, keeping its `date:`)\n"
+    ) in err
+
+
+def test_a_translation_given_for_its_original_is_told_the_original(
+    mini_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    russian = mini_copy / "alpha/2024/2024-03-12-morning-briefing.ru.md"
+
+    status, _, err = new(mini_copy, capsys, "Title", "--translation-of", str(russian))
+
+    assert status == 1
+    assert (
+        f"{russian}: this file is not an original in the default language (English) "
+        f"(give its original, {russian.parent}/2024-03-12-morning-briefing.md)\n"
+    ) in err
 
 
 def test_a_future_date_is_announced_as_scheduled(mini_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:

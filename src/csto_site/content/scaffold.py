@@ -28,6 +28,7 @@ from .items import (
 from .labels import load_labels
 from .record import item_root
 from .registry import Registry, load_registry
+from .scripts import language_name
 from .sources import read_sections, read_source
 
 # The slug the build takes for each of some item files from the record of published addresses (content/,
@@ -248,20 +249,28 @@ def _read_original(given: Path, content: Path, config: SiteConfig, registry: Reg
         raise ContentError([source])
     language = item_language(rel, config)
     if language != (rel.removesuffix(".md"), config.default_language):
-        raise ContentError(
-            [
-                Problem(
-                    str(path),
-                    0,
-                    "this file is not an original in the default language",
-                    f"give the {config.default_language!r} file (name.md), not a translation",
-                )
-            ]
-        )
+        raise ContentError([_not_an_original(path, language, config)])
     parsed, problems = parse_item(source, registry, config, lambda body, lang: "", need_text=False)
     if parsed is None:
         raise ContentError(problems)
     return parsed
+
+
+def _not_an_original(path: Path, language: tuple[str, str] | str, config: SiteConfig) -> Problem:
+    """Say that a file given as an original is a translation: give its original, or write one by hand."""
+    message = f"this file is not an original in the default language ({language_name(config.default_language)})"
+    if isinstance(language, str):
+        return Problem(str(path), 0, message, language)
+    original = path.with_name(Path(language[0]).name + ".md")
+    if original.is_file():
+        return Problem(str(path), 0, message, f"give its original, {original}")
+    return Problem(
+        str(path),
+        0,
+        f"{message}, and there is none: new makes translations of originals only",
+        f"to add the {language_name(config.default_language)} version, copy this file to {original} and "
+        "translate it, keeping its `date:`",
+    )
 
 
 def _missing(given: Path, path: Path) -> Problem:
