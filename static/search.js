@@ -42,6 +42,8 @@
   var more = document.getElementById("search-more");
   var lang = document.documentElement.lang;
   var forms = JSON.parse(root.dataset.results);
+  // The build's order of each filter's choices, the pages' own (ё beside е, Cyrillic names first in Russian).
+  var order = JSON.parse(root.dataset.order);
   var pagefind = null;
   var results = [];
   var shown = 0;
@@ -81,11 +83,17 @@
     return chosen;
   }
 
+  function rank(known, value) {
+    var index = known.indexOf(value);
+    return index < 0 ? known.length : index;
+  }
+
   function fillFilters(available, wanted) {
     FILTERS.forEach(function (name) {
       var values = Object.keys(available[name] || {});
+      var known = order[name] || [];
       values.sort(name === "year" ? function (a, b) { return b.localeCompare(a); }
-                                  : function (a, b) { return a.localeCompare(b, lang); });
+                                  : function (a, b) { return rank(known, a) - rank(known, b) || a.localeCompare(b, lang); });
       var element = select(name);
       values.forEach(function (value) {
         var option = document.createElement("option");

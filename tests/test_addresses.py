@@ -193,6 +193,22 @@ def test_an_item_held_back_after_publication_is_named_as_held_back_not_gone(
     assert "`redirects:`" in err and "`gone:`" in err and "which is gone" not in err
 
 
+def test_a_translation_held_back_by_its_original_turned_draft_says_so(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    original = "alpha/2024/2024-03-12-morning-briefing.md"
+    out = built(mini_copy, tmp_path / "public")
+    edit(mini_copy, original, "\n---\n", "\ndraft: true\n---\n")
+
+    err = refused(mini_copy, out, capsys)
+
+    translation = mini_copy / original.replace(".md", ".ru.md")
+    assert (
+        f"would be lost: it is the page of {translation}, which waits for its original {mini_copy / original}, "
+        f"now a draft (remove `draft: true` from {mini_copy / original} to publish both again, or keep it:"
+    ) in err, err
+
+
 def test_a_deleted_item_redirected_in_site_yaml_keeps_its_address(mini_copy: Path, tmp_path: Path) -> None:
     out = built(mini_copy, tmp_path / "public")
     (mini_copy / VISIT).unlink()

@@ -326,6 +326,30 @@ def test_a_single_file_item_cannot_name_photos(mini_copy, tmp_path, capsys):
     assert status == 1 and f"{item}:2: `image` names files of the item's folder, but this item is a single file" in err
 
 
+@pytest.mark.parametrize(
+    ("single", "inside"), [("2024-12-03-visit.md", "index.ru.md"), ("2024-12-03-visit.ru.md", "index.md")]
+)
+def test_a_version_as_a_file_beside_the_folder_of_its_other_is_told_to_move_into_it(
+    mini_copy, tmp_path, capsys, single, inside
+):
+    year = mini_copy / "alpha/2024"
+    folder = year / "2024-12-03-visit"
+    folder.mkdir()
+    (folder / inside).write_text("---\ntitle: Визит\ndate: 2024-12-03\n---\nТекст.\n", encoding="utf-8")
+    (year / single).write_text("---\ntitle: Visit\ndate: 2024-12-03\n---\nText.\n", encoding="utf-8")
+    out = tmp_path / "public"
+    status, err = run(mini_copy, out, capsys)
+    target = "index.md" if inside != "index.md" else "index.ru.md"
+    assert status == 1 and not out.exists()
+    assert (
+        f"{year / single}: this item is also a folder, {folder}/: the two would be published as unrelated items "
+        f"(move this file into that folder as {folder / target}: an item with photos or documents keeps each "
+        "language version in its folder)"
+    ) in err.splitlines()
+    (year / single).rename(folder / target)
+    assert run(mini_copy, out, capsys)[0] == 0
+
+
 def test_new_with_a_photo_starts_a_folder_item_that_builds_once_its_alt_text_is_written(mini_copy, tmp_path, capsys):
     photo = tmp_path / "Фото 1.jpg"
     photo.write_bytes(drawn_photo(1300, 900))

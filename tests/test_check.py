@@ -311,6 +311,22 @@ def test_a_body_naming_an_unlisted_official_or_organization(mini_copy: Path, tmp
     ]
 
 
+def test_a_body_naming_an_official_with_yo_for_ye_is_found_too(mini_copy: Path, tmp_path: Path) -> None:
+    write(mini_copy, "alpha/2026/2026-11-29-meeting.md", "---\ntitle: Meeting\ndate: 2026-11-29 10:00\n---\nText.\n")
+    path = write(
+        mini_copy,
+        "alpha/2026/2026-11-29-meeting.ru.md",
+        "---\ntitle: Встреча\ndate: 2026-11-29 10:00\n---\nАННА ПЁТРОВА провела встречу.\n",
+    )
+
+    found = [w for w in warnings(mini_copy, tmp_path) if w.startswith(str(path))]
+
+    assert found == [
+        f'{path}:5: warning: the text names "АННА ПЁТРОВА" (official `anna-petrova`), but `officials` '
+        "does not list it (add anna-petrova to `officials:` if the item is about them)",
+    ]
+
+
 def test_the_publisher_itself_is_not_flagged(mini_copy: Path, tmp_path: Path) -> None:
     site = mini_copy / "site.yaml"
     site.write_text(
@@ -449,7 +465,7 @@ def test_a_title_in_the_other_language_s_letters_is_flagged_by_check_build_and_s
 
 @pytest.mark.parametrize(
     "title",
-    ["Переговоры ОДКБ и ООН", "Визит в UN Headquarters в Нью-Йорке", "ОДКБ"],
+    ["Переговоры ОДКБ и ООН", "Визит в UN Headquarters в Нью-Йорке", "ОДКБ", "Интервью Euronews и RT Arabic"],
 )
 def test_a_russian_title_may_hold_latin_names_and_acronyms(mini_copy: Path, tmp_path: Path, title: str) -> None:
     write(mini_copy, "alpha/2024/2024-06-01-talks.ru.md", f"---\ntitle: {title}\ndate: 2024-06-01\n---\nText.\n")

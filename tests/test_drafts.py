@@ -138,3 +138,24 @@ def test_the_command_line_summary_is_one_line(
         r"next due \d{4}-\d\d-\d\d \d\d:\d\d MSK; \d+\.\d\d s → ",
         out,
     ), out
+
+
+def test_a_translation_waits_for_its_draft_original_and_then_takes_its_final_address(
+    content: Path, tmp_path: Path
+) -> None:
+    translation = content / "alpha/2024/2024-01-10-draft-statement.ru.md"
+    translation.write_text("---\ntitle: Заявление\ndate: 2024-01-10 10:00\n---\nТекст.\n", encoding="utf-8")
+    out = tmp_path / "public"
+
+    report = build_into(content, out, search=False)
+
+    assert mentions(out, "draft-statement") == []
+    assert report.held_back == 3
+
+    original = content / DRAFT[0]
+    text = original.read_text(encoding="utf-8")
+    original.write_text(text.replace("Draft statement", "Final statement").replace("draft: true\n", ""), "utf-8")
+    build_into(content, out, search=False)
+
+    assert mentions(out, "draft-statement") == []
+    assert (out / "ru/news/2024/01/10/final-statement/index.html").is_file()

@@ -325,3 +325,74 @@ def test_an_old_site_has_no_news_sitemap(sample):
     """An empty <urlset> is invalid (sitemaps.org requires a <url>): without news there is no news sitemap."""
     assert not (sample.out / "news-sitemap.xml").exists()
     assert "news-sitemap" not in (sample.out / "sitemap.xml").read_text(encoding="utf-8")
+
+
+def test_names_and_titles_not_translated_are_warned_about_and_marked_as_english(tmp_path):
+    content = copy_fixture(tmp_path / "content")
+    officials = content / "officials.yaml"
+    officials.write_text(
+        officials.read_text(encoding="utf-8")
+        .replace("{en: Ivan Orlov, ru: Иван Орлов}", "{en: Ivan Orlov}")
+        .replace('["I. Orlov"]', '["I. Orlov", "Иван Орлов"]'),
+        encoding="utf-8",
+    )
+    (content / "beta" / "_index.ru.md").unlink()
+    report = build_into(content, tmp_path / "out")
+
+    line = next(
+        n for n, text in enumerate(officials.read_text(encoding="utf-8").splitlines(), 1) if "{en: Ivan Orlov}" in text
+    )
+    assert [str(w) for w in report.warnings if "Ivan Orlov" in w.message or "_index" in w.message] == [
+        f"{content / 'beta' / '_index.md'}: warning: the section has no _index.ru.md: its Russian pages show the "
+        f'English title "Beta" (create {content / "beta" / "_index.ru.md"} with `title:` and `description:` lines '
+        "in Russian)",
+        f"{officials}:{line}: warning: `name` has no Russian text: the Russian pages show the English "
+        '"Ivan Orlov" (add `ru: ...` beside `en:`)',
+    ]
+    out = tmp_path / "out"
+    item = (out / "ru/news/2024/05/20/joint-statement/index.html").read_text(encoding="utf-8")
+    assert 'data-pagefind-filter="official" lang="en">Ivan Orlov</a>' in item
+    assert 'data-pagefind-filter="official">Анна Петрова</a>' in item
+    assert 'data-pagefind-meta="section, section_url[href]" lang="en">Beta</a>' in item
+    assert '<span lang="en">Beta</span></a>' in item
+    assert '<a href="/ru/sections/beta/" lang="en">Beta</a>' in (out / "ru/index.html").read_text(encoding="utf-8")
+    assert '<h1 lang="en">Beta</h1>' in (out / "ru/sections/beta/index.html").read_text(encoding="utf-8")
+    assert '<h1 lang="en">Ivan Orlov</h1>' in (out / "ru/officials/ivan-orlov/index.html").read_text(encoding="utf-8")
+    listing = (out / "ru/officials/index.html").read_text(encoding="utf-8")
+    assert '<a href="/ru/officials/ivan-orlov/" lang="en">Ivan Orlov</a>' in listing
+    english = (out / "news/2024/05/20/joint-statement/index.html").read_text(encoding="utf-8")
+    assert 'lang="en"' not in english.split("<main", 1)[1]  # on English pages nothing is marked
+
+
+def test_officials_are_listed_in_russian_alphabetical_order_and_the_search_filter_follows_it(tmp_path):
+    content = copy_fixture(tmp_path / "content")
+    names = {
+        "john-smith": "{en: John Smith, ru: John Smith}",
+        "edgor-yokubov": "{en: Edgor Yokubov, ru: Ёдгор Ёкубов}",
+        "evgeny-zhukov": "{en: Evgeny Zhukov, ru: Евгений Жуков}",
+        "yury-yakovlev": "{en: Yury Yakovlev, ru: Юрий Яковлев}",
+        "elena-ershova": "{en: Elena Ershova, ru: Елена Ершова}",
+    }
+    officials = content / "officials.yaml"
+    entries = "".join(f"\n{key}: {{name: {name}}}\n" for key, name in names.items())
+    officials.write_text(officials.read_text(encoding="utf-8") + entries, encoding="utf-8")
+    item = content / "beta/2024/only-ru.ru.md"
+    text = item.read_text(encoding="utf-8")
+    item.write_text(text.replace("officials: [", f"officials: [{', '.join(names)}, ", 1), encoding="utf-8")
+    build_into(content, tmp_path / "out")
+
+    listing = (tmp_path / "out/ru/officials/index.html").read_text(encoding="utf-8")
+    shown = re.findall(r'<a href="/ru/officials/[^/]+/"[^>]*>([^<]+)</a>', listing)
+    expected = ["Анна Петрова", "Евгений Жуков", "Ёдгор Ёкубов", "Елена Ершова", "Иван Орлов", "Юрий Яковлев"]
+    expected.append("John Smith")  # Latin after Cyrillic in the Russian edition
+    assert shown == expected
+    search = (tmp_path / "out/ru/search/index.html").read_text(encoding="utf-8")
+    order = json.loads(re.search(r"data-order='([^']*)'", search).group(1))
+    assert [name for name in order["official"] if name in shown] == expected
+
+
+def test_the_any_choice_of_every_russian_search_filter_agrees_with_its_label(mini_site):
+    page = (mini_site / "ru/search/index.html").read_text(encoding="utf-8")
+    chosen = re.findall(r'<label for="search-\w+">([^<]+)</label>\s*<select[^>]*>\s*<option value="">([^<]+)<', page)
+    # One word for the section, the year, the official and the organization: «Все» agrees with each.
+    assert chosen == [("Раздел", "Все"), ("Год", "Все"), ("Официальное лицо", "Все"), ("Организация", "Все")]

@@ -128,8 +128,14 @@ def test_an_existing_file_is_never_overwritten(mini_copy: Path, capsys: pytest.C
         (
             ("--section", "alpha", "--official", "Sergei Ivanov"),
             '--official: unknown official "Sergei Ivanov" (if this is a new official, add a line to '
-            "CONTENT/officials.yaml: sergei-ivanov: {name: {en: Sergei Ivanov, ru: Sergei Ivanov}}, "
-            "then translate the name)",
+            "CONTENT/officials.yaml: sergei-ivanov: {name: {en: Sergei Ivanov}}, "
+            "then add the name in Russian beside it (ru: ...))",
+        ),
+        (
+            ("--section", "alpha", "--lang", "ru", "--official", "Зульфия Хакимова"),
+            '--official: unknown official "Зульфия Хакимова" (if this is a new official, add a line to '
+            "CONTENT/officials.yaml: zulfiia-khakimova: {name: {ru: Зульфия Хакимова}}, "
+            "then add the name in English beside it (en: ...))",
         ),
         (
             ("--section", "alpha", "--official", "Ivan Orlov, Anna Petrova"),
@@ -236,7 +242,25 @@ def test_a_translation_needs_an_original_in_the_default_language(
     status, _, err = new(mini_copy, capsys, "Title", "--translation-of", str(russian))
 
     assert status == 1
-    assert f"{russian}: this file is not an original in the default language" in err
+    assert (
+        f"{russian}: this file is not an original in the default language (English), and there is none: new makes "
+        f"translations of originals only (to add the English version, copy this file to {russian.parent}/only-ru.md "
+        "and translate it, keeping its `date:`)\n"
+    ) in err
+
+
+def test_a_translation_given_for_its_original_is_told_the_original(
+    mini_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    russian = mini_copy / "alpha/2024/2024-03-12-morning-briefing.ru.md"
+
+    status, _, err = new(mini_copy, capsys, "Title", "--translation-of", str(russian))
+
+    assert status == 1
+    assert (
+        f"{russian}: this file is not an original in the default language (English) "
+        f"(give its original, {russian.parent}/2024-03-12-morning-briefing.md)\n"
+    ) in err
 
 
 def test_a_future_date_is_announced_as_scheduled(mini_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from helpers.site import MINI, cli_args
+from helpers.site import MINI, OLD_SITE, cli_args
 
 from csto_site import cli
 
@@ -247,7 +247,7 @@ def test_bad_input_gets_a_clear_error_or_builds(
     path.write_bytes(case.data)
     out = tmp_path / "public"
     out.mkdir()
-    (out / "index.html").write_text("the old site", encoding="utf-8")
+    (out / "index.html").write_text(OLD_SITE, encoding="utf-8")
 
     status, printed = run(content, out, capsys)
 
@@ -257,7 +257,7 @@ def test_bad_input_gets_a_clear_error_or_builds(
         assert f"{path}:{case.line}: " in printed, printed
         assert case.message in printed, printed
         assert sorted(p.name for p in out.iterdir()) == ["index.html"]
-        assert (out / "index.html").read_text(encoding="utf-8") == "the old site"
+        assert (out / "index.html").read_text(encoding="utf-8") == OLD_SITE
     else:
         assert status == 0, printed
         assert (out / case.page).is_file()

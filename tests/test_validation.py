@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers.site import TEMPLATES, cli_args, snapshot
+from helpers.site import OLD_SITE, TEMPLATES, cli_args, snapshot
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -34,7 +34,7 @@ class Run:
         # An existing output folder with a file in it: a failed build must leave both exactly as they were.
         self.out = content.parent / "public"
         self.out.mkdir()
-        (self.out / "index.html").write_text("the old site", encoding="utf-8")
+        (self.out / "index.html").write_text(OLD_SITE, encoding="utf-8")
 
     def build(self, command: str = "build") -> list[str]:
         """Build; assert exit 1, no traceback, nothing touched; return the problem lines."""
@@ -44,7 +44,7 @@ class Run:
         assert status == 1, out + err
         assert "Traceback" not in out + err
         assert snapshot(self.content.parent) == before, "the failed build touched files"
-        assert (self.out / "index.html").read_text(encoding="utf-8") == "the old site"
+        assert (self.out / "index.html").read_text(encoding="utf-8") == OLD_SITE
         lines = err.splitlines()
         assert lines, "problems are printed on stderr"
         assert lines[-1].endswith("found; nothing was written.")
@@ -124,8 +124,8 @@ def test_unknown_official_suggests_the_closest_name(run):
         "alpha/a.md",
         6,
         'unknown official "Ana Petrova" (did you mean "Anna Petrova"? If not, ',
-        f"add a line to {run.content}/officials.yaml: ana-petrova: {{name: {{en: Ana Petrova, ru: Ana Petrova}}}}, "
-        "then translate the name)",
+        f"add a line to {run.content}/officials.yaml: ana-petrova: {{name: {{en: Ana Petrova}}}}, "
+        "then add the name in Russian beside it (ru: ...))",
     )
 
 
@@ -165,18 +165,62 @@ def test_unknown_organization_suggests_the_closest_name(run):
 @pytest.mark.parametrize(
     ("kind", "name", "entry"),
     [
-        ("official", "Sergei Ivanov", "sergei-ivanov: {name: {en: Sergei Ivanov, ru: Sergei Ivanov}}"),
-        ("organization", "Академия наук", "akademiia-nauk: {name: {en: Академия наук, ru: Академия наук}}"),
-        ("official", "Dr. Who: the #1", 'dr-who-the-1: {name: {en: "Dr. Who: the #1", ru: "Dr. Who: the #1"}}'),
+        ("official", "Sergei Ivanov", "sergei-ivanov: {name: {en: Sergei Ivanov}}"),
+        ("organization", "Academy of Sciences", "academy-of-sciences: {name: {en: Academy of Sciences}}"),
+        ("official", "Dr. Who: the #1", 'dr-who-the-1: {name: {en: "Dr. Who: the #1"}}'),
     ],
 )
 def test_an_unknown_name_says_which_entry_to_paste_where_and_the_entry_works(run, kind, name, entry):
     write(run.content, "alpha/a.md", f"---\ntitle: A\ndate: 2024-01-01\n{kind}s: [{json.dumps(name)}]\n---\nBody.\n")
     registry = run.content / f"{kind}s.yaml"
-    hint = f"(if this is a new {kind}, add a line to {registry}: {entry}, then translate the name)"
+    hint = f"(if this is a new {kind}, add a line to {registry}: {entry}, then add the name in Russian beside it"
+    hint += " (ru: ...))"
     run.expect("alpha/a.md", 4, f'unknown {kind} "{name}"', hint)
     registry.write_text(registry.read_text(encoding="utf-8") + f"\n{entry}\n", encoding="utf-8")
     assert cli.main(cli_args("check", run.content, run.out)) == 0  # pasted as it is, the entry names them
+
+
+def test_an_unknown_name_in_a_russian_item_is_given_under_ru_and_the_build_asks_for_the_english_one(run, capsys):
+    write(run.content, "alpha/a.md", "---\ntitle: A\ndate: 2024-01-01\n---\nBody.\n")
+    write(run.content, "alpha/a.ru.md", "---\ntitle: Б\ndate: 2024-01-01\nofficials: [Зульфия Хакимова]\n---\nТекст.\n")
+    registry = run.content / "officials.yaml"
+    entry = "zulfiia-khakimova: {name: {ru: Зульфия Хакимова}}"
+    hint = f"(if this is a new official, add a line to {registry}: {entry}, then add the name in English beside it"
+    hint += " (en: ...))"
+    run.expect("alpha/a.ru.md", 4, 'unknown official "Зульфия Хакимова"', hint)
+    text = registry.read_text(encoding="utf-8")
+    registry.write_text(f"{text}\n{entry}\n", encoding="utf-8")
+    assert cli.main(cli_args("check", run.content, run.out)) == 1  # pasted, it still wants the English name
+    assert "`name` has no text in the default language 'en'" in capsys.readouterr().err
+    registry.write_text(
+        f"{text}\nzulfiia-khakimova: {{name: {{en: Zulfiya Khakimova, ru: Зульфия Хакимова}}}}\n", encoding="utf-8"
+    )
+    assert cli.main(cli_args("check", run.content, run.out)) == 0
+
+
+@pytest.mark.parametrize(
+    ("entry", "warning"),
+    [
+        ("{en: Иван Петров, ru: Иван Петров}", 'warning: the English name "Иван Петров" is in Cyrillic letters'),
+        ("{en: Ivan Petrov, ru: Ivan Petrov}", 'warning: the Russian name "Ivan Petrov" is in Latin letters'),
+        ("Иван Петров", 'warning: the English name "Иван Петров" is in Cyrillic letters'),
+    ],
+)
+def test_a_registry_name_in_the_letters_of_the_other_language_is_warned_about_at_its_line(run, capsys, entry, warning):
+    registry = run.content / "officials.yaml"
+    text = registry.read_text(encoding="utf-8")
+    registry.write_text(f"{text}\nivan-petrov:\n  aliases: []\n  name: {entry}\n", encoding="utf-8")
+    line = text.count("\n") + 4
+    assert cli.main(cli_args("check", run.content, run.out)) == 0
+    assert f"{registry}:{line}: {warning} (write it in " in capsys.readouterr().err
+
+
+def test_registry_names_in_their_own_letters_and_latin_names_in_russian_are_not_warned_about(run, capsys):
+    registry = run.content / "officials.yaml"
+    text = registry.read_text(encoding="utf-8")
+    registry.write_text(f"{text}\nivan-petrov: {{name: {{en: Ivan Petrov, ru: Иван Петров (RT)}}}}\n", encoding="utf-8")
+    assert cli.main(cli_args("check", run.content, run.out)) == 0
+    assert "letters" not in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -564,3 +608,36 @@ def test_texts_that_look_like_numbers_are_published_as_written(run):
     assert cli.main(cli_args("build", run.content, run.out, "--no-search", "--quiet")) == 0
     page = (run.out / "news/2024/01/01/2024/index.html").read_text(encoding="utf-8")
     assert "<h1>1.10</h1>" in page and ".inf" in page
+
+
+def test_registry_names_match_with_yo_written_as_ye_and_the_other_way_round(run, capsys):
+    organizations = run.content / "organizations.yaml"
+    organizations.write_text(
+        organizations.read_text(encoding="utf-8")
+        + "\nun: {name: {en: United Nations, ru: Организация Объединенных Наций}}\n",
+        encoding="utf-8",
+    )
+    officials = run.content / "officials.yaml"
+    officials.write_text(
+        officials.read_text(encoding="utf-8").replace("ru: Анна Петрова", "ru: Анна Пётрова"), encoding="utf-8"
+    )
+    write(run.content, "alpha/a.md", "---\ntitle: A\ndate: 2024-01-01\n---\nBody.\n")
+    write(
+        run.content,
+        "alpha/a.ru.md",
+        "---\ntitle: Б\ndate: 2024-01-01\nofficials: [АННА ПЕТРОВА]\n"
+        "organizations: [организация объединённых наций]\n---\nТекст.\n",
+    )
+    assert cli.main(cli_args("check", run.content, run.out)) == 0, capsys.readouterr().err
+
+
+def test_two_registry_names_that_differ_only_by_yo_are_a_clash(run):
+    officials = run.content / "officials.yaml"
+    text = officials.read_text(encoding="utf-8")
+    officials.write_text(text + "\nanna-p: {name: {en: Anna P, ru: Анна Пётрова}}\n", encoding="utf-8")
+    run.expect(
+        "officials.yaml",
+        text.count("\n") + 2,
+        '"анна петрова" names both `anna-petrova` (line 1) and `anna-p`',
+        "(remove it from one of them)",
+    )

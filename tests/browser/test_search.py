@@ -276,3 +276,13 @@ def test_the_search_page_ranks_like_a_single_index_of_the_same_pages(browser: Br
     assert min(overlaps.values()) >= OVERLAP_FLOOR and sum(overlaps.values()) / len(QUERIES) >= MEAN_OVERLAP_FLOOR, (
         overlaps
     )
+
+
+def test_the_filters_list_their_choices_in_the_order_the_pages_do(page: Page, served: ServedSite) -> None:
+    search(page, served, "/ru/search/", "ОДКБ")
+    expect(page.locator("#search-results li").first).to_be_visible()
+    order = json.loads(page.locator("#search").get_attribute("data-order") or "{}")
+    for name in ("section", "official", "organization"):
+        shown = page.locator(f"#search-{name} option").evaluate_all("options => options.map(o => o.value)")[1:]
+        assert shown, name
+        assert shown == [choice for choice in order[name] if choice in shown], name

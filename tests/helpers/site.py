@@ -25,6 +25,8 @@ SITEMAP_NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
 
 # Every build in the tests sees the same clock, so outputs and "scheduled" items never drift.
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=ZoneInfo("Europe/Moscow"))
+# The home page of a site an earlier build left: an output folder a build may take (see publish/place.py).
+OLD_SITE = '<!doctype html><meta name="generator" content="csto-site"><title>The old site</title>\n'
 
 
 def options(content: Path, out: Path, **flags: bool) -> Options:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..content.frontmatter import split
 from ..content.model import Item
+from ..content.scripts import folded
 from ..content.sources import ignored_files
 from ..site.model import Site
 from ..util.errors import Problem
@@ -75,13 +76,13 @@ class Names:
 
     def find(self, prose: str) -> Iterator[tuple[str, tuple[str, str]]]:
         """Yield each name in a line of prose, as written, with its (kind, id); whole words only."""
-        if self.by_first_word.keys().isdisjoint(WORD.findall(prose.casefold())):
+        if self.by_first_word.keys().isdisjoint(WORD.findall(folded(prose))):
             return  # most lines name nobody: one set test in C instead of a loop over their words
         for word in WORD.finditer(prose):
-            for length, spellings in self.by_first_word.get(word.group().casefold(), ()):
+            for length, spellings in self.by_first_word.get(folded(word.group()), ()):
                 end = word.start() + length
                 written = prose[word.start() : end]
-                owner = spellings.get(written.casefold())
+                owner = spellings.get(folded(written))
                 if owner is not None and not WORD_CHAR.match(prose, end):
                     yield written, owner
                     break
@@ -184,13 +185,13 @@ def registry_names(site: Site) -> Names:
     owners: dict[str, tuple[str, str]] = {}
     for official in site.officials:
         for spelling in (*official.name.values(), *official.aliases):
-            owners.setdefault(spelling.strip().casefold(), ("official", official.id))
-    publisher = {title.strip().casefold() for title in site.config.title.values()}
+            owners.setdefault(folded(spelling), ("official", official.id))
+    publisher = {folded(title) for title in site.config.title.values()}
     for organization in site.organizations:
-        if publisher & {name.strip().casefold() for name in organization.name.values()}:
+        if publisher & {folded(name) for name in organization.name.values()}:
             continue
         for spelling in (*organization.short.values(), *organization.name.values(), *organization.aliases):
-            owners.setdefault(spelling.strip().casefold(), ("organization", organization.id))
+            owners.setdefault(folded(spelling), ("organization", organization.id))
     by_first_word: dict[str, dict[int, dict[str, tuple[str, str]]]] = {}
     for spelling, owner in owners.items():
         words = WORD.findall(spelling)

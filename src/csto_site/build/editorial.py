@@ -6,51 +6,31 @@ pass over the titles or the sections, so every build can afford them (check adds
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ..content.model import Item
+from ..content.scripts import SCRIPT_OF, foreign_script, language_name
 from ..site.model import Site
 from ..util.errors import Problem
 
-# The script each language is written in, and the letters of each: a title mostly in the letters of another
-# script was written for another language's file (a name in Latin letters inside a Russian title is fine).
-SCRIPT_OF = {
-    **dict.fromkeys(("en", "fr", "de", "es", "it", "pt", "uz", "az", "tk"), "Latin"),
-    **dict.fromkeys(("ru", "uk", "be", "kk", "ky", "tg", "mn", "sr", "bg"), "Cyrillic"),
-}
-LETTERS = {"Latin": re.compile(r"[A-Za-z\u00c0-\u024f]"), "Cyrillic": re.compile(r"[\u0400-\u04ff]")}
-# For each script, a letter of any other: one search per title finds the titles worth counting.
-FOREIGN = {
-    script: re.compile("|".join(letters.pattern for name, letters in LETTERS.items() if name != script))
-    for script in LETTERS
-}
-LANGUAGE_NAMES = {"en": "English", "ru": "Russian", "fr": "French", "de": "German", "es": "Spanish", "zh": "Chinese"}
-
 
 def model_warnings(site: Site, content: Path) -> list[Problem]:
-    """Return the warnings the site model shows at once, which build and serve print too: titles, sections."""
+    """Return the warnings the site model shows at once, which build and serve print too: titles, sections, names."""
     items = (*(item for edition in site.editions.values() for item in edition.items), *site.held_back)
-    return [*title_warnings(items, site.config.languages), *section_warnings(site, content)]
-
-
-def language_name(lang: str) -> str:
-    """Name a language for a message: English, Russian, or its code."""
-    return LANGUAGE_NAMES.get(lang, repr(lang))
+    return [*title_warnings(items, site.config.languages), *section_warnings(site, content), *site.registry_warnings]
 
 
 def title_warnings(items: Iterable[Item], languages: Sequence[str]) -> list[Problem]:
-    """Warn about titles written mostly in the letters of another language's script (Cyrillic in an English file)."""
+    """Warn about titles with no letter of their language's script, only another's (Cyrillic in an English file).
+
+    A Latin name or acronym inside a Russian title is fine: the title has Cyrillic letters too.
+    """
     problems = []
     for item in items:
-        expected = SCRIPT_OF.get(item.lang)
-        if expected is None or not FOREIGN[expected].search(item.title):
+        written = foreign_script(item.title, item.lang)
+        if not written:
             continue  # the usual case, one search per title: a build runs this over every item
-        counts = {script: len(letters.findall(item.title)) for script, letters in LETTERS.items()}
-        written = max(counts, key=lambda script: counts[script])
-        if written == expected or counts[written] <= counts[expected]:
-            continue
         lang = language_name(item.lang)
         meant = next((other for other in languages if SCRIPT_OF.get(other) == written), "")
         hint = f"write the {lang} title here"
@@ -95,5 +75,5 @@ def section_warnings(site: Site, content: Path) -> list[Problem]:
         )
         for section in site.sections
         for lang in site.config.languages[1:]
-        if not (content / section.id / f"_index.{lang}.md").is_file()
+        if lang in section.untranslated
     ]

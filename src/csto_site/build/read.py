@@ -10,7 +10,7 @@ from pathlib import Path
 import jinja2
 
 from ..content.config import SiteConfig, load_config
-from ..content.items import ParsedItem, item_language, link_translations
+from ..content.items import ParsedItem, item_language, link_translations, split_items
 from ..content.labels import load_labels
 from ..content.media import BUNDLE_INDEX, bundle_of
 from ..content.model import Item
@@ -77,7 +77,7 @@ def read_content(
         options.content, labels, str(options.templates / "labels.yaml"), redirect_error, logo_error(options.static)
     )
     found = scan(listing)
-    problems = list(found.problems)
+    problems = [*found.problems, *split_items(((f.path, f.rel) for f in found.items), config)]
     sections: list[SourceFile] = []
     for entry in found.sections:
         source = read_source(Path(entry.path), entry.rel)

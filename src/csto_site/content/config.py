@@ -170,10 +170,13 @@ class FieldChecker:
 
     def fail_at(self, keys: tuple[str | int, ...], message: str, hint: str = "") -> None:
         """Record a problem at the line of a nested value: `keys` lead to it from the mapping read."""
-        line = (
-            yaml_line(self.text, (*self.base, *keys), self.first_line) if self.text else self.lines.get(str(keys[0]), 1)
-        )
-        self.problems.append(Problem(self.path, line, message, hint))
+        self.problems.append(Problem(self.path, self.line_at(keys), message, hint))
+
+    def line_at(self, keys: tuple[str | int, ...]) -> int:
+        """Return the line of a nested value: `keys` lead to it from the mapping read."""
+        if self.text:
+            return yaml_line(self.text, (*self.base, *keys), self.first_line)
+        return self.lines.get(str(keys[0]), 1)
 
     def localized(
         self,

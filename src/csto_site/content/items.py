@@ -19,9 +19,10 @@ from .bounds import body_problems
 from .config import SiteConfig, text_error, year_error
 from .frontmatter import FrontMatter, split
 from .markup import MarkupError
-from .media import FOLDER_HINT, MediaFields, bundle_of, figures
+from .media import BUNDLE_INDEX, FOLDER_HINT, MediaFields, bundle_of, figures
 from .model import Alias, Item, Photo, Update
 from .registry import IDENTIFIER, Registry
+from .scripts import language_name
 from .sources import SourceFile
 
 ITEM_KEYS = (
@@ -83,6 +84,36 @@ def item_language(rel: str, config: SiteConfig) -> tuple[str, str] | str:
     return stem, config.default_language
 
 
+def split_items(files: Iterable[tuple[str, str]], config: SiteConfig) -> list[Problem]:
+    """Report item files beside a folder of the same name: a version as name.md, another as name/index.<lang>.md.
+
+    `files` holds each item file's (path, path relative to content/): each would be an item of its own, unlinked.
+    """
+    folders: dict[str, str] = {}
+    singles: list[tuple[str, str, str]] = []
+    for path, rel in files:
+        language = item_language(rel, config)
+        if isinstance(language, str):
+            continue  # its own problem
+        folder = bundle_of(rel)
+        if folder:
+            folders[folder] = path.removesuffix(rel) + folder
+        else:
+            singles.append((path, *language))
+    return [
+        Problem(
+            path,
+            0,
+            f"this item is also a folder, {folders[key]}/: the two would be published as unrelated items",
+            f"move this file into that folder as {folders[key]}/{BUNDLE_INDEX}"
+            f"{'' if lang == config.default_language else '.' + lang}.md: an item with photos or documents keeps "
+            "each language version in its folder",
+        )
+        for path, key, lang in singles
+        if key in folders
+    ]
+
+
 def parse_item(
     source: SourceFile,
     registry: Registry,
@@ -135,7 +166,7 @@ def parse_item(
     place = field.place()
     updates = field.updates(config, published)
     content = source.path.removesuffix(source.rel)  # the content folder, as the editor named it
-    unknown = partial(unknown_name_hint, registry, content, config)
+    unknown = partial(unknown_name_hint, registry, content, config, lang)
     officials = field.names("officials", registry.official, unknown, "official")
     organizations = field.names("organizations", registry.organization, unknown, "organization")
     summary = field.text("summary")
@@ -239,22 +270,23 @@ def _not_a_name(key: str, value: object) -> tuple[str, str]:
     return f"an entry of `{key}` is {kind}, not a name", f"write each name as text, e.g. `{key}: [{example}, ...]`"
 
 
-def unknown_name_hint(registry: Registry, content: str, config: SiteConfig, name: str, kind: str) -> str:
+def unknown_name_hint(registry: Registry, content: str, config: SiteConfig, lang: str, name: str, kind: str) -> str:
     """Say what to do about a name the registry lacks: the registered name it resembles, and the entry to add.
 
-    `kind` is "official" or "organization". When the id that entry would have is taken (that entry's name was
-    changed), the name is one more of its aliases.
+    `kind` is "official" or "organization"; `lang` is the language of the file that names it, the one the entry
+    gives the name in (the others are to be added). When the id that entry would have is taken (that entry's name
+    was changed), the name is one more of its aliases.
     """
     new_id = make_slug(name)
     taken = next((entry for entry in registry.entries(kind) if new_id and entry.id == new_id), None)
     if taken is not None:
         aliases = ", ".join(map(yaml_name, (*taken.aliases, name)))
         return f'add "{name}" to the aliases of {taken.id} in {content}{kind}s.yaml: aliases: [{aliases}]'
-    spelled = yaml_name(name)
-    names = ", ".join(f"{lang}: {spelled}" for lang in config.languages)
-    add = f"add a line to {content}{kind}s.yaml: {new_id or 'new-id'}: {{name: {{{names}}}}}"
-    if len(config.languages) > 1:
-        add += ", then translate the name"
+    add = f"add a line to {content}{kind}s.yaml: {new_id or 'new-id'}: {{name: {{{lang}: {yaml_name(name)}}}}}"
+    others = [other for other in config.languages if other != lang]
+    if others:
+        missing = ", ".join(f"{other}: ..." for other in others)
+        add += f", then add the name in {' and '.join(map(language_name, others))} beside it ({missing})"
     suggestion = registry.close(kind, name)
     if suggestion.startswith("did you mean"):
         return f"{suggestion} If not, {add}"

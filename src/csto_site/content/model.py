@@ -24,6 +24,8 @@ class Official:
     name: Mapping[str, str]
     aliases: tuple[str, ...]
     roles: tuple[Role, ...]
+    # The languages it has no name (title) in: their pages show the default language's, marked as such.
+    untranslated: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class Organization:
     short: Mapping[str, str]
     name: Mapping[str, str]
     aliases: tuple[str, ...]
+    # The languages it has no name (title) in: their pages show the default language's, marked as such.
+    untranslated: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,8 @@ class Section:
     id: str
     title: Mapping[str, str]
     description: Mapping[str, str]
+    # The languages it has no name (title) in: their pages show the default language's, marked as such.
+    untranslated: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

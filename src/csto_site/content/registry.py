@@ -14,6 +14,7 @@ from ..util.files import NAME_BYTES
 from .config import FieldChecker, SiteConfig, text_error, year_error
 from .frontmatter import load_yaml, split
 from .model import Official, Organization, Role, Section
+from .scripts import folded, foreign_script, language_name
 from .sources import SourceFile
 
 IDENTIFIER = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -31,14 +32,16 @@ class Registry:
     organization_names: Mapping[str, str]
     # Every folder with a section index (_index.md), right or not: a wrong one is its index's problem alone.
     indexed: frozenset[str] = frozenset()
+    # What the press secretary should fix but the build can live with: names missing or in another's letters.
+    warnings: tuple[Problem, ...] = ()
 
     def official(self, name: str) -> str | None:
         """Return the id of the official with this id, name or alias."""
-        return self.official_names.get(name.strip().casefold())
+        return self.official_names.get(folded(name))
 
     def organization(self, name: str) -> str | None:
         """Return the id of the organization with this id, name or alias."""
-        return self.organization_names.get(name.strip().casefold())
+        return self.organization_names.get(folded(name))
 
     def entries(self, kind: str) -> tuple[Official, ...] | tuple[Organization, ...]:
         """Return the entries of a kind: "official" or "organization"."""
@@ -73,8 +76,11 @@ def read_registry(
 ) -> tuple[Registry, list[Problem]]:
     """Read the registries and section indexes: the entries that are right, and the problems of the others."""
     problems: list[Problem] = []
-    officials, official_lines = _load_entries(content / "officials.yaml", config, problems, _official)
-    organizations, organization_lines = _load_entries(content / "organizations.yaml", config, problems, _organization)
+    warnings: list[Problem] = []
+    officials, official_lines = _load_entries(content / "officials.yaml", config, problems, warnings, _official)
+    organizations, organization_lines = _load_entries(
+        content / "organizations.yaml", config, problems, warnings, _organization
+    )
     section_sources = tuple(section_sources)
     sections = _load_sections(section_sources, config, problems)
     official_names = _name_index(
@@ -88,11 +94,14 @@ def read_registry(
         organization_lines,
     )
     indexed = frozenset(source.rel.split("/")[0] for source in section_sources)
-    return Registry(officials, organizations, sections, official_names, organization_names, indexed), problems
+    registry = Registry(
+        officials, organizations, sections, official_names, organization_names, indexed, tuple(warnings)
+    )
+    return registry, problems
 
 
 def _load_entries(
-    path: Path, config: SiteConfig, problems: list[Problem], make: Any
+    path: Path, config: SiteConfig, problems: list[Problem], warnings: list[Problem], make: Any
 ) -> tuple[tuple[Any, ...], dict[str, int]]:
     """Read one registry file: a mapping of id to entry; return the entries and the line of each id."""
     shown = str(path)
@@ -137,8 +146,44 @@ def _load_entries(
             entry = make(str(key), value, check, config.languages)  # its fields are checked whatever its id
             if not check.problems:
                 entries.append(entry)
+                warnings.extend(_name_warnings(value, check, config.languages))
         problems.extend(check.problems)
     return tuple(entries), {str(key): line for key, line in lines.items()}
+
+
+def _name_warnings(value: Mapping[str, Any], check: FieldChecker, languages: tuple[str, ...]) -> list[Problem]:
+    """Warn about names missing in a language, or written in another's letters (`en: Иван Петров`)."""
+    warnings: list[Problem] = []
+    for key in ("name", "short"):
+        given = value.get(key)
+        if isinstance(given, dict):
+            warnings.extend(
+                Problem(
+                    check.path,
+                    check.line_at((key,)),
+                    f"`{key}` has no {language_name(lang)} text: the {language_name(lang)} pages show the "
+                    f'{language_name(languages[0])} "{given[languages[0]]}"',
+                    f"add `{lang}: ...` beside `{languages[0]}:`",
+                    warning=True,
+                )
+                for lang in languages[1:]
+                if lang not in given
+            )
+        names = given if isinstance(given, dict) else dict.fromkeys(languages, given) if given else {}
+        for lang, text in names.items():
+            script = foreign_script(text, lang)
+            if script:
+                at = (key, lang) if isinstance(given, dict) else (key,)
+                warnings.append(
+                    Problem(
+                        check.path,
+                        check.line_at(at),
+                        f'the {language_name(lang)} {key} "{text}" is in {script} letters',
+                        f"write it in {language_name(lang)} under `{lang}:`: the {language_name(lang)} pages show it",
+                        warning=True,
+                    )
+                )
+    return warnings
 
 
 def _aliases(value: Mapping[str, Any], check: FieldChecker) -> tuple[str, ...]:
@@ -190,7 +235,8 @@ def _official(key: str, value: Mapping[str, Any], check: FieldChecker, languages
                 "swap `from` and `to`, or correct the year",
             )
         roles.append(Role(check.localized(role, "title", languages, at=at), start, end))
-    return Official(key, check.localized(value, "name", languages), _aliases(value, check), tuple(roles))
+    name = check.localized(value, "name", languages)
+    return Official(key, name, _aliases(value, check), tuple(roles), _untranslated(value, languages))
 
 
 def _day(value: Any, check: FieldChecker, at: tuple[str | int, ...]) -> date | None:
@@ -214,16 +260,22 @@ def _organization(key: str, value: Mapping[str, Any], check: FieldChecker, langu
     _unknown_keys(value, ("short", "name", "aliases"), check)
     name = check.localized(value, "name", languages)
     short = check.localized(value, "short", languages, required=False) or name
-    return Organization(key, short, name, _aliases(value, check))
+    return Organization(key, short, name, _aliases(value, check), _untranslated(value, languages))
+
+
+def _untranslated(value: Mapping[str, Any], languages: tuple[str, ...]) -> frozenset[str]:
+    """Return the languages an entry's `name:` or `short:` gives no text in (one plain text serves them all)."""
+    given = [value[key] for key in ("name", "short") if isinstance(value.get(key), dict)]
+    return frozenset(lang for lang in languages for names in given if lang not in names)
 
 
 def _name_index(
     entries: tuple[Any, ...], names: Any, path: Path, problems: list[Problem], lines: Mapping[str, int]
 ) -> dict[str, str]:
-    """Map every id, name and alias (case-insensitive) to its entry; report clashes at the later entry."""
+    """Map every id, name and alias (any letter case, ё as е) to its entry; report clashes at the later entry."""
     index: dict[str, str] = {}
     for entry in entries:
-        for spelling in {s.strip().casefold() for s in (entry.id, *names(entry), *entry.aliases)}:
+        for spelling in {folded(s) for s in (entry.id, *names(entry), *entry.aliases)}:
             owner = index.setdefault(spelling, entry.id)
             if owner != entry.id:
                 problems.append(
@@ -305,6 +357,7 @@ def _load_sections(sources: Iterable[SourceFile], config: SiteConfig, problems: 
                 folder,
                 {lang: title.get(lang) or default for lang in config.languages},
                 {lang: descriptions.get(folder, {}).get(lang, "") for lang in config.languages},
+                frozenset(lang for lang in config.languages if not title.get(lang)),
             )
         )
     return tuple(sections)

@@ -28,6 +28,7 @@ from .items import (
 from .labels import load_labels
 from .record import item_root
 from .registry import Registry, load_registry
+from .scripts import language_name
 from .sources import read_sections, read_source
 
 # The slug the build takes for each of some item files from the record of published addresses (content/,
@@ -184,7 +185,7 @@ def _original(
                 registry.section_hint(section) or f"create {section}/_index.md with a `title:` line",
             )
         )
-    officials, organizations = _people(request, content, config, registry, problems)
+    officials, organizations = _people(request, content, config, registry, lang, problems)
     published = now.astimezone(config.tz).replace(second=0, microsecond=0)
     if request.date is not None:
         try:
@@ -258,7 +259,7 @@ def _translation(
         )
     if request.date is not None:
         problems.append(Problem("--date", 0, "a translation carries its original's date", "leave out --date"))
-    officials, organizations = _people(request, content, config, registry, problems)
+    officials, organizations = _people(request, content, config, registry, lang, problems)
     if problems:
         raise ContentError(problems)
     source = Path(original.path)
@@ -298,20 +299,28 @@ def _read_original(given: Path, content: Path, config: SiteConfig, registry: Reg
         raise ContentError([source])
     language = item_language(rel, config)
     if language != (rel.removesuffix(".md"), config.default_language):
-        raise ContentError(
-            [
-                Problem(
-                    str(path),
-                    0,
-                    "this file is not an original in the default language",
-                    f"give the {config.default_language!r} file (name.md), not a translation",
-                )
-            ]
-        )
+        raise ContentError([_not_an_original(path, language, config)])
     parsed, problems = parse_item(source, registry, config, lambda body, lang: "", need_text=False)
     if parsed is None or problems:
         raise ContentError(problems)
     return parsed
+
+
+def _not_an_original(path: Path, language: tuple[str, str] | str, config: SiteConfig) -> Problem:
+    """Say that a file given as an original is a translation: give its original, or write one by hand."""
+    message = f"this file is not an original in the default language ({language_name(config.default_language)})"
+    if isinstance(language, str):
+        return Problem(str(path), 0, message, language)
+    original = path.with_name(Path(language[0]).name + ".md")
+    if original.is_file():
+        return Problem(str(path), 0, message, f"give its original, {original}")
+    return Problem(
+        str(path),
+        0,
+        f"{message}, and there is none: new makes translations of originals only",
+        f"to add the {language_name(config.default_language)} version, copy this file to {original} and "
+        "translate it, keeping its `date:`",
+    )
 
 
 def _missing(given: Path, path: Path) -> Problem:
@@ -345,10 +354,10 @@ def _language(lang: str | None, config: SiteConfig, problems: list[Problem]) -> 
 
 
 def _people(
-    request: Request, content: Path, config: SiteConfig, registry: Registry, problems: list[Problem]
+    request: Request, content: Path, config: SiteConfig, registry: Registry, lang: str, problems: list[Problem]
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Return the registry ids of the officials and organizations the request names, collecting unknown names."""
-    hint = partial(unknown_name_hint, registry, f"{content}/", config)  # the build's hint
+    """Return the registry ids of the officials and organizations a `lang` item names, collecting unknown names."""
+    hint = partial(unknown_name_hint, registry, f"{content}/", config, lang)  # the build's hint
     officials = _resolve(request.officials, registry.official, hint, "official", problems)
     organizations = _resolve(request.organizations, registry.organization, hint, "organization", problems)
     return officials, organizations

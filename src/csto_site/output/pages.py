@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from ..content.model import Item, Official, Organization
+from ..content.scripts import collation_key
 from ..site.model import NEWS, OFFICIAL, ORGANIZATION, SECTION, Scope
 from ..site.queries import Queries
 from ..site.urls import SEARCH_BUNDLE, Urls, output_path
@@ -132,7 +133,10 @@ class Home(_EachLanguage):
             "",
             feed=news_feed_link(kit, lang),
             latest=kit.teasers(q.latest(Scope(NEWS, lang), labels["home_items"])),
-            sections=tuple(Link(urls.section(lang, s.id), s.title[lang], s.description[lang]) for s in q.sections),
+            sections=tuple(
+                Link(urls.section(lang, s.id), s.title[lang], s.description[lang], kit.shown_in(s, lang))
+                for s in q.sections
+            ),
             news=Link(urls.news(lang), labels["all_news"]),
         )
 
@@ -175,6 +179,12 @@ class SearchPage(_EachLanguage):
             script=urls.static(q.asset("search.js")),
             bundle=SEARCH_BUNDLE,
             news=Link(urls.news(lang), labels["all_news"]),
+            # The order of the filters' choices, as the pages list them (not the browser's).
+            order={
+                "section": [s.title[lang] for s in q.sections],
+                "official": sorted((o.name[lang] for o in q.officials), key=lambda n: collation_key(n, lang)),
+                "organization": sorted((o.short[lang] for o in q.organizations), key=lambda n: collation_key(n, lang)),
+            },
         )
 
 
@@ -278,6 +288,7 @@ class SectionIndex(_Pages):
             self.template,
             lang,
             section.title[lang],
+            heading_lang=kit.shown_in(section, lang),
             description=section.description[lang],
             feed=section_feed_link(kit, lang, section_id),
             groups=(TeaserGroup(labels["latest"], kit.teasers(kit.q.latest(scope, labels["listing_items"]))),),
@@ -345,10 +356,10 @@ class Archive(_NewsYears):
         lang = scope.lang
         labels = kit.labels(lang)
         if scope.kind == NEWS:
-            name, top, feed = labels["all_news"], urls.news(lang), news_feed_link(kit, lang)
+            up, feed = Link(urls.news(lang), labels["all_news"]), news_feed_link(kit, lang)
         else:
-            name, top = q.section(scope.id).title[lang], urls.section(lang, scope.id)
-            feed = section_feed_link(kit, lang, scope.id)
+            up, feed = kit.section_link(scope.id, lang), section_feed_link(kit, lang, scope.id)
+        name = up.text
         assert scope.year is not None
         if scope.month is None:
             return kit.page(
@@ -356,11 +367,12 @@ class Archive(_NewsYears):
                 self.template,
                 lang,
                 f"{name}: {scope.year}",
+                heading_lang=up.lang,
                 feed=feed,
                 groups=(),
                 periods=month_links(kit, scope),
                 periods_heading=labels["by_month"],
-                up=Link(top, name),
+                up=up,
             )
         if scope.day is None:
             groups = tuple(
@@ -445,8 +457,8 @@ class RegistryIndex(_Pages):
         url_of = kit.urls.official if kind == "officials" else kit.urls.organization
         counts = {e.id: q.count(Scope(scope_kind, lang, e.id)) for e in entries}
         links = tuple(
-            Link(url_of(lang, e.id), entry_name(e, lang), kit.count_text(counts[e.id], lang))
-            for e in sorted(entries, key=lambda e: entry_name(e, lang).casefold())
+            Link(url_of(lang, e.id), entry_name(e, lang), kit.count_text(counts[e.id], lang), kit.shown_in(e, lang))
+            for e in sorted(entries, key=lambda e: collation_key(entry_name(e, lang), lang))
             if counts[e.id]  # one with nothing in this language has no page in it
         )
         return kit.page(spec.url, self.template, lang, kit.labels(lang)[kind], entries=links)
@@ -507,20 +519,22 @@ class People(_Pages):
         q, lang, ident = kit.q, spec.lang, spec.args[0]
         labels = kit.labels(lang)
         scope = Scope(self.kind, lang, ident)
+        entry: Official | Organization
         if self.kind == OFFICIAL:
-            official = q.official(ident)
+            entry = official = q.official(ident)
             name, feed_name, subtitle = official.name[lang], official.name[lang], ""
             roles = tuple(
                 Link("", role.title[lang], period_text(kit, role.start, role.end, lang)) for role in official.roles
             )
             top = Link(kit.urls.officials(lang), labels["officials"])
         else:
-            organization = q.organization(ident)
+            entry = organization = q.organization(ident)
             name, feed_name = organization.name[lang], organization.short[lang]
             subtitle = feed_name if feed_name != name else ""
             roles = ()
             top = Link(kit.urls.organizations(lang), labels["organizations"])
         feed = Link(kit.urls.feed(kit.urls.listing(scope)), f"{labels['feed']}: {feed_name}")
+        shown_in = kit.shown_in(entry, lang)
         periods = q.periods(scope)
         if len(spec.args) == 2:  # a year's page
             year = int(spec.args[1])
@@ -530,6 +544,7 @@ class People(_Pages):
                 self.template,
                 lang,
                 f"{name}: {year}",
+                heading_lang=shown_in,
                 feed=feed,
                 subtitle="",
                 roles=(),
@@ -537,7 +552,7 @@ class People(_Pages):
                 count=kit.count_text(len(items), lang),
                 periods=(),
                 periods_heading="",
-                up=Link(kit.urls.listing(scope), name),
+                up=Link(kit.urls.listing(scope), name, lang=shown_in),
             )
         newest = (TeaserGroup(str(periods[0][0]), kit.teasers(q.items(scope.at(periods[0][0])))),) if periods else ()
         return kit.page(
@@ -545,6 +560,7 @@ class People(_Pages):
             self.template,
             lang,
             name,
+            heading_lang=shown_in,
             feed=feed,
             subtitle=subtitle,
             roles=roles,
@@ -602,7 +618,7 @@ class ItemPages(_NewsYears):
         lang = item.lang
         labels = kit.labels(lang)
         section = q.section(item.section)
-        section_link = Link(urls.section(lang, section.id), section.title[lang])
+        section_link = kit.section_link(section.id, lang)
         versions = q.versions(item)
         older, newer = q.older(item), q.newer(item)
         crumbs = (
@@ -610,9 +626,12 @@ class ItemPages(_NewsYears):
             section_link,
             Link(urls.listing(Scope(SECTION, lang, section.id).at(item.day.year)), str(item.day.year)),
         )
-        officials = tuple(Link(urls.official(lang, o.id), o.name[lang]) for o in q.officials_of(item))
+        officials = tuple(
+            Link(urls.official(lang, o.id), o.name[lang], lang=kit.shown_in(o, lang)) for o in q.officials_of(item)
+        )
         organizations = tuple(
-            Link(urls.organization(lang, o.id), o.short[lang], o.name[lang]) for o in q.organizations_of(item)
+            Link(urls.organization(lang, o.id), o.short[lang], o.name[lang], kit.shown_in(o, lang))
+            for o in q.organizations_of(item)
         )
         return kit.page(
             spec.url,

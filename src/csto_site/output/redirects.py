@@ -214,6 +214,7 @@ def keep_recorded(
     problems: list[Problem] = []
     targets = nearest(declared, [archive_parent(e.address) for e in entries])
     held = {item.path: item for item in q.held_back()}
+    default = q.config.default_language
     for entry, listing in zip(entries, targets, strict=True):
         item = _published(q, entry.source)
         if item is not None:
@@ -227,7 +228,11 @@ def keep_recorded(
             kept.append(Redirect(entry.address, listing, lang, "", record.path, entry.line))
         else:
             lang = language_of(entry.address, q.config.languages, urls)
-            was, publish = _lost_page(entry.source, held.get(entry.source), urls.slug_at(lang, entry.address))
+            item = held.get(entry.source)
+            drafted = next(
+                (h for h in held.values() if item and h.key == item.key and h.draft and h.lang == default), None
+            )
+            was, publish = _lost_page(entry.source, drafted or item, urls.slug_at(lang, entry.address))
             problems.append(
                 Problem(
                     record.path,
@@ -255,8 +260,14 @@ def _gone_section(q: Queries, urls: Urls, lang: str, address: str) -> str:
 def _lost_page(source: str, held: Item | None, slug: str) -> tuple[str, str]:
     """Say what became of the page a lost address had, and how to publish it again ("" when it cannot be).
 
-    `slug` is the lost address's, when it is an item's page: a file renamed keeps its address by it.
+    `held` is the item held back, or the draft original its translation waits for; `slug` is the lost address's,
+    when it is an item's page: a file renamed keeps its address by it.
     """
+    if held is not None and held.draft and held.path != source:
+        return (
+            f"it is the page of {source}, which waits for its original {held.path}, now a draft",
+            f"remove `draft: true` from {held.path} to publish both again, or ",
+        )
     if held is not None and held.draft:
         return f"it is the page of {source}, which is now a draft", "remove `draft: true` to publish it again, or "
     if held is not None:

@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import PurePosixPath
 from typing import Any
 
-from ..content.model import Item, Official, Organization
+from ..content.model import Item, Official, Organization, Section
 from ..site.queries import Queries
 from ..site.urls import Urls, output_path
 from .assets import LOGO_TYPES
@@ -25,6 +25,7 @@ class Link:
     url: str
     text: str
     note: str = ""
+    lang: str = ""  # the language of `text` where it is not the page's: a name not translated into it
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,7 @@ class Kit:
             home=urls.home(lang),
             nav=(
                 Link(urls.news(lang), labels["all_news"]),
-                *(Link(urls.section(lang, s.id), s.title[lang]) for s in q.sections),
+                *(Link(urls.section(lang, s.id), s.title[lang], lang=self.shown_in(s, lang)) for s in q.sections),
                 Link(urls.officials(lang), labels["officials"]),
                 Link(urls.organizations(lang), labels["organizations"]),
                 Link(urls.search(lang), labels["search"]),
@@ -184,7 +185,12 @@ class Kit:
 
     def section_link(self, section_id: str, lang: str) -> Link:
         """Link a section's page, titled in a language."""
-        return Link(self.urls.section(lang, section_id), self.q.section(section_id).title[lang])
+        section = self.q.section(section_id)
+        return Link(self.urls.section(lang, section_id), section.title[lang], lang=self.shown_in(section, lang))
+
+    def shown_in(self, entry: Official | Organization | Section, lang: str) -> str:
+        """Return the language an entry's name is shown in on a `lang` page when not `lang` itself, else ""."""
+        return self.config.default_language if lang in entry.untranslated else ""
 
     def teaser(self, item: Item) -> Teaser:
         """Build the listing view of an item."""
@@ -212,9 +218,13 @@ class Kit:
         description: str = "",
         feed: Link | None = None,
         nav_url: str = "",
+        heading_lang: str = "",
         **context: Any,
     ) -> Page:
-        """Build a page with the chrome and title of its language; `nav_url` marks its menu entry."""
+        """Build a page with the chrome and title of its language; `nav_url` marks its menu entry.
+
+        `heading_lang` is the language of the title where it is not the page's (a name not translated into it).
+        """
         full_title = f"{title} — {self.config.title[lang]}" if title else self.config.title[lang]
         chrome = self.chrome(lang)
         nav_current = nav_url or max((link.url for link in chrome.nav if url.startswith(link.url)), key=len, default="")
@@ -227,7 +237,13 @@ class Kit:
             description=description or self.config.description[lang],
             canonical=self.urls.absolute(url),
             feed=feed,
-            context={"chrome": chrome, "heading": title, "nav_current": nav_current, **context},
+            context={
+                "chrome": chrome,
+                "heading": title,
+                "heading_lang": heading_lang,
+                "nav_current": nav_current,
+                **context,
+            },
         )
 
     def versions(self, alternates: Sequence[tuple[str, str]]) -> tuple[tuple[Alternate, ...], tuple[Alternate, ...]]:

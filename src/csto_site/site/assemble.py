@@ -142,8 +142,11 @@ def build_site(
     shown_list: list[Item] = []
     held_list: list[Item] = []
     now = _site_local(now, config.tz)
-    for item in newest_first(items):
-        (shown_list if is_published(item, now, drafts, future) else held_list).append(item)
+    ordered = newest_first(items)
+    # A translation waits for its original: published alone, it would take the draft's working title for good.
+    drafted = set() if drafts else {i.key for i in ordered if i.draft and i.lang == config.default_language}
+    for item in ordered:
+        (shown_list if is_published(item, now, drafts, future) and item.key not in drafted else held_list).append(item)
     shown, held_back = tuple(shown_list), tuple(held_list)
     by_lang: dict[str, list[Item]] = defaultdict(list)
     versions: dict[str, dict[str, Item]] = defaultdict(dict)
@@ -159,4 +162,5 @@ def build_site(
         versions=dict(versions),
         held_back=held_back,
         record=record or Record("", {}, ""),
+        registry_warnings=registry.warnings,
     )

@@ -9,6 +9,7 @@ from datetime import date
 from ..content.config import SiteConfig
 from ..content.model import Item, Official, Organization, Section
 from ..content.record import Record
+from ..util.errors import Problem
 
 # The kinds of listing scopes: all news, a section, an official, an organization.
 NEWS, SECTION, OFFICIAL, ORGANIZATION = "news", "section", "official", "organization"
@@ -77,6 +78,8 @@ class Site:
     held_back: tuple[Item, ...]
     # Every address the site has published (content/addresses.txt): each is kept, redirected or retracted.
     record: Record = field(default_factory=lambda: Record("", {}, ""))
+    # The registries' warnings: names missing in a language or written in another's letters.
+    registry_warnings: tuple[Problem, ...] = ()
 
 
 @dataclass(frozen=True)

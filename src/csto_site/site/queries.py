@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 
 from ..content.config import SiteConfig
 from ..content.model import Item, Official, Organization, Section
+from ..content.scripts import folded
 from ..util.digest import digest_text
 from .assemble import build_archive
 from .model import NEWS, OFFICIAL, ORGANIZATION, SECTION, Edition, Scope, Site, Year
@@ -129,8 +130,8 @@ def related_items(site: Site, item: Item, publisher: frozenset[str]) -> tuple[It
 
 def publisher_ids(site: Site) -> frozenset[str]:
     """Return the organizations that publish the site: those named as the site's title (the CSTO itself)."""
-    titles = {title.strip().casefold() for title in site.config.title.values()}
-    return frozenset(o.id for o in site.organizations if titles & {n.strip().casefold() for n in o.name.values()})
+    titles = {folded(title) for title in site.config.title.values()}
+    return frozenset(o.id for o in site.organizations if titles & {folded(n) for n in o.name.values()})
 
 
 def _related_tags(item: Item, publisher: frozenset[str]) -> list[tuple[str, str]]:
