@@ -71,7 +71,11 @@ CASES: dict[str, Callable[[Path], None]] = {
     "organizations": edit(f"content/{ITEM}", "organizations: [river-commission]", "organizations: [northern-council]"),
     "summary": front(ITEM, "summary: A summary written by hand."),
     "slug": front(ITEM, "slug: briefing"),
-    "draft": both(front(ITEM, "draft: true"), gone("/news/2024/03/12/morning-briefing-held/")),
+    "draft": both(  # its translation waits for it: off the site too
+        front(ITEM, "draft: true"),
+        gone("/news/2024/03/12/morning-briefing-held/"),
+        gone("/ru/news/2024/03/12/morning-briefing-held/"),
+    ),
     "aliases": front(ITEM, 'aliases: ["/old/briefing/"]'),
     "aliases, changed": edit(f"content/{OTHER}", "/old/visit/", "/old/visit.html"),
     "body, first paragraph": edit(f"content/{ITEM}", "A morning briefing", "An early morning briefing"),
