@@ -260,7 +260,7 @@ def test_robots_txt_names_the_sitemap_and_no_news_sitemap_without_news(site):
 
 def test_robots_txt_names_the_news_sitemap_while_there_is_news(sample, tmp_path):
     out = tmp_path / "public"
-    build_into(SAMPLE, out, sample.items[0].published + timedelta(days=1))
+    build_into(copy_fixture(tmp_path / "content", SAMPLE), out, sample.items[0].published + timedelta(days=1))
     lines = (out / "robots.txt").read_text(encoding="utf-8").splitlines()
     assert f"Sitemap: {sample.expected.base_url}/news-sitemap.xml" in lines
     assert news_entries(out)
@@ -291,8 +291,9 @@ def news_entries(out: Path) -> list[dict[str, str]]:
 
 def news_sitemap_at(sample, tmp_path: Path, now: datetime) -> list[dict[str, str]]:
     """Build the sample site at `now` and read its news sitemap."""
-    out = tmp_path / f"at-{now:%Y%m%d%H%M%S}"
-    build_into(SAMPLE, out, now)
+    work = tmp_path / f"at-{now:%Y%m%d%H%M%S}"
+    out = work / "public"
+    build_into(copy_fixture(work / "content", SAMPLE), out, now)
     return news_entries(out)
 
 
