@@ -84,6 +84,17 @@ def expected_tags(site, entry: Entry) -> list[str]:
     )
 
 
+def test_every_page_has_a_title_of_its_own(site):
+    """SPEC §3, docs/reference.md: every page has a unique <title> (listings, archives, people, redirects, 404)."""
+    pages: dict[str, list[str]] = {}
+    for file in sorted(site.out.rglob("*.html")):
+        titles = [t.text for t in read_html(file).find_all("title")]
+        assert len(titles) == 1 and titles[0], f"{file}: {titles}"
+        pages.setdefault(titles[0], []).append(page_path(site.out, file))
+    assert sum(map(len, pages.values())) > 50, "every kind of page of the site is read"
+    assert {title: paths for title, paths in pages.items() if len(paths) > 1} == {}
+
+
 def test_every_item_page_carries_opengraph_article_tags(site):
     expected = site.expected
     for entry in site.items:
