@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from helpers.content import Content, Entry, read_content
-from helpers.site import MINI, NOW, SAMPLE, build_into, copy_fixture, generate_archive, snapshot
+from helpers.site import FIXTURES, MINI, NOW, SAMPLE, build_into, copy_fixture, generate_archive, snapshot
 
 from csto_site.build.options import Options
 
@@ -52,6 +52,15 @@ def no_shared_cache() -> Iterator[None]:
     before = snapshot(cache)
     yield
     assert snapshot(cache) == before, f"a test built with the default cache {cache}: give it its own (`cache_of`)"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def content_left_alone() -> Iterator[None]:
+    """Fail the session when a test wrote to the sample content/ or the fixtures (a build records addresses there)."""
+    before = {folder: snapshot(folder) for folder in (SAMPLE, FIXTURES)}
+    yield
+    changed = [folder for folder, seen in before.items() if snapshot(folder) != seen]
+    assert not changed, f"a test wrote to {changed}: build a copy (copy_fixture) instead"
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers.site import ROOT, SAMPLE, cli_args, copy_project, snapshot
+from helpers.site import ROOT, SAMPLE, cli_args, copy_fixture, copy_project, snapshot
 from helpers.tools import interruptible, require_tool
 
 from csto_site import cli
@@ -204,7 +204,8 @@ def test_help_exits_0(capsys):
 
 
 def test_in_process_build_summary(tmp_path, capsys):
-    assert cli.main(cli_args("build", SAMPLE, tmp_path / "out", "--quiet")) == 0
+    content = copy_fixture(tmp_path / "content", SAMPLE)  # a build records its addresses in its content folder
+    assert cli.main(cli_args("build", content, tmp_path / "out", "--quiet")) == 0
     out, err = capsys.readouterr()
     assert err == ""
     assert len(out.splitlines()) == 1 and out.startswith("built 10 items"), out

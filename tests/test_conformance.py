@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import pytest
 from helpers.links import page_path
 from helpers.served import ServedSite, served_site
-from helpers.site import NOW, SAMPLE, build_into, sitemap_files, sitemap_urls
+from helpers.site import NOW, SAMPLE, build_into, copy_fixture, sitemap_files, sitemap_urls
 from helpers.tools import require_tool
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -56,8 +56,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedSite]:
 @pytest.fixture(scope="module")
 def news_day(tmp_path_factory: pytest.TempPathFactory, sample) -> Path:
     """The sample site built a day after its newest item, so the news sitemap lists items."""
-    out = tmp_path_factory.mktemp("news-day") / "public"
-    build_into(SAMPLE, out, sample.items[0].published + timedelta(days=1))
+    work = tmp_path_factory.mktemp("news-day")
+    out = work / "public"
+    build_into(copy_fixture(work / "content", SAMPLE), out, sample.items[0].published + timedelta(days=1))
     return out
 
 

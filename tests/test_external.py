@@ -15,6 +15,7 @@ from csto_site import cli
 
 VISIT = "alpha/2024/2024-03-12-working-visit.md"
 BRIEFING_RU = "alpha/2024/2024-03-12-morning-briefing.ru.md"
+HINT = " (check the address, or link an archived copy)"  # docs/guide.md, `check --external`
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -84,7 +85,8 @@ def test_dead_and_slow_links_are_warnings_at_their_lines(
 
     printed = check(mini_copy, tmp_path, capsys, "--external", "--timeout", "0.5")
 
-    assert f"{visit}:{gone}: warning: the link {other_site}/gone answers 404" in printed
+    dead = f"{visit}:{gone}: warning: the link {other_site}/gone answers 404 Not Found{HINT}"
+    assert dead in printed.splitlines(), printed  # the whole line, as docs/guide.md shows it
     assert f"{briefing}:{slow}: warning: the link {other_site}/slow did not answer within 0.5 s" in printed
     assert f"{visit}:{ok}:" not in printed
     assert "GET /head-refused" in Handler.asked  # a server refusing HEAD is asked with GET
@@ -100,8 +102,9 @@ def test_answers_are_kept_so_a_second_check_asks_nothing(
     second = check(mini_copy, tmp_path, capsys, "--external")
 
     assert len(Handler.asked) == asked == 2
-    assert f"{mini_copy / VISIT}:{line}: warning: the link {other_site}/gone answers 404" in first
-    assert f"{mini_copy / VISIT}:{line}: warning: the link {other_site}/gone answers 404" in second
+    dead = f"{mini_copy / VISIT}:{line}: warning: the link {other_site}/gone answers 404 Not Found{HINT}"
+    assert dead in first.splitlines(), first
+    assert dead in second.splitlines(), second
 
 
 def test_without_external_nothing_is_fetched(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from helpers.dom import read_html
 from helpers.links import check_links, page_path, reachable, target_file
-from helpers.site import NOW
+from helpers.site import NOW, build_into
 
 BACK = {
     "en": ("Back to the section: ", "Back to all news", "Go back"),
@@ -20,9 +21,14 @@ def test_every_internal_link_resolves(site):
 
 
 def test_the_checker_sees_html_xml_and_robots(site):
-    """Guard against a checker that silently checks nothing."""
-    kinds = {p.suffix for p in site.out.rglob("*") if p.is_file()}
-    assert {".html", ".xml", ".txt", ".css", ".js"} <= kinds
+    """Guard against a checker that silently checks nothing: it follows internal references in every kind of file."""
+    visited: Counter[str] = Counter()
+    assert check_links(site.out, site.base_url, visited) == []
+    assert set(visited) == {".html", ".xml", "robots.txt"}, visited
+    pages = list(site.out.rglob("*.html"))
+    assert visited[".html"] > 10 * len(pages), "every page has its navigation, its language switch, its styles"
+    assert visited[".xml"] >= len(site.items), "the feeds and sitemaps name every item"
+    assert visited["robots.txt"] >= 1, "robots.txt names the sitemap"
 
 
 def test_every_item_page_is_reachable_from_the_home_page(site):
@@ -115,3 +121,32 @@ def test_the_checker_reports_each_broken_reference(broken: Path):
 
 def test_reachable_follows_links_breadth_first(broken: Path):
     assert reachable(broken, "https://example.org") == {"/", "/news/"}
+
+
+def test_a_new_section_without_items_says_so_and_the_home_page_links_it_at_once(mini_copy: Path, tmp_path: Path):
+    """docs/guide.md, Sections: a new section's page says "No items yet.", and the home page links it at once."""
+    section = mini_copy / "press-releases"
+    section.mkdir()
+    (section / "_index.md").write_text(
+        "---\ntitle: Press releases\ndescription: Short announcements of the Secretariat.\n---\n", encoding="utf-8"
+    )
+    (section / "_index.ru.md").write_text("---\ntitle: Пресс-релизы\n---\n", encoding="utf-8")
+    out = tmp_path / "public"
+    build_into(mini_copy, out, search=False)
+    for prefix, title, nothing in (
+        ("", "Press releases", "No items yet."),
+        ("/ru", "Пресс-релизы", "Пока нет новостей."),
+    ):
+        page = read_html(target_file(out, f"{prefix}/sections/press-releases/"))
+        assert [h.text for h in page.find_all("h1")] == [title], prefix
+        assert nothing in [p.text for p in page.find_all("p")], prefix
+        home = read_html(target_file(out, f"{prefix}/"))
+        assert f"{prefix}/sections/press-releases/" in [a.get("href") for a in home.find_all("a", href=None)], prefix
+        older = read_html(target_file(out, f"{prefix}/sections/alpha/"))
+        assert nothing not in [p.text for p in older.find_all("p")], "a section with items lists them"
+    # Its dated archive and its feed appear with its first item.
+    assert {p.name for p in (out / "sections/press-releases").iterdir()} <= {
+        "index.html",
+        "index.html.gz",
+        "index.html.br",
+    }

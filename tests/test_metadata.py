@@ -84,6 +84,17 @@ def expected_tags(site, entry: Entry) -> list[str]:
     )
 
 
+def test_every_page_has_a_title_of_its_own(site):
+    """SPEC §3, docs/reference.md: every page has a unique <title> (listings, archives, people, redirects, 404)."""
+    pages: dict[str, list[str]] = {}
+    for file in sorted(site.out.rglob("*.html")):
+        titles = [t.text for t in read_html(file).find_all("title")]
+        assert len(titles) == 1 and titles[0], f"{file}: {titles}"
+        pages.setdefault(titles[0], []).append(page_path(site.out, file))
+    assert sum(map(len, pages.values())) > 50, "every kind of page of the site is read"
+    assert {title: paths for title, paths in pages.items() if len(paths) > 1} == {}
+
+
 def test_every_item_page_carries_opengraph_article_tags(site):
     expected = site.expected
     for entry in site.items:
@@ -260,7 +271,7 @@ def test_robots_txt_names_the_sitemap_and_no_news_sitemap_without_news(site):
 
 def test_robots_txt_names_the_news_sitemap_while_there_is_news(sample, tmp_path):
     out = tmp_path / "public"
-    build_into(SAMPLE, out, sample.items[0].published + timedelta(days=1))
+    build_into(copy_fixture(tmp_path / "content", SAMPLE), out, sample.items[0].published + timedelta(days=1))
     lines = (out / "robots.txt").read_text(encoding="utf-8").splitlines()
     assert f"Sitemap: {sample.expected.base_url}/news-sitemap.xml" in lines
     assert news_entries(out)
@@ -291,8 +302,9 @@ def news_entries(out: Path) -> list[dict[str, str]]:
 
 def news_sitemap_at(sample, tmp_path: Path, now: datetime) -> list[dict[str, str]]:
     """Build the sample site at `now` and read its news sitemap."""
-    out = tmp_path / f"at-{now:%Y%m%d%H%M%S}"
-    build_into(SAMPLE, out, now)
+    work = tmp_path / f"at-{now:%Y%m%d%H%M%S}"
+    out = work / "public"
+    build_into(copy_fixture(work / "content", SAMPLE), out, now)
     return news_entries(out)
 
 

@@ -168,6 +168,29 @@ def test_publish_keeps_the_newest_releases(tmp_path):
     assert sorted(p.name for p in (base / "releases").iterdir()) == ["20240102T000000Z", "20240103T000000Z"]
 
 
+def test_publish_keeps_five_releases_by_default_the_newest_by_name_and_always_the_one_published(tmp_path, monkeypatch):
+    """KEEP's default is 5 (docs/publishing.md). "Newest", as the script has it, is the last in the order of the
+    release folders' names (`ls | sort -r`), not the order they were published in: the default names are UTC
+    times, so the two agree unless RELEASE names them otherwise. The release just published is kept whatever
+    its name."""
+    monkeypatch.delenv("KEEP", raising=False)
+    base, public = tmp_path / "srv", built(tmp_path, "one")
+    published = ["20240103T000000Z", "20240101T000000Z", "20240107T000000Z", "20240102T000000Z"]
+    published += ["20240106T000000Z", "20240105T000000Z", "20240104T000000Z"]
+    for release in published:
+        done = publish(public, str(base), release)
+        assert done.returncode == 0, done.stderr
+    by_name = sorted(published, reverse=True)
+    assert sorted((p.name for p in (base / "releases").iterdir()), reverse=True) == by_name[:5]
+    assert os.readlink(base / "current") == "releases/20240104T000000Z"
+
+    done = publish(public, str(base), "20231231T000000Z")  # a name older than all: published, and kept
+    assert done.returncode == 0, done.stderr
+    assert os.readlink(base / "current") == "releases/20231231T000000Z"
+    kept = sorted((p.name for p in (base / "releases").iterdir()), reverse=True)
+    assert kept == [*by_name[:5], "20231231T000000Z"]
+
+
 def test_a_release_nginx_refuses_is_switched_back_and_removed(tmp_path):
     base, public = tmp_path / "srv", built(tmp_path, "one")
     assert publish(public, str(base), "r1").returncode == 0

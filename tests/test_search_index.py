@@ -15,6 +15,7 @@ from typing import Any
 import pagefind_bin
 import pytest
 from helpers.site import build_into, cache_of, retract
+from helpers.tools import missing
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -228,7 +229,7 @@ def test_the_index_does_not_depend_on_the_order_the_file_system_lists_the_pages(
     # opposite orders on a tmpfs, and on tmp_path's file system, are listed in different orders.
     memory = Path("/dev/shm")
     if not memory.is_dir() or not os.access(memory, os.W_OK):
-        pytest.skip("no tmpfs at /dev/shm")
+        missing("no writable tmpfs at /dev/shm: the test lays the pages out on one")
     body = '<main data-pagefind-body><h1>Item {n}</h1><p data-pagefind-filter="year">2024</p><p>Summit {n}.</p></main>'
     pages = {
         _item(lang, 2024, 7, f"item-{n}"): f'<html lang="{lang}"><body>{body.format(n=n)}</body></html>'.encode()
@@ -242,7 +243,7 @@ def test_the_index_does_not_depend_on_the_order_the_file_system_lists_the_pages(
         disk = _lay_out(tmp_path / "disk" / "site", pages, paths)
         month = Path("news/2024/07/01")
         if os.listdir(forward / month) == os.listdir(backward / month):
-            pytest.skip("/dev/shm lists a folder in the same order, whatever the order its files were made in")
+            missing("/dev/shm lists a folder in the same order, whatever the order its files were made in")
         bundles = [bundle_files(site) for site in (forward, backward, disk)]
     assert bundles[0] == bundles[1] == bundles[2]
     assert json.loads(bundles[0]["pagefind-entry.json"])["languages"]["en"]["page_count"] == 6

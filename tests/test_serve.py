@@ -80,7 +80,8 @@ def test_pages_are_served_with_the_reload_script_the_files_do_not_have(served: S
     assert status == 200 and b"EventSource" in script
 
 
-def test_an_edit_is_rebuilt_and_announced_to_open_tabs(served: Served) -> None:
+def test_an_edit_is_rebuilt_and_announced_to_open_tabs(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(served.content.parent)  # the project folder, as in the guide: the file shows as content/...
     events = http.client.HTTPConnection("127.0.0.1", served.port, timeout=PATIENCE_SECONDS)
     events.request("GET", "/__csto/events")
     stream = events.getresponse()
@@ -94,7 +95,7 @@ def test_an_edit_is_rebuilt_and_announced_to_open_tabs(served: Served) -> None:
     assert read_event(stream) == ("build", "2")
     status, body = served.get(ITEM_URL)  # a published item keeps its address through a title edit
     assert status == 200 and b"<h1>Second visit to the River Commission</h1>" in body
-    assert "changed " in served.log.getvalue()
+    assert f"changed content/{ITEM}" in served.log.getvalue().splitlines()  # docs/guide.md: `changed content/...md`
     events.close()
 
 

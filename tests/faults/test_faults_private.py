@@ -22,6 +22,7 @@ import brotli
 import pytest
 import yaml
 from helpers.site import MINI, ROOT, STATIC, TEMPLATES, retract
+from helpers.tools import require_tool
 
 from csto_site.cli import main
 from csto_site.site.urls import MARK_WINDOW, OwnPaths, Urls, carries_mark, uncompressed
@@ -365,9 +366,7 @@ def recipe_cache_paths() -> list[str]:
 
 def test_the_ci_recipe_keeps_what_a_build_needs_to_remove_a_deleted_item(tmp_path):
     """Two CI runs: the second restores what the first cached, as actions/cache does (tar), and builds."""
-    tar = shutil.which("tar")
-    if tar is None:
-        pytest.skip("tar is not installed")
+    tar = require_tool("tar", "tar is not installed: apt-get install tar")
     first = checkout(tmp_path / "run1", MINI)
     first_site(first)
     # actions/cache: the patterns are resolved in the workspace, the matches archived with GNU tar and unpacked

@@ -8,7 +8,7 @@ HTML page, XML feed or sitemap and robots.txt must name a file of the output (`/
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,14 +105,20 @@ def references(out: Path, base_url: str) -> Iterator[tuple[str, Reference]]:
             yield from ((here, r) for r in text_references(file, base_url, source))
 
 
-def check_links(out: Path, base_url: str) -> list[str]:
-    """Return one line per broken internal reference or missing fragment; empty when all resolve."""
+def check_links(out: Path, base_url: str, visited: Counter[str] | None = None) -> list[str]:
+    """Return one line per broken internal reference or missing fragment; empty when all resolve.
+
+    `visited`, when given, counts the internal references checked, by the kind of file holding them
+    (its suffix, or robots.txt): a guard against a checker that silently checks nothing.
+    """
     base_url = base_url.rstrip("/")
     problems = []
     for here, ref in references(out, base_url):
         found = locate(ref.url, here, base_url)
         if found is None:
             continue
+        if visited is not None:
+            visited["robots.txt" if ref.source.endswith("robots.txt") else Path(ref.source).suffix] += 1
         path, fragment = found
         where = f"{ref.source}:{ref.line}" if ref.line else ref.source
         target = target_file(out, path)

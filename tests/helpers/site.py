@@ -38,8 +38,18 @@ def options(content: Path, out: Path, **flags: bool) -> Options:
 
 
 def build_into(content: Path, out: Path, now: datetime = NOW, **flags: bool) -> Report:
-    """Build `content` into `out` at the fixed time."""
+    """Build `content` into `out` at the fixed time.
+
+    Never a content folder of the repository (content/, tests/fixtures/): a build records the addresses it
+    published in its content folder, so a test builds a copy (`copy_fixture`).
+    """
+    assert not in_repository(content), f"{content}: build a copy (copy_fixture), a build writes addresses.txt there"
     return build(options(content, out, **flags), now)
+
+
+def in_repository(content: Path) -> bool:
+    """Tell whether a folder is, or is inside, the repository's sample content/ or the test fixtures."""
+    return any(content.resolve().is_relative_to(kept) for kept in (SAMPLE.resolve(), FIXTURES.resolve()))
 
 
 def generate_archive(content: Path, n: int, seed: int = 1) -> None:
