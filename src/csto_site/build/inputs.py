@@ -24,27 +24,7 @@ from typing import Any
 
 from ..util.errors import ContentError, Problem
 from ..util.files import RACY_NS, Listing, checked_walk, walk
-
-# The libraries whose version can change what a build writes (their distribution names, normalised).
-LIBRARIES = frozenset(
-    {
-        "jinja2",
-        "markupsafe",
-        "markdown",
-        "nh3",
-        "pyyaml",
-        "python_slugify",
-        "text_unidecode",
-        "unidecode",
-        "feedgen",
-        "lxml",
-        "python_dateutil",
-        "brotli",
-        "cbor2",
-        "pagefind_bin",
-        "tzdata",
-    }
-)
+from ..util.libraries import LIBRARIES
 
 
 def library_stamps() -> list[str]:
