@@ -366,7 +366,8 @@ def check_outputs(options: Options, now: datetime, published: str) -> tuple[Site
     """Check what a build checks, drawing in memory each output the last build did not publish as it is now.
 
     `published` is the generation of the build state the live site was published with ("" if unknown).
-    Return the site, and a warning when the record of published addresses lacks some the site has.
+    Return the site and the warnings: the cache's (a file it could not use), and one when the record of
+    published addresses lacks some the site has.
     """
     with Cache.open(options.cache, read_only=True) as cache, collector_paused():
         content = read_content(options, cache, options.jobs or default_jobs())
@@ -379,15 +380,16 @@ def check_outputs(options: Options, now: datetime, published: str) -> tuple[Site
         record = "" if options.drafts or options.future else new_record(content, planner, options.content)
     lacking = sum(1 for line in record.splitlines() if line and not line.startswith("#")) - len(content.record.entries)
     if lacking <= 0:
-        return setting.site, []
+        return setting.site, cache.warnings
     return setting.site, [
+        *cache.warnings,
         Problem(
             content.record.path,
             0,
             f"the record of published addresses lacks {lacking} the site publishes",
             "run `csto-site build` and commit content/addresses.txt with the content: only a recorded address is kept",
             warning=True,
-        )
+        ),
     ]
 
 
