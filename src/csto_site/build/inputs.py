@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ..util.digest import bytes_digest
 from ..util.errors import ContentError, Problem
 from ..util.files import RACY_NS, Listing, checked_walk, walk
 from ..util.libraries import LIBRARIES
@@ -47,11 +48,6 @@ def library_stamps() -> list[str]:
             if name.endswith((".dist-info", ".egg-info")) and name.split("-")[0].lower().replace(".", "_") in LIBRARIES
         ]
     return sorted(found)
-
-
-def digest_text(*parts: str) -> str:
-    """Return a short hex digest of text parts."""
-    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -235,6 +231,6 @@ def fast_path_holds(fast: FastState, inputs: str, now: datetime) -> bool:
 def file_digest(path: Path) -> str:
     """Digest a file's bytes ("" when it cannot be read)."""
     try:
-        return hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
+        return bytes_digest(path.read_bytes())
     except OSError:
         return ""

@@ -17,7 +17,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ..content.model import Item
-from ..content.record import format_record, record_digest
+from ..content.record import format_record
 from ..output.assets import StaticFile, static_files
 from ..output.catalogue import Catalogue, catalogue
 from ..output.media import PHOTO, photos_to_make
@@ -29,7 +29,7 @@ from ..site.assemble import build_site, dated_between
 from ..site.model import Site
 from ..site.queries import NEWS_WINDOW, RECORD, Queries, Recorder
 from ..site.urls import OwnPaths, Urls, is_cited
-from ..util.digest import digest
+from ..util.digest import digest, digest_text
 from ..util.errors import ContentError, Problem, missing_folder
 from ..util.files import publishable, read_listed
 from ..util.parallel import default_jobs
@@ -205,7 +205,7 @@ def _draw(
     recorded = options.record and not options.drafts and not options.future
     complete = state.trusted and content.record.digest != "" and state.record() == content.record.digest
     record = new_record(content, planner, options.content, complete) if recorded else ""
-    kept = (record_digest(record) if record else content.record.digest) if recorded else ""
+    kept = (digest_text(record) if record else content.record.digest) if recorded else ""
     generation = new_generation()
     state.save(
         planner.changes,
@@ -260,7 +260,7 @@ def new_record(content: Content, planner: Planner, root: Path, complete: bool = 
                 item = spec.source if spec.source.endswith(".md") else ""
                 sources[spec.url] = item or sources.get(spec.url, "")
     text = format_record(sources, root)
-    return "" if record_digest(text) == content.record.digest else text
+    return "" if digest_text(text) == content.record.digest else text
 
 
 def plan_and_draw(

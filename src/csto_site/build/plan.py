@@ -193,7 +193,7 @@ class Planner:
             paths = {c[2:] for c in self.dirty if c.startswith("o:")}
             paths |= {_output_of(f) for f in self.missing}
             found: dict[str, set[str]] = {}
-            for path, pid in self.state.partitions_of(paths).items():
+            for path, pid in self.state.owners(paths).items():
                 found.setdefault(pid, set()).add(path)
             self._stale_index = (len(self.dirty), found)
         return self._stale_index[1]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,11 +126,6 @@ class OutputState:
         self.target = target
         self.trusted = trusted
         self._specs: dict[str, list[Spec]] = {}
-
-    @staticmethod
-    def create(db: sqlite3.Connection) -> None:
-        """Create the tables."""
-        db.executescript(TABLES)
 
     def generation(self, code: str, parses: str) -> str:
         """Return the generation of the stored state ("" when none, or when another program stored it).
@@ -245,10 +240,6 @@ class OutputState:
         ).fetchone()
         return str(row[0]) if row else None
 
-    def partitions_of(self, paths: Iterable[str]) -> dict[str, str]:
-        """Return the partition of each of `paths` that is an output."""
-        return dict(self._query_in("SELECT path, partition FROM outputs WHERE target = ? AND path IN", paths))
-
     def outputs_of(self, part_id: str) -> dict[str, Files]:
         """Return the stored outputs of a partition with their files."""
         return {
@@ -256,13 +247,6 @@ class OutputState:
             for path, blob in self.db.execute(
                 "SELECT path, files FROM outputs WHERE target = ? AND partition = ?", (self.target, part_id)
             )
-        }
-
-    def files(self, paths: Iterable[str]) -> dict[str, Files]:
-        """Return the stored files of some outputs."""
-        return {
-            path: tuple(_decode(_FILES, blob, path, self.target, path))
-            for path, blob in self._query_in("SELECT path, files FROM outputs WHERE target = ? AND path IN", paths)
         }
 
     def owners(self, paths: Iterable[str]) -> dict[str, str]:
@@ -277,18 +261,6 @@ class OutputState:
             (self.target, prefix, prefix[:-1] + "0"),
         ).fetchone()
         return str(row[0]) if row else None
-
-    def count(self, suffix: str = "") -> int:
-        """Count the outputs (whose path ends with `suffix`)."""
-        row = self.db.execute(
-            "SELECT count(*) FROM outputs WHERE target = ? AND path LIKE ?", (self.target, f"%{suffix}")
-        ).fetchone()
-        return int(row[0])
-
-    def all_files(self) -> Iterator[tuple[str, str]]:
-        """Yield every stored output file with its digest."""
-        for path, blob in self.db.execute("SELECT path, files FROM outputs WHERE target = ?", (self.target,)):
-            yield from _decode(_FILES, blob, path, self.target, path)
 
     def _query_in(self, query: str, values: Iterable[str]) -> list[Any]:
         """Run `query ... (values)` for many values at once, through a temporary table."""

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..site.queries import Queries
 from ..site.urls import output_path
+from ..util.digest import bytes_digest
 from ..util.errors import ContentError, Problem, did_you_mean
 from ..util.files import checked_walk, read_listed
 from .spec import Partition, Spec
@@ -51,7 +52,7 @@ def static_files(files: Mapping[str, bytes], required: Iterable[str] = REQUIRED)
     found = {}
     for name, data in sorted(files.items()):
         published = fingerprinted_name(name, data) if name.endswith(FINGERPRINTED) else name
-        found[name] = StaticFile(name, published, hashlib.blake2b(data, digest_size=16).hexdigest())
+        found[name] = StaticFile(name, published, bytes_digest(data))
     missing = [
         Problem(
             STATIC + name,
