@@ -26,13 +26,12 @@ from ..content.record import Record
 from ..output.spec import Partition, Spec
 from ..site.model import Site
 from ..site.queries import CATALOGUE, WINDOW, Queries, Recorder, related_scopes, scopes
-from ..site.urls import output_path_error, place_of
+from ..site.urls import COPY_SUFFIXES, output_path_error, place_of, uncompressed
 from ..util.digest import digest_text
 from ..util.errors import Problem
 from .state import Changes, OutputState, output_consumer, partition_consumer, sitemap_lastmods
 
 Describe = Callable[[Queries, Partition], Iterable[Spec]]
-COPIES = (".gz", ".br")  # the compressed copies drawing may add beside an output
 NEIGHBOUR_SEPARATOR = "\x1f"
 
 
@@ -191,7 +190,7 @@ class Planner:
         """Group the outputs that read a dirty key or lack a file in the live site by partition (once per pass)."""
         if self._stale_index is None or self._stale_index[0] != len(self.dirty):
             paths = {c[2:] for c in self.dirty if c.startswith("o:")}
-            paths |= {_output_of(f) for f in self.missing}
+            paths |= {uncompressed(f) for f in self.missing}
             found: dict[str, set[str]] = {}
             for path, pid in self.state.owners(paths).items():
                 found.setdefault(pid, set()).add(path)
@@ -215,8 +214,8 @@ class Planner:
         """Report the outputs new in this build that leave the output folder or share a file with another output."""
         fresh, self.fresh = self.fresh, []
         paths = [s.path for _, s in fresh]
-        copies = {p + suffix: p for p in paths for suffix in COPIES}
-        bases = {p[: -len(suffix)]: p for p in paths for suffix in COPIES if p.endswith(suffix)}
+        copies = {p + suffix: p for p in paths for suffix in COPY_SUFFIXES}
+        bases = {p[: -len(suffix)]: p for p in paths for suffix in COPY_SUFFIXES if p.endswith(suffix)}
         owners = self._owners([*paths, *copies, *bases])
         problems = []
         folders = self._folders()
@@ -447,11 +446,6 @@ class Reading:
             return self.q.value(key)
         recorder = quiet.q.recorder
         return recorder.deps.get(key) if recorder is not None else None
-
-
-def _output_of(path: str) -> str:
-    """Return the output a file belongs to: itself, or the file it is a compressed copy of."""
-    return next((path[: -len(s)] for s in COPIES if path.endswith(s)), path)
 
 
 def _source(owners: Mapping[str, list[tuple[str, Spec]]], path: str) -> str:

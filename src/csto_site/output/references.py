@@ -24,8 +24,9 @@ from ..content.media import FOLDER_HINT
 from ..content.model import Item
 from ..site.model import NEWS, Scope
 from ..site.queries import Queries
-from ..site.urls import SCHEME, Urls, output_path, place_of
+from ..site.urls import Urls, output_path, place_of
 from ..util.errors import ContentError, Problem
+from ..util.links import is_external
 from .media import PHOTO
 from .photos import DOCUMENT_TYPES
 from .spec import Declared, Partition, Spec
@@ -74,12 +75,7 @@ def scan(html: str) -> Scanned:
 
 def is_internal(written: str) -> bool:
     """Tell whether a reference stays on this site (not another site, mail, a phone number, or data)."""
-    return bool(written) and not is_elsewhere(written)
-
-
-def is_elsewhere(written: str) -> bool:
-    """Tell whether a reference leaves this site: an address with a scheme (https:, mailto:) or a host (//)."""
-    return bool(SCHEME.match(written)) or written.startswith("//")
+    return bool(written) and not is_external(written)
 
 
 class References:
@@ -125,7 +121,7 @@ class References:
         # it through its variants (output/media.py), not at the name written.
         photos = {file.name for file in item.files if file.kind == PHOTO}
         written = list(dict.fromkeys(body.references))
-        problems = [self._embedded(item, r) for r in written if r.attribute != "href" and is_elsewhere(r.written)]
+        problems = [self._embedded(item, r) for r in written if r.attribute != "href" and is_external(r.written)]
         references = [r for r in written if is_internal(r.written) and unquote(r.written) not in photos]
         targets = {r: urljoin(page, r.written) for r in references}
         places = {r: place_of(unquote(urlsplit(t).path)) for r, t in targets.items()}
