@@ -25,14 +25,23 @@ from ..content.model import Item
 from ..content.record import Record
 from ..output.spec import Partition, Spec
 from ..site.model import Site
-from ..site.queries import CATALOGUE, WINDOW, Queries, Recorder, related_scopes, scopes
+from ..site.queries import (
+    CATALOGUE,
+    NEIGHBOUR_SIDES,
+    WINDOW,
+    Queries,
+    Recorder,
+    neighbour_key,
+    neighbour_path,
+    related_scopes,
+    scopes,
+)
 from ..site.urls import COPY_SUFFIXES, output_path_error, place_of, uncompressed
 from ..util.digest import digest_text
 from ..util.errors import Problem
 from .state import Changes, OutputState, output_consumer, partition_consumer, sitemap_lastmods
 
 Describe = Callable[[Queries, Partition], Iterable[Spec]]
-NEIGHBOUR_SEPARATOR = "\x1f"
 
 
 @dataclass(frozen=True)
@@ -64,10 +73,10 @@ def changed_scopes(changed: Iterable[tuple[Item | None, Item | None]], state: Ou
             if item is not None:
                 found.update(scopes(item))
                 found.update(related_scopes(site, item))  # the items it is, was or may become related to
-                for side in ("older", "newer"):  # the neighbours it had
-                    stored = state.value(f"{side}|{item.path}")
+                for side in NEIGHBOUR_SIDES:  # the neighbours it had
+                    stored = state.value(neighbour_key(side, item.path))
                     if stored:
-                        found.add(f"item|{stored.partition(NEIGHBOUR_SEPARATOR)[0]}")
+                        found.add(f"item|{neighbour_path(stored)}")
         if new is not None and new.lang in site.editions:  # the neighbours it has now
             edition = site.editions[new.lang]
             for neighbour in (edition.older.get(new.key), edition.newer.get(new.key)):
