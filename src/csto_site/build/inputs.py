@@ -20,12 +20,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from ..util.digest import bytes_digest
 from ..util.errors import ContentError, Problem
 from ..util.files import RACY_NS, Listing, checked_walk, walk
 from ..util.libraries import LIBRARIES
+from .options import Options
 
 
 def library_stamps() -> list[str]:
@@ -111,7 +111,7 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def read_inputs(options: Any) -> Inputs:
+def read_inputs(options: Options) -> Inputs:
     """List the content, templates, static files and the program's own files, and digest the lot.
 
     The digest covers the options, Python's and the libraries' versions, and for each folder its
@@ -123,7 +123,7 @@ def read_inputs(options: Any) -> Inputs:
         return _read_inputs(options)
 
 
-def _read_inputs(options: Any) -> Inputs:
+def _read_inputs(options: Options) -> Inputs:
     """List and digest what a build reads (read_inputs, with the collector paused)."""
     started = time.time_ns()
     program = Path(__file__).parent.parent
@@ -142,7 +142,7 @@ def _read_inputs(options: Any) -> Inputs:
     return Inputs(_digest(options, folders), tuple(folders), started)
 
 
-def _digest(options: Any, folders: Iterable[tuple[Path, Listing]]) -> str:
+def _digest(options: Options, folders: Iterable[tuple[Path, Listing]]) -> str:
     """Digest the options, Python's and the libraries' versions and each folder's listing."""
     digest = hashlib.blake2b(digest_size=16)
     digest.update(
@@ -179,7 +179,7 @@ def _digest(options: Any, folders: Iterable[tuple[Path, Listing]]) -> str:
     return digest.hexdigest()
 
 
-def restamped(inputs: Inputs, options: Any, rel: str) -> Inputs:
+def restamped(inputs: Inputs, options: Options, rel: str) -> Inputs:
     """Return the inputs with one file of the content folder listed as it is now (added or moved in the listing).
 
     What the build wrote itself (the record of addresses) is listed again this way without listing every

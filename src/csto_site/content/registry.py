@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..util.errors import ContentError, Problem, did_you_mean
 from ..util.files import NAME_BYTES
@@ -18,6 +18,8 @@ from .sources import SourceFile
 
 IDENTIFIER = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 RESERVED_SECTIONS = frozenset({"static", "news", "sections", "officials", "organizations", "search"})
+# An entry of a registry file: an official or an organization.
+Entry = TypeVar("Entry", bound=Official | Organization)
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ class Registry:
         return did_you_mean(name, [s.id for s in self.sections])
 
 
-def _spellings(entries: Iterable[Any], names: Any) -> list[str]:
+def _spellings(entries: Iterable[Entry], names: Callable[[Entry], Iterable[str]]) -> list[str]:
     """List every id, name and alias of the entries, for hints."""
     return [spelling for e in entries for spelling in (e.id, *names(e), *e.aliases)]
 
@@ -92,8 +94,11 @@ def read_registry(
 
 
 def _load_entries(
-    path: Path, config: SiteConfig, problems: list[Problem], make: Any
-) -> tuple[tuple[Any, ...], dict[str, int]]:
+    path: Path,
+    config: SiteConfig,
+    problems: list[Problem],
+    make: Callable[[str, Mapping[str, Any], FieldChecker, tuple[str, ...]], Entry],
+) -> tuple[tuple[Entry, ...], dict[str, int]]:
     """Read one registry file: a mapping of id to entry; return the entries and the line of each id."""
     shown = str(path)
     if not path.exists():
@@ -112,7 +117,7 @@ def _load_entries(
             Problem(shown, 1, "the file must map ids to entries", "e.g. `stanislav-zas:` then indented lines")
         )
         return (), {}
-    entries = []
+    entries: list[Entry] = []
     for key, value in data.items():
         check = FieldChecker(
             shown,
@@ -218,7 +223,11 @@ def _organization(key: str, value: Mapping[str, Any], check: FieldChecker, langu
 
 
 def _name_index(
-    entries: tuple[Any, ...], names: Any, path: Path, problems: list[Problem], lines: Mapping[str, int]
+    entries: tuple[Entry, ...],
+    names: Callable[[Entry], Iterable[str]],
+    path: Path,
+    problems: list[Problem],
+    lines: Mapping[str, int],
 ) -> dict[str, str]:
     """Map every id, name and alias (case-insensitive) to its entry; report clashes at the later entry."""
     index: dict[str, str] = {}

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
 
 from ..content.model import Item, Official, Organization
 from ..site.model import NEWS, OFFICIAL, ORGANIZATION, SECTION, Scope
@@ -554,7 +553,7 @@ class People(_Pages):
         )
 
 
-def period_text(kit: Kit, start: Any, end: Any, lang: str) -> str:
+def period_text(kit: Kit, start: date | None, end: date | None, lang: str) -> str:
     """Format the years a role was held: 2020–2022, since 2023."""
     if start and end:
         return f"{start.year}–{end.year}" if start.year != end.year else str(start.year)

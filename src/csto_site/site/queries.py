@@ -183,7 +183,7 @@ class _Memo:
     items: dict[str, tuple[Item, ...]] = field(default_factory=dict)
     by_path: dict[str, Item] = field(default_factory=dict)
     ranks: dict[int, dict[str, int]] = field(default_factory=dict)
-    values: dict[str, str] = field(default_factory=dict)
+    values: dict[str, str | None] = field(default_factory=dict)  # a key no query answers any more: None
     labels: dict[str, str] = field(default_factory=dict)
     publisher: list[frozenset[str]] = field(default_factory=list)
 
@@ -459,7 +459,7 @@ class Queries:
         """Return what a recorded key's query answers on this site now (None: it no longer exists)."""
         memo = self._memo.values
         if key not in memo:
-            memo[key] = self._evaluate(key)  # type: ignore[assignment]
+            memo[key] = self._evaluate(key)
         return memo[key]
 
     def _evaluate(self, key: str) -> str | None:
