@@ -1,8 +1,8 @@
 """The work of a build that has something to do: read what changed, plan from the catalogue, draw, publish.
 
-builder.py calls this after its quick check found a change. The flow, one way:
+publish/run.py calls this after its quick answer found a change. The flow, one way:
 read (read.py: templates, site.yaml, registries, the items parsed again where they changed) -> the
-site model (site/assemble.py) -> plan (engine.py: which partitions to describe again and which outputs
+site model (site/assemble.py) -> plan (plan.py: which partitions to describe again and which outputs
 to draw, from what each read last time) -> draw (draw.py, on every core, into the publisher's
 standby) -> post-producers (sitemaps, redirects) -> the search index -> publish (publish/, last).
 """

@@ -2,15 +2,17 @@
 
 Kept in the build cache's SQLite file, per target (a content folder built into an output folder with
 given options):
+- targets: the build that stored the state: its generation, which the publisher records with the swap
+  (a state whose generation is not the published one, a build stopped between the two, is not
+  trusted), its clock time, the program and the parses it ran with, and the digests of the address record;
 - partitions: each producer partition's outputs as described (specs), and which sitemaps they fill;
 - outputs: each output's files (the page and its compressed copies) with their digests;
 - deps: for every consumer (a partition described, an output drawn) the keys it read with their
   values, one row per key of an item or listing scope (indexed by scope, to find the candidates of
-  a change), and the global and registry keys in one row per consumer (they change rarely, and then
-  every consumer is looked at);
-- search: the pages the site indexes for search, as a digest and a count per bucket (a language's month);
-- meta: the generation of the state, which the publisher records with the swap: a state whose
-  generation is not the published one (a build stopped between the two) is not trusted.
+  a change);
+- wide: the global and registry keys each consumer read, in one row per consumer (they change rarely,
+  and then every consumer is looked at); wide_keys: each of those keys once, with its stored value;
+- search: the pages the site indexes for search, as a digest and a count per bucket (a language's month).
 """
 
 from __future__ import annotations

@@ -93,7 +93,7 @@ def _binary_line(data: bytes) -> int:
 
 
 def _visible_files(content: Path) -> Iterator[tuple[Path, str]]:
-    """Yield every file below `content` with its relative path, as the build lists them (inputs.publishable)."""
+    """Yield every file below `content` with its relative path, as the build lists them (util.files.publishable)."""
     for path, rel, _ in publishable(content):
         yield Path(path), rel
 
