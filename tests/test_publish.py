@@ -21,8 +21,7 @@ from csto_site.build.cache import FILE as CACHE_FILE
 from csto_site.build.cache import Cache
 from csto_site.build.pipeline import target
 from csto_site.build.plan import Planner
-from csto_site.build.state import TABLES, OutputState
-from csto_site.build.state import Changes as StateChanges
+from csto_site.build.state import TABLES, OutputState, StateChanges
 from csto_site.output.spec import Partition, Spec
 from csto_site.publish import scan
 from csto_site.publish.manifest import FILE as MANIFEST_FILE

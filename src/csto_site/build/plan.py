@@ -39,7 +39,7 @@ from ..site.queries import (
 from ..site.urls import COPY_SUFFIXES, output_path_error, place_of, uncompressed
 from ..util.digest import digest_text
 from ..util.errors import Problem
-from .state import Changes, OutputState, output_consumer, partition_consumer, sitemap_lastmods
+from .state import OutputState, StateChanges, output_consumer, partition_consumer, sitemap_lastmods
 
 Describe = Callable[[Queries, Partition], Iterable[Spec]]
 
@@ -93,7 +93,7 @@ class Planner:
         self.q = q
         self.missing = missing
         self.trusted = state.trusted
-        self.changes = Changes()
+        self.changes = StateChanges()
         self.order: list[Partition] = []  # every partition of this build, in catalogue order
         self.described: dict[str, list[Spec]] = {}  # the partitions described in this build
         self.stored = state.partitions()

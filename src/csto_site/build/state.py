@@ -109,7 +109,7 @@ def decode_specs(column: object, *key: str) -> list[Spec]:
 
 
 @dataclass
-class Changes:
+class StateChanges:
     """What a build changes in the state, written in one transaction at its end."""
 
     partitions: dict[str, tuple[str, list[Spec]]] = field(default_factory=dict)  # id -> (producer, specs)
@@ -276,7 +276,7 @@ class OutputState:
 
     def save(
         self,
-        changes: Changes,
+        changes: StateChanges,
         generation: str,
         clean: bool,
         built_at: float,

@@ -255,7 +255,7 @@ def unknown_name_hint(registry: Registry, content: str, config: SiteConfig, name
     add = f"add a line to {content}{kind}s.yaml: {new_id or 'new-id'}: {{name: {{{names}}}}}"
     if len(config.languages) > 1:
         add += ", then translate the name"
-    suggestion = registry.close(kind, name)
+    suggestion = registry.closest(kind, name)
     if suggestion.startswith("did you mean"):
         return f"{suggestion} If not, {add}"
     return f"if this is a new {kind}, {add}"

@@ -46,7 +46,7 @@ class Registry:
         """Return the entries of a kind: "official" or "organization"."""
         return self.officials if kind == "official" else self.organizations
 
-    def close(self, kind: str, name: str) -> str:
+    def closest(self, kind: str, name: str) -> str:
         """Suggest the official or organization (`kind`) the editor probably meant."""
         if kind == "official":
             return did_you_mean(name, _spellings(self.officials, lambda o: o.name.values()))
