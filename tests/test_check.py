@@ -11,6 +11,7 @@ import pytest
 from helpers.site import NOW, SAMPLE, STATIC, TEMPLATES, build_into, cli_args, options, snapshot
 
 from csto_site import cli
+from csto_site.build.cache import FILE
 from csto_site.build.checks import LONG_ITEM_WORDS
 from csto_site.output.render import Renderer
 from csto_site.publish.run import check as check_site
@@ -62,6 +63,22 @@ def test_check_leaves_the_build_cache_alone(mini_copy: Path, tmp_path: Path) -> 
     assert cli.main(cli_args("check", mini_copy, out, "--cache", str(cache))) == 0
 
     assert snapshot(cache) == before
+
+
+def test_check_warns_of_a_damaged_cache_as_a_build_does(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cache = tmp_path / "cache"
+    out = tmp_path / "public"
+    assert cli.main(cli_args("build", mini_copy, out, "--no-search", "--quiet", "--cache", str(cache))) == 0
+    (cache / FILE).write_bytes(b"this is not a database" * 100)
+    capsys.readouterr()
+
+    assert cli.main(cli_args("check", mini_copy, out, "--cache", str(cache))) == 0
+
+    assert (
+        f"{cache / FILE}: warning: discarded an unusable cache file (file is not a database)" in capsys.readouterr().err
+    )
 
 
 def test_check_of_a_fresh_checkout_creates_no_folder(

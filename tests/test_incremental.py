@@ -31,6 +31,7 @@ from csto_site.build.cache import Memo
 from csto_site.build.inputs import walk
 from csto_site.build.loader import scan
 from csto_site.build.options import Options, Report
+from csto_site.build.pipeline import draw_site
 from csto_site.build.plan import Planner
 from csto_site.build.state import OutputState
 from csto_site.content import markup
@@ -118,6 +119,22 @@ def test_a_second_build_writes_nothing(site):
     touched = build(options(content, out), NOW)
     assert (touched.written, touched.removed) == (0, 0)
     assert stamps(out) == before
+
+
+@pytest.mark.parametrize("library", ["pillow", "pi_heif"])
+def test_a_new_version_of_a_photo_library_is_seen_by_the_quick_answer(site, monkeypatch, tmp_path, library):
+    content, out = site
+    packages = tmp_path / "site-packages"  # installed libraries, as the quick answer lists them
+    (packages / f"{library}-1.0.dist-info").mkdir(parents=True)
+    monkeypatch.syspath_prepend(packages)
+    build(options(content, out), NOW)
+    drawn = []
+    monkeypatch.setattr(pipeline, "draw_site", lambda *args: drawn.append(args) or draw_site(*args))
+    build(options(content, out), NOW)
+    assert drawn == [], "nothing changed, yet the quick answer did not apply"
+    (packages / f"{library}-1.0.dist-info").rename(packages / f"{library}-2.0.dist-info")
+    build(options(content, out), NOW)
+    assert len(drawn) == 1, f"an upgrade of {library} was not seen"
 
 
 def test_a_clean_build_of_unchanged_content_writes_nothing_either(site):

@@ -29,6 +29,7 @@ from csto_site.content.sources import SourceFile, discover
 from csto_site.output.render import Renderer
 from csto_site.output.views import plural
 from csto_site.site.assemble import build_archive, build_site, dated_between, newest_first
+from csto_site.site.model import NEWS, SECTION, Scope
 from csto_site.site.urls import Urls
 from csto_site.util.errors import Problem
 
@@ -185,14 +186,14 @@ def test_every_prefix_of_every_item_url_is_a_page(drawn, world):
         y, m, d = item.day.year, item.day.month, item.day.day
         assert {
             news,
-            urls.archive(item.lang, y),
-            urls.archive(item.lang, y, m),
-            urls.archive(item.lang, y, m, d),
+            urls.listing(Scope(NEWS, item.lang, "", y)),
+            urls.listing(Scope(NEWS, item.lang, "", y, m)),
+            urls.listing(Scope(NEWS, item.lang, "", y, m, d)),
         } <= pages, url
         assert {
             urls.section(item.lang, item.section),
-            urls.archive(item.lang, y, section=item.section),
-            urls.archive(item.lang, y, m, section=item.section),
+            urls.listing(Scope(SECTION, item.lang, item.section, y)),
+            urls.listing(Scope(SECTION, item.lang, item.section, y, m)),
         } <= pages, url
 
 

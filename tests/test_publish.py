@@ -21,8 +21,7 @@ from csto_site.build.cache import FILE as CACHE_FILE
 from csto_site.build.cache import Cache
 from csto_site.build.pipeline import target
 from csto_site.build.plan import Planner
-from csto_site.build.state import Changes as StateChanges
-from csto_site.build.state import OutputState
+from csto_site.build.state import TABLES, OutputState, StateChanges
 from csto_site.output.spec import Partition, Spec
 from csto_site.publish import scan
 from csto_site.publish.manifest import FILE as MANIFEST_FILE
@@ -175,7 +174,7 @@ def test_a_write_to_the_cache_after_a_read_waits_for_another_builds_write(site, 
     cache = Cache.open(tmp_path / "cache")
     with cache:
         state = OutputState(cache.db, "one target", trusted=True)
-        state.files(["index.html"])  # a query through a temporary table: a read of the file left open
+        state.owners(["index.html"])  # a query through a temporary table: a read of the file left open
         # Meanwhile another build sharing the cache writes into it.
         other = sqlite3.connect(tmp_path / "cache" / CACHE_FILE)
         with other:
@@ -235,7 +234,7 @@ def planned(paths: list[str]) -> list[Problem]:
             return self
 
     db = sqlite3.connect(":memory:")
-    OutputState.create(db)
+    db.executescript(TABLES)
     planner = Planner(OutputState(db, "test", trusted=False), Nothing(), set())  # type: ignore[arg-type]
     specs = [Spec(path, "/" + path, "en", path, source="test") for path in paths]
     planner.describe("test", [Partition("test")], lambda q, part: specs)

@@ -13,6 +13,7 @@ import mmap
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -34,6 +35,7 @@ from ..util.store import (
     open_store,
     seal,
     sealed,
+    unusable,
     unwrap,
     wrap,
     writing,
@@ -346,18 +348,7 @@ class Cache:
         """
         path = folder / FILE if folder is not None else None
         if read_only:
-            # A cache being written (its -wal file exists) is not read: reading it would create files.
-            if path is not None and path.is_file() and not path.with_name(path.name + "-wal").exists():
-                try:
-                    db = connect_read_only(path)
-                    row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-                    if row and row[0] == str(SCHEMA) and (sealed(path) or not intact(db)):
-                        return cls(db, path, [], read_only=True)
-                    db.close()
-                except sqlite3.DatabaseError:
-                    pass
-            db, _ = open_store(None, SCHEMA, TABLES)
-            return cls(db, None, [], read_only=True)
+            return cls._open_read_only(path)
         db, warnings = open_store(path, SCHEMA, TABLES)
         cache = cls(db, path, warnings, memo=memo)
         if memo is not None and (memo.path != path or memo.stamp != cache._read(lambda: _stamp(cache.db), "")):
@@ -366,6 +357,25 @@ class Cache:
         if clean:
             cache.empty()
         return cache
+
+    @classmethod
+    def _open_read_only(cls, path: Path | None) -> Cache:
+        """Open the cache file to read if it exists and is sound; else an empty cache, warning of an unusable file."""
+        warnings: list[Problem] = []
+        # A cache being written (its -wal file exists) is not read: reading it would create files.
+        if path is not None and path.is_file() and not path.with_name(path.name + "-wal").exists():
+            with ExitStack() as opened:
+                try:
+                    db = opened.enter_context(closing(connect_read_only(path)))
+                    reason = _unusable(db, path)
+                except sqlite3.DatabaseError as exc:
+                    reason = str(exc)
+                if not reason:
+                    opened.pop_all()  # the cache closes it
+                    return cls(db, path, [], read_only=True)
+            warnings.append(unusable(path, reason))
+        db, _ = open_store(None, SCHEMA, TABLES)
+        return cls(db, None, warnings, read_only=True)
 
     def close(self) -> None:
         """Drop the bodies a worker found damaged, close the database and seal its file."""
@@ -745,6 +755,14 @@ def _body(column: object, key: str) -> str | None:
 def _stamp(db: sqlite3.Connection) -> str:
     """Return the stamp of the last write of a cache file ("" for none)."""
     return _meta(db, "stamp")
+
+
+def _unusable(db: sqlite3.Connection, path: Path) -> str:
+    """Say why a cache file cannot be read as this program's ("" when it can), as a build would find it."""
+    schema = _meta(db, "schema")
+    if schema != str(SCHEMA):
+        return f"schema {schema}, this program uses {SCHEMA}" if schema else "no schema version"
+    return "" if sealed(path) else intact(db)
 
 
 def _meta(db: sqlite3.Connection, key: str) -> str:

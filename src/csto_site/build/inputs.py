@@ -20,31 +20,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
+from ..util.digest import bytes_digest
 from ..util.errors import ContentError, Problem
 from ..util.files import RACY_NS, Listing, checked_walk, walk
-
-# The libraries whose version can change what a build writes (their distribution names, normalised).
-LIBRARIES = frozenset(
-    {
-        "jinja2",
-        "markupsafe",
-        "markdown",
-        "nh3",
-        "pyyaml",
-        "python_slugify",
-        "text_unidecode",
-        "unidecode",
-        "feedgen",
-        "lxml",
-        "python_dateutil",
-        "brotli",
-        "cbor2",
-        "pagefind_bin",
-        "tzdata",
-    }
-)
+from ..util.libraries import LIBRARIES
+from .options import Options
 
 
 def library_stamps() -> list[str]:
@@ -67,11 +48,6 @@ def library_stamps() -> list[str]:
             if name.endswith((".dist-info", ".egg-info")) and name.split("-")[0].lower().replace(".", "_") in LIBRARIES
         ]
     return sorted(found)
-
-
-def digest_text(*parts: str) -> str:
-    """Return a short hex digest of text parts."""
-    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -135,7 +111,7 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def read_inputs(options: Any) -> Inputs:
+def read_inputs(options: Options) -> Inputs:
     """List the content, templates, static files and the program's own files, and digest the lot.
 
     The digest covers the options, Python's and the libraries' versions, and for each folder its
@@ -147,7 +123,7 @@ def read_inputs(options: Any) -> Inputs:
         return _read_inputs(options)
 
 
-def _read_inputs(options: Any) -> Inputs:
+def _read_inputs(options: Options) -> Inputs:
     """List and digest what a build reads (read_inputs, with the collector paused)."""
     started = time.time_ns()
     program = Path(__file__).parent.parent
@@ -166,7 +142,7 @@ def _read_inputs(options: Any) -> Inputs:
     return Inputs(_digest(options, folders), tuple(folders), started)
 
 
-def _digest(options: Any, folders: Iterable[tuple[Path, Listing]]) -> str:
+def _digest(options: Options, folders: Iterable[tuple[Path, Listing]]) -> str:
     """Digest the options, Python's and the libraries' versions and each folder's listing."""
     digest = hashlib.blake2b(digest_size=16)
     digest.update(
@@ -203,7 +179,7 @@ def _digest(options: Any, folders: Iterable[tuple[Path, Listing]]) -> str:
     return digest.hexdigest()
 
 
-def restamped(inputs: Inputs, options: Any, rel: str) -> Inputs:
+def restamped(inputs: Inputs, options: Options, rel: str) -> Inputs:
     """Return the inputs with one file of the content folder listed as it is now (added or moved in the listing).
 
     What the build wrote itself (the record of addresses) is listed again this way without listing every
@@ -255,6 +231,6 @@ def fast_path_holds(fast: FastState, inputs: str, now: datetime) -> bool:
 def file_digest(path: Path) -> str:
     """Digest a file's bytes ("" when it cannot be read)."""
     try:
-        return hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
+        return bytes_digest(path.read_bytes())
     except OSError:
         return ""

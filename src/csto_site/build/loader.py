@@ -48,7 +48,7 @@ class Found(NamedTuple):
 
 @dataclass(frozen=True)
 class Scan:
-    """The content folder's files, sorted and classified as `sources.discover` does.
+    """The content folder's files: section indexes and items (as `sources.discover` sorts them), ignored, misplaced.
 
     `bundles` lists the other files of each item that is a folder, by the folder's path.
     """

@@ -1,8 +1,8 @@
 """The work of a build that has something to do: read what changed, plan from the catalogue, draw, publish.
 
-builder.py calls this after its quick check found a change. The flow, one way:
+publish/run.py calls this after its quick answer found a change. The flow, one way:
 read (read.py: templates, site.yaml, registries, the items parsed again where they changed) -> the
-site model (site/assemble.py) -> plan (engine.py: which partitions to describe again and which outputs
+site model (site/assemble.py) -> plan (plan.py: which partitions to describe again and which outputs
 to draw, from what each read last time) -> draw (draw.py, on every core, into the publisher's
 standby) -> post-producers (sitemaps, redirects) -> the search index -> publish (publish/, last).
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ..content.model import Item
-from ..content.record import format_record, record_digest
+from ..content.record import format_record
 from ..output.assets import StaticFile, static_files
 from ..output.catalogue import Catalogue, catalogue
 from ..output.media import PHOTO, photos_to_make
@@ -29,7 +29,7 @@ from ..site.assemble import build_site, dated_between
 from ..site.model import Site
 from ..site.queries import NEWS_WINDOW, RECORD, Queries, Recorder
 from ..site.urls import OwnPaths, Urls, is_cited
-from ..util.digest import digest
+from ..util.digest import digest, digest_text
 from ..util.errors import ContentError, Problem, missing_folder
 from ..util.files import publishable, read_listed
 from ..util.parallel import default_jobs
@@ -205,7 +205,7 @@ def _draw(
     recorded = options.record and not options.drafts and not options.future
     complete = state.trusted and content.record.digest != "" and state.record() == content.record.digest
     record = new_record(content, planner, options.content, complete) if recorded else ""
-    kept = (record_digest(record) if record else content.record.digest) if recorded else ""
+    kept = (digest_text(record) if record else content.record.digest) if recorded else ""
     generation = new_generation()
     state.save(
         planner.changes,
@@ -260,7 +260,7 @@ def new_record(content: Content, planner: Planner, root: Path, complete: bool = 
                 item = spec.source if spec.source.endswith(".md") else ""
                 sources[spec.url] = item or sources.get(spec.url, "")
     text = format_record(sources, root)
-    return "" if record_digest(text) == content.record.digest else text
+    return "" if digest_text(text) == content.record.digest else text
 
 
 def plan_and_draw(
@@ -366,7 +366,8 @@ def check_outputs(options: Options, now: datetime, published: str) -> tuple[Site
     """Check what a build checks, drawing in memory each output the last build did not publish as it is now.
 
     `published` is the generation of the build state the live site was published with ("" if unknown).
-    Return the site, and a warning when the record of published addresses lacks some the site has.
+    Return the site and the warnings: the cache's (a file it could not use), and one when the record of
+    published addresses lacks some the site has.
     """
     with Cache.open(options.cache, read_only=True) as cache, collector_paused():
         content = read_content(options, cache, options.jobs or default_jobs())
@@ -379,15 +380,16 @@ def check_outputs(options: Options, now: datetime, published: str) -> tuple[Site
         record = "" if options.drafts or options.future else new_record(content, planner, options.content)
     lacking = sum(1 for line in record.splitlines() if line and not line.startswith("#")) - len(content.record.entries)
     if lacking <= 0:
-        return setting.site, []
+        return setting.site, cache.warnings
     return setting.site, [
+        *cache.warnings,
         Problem(
             content.record.path,
             0,
             f"the record of published addresses lacks {lacking} the site publishes",
             "run `csto-site build` and commit content/addresses.txt with the content: only a recorded address is kept",
             warning=True,
-        )
+        ),
     ]
 
 

@@ -25,15 +25,23 @@ from ..content.model import Item
 from ..content.record import Record
 from ..output.spec import Partition, Spec
 from ..site.model import Site
-from ..site.queries import CATALOGUE, WINDOW, Queries, Recorder, related_scopes, scopes
-from ..site.urls import output_path_error, place_of
+from ..site.queries import (
+    CATALOGUE,
+    NEIGHBOUR_SIDES,
+    WINDOW,
+    Queries,
+    Recorder,
+    neighbour_key,
+    neighbour_path,
+    related_scopes,
+    scopes,
+)
+from ..site.urls import COPY_SUFFIXES, output_path_error, place_of, uncompressed
 from ..util.digest import digest_text
 from ..util.errors import Problem
-from .state import Changes, OutputState, output_consumer, partition_consumer, sitemap_lastmods
+from .state import OutputState, StateChanges, output_consumer, partition_consumer, sitemap_lastmods
 
 Describe = Callable[[Queries, Partition], Iterable[Spec]]
-COPIES = (".gz", ".br")  # the compressed copies drawing may add beside an output
-NEIGHBOUR_SEPARATOR = "\x1f"
 
 
 @dataclass(frozen=True)
@@ -65,10 +73,10 @@ def changed_scopes(changed: Iterable[tuple[Item | None, Item | None]], state: Ou
             if item is not None:
                 found.update(scopes(item))
                 found.update(related_scopes(site, item))  # the items it is, was or may become related to
-                for side in ("older", "newer"):  # the neighbours it had
-                    stored = state.value(f"{side}|{item.path}")
+                for side in NEIGHBOUR_SIDES:  # the neighbours it had
+                    stored = state.value(neighbour_key(side, item.path))
                     if stored:
-                        found.add(f"item|{stored.partition(NEIGHBOUR_SEPARATOR)[0]}")
+                        found.add(f"item|{neighbour_path(stored)}")
         if new is not None and new.lang in site.editions:  # the neighbours it has now
             edition = site.editions[new.lang]
             for neighbour in (edition.older.get(new.key), edition.newer.get(new.key)):
@@ -85,7 +93,7 @@ class Planner:
         self.q = q
         self.missing = missing
         self.trusted = state.trusted
-        self.changes = Changes()
+        self.changes = StateChanges()
         self.order: list[Partition] = []  # every partition of this build, in catalogue order
         self.described: dict[str, list[Spec]] = {}  # the partitions described in this build
         self.stored = state.partitions()
@@ -191,9 +199,9 @@ class Planner:
         """Group the outputs that read a dirty key or lack a file in the live site by partition (once per pass)."""
         if self._stale_index is None or self._stale_index[0] != len(self.dirty):
             paths = {c[2:] for c in self.dirty if c.startswith("o:")}
-            paths |= {_output_of(f) for f in self.missing}
+            paths |= {uncompressed(f) for f in self.missing}
             found: dict[str, set[str]] = {}
-            for path, pid in self.state.partitions_of(paths).items():
+            for path, pid in self.state.owners(paths).items():
                 found.setdefault(pid, set()).add(path)
             self._stale_index = (len(self.dirty), found)
         return self._stale_index[1]
@@ -215,8 +223,8 @@ class Planner:
         """Report the outputs new in this build that leave the output folder or share a file with another output."""
         fresh, self.fresh = self.fresh, []
         paths = [s.path for _, s in fresh]
-        copies = {p + suffix: p for p in paths for suffix in COPIES}
-        bases = {p[: -len(suffix)]: p for p in paths for suffix in COPIES if p.endswith(suffix)}
+        copies = {p + suffix: p for p in paths for suffix in COPY_SUFFIXES}
+        bases = {p[: -len(suffix)]: p for p in paths for suffix in COPY_SUFFIXES if p.endswith(suffix)}
         owners = self._owners([*paths, *copies, *bases])
         problems = []
         folders = self._folders()
@@ -447,11 +455,6 @@ class Reading:
             return self.q.value(key)
         recorder = quiet.q.recorder
         return recorder.deps.get(key) if recorder is not None else None
-
-
-def _output_of(path: str) -> str:
-    """Return the output a file belongs to: itself, or the file it is a compressed copy of."""
-    return next((path[: -len(s)] for s in COPIES if path.endswith(s)), path)
 
 
 def _source(owners: Mapping[str, list[tuple[str, Spec]]], path: str) -> str:

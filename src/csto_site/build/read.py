@@ -14,7 +14,7 @@ from ..content.items import ParsedItem, item_language, link_translations, split_
 from ..content.labels import load_labels
 from ..content.media import BUNDLE_INDEX, bundle_of
 from ..content.model import Item
-from ..content.record import Record, Recorded, item_root, read_record, record_digest
+from ..content.record import Record, Recorded, item_root, read_record
 from ..content.registry import Registry, read_registry
 from ..content.sources import SourceFile, read_source
 from ..output.assets import logo_error
@@ -22,7 +22,7 @@ from ..output.render import Renderer, template_digests
 from ..site.addresses import address_problems
 from ..site.assemble import find_duplicate_urls
 from ..site.urls import Urls, redirect_error
-from ..util.digest import digest
+from ..util.digest import digest, digest_text
 from ..util.errors import ContentError, Problem
 from ..util.files import Listing, publishable
 from .cache import Cache
@@ -186,7 +186,7 @@ def with_moves(record: Record, items: Sequence[str], root: str) -> Record:
             for address, entry in record.entries.items()
         },
         # What the record says changes with the moves too: its readers must see them.
-        record_digest(record.digest + repr(sorted(moved.items()))),
+        digest_text(record.digest + repr(sorted(moved.items()))),
     )
 
 

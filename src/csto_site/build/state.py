@@ -2,22 +2,24 @@
 
 Kept in the build cache's SQLite file, per target (a content folder built into an output folder with
 given options):
+- targets: the build that stored the state: its generation, which the publisher records with the swap
+  (a state whose generation is not the published one, a build stopped between the two, is not
+  trusted), its clock time, the program and the parses it ran with, and the digests of the address record;
 - partitions: each producer partition's outputs as described (specs), and which sitemaps they fill;
 - outputs: each output's files (the page and its compressed copies) with their digests;
 - deps: for every consumer (a partition described, an output drawn) the keys it read with their
   values, one row per key of an item or listing scope (indexed by scope, to find the candidates of
-  a change), and the global and registry keys in one row per consumer (they change rarely, and then
-  every consumer is looked at);
-- search: the pages the site indexes for search, as a digest and a count per bucket (a language's month);
-- meta: the generation of the state, which the publisher records with the swap: a state whose
-  generation is not the published one (a build stopped between the two) is not trusted.
+  a change);
+- wide: the global and registry keys each consumer read, in one row per consumer (they change rarely,
+  and then every consumer is looked at); wide_keys: each of those keys once, with its stored value;
+- search: the pages the site indexes for search, as a digest and a count per bucket (a language's month).
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,7 +109,7 @@ def decode_specs(column: object, *key: str) -> list[Spec]:
 
 
 @dataclass
-class Changes:
+class StateChanges:
     """What a build changes in the state, written in one transaction at its end."""
 
     partitions: dict[str, tuple[str, list[Spec]]] = field(default_factory=dict)  # id -> (producer, specs)
@@ -126,11 +128,6 @@ class OutputState:
         self.target = target
         self.trusted = trusted
         self._specs: dict[str, list[Spec]] = {}
-
-    @staticmethod
-    def create(db: sqlite3.Connection) -> None:
-        """Create the tables."""
-        db.executescript(TABLES)
 
     def generation(self, code: str, parses: str) -> str:
         """Return the generation of the stored state ("" when none, or when another program stored it).
@@ -245,10 +242,6 @@ class OutputState:
         ).fetchone()
         return str(row[0]) if row else None
 
-    def partitions_of(self, paths: Iterable[str]) -> dict[str, str]:
-        """Return the partition of each of `paths` that is an output."""
-        return dict(self._query_in("SELECT path, partition FROM outputs WHERE target = ? AND path IN", paths))
-
     def outputs_of(self, part_id: str) -> dict[str, Files]:
         """Return the stored outputs of a partition with their files."""
         return {
@@ -256,13 +249,6 @@ class OutputState:
             for path, blob in self.db.execute(
                 "SELECT path, files FROM outputs WHERE target = ? AND partition = ?", (self.target, part_id)
             )
-        }
-
-    def files(self, paths: Iterable[str]) -> dict[str, Files]:
-        """Return the stored files of some outputs."""
-        return {
-            path: tuple(_decode(_FILES, blob, path, self.target, path))
-            for path, blob in self._query_in("SELECT path, files FROM outputs WHERE target = ? AND path IN", paths)
         }
 
     def owners(self, paths: Iterable[str]) -> dict[str, str]:
@@ -278,18 +264,6 @@ class OutputState:
         ).fetchone()
         return str(row[0]) if row else None
 
-    def count(self, suffix: str = "") -> int:
-        """Count the outputs (whose path ends with `suffix`)."""
-        row = self.db.execute(
-            "SELECT count(*) FROM outputs WHERE target = ? AND path LIKE ?", (self.target, f"%{suffix}")
-        ).fetchone()
-        return int(row[0])
-
-    def all_files(self) -> Iterator[tuple[str, str]]:
-        """Yield every stored output file with its digest."""
-        for path, blob in self.db.execute("SELECT path, files FROM outputs WHERE target = ?", (self.target,)):
-            yield from _decode(_FILES, blob, path, self.target, path)
-
     def _query_in(self, query: str, values: Iterable[str]) -> list[Any]:
         """Run `query ... (values)` for many values at once, through a temporary table."""
         db = self.db
@@ -302,7 +276,7 @@ class OutputState:
 
     def save(
         self,
-        changes: Changes,
+        changes: StateChanges,
         generation: str,
         clean: bool,
         built_at: float,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -10,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..util.digest import digest_text
 from ..util.errors import ContentError, Problem, did_you_mean
 from .frontmatter import load_yaml, yaml_line
 
@@ -307,7 +307,7 @@ def load_config(
         feed_length=int(feed_length),
         contact=contact,
         labels=labels,
-        digest=hashlib.blake2b(text.encode(), digest_size=16).hexdigest(),
+        digest=digest_text(text),
         redirects=redirects,
         logo=logo,
         gone=gone,

@@ -287,7 +287,7 @@ def unknown_name_hint(registry: Registry, content: str, config: SiteConfig, lang
     if others:
         missing = ", ".join(f"{other}: ..." for other in others)
         add += f", then add the name in {' and '.join(map(language_name, others))} beside it ({missing})"
-    suggestion = registry.close(kind, name)
+    suggestion = registry.closest(kind, name)
     if suggestion.startswith("did you mean"):
         return f"{suggestion} If not, {add}"
     return f"if this is a new {kind}, {add}"

@@ -14,6 +14,7 @@ from html import unescape
 from typing import Any
 
 from ..util.errors import Problem, did_you_mean
+from ..util.links import is_external
 from .config import text_error
 from .model import Attachment, Photo
 
@@ -25,7 +26,6 @@ MAX_GALLERY = 100
 MAX_ATTACHMENTS = 50
 IMG = re.compile(r"<img\b([^>]*)>")
 ATTRIBUTE = re.compile(r'([a-zA-Z_:][-a-zA-Z0-9_:.]*)="([^"]*)"')
-SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 # Alt text is required: the words that stand for the photo for readers who cannot see it.
 ALT_HINT = "write what the photo shows, for readers who cannot see it, e.g. `alt: The Secretary General at the podium`"
 FOLDER_HINT = "make the item a folder: move it to <its name>/index.md, and put the file beside it"
@@ -51,7 +51,7 @@ def bundle_of(rel: str) -> str:
 
 def file_error(name: str) -> tuple[str, str]:
     """Return why a name cannot be a file of the item's folder, and a hint; ("", "") when it can."""
-    if SCHEME.match(name) or name.startswith("//"):
+    if is_external(name):
         return (
             "is an address, not a file of the item's folder",
             "copy the file into the item's folder and give its name",
@@ -238,7 +238,7 @@ def figures(
     problems: list[Problem] = []
     for match in IMG.finditer(html):
         src, alt = img_words(match.group(1))
-        if not src or src.startswith(("/", "#")) or SCHEME.match(src) or (not folder and "/" in src):
+        if not src or src.startswith(("/", "#")) or is_external(src) or (not folder and "/" in src):
             continue  # a file under /static/, or an address: not a file of the folder
         at = body.find(f"({src}")
         line = body_line + body.count("\n", 0, at if at >= 0 else max(body.find(src), 0))

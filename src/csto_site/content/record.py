@@ -8,7 +8,6 @@ lost, and how an address is kept (a page, a redirect, a retraction), is the site
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import NamedTuple
 
+from ..util.digest import digest_text
 from ..util.errors import Problem
 
 RECORD_FILE = "addresses.txt"
@@ -62,11 +62,6 @@ class Record:
         return found
 
 
-def record_digest(text: str) -> str:
-    """Digest a record's text."""
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
-
-
 def read_record(
     content: Path, known: MutableMapping[str, tuple[Record, tuple[Problem, ...]]] | None = None
 ) -> tuple[Record, list[Problem]]:
@@ -85,7 +80,7 @@ def read_record(
         return Record(shown, {}, ""), []
     except (OSError, UnicodeDecodeError) as exc:
         return Record(shown, {}, ""), [Problem(shown, 0, f"cannot read the address record: {exc}", "save it as UTF-8")]
-    digest = record_digest(text)
+    digest = digest_text(text)
     key = f"{shown}\0{digest}"
     if known is None or key not in known:
         read = _parse_record(shown, root, text, digest)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..util.errors import ContentError, Problem, did_you_mean
 from ..util.files import NAME_BYTES
@@ -19,6 +19,8 @@ from .sources import SourceFile
 
 IDENTIFIER = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 RESERVED_SECTIONS = frozenset({"static", "news", "sections", "officials", "organizations", "search"})
+# An entry of a registry file: an official or an organization.
+Entry = TypeVar("Entry", bound=Official | Organization)
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class Registry:
         """Return the entries of a kind: "official" or "organization"."""
         return self.officials if kind == "official" else self.organizations
 
-    def close(self, kind: str, name: str) -> str:
+    def closest(self, kind: str, name: str) -> str:
         """Suggest the official or organization (`kind`) the editor probably meant."""
         if kind == "official":
             return did_you_mean(name, _spellings(self.officials, lambda o: o.name.values()))
@@ -58,7 +60,7 @@ class Registry:
         return did_you_mean(name, [s.id for s in self.sections])
 
 
-def _spellings(entries: Iterable[Any], names: Any) -> list[str]:
+def _spellings(entries: Iterable[Entry], names: Callable[[Entry], Iterable[str]]) -> list[str]:
     """List every id, name and alias of the entries, for hints."""
     return [spelling for e in entries for spelling in (e.id, *names(e), *e.aliases)]
 
@@ -101,8 +103,12 @@ def read_registry(
 
 
 def _load_entries(
-    path: Path, config: SiteConfig, problems: list[Problem], warnings: list[Problem], make: Any
-) -> tuple[tuple[Any, ...], dict[str, int]]:
+    path: Path,
+    config: SiteConfig,
+    problems: list[Problem],
+    warnings: list[Problem],
+    make: Callable[[str, Mapping[str, Any], FieldChecker, tuple[str, ...]], Entry],
+) -> tuple[tuple[Entry, ...], dict[str, int]]:
     """Read one registry file: a mapping of id to entry; return the entries and the line of each id."""
     shown = str(path)
     if not path.exists():
@@ -121,7 +127,7 @@ def _load_entries(
             Problem(shown, 1, "the file must map ids to entries", "e.g. `stanislav-zas:` then indented lines")
         )
         return (), {}
-    entries = []
+    entries: list[Entry] = []
     for key, value in data.items():
         check = FieldChecker(
             shown,
@@ -270,7 +276,11 @@ def _untranslated(value: Mapping[str, Any], languages: tuple[str, ...]) -> froze
 
 
 def _name_index(
-    entries: tuple[Any, ...], names: Any, path: Path, problems: list[Problem], lines: Mapping[str, int]
+    entries: tuple[Entry, ...],
+    names: Callable[[Entry], Iterable[str]],
+    path: Path,
+    problems: list[Problem],
+    lines: Mapping[str, int],
 ) -> dict[str, str]:
     """Map every id, name and alias (any letter case, ё as е) to its entry; report clashes at the later entry."""
     index: dict[str, str] = {}

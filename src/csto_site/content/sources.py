@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..util.digest import bytes_digest
 from ..util.errors import Problem
 from ..util.files import decoded, publishable, read_listed
 from .record import RECORD_FILE
@@ -78,7 +78,7 @@ def read_source(path: Path, rel: str) -> SourceFile | Problem:
             f"invisible control character U+{ord(bad.group()):04X}",
             "delete it (it often comes with text pasted from a word processor)",
         )
-    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+    digest = bytes_digest(data)
     return SourceFile(shown, rel, text, digest)
 
 
@@ -93,7 +93,7 @@ def _binary_line(data: bytes) -> int:
 
 
 def _visible_files(content: Path) -> Iterator[tuple[Path, str]]:
-    """Yield every file below `content` with its relative path, as the build lists them (inputs.publishable)."""
+    """Yield every file below `content` with its relative path, as the build lists them (util.files.publishable)."""
     for path, rel, _ in publishable(content):
         yield Path(path), rel
 

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..site.queries import Queries
-from ..site.urls import output_path
+from ..site.urls import Urls, output_path
+from ..util.digest import bytes_digest
 from ..util.errors import ContentError, Problem, did_you_mean
 from ..util.files import checked_walk, read_listed
 from .spec import Partition, Spec
 
-STATIC = "static/"
 FINGERPRINTED = (".css", ".js")
 # 8 hex digits (32 bits): a new version of one file colliding with an old one is a 1 in 4 billion chance.
 HASH_LENGTH = 8
@@ -51,10 +51,10 @@ def static_files(files: Mapping[str, bytes], required: Iterable[str] = REQUIRED)
     found = {}
     for name, data in sorted(files.items()):
         published = fingerprinted_name(name, data) if name.endswith(FINGERPRINTED) else name
-        found[name] = StaticFile(name, published, hashlib.blake2b(data, digest_size=16).hexdigest())
+        found[name] = StaticFile(name, published, bytes_digest(data))
     missing = [
         Problem(
-            STATIC + name,
+            output_path(Urls.static(name)),
             0,
             "the templates need this file but the static folder has none",
             "restore it from the csto_site repository, or pass --static DIR",
@@ -84,7 +84,7 @@ class Static:
         """Describe each file at its published name."""
         lang = q.config.default_language
         for name in q.static_names():
-            url = f"/{STATIC}{q.asset(name)}"
+            url = Urls.static(q.asset(name))
             yield Spec(output_path(url), url, lang, url, (name,), source=f"{self.folder}/{name}")
 
     def draw(self, q: Queries, spec: Spec) -> bytes:

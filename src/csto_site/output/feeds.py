@@ -52,7 +52,7 @@ class Feeds:
                 continue
             page = urls.listing(scope)
             url = urls.feed(page)
-            yield Spec(output_path(url), url, lang, url[len(urls.prefix(lang)) :], part.args, source=page)
+            yield Spec(output_path(url), url, lang, urls.unprefixed(lang, url), part.args, source=page)
 
     def draw(self, q: Queries, spec: Spec) -> bytes:
         """Render one feed."""

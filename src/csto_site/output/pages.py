@@ -5,20 +5,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
 
 from ..content.model import Item, Official, Organization
 from ..content.scripts import collation_key
 from ..site.model import NEWS, OFFICIAL, ORGANIZATION, SECTION, Scope
 from ..site.queries import Queries
-from ..site.urls import SEARCH_BUNDLE, Urls, output_path
+from ..site.urls import SEARCH_BUNDLE, UNDATED, Urls, output_path
 from .media import documents, gallery, image_data, lead, with_file_links, with_pictures
 from .render import Renderer
 from .spec import Partition, Spec
 from .views import Change, Kit, Link, Page, TeaserGroup, entry_name
-
-UNDATED = "pages"  # the sitemap of the pages that are not filed under a year
 
 
 def _alternates(kit: Kit, url_of: dict[str, str]) -> tuple[tuple[str, str], ...]:
@@ -42,7 +39,7 @@ def _spec(
         output_path(url),
         url,
         lang,
-        key or url[len(kit.urls.prefix(lang)) :],
+        key or kit.urls.unprefixed(lang, url),
         args,
         _alternates(kit, url_of),
         sitemap,
@@ -324,13 +321,13 @@ class Archive(_NewsYears):
                     found += [(lang, kit.urls.listing(s), s) for s in self.dated(q, scope.at(year))]
         url_of: dict[str, dict[str, str]] = {}
         for lang, url, _ in found:
-            url_of.setdefault(url[len(kit.urls.prefix(lang)) :], {})[lang] = url
+            url_of.setdefault(kit.urls.unprefixed(lang, url), {})[lang] = url
         return [
             _spec(
                 kit,
                 url,
                 lang,
-                url_of[url[len(kit.urls.prefix(lang)) :]],
+                url_of[kit.urls.unprefixed(lang, url)],
                 str(year),
                 self.template,
                 _scope_args(scope),
@@ -379,7 +376,7 @@ class Archive(_NewsYears):
                 TeaserGroup(
                     kit.day_text(items[0].day, lang),
                     kit.teasers(items),
-                    urls.archive(lang, scope.year, scope.month, items[0].day.day),
+                    urls.listing(Scope(NEWS, lang).at(scope.year, scope.month, items[0].day.day)),
                 )
                 for items in self.by_day(q, scope)
             )
@@ -572,7 +569,7 @@ class People(_Pages):
         )
 
 
-def period_text(kit: Kit, start: Any, end: Any, lang: str) -> str:
+def period_text(kit: Kit, start: date | None, end: date | None, lang: str) -> str:
     """Format the years a role was held: 2020–2022, since 2023."""
     if start and end:
         return f"{start.year}–{end.year}" if start.year != end.year else str(start.year)

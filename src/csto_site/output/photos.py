@@ -15,13 +15,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import astuple, dataclass
 from functools import cache
+from importlib import import_module
 from typing import Any, cast
 
-import PIL
 from PIL import Image, ImageCms, UnidentifiedImageError, features
 
 from ..site.urls import crop_name, variant_name
 from ..util.digest import bytes_digest, digest
+from ..util.libraries import PHOTO_LIBRARIES
 
 # 100 megapixels: the largest sensor a press camera has (medium-format bodies), four times a 24 MP
 # camera's. A decoded 100 MP image takes 300 MB, so a larger one is a mistake or a decompression bomb.
@@ -260,11 +261,15 @@ def _recipe(settings: Settings) -> tuple[str, ...]:
 
 
 def _versions() -> tuple[str, ...]:
-    """Return the versions of every library whose output ends up in a variant."""
+    """Return the versions of every library whose output ends up in a variant (PHOTO_LIBRARIES, and what they ship)."""
     import pi_heif  # imported here: only a build that makes variants needs libheif
 
-    libraries = [PIL.__version__, pi_heif.__version__, pi_heif.libheif_version()]
-    return (*libraries, *(str(features.version(f)) for f in ("jpg", "webp", "avif", "littlecms2")))
+    libraries = [str(import_module(module).__version__) for _, module in PHOTO_LIBRARIES]
+    return (
+        *libraries,
+        pi_heif.libheif_version(),
+        *(str(features.version(f)) for f in ("jpg", "webp", "avif", "littlecms2")),
+    )
 
 
 def _open(data: bytes, name: str) -> Source | FileProblem:

@@ -24,8 +24,9 @@ from ..content.media import FOLDER_HINT
 from ..content.model import Item
 from ..site.model import NEWS, Scope
 from ..site.queries import Queries
-from ..site.urls import SCHEME, Urls, output_path, place_of
+from ..site.urls import Urls, output_path, place_of
 from ..util.errors import ContentError, Problem
+from ..util.links import is_external
 from .media import PHOTO, file_links
 from .photos import DOCUMENT_TYPES
 from .spec import Declared, Partition, Spec
@@ -74,12 +75,7 @@ def scan(html: str) -> Scanned:
 
 def is_internal(written: str) -> bool:
     """Tell whether a reference stays on this site (not another site, mail, a phone number, or data)."""
-    return bool(written) and not is_elsewhere(written)
-
-
-def is_elsewhere(written: str) -> bool:
-    """Tell whether a reference leaves this site: an address with a scheme (https:, mailto:) or a host (//)."""
-    return bool(SCHEME.match(written)) or written.startswith("//")
+    return bool(written) and not is_external(written)
 
 
 class References:
@@ -127,7 +123,7 @@ class References:
         photos = {file.name for file in item.files if file.kind == PHOTO}
         linked = file_links(Urls(q.config.default_language, q.config.base_url), item)
         written = list(dict.fromkeys(body.references))
-        problems = [self._embedded(item, r) for r in written if r.attribute != "href" and is_elsewhere(r.written)]
+        problems = [self._embedded(item, r) for r in written if r.attribute != "href" and is_external(r.written)]
         references = [
             r
             for r in written

@@ -58,8 +58,8 @@ BLOCK_YEARS = 3
 # 4,011 pages of one of its years 740 MB), so one of its runs stays under about 1 GB up to some
 # 5,000 items a year.
 SHARD_PAGES = 4000
-# The shard of a language's indexed pages that are not items (none, with the project's templates).
-UNDATED = "pages"
+# The bucket (and shard) of a language's indexed pages that are not items (none, with the project's templates).
+UNDATED_BUCKET = "pages"
 # Fields of a language's .pf_meta file (a CBOR array) that list the filter files as [name, hash] pairs.
 META_FILTERS = 3
 
@@ -126,7 +126,7 @@ def bucket_of(path: str, language: Callable[[str], str]) -> str:
     Shards are unions of buckets (shard_buckets): a page's bucket never changes, its shard may.
     """
     when = item_month(path)
-    return f"{language(path)}/{UNDATED if when is None else f'{when[0]:04d}-{when[1]:02d}'}"
+    return f"{language(path)}/{UNDATED_BUCKET if when is None else f'{when[0]:04d}-{when[1]:02d}'}"
 
 
 def shards_of(paths: Iterable[str], language: Callable[[str], str], most: int = SHARD_PAGES) -> dict[str, list[str]]:
@@ -152,7 +152,7 @@ def shard_buckets(pages: Mapping[str, int], most: int = SHARD_PAGES) -> dict[str
     found: dict[str, list[str]] = {}
     for bucket in sorted(pages):
         lang, _, period = bucket.rpartition("/")
-        if period == UNDATED:
+        if period == UNDATED_BUCKET:
             found[bucket] = [bucket]
         else:
             year, month = period.split("-")
@@ -198,7 +198,7 @@ def shard_list(names: Iterable[str]) -> bytes:
 
 def _newest_first(period: str) -> tuple[bool, str]:
     """Order periods for shards.json (reversed): the latest month first, the undated pages last."""
-    return period != UNDATED, period
+    return period != UNDATED_BUCKET, period
 
 
 def index_outputs(pages: Sequence[Output], language: Callable[[str], str], jobs: int = 1) -> list[Output]:

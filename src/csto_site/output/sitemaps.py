@@ -8,10 +8,8 @@ from datetime import datetime
 
 from ..content.model import Item
 from ..site.queries import NEWS_WINDOW, Queries
-from ..site.urls import NEWS_SITEMAP, ROBOTS, SITEMAP, Urls, output_path, sitemap_url
+from ..site.urls import NEWS_SITEMAP, ROBOTS, SITEMAP, UNDATED, Urls, output_path, sitemap_url
 from .spec import Declared, Partition, Spec, later
-
-UNDATED = "pages"  # the sitemap of the pages not filed under a year
 
 
 def escape(text: str) -> str:

@@ -232,7 +232,7 @@ class Kit:
             url=url,
             template=template,
             lang=lang,
-            key=key or url[len(self.urls.prefix(lang)) :],
+            key=key or self.urls.unprefixed(lang, url),
             title=full_title,
             description=description or self.config.description[lang],
             canonical=self.urls.absolute(url),

@@ -21,7 +21,6 @@ finding what changed by hand scan.py, and the file-system primitives util/fs.py.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import posixpath
 import shutil
@@ -35,6 +34,7 @@ from typing import TYPE_CHECKING
 from ..build.inputs import FastState
 from ..build.outbox import Changes
 from ..site.urls import OwnPaths, output_path_error
+from ..util.digest import bytes_digest
 from ..util.errors import ContentError, Problem, io_problem
 from ..util.fs import (
     CannotExchange,
@@ -56,11 +56,6 @@ if TYPE_CHECKING:
 
 # Scratch folders of a build (pages laid out for the search indexer) live in `.public.publish/`.
 SCRATCH = "scratch-"
-
-
-def file_digest(data: bytes) -> str:
-    """Return the digest the manifest keeps of a file's bytes."""
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def swap(live: Path, standby: Path) -> None:
@@ -301,7 +296,7 @@ class Trees:
 
     def settle(self, path: str, data: bytes, indexed: bool = False) -> tuple[str, bool]:
         """Return a file's digest, writing it into the standby unless the live folder holds the same bytes."""
-        digest = file_digest(data)
+        digest = bytes_digest(data)
         if self.verify:
             try:
                 with open(os.path.join(self.live, path), "rb") as handle:

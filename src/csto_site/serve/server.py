@@ -34,6 +34,7 @@ from ..build.options import Options
 from ..publish.run import build
 from ..publish.trees import stopped_by
 from ..reporter import Reporter
+from ..site.urls import FEED_NAME
 from ..util.errors import ContentError, Problem
 
 HOST = "127.0.0.1"
@@ -41,18 +42,18 @@ PREFIX = "/__csto/"
 RELOAD_SCRIPT_URL = PREFIX + "reload.js"
 EVENTS_URL = PREFIX + "events"
 RELOAD_TAG = f'<script src="{RELOAD_SCRIPT_URL}"></script>'.encode()
-RELOAD_SCRIPT = b"""// csto-site serve: reload this tab when the site has been rebuilt.
-(function () {
+RELOAD_SCRIPT = f"""// csto-site serve: reload this tab when the site has been rebuilt.
+(function () {{
   var seen = null;
-  var events = new EventSource("/__csto/events");
-  events.addEventListener("build", function (event) {
-    if (seen !== null && event.data !== seen) {
+  var events = new EventSource("{EVENTS_URL}");
+  events.addEventListener("build", function (event) {{
+    if (seen !== null && event.data !== seen) {{
       window.location.reload();
-    }
+    }}
     seen = event.data;
-  });
-})();
-"""
+  }});
+}})();
+""".encode()
 BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
 # Encoded slashes, backslashes and NUL bytes have no place in a site path; refuse them outright.
 FORBIDDEN = re.compile(r"%2f|%5c|%00|\\", re.IGNORECASE)
@@ -318,7 +319,7 @@ def with_reload(page: bytes) -> bytes:
 
 def content_type(path: Path) -> str:
     """Return the Content-Type of a file of the site."""
-    if path.name == "rss.xml":
+    if path.name == FEED_NAME:
         return "application/rss+xml; charset=utf-8"
     kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     return f"{kind}; charset=utf-8" if kind.startswith("text/") or kind.endswith(("xml", "javascript")) else kind

@@ -38,6 +38,21 @@ RELATED_SHOWN = 5  # the related items an item page lists
 RELATED_SPAN = 10
 
 
+# The sides of an item's neighbours, each read under its own key; a neighbour's value is its path and head.
+NEIGHBOUR_SIDES = ("older", "newer")
+NEIGHBOUR_SEPARATOR = "\x1f"
+
+
+def neighbour_key(side: str, path: str) -> str:
+    """Return the key under which a page reads the neighbour on one side of the item at `path`."""
+    return f"{side}|{path}"
+
+
+def neighbour_path(value: str) -> str:
+    """Return the path of the neighbour a stored value of a neighbour key names ("" for none)."""
+    return value.partition(NEIGHBOUR_SEPARATOR)[0]
+
+
 def scope_of(key: str) -> str:
     """Return the scope of a dependency key: what must change for its value to change."""
     kind, _, rest = key.partition("|")
@@ -45,7 +60,7 @@ def scope_of(key: str) -> str:
         return rest
     if kind == "latest":
         return rest.partition("|")[2]
-    if kind in ("item", "body", "older", "newer", "related"):
+    if kind in ("item", "body", *NEIGHBOUR_SIDES, "related"):
         return f"item|{rest}"
     if kind == "versions":
         return f"key|{rest}"
@@ -169,7 +184,7 @@ class _Memo:
     items: dict[str, tuple[Item, ...]] = field(default_factory=dict)
     by_path: dict[str, Item] = field(default_factory=dict)
     ranks: dict[int, dict[str, int]] = field(default_factory=dict)
-    values: dict[str, str] = field(default_factory=dict)
+    values: dict[str, str | None] = field(default_factory=dict)  # a key no query answers any more: None
     labels: dict[str, str] = field(default_factory=dict)
     publisher: list[frozenset[str]] = field(default_factory=list)
 
@@ -379,18 +394,18 @@ class Queries:
     def older(self, item: Item) -> Item | None:
         """Return the previous item of an item's section."""
         found = self.site.editions[item.lang].older.get(item.key)
-        self._note(f"older|{item.path}", self._neighbour(found))
+        self._note(neighbour_key("older", item.path), self._neighbour(found))
         return found
 
     def newer(self, item: Item) -> Item | None:
         """Return the next item of an item's section."""
         found = self.site.editions[item.lang].newer.get(item.key)
-        self._note(f"newer|{item.path}", self._neighbour(found))
+        self._note(neighbour_key("newer", item.path), self._neighbour(found))
         return found
 
     def _neighbour(self, item: Item | None) -> str:
         """Describe a neighbour by its path and head (the path lets a later build find it again)."""
-        return f"{item.path}\x1f{self.heads[item.path]}" if item is not None else ""
+        return f"{item.path}{NEIGHBOUR_SEPARATOR}{self.heads[item.path]}" if item is not None else ""
 
     def publisher(self) -> frozenset[str]:
         """Return the ids of the organizations that publish the site (`publisher_ids`)."""
@@ -445,7 +460,7 @@ class Queries:
         """Return what a recorded key's query answers on this site now (None: it no longer exists)."""
         memo = self._memo.values
         if key not in memo:
-            memo[key] = self._evaluate(key)  # type: ignore[assignment]
+            memo[key] = self._evaluate(key)
         return memo[key]
 
     def _evaluate(self, key: str) -> str | None:

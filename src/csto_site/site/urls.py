@@ -13,6 +13,7 @@ from urllib.parse import unquote
 from slugify import slugify
 
 from ..util.files import name_error
+from ..util.links import is_external
 
 if TYPE_CHECKING:  # the model imports the configuration, which checks addresses with these rules
     from ..content.model import Item
@@ -30,6 +31,10 @@ class Urls:
         """Return the path prefix of a language: empty for the default."""
         return "" if lang == self.default_language else f"/{lang}"
 
+    def unprefixed(self, lang: str, url: str) -> str:
+        """Return an address of a language without that language's prefix (/ru/news/ -> /news/)."""
+        return url[len(self.prefix(lang)) :]
+
     def home(self, lang: str) -> str:
         """Return the home page URL."""
         return f"{self.prefix(lang)}/"
@@ -37,18 +42,6 @@ class Urls:
     def news(self, lang: str) -> str:
         """Return the all-news page URL."""
         return f"{self.prefix(lang)}/news/"
-
-    def archive(
-        self, lang: str, year: int, month: int | None = None, day: int | None = None, section: str | None = None
-    ) -> str:
-        """Return a dated archive page: of all news, or of one section."""
-        base = self.section(lang, section) if section else self.news(lang)
-        parts = [f"{year:04d}"]
-        if month is not None:
-            parts.append(f"{month:02d}")
-        if day is not None:
-            parts.append(f"{day:02d}")
-        return base + "/".join(parts) + "/"
 
     def listing(self, scope: Scope) -> str:
         """Return the page of a listing (all news, a section, an official, an organization), maybe of one period."""
@@ -120,7 +113,8 @@ class Urls:
         """Return the 404 page of a language."""
         return f"{self.prefix(lang)}/404.html"
 
-    def static(self, name: str) -> str:
+    @staticmethod
+    def static(name: str) -> str:
         """Return the URL of a static asset."""
         return f"{STATIC}{name}"
 
@@ -196,6 +190,10 @@ def archive_parent(url: str) -> str:
     return head + "/" if url.endswith("/") and last.isdigit() and last.isascii() else ""
 
 
+# The sitemap of the pages that are not filed under a year (the others have one sitemap a year).
+UNDATED = "pages"
+
+
 def sitemap_url(part: str) -> str:
     """Return the URL of one sitemap named by the index."""
     return f"/sitemap-{part}.xml"
@@ -216,12 +214,11 @@ def is_safe(url: str) -> bool:
 
 # A redirect page works where a web server serves the file as HTML: a folder or an .html file.
 PAGE_SUFFIXES = (".html", ".htm")
-SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 # A "%" that does not start a %-escape: web servers answer such an address with 400 Bad Request.
 BARE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 # Folders the build fills as a whole: the search bundle and the static files. Nothing else goes below them.
-BUILD_FOLDERS = (SEARCH_BUNDLE.strip("/") + "/", "static/")
+BUILD_FOLDERS = (SEARCH_BUNDLE.lstrip("/"), STATIC.lstrip("/"))
 # The compressed copies the build writes beside a text file (see compress.py), three bytes each.
 COPY_SUFFIXES = (".gz", ".br")
 
@@ -241,7 +238,7 @@ def build_owns(place: str, outputs: Container[str]) -> bool:
 
 def redirect_error(url: str) -> str:
     """Return why `url` cannot be an address of this site to redirect from or to, or "" when it can."""
-    if SCHEME.match(url) or url.startswith("//"):
+    if is_external(url):
         return "write only the path, without the domain"
     if not url.startswith("/"):
         return 'it must start with "/"'

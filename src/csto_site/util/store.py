@@ -56,10 +56,15 @@ def open_store(
     except (sqlite3.DatabaseError, StoreError) as exc:
         if isinstance(exc, sqlite3.DatabaseError) and not damaged(exc):
             raise
-        warnings.append(Problem(str(path), 0, f"discarded an unusable {kind} ({exc})", hint, warning=True))
+        warnings.append(unusable(path, str(exc), kind, hint))
         discard(path)
         db = _connect(path, schema, tables, check=False)
     return db, warnings
+
+
+def unusable(path: Path, reason: str, kind: str = "cache file", hint: str = "nothing to do: it is rebuilt") -> Problem:
+    """Return the warning that a store file was found unusable (damaged, of another schema) and not used."""
+    return Problem(str(path), 0, f"discarded an unusable {kind} ({reason})", hint, warning=True)
 
 
 def _connect(path: Path, schema: int, tables: str, check: bool) -> sqlite3.Connection:
