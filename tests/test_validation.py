@@ -14,6 +14,8 @@ from csto_site import cli
 from csto_site.content.frontmatter import split
 from csto_site.content.labels import load_labels
 
+# The home page of an earlier build: its generator mark tells the build the folder is its own output.
+OLD_SITE = '<meta name="generator" content="csto-site">the old site'
 DATE_HINT = "(write `date: 2021-06-22`, `date: 2021-06-22 14:30` or ISO 8601 with an offset)"
 
 
@@ -31,10 +33,11 @@ class Run:
     def __init__(self, content: Path, capsys: pytest.CaptureFixture[str]) -> None:
         self.content = content
         self.capsys = capsys
-        # An existing output folder with a file in it: a failed build must leave both exactly as they were.
+        # An existing output folder with a page of an earlier build in it: a failed build must leave both exactly
+        # as they were.
         self.out = content.parent / "public"
         self.out.mkdir()
-        (self.out / "index.html").write_text("the old site", encoding="utf-8")
+        (self.out / "index.html").write_text(OLD_SITE, encoding="utf-8")
 
     def build(self, command: str = "build") -> list[str]:
         """Build; assert exit 1, no traceback, nothing touched; return the problem lines."""
@@ -44,7 +47,7 @@ class Run:
         assert status == 1, out + err
         assert "Traceback" not in out + err
         assert snapshot(self.content.parent) == before, "the failed build touched files"
-        assert (self.out / "index.html").read_text(encoding="utf-8") == "the old site"
+        assert (self.out / "index.html").read_text(encoding="utf-8") == OLD_SITE
         lines = err.splitlines()
         assert lines, "problems are printed on stderr"
         assert lines[-1].endswith("found; nothing was written.")
