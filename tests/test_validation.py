@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from csto_site import cli
 from csto_site.content.frontmatter import split
 from csto_site.content.labels import load_labels
+from csto_site.util import files
 
 # The home page of an earlier build: its generator mark tells the build the folder is its own output.
 OLD_SITE = '<meta name="generator" content="csto-site">the old site'
@@ -444,6 +446,49 @@ def test_a_registry_mistake_does_not_hide_item_mistakes(run):
     text = "\n".join(run.build())
     assert "officials.yaml" in text
     assert "alpha/a.md:1: missing `date`" in text
+
+
+REGISTRY_BREAKS = {
+    "a list": ("- a\n", 1, "the file must map ids to entries"),
+    "an id given twice": ("a:\n  name: {en: A, ru: А}\na:\n  name: {en: B, ru: Б}\n", 3, "`a` is given twice"),
+    "a YAML mistake": ("a: [\n", 2, "invalid YAML"),
+    "not UTF-8": (b"a:\n  name: {en: \xff}\n", 2, "the file is not UTF-8 text"),
+}
+
+
+@pytest.mark.parametrize("kind", ["officials", "organizations"])
+@pytest.mark.parametrize("case", REGISTRY_BREAKS)
+def test_a_registry_that_cannot_be_read_is_its_one_problem_not_every_name_unknown(run, kind, case):
+    # The items name entries of the broken file: had it been read, they would be known.
+    data, line, message = REGISTRY_BREAKS[case]
+    path = run.content / f"{kind}.yaml"
+    path.write_bytes(data if isinstance(data, bytes) else data.encode())
+    problems = run.build()
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"{path}:{line}: {message}"), problems
+
+
+def test_an_unreadable_registry_is_its_one_problem(run, monkeypatch):
+    path = run.content / "officials.yaml"
+
+    def refusing(name, *args, **kwargs):
+        if name == str(path):
+            raise PermissionError(errno.EACCES, "Permission denied", name)
+        return open(name, *args, **kwargs)
+
+    monkeypatch.setattr(files, "open", refusing, raising=False)
+    problems = run.build()
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"{path}: cannot read the file: "), problems
+
+
+def test_with_one_registry_unreadable_the_names_of_the_other_are_still_checked(run):
+    (run.content / "officials.yaml").write_text("- a\n", encoding="utf-8")
+    item = "---\ntitle: A\ndate: 2024-01-01\nofficials: [Nobody]\norganizations: [Nowhere]\n---\nBody.\n"
+    write(run.content, "alpha/a.md", item)
+    problems = run.build()
+    assert len(problems) == 2, problems
+    assert f'{run.content}/alpha/a.md:5: unknown organization "Nowhere"' in problems[0], problems
 
 
 def test_an_item_with_no_text_is_refused_with_what_to_write(run):

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..util.errors import ContentError, Problem, did_you_mean
-from ..util.files import NAME_BYTES
+from ..util.files import NAME_BYTES, read_text
 from .config import FieldChecker, SiteConfig, text_error, year_error
 from .frontmatter import load_yaml, split
 from .model import Official, Organization, Role, Section
@@ -31,6 +31,9 @@ class Registry:
     organization_names: Mapping[str, str]
     # Every folder with a section index (_index.md), right or not: a wrong one is its index's problem alone.
     indexed: frozenset[str] = frozenset()
+    # The kinds ("official", "organization") whose registry file could not be read as a whole: its problem
+    # is the one to tell, not a name of every item it makes unknown.
+    unread: frozenset[str] = frozenset()
 
     def official(self, name: str) -> str | None:
         """Return the id of the official with this id, name or alias."""
@@ -39,6 +42,10 @@ class Registry:
     def organization(self, name: str) -> str | None:
         """Return the id of the organization with this id, name or alias."""
         return self.organization_names.get(name.strip().casefold())
+
+    def known(self, kind: str) -> bool:
+        """Say whether the registry of a kind ("official" or "organization") was read, so a name it lacks is unknown."""
+        return kind not in self.unread
 
     def entries(self, kind: str) -> tuple[Official, ...] | tuple[Organization, ...]:
         """Return the entries of a kind: "official" or "organization"."""
@@ -73,8 +80,9 @@ def read_registry(
 ) -> tuple[Registry, list[Problem]]:
     """Read the registries and section indexes: the entries that are right, and the problems of the others."""
     problems: list[Problem] = []
-    officials, official_lines = _load_entries(content / "officials.yaml", config, problems, _official)
-    organizations, organization_lines = _load_entries(content / "organizations.yaml", config, problems, _organization)
+    unread: set[str] = set()
+    officials, official_lines = _load_entries(content, "official", config, problems, _official, unread)
+    organizations, organization_lines = _load_entries(content, "organization", config, problems, _organization, unread)
     section_sources = tuple(section_sources)
     sections = _load_sections(section_sources, config, problems)
     official_names = _name_index(
@@ -88,30 +96,26 @@ def read_registry(
         organization_lines,
     )
     indexed = frozenset(source.rel.split("/")[0] for source in section_sources)
-    return Registry(officials, organizations, sections, official_names, organization_names, indexed), problems
+    registry = Registry(
+        officials, organizations, sections, official_names, organization_names, indexed, frozenset(unread)
+    )
+    return registry, problems
 
 
 def _load_entries(
-    path: Path, config: SiteConfig, problems: list[Problem], make: Any
+    content: Path, kind: str, config: SiteConfig, problems: list[Problem], make: Any, unread: set[str]
 ) -> tuple[tuple[Any, ...], dict[str, int]]:
-    """Read one registry file: a mapping of id to entry; return the entries and the line of each id."""
+    """Read the registry of a kind ("official"): its entries and each id's line; an unusable file adds it to unread."""
+    path = content / f"{kind}s.yaml"
     shown = str(path)
     if not path.exists():
         return (), {}
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.append(Problem(shown, 0, f"cannot read the file: {exc}", "save it as UTF-8"))
+    read = _read_mapping(shown)
+    if isinstance(read, list):
+        problems.extend(read)
+        unread.add(kind)
         return (), {}
-    data, lines, _, yaml_problems = load_yaml(text, shown)
-    problems.extend(yaml_problems)
-    if data is None:
-        return (), {}
-    if not isinstance(data, dict):
-        problems.append(
-            Problem(shown, 1, "the file must map ids to entries", "e.g. `stanislav-zas:` then indented lines")
-        )
-        return (), {}
+    text, data, lines = read
     entries = []
     for key, value in data.items():
         check = FieldChecker(
@@ -139,6 +143,19 @@ def _load_entries(
                 entries.append(entry)
         problems.extend(check.problems)
     return tuple(entries), {str(key): line for key, line in lines.items()}
+
+
+def _read_mapping(shown: str) -> tuple[str, dict[Any, Any], dict[str, int]] | list[Problem]:
+    """Read a registry file's text, its mapping and the line of each key; or the problems that make it unusable."""
+    text = read_text(shown)
+    if isinstance(text, Problem):
+        return [text]
+    data, lines, _, problems = load_yaml(text, shown)
+    if problems:
+        return problems
+    if data is not None and not isinstance(data, dict):
+        return [Problem(shown, 1, "the file must map ids to entries", "e.g. `stanislav-zas:` then indented lines")]
+    return text, data or {}, lines
 
 
 def _aliases(value: Mapping[str, Any], check: FieldChecker) -> tuple[str, ...]:
