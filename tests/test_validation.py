@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import builtins
 import errno
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -468,18 +470,36 @@ def test_a_registry_that_cannot_be_read_is_its_one_problem_not_every_name_unknow
     assert problems[0].startswith(f"{path}:{line}: {message}"), problems
 
 
-def test_an_unreadable_registry_is_its_one_problem(run, monkeypatch):
-    path = run.content / "officials.yaml"
+def refuse(monkeypatch: pytest.MonkeyPatch, call: str, path: Path) -> None:
+    """Make the system refuse (EACCES, as to a user without the permission) `call` on `path` in csto_site.util.files."""
+    real = builtins.open if call == "open" else getattr(os, call)
 
     def refusing(name, *args, **kwargs):
         if name == str(path):
-            raise PermissionError(errno.EACCES, "Permission denied", name)
-        return open(name, *args, **kwargs)
+            raise PermissionError(errno.EACCES, "Permission denied", os.fspath(name))
+        return real(name, *args, **kwargs)
 
-    monkeypatch.setattr(files, "open", refusing, raising=False)
-    problems = run.build()
-    assert len(problems) == 1, problems
-    assert problems[0].startswith(f"{path}: cannot read the file: "), problems
+    if call == "open":
+        monkeypatch.setattr(files, "open", refusing, raising=False)  # the module's, not every `open` of the build
+    else:
+        monkeypatch.setattr(os, call, refusing)
+
+
+@pytest.mark.parametrize("rel", ["officials.yaml", "organizations.yaml", "site.yaml", "addresses.txt"])
+def test_an_unreadable_input_file_is_its_one_problem_told_in_words_with_the_command_to_fix_it(run, monkeypatch, rel):
+    path = run.content / rel
+    path.touch()  # the mini fixture has no address record yet
+    refuse(monkeypatch, "open", path)
+    assert run.build() == [f"{path}: cannot read the file: permission denied (make it readable: chmod a+r {path})"]
+
+
+def test_an_unreadable_content_folder_is_an_input_problem_not_an_output_one(run, monkeypatch):
+    # It was a PermissionError the command line took for the output's: "make the folder writable, or choose --out".
+    folder = run.content / "alpha" / "2023"
+    refuse(monkeypatch, "scandir", folder)
+    assert run.build() == [
+        f"{folder}: cannot read the folder: permission denied (make it readable: chmod a+rx {folder})"
+    ]
 
 
 def test_with_one_registry_unreadable_the_names_of_the_other_are_still_checked(run):
