@@ -96,6 +96,19 @@ def test_a_section_folder_with_a_refused_name_is_one_problem_not_one_per_item(ru
     assert "'news' cannot be a section name" in problems[0], problems
 
 
+def test_a_yaml_mistake_in_a_section_index_is_its_one_problem_not_also_a_missing_index(run):
+    # It also said "alpha/_index.md: section 'alpha' has no _index.md", of a file that is there.
+    write(run.content, "alpha/_index.md", "---\ntitle: Alpha: news\n---\n")
+    run.expect("alpha/_index.md", 2, "invalid YAML", '(put text containing ": " in quotes)')
+
+
+def test_a_section_with_only_a_translated_index_is_told_where_its_index_goes(run):
+    (run.content / "alpha" / "_index.md").unlink()
+    assert run.build() == [
+        f"{run.content}/alpha/_index.md: section 'alpha' has no _index.md (create it with a `title:` line)"
+    ]
+
+
 def test_wrong_type(run):
     write(run.content, "alpha/a.md", "---\ntitle: [one, two]\ndate: 2024-01-01\n---\nBody.\n")
     run.expect("alpha/a.md", 2, "`title` must be text", '(put it in quotes: `title: "..."`)')

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -258,6 +259,7 @@ def _load_sections(sources: Iterable[SourceFile], config: SiteConfig, problems: 
     """Read each section's _index.md (and _index.<lang>.md) for its titles."""
     titles: dict[str, dict[str, str]] = {}
     descriptions: dict[str, dict[str, str]] = {}
+    sources = tuple(sources)
     for source in sources:
         folder, name = source.rel.split("/")
         parts = name.split(".")
@@ -306,15 +308,20 @@ def _load_sections(sources: Iterable[SourceFile], config: SiteConfig, problems: 
                 text = ""
             (titles if key == "title" else descriptions).setdefault(folder, {})[lang] = text.strip()
         problems.extend(check.problems)
+    # A section without an _index.md: one that is there but wrong is its own problem.
+    places = {source.rel.split("/")[0]: posixpath.dirname(source.path) for source in sources}
+    indexed = {source.rel.split("/")[0] for source in sources if source.rel.endswith("/_index.md")}
+    problems += [
+        Problem(
+            f"{places[folder]}/_index.md", 0, f"section {folder!r} has no _index.md", "create it with a `title:` line"
+        )
+        for folder in sorted(titles)
+        if folder not in indexed
+    ]
     sections = []
     for folder in sorted(titles):
         title = titles[folder]
         if config.default_language not in title:
-            problems.append(
-                Problem(
-                    f"{folder}/_index.md", 0, f"section {folder!r} has no _index.md", "create it with a `title:` line"
-                )
-            )
             continue
         default = title[config.default_language]
         sections.append(
