@@ -350,6 +350,30 @@ def test_a_version_as_a_file_beside_the_folder_of_its_other_is_told_to_move_into
     assert run(mini_copy, out, capsys)[0] == 0
 
 
+def test_a_photo_in_the_text_without_alt_text_has_every_problem_told_at_once_each_at_its_own_line(
+    mini_copy, tmp_path, capsys
+):
+    # The missing alt text hid the rest: "not on the site" or "no such file" only came on the next run. And
+    # a photo shown twice was told twice at the first line.
+    item = mini_copy / "alpha/2024/2024-03-12-working-visit.md"
+    text = item.read_text(encoding="utf-8").rstrip("\n")
+    lines = text.count("\n") + 1
+    item.write_text(f"{text}\n\n<img src=x.jpg>\n\n<img src=x.jpg>\n", encoding="utf-8")
+    folder = add_bundle(mini_copy)
+    edit(folder, "![The table of the meeting](<Стол переговоров.jpg>)", "![](gone.jpg)\n\n![](gone.jpg)")
+    status, err = run(mini_copy, tmp_path / "public", capsys)
+    assert status == 1
+    hint = "write what it shows between the brackets: ![The delegations at the table]"
+    no_such = "gone.jpg: there is no such file in the item's folder"
+    for at in (lines + 2, lines + 4):
+        assert f"{item}:{at}: the photo x.jpg in the text has no alt text ({hint}(x.jpg))" in err, err
+        assert f"{item}:{at}: the photo x.jpg is not on the site: this item is a single file" in err, err
+    for at in (19, 21):
+        assert f"{folder / 'index.md'}:{at}: the photo gone.jpg in the text has no alt text" in err, err
+        assert f"{folder / 'index.md'}:{at}: {no_such}" in err, err
+    assert len(err.splitlines()) == 9, err
+
+
 def test_new_with_a_photo_starts_a_folder_item_that_builds_once_its_alt_text_is_written(mini_copy, tmp_path, capsys):
     photo = tmp_path / "Фото 1.jpg"
     photo.write_bytes(drawn_photo(1300, 900))

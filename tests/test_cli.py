@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
-from helpers.site import ROOT, SAMPLE, cli_args, copy_fixture, copy_project, snapshot
+from helpers.site import ROOT, SAMPLE, cli_args, copy_fixture, copy_project, generate_archive, snapshot, tree
 from helpers.tools import interruptible, require_tool
 
 from csto_site import cli
+from csto_site.util.stopping import stopped_as_by_ctrl_c
 
 TIMEOUT = 120
 
@@ -399,3 +402,84 @@ def test_a_folder_of_files_no_build_made_is_refused_but_a_site_of_ours_and_files
     (project / "empty").mkdir()
     assert cli.main(["build", "--quiet", "--out", "empty"]) == 0
     assert (project / "empty" / "index.html").is_file()
+
+
+def session_pids(session: int) -> list[int]:
+    """Return the live processes of a session (a process started with `start_new_session` and its workers)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if fields[0] != "Z" and int(fields[3]) == session:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def wait_until_publishing(process: subprocess.Popen[str], out: Path) -> None:
+    """Wait until a build holds the lock on its output (an open handle on `.public.publish/`): it has begun."""
+    home = str(out.resolve().with_name(f".{out.name}.publish"))
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline and process.poll() is None:
+        with contextlib.suppress(FileNotFoundError):
+            for fd in os.listdir(f"/proc/{process.pid}/fd"):
+                with contextlib.suppress(FileNotFoundError):
+                    if os.readlink(f"/proc/{process.pid}/fd/{fd}") == home:
+                        return
+        time.sleep(0.005)
+
+
+@pytest.mark.parametrize(
+    ("number", "whole_session"),
+    [(signal.SIGTERM, True), (signal.SIGHUP, False)],
+    ids=["timeout, a CI cancellation or systemd: SIGTERM to every process", "kill -HUP to the build alone"],
+)
+def test_sigterm_and_sighup_stop_a_build_as_ctrl_c_does(tmp_path, number, whole_session):
+    # They ended the build at once without a word (exit 143 or 129): no message, and no clean stop.
+    content, out = tmp_path / "content", tmp_path / "public"
+    generate_archive(content, 150)
+    build = [sys.executable, str(ROOT / "build.py"), *cli_args("build", content, out, "--no-search")]
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    assert run(build, tmp_path, env).returncode == 0
+    before = tree(out)
+    item = next(p for p in sorted(content.rglob("*.md")) if not p.name.startswith("_"))
+    item.write_text(item.read_text(encoding="utf-8").replace("\ntitle: ", "\ntitle: Edited ", 1), encoding="utf-8")
+    process = subprocess.Popen(
+        [*build, "--clean"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        wait_until_publishing(process, out)
+        time.sleep(0.2)  # its workers are rendering (a clean build of 150 items takes seconds)
+        if whole_session:
+            os.killpg(process.pid, number)
+        else:
+            process.send_signal(number)
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert (process.returncode, err) == (128 + number, f"interrupted: {out} was left as it was\n")
+    assert not session_pids(process.pid), "the build's workers were stopped"
+    assert tree(out) == before
+    again = run(build, tmp_path, env)
+    assert again.returncode == 0, again.stderr
+    fresh = tmp_path / "fresh"
+    clean = run([*build[:2], *cli_args("build", content, fresh, "--no-search")], tmp_path, env)
+    assert clean.returncode == 0, clean.stderr
+    assert same_tree(out, fresh) == []
+
+
+def test_a_stop_signal_ignored_when_the_command_starts_stays_ignored_and_handlers_are_put_back():
+    # `nohup csto-site build` must outlive its terminal: SIGHUP stays ignored.
+    before = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        with stopped_as_by_ctrl_c() as received:
+            assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
+            with pytest.raises(KeyboardInterrupt):
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(5)  # the signal is handled before this ends
+            assert received == [signal.SIGTERM]
+        assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGHUP, before)

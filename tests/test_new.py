@@ -368,7 +368,7 @@ def test_only_a_refused_read_is_said_to_be_about_permissions(tmp_path: Path) -> 
     assert read_listed(str(tmp_path / "gone.md"), tmp_path) == Problem(
         str(tmp_path / "gone.md"),
         0,
-        "cannot read the file: No such file or directory",
+        "cannot read the file: no such file or directory",
         "it was moved or deleted meanwhile: run the command again",
     )
     problem = read_listed(str(tmp_path), tmp_path)

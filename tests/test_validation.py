@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import builtins
+import errno
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,7 @@ from hypothesis import strategies as st
 from csto_site import cli
 from csto_site.content.frontmatter import split
 from csto_site.content.labels import load_labels
+from csto_site.util import files
 
 DATE_HINT = "(write `date: 2021-06-22`, `date: 2021-06-22 14:30` or ISO 8601 with an offset)"
 
@@ -31,7 +35,8 @@ class Run:
     def __init__(self, content: Path, capsys: pytest.CaptureFixture[str]) -> None:
         self.content = content
         self.capsys = capsys
-        # An existing output folder with a file in it: a failed build must leave both exactly as they were.
+        # An existing output folder with a page of an earlier build in it: a failed build must leave both exactly
+        # as they were.
         self.out = content.parent / "public"
         self.out.mkdir()
         (self.out / "index.html").write_text(OLD_SITE, encoding="utf-8")
@@ -87,6 +92,19 @@ def test_a_section_folder_with_a_refused_name_is_one_problem_not_one_per_item(ru
     problems = run.build()
     assert len(problems) == 1, problems  # not also "the folder 'news' has no _index.md" for each item
     assert "'news' cannot be a section name" in problems[0], problems
+
+
+def test_a_yaml_mistake_in_a_section_index_is_its_one_problem_not_also_a_missing_index(run):
+    # It also said "alpha/_index.md: section 'alpha' has no _index.md", of a file that is there.
+    write(run.content, "alpha/_index.md", "---\ntitle: Alpha: news\n---\n")
+    run.expect("alpha/_index.md", 2, "invalid YAML", '(put text containing ": " in quotes)')
+
+
+def test_a_section_with_only_a_translated_index_is_told_where_its_index_goes(run):
+    (run.content / "alpha" / "_index.md").unlink()
+    assert run.build() == [
+        f"{run.content}/alpha/_index.md: section 'alpha' has no _index.md (create it with a `title:` line)"
+    ]
 
 
 def test_wrong_type(run):
@@ -485,6 +503,67 @@ def test_a_registry_mistake_does_not_hide_item_mistakes(run):
     text = "\n".join(run.build())
     assert "officials.yaml" in text
     assert "alpha/a.md:1: missing `date`" in text
+
+
+REGISTRY_BREAKS = {
+    "a list": ("- a\n", 1, "the file must map ids to entries"),
+    "an id given twice": ("a:\n  name: {en: A, ru: А}\na:\n  name: {en: B, ru: Б}\n", 3, "`a` is given twice"),
+    "a YAML mistake": ("a: [\n", 2, "invalid YAML"),
+    "not UTF-8": (b"a:\n  name: {en: \xff}\n", 2, "the file is not UTF-8 text"),
+}
+
+
+@pytest.mark.parametrize("kind", ["officials", "organizations"])
+@pytest.mark.parametrize("case", REGISTRY_BREAKS)
+def test_a_registry_that_cannot_be_read_is_its_one_problem_not_every_name_unknown(run, kind, case):
+    # The items name entries of the broken file: had it been read, they would be known.
+    data, line, message = REGISTRY_BREAKS[case]
+    path = run.content / f"{kind}.yaml"
+    path.write_bytes(data if isinstance(data, bytes) else data.encode())
+    problems = run.build()
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"{path}:{line}: {message}"), problems
+
+
+def refuse(monkeypatch: pytest.MonkeyPatch, call: str, path: Path) -> None:
+    """Make the system refuse (EACCES, as to a user without the permission) `call` on `path` in csto_site.util.files."""
+    real = builtins.open if call == "open" else getattr(os, call)
+
+    def refusing(name, *args, **kwargs):
+        if name == str(path):
+            raise PermissionError(errno.EACCES, "Permission denied", os.fspath(name))
+        return real(name, *args, **kwargs)
+
+    if call == "open":
+        monkeypatch.setattr(files, "open", refusing, raising=False)  # the module's, not every `open` of the build
+    else:
+        monkeypatch.setattr(os, call, refusing)
+
+
+@pytest.mark.parametrize("rel", ["officials.yaml", "organizations.yaml", "site.yaml", "addresses.txt"])
+def test_an_unreadable_input_file_is_its_one_problem_told_in_words_with_the_command_to_fix_it(run, monkeypatch, rel):
+    path = run.content / rel
+    path.touch()  # the mini fixture has no address record yet
+    refuse(monkeypatch, "open", path)
+    assert run.build() == [f"{path}: cannot read the file: permission denied (make it readable: chmod a+r {path})"]
+
+
+def test_an_unreadable_content_folder_is_an_input_problem_not_an_output_one(run, monkeypatch):
+    # It was a PermissionError the command line took for the output's: "make the folder writable, or choose --out".
+    folder = run.content / "alpha" / "2023"
+    refuse(monkeypatch, "scandir", folder)
+    assert run.build() == [
+        f"{folder}: cannot read the folder: permission denied (make it readable: chmod a+rx {folder})"
+    ]
+
+
+def test_with_one_registry_unreadable_the_names_of_the_other_are_still_checked(run):
+    (run.content / "officials.yaml").write_text("- a\n", encoding="utf-8")
+    item = "---\ntitle: A\ndate: 2024-01-01\nofficials: [Nobody]\norganizations: [Nowhere]\n---\nBody.\n"
+    write(run.content, "alpha/a.md", item)
+    problems = run.build()
+    assert len(problems) == 2, problems
+    assert f'{run.content}/alpha/a.md:5: unknown organization "Nowhere"' in problems[0], problems
 
 
 def test_an_item_with_no_text_is_refused_with_what_to_write(run):

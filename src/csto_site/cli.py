@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sqlite3
 import sys
 from collections.abc import Sequence
@@ -21,10 +22,12 @@ from .publish.run import build
 from .publish.trees import stopped_by
 from .reporter import Reporter
 from .util.errors import ContentError, Problem, io_problem, missing_folder
+from .util.stopping import stopped_as_by_ctrl_c
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
-# 128 + SIGINT, as shells report a command stopped by Ctrl+C.
-EXIT_INTERRUPTED = 130
+# A command stopped by a signal ends with 128 + its number, as shells report it: 130 for Ctrl+C (SIGINT),
+# 143 for SIGTERM, 129 for SIGHUP.
+EXIT_SIGNALLED = 128
 
 
 def parser() -> argparse.ArgumentParser:
@@ -169,15 +172,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         else f"{args.out} was left as it was"
     )
     # The build raises what stopped it, precisely; here, and only here, that becomes a message and a status.
-    try:
-        return run_command(args, reporter)
-    except KeyboardInterrupt:
-        reporter.interrupted(left)
-        return EXIT_INTERRUPTED
-    except (OSError, sqlite3.OperationalError) as exc:
-        problem = io_problem(exc, str(args.content)) if args.command == "new" else stopped_by(exc, args.out, args.cache)
-        reporter.stopped(problem, left)
-        return EXIT_CONTENT
+    with stopped_as_by_ctrl_c() as received:
+        try:
+            return run_command(args, reporter)
+        except KeyboardInterrupt:
+            reporter.interrupted(left)
+            return EXIT_SIGNALLED + (received[0] if received else signal.SIGINT)
+        except (OSError, sqlite3.OperationalError) as exc:
+            problem = (
+                io_problem(exc, str(args.content)) if args.command == "new" else stopped_by(exc, args.out, args.cache)
+            )
+            reporter.stopped(problem, left)
+            return EXIT_CONTENT
 
 
 def run_command(args: argparse.Namespace, reporter: Reporter) -> int:

@@ -127,7 +127,7 @@ class Reporter:
         print(f"changed {shown[0]}{more}", file=self.out, flush=True)
 
     def interrupted(self, left: str) -> None:
-        """Say that Ctrl+C stopped the command, and in what state it left the files."""
+        """Say that Ctrl+C (or SIGTERM, SIGHUP) stopped the command, and in what state it left the files."""
         self.end_progress()
         print(f"interrupted: {left}", file=self.err, flush=True)
 

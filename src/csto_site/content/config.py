@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..util.digest import digest_text
 from ..util.errors import ContentError, Problem, did_you_mean
+from ..util.files import read_text
 from .frontmatter import load_yaml, yaml_line
 
 SITE_KEYS = (
@@ -258,14 +259,11 @@ def load_config(
     """
     path = content / "site.yaml"
     shown = str(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ContentError(
-            [Problem(shown, 0, "site.yaml is missing", "create it with title, base_url and languages")]
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ContentError([Problem(shown, 0, f"cannot read site.yaml: {exc}", "save it as UTF-8")]) from None
+    if not path.exists():
+        raise ContentError([Problem(shown, 0, "site.yaml is missing", "create it with title, base_url and languages")])
+    text = read_text(shown)
+    if isinstance(text, Problem):
+        raise ContentError([text])
     data, lines, entry_lines, problems = load_yaml(text, shown)
     if problems:
         raise ContentError(problems)

@@ -167,8 +167,10 @@ def parse_item(
     updates = field.updates(config, published)
     content = source.path.removesuffix(source.rel)  # the content folder, as the editor named it
     unknown = partial(unknown_name_hint, registry, content, config, lang)
-    officials = field.names("officials", registry.official, unknown, "official")
-    organizations = field.names("organizations", registry.organization, unknown, "organization")
+    officials = field.names("officials", registry.official, unknown, "official", registry.known("official"))
+    organizations = field.names(
+        "organizations", registry.organization, unknown, "organization", registry.known("organization")
+    )
     summary = field.text("summary")
     slug = field.slug()
     draft = field.flag("draft")
@@ -442,14 +444,14 @@ class _Fields:
             return None
 
     def names(
-        self, key: str, resolve: Callable[[str], str | None], hint: Callable[[str, str], str], kind: str
+        self, key: str, resolve: Callable[[str], str | None], hint: Callable[[str, str], str], kind: str, known: bool
     ) -> tuple[str, ...]:
-        """Resolve a list of registry names to ids."""
+        """Resolve a list of registry names to ids; with the registry unread (not `known`), none is called unknown."""
         value = self.meta.get(key)
         if value is None:
             return ()
         if isinstance(value, str):
-            parts = several_names(value) if resolve(value) is None else []
+            parts = several_names(value) if known and resolve(value) is None else []
             if parts:
                 listed = ", ".join(map(yaml_name, parts))
                 self.fail(key, f"`{key}: {value}` looks like several names", f"write a list: `{key}: [{listed}]`")
@@ -477,12 +479,12 @@ class _Fields:
                 self.fail(key, *_not_a_name(key, name), line)
                 continue
             found = resolve(name)
-            if found is None:
+            if found is None and known:
                 shown = str(name)
                 if shown not in hints:
                     hints[shown] = hint(shown, kind)
                 self.fail(key, f'unknown {kind} "{shown}"', hints[shown], line)
-            else:
+            elif found is not None:
                 ids.setdefault(found)
         return tuple(ids)
 

@@ -236,16 +236,21 @@ def figures(
     """
     found: list[Photo] = []
     problems: list[Problem] = []
+    searched: dict[str, int] = {}  # where the next search for each src starts: a photo shown twice has two lines
     for match in IMG.finditer(html):
         src, alt = img_words(match.group(1))
         if not src or src.startswith(("/", "#")) or is_external(src) or (not folder and "/" in src):
             continue  # a file under /static/, or an address: not a file of the folder
-        at = body.find(f"({src}")
-        line = body_line + body.count("\n", 0, at if at >= 0 else max(body.find(src), 0))
+        start = searched.get(src, 0)
+        at = body.find(f"({src}", start)
+        at = at if at >= 0 else body.find(src, start)
+        searched[src] = at + 1 if at >= 0 else start
+        line = body_line + body.count("\n", 0, max(at, 0))
         reason, hint = file_error(src)
         if reason:
             problems.append(Problem(path, line, f"the photo {src} in the text {reason}", hint))
-        elif not alt:
+            continue
+        if not alt:
             problems.append(
                 Problem(
                     path,
@@ -254,8 +259,7 @@ def figures(
                     f"write what it shows between the brackets: ![The delegations at the table]({src})",
                 )
             )
-        else:
-            found.append(Photo(src, alt, "", "", line, lang))
+        found.append(Photo(src, alt, "", "", line, lang))  # without alt text too: its file is checked all the same
     return tuple(found), problems
 
 

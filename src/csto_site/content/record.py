@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 from ..util.digest import digest_text
 from ..util.errors import Problem
+from ..util.files import read_text
 
 RECORD_FILE = "addresses.txt"
 HEADER = """\
@@ -74,12 +75,9 @@ def read_record(
     root = item_root(content)
     path = content / RECORD_FILE
     shown = str(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        return Record(shown, {}, ""), []
-    except (OSError, UnicodeDecodeError) as exc:
-        return Record(shown, {}, ""), [Problem(shown, 0, f"cannot read the address record: {exc}", "save it as UTF-8")]
+    text = read_text(shown) if path.exists() else ""
+    if isinstance(text, Problem):
+        return Record(shown, {}, ""), [text]
     digest = digest_text(text)
     key = f"{shown}\0{digest}"
     if known is None or key not in known:

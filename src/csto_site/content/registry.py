@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..util.errors import ContentError, Problem, did_you_mean
-from ..util.files import NAME_BYTES
+from ..util.files import NAME_BYTES, read_text
 from .config import FieldChecker, SiteConfig, text_error, year_error
 from .frontmatter import load_yaml, split
 from .model import Official, Organization, Role, Section
@@ -36,6 +37,9 @@ class Registry:
     indexed: frozenset[str] = frozenset()
     # What the press secretary should fix but the build can live with: names missing or in another's letters.
     warnings: tuple[Problem, ...] = ()
+    # The kinds ("official", "organization") whose registry file could not be read as a whole: its problem
+    # is the one to tell, not a name of every item it makes unknown.
+    unread: frozenset[str] = frozenset()
 
     def official(self, name: str) -> str | None:
         """Return the id of the official with this id, name or alias."""
@@ -44,6 +48,10 @@ class Registry:
     def organization(self, name: str) -> str | None:
         """Return the id of the organization with this id, name or alias."""
         return self.organization_names.get(folded(name))
+
+    def known(self, kind: str) -> bool:
+        """Say whether the registry of a kind ("official" or "organization") was read, so a name it lacks is unknown."""
+        return kind not in self.unread
 
     def entries(self, kind: str) -> tuple[Official, ...] | tuple[Organization, ...]:
         """Return the entries of a kind: "official" or "organization"."""
@@ -79,9 +87,10 @@ def read_registry(
     """Read the registries and section indexes: the entries that are right, and the problems of the others."""
     problems: list[Problem] = []
     warnings: list[Problem] = []
-    officials, official_lines = _load_entries(content / "officials.yaml", config, problems, warnings, _official)
+    unread: set[str] = set()
+    officials, official_lines = _load_entries(content, "official", config, problems, warnings, _official, unread)
     organizations, organization_lines = _load_entries(
-        content / "organizations.yaml", config, problems, warnings, _organization
+        content, "organization", config, problems, warnings, _organization, unread
     )
     section_sources = tuple(section_sources)
     sections = _load_sections(section_sources, config, problems)
@@ -97,36 +106,38 @@ def read_registry(
     )
     indexed = frozenset(source.rel.split("/")[0] for source in section_sources)
     registry = Registry(
-        officials, organizations, sections, official_names, organization_names, indexed, tuple(warnings)
+        officials,
+        organizations,
+        sections,
+        official_names,
+        organization_names,
+        indexed,
+        tuple(warnings),
+        frozenset(unread),
     )
     return registry, problems
 
 
 def _load_entries(
-    path: Path,
+    content: Path,
+    kind: str,
     config: SiteConfig,
     problems: list[Problem],
     warnings: list[Problem],
     make: Callable[[str, Mapping[str, Any], FieldChecker, tuple[str, ...]], Entry],
+    unread: set[str],
 ) -> tuple[tuple[Entry, ...], dict[str, int]]:
-    """Read one registry file: a mapping of id to entry; return the entries and the line of each id."""
+    """Read the registry of a kind ("official"): its entries and each id's line; an unusable file adds it to unread."""
+    path = content / f"{kind}s.yaml"
     shown = str(path)
     if not path.exists():
         return (), {}
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.append(Problem(shown, 0, f"cannot read the file: {exc}", "save it as UTF-8"))
+    read = _read_mapping(shown)
+    if isinstance(read, list):
+        problems.extend(read)
+        unread.add(kind)
         return (), {}
-    data, lines, _, yaml_problems = load_yaml(text, shown)
-    problems.extend(yaml_problems)
-    if data is None:
-        return (), {}
-    if not isinstance(data, dict):
-        problems.append(
-            Problem(shown, 1, "the file must map ids to entries", "e.g. `stanislav-zas:` then indented lines")
-        )
-        return (), {}
+    text, data, lines = read
     entries: list[Entry] = []
     for key, value in data.items():
         check = FieldChecker(
@@ -190,6 +201,19 @@ def _name_warnings(value: Mapping[str, Any], check: FieldChecker, languages: tup
                     )
                 )
     return warnings
+
+
+def _read_mapping(shown: str) -> tuple[str, dict[Any, Any], dict[str, int]] | list[Problem]:
+    """Read a registry file's text, its mapping and the line of each key; or the problems that make it unusable."""
+    text = read_text(shown)
+    if isinstance(text, Problem):
+        return [text]
+    data, lines, _, problems = load_yaml(text, shown)
+    if problems:
+        return problems
+    if data is not None and not isinstance(data, dict):
+        return [Problem(shown, 1, "the file must map ids to entries", "e.g. `stanislav-zas:` then indented lines")]
+    return text, data or {}, lines
 
 
 def _aliases(value: Mapping[str, Any], check: FieldChecker) -> tuple[str, ...]:
@@ -303,6 +327,7 @@ def _load_sections(sources: Iterable[SourceFile], config: SiteConfig, problems: 
     """Read each section's _index.md (and _index.<lang>.md) for its titles."""
     titles: dict[str, dict[str, str]] = {}
     descriptions: dict[str, dict[str, str]] = {}
+    sources = tuple(sources)
     for source in sources:
         folder, name = source.rel.split("/")
         parts = name.split(".")
@@ -351,15 +376,20 @@ def _load_sections(sources: Iterable[SourceFile], config: SiteConfig, problems: 
                 text = ""
             (titles if key == "title" else descriptions).setdefault(folder, {})[lang] = text.strip()
         problems.extend(check.problems)
+    # A section without an _index.md: one that is there but wrong is its own problem.
+    places = {source.rel.split("/")[0]: posixpath.dirname(source.path) for source in sources}
+    indexed = {source.rel.split("/")[0] for source in sources if source.rel.endswith("/_index.md")}
+    problems += [
+        Problem(
+            f"{places[folder]}/_index.md", 0, f"section {folder!r} has no _index.md", "create it with a `title:` line"
+        )
+        for folder in sorted(titles)
+        if folder not in indexed
+    ]
     sections = []
     for folder in sorted(titles):
         title = titles[folder]
         if config.default_language not in title:
-            problems.append(
-                Problem(
-                    f"{folder}/_index.md", 0, f"section {folder!r} has no _index.md", "create it with a `title:` line"
-                )
-            )
             continue
         default = title[config.default_language]
         sections.append(

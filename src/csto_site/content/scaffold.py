@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from ..util.errors import ContentError, Problem
+from ..util.files import unreadable
 from .config import SiteConfig, load_config, text_error
 from .items import (
     FALLBACK_SLUG,
@@ -463,7 +464,7 @@ def _refused_photo(photo: Path, check_photo: PhotoCheck) -> list[Problem]:
     try:
         data = photo.read_bytes()
     except OSError as exc:
-        return [Problem(str(photo), 0, f"cannot read the photo: {exc.strerror}", "check that the file can be read")]
+        return [unreadable(str(photo), exc)]
     refused = check_photo(data, photo.name)
     return [Problem(str(photo), 0, *refused)] if refused is not None else []
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import shlex
 from collections.abc import Iterator
 from operator import attrgetter
 from stat import S_ISBLK, S_ISCHR, S_ISDIR, S_ISFIFO, S_ISLNK, S_ISREG, S_ISSOCK
@@ -72,7 +73,7 @@ def _walk(folder: str, suffix: str, problems: list[Problem] | None) -> Listing:
     append = found.append
     root = os.path.realpath(folder) if problems is not None else ""
     stack: list[tuple[Iterator[os.DirEntry[str]], str]] = []
-    entries, prefix = _entries(folder), ""
+    entries, prefix = _entries(folder, problems), ""
     while True:
         for entry in entries:
             name = entry.name
@@ -83,7 +84,7 @@ def _walk(folder: str, suffix: str, problems: list[Problem] | None) -> Listing:
                     append((entry.path, prefix + name, entry.stat()))
             elif entry.is_dir(follow_symlinks=False):
                 stack.append((entries, prefix))  # resumed after this folder, at the next name
-                entries, prefix = _entries(entry.path), f"{prefix}{name}/"
+                entries, prefix = _entries(entry.path, problems), f"{prefix}{name}/"
                 break
             elif problems is None:
                 if entry.is_file() and name.endswith(suffix):  # a link to a file
@@ -216,27 +217,38 @@ def decoded(path: str, data: bytes) -> str | Problem:
         return Problem(path, line, "the file is not UTF-8 text", "save it with the UTF-8 encoding")
 
 
-def unreadable(path: str, exc: OSError) -> Problem:
-    """Describe a file the system would not let the build read."""
-    return Problem(path, 0, f"cannot read the file: {exc.strerror}", _read_hint(exc))
+def unreadable(path: str, exc: OSError, what: str = "file") -> Problem:
+    """Describe a file (or a folder: `what`) the system would not let the build read, in words, with what to do."""
+    reason = (exc.strerror or "refused by the system").lower()
+    return Problem(path, 0, f"cannot read the {what}: {reason}", _read_hint(path, exc, what))
 
 
-def _read_hint(exc: OSError) -> str:
-    """Say what to do about a file that could not be read: only a refusal is about its permissions."""
+def _read_hint(path: str, exc: OSError, what: str) -> str:
+    """Say what to do about a file or folder that could not be read: only a refusal is about its permissions."""
     if isinstance(exc, PermissionError):
-        return "check its permissions"
+        # A folder is listed and entered (x), a file only read.
+        return f"make it readable: chmod a+{'rx' if what == 'folder' else 'r'} {shlex.quote(path)}"
     if isinstance(exc, (FileNotFoundError, NotADirectoryError)):
         return "it was moved or deleted meanwhile: run the command again"
     if isinstance(exc, IsADirectoryError):
         return "give the path of a file, not of a folder"
-    return "check the disk, and copy the file again"
+    return f"check the disk, and copy the {what} again"
 
 
-def _entries(folder: str) -> Iterator[os.DirEntry[str]]:
-    """Return the entries of a folder sorted by name (none if it is gone)."""
+def _entries(folder: str, problems: list[Problem] | None) -> Iterator[os.DirEntry[str]]:
+    """Return the entries of a folder sorted by name (none if it is gone).
+
+    A folder the system will not list is a problem added to `problems`, or raised without a list.
+    """
     try:
         return iter(sorted(os.scandir(folder), key=_NAME))
     except (FileNotFoundError, NotADirectoryError):
+        return iter(())
+    except OSError as exc:
+        problem = unreadable(folder, exc, "folder")
+        if problems is None:
+            raise ContentError([problem]) from None
+        problems.append(problem)
         return iter(())
 
 

@@ -16,9 +16,11 @@ from contextlib import contextmanager
 from multiprocessing.connection import Connection, wait
 from typing import Any, TypeVar, cast
 
+from .stopping import STOP_SIGNALS
+
 T = TypeVar("T")
 R = TypeVar("R")
-# How long a process gets to end (after its work, or after being told to stop) before it is killed.
+# How long a process gets to end after its work before it is killed (one stopped meanwhile is killed at once).
 END_SECONDS = 5.0
 PR_SET_PDEATHSIG = 1
 
@@ -60,7 +62,7 @@ def fork_map(
     failure: Failure | None = None
     done = False
     try:
-        with _interrupt_held():  # a Ctrl+C while forking is raised here, once every worker is known to `_end`
+        with _interrupt_held():  # a stop while forking is raised here, once every worker is known to `_end`
             for _ in range(jobs):
                 receive, send = context.Pipe(duplex=False)
                 worker = context.Process(target=_serve, args=(work, chunks, counter, send, os.getpid()), daemon=True)
@@ -164,13 +166,13 @@ class Background:
 
 @contextmanager
 def _interrupt_held() -> Iterator[None]:
-    """Hold Ctrl+C back while processes are forked; it is raised when the block ends.
+    """Hold Ctrl+C (and the other stop signals) back while processes are forked; it is raised when the block ends.
 
     Arriving in the middle of a fork, it would be raised inside the hooks Python runs around it (the
     logging module's), where it can only be printed with a traceback, and lost. A worker starts with
-    it held too, until it ignores it (`_adopt`).
+    them held too, until it ignores them (`_adopt`).
     """
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:
         yield
     finally:
@@ -181,7 +183,7 @@ def _end(processes: Sequence[multiprocessing.process.BaseProcess], done: bool) -
     """End worker processes within a bound: those whose work is `done` may exit by themselves, others are stopped."""
     if not done:
         for process in processes:
-            process.terminate()
+            process.kill()  # a worker ignores the stop signals (`_adopt`)
     deadline = time.monotonic() + END_SECONDS
     for process in processes:
         process.join(max(0.0, deadline - time.monotonic()))
@@ -192,10 +194,12 @@ def _end(processes: Sequence[multiprocessing.process.BaseProcess], done: bool) -
 
 
 def _adopt(parent: int) -> None:
-    """Set up a forked worker: Ctrl+C is for the parent to handle, and the worker dies with the parent."""
-    # A terminal sends Ctrl+C to every process of the build; the parent stops its workers itself.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # held while forking: one held is dropped now
+    """Set up a forked worker: a stop signal is for the parent to handle, and the worker dies with the parent."""
+    # A terminal sends Ctrl+C to every process of the build, as `timeout`, a CI cancellation and systemd send
+    # SIGTERM: the parent stops its workers itself, once it has stopped what they do.
+    for number in STOP_SIGNALS:
+        signal.signal(number, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # held while forking: those held are dropped now
     # A parent killed outright (SIGKILL, out of memory) must not leave workers holding the output's lock.
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:  # the parent died before the request took effect
