@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import signal
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from helpers.site import ROOT, SAMPLE, cli_args, copy_fixture, copy_project, generate_archive, snapshot, tree
-from helpers.tools import interruptible, require_tool
+from helpers.tools import interruptible, require_tool, wait_for_lock
 
 from csto_site import cli
 from csto_site.util.stopping import stopped_as_by_ctrl_c
@@ -417,19 +416,6 @@ def session_pids(session: int) -> list[int]:
     return found
 
 
-def wait_until_publishing(process: subprocess.Popen[str], out: Path) -> None:
-    """Wait until a build holds the lock on its output (an open handle on `.public.publish/`): it has begun."""
-    home = str(out.resolve().with_name(f".{out.name}.publish"))
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline and process.poll() is None:
-        with contextlib.suppress(FileNotFoundError):
-            for fd in os.listdir(f"/proc/{process.pid}/fd"):
-                with contextlib.suppress(FileNotFoundError):
-                    if os.readlink(f"/proc/{process.pid}/fd/{fd}") == home:
-                        return
-        time.sleep(0.005)
-
-
 @pytest.mark.parametrize(
     ("number", "whole_session"),
     [(signal.SIGTERM, True), (signal.SIGHUP, False)],
@@ -449,7 +435,7 @@ def test_sigterm_and_sighup_stop_a_build_as_ctrl_c_does(tmp_path, number, whole_
         [*build, "--clean"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
     )
     try:
-        wait_until_publishing(process, out)
+        wait_for_lock(process, out, TIMEOUT)
         time.sleep(0.2)  # its workers are rendering (a clean build of 150 items takes seconds)
         if whole_session:
             os.killpg(process.pid, number)

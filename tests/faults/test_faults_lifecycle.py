@@ -14,7 +14,6 @@ tmpfs, which needs root (CSTO_REQUIRE_TOOLS=1 expects it).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -33,7 +32,7 @@ from pathlib import Path
 
 import pytest
 from helpers.site import ROOT, STATIC, TEMPLATES
-from helpers.tools import interruptible, missing
+from helpers.tools import interruptible, missing, wait_for_lock
 
 SRC = ROOT / "src"
 ITEMS = 2000
@@ -407,19 +406,6 @@ def test_builds_killed_at_any_moment_leave_a_whole_site_and_the_next_build_makes
     assert len(killed) == KILLS and set(killed) == {*PHASES, "search"}, killed
 
 
-def wait_for_lock(process: subprocess.Popen[str], out: Path) -> None:
-    """Wait until a build holds the lock on its output (an open handle on `.public.publish/`)."""
-    home = str(out.resolve().with_name(f".{out.name}.publish"))
-    deadline = time.monotonic() + RECOVERY_SECONDS
-    while time.monotonic() < deadline and process.poll() is None:
-        with contextlib.suppress(FileNotFoundError):
-            for fd in os.listdir(f"/proc/{process.pid}/fd"):
-                with contextlib.suppress(FileNotFoundError):
-                    if os.readlink(f"/proc/{process.pid}/fd/{fd}") == home:
-                        return
-        time.sleep(0.005)
-
-
 @pytest.mark.parametrize("whole_session", [True, False], ids=["ctrl+c in a terminal", "kill -INT"])
 def test_ctrl_c_at_any_moment_says_so_exits_130_and_leaves_public_as_it_was(archive, whole_session):
     rng = random.Random(SEED + whole_session)
@@ -430,7 +416,7 @@ def test_ctrl_c_at_any_moment_says_so_exits_130_and_leaves_public_as_it_was(arch
         timing = archive.timing[f"{old} to {target}"]
         process = start(archive.site.args("build", "--no-search"))
         # From the moment the build holds the output's lock (the program has loaded) to about its end.
-        wait_for_lock(process, archive.site.out)
+        wait_for_lock(process, archive.site.out, RECOVERY_SECONDS)
         time.sleep(rng.uniform(0, 0.9) * (timing["whole"][1] - timing["startup"][1]))
         if whole_session:
             os.killpg(process.pid, signal.SIGINT)

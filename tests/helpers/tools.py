@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -49,3 +52,16 @@ def interruptible() -> None:
     the tests that stop `serve` with Ctrl+C would wait for it in vain. Given as `preexec_fn`.
     """
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def wait_for_lock(process: subprocess.Popen[str], out: Path, seconds: float) -> None:
+    """Wait until a build holds the lock on its output (an open handle on `.public.publish/`): it has begun."""
+    home = str(out.resolve().with_name(f".{out.name}.publish"))
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        with contextlib.suppress(FileNotFoundError):
+            for fd in os.listdir(f"/proc/{process.pid}/fd"):
+                with contextlib.suppress(FileNotFoundError):
+                    if os.readlink(f"/proc/{process.pid}/fd/{fd}") == home:
+                        return
+        time.sleep(0.005)
