@@ -78,6 +78,12 @@ on_server() {
     fi
 }
 
+# Copy PUBLIC_DIR/ to a destination as a publish does: by content, with the modes nginx serves. A check of
+# what a publish would change uses the same options, so that "nothing" means nothing.
+copy() {
+    rsync --recursive --links --perms --chmod=D755,F644 --checksum --delete -e "$ssh" "$@"
+}
+
 if [ "${SKIP_UNCHANGED:-}" = 1 ]; then
     served="$base/current/"
     if [ -n "$host" ]; then
@@ -85,8 +91,7 @@ if [ "${SKIP_UNCHANGED:-}" = 1 ]; then
     fi
     # What a publish would change, by content: nothing at all, and there is nothing to publish. No
     # current release, or any other failure of the comparison, publishes as usual.
-    if changes=$(rsync --dry-run --itemize-changes --recursive --links --perms --chmod=D755,F644 --checksum \
-        --delete -e "$ssh" "$public/" "$served" 2>/dev/null) && [ -z "$changes" ]; then
+    if changes=$(copy --dry-run --itemize-changes "$public/" "$served" 2>/dev/null) && [ -z "$changes" ]; then
         echo "$public is what $base/current serves: nothing published"
         exit 0
     fi
@@ -116,8 +121,7 @@ if [ -n "$host" ]; then
     dest="$host:$dest"
 fi
 # On the first publish there is no current release to link to: rsync says so and copies everything.
-rsync --recursive --links --perms --chmod=D755,F644 --checksum --delete --link-dest=../../current/ \
-    -e "$ssh" "$public/" "$dest"
+copy --link-dest=../../current/ "$public/" "$dest"
 
 {
     printf 'base=%s release=%s partial=%s keep=%s nginx_test=%s nginx_reload=%s\n' \
