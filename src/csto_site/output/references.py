@@ -115,13 +115,14 @@ class References:
 
     def check(self, q: Queries, declared: Declared, item: Item) -> list[Problem]:
         """Report each reference of one item's body that leads nowhere on this site."""
-        page = Urls(q.config.default_language, q.config.base_url).item(item)
+        urls = Urls(q.config.default_language, q.config.base_url)
+        page = urls.item(item)
         body = scan(q.body(item))
         # A photo of the item's folder named in its text is checked by the item's parse, and the page shows
         # it through its variants (output/media.py), not at the name written; a link to a document the item
         # lists, or to a photo it shows, leads to the address the file is published at (media.file_links).
         photos = {file.name for file in item.files if file.kind == PHOTO}
-        linked = file_links(Urls(q.config.default_language, q.config.base_url), item)
+        linked = file_links(urls, item)
         written = list(dict.fromkeys(body.references))
         problems = [self._embedded(item, r) for r in written if r.attribute != "href" and is_external(r.written)]
         references = [

@@ -72,13 +72,14 @@ def find_duplicate_urls(
     owners: dict[tuple[str, date, str], Item] = {}
     problems = []
     for item in sorted(items, key=_PATH):
-        first = owners.setdefault(urls.item_place(item), item)  # not the URL itself: formatted only when shared
+        place = urls.item_place(item)  # not the URL itself: formatted only when shared
+        first = owners.setdefault(place, item)
         if first is item:
             continue
         url = urls.item(item)
         recorded = record.entries.get(url)
         owner, other = (item, first) if recorded is not None and recorded.source == item.path else (first, item)
-        owners[urls.item_place(item)] = owner
+        owners[place] = owner
         line, explicit = slug_line(other)
         if recorded is not None and recorded.source == owner.path:
             message = f"{url} is already the address of {owner.path}, published"
