@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from ..content.model import Item
 from ..site.queries import Queries
 from ..site.urls import (
+    FOLDER_INDEX,
     REDIRECTS_CONF,
     Urls,
     archive_parent,
@@ -346,5 +347,5 @@ def _owner(path: str, owners: dict[str, str]) -> str:
     """Name what an output path is: an item's address (by its file), or a page's."""
     source = owners[path]
     return (
-        f"the address of {source}" if source.endswith(".md") else f"the address of /{path.removesuffix('index.html')}"
+        f"the address of {source}" if source.endswith(".md") else f"the address of /{path.removesuffix(FOLDER_INDEX)}"
     )

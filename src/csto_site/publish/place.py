@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..build.options import Options
+from ..site.urls import FOLDER_INDEX
 from ..util.errors import Problem
 from .manifest import FILE, home
 from .scan import marked_file
@@ -85,7 +86,7 @@ def _reason(options: Options, cwd: Path) -> tuple[str, str] | None:
         return None
     if (out / ".git").exists():
         return "holds a git repository (.git)", HINT
-    if any(out.iterdir()) and not (home(out) / FILE).exists() and not marked_file(out / "index.html"):
+    if any(out.iterdir()) and not (home(out) / FILE).exists() and not marked_file(out / FOLDER_INDEX):
         # The default folder itself may be one: files were put into public/ before its first build.
         return (
             "holds files, and is not a site this program built (no record of a build beside it, no home page of ours)",

@@ -34,7 +34,7 @@ from ..build.options import Options
 from ..publish.run import build
 from ..publish.trees import stopped_by
 from ..reporter import Reporter
-from ..site.urls import FEED_NAME
+from ..site.urls import FEED_NAME, FOLDER_INDEX
 from ..util.errors import ContentError, Problem
 
 HOST = "127.0.0.1"
@@ -247,7 +247,7 @@ class Handler(BaseHTTPRequestHandler):
             if not path.endswith("/"):
                 self.redirect(path + "/")
                 return
-            target = target / "index.html"
+            target = target / FOLDER_INDEX
         is_page = target.suffix == ".html" or not target.suffix
         if status.problems and is_page:
             self.send(HTTPStatus.INTERNAL_SERVER_ERROR, "text/html; charset=utf-8", error_page(status), head)

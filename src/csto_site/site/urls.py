@@ -199,10 +199,14 @@ def sitemap_url(part: str) -> str:
     return f"/sitemap-{part}.xml"
 
 
+# The file a folder's address is written to and answered with.
+FOLDER_INDEX = "index.html"
+
+
 def output_path(url: str) -> str:
     """Return the file a URL is written to: folders get an index.html."""
     path = url.lstrip("/")
-    return path + "index.html" if url.endswith("/") else path
+    return path + FOLDER_INDEX if url.endswith("/") else path
 
 
 def is_safe(url: str) -> bool:
