@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from helpers.dom import read_html
 from helpers.links import check_links, page_path, reachable, target_file
-from helpers.site import NOW, build_into
+from helpers.site import NOW, build_into, generate_archive
 
 BACK = {
     "en": ("Back to the section: ", "Back to all news", "Go back"),
@@ -150,3 +150,33 @@ def test_a_new_section_without_items_says_so_and_the_home_page_links_it_at_once(
         "index.html.gz",
         "index.html.br",
     }
+
+
+def test_an_organization_named_by_many_items_lists_them_a_month_a_page(tmp_path: Path):
+    """Its first page shows the newest items, a year links its months, the months list each item once."""
+    content = tmp_path / "content"
+    generate_archive(content, 400)
+    build_into(content, tmp_path / "out", record=False)
+    pages = tmp_path / "out" / "organizations"
+    first = {p.parent.name: read_html(p) for p in pages.glob("*/index.html")}
+    ident, page = max(first.items(), key=lambda kv: _count(kv[1]))
+    total = _count(page)
+    assert total > 20, "the generated archive names one organization in more items than a page shows"
+    assert len(page.find_all("li", **{"class": "teaser"})) == 20, "the first page: the newest items"
+    listed: Counter[str] = Counter()
+    for year in (pages / ident).glob("[0-9][0-9][0-9][0-9]/index.html"):
+        assert read_html(year).find_all("li", **{"class": "teaser"}) == [], "a year lists its months, not its items"
+        for month in year.parent.glob("[0-9][0-9]/index.html"):
+            prefix = f"/news/{year.parent.name}/{month.parent.name}/"
+            links = [a.get("href") or "" for a in read_html(month).find_all("a") if a.get("rel") != "up"]
+            items = [h for h in links if h.startswith(prefix) and h.count("/") == 6]
+            assert items, month
+            listed.update(items)
+    assert len(listed) == total and set(listed.values()) == {1}, "every item of it on one month's page"
+
+
+def _count(page) -> int:
+    """Read the item count a page of an official or organization states ("123 items")."""
+    found = page.find("p", **{"class": "count"})
+    assert found is not None
+    return int(found.text.split()[0].replace(",", ""))

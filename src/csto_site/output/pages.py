@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
+from functools import partial
 
 from ..content.model import Item, Official, Organization
 from ..content.scripts import collation_key
@@ -372,14 +373,7 @@ class Archive(_NewsYears):
                 up=up,
             )
         if scope.day is None:
-            groups = tuple(
-                TeaserGroup(
-                    kit.day_text(items[0].day, lang),
-                    kit.teasers(items),
-                    urls.listing(Scope(NEWS, lang).at(scope.year, scope.month, items[0].day.day)),
-                )
-                for items in self.by_day(q, scope)
-            )
+            groups = day_groups(kit, scope)
             return kit.page(
                 spec.url,
                 self.template,
@@ -405,14 +399,20 @@ class Archive(_NewsYears):
             up=Link(urls.listing(scope.at(scope.year, scope.month)), kit.month_text(scope.year, scope.month, lang)),
         )
 
-    def by_day(self, q: Queries, month: Scope) -> Iterator[tuple[Item, ...]]:
-        """Group a month's items by day, newest first."""
-        items = q.items(month)
-        start = 0
-        for index in range(1, len(items) + 1):
-            if index == len(items) or items[index].day != items[start].day:
-                yield items[start:index]
-                start = index
+
+def day_groups(kit: Kit, month: Scope) -> tuple[TeaserGroup, ...]:
+    """Group a month's items by day, newest first, each day headed by a link to its page of all news."""
+    assert month.year is not None and month.month is not None
+    items = kit.q.items(month)
+    starts = [i for i in range(len(items)) if i == 0 or items[i].day != items[i - 1].day]
+    return tuple(
+        TeaserGroup(
+            kit.day_text(items[start].day, month.lang),
+            kit.teasers(items[start:end]),
+            kit.urls.listing(Scope(NEWS, month.lang).at(month.year, month.month, items[start].day.day)),
+        )
+        for start, end in zip(starts, [*starts[1:], len(items)], strict=True)
+    )
 
 
 def _scope_args(scope: Scope) -> tuple[str, ...]:
@@ -469,11 +469,12 @@ def _registry_scopes(q: Queries, kind: str, lang: str) -> list[Scope]:
 
 
 class People(_Pages):
-    """One official's or one organization's pages: who they are, their newest year's items, and a page per year.
+    """One official's or one organization's pages, dated like a section's: the newest items, years and months.
 
-    The first page shows the newest year and links every year, so that twenty years of an official's
-    items are never one page thousands of pixels long; a year's page lists that year's items. A language
-    in which they have no item has none of their pages (nor a feed): an empty page says nothing.
+    The first page shows the newest items and links every year; a year's page links its months, and a
+    month's page lists that month's items by day, so that no page of the CSTO, named by nearly every item,
+    lists a year of thousands. A language in which they have no item has none of their pages (nor a
+    feed): an empty page says nothing.
     """
 
     template = "taxonomy.html"
@@ -489,7 +490,7 @@ class People(_Pages):
         return [Partition(self.name, (e.id,)) for e in entries]
 
     def specs(self, q: Queries, part: Partition) -> Iterable[Spec]:
-        """Describe the first page in every language, then each year's page."""
+        """Describe the first page in every language, then each year's page and each month's."""
         kit = Kit(q)
         ident = part.args[0]
         years = {lang: [year for year, _ in q.periods(Scope(self.kind, lang, ident))] for lang in q.languages}
@@ -497,75 +498,91 @@ class People(_Pages):
         yield from self.every_language(
             q, {lang: kit.urls.listing(s) for lang, s in scopes.items()}, UNDATED, part.args, scopes.__getitem__
         )
+        months = {
+            (lang, year): [m for m, _ in q.periods(scopes[lang].at(year))] for lang in scopes for year in years[lang]
+        }
         for lang in scopes:
             for year in years[lang]:
-                url_of = {other: kit.urls.listing(scopes[other].at(year)) for other in scopes if year in years[other]}
-                yield _spec(
-                    kit,
-                    url_of[lang],
-                    lang,
-                    url_of,
-                    str(year),
-                    self.template,
-                    (ident, str(year)),
-                    lastmod=q.last_change(scopes[lang].at(year)),
-                )
+                for month in (None, *months[lang, year]):
+                    url_of = {
+                        other: kit.urls.listing(scopes[other].at(year, month))
+                        for other in scopes
+                        if (other, year) in months and month in (None, *months[other, year])
+                    }
+                    yield _spec(
+                        kit,
+                        url_of[lang],
+                        lang,
+                        url_of,
+                        str(year),
+                        self.template,
+                        _scope_args(scopes[lang].at(year, month)),
+                        lastmod=q.last_change(scopes[lang].at(year, month)),
+                    )
 
     def page(self, kit: Kit, spec: Spec) -> Page:
-        """Build the first page, or one year's page, of an official or organization in a language."""
-        q, lang, ident = kit.q, spec.lang, spec.args[0]
+        """Build the first page, a year's or a month's page of an official or organization in a language."""
+        q, lang = kit.q, spec.lang
         labels = kit.labels(lang)
-        scope = Scope(self.kind, lang, ident)
+        scope = _scope_of(lang, spec.args) if len(spec.args) > 1 else Scope(self.kind, lang, spec.args[0])
+        whole = scope.whole
         entry: Official | Organization
         if self.kind == OFFICIAL:
-            entry = official = q.official(ident)
+            entry = official = q.official(scope.id)
             name, feed_name, subtitle = official.name[lang], official.name[lang], ""
             roles = tuple(
                 Link("", role.title[lang], period_text(kit, role.start, role.end, lang)) for role in official.roles
             )
             top = Link(kit.urls.officials(lang), labels["officials"])
         else:
-            entry = organization = q.organization(ident)
+            entry = organization = q.organization(scope.id)
             name, feed_name = organization.name[lang], organization.short[lang]
             subtitle = feed_name if feed_name != name else ""
             roles = ()
             top = Link(kit.urls.organizations(lang), labels["organizations"])
-        feed = Link(kit.urls.feed(kit.urls.listing(scope)), f"{labels['feed']}: {feed_name}")
         shown_in = kit.shown_in(entry, lang)
-        periods = q.periods(scope)
-        if len(spec.args) == 2:  # a year's page
-            year = int(spec.args[1])
-            items = q.items(scope.at(year))
-            return kit.page(
-                spec.url,
-                self.template,
-                lang,
-                f"{name}: {year}",
-                heading_lang=shown_in,
-                feed=feed,
-                subtitle="",
-                roles=(),
-                groups=(TeaserGroup(str(year), kit.teasers(items)),),
-                count=kit.count_text(len(items), lang),
-                periods=(),
-                periods_heading="",
-                up=Link(kit.urls.listing(scope), name, lang=shown_in),
-            )
-        newest = (TeaserGroup(str(periods[0][0]), kit.teasers(q.items(scope.at(periods[0][0])))),) if periods else ()
-        return kit.page(
+        page = partial(
+            kit.page,
             spec.url,
             self.template,
             lang,
-            name,
             heading_lang=shown_in,
-            feed=feed,
-            subtitle=subtitle,
-            roles=roles,
-            groups=newest,
-            count=kit.count_text(sum(n for _, n in periods), lang),
-            periods=year_links(kit, scope),
-            periods_heading=labels["by_year"],
-            up=top,
+            feed=Link(kit.urls.feed(kit.urls.listing(whole)), f"{labels['feed']}: {feed_name}"),
+        )
+        if scope.year is None:
+            periods = q.periods(scope)
+            return page(
+                name,
+                subtitle=subtitle,
+                roles=roles,
+                groups=(TeaserGroup(labels["latest"], kit.teasers(q.latest(scope, labels["listing_items"]))),),
+                count=kit.count_text(sum(n for _, n in periods), lang),
+                periods=year_links(kit, scope),
+                periods_heading=labels["by_year"],
+                up=top,
+            )
+        up = Link(kit.urls.listing(whole), name, lang=shown_in)
+        if scope.month is None:
+            return page(
+                f"{name}: {scope.year}",
+                subtitle="",
+                roles=(),
+                groups=(),
+                count=kit.count_text(q.count(scope), lang),
+                periods=month_links(kit, scope),
+                periods_heading=labels["by_month"],
+                up=up,
+            )
+        month_text = kit.month_text(scope.year, scope.month, lang)
+        return page(
+            f"{name}: {month_text}",
+            subtitle="",
+            roles=(),
+            groups=day_groups(kit, scope),
+            count=kit.count_text(q.count(scope), lang),
+            periods=(),
+            periods_heading="",
+            up=Link(kit.urls.listing(scope.at(scope.year)), str(scope.year), lang=shown_in),
         )
 
 
