@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from helpers.site import NOW, options
 
+from csto_site.publish.trees import Trees
 from csto_site.reporter import Reporter
 from csto_site.serve.server import RELOAD_TAG, DevServer, with_reload
 
@@ -113,6 +114,21 @@ def test_a_content_error_shows_in_the_browser_and_the_server_keeps_going(served:
 
     path.write_text(good, encoding="utf-8")
     wait_for(lambda: served.get(ITEM_URL)[0] == 200, "the page after the fix")
+
+
+def test_a_save_while_another_build_holds_the_output_waits_for_it_then_builds(served: Served) -> None:
+    page = served.out / ITEM_URL.strip("/") / "index.html"
+    path = served.content / ITEM
+    with Trees(served.out) as other:
+        other.lock()  # another build (`csto-site build`, a second serve) is writing the output folder
+        path.write_text(path.read_text(encoding="utf-8") + "\nSaved while another build ran.\n", encoding="utf-8")
+        wait_for(lambda: f"waiting for another build of {served.out} to finish" in served.log.getvalue(), "the wait")
+        status, body = served.get(ITEM_URL)
+        assert status == 200 and b"Saved while another build ran." not in body, "the last good build, not a 500"
+    wait_for(lambda: "Saved while another build ran." in page.read_text(encoding="utf-8"), "the build after the wait")
+    assert served.get(ITEM_URL)[0] == 200
+    assert "build again" not in served.log.getvalue()
+    assert served.log.getvalue().count("waiting for another build") == 1
 
 
 def test_an_editorial_warning_is_printed_by_serve_and_the_page_still_built(served: Served) -> None:

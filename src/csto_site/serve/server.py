@@ -30,9 +30,9 @@ from watchfiles import watch
 
 from ..build.cache import Memo
 from ..build.inputs import read_inputs
-from ..build.options import Options
+from ..build.options import Options, Report
 from ..publish.run import build
-from ..publish.trees import stopped_by
+from ..publish.trees import OutputBusy, held_by_another, stopped_by
 from ..reporter import Reporter
 from ..site.urls import FEED_NAME, FOLDER_INDEX
 from ..util.errors import ContentError, Problem
@@ -67,6 +67,8 @@ DEBOUNCE_MS = 300
 STOP_SECONDS = 5.0
 # How soon after the watcher starts it looks for files saved during the first build.
 CATCH_UP_MS = 1000
+# How often a rebuild looks whether another build (a `build`, a second `serve`) has let go of the output folder.
+LOCK_POLL_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,7 @@ class DevServer:
     def rebuild(self) -> Status:
         """Run the build the command line runs; report it in the terminal and to open tabs."""
         try:
-            report = build(self.options, self.clock(), memo=self.memo)
+            report = self.build_when_free()
         except ContentError as exc:
             self.reporter.problems(exc.problems)
             return self.status.publish(exc.problems)
@@ -152,9 +154,25 @@ class DevServer:
             problems = (stopped_by(exc, self.options.out, self.options.cache),)
             self.reporter.problems(problems)
             return self.status.publish(problems)
+        if report is None:  # stopped while waiting: the browser keeps the last build
+            return self.status.current
         self.reporter.problems(report.warnings)  # the editorial warnings, as build prints them
         self.reporter.built(report, str(self.options.out))
         return self.status.publish(())
+
+    def build_when_free(self) -> Report | None:
+        """Build; while another build holds the output folder, wait for it (said once), then build; None if stopped."""
+        said = False
+        while True:
+            try:
+                return build(self.options, self.clock(), memo=self.memo)
+            except OutputBusy:
+                if not said:
+                    self.reporter.waiting(str(self.options.out))
+                    said = True
+            while held_by_another(self.options.out):
+                if self.stopping.wait(LOCK_POLL_SECONDS):
+                    return None
 
     def watch(self) -> None:
         """Rebuild whenever content/, templates/ or static/ change, until stopped."""
