@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import http.client
 import io
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -129,6 +130,24 @@ def test_a_save_while_another_build_holds_the_output_waits_for_it_then_builds(se
     assert served.get(ITEM_URL)[0] == 200
     assert "build again" not in served.log.getvalue()
     assert served.log.getvalue().count("waiting for another build") == 1
+
+
+def test_a_content_folder_replaced_whole_is_still_watched(served: Served) -> None:
+    page = served.out / ITEM_URL.strip("/") / "index.html"
+    path = served.content / ITEM
+    path.write_text(path.read_text(encoding="utf-8") + "\nWatched.\n", encoding="utf-8")
+    wait_for(lambda: "Watched." in page.read_text(encoding="utf-8"), "the watcher to be watching")
+    # What a checkout of another branch, or a restore from a backup, may do: the folder itself is a new one.
+    served.content.rename(served.content.with_name("content-old"))
+    shutil.copytree(served.content.with_name("content-old"), served.content)
+    path.write_text(path.read_text(encoding="utf-8") + "\nSaved into the folder put back.\n", encoding="utf-8")
+    wait_for(lambda: "Saved into the folder put back." in page.read_text(encoding="utf-8"), "the first rebuild")
+
+    path.write_text(path.read_text(encoding="utf-8") + "\nA later save.\n", encoding="utf-8")
+
+    wait_for(lambda: "A later save." in page.read_text(encoding="utf-8"), "the rebuild of a later save")
+    assert served.get(ITEM_URL)[0] == 200
+    assert f"changed {served.content}" in served.log.getvalue().splitlines()
 
 
 def test_an_editorial_warning_is_printed_by_serve_and_the_page_still_built(served: Served) -> None:

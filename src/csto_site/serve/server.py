@@ -175,22 +175,44 @@ class DevServer:
                     return None
 
     def watch(self) -> None:
-        """Rebuild whenever content/, templates/ or static/ change, until stopped."""
+        """Rebuild whenever content/, templates/ or static/ change, until stopped; follow a folder replaced whole."""
         folders = (self.options.content, self.options.templates, self.options.static)
         caught_up = self.first is None
-        for changes in watch(
-            *folders, stop_event=self.stopping, debounce=DEBOUNCE_MS, rust_timeout=CATCH_UP_MS, yield_on_timeout=True
-        ):
-            if not changes:
-                # Watching now: a file saved before (while the first build ran) was not seen, and is built now.
-                if not caught_up and read_inputs(self.options).digest != self.first:
-                    self.rebuild()
-                caught_up = True
-                continue
-            caught_up = True
-            # Files that still exist first: an editor's save often creates and deletes a temporary file.
-            self.reporter.changed(sorted({path for _, path in changes}, key=lambda p: (not Path(p).exists(), p)))
-            self.rebuild()
+        replaced = False
+        while (watched := self.wait_for_folders(folders)) is not None:
+            for changes in watch(
+                *folders,
+                stop_event=self.stopping,
+                debounce=DEBOUNCE_MS,
+                rust_timeout=CATCH_UP_MS,
+                yield_on_timeout=True,
+            ):
+                moved = [folder for folder in folders if identity(folder) != watched[folder]]
+                if moved:
+                    # Moved away and put back (a checkout, a restore): the watch follows the old folder; watch anew.
+                    self.reporter.changed([str(folder) for folder in moved])
+                    replaced = True
+                    break
+                if not changes:
+                    # Watching now: a file saved before (while the first build ran, or while a folder was being
+                    # put back) was not seen, and is built now.
+                    if replaced or (not caught_up and read_inputs(self.options).digest != self.first):
+                        self.rebuild()
+                    caught_up, replaced = True, False
+                    continue
+                caught_up, replaced = True, False
+                # Files that still exist first: an editor's save often creates and deletes a temporary file.
+                self.reporter.changed(sorted({path for _, path in changes}, key=lambda p: (not Path(p).exists(), p)))
+                self.rebuild()
+
+    def wait_for_folders(self, folders: tuple[Path, ...]) -> dict[Path, tuple[int, int] | None] | None:
+        """Wait until every watched folder is there; return what each one is, or None once stopped."""
+        while not self.stopping.is_set():
+            found = {folder: identity(folder) for folder in folders}
+            if None not in found.values():
+                return found
+            self.stopping.wait(CATCH_UP_MS / 1000)
+        return None
 
     def stop(self) -> None:
         """Stop watching and serving, and close the events connections."""
@@ -324,6 +346,15 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if not head:
             self.wfile.write(body)
+
+
+def identity(folder: Path) -> tuple[int, int] | None:
+    """Return the device and inode of a folder (which stay while it is edited, not when it is replaced), or None."""
+    try:
+        found = folder.stat()
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
 
 
 def with_reload(page: bytes) -> bytes:
