@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -278,3 +279,29 @@ def test_a_saved_edit_is_findable_in_the_preview_search(mini_copy: Path, tmp_pat
     finally:
         server.stop()
         watcher.join(timeout=PATIENCE_SECONDS)
+
+
+def test_a_scheduled_item_is_built_when_its_time_comes_without_a_save(mini_copy: Path, tmp_path: Path) -> None:
+    clock = [NOW]
+    out = tmp_path / "public"
+    log = io.StringIO()
+    server = DevServer(options(mini_copy, out, search=False), Reporter(out=log, err=log), clock=lambda: clock[0])
+    site = Served(mini_copy, out, server.start(0), log)
+    watcher = threading.Thread(target=server.watch, daemon=True)
+    watcher.start()
+    try:
+        (mini_copy / "alpha/2026").mkdir()
+        (mini_copy / "alpha/2026/2026-11-29-scheduled-soon.md").write_text(
+            "---\ntitle: Scheduled soon\ndate: 2026-11-29 12:30\n---\nIts time comes half an hour after NOW.\n",
+            encoding="utf-8",
+        )
+        wait_for(lambda: "1 held back, next due 2026-11-29 12:30 MSK" in log.getvalue(), "the item held back")
+        assert site.get("/news/2026/11/29/scheduled-soon/")[0] == 404
+        clock[0] = NOW + timedelta(minutes=31)  # no file changes: only the clock moves on
+
+        wait_for(lambda: site.get("/news/2026/11/29/scheduled-soon/")[0] == 200, "the item to appear")
+    finally:
+        server.stop()
+        watcher.join(timeout=PATIENCE_SECONDS)
+    assert "due 2026-11-29 12:30 MSK: building the items held back until then" in log.getvalue().splitlines()
+    assert "0 held back" in log.getvalue().splitlines()[-1]

@@ -131,6 +131,7 @@ class DevServer:
         self.httpd: ThreadingHTTPServer | None = None
         self.thread: threading.Thread | None = None
         self.first: str | None = None  # the digest of what the first build read
+        self.next_due: datetime | None = None  # when the next held-back item falls due, as the last build said
 
     def start(self, port: int) -> int:
         """Take the port, build once, then serve on 127.0.0.1 in a background thread; return the port."""
@@ -148,14 +149,17 @@ class DevServer:
         try:
             report = self.build_when_free()
         except ContentError as exc:
+            self.next_due = None  # not known: the build that fixes the problem says it again
             self.reporter.problems(exc.problems)
             return self.status.publish(exc.problems)
         except (OSError, sqlite3.OperationalError) as exc:  # a full disk: said like a content problem, and retried
+            self.next_due = None
             problems = (stopped_by(exc, self.options.out, self.options.cache),)
             self.reporter.problems(problems)
             return self.status.publish(problems)
         if report is None:  # stopped while waiting: the browser keeps the last build
             return self.status.current
+        self.next_due = report.next_due
         self.reporter.problems(report.warnings)  # the editorial warnings, as build prints them
         self.reporter.built(report, str(self.options.out))
         return self.status.publish(())
@@ -175,7 +179,7 @@ class DevServer:
                     return None
 
     def watch(self) -> None:
-        """Rebuild whenever content/, templates/ or static/ change, until stopped; follow a folder replaced whole."""
+        """Rebuild when content/, templates/ or static/ change or a held-back item falls due; follow folders by name."""
         folders = (self.options.content, self.options.templates, self.options.static)
         caught_up = self.first is None
         replaced = False
@@ -197,6 +201,9 @@ class DevServer:
                     # Watching now: a file saved before (while the first build ran, or while a folder was being
                     # put back) was not seen, and is built now.
                     if replaced or (not caught_up and read_inputs(self.options).digest != self.first):
+                        self.rebuild()
+                    elif self.next_due is not None and self.clock() >= self.next_due:
+                        self.reporter.due(self.next_due)  # a scheduled item's time has come: nothing else builds it
                         self.rebuild()
                     caught_up, replaced = True, False
                     continue
