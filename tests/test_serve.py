@@ -5,15 +5,18 @@ from __future__ import annotations
 import gzip
 import http.client
 import io
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from helpers.site import NOW, options
 
+from csto_site.publish.trees import Trees
 from csto_site.reporter import Reporter
 from csto_site.serve.server import RELOAD_TAG, DevServer, with_reload
 
@@ -113,6 +116,39 @@ def test_a_content_error_shows_in_the_browser_and_the_server_keeps_going(served:
 
     path.write_text(good, encoding="utf-8")
     wait_for(lambda: served.get(ITEM_URL)[0] == 200, "the page after the fix")
+
+
+def test_a_save_while_another_build_holds_the_output_waits_for_it_then_builds(served: Served) -> None:
+    page = served.out / ITEM_URL.strip("/") / "index.html"
+    path = served.content / ITEM
+    with Trees(served.out) as other:
+        other.lock()  # another build (`csto-site build`, a second serve) is writing the output folder
+        path.write_text(path.read_text(encoding="utf-8") + "\nSaved while another build ran.\n", encoding="utf-8")
+        wait_for(lambda: f"waiting for another build of {served.out} to finish" in served.log.getvalue(), "the wait")
+        status, body = served.get(ITEM_URL)
+        assert status == 200 and b"Saved while another build ran." not in body, "the last good build, not a 500"
+    wait_for(lambda: "Saved while another build ran." in page.read_text(encoding="utf-8"), "the build after the wait")
+    assert served.get(ITEM_URL)[0] == 200
+    assert "build again" not in served.log.getvalue()
+    assert served.log.getvalue().count("waiting for another build") == 1
+
+
+def test_a_content_folder_replaced_whole_is_still_watched(served: Served) -> None:
+    page = served.out / ITEM_URL.strip("/") / "index.html"
+    path = served.content / ITEM
+    path.write_text(path.read_text(encoding="utf-8") + "\nWatched.\n", encoding="utf-8")
+    wait_for(lambda: "Watched." in page.read_text(encoding="utf-8"), "the watcher to be watching")
+    # What a checkout of another branch, or a restore from a backup, may do: the folder itself is a new one.
+    served.content.rename(served.content.with_name("content-old"))
+    shutil.copytree(served.content.with_name("content-old"), served.content)
+    path.write_text(path.read_text(encoding="utf-8") + "\nSaved into the folder put back.\n", encoding="utf-8")
+    wait_for(lambda: "Saved into the folder put back." in page.read_text(encoding="utf-8"), "the first rebuild")
+
+    path.write_text(path.read_text(encoding="utf-8") + "\nA later save.\n", encoding="utf-8")
+
+    wait_for(lambda: "A later save." in page.read_text(encoding="utf-8"), "the rebuild of a later save")
+    assert served.get(ITEM_URL)[0] == 200
+    assert f"changed {served.content}" in served.log.getvalue().splitlines()
 
 
 def test_an_editorial_warning_is_printed_by_serve_and_the_page_still_built(served: Served) -> None:
@@ -243,3 +279,29 @@ def test_a_saved_edit_is_findable_in_the_preview_search(mini_copy: Path, tmp_pat
     finally:
         server.stop()
         watcher.join(timeout=PATIENCE_SECONDS)
+
+
+def test_a_scheduled_item_is_built_when_its_time_comes_without_a_save(mini_copy: Path, tmp_path: Path) -> None:
+    clock = [NOW]
+    out = tmp_path / "public"
+    log = io.StringIO()
+    server = DevServer(options(mini_copy, out, search=False), Reporter(out=log, err=log), clock=lambda: clock[0])
+    site = Served(mini_copy, out, server.start(0), log)
+    watcher = threading.Thread(target=server.watch, daemon=True)
+    watcher.start()
+    try:
+        (mini_copy / "alpha/2026").mkdir()
+        (mini_copy / "alpha/2026/2026-11-29-scheduled-soon.md").write_text(
+            "---\ntitle: Scheduled soon\ndate: 2026-11-29 12:30\n---\nIts time comes half an hour after NOW.\n",
+            encoding="utf-8",
+        )
+        wait_for(lambda: "1 held back, next due 2026-11-29 12:30 MSK" in log.getvalue(), "the item held back")
+        assert site.get("/news/2026/11/29/scheduled-soon/")[0] == 404
+        clock[0] = NOW + timedelta(minutes=31)  # no file changes: only the clock moves on
+
+        wait_for(lambda: site.get("/news/2026/11/29/scheduled-soon/")[0] == 200, "the item to appear")
+    finally:
+        server.stop()
+        watcher.join(timeout=PATIENCE_SECONDS)
+    assert "due 2026-11-29 12:30 MSK: building the items held back until then" in log.getvalue().splitlines()
+    assert "0 held back" in log.getvalue().splitlines()[-1]

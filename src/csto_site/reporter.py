@@ -126,6 +126,14 @@ class Reporter:
         more = f" and {len(shown) - 1} more" if len(shown) > 1 else ""
         print(f"changed {shown[0]}{more}", file=self.out, flush=True)
 
+    def due(self, when: datetime) -> None:
+        """Say that a rebuild is for the held-back items whose time has come."""
+        print(f"due {when:%Y-%m-%d %H:%M %Z}: building the items held back until then", file=self.out, flush=True)
+
+    def waiting(self, out: str) -> None:
+        """Say that a rebuild waits for another build that holds the output folder."""
+        print(f"waiting for another build of {printable(out)} to finish", file=self.out, flush=True)
+
     def interrupted(self, left: str) -> None:
         """Say that Ctrl+C (or SIGTERM, SIGHUP) stopped the command, and in what state it left the files."""
         self.end_progress()

@@ -6,7 +6,7 @@ over files that people placed in public/ by hand, then exchanges the two folders
 rename (renameat2 RENAME_EXCHANGE on Linux; three renames elsewhere). A web server reading public/
 sees the old site or the new one, never a mix; an unchanged file keeps its inode and mtime; a
 failed build never touches public/. `.public.publish/manifest.sqlite` records what each folder
-holds, and the folder itself is locked while a build runs, so a second build is refused.
+holds, and the folder itself is locked while a build runs, so a second build is refused (serve waits).
 
 Hand-placed files are found without listing the whole output: the manifest keeps the ctime of each
 folder of the live site, and only folders whose ctime moved (an entry was added or removed) are
@@ -98,6 +98,20 @@ class Swapped:
     standby: dict[str, int]
 
 
+class OutputBusy(ContentError):
+    """Raised when another build holds the lock on the output folder."""
+
+
+def held_by_another(out: Path) -> bool:
+    """Tell whether another build holds the lock on the output folder right now."""
+    try:
+        with Trees(out) as trees:
+            trees.lock()
+    except OutputBusy:
+        return True
+    return False
+
+
 class Trees:
     """The output folder and its standby twin as one build sees them: locked, written, completed, swapped."""
 
@@ -141,7 +155,7 @@ class Trees:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise ContentError(
+            raise OutputBusy(
                 [
                     Problem(
                         self.shown,

@@ -30,9 +30,9 @@ from watchfiles import watch
 
 from ..build.cache import Memo
 from ..build.inputs import read_inputs
-from ..build.options import Options
+from ..build.options import Options, Report
 from ..publish.run import build
-from ..publish.trees import stopped_by
+from ..publish.trees import OutputBusy, held_by_another, stopped_by
 from ..reporter import Reporter
 from ..site.urls import FEED_NAME, FOLDER_INDEX
 from ..util.errors import ContentError, Problem
@@ -67,6 +67,8 @@ DEBOUNCE_MS = 300
 STOP_SECONDS = 5.0
 # How soon after the watcher starts it looks for files saved during the first build.
 CATCH_UP_MS = 1000
+# How often a rebuild looks whether another build (a `build`, a second `serve`) has let go of the output folder.
+LOCK_POLL_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,7 @@ class DevServer:
         self.httpd: ThreadingHTTPServer | None = None
         self.thread: threading.Thread | None = None
         self.first: str | None = None  # the digest of what the first build read
+        self.next_due: datetime | None = None  # when the next held-back item falls due, as the last build said
 
     def start(self, port: int) -> int:
         """Take the port, build once, then serve on 127.0.0.1 in a background thread; return the port."""
@@ -144,35 +147,79 @@ class DevServer:
     def rebuild(self) -> Status:
         """Run the build the command line runs; report it in the terminal and to open tabs."""
         try:
-            report = build(self.options, self.clock(), memo=self.memo)
+            report = self.build_when_free()
         except ContentError as exc:
+            self.next_due = None  # not known: the build that fixes the problem says it again
             self.reporter.problems(exc.problems)
             return self.status.publish(exc.problems)
         except (OSError, sqlite3.OperationalError) as exc:  # a full disk: said like a content problem, and retried
+            self.next_due = None
             problems = (stopped_by(exc, self.options.out, self.options.cache),)
             self.reporter.problems(problems)
             return self.status.publish(problems)
+        if report is None:  # stopped while waiting: the browser keeps the last build
+            return self.status.current
+        self.next_due = report.next_due
         self.reporter.problems(report.warnings)  # the editorial warnings, as build prints them
         self.reporter.built(report, str(self.options.out))
         return self.status.publish(())
 
+    def build_when_free(self) -> Report | None:
+        """Build; while another build holds the output folder, wait for it (said once), then build; None if stopped."""
+        said = False
+        while True:
+            try:
+                return build(self.options, self.clock(), memo=self.memo)
+            except OutputBusy:
+                if not said:
+                    self.reporter.waiting(str(self.options.out))
+                    said = True
+            while held_by_another(self.options.out):
+                if self.stopping.wait(LOCK_POLL_SECONDS):
+                    return None
+
     def watch(self) -> None:
-        """Rebuild whenever content/, templates/ or static/ change, until stopped."""
+        """Rebuild when content/, templates/ or static/ change or a held-back item falls due; follow folders by name."""
         folders = (self.options.content, self.options.templates, self.options.static)
         caught_up = self.first is None
-        for changes in watch(
-            *folders, stop_event=self.stopping, debounce=DEBOUNCE_MS, rust_timeout=CATCH_UP_MS, yield_on_timeout=True
-        ):
-            if not changes:
-                # Watching now: a file saved before (while the first build ran) was not seen, and is built now.
-                if not caught_up and read_inputs(self.options).digest != self.first:
-                    self.rebuild()
-                caught_up = True
-                continue
-            caught_up = True
-            # Files that still exist first: an editor's save often creates and deletes a temporary file.
-            self.reporter.changed(sorted({path for _, path in changes}, key=lambda p: (not Path(p).exists(), p)))
-            self.rebuild()
+        replaced = False
+        while (watched := self.wait_for_folders(folders)) is not None:
+            for changes in watch(
+                *folders,
+                stop_event=self.stopping,
+                debounce=DEBOUNCE_MS,
+                rust_timeout=CATCH_UP_MS,
+                yield_on_timeout=True,
+            ):
+                moved = [folder for folder in folders if identity(folder) != watched[folder]]
+                if moved:
+                    # Moved away and put back (a checkout, a restore): the watch follows the old folder; watch anew.
+                    self.reporter.changed([str(folder) for folder in moved])
+                    replaced = True
+                    break
+                if not changes:
+                    # Watching now: a file saved before (while the first build ran, or while a folder was being
+                    # put back) was not seen, and is built now.
+                    if replaced or (not caught_up and read_inputs(self.options).digest != self.first):
+                        self.rebuild()
+                    elif self.next_due is not None and self.clock() >= self.next_due:
+                        self.reporter.due(self.next_due)  # a scheduled item's time has come: nothing else builds it
+                        self.rebuild()
+                    caught_up, replaced = True, False
+                    continue
+                caught_up, replaced = True, False
+                # Files that still exist first: an editor's save often creates and deletes a temporary file.
+                self.reporter.changed(sorted({path for _, path in changes}, key=lambda p: (not Path(p).exists(), p)))
+                self.rebuild()
+
+    def wait_for_folders(self, folders: tuple[Path, ...]) -> dict[Path, tuple[int, int] | None] | None:
+        """Wait until every watched folder is there; return what each one is, or None once stopped."""
+        while not self.stopping.is_set():
+            found = {folder: identity(folder) for folder in folders}
+            if None not in found.values():
+                return found
+            self.stopping.wait(CATCH_UP_MS / 1000)
+        return None
 
     def stop(self) -> None:
         """Stop watching and serving, and close the events connections."""
@@ -306,6 +353,15 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if not head:
             self.wfile.write(body)
+
+
+def identity(folder: Path) -> tuple[int, int] | None:
+    """Return the device and inode of a folder (which stay while it is edited, not when it is replaced), or None."""
+    try:
+        found = folder.stat()
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
 
 
 def with_reload(page: bytes) -> bytes:
