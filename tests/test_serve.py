@@ -8,12 +8,13 @@ import io
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 from helpers.site import NOW, options
 
+from csto_site.output import pages
 from csto_site.reporter import Reporter
 from csto_site.serve.server import RELOAD_TAG, DevServer, with_reload
 
@@ -243,3 +244,25 @@ def test_a_saved_edit_is_findable_in_the_preview_search(mini_copy: Path, tmp_pat
     finally:
         server.stop()
         watcher.join(timeout=PATIENCE_SECONDS)
+
+
+def test_clean_redraws_every_page_on_the_first_build_only(
+    mini_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drawn: list[str] = []
+    draw = pages._Pages.draw
+    monkeypatch.setattr(pages._Pages, "draw", lambda self, q, spec: drawn.append(spec.url) or draw(self, q, spec))
+    out = tmp_path / "public"
+    log = io.StringIO()
+    flags = options(mini_copy, out, search=False, clean=True)
+    server = DevServer(replace(flags, jobs=1), Reporter(out=log, err=log), clock=lambda: NOW)  # drawn in this process
+    assert server.rebuild().problems == ()
+    every = len(drawn)
+    drawn.clear()
+    item = mini_copy / ITEM
+    item.write_text(item.read_text(encoding="utf-8") + "\nA paragraph added while serving.\n", encoding="utf-8")
+
+    assert server.rebuild().problems == ()
+
+    assert ITEM_URL in drawn
+    assert len(drawn) < every / 4, f"a save redrew {len(drawn)} of {every} pages"

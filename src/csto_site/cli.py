@@ -60,7 +60,7 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--clean",
         action="store_true",
-        help="ignore the cache and re-render everything (unchanged files are still left alone)",
+        help="ignore the cache and re-render everything (unchanged files are left alone; serve: its first build only)",
     )
     common.add_argument("--quiet", action="store_true", help="print only the summary line, warnings and problems")
     main = argparse.ArgumentParser(prog="csto-site", description="Build the CSTO news archive.")

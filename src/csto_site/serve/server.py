@@ -16,7 +16,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 from http import HTTPStatus
@@ -154,6 +154,8 @@ class DevServer:
             return self.status.publish(problems)
         self.reporter.problems(report.warnings)  # the editorial warnings, as build prints them
         self.reporter.built(report, str(self.options.out))
+        # --clean is for the first build: a save after it redraws only what it changed.
+        self.options = replace(self.options, clean=False)
         return self.status.publish(())
 
     def watch(self) -> None:
