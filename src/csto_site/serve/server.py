@@ -4,7 +4,8 @@ The server keeps no site model: every rebuild is the same `builder.build` the co
 and pages are read from the output folder at each request. It hands each build the same memo of
 the build cache, so that what the last build read or wrote there is not read from the file again.
 It only remembers how the last build went (to show its problems in the browser) and counts builds,
-so open tabs know when to reload.
+so open tabs know when to reload: the count, after a mark of this run of serve, since a tab left open
+while serve restarts must reload too.
 The reload script is added to HTML responses on their way out; built files never contain it.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import html
 import mimetypes
 import re
+import secrets
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -84,6 +86,11 @@ class BuildStatus:
         self._status = Status(0)
         self._changed = threading.Condition()
         self._closed = False
+        self.session = secrets.token_hex(4)  # the builds of another run of serve are told apart by this
+
+    def token(self, status: Status) -> str:
+        """Return what tells a build apart from every other, of this run of serve or another."""
+        return f"{self.session}-{status.generation}"
 
     @property
     def current(self) -> Status:
@@ -285,7 +292,7 @@ class Handler(BaseHTTPRequestHandler):
                     self.wfile.write(b": still here\n\n")  # a comment: finds out whether the tab is gone
                 else:
                     generation = status.generation
-                    self.wfile.write(f"event: build\ndata: {generation}\n\n".encode())
+                    self.wfile.write(f"event: build\ndata: {self.status.token(status)}\n\n".encode())
                 self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             return
