@@ -38,6 +38,7 @@ from ..publish.trees import stopped_by
 from ..reporter import Reporter
 from ..site.urls import FEED_NAME, FOLDER_INDEX
 from ..util.errors import ContentError, Problem
+from ..util.stopping import StopReported
 
 HOST = "127.0.0.1"
 PREFIX = "/__csto/"
@@ -136,6 +137,8 @@ class DevServer:
         self.httpd: ThreadingHTTPServer | None = None
         self.thread: threading.Thread | None = None
         self.first: str | None = None  # the digest of what the first build read
+        self.building = False  # a build is running
+        self.previewed = False  # a build of serve's finished: the output folder holds it
 
     def start(self, port: int) -> int:
         """Take the port, build once, then serve on 127.0.0.1 in a background thread; return the port."""
@@ -150,20 +153,26 @@ class DevServer:
 
     def rebuild(self) -> Status:
         """Run the build the command line runs; report it in the terminal and to open tabs."""
+        self.building = True  # left set by a stop that ends the build half-way: serve says so
         try:
             report = build(self.options, self.clock(), memo=self.memo)
         except ContentError as exc:
-            self.reporter.problems(exc.problems)
-            return self.status.publish(exc.problems)
+            return self.failed(exc.problems)
         except (OSError, sqlite3.OperationalError) as exc:  # a full disk: said like a content problem, and retried
-            problems = (stopped_by(exc, self.options.out, self.options.cache),)
-            self.reporter.problems(problems)
-            return self.status.publish(problems)
+            return self.failed((stopped_by(exc, self.options.out, self.options.cache),))
+        self.building = False
+        self.previewed = True
         self.reporter.problems(report.warnings)  # the editorial warnings, as build prints them
         self.reporter.built(report, str(self.options.out))
         # --clean is for the first build: a save after it redraws only what it changed.
         self.options = replace(self.options, clean=False)
         return self.status.publish(())
+
+    def failed(self, problems: tuple[Problem, ...]) -> Status:
+        """Report a build that stopped at problems, in the terminal and to open tabs."""
+        self.building = False
+        self.reporter.problems(problems)
+        return self.status.publish(problems)
 
     def watch(self) -> None:
         """Rebuild whenever content/, templates/ or static/ change, until stopped."""
@@ -183,6 +192,11 @@ class DevServer:
             self.reporter.changed(sorted({path for _, path in changes}, key=lambda p: (not Path(p).exists(), p)))
             self.rebuild()
 
+    def held(self) -> str:
+        """Say what the output folder holds: a build stopped half-way leaves it as the last finished build left it."""
+        out = self.options.out
+        return f"{out} holds the last preview build" if self.previewed else f"{out} was left as it was"
+
     def stop(self) -> None:
         """Stop watching and serving, and close the events connections."""
         self.stopping.set()
@@ -198,14 +212,16 @@ def serve(options: Options, port: int, reporter: Reporter) -> int:
     """Run `csto-site serve` until Ctrl+C; return the exit status."""
     server = DevServer(options, reporter)
     try:
-        port = server.start(port)
-    except OSError as exc:
-        reporter.usage("serve", f"cannot listen on {HOST}:{port}: {exc.strerror}; try another --port")
-        server.stop()
-        return 2
-    reporter.serving(f"http://{HOST}:{port}/")
-    try:
-        server.watch()  # until Ctrl+C: the command line reports it
+        try:
+            port = server.start(port)
+        except OSError as exc:
+            reporter.usage("serve", f"cannot listen on {HOST}:{port}: {exc.strerror}; try another --port")
+            return 2
+        reporter.serving(f"http://{HOST}:{port}/")
+        server.watch()  # until Ctrl+C (or SIGTERM, SIGHUP): the way serve stops
+    except KeyboardInterrupt:
+        reporter.stopped_serving(server.held(), server.building)
+        raise StopReported from None  # the command line gives the exit status of the signal
     finally:
         server.stop()
     return 0
