@@ -16,7 +16,7 @@ from helpers.site import NOW, options
 
 from csto_site.output import pages
 from csto_site.reporter import Reporter
-from csto_site.serve.server import RELOAD_TAG, DevServer, with_reload
+from csto_site.serve.server import CATCH_UP_MS, RELOAD_TAG, DevServer, with_reload
 
 # Generous: the watcher waits 0.3 s for more changes, then a build of the mini site takes about a second.
 PATIENCE_SECONDS = 60
@@ -294,3 +294,39 @@ def test_clean_redraws_every_page_on_the_first_build_only(
 
     assert ITEM_URL in drawn
     assert len(drawn) < every / 4, f"a save redrew {len(drawn)} of {every} pages"
+
+
+def changed_lines(log: io.StringIO) -> list[str]:
+    """Return the `changed` lines serve printed."""
+    return [line for line in log.getvalue().splitlines() if line.startswith("changed ")]
+
+
+def test_a_new_item_in_a_new_folder_is_named_not_its_folder(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    # It printed `changed content/alpha/2025 and 1 more`: the folder `new` made, not the item.
+    monkeypatch.chdir(served.content.parent)
+    text = (served.content / ITEM).read_text(encoding="utf-8")
+    new = served.content / "alpha/2025/2025-01-02-a-new-item.md"
+    new.parent.mkdir()
+    new.write_text(text.replace("Working visit", "A new item").replace("2024-03-12", "2025-01-02"), encoding="utf-8")
+
+    wait_for(lambda: served.get("/news/2025/01/02/a-new-item-to-the-river-commission/")[0] == 200, "the new item")
+    assert changed_lines(served.log) == ["changed content/alpha/2025/2025-01-02-a-new-item.md"]
+
+
+def test_files_editors_write_beside_an_item_neither_rebuild_nor_are_named(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Emacs's auto-save `#x#` and Vim's test file `4913` rebuilt the site, and were named instead of the item.
+    monkeypatch.chdir(served.content.parent)
+    path = served.content / ITEM
+    time.sleep(CATCH_UP_MS / 1000 + 0.5)  # the watcher watches: it has looked for files saved during the first build
+    before = served.log.getvalue()
+    for name in (f"#{path.name}#", f".#{path.name}", f"{path.name}~", f".{path.name}.swp", "4913"):
+        (path.parent / name).write_text("an editor's file", encoding="utf-8")
+    time.sleep(1.5)  # more than the watcher waits for more changes: they would have been built by now
+    assert served.log.getvalue() == before
+
+    path.write_text(path.read_text(encoding="utf-8").replace("Working visit to", "Second visit to"), encoding="utf-8")
+
+    wait_for(lambda: b"Second visit to" in served.get(ITEM_URL)[1], "the rebuild")
+    assert changed_lines(served.log) == [f"changed content/{ITEM}"]

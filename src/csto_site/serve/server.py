@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 from zoneinfo import ZoneInfo
 
-from watchfiles import watch
+from watchfiles import Change, DefaultFilter, watch
 
 from ..build.cache import Memo
 from ..build.inputs import read_inputs
@@ -70,6 +70,10 @@ DEBOUNCE_MS = 300
 STOP_SECONDS = 5.0
 # How soon after the watcher starts it looks for files saved during the first build.
 CATCH_UP_MS = 1000
+# Files editors write beside the one being edited, which no build reads: besides those watchfiles ignores
+# already (Vim's `.x.swp` and `x~`, Emacs's lock `.#x`), Emacs's auto-save `#x#` and the file Vim makes
+# and deletes to test that a folder is writable, `4913`.
+EDITOR_FILES = (*DefaultFilter.ignore_entity_patterns, r"^#.*#$", r"^4913$")
 
 
 @dataclass(frozen=True)
@@ -178,8 +182,14 @@ class DevServer:
         """Rebuild whenever content/, templates/ or static/ change, until stopped."""
         folders = (self.options.content, self.options.templates, self.options.static)
         caught_up = self.first is None
+        read = DefaultFilter(ignore_entity_patterns=EDITOR_FILES)
         for changes in watch(
-            *folders, stop_event=self.stopping, debounce=DEBOUNCE_MS, rust_timeout=CATCH_UP_MS, yield_on_timeout=True
+            *folders,
+            watch_filter=read,
+            stop_event=self.stopping,
+            debounce=DEBOUNCE_MS,
+            rust_timeout=CATCH_UP_MS,
+            yield_on_timeout=True,
         ):
             if not changes:
                 # Watching now: a file saved before (while the first build ran) was not seen, and is built now.
@@ -188,8 +198,7 @@ class DevServer:
                 caught_up = True
                 continue
             caught_up = True
-            # Files that still exist first: an editor's save often creates and deletes a temporary file.
-            self.reporter.changed(sorted({path for _, path in changes}, key=lambda p: (not Path(p).exists(), p)))
+            self.reporter.changed(files_first({path for _, path in changes}, read))
             self.rebuild()
 
     def held(self) -> str:
@@ -331,6 +340,21 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if not head:
             self.wfile.write(body)
+
+
+def files_first(paths: set[str], read: DefaultFilter) -> list[str]:
+    """Order changed paths to name the right one first: files that are there, then deleted ones.
+
+    A new folder (`new` may make a year's) stands for the files in it that `read` keeps: the watcher may
+    not see a file made in a folder it did not watch yet. A save may delete a temporary file.
+    """
+    found = {
+        str(file)
+        for path in paths
+        for file in (Path(path).rglob("*") if Path(path).is_dir() else [Path(path)])
+        if not file.is_dir() and read(Change.added, str(file))
+    }
+    return sorted(found or paths, key=lambda p: (not Path(p).exists(), p))
 
 
 def with_reload(page: bytes) -> bytes:
