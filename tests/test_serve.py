@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from helpers.site import NOW, options
 
+from csto_site.build.options import Options
 from csto_site.output import pages
 from csto_site.reporter import Reporter
 from csto_site.serve.server import CATCH_UP_MS, RELOAD_TAG, DevServer, with_reload
@@ -43,6 +44,17 @@ class Served:
         finally:
             connection.close()
 
+    def answer(self, path: str) -> tuple[int, str | None]:
+        """Send a GET; return the status and the address it redirects to, if any."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            connection.request("GET", path)
+            response = connection.getresponse()
+            response.read()
+            return response.status, response.getheader("Location")
+        finally:
+            connection.close()
+
 
 def wait_for(condition: Callable[[], bool], what: str) -> None:
     """Poll until `condition` holds; fail with `what` if it never does."""
@@ -56,14 +68,24 @@ def wait_for(condition: Callable[[], bool], what: str) -> None:
 @pytest.fixture
 def served(mini_copy: Path, tmp_path: Path) -> Iterator[Served]:
     """Start `serve` on a free port, watching the copy; stop it afterwards."""
+    yield from serving(options(mini_copy, tmp_path / "public", search=False))
+
+
+@pytest.fixture
+def previewed(mini_copy: Path, tmp_path: Path) -> Iterator[Served]:
+    """Start `serve` as the command line does, recording no address; stop it afterwards."""
+    yield from serving(replace(options(mini_copy, tmp_path / "public", search=False), record=False))
+
+
+def serving(flags: Options) -> Iterator[Served]:
+    """Start `serve` on a free port with these options; stop it afterwards."""
     log = io.StringIO()
-    out = tmp_path / "public"
-    server = DevServer(options(mini_copy, out, search=False), Reporter(out=log, err=log), clock=lambda: NOW)
+    server = DevServer(flags, Reporter(out=log, err=log), clock=lambda: NOW)
     port = server.start(0)
     watcher = threading.Thread(target=server.watch, daemon=True)
     watcher.start()
     try:
-        yield Served(mini_copy, out, port, log)
+        yield Served(flags.content, flags.out, port, log)
     finally:
         server.stop()
         watcher.join(timeout=PATIENCE_SECONDS)
@@ -330,3 +352,22 @@ def test_files_editors_write_beside_an_item_neither_rebuild_nor_are_named(
 
     wait_for(lambda: b"Second visit to" in served.get(ITEM_URL)[1], "the rebuild")
     assert changed_lines(served.log) == [f"changed content/{ITEM}"]
+
+
+def test_a_tab_on_a_new_item_follows_it_when_its_title_and_so_its_address_changes(previewed: Served) -> None:
+    # A new item's address follows its title on every save: the tab reloaded onto "Page not found".
+    text = (previewed.content / ITEM).read_text(encoding="utf-8")
+    new = previewed.content / "alpha/2024/2024-06-01-new.md"
+    new.write_text(text.replace("Working visit to", "Draft visit to").replace("2024-03-12", "2024-06-01"), "utf-8")
+    first = "/news/2024/06/01/draft-visit-to-the-river-commission/"
+    wait_for(lambda: previewed.get(first)[0] == 200, "the new item")
+
+    new.write_text(new.read_text(encoding="utf-8").replace("Draft visit to", "Final visit to"), encoding="utf-8")
+    final = "/news/2024/06/01/final-visit-to-the-river-commission/"
+    wait_for(lambda: previewed.get(final)[0] == 200, "the item at its new address")
+
+    assert previewed.answer(first) == (307, final)
+    assert previewed.answer(ITEM_URL) == (200, None)  # a page that did not move is previewed as it is
+    new.write_text(new.read_text(encoding="utf-8").replace("Final visit to", "Draft visit to"), encoding="utf-8")
+    wait_for(lambda: previewed.get(first)[0] == 200, "the item back at its first address")
+    assert previewed.answer(final) == (307, first)

@@ -3,7 +3,8 @@
 The server keeps no site model: every rebuild is the same `builder.build` the command line runs,
 and pages are read from the output folder at each request. It hands each build the same memo of
 the build cache, so that what the last build read or wrote there is not read from the file again.
-It only remembers how the last build went (to show its problems in the browser) and counts builds,
+It only remembers how the last build went (to show its problems in the browser), the item pages its
+builds moved (a new item's address follows its title: the old one redirects, so an open tab follows) and counts builds,
 so open tabs know when to reload: the count, after a mark of this run of serve, since a tab left open
 while serve restarts must reload too.
 The reload script is added to HTML responses on their way out; built files never contain it.
@@ -17,13 +18,14 @@ import re
 import secrets
 import sqlite3
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 from zoneinfo import ZoneInfo
@@ -78,10 +80,11 @@ EDITOR_FILES = (*DefaultFilter.ignore_entity_patterns, r"^#.*#$", r"^4913$")
 
 @dataclass(frozen=True)
 class Status:
-    """How the latest build went: its number and, when it failed, its problems."""
+    """How the latest build went: its number and, when it failed, its problems; every page address moved so far."""
 
     generation: int
     problems: tuple[Problem, ...] = ()
+    moved: Mapping[str, str] = field(default_factory=dict)  # an address moved by a build of this run -> its page's
 
 
 class BuildStatus:
@@ -103,10 +106,16 @@ class BuildStatus:
         with self._changed:
             return self._status
 
-    def publish(self, problems: tuple[Problem, ...]) -> Status:
-        """Record a finished build and wake every open events connection."""
+    def publish(self, problems: tuple[Problem, ...], moved: tuple[tuple[str, str], ...] = ()) -> Status:
+        """Record a finished build and the addresses it moved, and wake every open events connection."""
         with self._changed:
-            self._status = Status(self._status.generation + 1, problems)
+            now = dict(self._status.moved)
+            for old, new in moved:
+                # An address moved before now leads to the newest one; an address back in use leads nowhere.
+                now = {first: new if then == old else then for first, then in now.items()}
+                now[old] = new
+                now.pop(new, None)
+            self._status = Status(self._status.generation + 1, problems, MappingProxyType(now))
             self._changed.notify_all()
             return self._status
 
@@ -170,7 +179,7 @@ class DevServer:
         self.reporter.built(report, str(self.options.out))
         # --clean is for the first build: a save after it redraws only what it changed.
         self.options = replace(self.options, clean=False)
-        return self.status.publish(())
+        return self.status.publish((), report.moved)
 
     def failed(self, problems: tuple[Problem, ...]) -> Status:
         """Report a build that stopped at problems, in the terminal and to open tabs."""
@@ -287,6 +296,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send(HTTPStatus.INTERNAL_SERVER_ERROR, "text/html; charset=utf-8", error_page(status), head)
         elif target.is_file():
             self.send(HTTPStatus.OK, content_type(target), self.page_bytes(target), head)
+        elif path in status.moved:  # a tab on a page whose address a rebuild moved follows it
+            self.redirect(status.moved[path], HTTPStatus.TEMPORARY_REDIRECT)
         else:
             self.send(HTTPStatus.NOT_FOUND, "text/html; charset=utf-8", self.not_found(root, path), head)
 
@@ -322,12 +333,13 @@ class Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             return
 
-    def redirect(self, location: str) -> None:
-        """Send a folder address without its slash to the address with it."""
-        self.send_response(HTTPStatus.MOVED_PERMANENTLY)
-        # The path comes from the request (and names a folder): percent-encoded, no character of it can
+    def redirect(self, location: str, code: HTTPStatus = HTTPStatus.MOVED_PERMANENTLY) -> None:
+        """Send a folder address without its slash to the address with it, or a moved page to its new address."""
+        self.send_response(code)
+        # The path may come from the request (and name a folder): percent-encoded, no character of it can
         # end the header or start another.
         self.send_header("Location", quote(location, safe=LOCATION_SAFE))
+        self.send_header("Cache-Control", "no-store")
         self.send_header("Content-Length", "0")
         self.end_headers()
 
