@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers.site import ROOT, SAMPLE, cli_args, copy_fixture, copy_project, generate_archive, snapshot, tree
+from helpers.site import ROOT, SAMPLE, TEMPLATES, cli_args, copy_fixture, copy_project, generate_archive, snapshot, tree
 from helpers.tools import interruptible, require_tool, wait_for_lock
 
 from csto_site import cli
@@ -271,27 +271,57 @@ def test_serve_on_a_port_in_use_says_so_at_once_and_builds_nothing(tmp_path, cap
     assert not out.exists()  # nothing was built first
 
 
-def test_ctrl_c_stops_serve_with_one_line_and_status_130(tmp_path):
-    out = tmp_path / "public"
+def start_serving(content: Path, out: Path, templates: Path = TEMPLATES) -> subprocess.Popen[str]:
+    """Start `csto-site serve` in a process of its own and wait until it serves its first build."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "build.py"), *cli_args("serve", SAMPLE, out, "--port", "0")],
+        [
+            sys.executable,
+            str(ROOT / "build.py"),
+            *cli_args("serve", content, out, "--port", "0", "--no-search", templates=templates),
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         preexec_fn=interruptible,
     )
+    assert process.stdout is not None
+    lines = [process.stdout.readline() for _ in range(2)]
+    assert lines[1].startswith("serving http://127.0.0.1:"), lines
+    return process
+
+
+@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM])
+def test_stopping_serve_says_it_stopped_and_what_public_holds(tmp_path, number):
+    # It said "interrupted: public was left as it was", as for a failed build, on every stop.
+    out = tmp_path / "public"
+    process = start_serving(SAMPLE, out)
     try:
-        assert process.stdout is not None
-        lines = [process.stdout.readline() for _ in range(2)]
-        assert lines[1].startswith("serving http://127.0.0.1:"), lines
+        process.send_signal(number)
+        rest, err = process.communicate(timeout=TIMEOUT)
+    finally:
+        process.kill()
+    assert (process.returncode, rest, err) == (
+        128 + number,
+        f"stopped serving; {out} holds the last preview build\n",
+        "",
+    )
+
+
+def test_stopping_serve_in_a_rebuild_says_the_build_was_interrupted(tmp_path, project):
+    content, out = tmp_path / "content", tmp_path / "public"
+    generate_archive(content, 150)
+    process = start_serving(content, out, project / "templates")
+    try:
+        base = project / "templates" / "base.html"
+        base.write_text(base.read_text(encoding="utf-8").replace("</body>", "<p>Edited.</p></body>"), encoding="utf-8")
+        wait_for_lock(process, out, TIMEOUT)  # the rebuild of every page has begun
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=TIMEOUT)
     finally:
         process.kill()
-    assert process.returncode == 130
-    assert err == f"interrupted: {out} was left as it was\n"
+    assert (process.returncode, err) == (130, f"interrupted the build: {out} holds the last preview build\n")
 
 
 def test_the_program_ends_with_its_output_flushed_and_a_profiler_still_reports(project: Path, tmp_path: Path) -> None:

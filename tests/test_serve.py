@@ -9,16 +9,18 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from helpers.site import NOW, options
 
+from csto_site.build.options import Options
+from csto_site.output import pages
 from csto_site.publish.trees import Trees
 from csto_site.reporter import Reporter
-from csto_site.serve.server import RELOAD_TAG, DevServer, with_reload
+from csto_site.serve.server import CATCH_UP_MS, RELOAD_TAG, DevServer, with_reload
 
 # Generous: the watcher waits 0.3 s for more changes, then a build of the mini site takes about a second.
 PATIENCE_SECONDS = 60
@@ -45,6 +47,17 @@ class Served:
         finally:
             connection.close()
 
+    def answer(self, path: str) -> tuple[int, str | None]:
+        """Send a GET; return the status and the address it redirects to, if any."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            connection.request("GET", path)
+            response = connection.getresponse()
+            response.read()
+            return response.status, response.getheader("Location")
+        finally:
+            connection.close()
+
 
 def wait_for(condition: Callable[[], bool], what: str) -> None:
     """Poll until `condition` holds; fail with `what` if it never does."""
@@ -58,14 +71,24 @@ def wait_for(condition: Callable[[], bool], what: str) -> None:
 @pytest.fixture
 def served(mini_copy: Path, tmp_path: Path) -> Iterator[Served]:
     """Start `serve` on a free port, watching the copy; stop it afterwards."""
+    yield from serving(options(mini_copy, tmp_path / "public", search=False))
+
+
+@pytest.fixture
+def previewed(mini_copy: Path, tmp_path: Path) -> Iterator[Served]:
+    """Start `serve` as the command line does, recording no address; stop it afterwards."""
+    yield from serving(replace(options(mini_copy, tmp_path / "public", search=False), record=False))
+
+
+def serving(flags: Options) -> Iterator[Served]:
+    """Start `serve` on a free port with these options; stop it afterwards."""
     log = io.StringIO()
-    out = tmp_path / "public"
-    server = DevServer(options(mini_copy, out, search=False), Reporter(out=log, err=log), clock=lambda: NOW)
+    server = DevServer(flags, Reporter(out=log, err=log), clock=lambda: NOW)
     port = server.start(0)
     watcher = threading.Thread(target=server.watch, daemon=True)
     watcher.start()
     try:
-        yield Served(mini_copy, out, port, log)
+        yield Served(flags.content, flags.out, port, log)
     finally:
         server.stop()
         watcher.join(timeout=PATIENCE_SECONDS)
@@ -90,12 +113,13 @@ def test_an_edit_is_rebuilt_and_announced_to_open_tabs(served: Served, monkeypat
     stream = events.getresponse()
     assert stream.status == 200
     assert stream.getheader("Content-Type") == "text/event-stream"
-    assert read_event(stream) == ("build", "1")
+    name, first = read_event(stream)
+    assert name == "build" and first.endswith("-1")
 
     path = served.content / ITEM
     path.write_text(path.read_text(encoding="utf-8").replace("Working visit to", "Second visit to"), encoding="utf-8")
 
-    assert read_event(stream) == ("build", "2")
+    assert read_event(stream) == ("build", first.removesuffix("-1") + "-2")
     status, body = served.get(ITEM_URL)  # a published item keeps its address through a title edit
     assert status == 200 and b"<h1>Second visit to the River Commission</h1>" in body
     assert f"changed content/{ITEM}" in served.log.getvalue().splitlines()  # docs/guide.md: `changed content/...md`
@@ -204,6 +228,33 @@ def test_a_missing_page_gets_the_site_404_of_its_language(served: Served) -> Non
     assert served.get("/news")[0] == 301
 
 
+def first_event(port: int) -> tuple[str, str]:
+    """Open the build events of a server, as a tab's reload script does, and return the first."""
+    events = http.client.HTTPConnection("127.0.0.1", port, timeout=PATIENCE_SECONDS)
+    try:
+        events.request("GET", "/__csto/events")
+        return read_event(events.getresponse())
+    finally:
+        events.close()
+
+
+def test_a_tab_open_while_serve_restarts_is_told_to_reload(mini_copy: Path, tmp_path: Path) -> None:
+    # The reload script reloads when a build event differs from the last one it saw; it keeps the last one
+    # while serve is stopped. Counting builds alone, serve's first build after a restart looked like the last one.
+    out = tmp_path / "public"
+    log = io.StringIO()
+    seen = []
+    for _ in range(2):
+        server = DevServer(options(mini_copy, out, search=False), Reporter(out=log, err=log), clock=lambda: NOW)
+        try:
+            seen.append(first_event(server.start(0)))
+        finally:
+            server.stop()
+
+    assert [name for name, _ in seen] == ["build", "build"]
+    assert seen[0] != seen[1]
+
+
 def read_event(stream: http.client.HTTPResponse) -> tuple[str, str]:
     """Read server-sent events until one with a name arrives; return (name, data)."""
     name = data = ""
@@ -263,14 +314,14 @@ def test_a_saved_edit_is_findable_in_the_preview_search(mini_copy: Path, tmp_pat
         events = http.client.HTTPConnection("127.0.0.1", port, timeout=PATIENCE_SECONDS)
         events.request("GET", "/__csto/events")
         stream = events.getresponse()
-        assert read_event(stream) == ("build", "1")
+        first = read_event(stream)
         shard = "/pagefind/en/2024/"  # the month of ITEM, not the newest: with the other months of 2024
         status, listing = site.get("/pagefind/shards.json")
         assert status == 200 and b'"2024"' in listing
         before = site.get(shard + "pagefind-entry.json")[1]
         path = mini_copy / ITEM
         path.write_text(path.read_text(encoding="utf-8") + "\nA zanzibarite delegation arrived.\n", encoding="utf-8")
-        assert read_event(stream) == ("build", "2")
+        assert read_event(stream) != first
         events.close()
         # The shard of the edited item was indexed again, and serves the new word's page.
         assert site.get(shard + "pagefind-entry.json")[1] != before
@@ -305,3 +356,80 @@ def test_a_scheduled_item_is_built_when_its_time_comes_without_a_save(mini_copy:
         watcher.join(timeout=PATIENCE_SECONDS)
     assert "due 2026-11-29 12:30 MSK: building the items held back until then" in log.getvalue().splitlines()
     assert "0 held back" in log.getvalue().splitlines()[-1]
+
+
+def test_clean_redraws_every_page_on_the_first_build_only(
+    mini_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drawn: list[str] = []
+    draw = pages._Pages.draw
+    monkeypatch.setattr(pages._Pages, "draw", lambda self, q, spec: drawn.append(spec.url) or draw(self, q, spec))
+    out = tmp_path / "public"
+    log = io.StringIO()
+    flags = options(mini_copy, out, search=False, clean=True)
+    server = DevServer(replace(flags, jobs=1), Reporter(out=log, err=log), clock=lambda: NOW)  # drawn in this process
+    assert server.rebuild().problems == ()
+    every = len(drawn)
+    drawn.clear()
+    item = mini_copy / ITEM
+    item.write_text(item.read_text(encoding="utf-8") + "\nA paragraph added while serving.\n", encoding="utf-8")
+
+    assert server.rebuild().problems == ()
+
+    assert ITEM_URL in drawn
+    assert len(drawn) < every / 4, f"a save redrew {len(drawn)} of {every} pages"
+
+
+def changed_lines(log: io.StringIO) -> list[str]:
+    """Return the `changed` lines serve printed."""
+    return [line for line in log.getvalue().splitlines() if line.startswith("changed ")]
+
+
+def test_a_new_item_in_a_new_folder_is_named_not_its_folder(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    # It printed `changed content/alpha/2025 and 1 more`: the folder `new` made, not the item.
+    monkeypatch.chdir(served.content.parent)
+    text = (served.content / ITEM).read_text(encoding="utf-8")
+    new = served.content / "alpha/2025/2025-01-02-a-new-item.md"
+    new.parent.mkdir()
+    new.write_text(text.replace("Working visit", "A new item").replace("2024-03-12", "2025-01-02"), encoding="utf-8")
+
+    wait_for(lambda: served.get("/news/2025/01/02/a-new-item-to-the-river-commission/")[0] == 200, "the new item")
+    assert changed_lines(served.log) == ["changed content/alpha/2025/2025-01-02-a-new-item.md"]
+
+
+def test_files_editors_write_beside_an_item_neither_rebuild_nor_are_named(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Emacs's auto-save `#x#` and Vim's test file `4913` rebuilt the site, and were named instead of the item.
+    monkeypatch.chdir(served.content.parent)
+    path = served.content / ITEM
+    time.sleep(CATCH_UP_MS / 1000 + 0.5)  # the watcher watches: it has looked for files saved during the first build
+    before = served.log.getvalue()
+    for name in (f"#{path.name}#", f".#{path.name}", f"{path.name}~", f".{path.name}.swp", "4913"):
+        (path.parent / name).write_text("an editor's file", encoding="utf-8")
+    time.sleep(1.5)  # more than the watcher waits for more changes: they would have been built by now
+    assert served.log.getvalue() == before
+
+    path.write_text(path.read_text(encoding="utf-8").replace("Working visit to", "Second visit to"), encoding="utf-8")
+
+    wait_for(lambda: b"Second visit to" in served.get(ITEM_URL)[1], "the rebuild")
+    assert changed_lines(served.log) == [f"changed content/{ITEM}"]
+
+
+def test_a_tab_on_a_new_item_follows_it_when_its_title_and_so_its_address_changes(previewed: Served) -> None:
+    # A new item's address follows its title on every save: the tab reloaded onto "Page not found".
+    text = (previewed.content / ITEM).read_text(encoding="utf-8")
+    new = previewed.content / "alpha/2024/2024-06-01-new.md"
+    new.write_text(text.replace("Working visit to", "Draft visit to").replace("2024-03-12", "2024-06-01"), "utf-8")
+    first = "/news/2024/06/01/draft-visit-to-the-river-commission/"
+    wait_for(lambda: previewed.get(first)[0] == 200, "the new item")
+
+    new.write_text(new.read_text(encoding="utf-8").replace("Draft visit to", "Final visit to"), encoding="utf-8")
+    final = "/news/2024/06/01/final-visit-to-the-river-commission/"
+    wait_for(lambda: previewed.get(final)[0] == 200, "the item at its new address")
+
+    assert previewed.answer(first) == (307, final)
+    assert previewed.answer(ITEM_URL) == (200, None)  # a page that did not move is previewed as it is
+    new.write_text(new.read_text(encoding="utf-8").replace("Final visit to", "Draft visit to"), encoding="utf-8")
+    wait_for(lambda: previewed.get(first)[0] == 200, "the item back at its first address")
+    assert previewed.answer(final) == (307, first)

@@ -22,7 +22,7 @@ from .publish.run import build
 from .publish.trees import stopped_by
 from .reporter import Reporter
 from .util.errors import ContentError, Problem, io_problem, missing_folder
-from .util.stopping import stopped_as_by_ctrl_c
+from .util.stopping import StopReported, stopped_as_by_ctrl_c
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
 # A command stopped by a signal ends with 128 + its number, as shells report it: 130 for Ctrl+C (SIGINT),
@@ -60,7 +60,7 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--clean",
         action="store_true",
-        help="ignore the cache and re-render everything (unchanged files are still left alone)",
+        help="ignore the cache and re-render everything (unchanged files are left alone; serve: its first build only)",
     )
     common.add_argument("--quiet", action="store_true", help="print only the summary line, warnings and problems")
     main = argparse.ArgumentParser(prog="csto-site", description="Build the CSTO news archive.")
@@ -175,8 +175,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     with stopped_as_by_ctrl_c() as received:
         try:
             return run_command(args, reporter)
-        except KeyboardInterrupt:
-            reporter.interrupted(left)
+        except KeyboardInterrupt as stop:
+            if not isinstance(stop, StopReported):  # serve says itself what its stop left
+                reporter.interrupted(left)
             return EXIT_SIGNALLED + (received[0] if received else signal.SIGINT)
         except (OSError, sqlite3.OperationalError) as exc:
             problem = (

@@ -139,6 +139,14 @@ class Reporter:
         self.end_progress()
         print(f"interrupted: {left}", file=self.err, flush=True)
 
+    def stopped_serving(self, held: str, building: bool) -> None:
+        """Say that serve was stopped (Ctrl+C, SIGTERM, SIGHUP), idle or in a build, and what its output holds."""
+        self.end_progress()
+        if building:
+            print(f"interrupted the build: {held}", file=self.err, flush=True)
+        else:
+            print(f"stopped serving; {held}", file=self.out, flush=True)
+
     def stopped(self, problem: Problem, left: str) -> None:
         """Print a file the system could not read or write (a full disk), and in what state the files are."""
         self.end_progress()

@@ -32,7 +32,7 @@ class Options:
 
 @dataclass(frozen=True)
 class Report:
-    """What a build did, for the one-line summary."""
+    """What a build did, for the one-line summary (and the addresses it moved, which serve redirects)."""
 
     items: int
     pages: int
@@ -43,3 +43,4 @@ class Report:
     unchanged: int = 0
     removed: int = 0
     warnings: tuple[Problem, ...] = ()
+    moved: tuple[tuple[str, str], ...] = ()  # (old address, new address) of each item page this build moved

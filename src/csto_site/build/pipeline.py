@@ -21,6 +21,7 @@ from ..content.record import format_record
 from ..output.assets import StaticFile, static_files
 from ..output.catalogue import Catalogue, catalogue
 from ..output.media import PHOTO, photos_to_make
+from ..output.pages import ItemPages
 from ..output.photos import variants_key
 from ..output.redirects import Redirects
 from ..output.search import BUNDLE, page_language
@@ -59,6 +60,7 @@ class Done:
     moments: list[float]
     warnings: tuple[Problem, ...]
     record: str = ""  # content/addresses.txt as it must be after publishing, or "" when it stays as it is
+    moved: tuple[tuple[str, str], ...] = ()  # (old address, new address) of each item page this build moved
 
 
 @dataclass(frozen=True)
@@ -229,7 +231,8 @@ def _draw(
     items = sum(len(e.items) for e in site.editions.values())
     future = [i.published for i in site.held_back if not i.draft and i.published > now]
     summary = Summary(items, state.pages(), 0, len(site.held_back), min(future, default=None))
-    return Done(published, dropped, generation, summary, moments_near(site, now), tuple(cache.warnings), record)
+    moved = tuple(sorted(planner.moved_pages(ItemPages.name).items()))
+    return Done(published, dropped, generation, summary, moments_near(site, now), tuple(cache.warnings), record, moved)
 
 
 def damaged_state(cache: Cache, exc: StateDamaged, then: str) -> Problem:

@@ -157,6 +157,12 @@ class Planner:
         vanished = {s.url for pid in self.stored if self.vanished(pid) for s in self.state.specs(pid)}
         return self.came_urls | self.gone_urls | vanished
 
+    def moved_pages(self, producer: str) -> dict[str, str]:
+        """Return the old address -> the new one of each output of `producer` whose source this build moved."""
+        old = {s.source: s.url for pid, specs in self.old_specs.items() if _of(pid, producer) for s in specs or ()}
+        new = {s.source: s.url for pid, specs in self.described.items() if _of(pid, producer) for s in specs}
+        return {old[source]: url for source, url in new.items() if old.get(source, url) != url}
+
     def _describe(self, part: Partition, producer: str, describe: Describe, scheduled: Scheduled) -> None:
         """Describe one partition again and compare its outputs with the stored ones."""
         recorder = Recorder()
@@ -461,3 +467,8 @@ def _source(owners: Mapping[str, list[tuple[str, Spec]]], path: str) -> str:
     """Name what writes a path."""
     found = owners.get(path)
     return found[0][1].source if found else path
+
+
+def _of(pid: str, producer: str) -> bool:
+    """Tell whether a partition is one of a producer's."""
+    return pid.partition("|")[0] == producer

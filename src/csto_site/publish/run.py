@@ -72,6 +72,7 @@ def build(options: Options, now: datetime, progress: Progress | None = None, mem
         unchanged=done.changes.unchanged,
         removed=len(done.changes.removed),
         warnings=(*done.warnings, *trees.warnings),
+        moved=done.moved,
     )
 
 

@@ -3,8 +3,10 @@
 The server keeps no site model: every rebuild is the same `builder.build` the command line runs,
 and pages are read from the output folder at each request. It hands each build the same memo of
 the build cache, so that what the last build read or wrote there is not read from the file again.
-It only remembers how the last build went (to show its problems in the browser) and counts builds,
-so open tabs know when to reload.
+It only remembers how the last build went (to show its problems in the browser), the item pages its
+builds moved (a new item's address follows its title: the old one redirects, so an open tab follows) and counts builds,
+so open tabs know when to reload: the count, after a mark of this run of serve, since a tab left open
+while serve restarts must reload too.
 The reload script is added to HTML responses on their way out; built files never contain it.
 """
 
@@ -13,20 +15,22 @@ from __future__ import annotations
 import html
 import mimetypes
 import re
+import secrets
 import sqlite3
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 from zoneinfo import ZoneInfo
 
-from watchfiles import watch
+from watchfiles import Change, DefaultFilter, watch
 
 from ..build.cache import Memo
 from ..build.inputs import read_inputs
@@ -36,6 +40,7 @@ from ..publish.trees import OutputBusy, held_by_another, stopped_by
 from ..reporter import Reporter
 from ..site.urls import FEED_NAME, FOLDER_INDEX
 from ..util.errors import ContentError, Problem
+from ..util.stopping import StopReported
 
 HOST = "127.0.0.1"
 PREFIX = "/__csto/"
@@ -69,14 +74,19 @@ STOP_SECONDS = 5.0
 CATCH_UP_MS = 1000
 # How often a rebuild looks whether another build (a `build`, a second `serve`) has let go of the output folder.
 LOCK_POLL_SECONDS = 0.2
+# Files editors write beside the one being edited, which no build reads: besides those watchfiles ignores
+# already (Vim's `.x.swp` and `x~`, Emacs's lock `.#x`), Emacs's auto-save `#x#` and the file Vim makes
+# and deletes to test that a folder is writable, `4913`.
+EDITOR_FILES = (*DefaultFilter.ignore_entity_patterns, r"^#.*#$", r"^4913$")
 
 
 @dataclass(frozen=True)
 class Status:
-    """How the latest build went: its number and, when it failed, its problems."""
+    """How the latest build went: its number and, when it failed, its problems; every page address moved so far."""
 
     generation: int
     problems: tuple[Problem, ...] = ()
+    moved: Mapping[str, str] = field(default_factory=dict)  # an address moved by a build of this run -> its page's
 
 
 class BuildStatus:
@@ -86,6 +96,11 @@ class BuildStatus:
         self._status = Status(0)
         self._changed = threading.Condition()
         self._closed = False
+        self.session = secrets.token_hex(4)  # the builds of another run of serve are told apart by this
+
+    def token(self, status: Status) -> str:
+        """Return what tells a build apart from every other, of this run of serve or another."""
+        return f"{self.session}-{status.generation}"
 
     @property
     def current(self) -> Status:
@@ -93,10 +108,16 @@ class BuildStatus:
         with self._changed:
             return self._status
 
-    def publish(self, problems: tuple[Problem, ...]) -> Status:
-        """Record a finished build and wake every open events connection."""
+    def publish(self, problems: tuple[Problem, ...], moved: tuple[tuple[str, str], ...] = ()) -> Status:
+        """Record a finished build and the addresses it moved, and wake every open events connection."""
         with self._changed:
-            self._status = Status(self._status.generation + 1, problems)
+            now = dict(self._status.moved)
+            for old, new in moved:
+                # An address moved before now leads to the newest one; an address back in use leads nowhere.
+                now = {first: new if then == old else then for first, then in now.items()}
+                now[old] = new
+                now.pop(new, None)
+            self._status = Status(self._status.generation + 1, problems, MappingProxyType(now))
             self._changed.notify_all()
             return self._status
 
@@ -132,6 +153,8 @@ class DevServer:
         self.thread: threading.Thread | None = None
         self.first: str | None = None  # the digest of what the first build read
         self.next_due: datetime | None = None  # when the next held-back item falls due, as the last build said
+        self.building = False  # a build is running
+        self.previewed = False  # a build of serve's finished: the output folder holds it
 
     def start(self, port: int) -> int:
         """Take the port, build once, then serve on 127.0.0.1 in a background thread; return the port."""
@@ -146,23 +169,31 @@ class DevServer:
 
     def rebuild(self) -> Status:
         """Run the build the command line runs; report it in the terminal and to open tabs."""
+        self.building = True  # left set by a stop that ends the build half-way: serve says so
         try:
             report = self.build_when_free()
         except ContentError as exc:
             self.next_due = None  # not known: the build that fixes the problem says it again
-            self.reporter.problems(exc.problems)
-            return self.status.publish(exc.problems)
+            return self.failed(exc.problems)
         except (OSError, sqlite3.OperationalError) as exc:  # a full disk: said like a content problem, and retried
             self.next_due = None
-            problems = (stopped_by(exc, self.options.out, self.options.cache),)
-            self.reporter.problems(problems)
-            return self.status.publish(problems)
+            return self.failed((stopped_by(exc, self.options.out, self.options.cache),))
+        self.building = False
         if report is None:  # stopped while waiting: the browser keeps the last build
             return self.status.current
+        self.previewed = True
         self.next_due = report.next_due
         self.reporter.problems(report.warnings)  # the editorial warnings, as build prints them
         self.reporter.built(report, str(self.options.out))
-        return self.status.publish(())
+        # --clean is for the first build: a save after it redraws only what it changed.
+        self.options = replace(self.options, clean=False)
+        return self.status.publish((), report.moved)
+
+    def failed(self, problems: tuple[Problem, ...]) -> Status:
+        """Report a build that stopped at problems, in the terminal and to open tabs."""
+        self.building = False
+        self.reporter.problems(problems)
+        return self.status.publish(problems)
 
     def build_when_free(self) -> Report | None:
         """Build; while another build holds the output folder, wait for it (said once), then build; None if stopped."""
@@ -183,9 +214,11 @@ class DevServer:
         folders = (self.options.content, self.options.templates, self.options.static)
         caught_up = self.first is None
         replaced = False
+        read = DefaultFilter(ignore_entity_patterns=EDITOR_FILES)
         while (watched := self.wait_for_folders(folders)) is not None:
             for changes in watch(
                 *folders,
+                watch_filter=read,
                 stop_event=self.stopping,
                 debounce=DEBOUNCE_MS,
                 rust_timeout=CATCH_UP_MS,
@@ -208,8 +241,7 @@ class DevServer:
                     caught_up, replaced = True, False
                     continue
                 caught_up, replaced = True, False
-                # Files that still exist first: an editor's save often creates and deletes a temporary file.
-                self.reporter.changed(sorted({path for _, path in changes}, key=lambda p: (not Path(p).exists(), p)))
+                self.reporter.changed(files_first({path for _, path in changes}, read))
                 self.rebuild()
 
     def wait_for_folders(self, folders: tuple[Path, ...]) -> dict[Path, tuple[int, int] | None] | None:
@@ -220,6 +252,11 @@ class DevServer:
                 return found
             self.stopping.wait(CATCH_UP_MS / 1000)
         return None
+
+    def held(self) -> str:
+        """Say what the output folder holds: a build stopped half-way leaves it as the last finished build left it."""
+        out = self.options.out
+        return f"{out} holds the last preview build" if self.previewed else f"{out} was left as it was"
 
     def stop(self) -> None:
         """Stop watching and serving, and close the events connections."""
@@ -236,14 +273,16 @@ def serve(options: Options, port: int, reporter: Reporter) -> int:
     """Run `csto-site serve` until Ctrl+C; return the exit status."""
     server = DevServer(options, reporter)
     try:
-        port = server.start(port)
-    except OSError as exc:
-        reporter.usage("serve", f"cannot listen on {HOST}:{port}: {exc.strerror}; try another --port")
-        server.stop()
-        return 2
-    reporter.serving(f"http://{HOST}:{port}/")
-    try:
-        server.watch()  # until Ctrl+C: the command line reports it
+        try:
+            port = server.start(port)
+        except OSError as exc:
+            reporter.usage("serve", f"cannot listen on {HOST}:{port}: {exc.strerror}; try another --port")
+            return 2
+        reporter.serving(f"http://{HOST}:{port}/")
+        server.watch()  # until Ctrl+C (or SIGTERM, SIGHUP): the way serve stops
+    except KeyboardInterrupt:
+        reporter.stopped_serving(server.held(), server.building)
+        raise StopReported from None  # the command line gives the exit status of the signal
     finally:
         server.stop()
     return 0
@@ -300,6 +339,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send(HTTPStatus.INTERNAL_SERVER_ERROR, "text/html; charset=utf-8", error_page(status), head)
         elif target.is_file():
             self.send(HTTPStatus.OK, content_type(target), self.page_bytes(target), head)
+        elif path in status.moved:  # a tab on a page whose address a rebuild moved follows it
+            self.redirect(status.moved[path], HTTPStatus.TEMPORARY_REDIRECT)
         else:
             self.send(HTTPStatus.NOT_FOUND, "text/html; charset=utf-8", self.not_found(root, path), head)
 
@@ -330,17 +371,18 @@ class Handler(BaseHTTPRequestHandler):
                     self.wfile.write(b": still here\n\n")  # a comment: finds out whether the tab is gone
                 else:
                     generation = status.generation
-                    self.wfile.write(f"event: build\ndata: {generation}\n\n".encode())
+                    self.wfile.write(f"event: build\ndata: {self.status.token(status)}\n\n".encode())
                 self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             return
 
-    def redirect(self, location: str) -> None:
-        """Send a folder address without its slash to the address with it."""
-        self.send_response(HTTPStatus.MOVED_PERMANENTLY)
-        # The path comes from the request (and names a folder): percent-encoded, no character of it can
+    def redirect(self, location: str, code: HTTPStatus = HTTPStatus.MOVED_PERMANENTLY) -> None:
+        """Send a folder address without its slash to the address with it, or a moved page to its new address."""
+        self.send_response(code)
+        # The path may come from the request (and name a folder): percent-encoded, no character of it can
         # end the header or start another.
         self.send_header("Location", quote(location, safe=LOCATION_SAFE))
+        self.send_header("Cache-Control", "no-store")
         self.send_header("Content-Length", "0")
         self.end_headers()
 
@@ -362,6 +404,21 @@ def identity(folder: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return found.st_dev, found.st_ino
+
+
+def files_first(paths: set[str], read: DefaultFilter) -> list[str]:
+    """Order changed paths to name the right one first: files that are there, then deleted ones.
+
+    A new folder (`new` may make a year's) stands for the files in it that `read` keeps: the watcher may
+    not see a file made in a folder it did not watch yet. A save may delete a temporary file.
+    """
+    found = {
+        str(file)
+        for path in paths
+        for file in (Path(path).rglob("*") if Path(path).is_dir() else [Path(path)])
+        if not file.is_dir() and read(Change.added, str(file))
+    }
+    return sorted(found or paths, key=lambda p: (not Path(p).exists(), p))
 
 
 def with_reload(page: bytes) -> bytes:

@@ -12,6 +12,10 @@ from types import FrameType
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
+class StopReported(KeyboardInterrupt):
+    """A stop (Ctrl+C, SIGTERM, SIGHUP) whose message the command printed itself."""
+
+
 @contextmanager
 def stopped_as_by_ctrl_c() -> Iterator[list[signal.Signals]]:
     """Raise KeyboardInterrupt on every stop signal, as Python does on Ctrl+C; yield the list of those received.
