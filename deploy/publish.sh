@@ -9,10 +9,14 @@
 #   BASE/releases/20240612T101500Z-3f9a1c2/   a complete copy of public/
 #   BASE/current -> releases/20240612T101500Z-3f9a1c2
 #
-# 1. rsync copies public/ into BASE/releases/.partial-<name>, renamed to the
-#    release folder only once the copy is complete: an interrupted copy is
-#    never taken for a release (nor counted toward KEEP), and the next run
-#    removes it. Files whose content did not change become hard links into
+# 1. rsync copies public/ into BASE/releases/.partial-<name>-<pid>, a folder of
+#    this run's own, renamed to the release folder only once the copy is
+#    complete: an interrupted copy is never taken for a release (nor counted
+#    toward KEEP), and the next run removes it. A run killed outright (kill -9)
+#    leaves its rsync running: the next run neither waits for it nor fails
+#    because of it, and removes its folder then, or in a later run once that
+#    rsync has stopped writing into it.
+#    Files whose content did not change become hard links into
 #    the current release (--link-dest), so a publish sends and stores only
 #    what changed, and unchanged pages keep their Last-Modified and ETag
 #    (readers' caches stay valid).
@@ -98,8 +102,9 @@ if [ "${SKIP_UNCHANGED:-}" = 1 ]; then
 fi
 
 # A release folder is written once: never into the one being served. The copy goes into a partial
-# folder first; one an interrupted run left behind is removed.
-partial=".partial-$release"
+# folder of this run's own first (an rsync left running by a run killed outright writes into its
+# own); those interrupted runs left behind are removed, or left for a later run while still written.
+partial=".partial-$release-$$"
 {
     printf 'set -eu\nbase=%s release=%s partial=%s\n' "$(quote "$base")" "$(quote "$release")" "$(quote "$partial")"
     cat <<'SERVER'
@@ -109,7 +114,12 @@ if [ -e "$release" ]; then
     echo "release $release: File exists (choose another RELEASE)" >&2
     exit 1
 fi
-rm -rf .partial-*
+for left in .partial-*; do
+    if [ -e "$left" ] && ! reason=$(rm -rf "$left" 2>&1); then
+        echo "$base/releases/$left: not removed: $(printf '%s\n' "$reason" | head -n 1) (left by an interrupted" \
+            "publish whose copy may still be running: this publish goes on, and a later one removes it)" >&2
+    fi
+done
 mkdir "$partial"
 SERVER
 } | on_server

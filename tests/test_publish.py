@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -372,14 +373,89 @@ def test_a_build_recovers_when_a_folder_was_deleted(site, removed):
     assert build(options(content, out), NOW).written == 0
 
 
-def test_exchange_swaps_with_three_renames_where_the_system_cannot(tmp_path, monkeypatch):
+@pytest.fixture
+def no_renameat2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the C library one without renameat2: folders are swapped with three renames, as on macOS or Windows."""
     import ctypes
 
-    class NoExchange:
-        """A C library without renameat2."""
+    real = ctypes.CDLL
 
-    monkeypatch.setattr(ctypes, "CDLL", lambda *args, **kwargs: NoExchange())
+    class NoExchange:
+        """The C library, but for renameat2."""
+
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            self.library = real(*args, **kwargs)
+
+        def __getattr__(self, name: str) -> object:
+            if name == "renameat2":
+                raise AttributeError(name)
+            return getattr(self.library, name)
+
+    monkeypatch.setattr(ctypes, "CDLL", NoExchange)
+
+
+def test_exchange_swaps_with_three_renames_where_the_system_cannot(tmp_path, no_renameat2):
     test_exchange_swaps_two_folders(tmp_path)
+
+
+@pytest.mark.parametrize("renames", [1, 2])
+def test_a_build_killed_between_the_three_renames_of_a_swap_is_set_right_by_the_next(
+    site, monkeypatch, no_renameat2, renames
+):
+    content, out = site
+    build(options(content, out), NOW)
+    before = tree(out)
+    write_item(content / "beta" / "2024" / "new.md", "A new item", "2024-06-01 10:00", "News.")
+    live, parked = out.resolve(), home(out) / "standby.swap"
+    pid = os.fork()
+    if pid == 0:  # the build, killed outright after the first (or second) rename of its swap
+        try:
+            original, done = os.rename, []
+
+            def rename_then_die(source: Path, target: Path) -> None:
+                original(source, target)
+                if {Path(source), Path(target)} & {live, parked}:
+                    done.append(target)
+                    if len(done) == renames:
+                        os.kill(os.getpid(), signal.SIGKILL)
+
+            monkeypatch.setattr(os, "rename", rename_then_die)
+            build(options(content, out), NOW)
+        finally:
+            os._exit(1)
+    assert os.waitpid(pid, 0)[1] == signal.SIGKILL
+    assert parked.is_dir()
+    assert out.exists() == (renames == 2), "the site is down between the first and the second rename"
+
+    trusted: list[bool] = []
+    original_open = Trees.open
+
+    def open_noting_trust(trees: Trees, verify: bool) -> None:
+        original_open(trees, verify)
+        trusted.append(not trees.verify)
+
+    monkeypatch.setattr(Trees, "open", open_noting_trust)
+    report = build(options(content, out), NOW)
+    assert not parked.exists()
+    assert_same(tree(out), reference(content))
+    if renames == 1:  # the old site put back as it was: its record holds, and only what changed is drawn
+        assert tree(out) != before
+        assert trusted == [True]
+        assert any("moved aside" in problem.message for problem in report.warnings)
+    write_item(content / "beta" / "2024" / "later.md", "A later item", "2024-06-02 10:00", "More news.")
+    build(options(content, out), NOW)
+    assert_same(tree(out), reference(content))
+    assert build(options(content, out), NOW).written == 0
+
+
+def test_a_folder_left_aside_by_a_swap_never_stops_a_build(site, no_renameat2):
+    content, out = site
+    build(options(content, out), NOW)
+    shutil.copytree(out, home(out) / "standby.swap")  # both folders there too: a leftover
+    write_item(content / "beta" / "2024" / "new.md", "A new item", "2024-06-01 10:00", "News.")
+    build(options(content, out), NOW)
+    assert_same(tree(out), reference(content))
+    assert not (home(out) / "standby.swap").exists()
 
 
 def test_an_output_folder_that_cannot_be_swapped_is_a_clear_error(tmp_path, monkeypatch):

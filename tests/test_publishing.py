@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -346,3 +347,62 @@ def test_an_interrupted_copy_leaves_no_release_and_the_next_publish_removes_it(t
     assert publish(public, str(base), "r3").returncode == 0
     assert sorted(p.name for p in (base / "releases").iterdir()) == ["r1", "r3"]
     assert os.readlink(base / "current") == "releases/r3"
+
+
+@pytest.mark.parametrize("again", ["r2", "r3"])
+def test_a_publish_killed_outright_never_makes_the_next_one_fail(tmp_path, again):
+    """kill -9 stops the script, not its rsync, which goes on writing into its partial folder. The next publish,
+    of the same release or another, neither fails on that folder nor shares it; a later one removes it."""
+    base, public = tmp_path / "srv", built(tmp_path, "one")
+    assert publish(public, str(base), "r1").returncode == 0
+    started, ended = tmp_path / "copied", tmp_path / "ended"
+    stand_in = tmp_path / "bin"
+    stand_in.mkdir()
+    rsync = stand_in / "rsync"  # a copy that goes on writing for a while, as a large one does
+    rsync.write_text(
+        f"""#!/bin/sh
+{shutil.which("rsync")} "$@" || exit
+for destination; do :; done
+touch {shlex.quote(str(started))}
+i=0
+while [ $i -lt 100000 ]; do
+    command : 2>/dev/null > "$destination/news/busy-$((i % 1000))"; i=$((i + 1))
+done
+touch {shlex.quote(str(ended))}
+""",
+        encoding="utf-8",
+    )
+    rsync.chmod(0o755)
+    environment = {**os.environ, "RELEASE": "r2", "PATH": f"{stand_in}{os.pathsep}{os.environ['PATH']}"}
+    killed = subprocess.Popen(
+        ["sh", str(PUBLISH), str(public), str(base)],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        until(started.exists, "the copy of the publish to kill")
+    finally:
+        killed.kill()
+        killed.wait()
+    assert not ended.exists(), "the copy was still running when its publish was killed"
+
+    retried = publish(public, str(base), again)
+    assert retried.returncode == 0, retried.stderr
+    assert os.readlink(base / "current") == f"releases/{again}"
+    until(ended.exists, "the copy left running")
+    release = base / "releases" / again
+    assert {p.relative_to(release).as_posix(): p.read_bytes() for p in release.rglob("*") if p.is_file()} == {
+        p.relative_to(public).as_posix(): p.read_bytes() for p in public.rglob("*") if p.is_file()
+    }, "the release holds what was published, and nothing the copy left running wrote"
+    later = publish(public, str(base), "r4")
+    assert later.returncode == 0, later.stderr
+    assert sorted(p.name for p in (base / "releases").iterdir()) == ["r1", again, "r4"]
+
+
+def until(done: Callable[[], bool], what: str) -> None:
+    """Wait up to a minute for `done` to hold."""
+    deadline = time.monotonic() + 60
+    while not done():
+        assert time.monotonic() < deadline, f"waited a minute for {what}"
+        time.sleep(0.02)

@@ -44,6 +44,7 @@ from ..util.fs import (
     inode,
     link_or_copy,
     make_folder,
+    recover_exchange,
     remove,
     write_file,
 )
@@ -149,23 +150,35 @@ class Trees:
         try:
             import fcntl
         except ImportError:  # no advisory locks on this system (Windows): builds are not serialised
-            self.lock_fd = fd
-            return
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise OutputBusy(
-                [
-                    Problem(
-                        self.shown,
-                        0,
-                        "another build is writing this output folder right now",
-                        "wait for it to finish, then build again",
-                    )
-                ]
-            ) from None
+            pass
+        else:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise OutputBusy(
+                    [
+                        Problem(
+                            self.shown,
+                            0,
+                            "another build is writing this output folder right now",
+                            "wait for it to finish, then build again",
+                        )
+                    ]
+                ) from None
         self.lock_fd = fd
+        # Where a swap takes three renames, a build killed between them left a folder aside: set right first.
+        if recover_exchange(self.live, self.standby):
+            self.warnings.append(
+                Problem(
+                    self.shown,
+                    0,
+                    f"the site was missing, moved aside into {self.home.name} by a build killed "
+                    "while swapping it: put back",
+                    "nothing to do",
+                    warning=True,
+                )
+            )
 
     def lock_if_known(self) -> bool:
         """Lock now if an earlier build left its state here; return whether it did."""

@@ -92,10 +92,34 @@ def exchange(a: Path, b: Path) -> None:
         if code not in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
             raise OSError(code, os.strerror(code), str(a))
     # Without an atomic exchange there is a moment with no `a`: readers get a 404, never a mix.
-    parked = b.with_name(b.name + ".swap")
+    parked = _parked(b)
     os.rename(a, parked)
     os.rename(b, a)
     os.rename(parked, b)
+
+
+def _parked(b: Path) -> Path:
+    """Return where the three-rename exchange keeps `a` while it moves `b` into its place."""
+    return b.with_name(b.name + ".swap")
+
+
+def recover_exchange(a: Path, b: Path) -> bool:
+    """Set right a three-rename exchange of `a` and `b` that a kill stopped halfway; return whether `a` was put back.
+
+    With `a` missing, the parked folder is `a` as it was: put back. With `b` missing, it is the old `a` on
+    its way to `b`: moved there, finishing the exchange. With both there, it is a leftover: removed.
+    """
+    parked = _parked(b)
+    if not os.path.lexists(parked):
+        return False
+    if not os.path.lexists(a):
+        os.rename(parked, a)
+        return True
+    if os.path.lexists(b):
+        remove(parked)
+    else:
+        os.rename(parked, b)
+    return False
 
 
 def inode(path: Path) -> int:
