@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from ..build.inputs import Inputs, fast_path_holds, fast_state, read_inputs, restamped
 from ..build.options import Options, Progress, Report
-from ..content.record import RECORD_FILE, write_record
+from ..content.record import RECORD_FILE, remove_stale_temporaries, write_record
 from ..util.errors import Problem
 from .manifest import published_generation
 from .trees import Trees
@@ -88,14 +88,14 @@ def with_record(inputs: Inputs, options: Options) -> Inputs:
 
 
 def record_problem(content: Path, text: str) -> Problem | None:
-    """Write the address record (unless `text` is ""); return a warning when it cannot be written.
+    """Write the address record (unless `text` is ""), after removing stale temporary files of it; warn on failure.
 
     The site is published all the same: the next build that can write the record adds what this one published.
     """
-    if not text:
-        return None
     try:
-        write_record(content, text)
+        remove_stale_temporaries(content)
+        if text:
+            write_record(content, text)
     except OSError as exc:
         return Problem(
             str(content / RECORD_FILE),
