@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from helpers.site import NOW, SAMPLE, cli_args, copy_fixture, options, retract, sitemap_urls, tree
+from helpers.site import NOW, ROOT, SAMPLE, cli_args, copy_fixture, options, retract, sitemap_urls, tree
 
 from csto_site import cli
 from csto_site.build.cache import Memo
@@ -538,6 +542,153 @@ def test_a_new_item_after_an_adding_build_leaves_the_recorded_addresses_unasked(
     # Its neighbours, day and lists are drawn again where they were: no recorded address came or went.
     assert asked == []
     assert record(mini_copy)["/news/2024/03/20/a-second-statement/"] == "alpha/2024/2024-03-20-second-statement.md"
+
+
+# A build killed outright (SIGKILL, a power cut) just before or just after it swaps the new site in.
+KILLED_AT_THE_SWAP = """
+import os, signal, sys
+from csto_site.publish import trees
+from csto_site.cli import main
+
+def exchange(live, standby, real=trees.exchange):
+    if sys.argv[1] == "after":
+        real(live, standby)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+trees.exchange = exchange
+main(sys.argv[2:])
+"""
+
+
+def killed_at_the_swap(when: str, content: Path, out: Path) -> None:
+    """Build in another process that is killed outright `when` ("before", "after") it swaps the new site in."""
+    killed(KILLED_AT_THE_SWAP, when, *cli_args("build", content, out, "--no-search"))
+
+
+def killed(script: str, *args: str) -> None:
+    """Run a Python script in another process, and expect it to end killed with SIGKILL."""
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr
+
+
+def test_a_build_killed_right_after_its_swap_has_recorded_every_address_it_published(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = built(mini_copy, tmp_path / "public")
+    write_item(mini_copy / NEW_ITEM, "A new statement", "2024-03-20 10:00", "Text.")
+    killed_at_the_swap("after", mini_copy, out)
+    assert "<h1>A new statement</h1>" in page(out, NEW_URL)  # published
+    assert record(mini_copy)[NEW_URL] == NEW_ITEM  # and recorded before it was
+    (mini_copy / NEW_ITEM).unlink()
+
+    err = refused(mini_copy, out, capsys)
+
+    assert f"the published address {NEW_URL} would be lost" in err
+    assert "<h1>A new statement</h1>" in page(out, NEW_URL)
+
+
+def test_a_build_killed_right_before_its_swap_leaves_addresses_the_next_build_publishes_as_one_not_killed(
+    mini_copy: Path, tmp_path: Path
+) -> None:
+    out = built(mini_copy, tmp_path / "public")
+    before = tree(out)
+    write_item(mini_copy / NEW_ITEM, "A new statement", "2024-03-20 10:00", "Text.")
+    unkilled = built(copy_fixture(tmp_path / "unkilled", mini_copy), tmp_path / "unkilled-public")
+    killed_at_the_swap("before", mini_copy, out)
+    assert tree(out) == before  # nothing was published
+    assert record(mini_copy)[NEW_URL] == NEW_ITEM  # but the record names what the swap was to publish
+
+    built(mini_copy, out)
+
+    assert tree(out) == tree(unkilled)
+    assert record(mini_copy) == record(tmp_path / "unkilled")
+
+
+def test_an_item_deleted_after_a_build_killed_right_before_its_swap_keeps_its_address_as_published(
+    mini_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = built(mini_copy, tmp_path / "public")
+    write_item(mini_copy / NEW_ITEM, "A new statement", "2024-03-20 10:00", "Text.")
+    killed_at_the_swap("before", mini_copy, out)
+    (mini_copy / NEW_ITEM).unlink()
+
+    # The safe side: nothing tells whether the swap happened, so the address is kept as a published one.
+    assert f"the published address {NEW_URL} would be lost" in refused(mini_copy, out, capsys)
+
+
+# A build killed outright (SIGKILL, a power cut) once it has written the record's temporary file, before the rename.
+KILLED_WRITING_THE_RECORD = """
+import os, signal, sys
+from csto_site.cli import main
+
+def replace(source, target, real=os.replace):
+    if os.path.basename(target) == "addresses.txt":
+        os.kill(os.getpid(), signal.SIGKILL)
+    real(source, target)
+
+os.replace = replace
+main(sys.argv[1:])
+"""
+
+
+def test_the_record_left_half_written_by_a_killed_build_is_removed_by_the_next_build(
+    mini_copy: Path, tmp_path: Path
+) -> None:
+    out = built(mini_copy, tmp_path / "public")
+    before = (mini_copy / "addresses.txt").read_bytes()
+    write_item(mini_copy / NEW_ITEM, "A new statement", "2024-03-20 10:00", "Text.")
+    killed(KILLED_WRITING_THE_RECORD, *cli_args("build", mini_copy, out, "--no-search"))
+    [left] = mini_copy.glob(".addresses.txt.*.tmp")
+    assert (mini_copy / "addresses.txt").read_bytes() == before
+    writing = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        other = mini_copy / f".addresses.txt.{writing.pid}.tmp"  # another build's, writing right now
+        other.write_text("# a record being written\n", encoding="utf-8")
+
+        built(mini_copy, out)
+
+        assert not left.exists()
+        assert other.exists()
+    finally:
+        writing.kill()
+        writing.wait()
+    assert record(mini_copy)[NEW_URL] == NEW_ITEM
+
+
+def test_the_record_is_on_disk_before_its_rename_and_the_rename_after_it(
+    mini_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built(mini_copy, tmp_path / "public")
+    write_item(mini_copy / NEW_ITEM, "A new statement", "2024-03-20 10:00", "Text.")
+    done: list[tuple[str, object]] = []
+    fsync, rename = os.fsync, os.replace
+
+    def synced(fd: int) -> None:
+        done.append(("fsync", os.fstat(fd).st_ino))
+        fsync(fd)
+
+    def renamed(source: str | Path, target: str | Path) -> None:
+        if Path(target).name == "addresses.txt":
+            done.append(("rename", Path(source).name))
+        rename(source, target)
+
+    monkeypatch.setattr(os, "fsync", synced)
+    monkeypatch.setattr(os, "replace", renamed)
+    built(mini_copy, tmp_path / "public")
+    monkeypatch.undo()
+
+    written = (mini_copy / "addresses.txt").stat().st_ino  # the temporary file's, renamed
+    assert done == [
+        ("fsync", written),
+        ("rename", f".addresses.txt.{os.getpid()}.tmp"),
+        ("fsync", mini_copy.stat().st_ino),
+    ]
 
 
 def folder_items(content: Path, *places: tuple[str, str]) -> list[Path]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from csto_site.util import parallel
-from csto_site.util.errors import ContentError, Problem
+from csto_site.util.errors import ContentError, Problem, WorkerDied
 from csto_site.util.parallel import Background, WorkerError, fork_map
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -185,8 +185,9 @@ def die_or_linger(chunk: int) -> int:
 
 
 def test_a_worker_killed_outright_ends_the_map_at_once():
-    with pytest.raises(WorkerError, match="died before finishing its chunks"):
+    with pytest.raises(WorkerDied, match="died before finishing its chunks") as died:
         within(15, partial(fork_map, die_or_linger, [0, 1, 2, 3], 2))
+    assert died.value.exitcode == -signal.SIGKILL
     assert not multiprocessing.active_children()
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers.photos import add_bundle
 from helpers.site import MINI, NOW, ROOT, TEMPLATES, cli_args, retract
 from test_incremental import assert_same, options, reference, stamps, tree, write_item
 
@@ -33,6 +34,7 @@ from csto_site.site.urls import output_path_error
 from csto_site.util import store
 from csto_site.util.errors import ContentError, Problem
 from csto_site.util.fs import ctimes, exchange
+from csto_site.util.parallel import fork_map
 
 
 @pytest.fixture
@@ -118,6 +120,46 @@ def test_a_failure_in_parallel_rendering_leaves_public_byte_identical(tmp_path):
     with pytest.raises(ContentError, match="no_such_variable"):
         build(options(content, out, templates, jobs=2), NOW)
     assert stamps(out) == before
+
+
+def killing_its_worker(parent: int) -> Callable[..., list[object]]:
+    """Return fork_map, but a forked worker kills itself outright on its first chunk (as out of memory)."""
+
+    def forked(work: Callable[[object], object], chunks: list[object], jobs: int, *rest: object) -> list[object]:
+        def dying(chunk: object) -> object:
+            if os.getpid() != parent:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return work(chunk)
+
+        return fork_map(dying, chunks, jobs, *rest)
+
+    return forked
+
+
+@pytest.mark.parametrize("stage", ["loader", "variants", "draw"], ids=["parsing", "photo variants", "rendering"])
+def test_a_worker_killed_outright_stops_the_build_with_one_message_and_public_intact(site, monkeypatch, capsys, stage):
+    content, out = site
+    args = cli_args("build", content, out, "--no-search", "--jobs", "2")
+    assert cli.main(args) == 0
+    before, files = stamps(out), tree(out)
+    add_bundle(content)  # three photos whose variants the cache lacks
+    for n in range(70):  # two chunks of items to parse, and of pages to draw, in worker processes
+        write_item(
+            content / "alpha" / "2023" / f"bulk-{n}.md", f"Bulk item {n}", f"2023-0{1 + n % 9}-1{n % 10} 10:00", "."
+        )
+    monkeypatch.setattr(f"csto_site.build.{stage}.fork_map", killing_its_worker(os.getpid()))
+    capsys.readouterr()
+
+    assert cli.main(args) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"{out}: a worker process was killed (signal 9: out of memory?) "
+        "(build again, or with --jobs 1 to use less memory)",
+        f"the command stopped; {out} was left as it was.",
+    ]
+    assert stamps(out) == before
+    assert tree(out) == files
+    monkeypatch.undo()
+    assert cli.main(args) == 0
 
 
 def test_a_content_error_writes_nothing_anywhere(site):

@@ -21,7 +21,7 @@ from .publish.place import refused_cache, refused_out
 from .publish.run import build
 from .publish.trees import stopped_by
 from .reporter import Reporter
-from .util.errors import ContentError, Problem, io_problem, missing_folder
+from .util.errors import ContentError, Problem, WorkerDied, io_problem, missing_folder
 from .util.stopping import StopReported, stopped_as_by_ctrl_c
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
@@ -184,6 +184,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 io_problem(exc, str(args.content)) if args.command == "new" else stopped_by(exc, args.out, args.cache)
             )
             reporter.stopped(problem, left)
+            return EXIT_CONTENT
+        except WorkerDied as exc:  # a worker killed outright (out of memory) before the swap: nothing was published
+            reporter.stopped(exc.problem(str(args.out)), left)
             return EXIT_CONTENT
 
 

@@ -20,6 +20,7 @@ from ..util.errors import Problem
 from ..util.files import read_text
 
 RECORD_FILE = "addresses.txt"
+TEMPORARY = f".{RECORD_FILE}."  # the start of the name of the record's temporary file, then the writer's id
 HEADER = """\
 # Every address this site has published, one a line, sorted, after it the item file it was last
 # the page of. Written by `csto-site build`: commit it with the content. A line is never removed:
@@ -144,11 +145,56 @@ def item_root(content: Path) -> str:
 
 
 def write_record(content: Path, text: str) -> None:
-    """Replace content/addresses.txt with `text` in one rename (a reader never sees half a record)."""
+    """Replace content/addresses.txt with `text` in one rename, on disk when this returns.
+
+    A reader never sees half a record, and a power cut leaves the old record or the new one: the
+    temporary file's bytes are synced before the rename, the folder's entry after it. Without that a
+    file system may write the rename first, and leave an empty addresses.txt beside a site that
+    published addresses only it named.
+    """
     path = content / RECORD_FILE
-    temporary = path.with_name(f".{RECORD_FILE}.{os.getpid()}.tmp")
+    temporary = path.with_name(f"{TEMPORARY}{os.getpid()}.tmp")
     try:
-        temporary.write_text(text, encoding="utf-8")
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+    _sync_folder(content)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Put a folder's entries (a rename in it) on disk; Windows cannot open a folder, and keeps the rename as is."""
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_stale_temporaries(content: Path) -> None:
+    """Remove the record's temporary files whose writer is gone (a build killed while writing it).
+
+    `git add content/` would commit them. One of a build still writing (into another output folder) is left.
+    """
+    for path in content.glob(f"{TEMPORARY}*.tmp"):
+        pid = path.name.removeprefix(TEMPORARY).removesuffix(".tmp")
+        if pid.isdigit() and _gone(int(pid)):
+            path.unlink(missing_ok=True)
+
+
+def _gone(pid: int) -> bool:
+    """Tell whether no process has this id (on a system that cannot tell without signalling it, Windows: never)."""
+    if os.name != "posix":  # there os.kill(pid, 0) would send Ctrl+C to the process
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # a process of another user
+        return False
+    return False

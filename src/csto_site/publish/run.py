@@ -1,7 +1,8 @@
 """A build from start to finish: the quick answer when nothing changed, else draw what changed, then publish.
 
 The build (build/) draws into the publisher's standby and reports what it did; publishing (trees.py)
-comes last: it completes the standby, swaps it in and records what the live site holds.
+comes last: it completes the standby, writes the record of addresses, swaps the standby in and records
+what the live site holds.
 """
 
 from __future__ import annotations
@@ -9,12 +10,13 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..build.inputs import Inputs, fast_path_holds, fast_state, read_inputs, restamped
 from ..build.options import Options, Progress, Report
-from ..content.record import RECORD_FILE, write_record
+from ..content.record import RECORD_FILE, remove_stale_temporaries, write_record
 from ..util.errors import Problem
 from .manifest import published_generation
 from .trees import Trees
@@ -52,14 +54,15 @@ def build(options: Options, now: datetime, progress: Progress | None = None, mem
         if not options.clean:
             trees.read_stamps_early()
         done = draw_site(options, now, progress, trees, inputs, memo)
-        trees.complete(done.changes, done.dropped, done.generation)
-        if done.record:
-            # Only once the addresses are live: the record lists what was published, for the editor to commit.
-            recorded = record_problem(options.content, done.record)
-            if recorded is not None:
-                done = replace(done, warnings=(*done.warnings, recorded))
-            else:
-                inputs = with_record(inputs, options)
+        # The record is written before the swap, never after: it names every address the swap publishes, so
+        # no build stopped in between (killed, a power cut) leaves a published address unrecorded.
+        unrecorded = trees.complete(
+            done.changes, done.dropped, done.generation, partial(record_problem, options.content, done.record)
+        )
+        if unrecorded is not None:
+            done = replace(done, warnings=(*done.warnings, unrecorded))
+        elif done.record:
+            inputs = with_record(inputs, options)
         trees.record_fast(fast_state(inputs, done.moments, now, replace(done.summary, files=done.changes.files)))
     summary = done.summary
     return Report(
@@ -86,9 +89,14 @@ def with_record(inputs: Inputs, options: Options) -> Inputs:
 
 
 def record_problem(content: Path, text: str) -> Problem | None:
-    """Write the address record; return a warning when it cannot be written (the site is published all the same)."""
+    """Write the address record (unless `text` is ""), after removing stale temporary files of it; warn on failure.
+
+    The site is published all the same: the next build that can write the record adds what this one published.
+    """
     try:
-        write_record(content, text)
+        remove_stale_temporaries(content)
+        if text:
+            write_record(content, text)
     except OSError as exc:
         return Problem(
             str(content / RECORD_FILE),

@@ -25,7 +25,7 @@ import os
 import posixpath
 import shutil
 import sqlite3
-from collections.abc import Container, Iterable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -430,14 +430,18 @@ class Trees:
 
     # -- completing the standby and swapping it in ------------------------------------------------------
 
-    def complete(self, changes: Changes, dropped: set[str], generation: str) -> None:
+    def complete(
+        self, changes: Changes, dropped: set[str], generation: str, before_swap: Callable[[], Problem | None]
+    ) -> Problem | None:
         """Finish the build; a failure between the swap and its record (a full disk, Ctrl+C) swaps back.
 
         So a build that stops at any moment leaves the output folder as it was; the standby, marked
-        unfinished since `begin`, is repaired by the next build (`_restandby`).
+        unfinished since `begin`, is repaired by the next build (`_restandby`). `before_swap` is called
+        once the standby is complete, just before it is swapped in (or would be): what must be on disk
+        before the new site is (the record of the addresses it publishes). Its warning is returned.
         """
         try:
-            self.finish(changes, dropped, generation)
+            return self.finish(changes, dropped, generation, before_swap)
         except BaseException:
             self._put_back()
             raise
@@ -453,14 +457,18 @@ class Trees:
         else:
             swap(self.live, self.standby)
 
-    def finish(self, changes: Changes, dropped: set[str], generation: str) -> None:
+    def finish(
+        self, changes: Changes, dropped: set[str], generation: str, before_swap: Callable[[], Problem | None]
+    ) -> Problem | None:
         """Complete the standby, swap it in when any file changed, and record what each folder holds."""
         outcome = self._outcome(changes, dropped)
         touched = self._complete_standby(outcome)
         ours = self._our_folders(outcome.made, touched)
+        warning = before_swap()
         swapped = self._swap_in(outcome, touched, ours)
         self._record(outcome, swapped, ours, generation)
         changes.removed |= outcome.unwanted
+        return warning
 
     def _outcome(self, changes: Changes, dropped: set[str]) -> Outcome:
         """Decide what the build removes, which entries placed by hand it keeps, and whether it swaps."""

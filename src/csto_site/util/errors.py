@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import re
+import signal
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -52,6 +53,25 @@ class ContentError(Exception):
     def __reduce__(self) -> tuple[type[ContentError], tuple[tuple[Problem, ...]]]:
         """Pickle with the problems, so an error raised in a worker process arrives whole."""
         return ContentError, (self.problems,)
+
+
+class WorkerDied(RuntimeError):
+    """A worker process (util/parallel.py) that ended before finishing its work: killed (out of memory), or exited."""
+
+    def __init__(self, exitcode: int | None) -> None:
+        super().__init__(f"a worker process died before finishing its chunks (exit code {exitcode})")
+        self.exitcode = exitcode
+
+    def problem(self, path: str) -> Problem:
+        """Describe the death for the person who ran the command: how the worker ended, and what to do."""
+        code = self.exitcode or 0
+        if code == -signal.SIGKILL:  # what the out-of-memory killer sends
+            how, hint = "was killed (signal 9: out of memory?)", "build again, or with --jobs 1 to use less memory"
+        elif code < 0:
+            how, hint = f"was killed (signal {-code}: {signal.strsignal(-code) or 'unknown'})", "build again"
+        else:
+            how, hint = f"ended before finishing its work (exit status {code})", "build again"
+        return Problem(path, 0, f"a worker process {how}", hint)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

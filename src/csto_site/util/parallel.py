@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from multiprocessing.connection import Connection, wait
 from typing import Any, TypeVar, cast
 
+from .errors import WorkerDied
 from .stopping import STOP_SIGNALS
 
 T = TypeVar("T")
@@ -84,9 +85,7 @@ def fork_map(
                     worker = owner[pipe]
                     worker.join(END_SECONDS)
                     if worker.exitcode != 0:
-                        raise WorkerError(
-                            f"a worker process died before finishing its chunks (exit code {worker.exitcode})"
-                        ) from None
+                        raise WorkerDied(worker.exitcode) from None
                     continue
                 if not ok:  # the first failure is raised; the other workers are stopped
                     failure = value
