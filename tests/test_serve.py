@@ -6,12 +6,14 @@ import gzip
 import http.client
 import io
 import shutil
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers.site import NOW, options
@@ -20,7 +22,9 @@ from csto_site.build.options import Options
 from csto_site.output import pages
 from csto_site.publish.trees import Trees
 from csto_site.reporter import Reporter
+from csto_site.serve import server
 from csto_site.serve.server import CATCH_UP_MS, RELOAD_TAG, DevServer, with_reload
+from csto_site.util.errors import WorkerDied
 
 # Generous: the watcher waits 0.3 s for more changes, then a build of the mini site takes about a second.
 PATIENCE_SECONDS = 60
@@ -140,6 +144,28 @@ def test_a_content_error_shows_in_the_browser_and_the_server_keeps_going(served:
 
     path.write_text(good, encoding="utf-8")
     wait_for(lambda: served.get(ITEM_URL)[0] == 200, "the page after the fix")
+
+
+def test_a_worker_killed_in_a_rebuild_shows_in_the_browser_and_the_next_save_builds(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = server.build
+    deaths = [WorkerDied(-signal.SIGKILL)]
+
+    def build_once_killed(*args: Any, **kwargs: Any) -> Any:
+        if deaths:
+            raise deaths.pop()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(server, "build", build_once_killed)
+    path = served.content / ITEM
+    good = path.read_text(encoding="utf-8")
+    path.write_text(good.replace("title: ", "title: Killed ", 1), encoding="utf-8")
+    wait_for(lambda: served.get(ITEM_URL)[0] == 500, "the error page")
+    assert b"a worker process was killed (signal 9: out of memory?)" in served.get(ITEM_URL)[1]
+
+    path.write_text(good, encoding="utf-8")
+    wait_for(lambda: served.get(ITEM_URL)[0] == 200, "the page after the next save")
 
 
 def test_a_save_while_another_build_holds_the_output_waits_for_it_then_builds(served: Served) -> None:

@@ -39,7 +39,7 @@ from ..publish.run import build
 from ..publish.trees import OutputBusy, held_by_another, stopped_by
 from ..reporter import Reporter
 from ..site.urls import FEED_NAME, FOLDER_INDEX
-from ..util.errors import ContentError, Problem
+from ..util.errors import ContentError, Problem, WorkerDied
 from ..util.stopping import StopReported
 
 HOST = "127.0.0.1"
@@ -178,6 +178,9 @@ class DevServer:
         except (OSError, sqlite3.OperationalError) as exc:  # a full disk: said like a content problem, and retried
             self.next_due = None
             return self.failed((stopped_by(exc, self.options.out, self.options.cache),))
+        except WorkerDied as exc:  # a worker killed (out of memory): said in the browser, and the next save retries
+            self.next_due = None
+            return self.failed((exc.problem(str(self.options.out)),))
         self.building = False
         if report is None:  # stopped while waiting: the browser keeps the last build
             return self.status.current
