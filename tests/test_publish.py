@@ -32,7 +32,7 @@ from csto_site.publish.run import build
 from csto_site.publish.trees import Trees, swap
 from csto_site.site.urls import output_path_error
 from csto_site.util import store
-from csto_site.util.errors import ContentError, Problem
+from csto_site.util.errors import ContentError, Problem, io_problem
 from csto_site.util.fs import ctimes, exchange
 from csto_site.util.parallel import fork_map
 
@@ -816,3 +816,24 @@ def test_the_search_step_reads_a_month_of_the_manifest_by_the_index_of_its_paths
 
     assert found == ["SEARCH files USING INDEX sqlite_autoindex_files_1 (path>? AND path<?)"]
     manifest.close()
+
+
+def test_what_sqlite_refuses_is_said_with_what_to_do(tmp_path: Path) -> None:
+    """SQLite gives its own reason, not the system's: a read-only database and an unopenable one get a hint."""
+    database = tmp_path / "cache.sqlite"
+    with sqlite3.connect(database) as connection:
+        connection.execute("CREATE TABLE t (x)")
+    connection.close()
+    read_only = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    with pytest.raises(sqlite3.OperationalError) as refused:
+        read_only.execute("INSERT INTO t VALUES (1)")
+    read_only.close()
+    with pytest.raises(sqlite3.OperationalError) as unopened:
+        sqlite3.connect(tmp_path / "no such folder" / "cache.sqlite")
+
+    written = io_problem(refused.value, ".csto-cache")
+    opened = io_problem(unopened.value, ".csto-cache")
+    assert (written.path, written.message) == (".csto-cache", "attempt to write a readonly database")
+    assert written.hint.startswith("the folder or its database is read-only: make it writable")
+    assert opened.message == "unable to open database file"
+    assert opened.hint.startswith("the folder cannot be written (read-only, or not yours)")

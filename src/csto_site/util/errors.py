@@ -109,6 +109,19 @@ HINTS = {
     errno.EROFS: "the disk is read-only: choose another --out or --cache",
     errno.ENOTDIR: "a file stands where a folder must be: move it, or choose another --out or --cache",
 }
+# SQLite names its errors, not the system's: by the prefix of the name (SQLITE_IOERR_WRITE is an SQLITE_IOERR).
+SQLITE_HINTS = (
+    ("SQLITE_FULL", HINTS[errno.ENOSPC]),
+    ("SQLITE_IOERR", "the disk may be full or failing: free some space on it, then build again"),
+    (
+        "SQLITE_READONLY",
+        "the folder or its database is read-only: make it writable, or choose another --out or --cache",
+    ),
+    (
+        "SQLITE_CANTOPEN",
+        "the folder cannot be written (read-only, or not yours): make it writable, or choose another --out or --cache",
+    ),
+)
 
 
 def io_problem(exc: OSError | sqlite3.OperationalError, records: str) -> Problem:
@@ -117,8 +130,7 @@ def io_problem(exc: OSError | sqlite3.OperationalError, records: str) -> Problem
     SQLite does not say which database failed; `records` names the databases the command uses instead.
     """
     if isinstance(exc, OSError):
-        code, reason, path = exc.errno, exc.strerror or str(exc), exc.filename or records
-    else:
-        full = getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL"
-        code, reason, path = (errno.ENOSPC if full else None), str(exc), records
-    return Problem(str(path), 0, reason, HINTS.get(code or 0, ""))
+        return Problem(str(exc.filename or records), 0, exc.strerror or str(exc), HINTS.get(exc.errno or 0, ""))
+    name = getattr(exc, "sqlite_errorname", "")
+    hint = next((hint for prefix, hint in SQLITE_HINTS if name.startswith(prefix)), "")
+    return Problem(records, 0, str(exc), hint)
