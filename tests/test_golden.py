@@ -28,8 +28,7 @@ PAGES = (
     "sections/alpha/index.html",  # a section
     "sections/alpha/2024/03/index.html",  # a section's month
     "officials/anna-petrova/index.html",  # an official: newest items, year links
-    "officials/anna-petrova/2023/index.html",  # one year of an official: its months
-    "officials/anna-petrova/2023/11/index.html",  # one month of an official: its items by day
+    "officials/anna-petrova/2023/index.html",  # one year of an official: its items by month
     "organizations/river-commission/index.html",  # an organization
     "officials/index.html",  # all officials
     "404.html",

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from helpers.dom import read_html
 from helpers.links import check_links, page_path, reachable, target_file
-from helpers.site import NOW, build_into, generate_archive
+from helpers.site import NOW, build_into
+
+from csto_site.output.pages import YEAR_PAGE_ITEMS
 
 BACK = {
     "en": ("Back to the section: ", "Back to all news", "Go back"),
@@ -152,31 +154,30 @@ def test_a_new_section_without_items_says_so_and_the_home_page_links_it_at_once(
     }
 
 
-def test_an_organization_named_by_many_items_lists_them_a_month_a_page(tmp_path: Path):
-    """Its first page shows the newest items, a year links its months, the months list each item once."""
-    content = tmp_path / "content"
-    generate_archive(content, 400)
-    build_into(content, tmp_path / "out", record=False)
-    pages = tmp_path / "out" / "organizations"
-    first = {p.parent.name: read_html(p) for p in pages.glob("*/index.html")}
-    ident, page = max(first.items(), key=lambda kv: _count(kv[1]))
-    total = _count(page)
-    assert total > 20, "the generated archive names one organization in more items than a page shows"
-    assert len(page.find_all("li", **{"class": "teaser"})) == 20, "the first page: the newest items"
+def test_an_organization_s_long_year_is_listed_a_month_a_page_a_short_one_on_its_own(mini_copy: Path, tmp_path: Path):
+    """The first page shows the newest items; a year of more items than one page holds links its months."""
+    for n in range(YEAR_PAGE_ITEMS + 1):  # 2022: one item more than a year's page lists
+        item = mini_copy / "alpha" / "2022" / f"2022-{n % 12 + 1:02d}-{n % 28 + 1:02d}-note-{n}.md"
+        item.parent.mkdir(parents=True, exist_ok=True)
+        day = f"2022-{n % 12 + 1:02d}-{n % 28 + 1:02d} {n % 24:02d}:00"
+        item.write_text(f"---\ntitle: Note {n}\ndate: {day}\norganizations: [river-commission]\n---\nText {n}.\n")
+    build_into(mini_copy, tmp_path / "out", record=False)
+    pages = tmp_path / "out" / "organizations" / "river-commission"
+    assert len(read_html(pages / "index.html").find_all("li", **{"class": "teaser"})) == 20, "the newest items"
+
+    long = read_html(pages / "2022" / "index.html")
+    assert long.find_all("li", **{"class": "teaser"}) == [], "a long year lists its months, not its items"
+    months = sorted(pages.glob("2022/[0-9][0-9]/index.html"))
+    assert len(months) == 12
     listed: Counter[str] = Counter()
-    for year in (pages / ident).glob("[0-9][0-9][0-9][0-9]/index.html"):
-        assert read_html(year).find_all("li", **{"class": "teaser"}) == [], "a year lists its months, not its items"
-        for month in year.parent.glob("[0-9][0-9]/index.html"):
-            prefix = f"/news/{year.parent.name}/{month.parent.name}/"
-            links = [a.get("href") or "" for a in read_html(month).find_all("a") if a.get("rel") != "up"]
-            items = [h for h in links if h.startswith(prefix) and h.count("/") == 6]
-            assert items, month
-            listed.update(items)
-    assert len(listed) == total and set(listed.values()) == {1}, "every item of it on one month's page"
+    for month in months:
+        prefix = f"/news/2022/{month.parent.name}/"
+        links = [a.get("href") or "" for a in read_html(month).find_all("a")]
+        items = [h for h in links if h.startswith(prefix) and h.count("/") == 6]
+        assert items and len(items) == len(read_html(month).find_all("li", **{"class": "teaser"})), month
+        listed.update(items)
+    assert len(listed) == YEAR_PAGE_ITEMS + 1 and set(listed.values()) == {1}, "each item on its month's page"
 
-
-def _count(page) -> int:
-    """Read the item count a page of an official or organization states ("123 items")."""
-    found = page.find("p", **{"class": "count"})
-    assert found is not None
-    return int(found.text.split()[0].replace(",", ""))
+    short = read_html(pages / "2024" / "index.html")
+    assert short.find_all("li", **{"class": "teaser"}), "a short year lists its items on its own page"
+    assert not list(pages.glob("2024/[0-9][0-9]")), "and has no month pages"

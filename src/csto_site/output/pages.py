@@ -403,16 +403,39 @@ class Archive(_NewsYears):
 def day_groups(kit: Kit, month: Scope) -> tuple[TeaserGroup, ...]:
     """Group a month's items by day, newest first, each day headed by a link to its page of all news."""
     assert month.year is not None and month.month is not None
-    items = kit.q.items(month)
-    starts = [i for i in range(len(items)) if i == 0 or items[i].day != items[i - 1].day]
+    year, number = month.year, month.month
     return tuple(
         TeaserGroup(
-            kit.day_text(items[start].day, month.lang),
-            kit.teasers(items[start:end]),
-            kit.urls.listing(Scope(NEWS, month.lang).at(month.year, month.month, items[start].day.day)),
+            kit.day_text(items[0].day, month.lang),
+            kit.teasers(items),
+            kit.urls.listing(Scope(NEWS, month.lang).at(year, number, items[0].day.day)),
         )
-        for start, end in zip(starts, [*starts[1:], len(items)], strict=True)
+        for items in runs(kit.q.items(month), lambda item: item.day)
     )
+
+
+def month_groups(kit: Kit, year: Scope) -> tuple[TeaserGroup, ...]:
+    """Group a year's items by month, newest first."""
+    assert year.year is not None
+    return tuple(
+        TeaserGroup(kit.month_text(items[0].day.year, items[0].day.month, year.lang), kit.teasers(items))
+        for items in runs(kit.q.items(year), lambda item: item.day.month)
+    )
+
+
+def runs(items: tuple[Item, ...], key: Callable[[Item], object]) -> Iterator[tuple[Item, ...]]:
+    """Split items into the runs of neighbours that share a key."""
+    start = 0
+    for index in range(1, len(items) + 1):
+        if index == len(items) or key(items[index]) != key(items[start]):
+            yield items[start:index]
+            start = index
+
+
+def month_pages(q: Queries, year: Scope) -> list[int]:
+    """Return the months of an official's or organization's year that have pages: all of a long year's, else none."""
+    periods = q.periods(year)
+    return [month for month, _ in periods] if sum(n for _, n in periods) > YEAR_PAGE_ITEMS else []
 
 
 def _scope_args(scope: Scope) -> tuple[str, ...]:
@@ -468,13 +491,19 @@ def _registry_scopes(q: Queries, kind: str, lang: str) -> list[Scope]:
     return [Scope(ORGANIZATION, lang, e.id) for e in q.organizations]
 
 
-class People(_Pages):
-    """One official's or one organization's pages, dated like a section's: the newest items, years and months.
+# A year of an official or organization with more items than this lists its months, each a page of its own
+# (the CSTO, named by nearly every item, has thousands a year in a deep archive); a shorter year lists its items.
+YEAR_PAGE_ITEMS = 100
 
-    The first page shows the newest items and links every year; a year's page links its months, and a
-    month's page lists that month's items by day, so that no page of the CSTO, named by nearly every item,
-    lists a year of thousands. A language in which they have no item has none of their pages (nor a
-    feed): an empty page says nothing.
+
+class People(_Pages):
+    """One official's or one organization's pages: the newest items and the years, a page a year.
+
+    The first page shows the newest items and links every year; a year's page lists its items by month,
+    unless it has more than YEAR_PAGE_ITEMS: then it links its months, and each month's page lists that
+    month's items by day, so that no page of the CSTO, named by nearly every item, lists a year of
+    thousands. A language in which they have no item has none of their pages (nor a feed): an empty page
+    says nothing.
     """
 
     template = "taxonomy.html"
@@ -490,7 +519,7 @@ class People(_Pages):
         return [Partition(self.name, (e.id,)) for e in entries]
 
     def specs(self, q: Queries, part: Partition) -> Iterable[Spec]:
-        """Describe the first page in every language, then each year's page and each month's."""
+        """Describe the first page in every language, then each year's page and the months of a long year."""
         kit = Kit(q)
         ident = part.args[0]
         years = {lang: [year for year, _ in q.periods(Scope(self.kind, lang, ident))] for lang in q.languages}
@@ -498,9 +527,7 @@ class People(_Pages):
         yield from self.every_language(
             q, {lang: kit.urls.listing(s) for lang, s in scopes.items()}, UNDATED, part.args, scopes.__getitem__
         )
-        months = {
-            (lang, year): [m for m, _ in q.periods(scopes[lang].at(year))] for lang in scopes for year in years[lang]
-        }
+        months = {(lang, year): month_pages(q, scopes[lang].at(year)) for lang in scopes for year in years[lang]}
         for lang in scopes:
             for year in years[lang]:
                 for month in (None, *months[lang, year]):
@@ -563,14 +590,15 @@ class People(_Pages):
             )
         up = Link(kit.urls.listing(whole), name, lang=shown_in)
         if scope.month is None:
+            long = bool(month_pages(q, scope))
             return page(
                 f"{name}: {scope.year}",
                 subtitle="",
                 roles=(),
-                groups=(),
+                groups=() if long else month_groups(kit, scope),
                 count=kit.count_text(q.count(scope), lang),
-                periods=month_links(kit, scope),
-                periods_heading=labels["by_month"],
+                periods=month_links(kit, scope) if long else (),
+                periods_heading=labels["by_month"] if long else "",
                 up=up,
             )
         month_text = kit.month_text(scope.year, scope.month, lang)
