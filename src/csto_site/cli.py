@@ -34,10 +34,12 @@ def parser() -> argparse.ArgumentParser:
     """Describe the commands and their options."""
     paths = argparse.ArgumentParser(add_help=False)
     paths.add_argument("--content", type=Path, default=Path("content"), help="content folder (default: content)")
-    paths.add_argument("--templates", type=Path, default=Path("templates"), help="templates folder")
+    paths.add_argument(
+        "--templates", type=Path, default=Path("templates"), help="templates folder (default: templates)"
+    )
     common = argparse.ArgumentParser(add_help=False, parents=[paths])
     common.add_argument("--out", type=Path, default=Path("public"), help="output folder (default: public)")
-    common.add_argument("--static", type=Path, default=Path("static"), help="static files folder")
+    common.add_argument("--static", type=Path, default=Path("static"), help="static files folder (default: static)")
     common.add_argument("--drafts", action="store_true", help="include items with `draft: true`")
     common.add_argument("--future", action="store_true", help="include items dated in the future")
     common.add_argument(
@@ -57,16 +59,14 @@ def parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="build cache folder (default: .csto-cache)",
     )
-    common.add_argument(
-        "--clean",
-        action="store_true",
-        help="ignore the cache and re-render everything (unchanged files are left alone; serve: its first build only)",
-    )
     common.add_argument("--quiet", action="store_true", help="print only the summary line, warnings and problems")
     main = argparse.ArgumentParser(prog="csto-site", description="Build the CSTO news archive.")
     commands = main.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser("build", parents=[common], help="check all content, then build it into public/")
+    clean = "ignore the cache and re-render everything (unchanged files are left alone)"
+    build = commands.add_parser("build", parents=[common], help="check all content, then build it into public/")
+    build.add_argument("--clean", action="store_true", help=clean)
     check = commands.add_parser("check", parents=[common], help="check all content and templates; write nothing")
+    check.add_argument("--clean", action="store_true", help=clean)
     check.add_argument(
         "--external",
         action="store_true",
@@ -117,6 +117,7 @@ def parser() -> argparse.ArgumentParser:
     )
     new.set_defaults(quiet=False)
     serve = commands.add_parser("serve", parents=[common], help="build, serve on 127.0.0.1, rebuild on change")
+    serve.add_argument("--clean", action="store_true", help=f"{clean}, in serve's first build only")
     serve.add_argument(
         "--port", type=partial(_whole, low=0, high=65535), default=8000, help="port on 127.0.0.1 (default: 8000)"
     )
