@@ -513,7 +513,8 @@ def test_serve_reports_a_saved_mistake_promptly_and_rebuilds_once_it_is_fixed(ar
             lines.wait_for(lambda line: line.startswith("built "), PROMPT_SECONDS, "that it built the fix")
         os.killpg(process.pid, signal.SIGINT)
         assert process.wait(10) == 130
-        lines.wait_for(lambda line: line == f"interrupted: {archive.site.out} was left as it was", 5, "interrupted")
+        stopped = f"stopped serving; {archive.site.out} holds the last preview build"
+        lines.wait_for(lambda line: line == stopped, 5, "that it stopped")
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
