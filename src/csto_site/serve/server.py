@@ -229,7 +229,7 @@ class DevServer:
             ):
                 moved = [folder for folder in folders if identity(folder) != watched[folder]]
                 if moved:
-                    # Moved away and put back (a checkout, a restore): the watch follows the old folder; watch anew.
+                    # Moved away and put back (a restore, a copy): the watch follows the old folder; watch anew.
                     self.reporter.changed([str(folder) for folder in moved])
                     replaced = True
                     break
