@@ -493,7 +493,8 @@ class Trees:
                     self.shown,
                     0,
                     f"removed {len(unwanted)} entries no recorded build made where this program writes: {shown}",
-                    "place files by hand only outside the site's own addresses",
+                    "after a build stopped while it swapped folders, nothing to do: it left them; "
+                    "else place files by hand only outside the site's own addresses",
                     warning=True,
                 )
             )
