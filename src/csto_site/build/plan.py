@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from ..content.model import Item
 from ..content.record import Record
-from ..output.spec import Partition, Spec
+from ..output.spec import Partition, Spec, producer_of
 from ..site.model import Site
 from ..site.queries import (
     CATALOGUE,
@@ -143,7 +143,7 @@ class Planner:
 
     def vanished(self, pid: str) -> bool:
         """Tell whether a stored partition is one its producer no longer lists (its outputs go at the end)."""
-        return pid.partition("|")[0] in self.finished and pid not in self.listed
+        return producer_of(pid) in self.finished and pid not in self.listed
 
     def vanished_outputs(self) -> set[str]:
         """Return the outputs of the stored partitions their producers no longer list."""
@@ -159,8 +159,13 @@ class Planner:
 
     def moved_pages(self, producer: str) -> dict[str, str]:
         """Return the old address -> the new one of each output of `producer` whose source this build moved."""
-        old = {s.source: s.url for pid, specs in self.old_specs.items() if _of(pid, producer) for s in specs or ()}
-        new = {s.source: s.url for pid, specs in self.described.items() if _of(pid, producer) for s in specs}
+        old = {
+            s.source: s.url
+            for pid, specs in self.old_specs.items()
+            if producer_of(pid) == producer
+            for s in specs or ()
+        }
+        new = {s.source: s.url for pid, specs in self.described.items() if producer_of(pid) == producer for s in specs}
         return {old[source]: url for source, url in new.items() if old.get(source, url) != url}
 
     def _describe(self, part: Partition, producer: str, describe: Describe, scheduled: Scheduled) -> None:
@@ -467,8 +472,3 @@ def _source(owners: Mapping[str, list[tuple[str, Spec]]], path: str) -> str:
     """Name what writes a path."""
     found = owners.get(path)
     return found[0][1].source if found else path
-
-
-def _of(pid: str, producer: str) -> bool:
-    """Tell whether a partition is one of a producer's."""
-    return pid.partition("|")[0] == producer

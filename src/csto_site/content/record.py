@@ -18,6 +18,7 @@ from typing import NamedTuple
 from ..util.digest import digest_text
 from ..util.errors import Problem
 from ..util.files import read_text
+from ..util.fs import sync_folder
 
 RECORD_FILE = "addresses.txt"
 TEMPORARY = f".{RECORD_FILE}."  # the start of the name of the record's temporary file, then the writer's id
@@ -162,18 +163,7 @@ def write_record(content: Path, text: str) -> None:
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
-    _sync_folder(content)
-
-
-def _sync_folder(folder: Path) -> None:
-    """Put a folder's entries (a rename in it) on disk; Windows cannot open a folder, and keeps the rename as is."""
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    sync_folder(content)
 
 
 def remove_stale_temporaries(content: Path) -> None:

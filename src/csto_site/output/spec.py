@@ -42,6 +42,11 @@ class Partition:
         return "|".join((self.producer, *self.args))
 
 
+def producer_of(pid: str) -> str:
+    """Return the producer a partition id (Partition.id) names."""
+    return pid.partition("|")[0]
+
+
 @dataclass(frozen=True)
 class Spec:
     """One output as its producer describes it, before it is drawn.

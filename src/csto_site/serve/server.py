@@ -173,13 +173,10 @@ class DevServer:
         try:
             report = self.build_when_free()
         except ContentError as exc:
-            self.next_due = None  # not known: the build that fixes the problem says it again
             return self.failed(exc.problems)
         except (OSError, sqlite3.OperationalError) as exc:  # a full disk: said like a content problem, and retried
-            self.next_due = None
             return self.failed((stopped_by(exc, self.options.out, self.options.cache),))
         except WorkerDied as exc:  # a worker killed (out of memory): said in the browser, and the next save retries
-            self.next_due = None
             return self.failed((exc.problem(str(self.options.out)),))
         self.building = False
         if report is None:  # stopped while waiting: the browser keeps the last build
@@ -195,6 +192,7 @@ class DevServer:
     def failed(self, problems: tuple[Problem, ...]) -> Status:
         """Report a build that stopped at problems, in the terminal and to open tabs."""
         self.building = False
+        self.next_due = None  # not known: the build that fixes the problem says it again
         self.reporter.problems(problems)
         return self.status.publish(problems)
 

@@ -34,6 +34,17 @@ def write_file(path: str, data: bytes) -> None:
         os.close(fd)
 
 
+def sync_folder(folder: Path) -> None:
+    """Put a folder's entries (a rename in it) on disk; Windows cannot open a folder, and keeps the rename as is."""
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def make_folder(path: str) -> None:
     """Create a folder and any missing parents (one system call when the parent exists, the usual case)."""
     try:
